@@ -1,0 +1,154 @@
+//! The command table: names, arity, flags and handlers, gathered from each
+//! subsystem file (t_string.rs, replication/, ...), plus the dispatcher that
+//! applies Redis's processCommand checks in Redis's order.
+
+use crate::networking::Client;
+use crate::server::Server;
+
+/// A handler runs with the server, the calling client and the arguments.
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    pub c: &'a mut Client,
+    pub argv: &'a [Vec<u8>],
+}
+
+pub type Handler = fn(&mut Ctx);
+
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const FAST: u32 = 1 << 4;
+    /// Allowed while a replica's master link is down and serve-stale-data is no.
+    pub const STALE: u32 = 1 << 5;
+    pub const LOADING: u32 = 1 << 6;
+    pub const NOSCRIPT: u32 = 1 << 7;
+    /// Never propagated even if it made the dataset dirty.
+    pub const NO_PROPAGATE: u32 = 1 << 8;
+}
+
+pub struct Command {
+    /// Lower-case name; for subcommands, the subcommand name alone.
+    pub name: &'static str,
+    /// Redis arity: > 0 exact, < 0 at least -arity (counting the name).
+    pub arity: i32,
+    pub flags: u32,
+    pub handler: Handler,
+    /// Subcommands (CONFIG GET, CLIENT LIST, ...). Empty for plain commands.
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    pub const fn new(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
+        Command { name, arity, flags, handler, subcommands: &[] }
+    }
+    pub const fn container(name: &'static str, arity: i32, flags: u32, subcommands: &'static [Command]) -> Command {
+        Command { name, arity, flags, handler: no_handler, subcommands }
+    }
+    pub fn is_write(&self) -> bool {
+        self.flags & flags::WRITE != 0
+    }
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        (self.arity > 0 && argc == self.arity) || (self.arity < 0 && argc >= -self.arity)
+    }
+}
+
+fn no_handler(_: &mut Ctx) {}
+
+/// Every command table, one per subsystem file.
+pub fn tables() -> [&'static [Command]; 10] {
+    [
+        crate::server::COMMANDS,
+        crate::db::COMMANDS,
+        crate::expire::COMMANDS,
+        crate::t_string::COMMANDS,
+        crate::t_list::COMMANDS,
+        crate::t_hash::COMMANDS,
+        crate::t_set::COMMANDS,
+        crate::t_zset::COMMANDS,
+        crate::replication::COMMANDS,
+        crate::debug::COMMANDS,
+    ]
+}
+
+/// The table keyed by name, built once per server.
+pub struct CommandTable {
+    by_name: std::collections::BTreeMap<&'static str, &'static Command>,
+}
+
+impl CommandTable {
+    pub fn new() -> CommandTable {
+        let mut by_name = std::collections::BTreeMap::new();
+        for table in tables() {
+            for cmd in table {
+                let previous = by_name.insert(cmd.name, cmd);
+                assert!(previous.is_none(), "command {} defined twice", cmd.name);
+            }
+        }
+        CommandTable { by_name }
+    }
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
+        if name.len() > 32 {
+            return None;
+        }
+        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+        self.by_name.get(lower.as_str()).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &'static Command> + '_ {
+        self.by_name.values().copied()
+    }
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Resolves a container's subcommand, or replies with Redis's error.
+/// Returns the command to run and its full name ("config|get").
+pub fn resolve<'a>(cmd: &'static Command, argv: &'a [Vec<u8>]) -> Result<(&'static Command, String), String> {
+    if cmd.subcommands.is_empty() {
+        return Ok((cmd, cmd.name.to_string()));
+    }
+    let Some(sub_name) = argv.get(1) else {
+        if cmd.arity == -1 {
+            return Ok((cmd, cmd.name.to_string()));
+        }
+        return Err(format!("wrong number of arguments for '{}' command", cmd.name));
+    };
+    let lower = String::from_utf8_lossy(sub_name).to_ascii_lowercase();
+    match cmd.subcommands.iter().find(|s| s.name == lower) {
+        Some(sub) => Ok((sub, format!("{}|{}", cmd.name, sub.name))),
+        None => Err(format!(
+            "unknown subcommand '{}'. Try {} HELP.",
+            truncate_lossy(sub_name, 128),
+            cmd.name.to_ascii_uppercase()
+        )),
+    }
+}
+
+pub fn truncate_lossy(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+/// Redis's "unknown command" error, with up to 128 bytes of arguments quoted.
+pub fn unknown_command_error(argv: &[Vec<u8>]) -> String {
+    let mut args = String::new();
+    for arg in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push_str(&format!("'{}' ", truncate_lossy(arg, room)));
+    }
+    format!("ERR unknown command '{}', with args beginning with: {}", truncate_lossy(&argv[0], 128), args)
+}

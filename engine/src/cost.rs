@@ -1,0 +1,62 @@
+//! The cost model: virtual CPU time each step consumes.
+//!
+//! Redis is single-threaded, so a command's cost delays every other client.
+//! The constants are calibrated against redis-server 7.0.15 on the project's
+//! CI machine (see BENCHMARKS.md): a pipelined SET/GET costs about 1 µs of
+//! command work; a non-pipelined request costs about 10 µs of read/write
+//! system calls and event-loop overhead.
+
+/// Fixed cost of one command through processCommand and call().
+pub const COMMAND_NS: u64 = 1_000;
+/// Cost of one read event plus one write (the syscalls around a request).
+pub const IO_EVENT_NS: u64 = 8_000;
+/// Cost per element touched by an O(N) command (dict/listpack work).
+pub const ELEMENT_NS: u64 = 60;
+/// Cost per byte copied in or out.
+pub const BYTE_NS_PER_64: u64 = 3;
+/// Fixed cost of one serverCron tick.
+pub const CRON_NS: u64 = 5_000;
+/// Accepting a connection.
+pub const ACCEPT_NS: u64 = 20_000;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cost {
+    ns: u64,
+    io_events: u64,
+}
+
+impl Cost {
+    pub fn ns(&self) -> u64 {
+        self.ns
+    }
+    pub fn command(&mut self) {
+        self.ns += COMMAND_NS;
+    }
+    /// `count` elements of O(N) work.
+    pub fn elements(&mut self, count: usize) {
+        self.ns += ELEMENT_NS * count as u64;
+    }
+    pub fn bytes_in(&mut self, bytes: usize) {
+        self.io_events += 1;
+        self.ns += IO_EVENT_NS / 2 + BYTE_NS_PER_64 * (bytes as u64 / 64);
+    }
+    pub fn bytes_out(&mut self, bytes: usize) {
+        self.ns += IO_EVENT_NS / 2 + BYTE_NS_PER_64 * (bytes as u64 / 64);
+    }
+    pub fn cron(&mut self) {
+        self.ns += CRON_NS;
+    }
+    pub fn accept(&mut self) {
+        self.ns += ACCEPT_NS;
+    }
+    /// Time the main thread is blocked outright (DEBUG SLEEP, fork).
+    pub fn block_us(&mut self, us: u64) {
+        self.ns += us * 1000;
+    }
+    pub fn take_us(&mut self) -> u64 {
+        let us = self.ns / 1000;
+        self.ns = 0;
+        self.io_events = 0;
+        us
+    }
+}

@@ -1,0 +1,433 @@
+//! The keyspace: databases, key lookup with lazy expiry, and the generic key
+//! commands (DEL, UNLINK, EXISTS, TYPE, RENAME, KEYS, SCAN, DBSIZE, FLUSHDB,
+//! FLUSHALL, RANDOMKEY, MOVE, SWAPDB).
+
+use crate::commands::{flags, Command, Ctx};
+use crate::object::{Map, Value};
+use crate::reply::errors;
+use crate::server::Server;
+use crate::util::{eq_ic, glob_match, parse_i64};
+use rand::Rng;
+
+/// One database: keys and their expire times (unix ms).
+#[derive(Debug, Default, Clone)]
+pub struct Db {
+    pub dict: Map<Vec<u8>, Value>,
+    pub expires: Map<Vec<u8>, i64>,
+    pub avg_ttl_ms: i64,
+    /// Cursor of the active expire cycle into `expires`.
+    pub expires_cursor: usize,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+}
+
+impl Server {
+    /// Is this key past its expire time as this node sees it? (keyIsExpired)
+    pub fn key_is_expired(&self, db: usize, key: &[u8]) -> bool {
+        if self.loading {
+            return false;
+        }
+        match self.dbs[db].expires.get(key) {
+            None => false,
+            Some(&when) => self.mstime() > when,
+        }
+    }
+
+    /// expireIfNeeded: a master deletes an expired key and propagates DEL; a
+    /// replica only reports it as expired to normal clients, and never to its
+    /// master's stream. Returns true if the key should be treated as missing.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        if !self.key_is_expired(db, key) {
+            return false;
+        }
+        if self.repl.master.is_some() {
+            return !self.executing_master_stream;
+        }
+        self.delete_expired_key_and_propagate(db, key);
+        true
+    }
+
+    pub fn delete_expired_key_and_propagate(&mut self, db: usize, key: &[u8]) {
+        self.db_delete(db, key);
+        self.stats.expired_keys += 1;
+        let cmd: &[u8] = if self.config.bool("lazyfree-lazy-expire") { b"UNLINK" } else { b"DEL" };
+        crate::replication::propagate(self, db, &[cmd.to_vec(), key.to_vec()]);
+    }
+
+    /// lookupKeyRead: lazy expire, hit/miss stats.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        if self.expire_if_needed(db, key) {
+            self.stats.keyspace_misses += 1;
+            return None;
+        }
+        match self.dbs[db].dict.get(key) {
+            Some(v) => {
+                self.stats.keyspace_hits += 1;
+                Some(v)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// lookupKeyWrite: lazy expire, no stats.
+    pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
+        self.expire_if_needed(db, key);
+        if self.repl.master.is_some() && !self.executing_master_stream && self.key_is_expired(db, key) {
+            return None;
+        }
+        self.dbs[db].dict.get_mut(key)
+    }
+
+    /// Does the key exist (after lazy expiry), without touching stats.
+    pub fn key_exists(&mut self, db: usize, key: &[u8]) -> bool {
+        if self.expire_if_needed(db, key) {
+            return false;
+        }
+        self.dbs[db].dict.contains_key(key)
+    }
+
+    /// setKey: store a value, dropping any TTL unless `keep_ttl`.
+    pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        let d = &mut self.dbs[db];
+        if !keep_ttl {
+            d.expires.swap_remove(key);
+        }
+        d.dict.insert(key.to_vec(), value);
+    }
+
+    /// dbDelete: remove a key and its TTL. Returns whether it existed.
+    pub fn db_delete(&mut self, db: usize, key: &[u8]) -> bool {
+        let d = &mut self.dbs[db];
+        d.expires.swap_remove(key);
+        match d.dict.swap_remove(key) {
+            Some(v) => {
+                self.cost.elements(v.element_count());
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) {
+        assert!(self.dbs[db].dict.contains_key(key), "set_expire on a missing key");
+        self.dbs[db].expires.insert(key.to_vec(), when_ms);
+    }
+
+    pub fn get_expire(&self, db: usize, key: &[u8]) -> Option<i64> {
+        self.dbs[db].expires.get(key).copied()
+    }
+
+    /// Removes every key of every db (or one db). Returns keys removed.
+    pub fn empty_data(&mut self, db: Option<usize>) -> usize {
+        let mut removed = 0;
+        for (i, d) in self.dbs.iter_mut().enumerate() {
+            if db.map_or(true, |only| only == i) {
+                removed += d.dict.len();
+                let elements: usize = d.dict.values().map(|v| v.element_count()).sum();
+                self.cost.elements(elements);
+                *d = Db::default();
+            }
+        }
+        removed
+    }
+
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+}
+
+fn del_generic(ctx: &mut Ctx) {
+    let mut deleted = 0;
+    for key in &ctx.argv[1..] {
+        ctx.srv.expire_if_needed(ctx.c.db, key);
+        if ctx.srv.db_delete(ctx.c.db, key) {
+            ctx.srv.dirty += 1;
+            deleted += 1;
+        }
+    }
+    ctx.c.reply.int(deleted);
+}
+
+fn exists_command(ctx: &mut Ctx) {
+    let mut count = 0;
+    for key in &ctx.argv[1..] {
+        if ctx.srv.lookup_read(ctx.c.db, key).is_some() {
+            count += 1;
+        }
+    }
+    ctx.c.reply.int(count);
+}
+
+fn type_command(ctx: &mut Ctx) {
+    let name = ctx.srv.lookup_read(ctx.c.db, &ctx.argv[1]).map_or("none", |v| v.type_name());
+    ctx.c.reply.simple(name);
+}
+
+fn dbsize_command(ctx: &mut Ctx) {
+    ctx.c.reply.int(ctx.srv.dbs[ctx.c.db].len() as i64);
+}
+
+/// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC.
+fn flush_flags_ok(ctx: &mut Ctx) -> bool {
+    match ctx.argv.len() {
+        1 => true,
+        2 if eq_ic(&ctx.argv[1], "async") || eq_ic(&ctx.argv[1], "sync") => true,
+        _ => {
+            ctx.c.reply.err(errors::SYNTAX);
+            false
+        }
+    }
+}
+
+fn flushdb_command(ctx: &mut Ctx) {
+    if !flush_flags_ok(ctx) {
+        return;
+    }
+    let removed = ctx.srv.empty_data(Some(ctx.c.db));
+    ctx.srv.dirty += removed as u64 + 1;
+    ctx.c.reply.ok();
+}
+
+fn flushall_command(ctx: &mut Ctx) {
+    if !flush_flags_ok(ctx) {
+        return;
+    }
+    let removed = ctx.srv.empty_data(None);
+    ctx.srv.dirty += removed as u64 + 1;
+    ctx.c.reply.ok();
+}
+
+fn keys_command(ctx: &mut Ctx) {
+    let pattern = ctx.argv[1].clone();
+    let db = ctx.c.db;
+    let all_match = pattern == b"*";
+    let candidates: Vec<Vec<u8>> = ctx.srv.dbs[db].dict.keys().filter(|k| all_match || glob_match(&pattern, k, false)).cloned().collect();
+    ctx.srv.cost.elements(ctx.srv.dbs[db].dict.len());
+    let live: Vec<Vec<u8>> = candidates.into_iter().filter(|k| !ctx.srv.key_is_expired(db, k) || (ctx.srv.repl.master.is_some() && ctx.srv.executing_master_stream)).collect();
+    ctx.c.reply.bulks(live.iter());
+}
+
+/// Parses SCAN's cursor the way Redis does (an unsigned 64-bit decimal).
+pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Options shared by SCAN, SSCAN, HSCAN, ZSCAN: MATCH, COUNT, TYPE.
+pub struct ScanOptions {
+    pub pattern: Option<Vec<u8>>,
+    pub count: usize,
+    pub type_name: Option<String>,
+}
+
+/// Parses the scan options after the cursor; replies with Redis's error on failure.
+pub fn parse_scan_options(ctx: &mut Ctx, from: usize, allow_type: bool) -> Option<ScanOptions> {
+    let mut opts = ScanOptions { pattern: None, count: 10, type_name: None };
+    let mut i = from;
+    while i < ctx.argv.len() {
+        let remaining = ctx.argv.len() - i - 1;
+        if eq_ic(&ctx.argv[i], "count") && remaining >= 1 {
+            match parse_i64(&ctx.argv[i + 1]) {
+                None => {
+                    ctx.c.reply.err(errors::NOT_INTEGER);
+                    return None;
+                }
+                Some(n) if n < 1 => {
+                    ctx.c.reply.err(errors::SYNTAX);
+                    return None;
+                }
+                Some(n) => opts.count = n as usize,
+            }
+        } else if eq_ic(&ctx.argv[i], "match") && remaining >= 1 {
+            let p = ctx.argv[i + 1].clone();
+            opts.pattern = if p == b"*" { None } else { Some(p) };
+        } else if allow_type && eq_ic(&ctx.argv[i], "type") && remaining >= 1 {
+            opts.type_name = Some(String::from_utf8_lossy(&ctx.argv[i + 1]).to_ascii_lowercase());
+        } else {
+            ctx.c.reply.err(errors::SYNTAX);
+            return None;
+        }
+        i += 2;
+    }
+    Some(opts)
+}
+
+/// SCAN over an insertion-ordered dict: the cursor is a position. Keys that
+/// exist for the whole scan are returned (deleting keys may move a later key
+/// to an earlier slot, which can then be missed: FIXME, Redis's
+/// reverse-binary cursor does not have this gap).
+fn scan_command(ctx: &mut Ctx) {
+    let Some(cursor) = parse_scan_cursor(&ctx.argv[1]) else {
+        ctx.c.reply.err("ERR invalid cursor");
+        return;
+    };
+    let Some(opts) = parse_scan_options(ctx, 2, true) else { return };
+    let db = ctx.c.db;
+    let len = ctx.srv.dbs[db].dict.len();
+    let start = (cursor as usize).min(len);
+    let end = (start + opts.count).min(len);
+    let keys: Vec<Vec<u8>> = ctx.srv.dbs[db].dict.get_range(start..end).map(|r| r.keys().cloned().collect()).unwrap_or_default();
+    ctx.srv.cost.elements(keys.len());
+    let mut out = Vec::new();
+    for key in keys {
+        if let Some(p) = &opts.pattern {
+            if !glob_match(p, &key, false) {
+                continue;
+            }
+        }
+        if let Some(t) = &opts.type_name {
+            match ctx.srv.dbs[db].dict.get(&key) {
+                Some(v) if v.type_name() == t => {}
+                _ => continue,
+            }
+        }
+        if ctx.srv.expire_if_needed(db, &key) {
+            continue;
+        }
+        out.push(key);
+    }
+    let next = if end >= len { 0 } else { end };
+    ctx.c.reply.array(2);
+    ctx.c.reply.bulk_i64(next as i64);
+    ctx.c.reply.bulks(out.iter());
+}
+
+fn rename_generic(ctx: &mut Ctx, nx: bool) {
+    let db = ctx.c.db;
+    let (src, dst) = (ctx.argv[1].clone(), ctx.argv[2].clone());
+    if ctx.srv.lookup_write(db, &src).is_none() {
+        ctx.c.reply.err(errors::NO_SUCH_KEY);
+        return;
+    }
+    if src == dst {
+        if nx {
+            ctx.c.reply.int(0);
+        } else {
+            ctx.c.reply.ok();
+        }
+        return;
+    }
+    let expire = ctx.srv.get_expire(db, &src);
+    if ctx.srv.lookup_write(db, &dst).is_some() {
+        if nx {
+            ctx.c.reply.int(0);
+            return;
+        }
+        ctx.srv.db_delete(db, &dst);
+    }
+    let value = ctx.srv.dbs[db].dict.swap_remove(&src).expect("checked above");
+    ctx.srv.dbs[db].expires.swap_remove(&src);
+    ctx.srv.set_key(db, &dst, value, false);
+    if let Some(when) = expire {
+        ctx.srv.set_expire(db, &dst, when);
+    }
+    ctx.srv.dirty += 1;
+    if nx {
+        ctx.c.reply.int(1);
+    } else {
+        ctx.c.reply.ok();
+    }
+}
+
+fn rename_command(ctx: &mut Ctx) {
+    rename_generic(ctx, false);
+}
+
+fn renamenx_command(ctx: &mut Ctx) {
+    rename_generic(ctx, true);
+}
+
+fn randomkey_command(ctx: &mut Ctx) {
+    let db = ctx.c.db;
+    for _ in 0..100 {
+        let len = ctx.srv.dbs[db].dict.len();
+        if len == 0 {
+            break;
+        }
+        let index = ctx.srv.rng.gen_range(0..len);
+        let key = ctx.srv.dbs[db].dict.get_index(index).map(|(k, _)| k.clone()).expect("index in range");
+        if ctx.srv.expire_if_needed(db, &key) {
+            continue;
+        }
+        ctx.c.reply.bulk(&key);
+        return;
+    }
+    ctx.c.reply.null();
+}
+
+fn move_command(ctx: &mut Ctx) {
+    let src_db = ctx.c.db;
+    let dst_db = match parse_i64(&ctx.argv[2]) {
+        Some(i) if ctx.srv.db_index_ok(i) => i as usize,
+        Some(_) => {
+            ctx.c.reply.err(errors::INVALID_DB);
+            return;
+        }
+        None => {
+            ctx.c.reply.err(errors::NOT_INTEGER);
+            return;
+        }
+    };
+    if src_db == dst_db {
+        ctx.c.reply.err("ERR source and destination objects are the same");
+        return;
+    }
+    let key = ctx.argv[1].clone();
+    if ctx.srv.lookup_write(src_db, &key).is_none() || ctx.srv.lookup_write(dst_db, &key).is_some() {
+        ctx.c.reply.int(0);
+        return;
+    }
+    let expire = ctx.srv.get_expire(src_db, &key);
+    let value = ctx.srv.dbs[src_db].dict.swap_remove(&key).expect("checked above");
+    ctx.srv.dbs[src_db].expires.swap_remove(&key);
+    ctx.srv.set_key(dst_db, &key, value, false);
+    if let Some(when) = expire {
+        ctx.srv.set_expire(dst_db, &key, when);
+    }
+    ctx.srv.dirty += 1;
+    ctx.c.reply.int(1);
+}
+
+fn swapdb_command(ctx: &mut Ctx) {
+    let (Some(a), Some(b)) = (parse_i64(&ctx.argv[1]), parse_i64(&ctx.argv[2])) else {
+        ctx.c.reply.err("ERR invalid first DB index");
+        return;
+    };
+    if !ctx.srv.db_index_ok(a) || !ctx.srv.db_index_ok(b) {
+        ctx.c.reply.err(errors::INVALID_DB);
+        return;
+    }
+    ctx.srv.dbs.swap(a as usize, b as usize);
+    ctx.srv.dirty += 1;
+    ctx.c.reply.ok();
+}
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("del", -2, flags::WRITE, del_generic),
+    Command::new("unlink", -2, flags::WRITE | flags::FAST, del_generic),
+    Command::new("exists", -2, flags::READONLY | flags::FAST, exists_command),
+    Command::new("type", 2, flags::READONLY | flags::FAST, type_command),
+    Command::new("dbsize", 1, flags::READONLY | flags::FAST, dbsize_command),
+    Command::new("flushdb", -1, flags::WRITE, flushdb_command),
+    Command::new("flushall", -1, flags::WRITE, flushall_command),
+    Command::new("keys", 2, flags::READONLY, keys_command),
+    Command::new("scan", -2, flags::READONLY, scan_command),
+    Command::new("rename", 3, flags::WRITE, rename_command),
+    Command::new("renamenx", 3, flags::WRITE | flags::FAST, renamenx_command),
+    Command::new("randomkey", 1, flags::READONLY, randomkey_command),
+    Command::new("move", 3, flags::WRITE | flags::FAST, move_command),
+    Command::new("swapdb", 3, flags::WRITE | flags::FAST, swapdb_command),
+];

@@ -1,0 +1,122 @@
+//! DEBUG (SLEEP, POPULATE, SET-ACTIVE-EXPIRE, ...) and OBJECT.
+
+use crate::commands::{flags, Command, Ctx};
+use crate::object::{encoding_of, EncodingLimits, Value};
+use crate::reply::errors;
+use crate::util::{eq_ic, parse_f64, parse_i64};
+
+fn debug_command(ctx: &mut Ctx) {
+    let sub = String::from_utf8_lossy(&ctx.argv[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "sleep" if ctx.argv.len() == 3 => {
+            let seconds = parse_f64(&ctx.argv[2]).unwrap_or(0.0).max(0.0);
+            ctx.srv.cost.block_us((seconds * 1e6) as u64);
+            ctx.c.reply.ok();
+        }
+        "populate" if (3..=5).contains(&ctx.argv.len()) => debug_populate(ctx),
+        "set-active-expire" if ctx.argv.len() == 3 => ctx.c.reply.ok(),
+        "change-repl-id" if ctx.argv.len() == 2 => {
+            crate::replication::change_replication_id(ctx.srv);
+            crate::replication::clear_replication_id2(ctx.srv);
+            ctx.c.reply.ok();
+        }
+        _ => ctx.c.reply.err(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(&ctx.argv[1])
+        )),
+    }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: keys "<prefix>:<n>" with values
+/// "value:<n>", padded with zero bytes (or cut) to `size`. Existing keys are
+/// skipped; nothing is propagated.
+fn debug_populate(ctx: &mut Ctx) {
+    let Some(count) = parse_i64(&ctx.argv[2]).filter(|&n| n >= 0) else {
+        ctx.c.reply.err("ERR value is out of range, must be positive");
+        return;
+    };
+    let prefix = ctx.argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
+    let size = match ctx.argv.get(4) {
+        None => None,
+        Some(a) => match parse_i64(a) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => {
+                ctx.c.reply.err("ERR value is out of range, must be positive");
+                return;
+            }
+        },
+    };
+    let db = ctx.c.db;
+    for j in 0..count {
+        let mut key = prefix.clone();
+        key.extend_from_slice(format!(":{}", j).as_bytes());
+        if ctx.srv.dbs[db].dict.contains_key(&key) {
+            continue;
+        }
+        let text = format!("value:{}", j).into_bytes();
+        let value = match size {
+            None => text,
+            Some(n) => {
+                let mut v = vec![0u8; n];
+                let copy = n.min(text.len());
+                v[..copy].copy_from_slice(&text[..copy]);
+                v
+            }
+        };
+        ctx.srv.dbs[db].dict.insert(key, Value::Str(value));
+    }
+    ctx.srv.cost.elements(count as usize * 4);
+    ctx.c.reply.ok();
+}
+
+pub fn encoding_limits(srv: &crate::server::Server) -> EncodingLimits {
+    let c = &srv.config;
+    EncodingLimits {
+        hash_max_listpack_entries: c.int("hash-max-listpack-entries") as usize,
+        hash_max_listpack_value: c.int("hash-max-listpack-value") as usize,
+        set_max_intset_entries: c.int("set-max-intset-entries") as usize,
+        zset_max_listpack_entries: c.int("zset-max-listpack-entries") as usize,
+        zset_max_listpack_value: c.int("zset-max-listpack-value") as usize,
+        list_max_listpack_size: c.int("list-max-listpack-size"),
+    }
+}
+
+fn object_command(ctx: &mut Ctx) {
+    let sub = &ctx.argv[1];
+    if eq_ic(sub, "help") {
+        ctx.c.reply.array(1);
+        ctx.c.reply.simple("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+        return;
+    }
+    if ctx.argv.len() != 3 {
+        ctx.c.reply.err(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
+            String::from_utf8_lossy(sub)
+        ));
+        return;
+    }
+    let limits = encoding_limits(ctx.srv);
+    let db = ctx.c.db;
+    let key = ctx.argv[2].clone();
+    let Some(value) = ctx.srv.lookup_read(db, &key) else {
+        ctx.c.reply.null();
+        return;
+    };
+    if eq_ic(sub, "encoding") {
+        let enc = encoding_of(value, &limits);
+        ctx.c.reply.bulk_str(enc);
+    } else if eq_ic(sub, "refcount") {
+        ctx.c.reply.int(1);
+    } else if eq_ic(sub, "idletime") {
+        ctx.c.reply.int(0);
+    } else if eq_ic(sub, "freq") {
+        ctx.c.reply.err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    } else {
+        ctx.c.reply.err(errors::SYNTAX);
+    }
+}
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("debug", -2, flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::NO_PROPAGATE, debug_command),
+    Command::new("object", -2, flags::READONLY, object_command),
+];

@@ -1,0 +1,297 @@
+//! INFO: Redis 7.0's sections and field names.
+
+use crate::server::Server;
+
+pub type Fields = Vec<(String, String)>;
+
+fn f(fields: &mut Fields, name: &str, value: impl ToString) {
+    fields.push((name.to_string(), value.to_string()));
+}
+
+/// Redis's bytesToHuman.
+pub fn bytes_to_human(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n as u64)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", n / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+fn server_section(srv: &Server) -> Fields {
+    let mut v = Fields::new();
+    f(&mut v, "redis_version", "7.0.15");
+    f(&mut v, "redis_git_sha1", "00000000");
+    f(&mut v, "redis_git_dirty", "0");
+    f(&mut v, "redis_build_id", "72656473696d0001");
+    f(&mut v, "redis_mode", "standalone");
+    f(&mut v, "os", "Linux redsim x86_64");
+    f(&mut v, "arch_bits", "64");
+    f(&mut v, "monotonic_clock", "POSIX clock_gettime");
+    f(&mut v, "multiplexing_api", "epoll");
+    f(&mut v, "atomicvar_api", "c11-builtin");
+    f(&mut v, "gcc_version", "12.2.0");
+    f(&mut v, "process_id", srv.options.pid);
+    f(&mut v, "process_supervised", "no");
+    f(&mut v, "run_id", &srv.run_id);
+    f(&mut v, "tcp_port", srv.options.port);
+    f(&mut v, "server_time_usec", srv.now_us);
+    f(&mut v, "uptime_in_seconds", srv.uptime_s());
+    f(&mut v, "uptime_in_days", srv.uptime_s() / 86400);
+    f(&mut v, "hz", srv.config.hot.hz);
+    f(&mut v, "configured_hz", srv.config.hot.hz);
+    f(&mut v, "lru_clock", (srv.mstime() / 1000) & ((1 << 24) - 1));
+    f(&mut v, "executable", "/usr/bin/redis-server");
+    f(&mut v, "config_file", "");
+    f(&mut v, "io_threads_active", "0");
+    v
+}
+
+fn clients_section(srv: &Server) -> Fields {
+    let mut v = Fields::new();
+    let normal = srv.clients.values().filter(|c| c.kind != crate::networking::ClientKind::Replica).count();
+    let blocked = srv.clients.values().filter(|c| c.blocked_wait.is_some()).count();
+    f(&mut v, "connected_clients", normal);
+    f(&mut v, "cluster_connections", 0);
+    f(&mut v, "maxclients", srv.config.int("maxclients"));
+    f(&mut v, "client_recent_max_input_buffer", 20480);
+    f(&mut v, "client_recent_max_output_buffer", 0);
+    f(&mut v, "blocked_clients", blocked);
+    f(&mut v, "tracking_clients", 0);
+    f(&mut v, "clients_in_timeout_table", blocked);
+    v
+}
+
+/// A rough used_memory: Redis's baseline plus per-key overhead and payload.
+/// The persistence issue replaces this with the page model.
+pub fn used_memory(srv: &Server) -> u64 {
+    let mut bytes: u64 = 870_000;
+    for db in &srv.dbs {
+        for (k, val) in &db.dict {
+            bytes += 56 + k.len() as u64 + val.payload_bytes() as u64 + 16 * val.element_count() as u64;
+        }
+        bytes += db.expires.len() as u64 * 40;
+    }
+    bytes += srv.repl.backlog_histlen() as u64;
+    bytes
+}
+
+fn memory_section(srv: &Server) -> Fields {
+    let mut v = Fields::new();
+    let used = used_memory(srv);
+    let rss = used + 2_000_000;
+    let maxmemory = srv.config.hot.maxmemory_bytes.max(0) as u64;
+    f(&mut v, "used_memory", used);
+    f(&mut v, "used_memory_human", bytes_to_human(used));
+    f(&mut v, "used_memory_rss", rss);
+    f(&mut v, "used_memory_rss_human", bytes_to_human(rss));
+    f(&mut v, "used_memory_peak", used);
+    f(&mut v, "used_memory_peak_human", bytes_to_human(used));
+    f(&mut v, "used_memory_peak_perc", "100.00%");
+    f(&mut v, "used_memory_overhead", 870_000 + srv.repl.backlog_histlen());
+    f(&mut v, "used_memory_startup", 862_000);
+    f(&mut v, "used_memory_dataset", used.saturating_sub(870_000));
+    f(&mut v, "maxmemory", maxmemory);
+    f(&mut v, "maxmemory_human", bytes_to_human(maxmemory));
+    f(&mut v, "maxmemory_policy", srv.config.get("maxmemory-policy").unwrap_or_default());
+    f(&mut v, "mem_fragmentation_ratio", format!("{:.2}", rss as f64 / used as f64));
+    f(&mut v, "mem_fragmentation_bytes", rss - used);
+    f(&mut v, "mem_replication_backlog", srv.repl.backlog_histlen());
+    f(&mut v, "mem_allocator", "jemalloc-5.3.0");
+    f(&mut v, "lazyfree_pending_objects", 0);
+    f(&mut v, "lazyfreed_objects", 0);
+    v
+}
+
+fn persistence_section(srv: &Server) -> Fields {
+    let mut v = Fields::new();
+    f(&mut v, "loading", u8::from(srv.loading));
+    f(&mut v, "async_loading", 0);
+    f(&mut v, "current_cow_peak", 0);
+    f(&mut v, "current_cow_size", 0);
+    f(&mut v, "current_cow_size_age", 0);
+    f(&mut v, "current_fork_perc", "0.00");
+    f(&mut v, "current_save_keys_processed", 0);
+    f(&mut v, "current_save_keys_total", 0);
+    f(&mut v, "rdb_changes_since_last_save", srv.dirty);
+    f(&mut v, "rdb_bgsave_in_progress", u8::from(srv.repl.rdb_child_active()));
+    f(&mut v, "rdb_last_save_time", srv.lastsave_s);
+    f(&mut v, "rdb_last_bgsave_status", "ok");
+    f(&mut v, "rdb_last_bgsave_time_sec", -1);
+    f(&mut v, "rdb_current_bgsave_time_sec", -1);
+    f(&mut v, "rdb_saves", 0);
+    f(&mut v, "rdb_last_cow_size", 0);
+    f(&mut v, "rdb_last_load_keys_expired", 0);
+    f(&mut v, "rdb_last_load_keys_loaded", 0);
+    f(&mut v, "aof_enabled", u8::from(srv.config.bool("appendonly")));
+    f(&mut v, "aof_rewrite_in_progress", 0);
+    f(&mut v, "aof_rewrite_scheduled", 0);
+    f(&mut v, "aof_rewrites", 0);
+    f(&mut v, "aof_rewrites_consecutive_failures", 0);
+    f(&mut v, "aof_last_rewrite_time_sec", -1);
+    f(&mut v, "aof_current_rewrite_time_sec", -1);
+    f(&mut v, "aof_last_bgrewrite_status", "ok");
+    f(&mut v, "aof_rewrites_consecutive_failures", 0);
+    f(&mut v, "aof_last_write_status", "ok");
+    f(&mut v, "aof_last_cow_size", 0);
+    f(&mut v, "module_fork_in_progress", 0);
+    f(&mut v, "module_fork_last_cow_size", 0);
+    v.dedup_by(|a, b| a.0 == b.0);
+    v
+}
+
+fn stats_section(srv: &Server) -> Fields {
+    let s = &srv.stats;
+    let mut v = Fields::new();
+    f(&mut v, "total_connections_received", s.total_connections_received);
+    f(&mut v, "total_commands_processed", s.total_commands_processed);
+    f(&mut v, "instantaneous_ops_per_sec", 0);
+    f(&mut v, "total_net_input_bytes", s.net_input_bytes);
+    f(&mut v, "total_net_output_bytes", s.net_output_bytes);
+    f(&mut v, "total_net_repl_input_bytes", s.net_repl_input_bytes);
+    f(&mut v, "total_net_repl_output_bytes", s.net_repl_output_bytes);
+    f(&mut v, "instantaneous_input_kbps", "0.00");
+    f(&mut v, "instantaneous_output_kbps", "0.00");
+    f(&mut v, "instantaneous_input_repl_kbps", "0.00");
+    f(&mut v, "instantaneous_output_repl_kbps", "0.00");
+    f(&mut v, "rejected_connections", s.rejected_conn);
+    f(&mut v, "sync_full", s.sync_full);
+    f(&mut v, "sync_partial_ok", s.sync_partial_ok);
+    f(&mut v, "sync_partial_err", s.sync_partial_err);
+    f(&mut v, "expired_keys", s.expired_keys);
+    f(&mut v, "expired_stale_perc", format!("{:.2}", s.expired_stale_perc * 100.0));
+    f(&mut v, "expired_time_cap_reached_count", 0);
+    f(&mut v, "expire_cycle_cpu_milliseconds", s.expire_cycle_cpu_milliseconds);
+    f(&mut v, "evicted_keys", s.evicted_keys);
+    f(&mut v, "evicted_clients", 0);
+    f(&mut v, "total_eviction_exceeded_time", 0);
+    f(&mut v, "current_eviction_exceeded_time", 0);
+    f(&mut v, "keyspace_hits", s.keyspace_hits);
+    f(&mut v, "keyspace_misses", s.keyspace_misses);
+    f(&mut v, "pubsub_channels", 0);
+    f(&mut v, "pubsub_patterns", 0);
+    f(&mut v, "pubsubshard_channels", 0);
+    f(&mut v, "latest_fork_usec", srv.repl.latest_fork_usec);
+    f(&mut v, "total_forks", srv.repl.total_forks);
+    f(&mut v, "migrate_cached_sockets", 0);
+    f(&mut v, "slave_expires_tracked_keys", 0);
+    f(&mut v, "active_defrag_hits", 0);
+    f(&mut v, "active_defrag_misses", 0);
+    f(&mut v, "active_defrag_key_hits", 0);
+    f(&mut v, "active_defrag_key_misses", 0);
+    f(&mut v, "total_active_defrag_time", 0);
+    f(&mut v, "current_active_defrag_time", 0);
+    f(&mut v, "tracking_total_keys", 0);
+    f(&mut v, "tracking_total_items", 0);
+    f(&mut v, "tracking_total_prefixes", 0);
+    f(&mut v, "unexpected_error_replies", 0);
+    f(&mut v, "total_error_replies", s.total_error_replies);
+    f(&mut v, "dump_payload_sanitizations", 0);
+    f(&mut v, "total_reads_processed", s.total_commands_processed);
+    f(&mut v, "total_writes_processed", s.total_commands_processed);
+    f(&mut v, "io_threaded_reads_processed", 0);
+    f(&mut v, "io_threaded_writes_processed", 0);
+    f(&mut v, "reply_buffer_shrinks", 0);
+    f(&mut v, "reply_buffer_expands", 0);
+    v
+}
+
+fn cpu_section(srv: &Server) -> Fields {
+    let mut v = Fields::new();
+    let user = srv.cpu_used_us as f64 / 1e6;
+    f(&mut v, "used_cpu_sys", format!("{:.6}", user * 0.3));
+    f(&mut v, "used_cpu_user", format!("{:.6}", user * 0.7));
+    f(&mut v, "used_cpu_sys_children", "0.000000");
+    f(&mut v, "used_cpu_user_children", "0.000000");
+    f(&mut v, "used_cpu_sys_main_thread", format!("{:.6}", user * 0.3));
+    f(&mut v, "used_cpu_user_main_thread", format!("{:.6}", user * 0.7));
+    v
+}
+
+fn errorstats_section(srv: &Server) -> Fields {
+    srv.stats.errors_by_code.iter().map(|(code, n)| (format!("errorstat_{}", code), format!("count={}", n))).collect()
+}
+
+fn commandstats_section(srv: &Server) -> Fields {
+    srv.stats
+        .per_command
+        .iter()
+        .map(|(name, (calls, usec, rejected, failed))| {
+            let per_call = if *calls > 0 { *usec as f64 / *calls as f64 } else { 0.0 };
+            (
+                format!("cmdstat_{}", name),
+                format!("calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}", calls, usec, per_call, rejected, failed),
+            )
+        })
+        .collect()
+}
+
+fn keyspace_section(srv: &Server) -> Fields {
+    let mut v = Fields::new();
+    for (i, db) in srv.dbs.iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        f(&mut v, &format!("db{}", i), format!("keys={},expires={},avg_ttl={}", db.len(), db.expires.len(), db.avg_ttl_ms));
+    }
+    v
+}
+
+type SectionFn = fn(&Server) -> Fields;
+
+/// (name, header, default?, builder) in Redis's order.
+const SECTIONS: &[(&str, &str, bool, SectionFn)] = &[
+    ("server", "Server", true, server_section),
+    ("clients", "Clients", true, clients_section),
+    ("memory", "Memory", true, memory_section),
+    ("persistence", "Persistence", true, persistence_section),
+    ("stats", "Stats", true, stats_section),
+    ("replication", "Replication", true, crate::replication::info_fields),
+    ("cpu", "CPU", true, cpu_section),
+    ("modules", "Modules", true, |_| Fields::new()),
+    ("commandstats", "Commandstats", false, commandstats_section),
+    ("errorstats", "Errorstats", true, errorstats_section),
+    ("cluster", "Cluster", true, |_| vec![("cluster_enabled".into(), "0".into())]),
+    ("keyspace", "Keyspace", true, keyspace_section),
+];
+
+/// Renders INFO [section ...] as Redis does.
+pub fn render(srv: &Server, requested: &[String]) -> String {
+    let all = requested.iter().any(|s| s == "all" || s == "everything");
+    let default = requested.is_empty() || requested.iter().any(|s| s == "default");
+    let mut out = String::new();
+    let mut count = 0;
+    for (name, header, in_default, build) in SECTIONS {
+        let wanted = all || (default && *in_default) || requested.iter().any(|s| s == name);
+        if !wanted {
+            continue;
+        }
+        if count > 0 {
+            out.push_str("\r\n");
+        }
+        count += 1;
+        out.push_str("# ");
+        out.push_str(header);
+        out.push_str("\r\n");
+        for (k, v) in build(srv) {
+            out.push_str(&k);
+            out.push(':');
+            out.push_str(&v);
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+/// Every field of every section, for reports.
+pub fn all_fields(srv: &Server) -> Fields {
+    let mut out = Fields::new();
+    for (_, _, _, build) in SECTIONS {
+        out.extend(build(srv));
+    }
+    out
+}

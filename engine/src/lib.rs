@@ -1,0 +1,188 @@
+//! redsim-engine: a Redis 7.0-compatible server core with no I/O of its own.
+//!
+//! The host feeds bytes, connection events and the current time in through
+//! [`Engine::handle_input`] and [`Engine::handle_timeout`], then drains
+//! [`Engine::poll_output`] until it returns `None` and asks
+//! [`Engine::poll_timeout`] for the next deadline. Every step reports the
+//! virtual CPU time it consumed, so the host keeps the single-threaded loop
+//! busy for that long, exactly as a slow command blocks every client in Redis.
+//!
+//! The same engine runs under the simulator (sim/) and behind real TCP
+//! (`redsim serve`).
+
+pub mod commands;
+pub mod config;
+pub mod cost;
+pub mod db;
+pub mod debug;
+pub mod expire;
+pub mod info;
+pub mod networking;
+pub mod object;
+pub mod replication;
+pub mod reply;
+pub mod resp;
+pub mod server;
+pub mod t_hash;
+pub mod t_list;
+pub mod t_set;
+pub mod t_string;
+pub mod t_zset;
+pub mod util;
+
+pub use config::{Config, ConfigError};
+pub use server::Server;
+
+/// A connection as the host knows it. Inbound connections get ids from the
+/// host; outbound ones (a replica dialling its master) get ids from the engine
+/// with [`ConnId::OUTBOUND_BIT`] set, so the two spaces never collide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+impl ConnId {
+    pub const OUTBOUND_BIT: u64 = 1 << 63;
+    pub fn is_outbound(self) -> bool {
+        self.0 & Self::OUTBOUND_BIT != 0
+    }
+}
+
+/// What the host tells the engine.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A client connected; `peer` is "ip:port" as CLIENT LIST shows it.
+    Accepted { conn: ConnId, peer: String },
+    /// Bytes arrived on a connection.
+    Data { conn: ConnId, bytes: &'a [u8] },
+    /// The peer closed the connection, or the network reset it.
+    Closed { conn: ConnId },
+    /// An outbound connection requested with [`Output::Connect`] is up.
+    Connected { conn: ConnId },
+    /// An outbound connection could not be established.
+    ConnectFailed { conn: ConnId },
+}
+
+/// What the engine asks the host to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Send { conn: ConnId, bytes: Vec<u8> },
+    Close { conn: ConnId },
+    Connect { conn: ConnId, host: String, port: u16 },
+    Log(LogLine),
+    Event(Event),
+}
+
+/// Redis log levels, with the marker character Redis prints for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Verbose,
+    Notice,
+    Warning,
+}
+
+impl LogLevel {
+    pub fn marker(self) -> char {
+        match self {
+            LogLevel::Debug => '.',
+            LogLevel::Verbose => '-',
+            LogLevel::Notice => '*',
+            LogLevel::Warning => '#',
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub level: LogLevel,
+    /// 'M' master, 'S' replica, 'C' child, 'X' sentinel: the role Redis prints.
+    pub role: char,
+    pub message: String,
+}
+
+/// A notable state change, for the trace and the report's event table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub detail: String,
+}
+
+/// How much virtual CPU time a step consumed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Step {
+    pub cpu_us: u64,
+}
+
+/// Identity the host gives an engine: its RNG seed, pid, and the port it
+/// listens on (replicas announce it with REPLCONF listening-port).
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub seed: u64,
+    pub pid: u32,
+    pub port: u16,
+}
+
+/// The engine: one Redis server process, minus the I/O.
+pub struct Engine {
+    srv: Server,
+}
+
+impl Engine {
+    pub fn new(config: Config, options: EngineOptions, now_us: u64) -> Engine {
+        Engine { srv: Server::new(config, options, now_us) }
+    }
+
+    pub fn handle_input(&mut self, now_us: u64, input: Input<'_>) -> Step {
+        self.srv.begin_step(now_us);
+        match input {
+            Input::Accepted { conn, peer } => self.srv.accept_client(conn, peer),
+            Input::Data { conn, bytes } => self.srv.read_from_client(conn, bytes),
+            Input::Closed { conn } => self.srv.connection_closed(conn),
+            Input::Connected { conn } => self.srv.outbound_connected(conn),
+            Input::ConnectFailed { conn } => self.srv.outbound_failed(conn),
+        }
+        self.srv.before_sleep();
+        self.srv.end_step()
+    }
+
+    pub fn handle_timeout(&mut self, now_us: u64) -> Step {
+        self.srv.begin_step(now_us);
+        self.srv.run_timers();
+        self.srv.before_sleep();
+        self.srv.end_step()
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.srv.outputs.pop_front()
+    }
+
+    /// The next time (node clock, unix microseconds) the engine wants
+    /// [`Engine::handle_timeout`].
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.srv.next_timeout_us()
+    }
+
+    pub fn server(&self) -> &Server {
+        &self.srv
+    }
+
+    pub fn server_mut(&mut self) -> &mut Server {
+        &mut self.srv
+    }
+
+    /// All INFO fields, every section, as (name, value) pairs in Redis's order.
+    pub fn info_fields(&mut self, now_us: u64) -> Vec<(String, String)> {
+        self.srv.begin_step(now_us);
+        let fields = info::all_fields(&self.srv);
+        self.srv.end_step();
+        fields
+    }
+
+    /// Runs one command as if typed into redis-cli by an admin client that is
+    /// not listed anywhere. Returns the raw RESP reply.
+    pub fn admin_command(&mut self, now_us: u64, argv: Vec<Vec<u8>>) -> (Vec<u8>, Step) {
+        self.srv.begin_step(now_us);
+        let reply = self.srv.run_admin_command(argv);
+        self.srv.before_sleep();
+        (reply, self.srv.end_step())
+    }
+}

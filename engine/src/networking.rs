@@ -1,0 +1,149 @@
+//! Clients: connection state, query buffers, reply buffers, CLIENT LIST.
+
+use crate::reply::Reply;
+use crate::ConnId;
+
+/// Client flags Redis shows in CLIENT LIST `flags=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    Normal,
+    /// A replica attached to this master (flag S).
+    Replica,
+    /// The link from this replica to its master (flag M).
+    Master,
+}
+
+/// Replica states on the master side (SLAVE_STATE_* in server.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaveState {
+    WaitBgsaveStart,
+    WaitBgsaveEnd,
+    SendBulk,
+    Online,
+}
+
+impl SlaveState {
+    /// The name INFO replication prints in slaveN:...,state=.
+    pub fn info_name(self) -> &'static str {
+        match self {
+            SlaveState::WaitBgsaveStart | SlaveState::WaitBgsaveEnd => "wait_bgsave",
+            SlaveState::SendBulk => "send_bulk",
+            SlaveState::Online => "online",
+        }
+    }
+}
+
+/// Master-side view of an attached replica.
+#[derive(Debug, Clone)]
+pub struct ReplicaInfo {
+    pub state: SlaveState,
+    pub listening_port: u16,
+    pub ip: String,
+    /// Highest offset the replica acknowledged with REPLCONF ACK.
+    pub ack_off: i64,
+    /// server.unixtime of the last REPLCONF ACK (repl_ack_time), seconds.
+    pub ack_time_s: i64,
+    /// The stream offset this replica's output starts from (psync_initial_offset).
+    pub initial_offset: i64,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    /// Bytes of replication stream queued for this replica but not yet sent
+    /// (its share of the shared replication buffer).
+    pub pending_stream_bytes: u64,
+    /// Unix seconds when the soft output-buffer limit was first exceeded.
+    pub obuf_soft_limit_reached_s: i64,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    pub id: u64,
+    pub conn: ConnId,
+    pub peer: String,
+    pub name: Vec<u8>,
+    pub db: usize,
+    pub kind: ClientKind,
+    pub querybuf: Vec<u8>,
+    pub reply: Reply,
+    pub created_ms: i64,
+    pub last_interaction_ms: i64,
+    pub last_cmd: String,
+    /// Master offset after this client's last write (c->woff), for WAIT.
+    pub woff: i64,
+    /// Close once the pending reply is written (protocol error, QUIT).
+    pub close_after_reply: bool,
+    /// Closed by CLIENT KILL or an output-buffer limit; freed at the end of the step.
+    pub close_asap: bool,
+    pub replica: Option<ReplicaInfo>,
+    /// A blocked WAIT: (target offset, replicas wanted, deadline ms or 0).
+    pub blocked_wait: Option<(i64, i64, i64)>,
+    /// Total bytes read from this client.
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub resp: u8,
+}
+
+impl Client {
+    pub fn new(id: u64, conn: ConnId, peer: String, now_ms: i64) -> Client {
+        Client {
+            id,
+            conn,
+            peer,
+            name: Vec::new(),
+            db: 0,
+            kind: ClientKind::Normal,
+            querybuf: Vec::new(),
+            reply: Reply::default(),
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_cmd: "NULL".into(),
+            woff: 0,
+            close_after_reply: false,
+            close_asap: false,
+            replica: None,
+            blocked_wait: None,
+            bytes_in: 0,
+            bytes_out: 0,
+            resp: 2,
+        }
+    }
+
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        match self.kind {
+            ClientKind::Replica => flags.push('S'),
+            ClientKind::Master => flags.push('M'),
+            ClientKind::Normal => {}
+        }
+        if self.blocked_wait.is_some() {
+            flags.push('b');
+        }
+        if self.close_asap {
+            flags.push('A');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
+
+    /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.
+    pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            self.id,
+            self.peer,
+            laddr,
+            self.id + 7,
+            String::from_utf8_lossy(&self.name),
+            (now_ms - self.created_ms).max(0) / 1000,
+            (now_ms - self.last_interaction_ms).max(0) / 1000,
+            self.flags(),
+            self.db,
+            self.querybuf.len(),
+            if self.querybuf.is_empty() { 0 } else { 20474usize.saturating_sub(self.querybuf.len()) },
+            22400 + self.querybuf.len(),
+            self.last_cmd,
+            self.resp,
+        )
+    }
+}

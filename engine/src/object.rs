@@ -1,0 +1,158 @@
+//! Values stored in the keyspace, with the encodings Redis 7.0 would pick
+//! (listpack/intset/hashtable/quicklist/skiplist) tracked for OBJECT ENCODING,
+//! reply order and the memory model.
+
+use indexmap::{IndexMap, IndexSet};
+use std::collections::{BTreeSet, VecDeque};
+
+pub type FixedState = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+pub type Map<K, V> = IndexMap<K, V, FixedState>;
+pub type Set<K> = IndexSet<K, FixedState>;
+
+/// A sorted set: scores by member, plus an ordered index of (score, member).
+#[derive(Debug, Clone, Default)]
+pub struct ZSet {
+    pub scores: Map<Vec<u8>, f64>,
+    pub ordered: BTreeSet<(OrdF64, Vec<u8>)>,
+}
+
+/// f64 with a total order (scores are never NaN).
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct OrdF64(pub f64);
+impl Eq for OrdF64 {}
+#[allow(clippy::derive_ord_xor_partial_ord)]
+impl Ord for OrdF64 {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.partial_cmp(&other.0).expect("scores are never NaN")
+    }
+}
+
+impl ZSet {
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+    /// Inserts or updates; returns the previous score.
+    pub fn insert(&mut self, member: Vec<u8>, score: f64) -> Option<f64> {
+        assert!(!score.is_nan());
+        let previous = self.scores.insert(member.clone(), score);
+        if let Some(old) = previous {
+            self.ordered.remove(&(OrdF64(old), member.clone()));
+        }
+        self.ordered.insert((OrdF64(score), member));
+        previous
+    }
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let score = self.scores.shift_remove(member)?;
+        let removed = self.ordered.remove(&(OrdF64(score), member.to_vec()));
+        assert!(removed);
+        Some(score)
+    }
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+    /// 0-based rank in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        Some(self.ordered.range(..(OrdF64(score), member.to_vec())).count())
+    }
+}
+
+/// A keyspace value.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Str(Vec<u8>),
+    List(VecDeque<Vec<u8>>),
+    Hash(Map<Vec<u8>, Vec<u8>>),
+    Set(Set<Vec<u8>>),
+    ZSet(ZSet),
+}
+
+impl Value {
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// Number of elements (1 for strings), the unit of work for O(N) costs.
+    pub fn element_count(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.len(),
+            Value::Hash(h) => h.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+
+    /// Approximate bytes of payload, for the memory model and the RDB size.
+    pub fn payload_bytes(&self) -> usize {
+        match self {
+            Value::Str(s) => s.len(),
+            Value::List(l) => l.iter().map(|e| e.len() + 2).sum(),
+            Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 4).sum(),
+            Value::Set(s) => s.iter().map(|e| e.len() + 2).sum(),
+            Value::ZSet(z) => z.scores.keys().map(|m| m.len() + 10).sum(),
+        }
+    }
+}
+
+/// Encoding thresholds from the config (the *-max-listpack-* family).
+#[derive(Debug, Clone, Copy)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+}
+
+/// Is this member representable in an intset (a canonical i64)?
+pub fn is_intset_member(m: &[u8]) -> bool {
+    crate::util::parse_i64(m).is_some()
+}
+
+/// What OBJECT ENCODING would say for this value right now. Redis never
+/// converts back to a compact encoding, so callers that mutate keep a
+/// `converted` flag; here we compute the encoding a freshly built value of
+/// this content would have, which matches Redis except after shrinking.
+pub fn encoding_of(v: &Value, limits: &EncodingLimits) -> &'static str {
+    match v {
+        Value::Str(s) => {
+            if s.len() <= 20 && crate::util::parse_i64(s).is_some() {
+                "int"
+            } else if s.len() <= 44 {
+                "embstr"
+            } else {
+                "raw"
+            }
+        }
+        Value::List(_) => "quicklist",
+        Value::Hash(h) => {
+            let small = h.len() <= limits.hash_max_listpack_entries
+                && h.iter().all(|(k, v)| k.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value);
+            if small { "listpack" } else { "hashtable" }
+        }
+        Value::Set(s) => {
+            if s.len() <= limits.set_max_intset_entries && s.iter().all(|m| is_intset_member(m)) {
+                "intset"
+            } else {
+                "hashtable"
+            }
+        }
+        Value::ZSet(z) => {
+            let small = z.len() <= limits.zset_max_listpack_entries
+                && z.scores.keys().all(|m| m.len() <= limits.zset_max_listpack_value);
+            if small { "listpack" } else { "skiplist" }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! RESP2 request parsing (multibulk and inline) with Redis's limits and
+//! protocol error wording, plus a reply parser for the engine's own outbound
+//! links (a replica reading its master) and for simulated clients.
+
+/// Longest inline request, and longest multibulk/bulk header line, Redis
+/// accepts before it gives up (PROTO_INLINE_MAX_SIZE).
+pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
+/// Bulk arguments at least this large are read into their own buffer in Redis
+/// (PROTO_MBULK_BIG_ARG); kept for the cost model.
+pub const PROTO_MBULK_BIG_ARG: usize = 32 * 1024;
+
+/// A protocol error: the text after "-ERR Protocol error: ". Redis replies
+/// with it and closes the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtoError(pub String);
+
+impl ProtoError {
+    fn new(text: &str) -> ProtoError {
+        ProtoError(text.to_string())
+    }
+    /// The full error reply line, as Redis writes it.
+    pub fn reply(&self) -> Vec<u8> {
+        format!("-ERR Protocol error: {}\r\n", self.0).into_bytes()
+    }
+}
+
+/// Limits that come from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub proto_max_bulk_len: i64,
+}
+
+/// The outcome of trying to parse one request from the front of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// Need more bytes.
+    Incomplete,
+    /// A request (possibly empty: an empty inline line or "*0"), and the bytes consumed.
+    Request { argv: Vec<Vec<u8>>, consumed: usize },
+}
+
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| p + from)
+}
+
+/// Parses a signed decimal the way Redis's string2ll does: no spaces, no
+/// leading '+', no leading zeros (except "0"), fits in i64.
+pub fn parse_i64_strict(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
+        return None;
+    }
+    let mut value: i128 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i128::from(d - b'0');
+    }
+    let value = if neg { -value } else { value };
+    i64::try_from(value).ok()
+}
+
+/// Parses one request. `inline_allowed` is false for nothing today; kept so
+/// a master link can be stricter later.
+pub fn parse_request(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
+    if buf.is_empty() {
+        return Ok(Parsed::Incomplete);
+    }
+    if buf[0] == b'*' {
+        parse_multibulk(buf, limits)
+    } else {
+        parse_inline(buf)
+    }
+}
+
+fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
+    let Some(eol) = find_crlf(buf, 0) else {
+        if buf.len() > PROTO_INLINE_MAX_SIZE {
+            return Err(ProtoError::new("too big mbulk count string"));
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    if eol > PROTO_INLINE_MAX_SIZE {
+        return Err(ProtoError::new("too big mbulk count string"));
+    }
+    let count = match parse_i64_loose(&buf[1..eol]) {
+        Some(n) if n <= i64::from(i32::MAX) => n,
+        _ => return Err(ProtoError::new("invalid multibulk length")),
+    };
+    let mut pos = eol + 2;
+    if count <= 0 {
+        return Ok(Parsed::Request { argv: Vec::new(), consumed: pos });
+    }
+    // Never trust the count for an allocation: grow as arguments arrive.
+    let mut argv = Vec::with_capacity((count as usize).min(1024));
+    for _ in 0..count {
+        if pos >= buf.len() {
+            return Ok(Parsed::Incomplete);
+        }
+        let Some(eol) = find_crlf(buf, pos) else {
+            if buf.len() - pos > PROTO_INLINE_MAX_SIZE {
+                return Err(ProtoError::new("too big bulk count string"));
+            }
+            if buf[pos] != b'$' {
+                return Err(ProtoError(format!("expected '$', got '{}'", buf[pos] as char)));
+            }
+            return Ok(Parsed::Incomplete);
+        };
+        if eol - pos > PROTO_INLINE_MAX_SIZE {
+            return Err(ProtoError::new("too big bulk count string"));
+        }
+        if buf[pos] != b'$' {
+            return Err(ProtoError(format!("expected '$', got '{}'", buf[pos] as char)));
+        }
+        let len = match parse_i64_loose(&buf[pos + 1..eol]) {
+            Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => n as usize,
+            _ => return Err(ProtoError::new("invalid bulk length")),
+        };
+        let start = eol + 2;
+        let Some(end) = start.checked_add(len) else {
+            return Err(ProtoError::new("invalid bulk length"));
+        };
+        if buf.len() < end + 2 {
+            return Ok(Parsed::Incomplete);
+        }
+        argv.push(buf[start..end].to_vec());
+        pos = end + 2;
+    }
+    Ok(Parsed::Request { argv, consumed: pos })
+}
+
+/// string2ll as used on protocol headers: accepts a leading '+'? No: Redis
+/// uses string2ll there too, which rejects '+'; but "-1" and "0" are fine.
+fn parse_i64_loose(s: &[u8]) -> Option<i64> {
+    parse_i64_strict(s)
+}
+
+fn parse_inline(buf: &[u8]) -> Result<Parsed, ProtoError> {
+    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        if buf.len() > PROTO_INLINE_MAX_SIZE {
+            return Err(ProtoError::new("too big inline request"));
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    if nl > PROTO_INLINE_MAX_SIZE {
+        return Err(ProtoError::new("too big inline request"));
+    }
+    let mut line = &buf[..nl];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    let argv = split_args(line).ok_or_else(|| ProtoError::new("unbalanced quotes in request"))?;
+    Ok(Parsed::Request { argv, consumed: nl + 1 })
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Splits a line into arguments the way Redis's sdssplitargs does: spaces
+/// separate, "double quotes" take \n \r \t \b \a \\ \" and \xHH escapes,
+/// 'single quotes' take only \'. A closing quote must be followed by a space
+/// or the end. Returns None on unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Some(args);
+        }
+        let mut current = Vec::new();
+        let (mut in_dq, mut in_sq) = (false, false);
+        loop {
+            if in_dq {
+                let c = *line.get(i)?;
+                if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' {
+                    if let (Some(h), Some(l)) = (hex_digit(line[i + 2]), hex_digit(line[i + 3])) {
+                        current.push(h * 16 + l);
+                        i += 4;
+                        continue;
+                    }
+                }
+                if c == b'\\' && i + 1 < line.len() {
+                    i += 1;
+                    current.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    current.push(c);
+                }
+                i += 1;
+            } else if in_sq {
+                let c = *line.get(i)?;
+                if c == b'\\' && i + 1 < line.len() && line[i + 1] == b'\'' {
+                    current.push(b'\'');
+                    i += 2;
+                    continue;
+                } else if c == b'\'' {
+                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                }
+                current.push(c);
+                i += 1;
+            } else {
+                match line.get(i) {
+                    None => break,
+                    Some(c) if c.is_ascii_whitespace() => break,
+                    Some(b'"') => in_dq = true,
+                    Some(b'\'') => in_sq = true,
+                    Some(&c) => current.push(c),
+                }
+                i += 1;
+            }
+        }
+        args.push(current);
+    }
+}
+
+/// Encodes a command as a RESP multibulk.
+pub fn encode_command<A: AsRef<[u8]>>(argv: &[A]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + argv.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    for arg in argv {
+        let arg = arg.as_ref();
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// A parsed RESP2 reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    Array(Vec<Value>),
+    NilArray,
+}
+
+impl Value {
+    /// The first word of an error ("NOREPLICAS", "ERR", ...), if this is one.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Value::Error(e) => Some(e.split(' ').next().unwrap_or("")),
+            _ => None,
+        }
+    }
+}
+
+/// Parses one reply from the front of `buf`. Ok(None): need more bytes.
+/// Err: the bytes are not RESP (the text names what was wrong).
+pub fn parse_reply(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
+    parse_reply_at(buf, 0, 0)
+}
+
+fn parse_reply_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Value, usize)>, String> {
+    if depth > 64 {
+        return Err("reply nested too deeply".into());
+    }
+    let Some(eol) = find_crlf(buf, pos) else { return Ok(None) };
+    let Some(&kind) = buf.get(pos) else { return Ok(None) };
+    let line = &buf[pos + 1..eol];
+    let text = || String::from_utf8_lossy(line).into_owned();
+    let number = || parse_i64_strict(line).ok_or_else(|| format!("bad number {:?}", text()));
+    let next = eol + 2;
+    match kind {
+        b'+' => Ok(Some((Value::Simple(text()), next))),
+        b'-' => Ok(Some((Value::Error(text()), next))),
+        b':' => Ok(Some((Value::Int(number()?), next))),
+        b'$' => {
+            let len = number()?;
+            if len < 0 {
+                return Ok(Some((Value::Nil, next)));
+            }
+            let end = next + len as usize;
+            if buf.len() < end + 2 {
+                return Ok(None);
+            }
+            Ok(Some((Value::Bulk(buf[next..end].to_vec()), end + 2)))
+        }
+        b'*' => {
+            let count = number()?;
+            if count < 0 {
+                return Ok(Some((Value::NilArray, next)));
+            }
+            let mut items = Vec::with_capacity((count as usize).min(1024));
+            let mut at = next;
+            for _ in 0..count {
+                match parse_reply_at(buf, at, depth + 1)? {
+                    None => return Ok(None),
+                    Some((v, n)) => {
+                        items.push(v);
+                        at = n;
+                    }
+                }
+            }
+            Ok(Some((Value::Array(items), at)))
+        }
+        other => Err(format!("unexpected reply type byte {:?}", other as char)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const LIMITS: Limits = Limits { proto_max_bulk_len: 512 * 1024 * 1024 };
+
+    #[test]
+    fn multibulk_and_inline() {
+        let r = parse_request(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", LIMITS).unwrap();
+        assert_eq!(r, Parsed::Request { argv: vec![b"GET".to_vec(), b"k".to_vec()], consumed: 22 });
+        let r = parse_request(b"set a \"b c\"\r\n", LIMITS).unwrap();
+        assert_eq!(r, Parsed::Request { argv: vec![b"set".to_vec(), b"a".to_vec(), b"b c".to_vec()], consumed: 13 });
+        assert_eq!(parse_request(b"*2\r\n$3\r\nGE", LIMITS).unwrap(), Parsed::Incomplete);
+    }
+
+    #[test]
+    fn protocol_errors_use_redis_wording() {
+        assert_eq!(parse_request(b"*x\r\n", LIMITS).unwrap_err().0, "invalid multibulk length");
+        assert_eq!(parse_request(b"*1\r\n:1\r\n", LIMITS).unwrap_err().0, "expected '$', got ':'");
+        assert_eq!(parse_request(b"*1\r\n$-5\r\n", LIMITS).unwrap_err().0, "invalid bulk length");
+        assert_eq!(parse_request(b"a \"b\r\n", LIMITS).unwrap_err().0, "unbalanced quotes in request");
+    }
+}

@@ -1,0 +1,869 @@
+//! The server: global state, the client lifecycle, processCommand/call,
+//! serverCron and beforeSleep, and the generic commands (PING, ECHO, SELECT,
+//! INFO, CONFIG, CLIENT, COMMAND, TIME, QUIT).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::commands::{self, flags, Command, CommandTable, Ctx};
+use crate::config::Config;
+use crate::cost::Cost;
+use crate::db::Db;
+use crate::networking::{Client, ClientKind};
+use crate::replication::ReplicationState;
+use crate::reply::errors;
+use crate::resp::{self, Parsed};
+use crate::{ConnId, EngineOptions, Event, LogLevel, LogLine, Output, Step};
+
+/// Counters INFO stats reports.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+    pub total_error_replies: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub net_repl_input_bytes: u64,
+    pub net_repl_output_bytes: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub rejected_conn: u64,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+    pub expire_cycle_cpu_milliseconds: u64,
+    pub expired_stale_perc: f64,
+    pub expire_cycle_timelimit_exit: bool,
+    /// Error replies by their first word (INFO errorstats).
+    pub errors_by_code: BTreeMap<String, u64>,
+    /// Calls per command full name: (calls, usec, rejected, failed).
+    pub per_command: BTreeMap<String, (u64, u64, u64, u64)>,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub options: EngineOptions,
+    pub run_id: String,
+    pub rng: ChaCha8Rng,
+    pub table: CommandTable,
+    /// Node clock, unix microseconds, for the current step.
+    pub now_us: u64,
+    pub start_us: u64,
+    pub dbs: Vec<Db>,
+    pub clients: BTreeMap<ConnId, Client>,
+    pub next_client_id: u64,
+    pub next_outbound: u64,
+    pub outputs: VecDeque<Output>,
+    pub stats: Stats,
+    /// Changes since the last save (server.dirty).
+    pub dirty: u64,
+    pub lastsave_s: i64,
+    pub cronloops: u64,
+    pub next_cron_us: u64,
+    pub cost: Cost,
+    pub repl: ReplicationState,
+    /// Commands to propagate at the end of the current call: (db, argv).
+    pub also_propagate: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Is the command being run sent by our master?
+    pub executing_master_stream: bool,
+    /// State of the active expire cycle (expire.rs).
+    pub expire: crate::expire::ExpireState,
+    pub loading: bool,
+    /// Virtual CPU time consumed by the main thread since start, µs.
+    pub cpu_used_us: u64,
+}
+
+/// Forty lowercase hex characters from the engine's RNG (a run id or replid).
+pub fn random_hex40(rng: &mut ChaCha8Rng) -> String {
+    let mut bytes = [0u8; 20];
+    rng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{:02x}", b)).collect()
+}
+
+impl Server {
+    pub fn new(config: Config, options: EngineOptions, now_us: u64) -> Server {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        let run_id = random_hex40(&mut rng);
+        let repl = ReplicationState::new(&mut rng);
+        let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
+        let period_us = 1_000_000 / config.hot.hz as u64;
+        let mut srv = Server {
+            config,
+            options,
+            run_id,
+            rng,
+            table: CommandTable::new(),
+            now_us,
+            start_us: now_us,
+            dbs,
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            next_outbound: 1,
+            outputs: VecDeque::new(),
+            stats: Stats::default(),
+            dirty: 0,
+            lastsave_s: (now_us / 1_000_000) as i64,
+            cronloops: 0,
+            next_cron_us: now_us + period_us,
+            cost: Cost::default(),
+            repl,
+            also_propagate: Vec::new(),
+            executing_master_stream: false,
+            expire: Default::default(),
+            loading: false,
+            cpu_used_us: 0,
+        };
+        srv.log(LogLevel::Notice, "Server initialized".into());
+        crate::replication::on_startup(&mut srv);
+        srv.log(LogLevel::Notice, "Ready to accept connections".into());
+        srv
+    }
+
+    // ---- time ----
+
+    pub fn mstime(&self) -> i64 {
+        (self.now_us / 1000) as i64
+    }
+    /// server.unixtime: whole seconds, as Redis's 1-second checks see it.
+    pub fn unixtime(&self) -> i64 {
+        (self.now_us / 1_000_000) as i64
+    }
+    pub fn uptime_s(&self) -> i64 {
+        ((self.now_us.saturating_sub(self.start_us)) / 1_000_000) as i64
+    }
+
+    pub fn begin_step(&mut self, now_us: u64) {
+        // A clock that jumps backwards is honoured, as Redis honours it.
+        self.now_us = now_us;
+        self.cost = Cost::default();
+    }
+
+    pub fn end_step(&mut self) -> Step {
+        let cpu_us = self.cost.take_us();
+        self.cpu_used_us += cpu_us;
+        Step { cpu_us }
+    }
+
+    pub fn next_timeout_us(&self) -> Option<u64> {
+        let mut next = self.next_cron_us;
+        for c in self.clients.values() {
+            if let Some((_, _, deadline_ms)) = c.blocked_wait {
+                if deadline_ms > 0 {
+                    next = next.min(deadline_ms as u64 * 1000);
+                }
+            }
+        }
+        Some(next)
+    }
+
+    // ---- output ----
+
+    pub fn log(&mut self, level: LogLevel, message: String) {
+        let role = if self.repl.master.is_some() { 'S' } else { 'M' };
+        self.outputs.push_back(Output::Log(LogLine { level, role, message }));
+    }
+
+    pub fn event(&mut self, name: &str, detail: String) {
+        self.outputs.push_back(Output::Event(Event { name: name.to_string(), detail }));
+    }
+
+    pub fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.stats.net_output_bytes += bytes.len() as u64;
+        self.cost.bytes_out(bytes.len());
+        self.outputs.push_back(Output::Send { conn, bytes });
+    }
+
+    // ---- client lifecycle ----
+
+    pub fn accept_client(&mut self, conn: ConnId, peer: String) {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.total_connections_received += 1;
+        self.cost.accept();
+        let client = Client::new(id, conn, peer, self.mstime());
+        self.clients.insert(conn, client);
+    }
+
+    pub fn connection_closed(&mut self, conn: ConnId) {
+        if crate::replication::owns_outbound(self, conn) {
+            crate::replication::master_link_closed(self, conn);
+            return;
+        }
+        self.free_client(conn);
+    }
+
+    pub fn outbound_connected(&mut self, conn: ConnId) {
+        crate::replication::master_link_connected(self, conn);
+    }
+
+    pub fn outbound_failed(&mut self, conn: ConnId) {
+        crate::replication::master_link_failed(self, conn);
+    }
+
+    pub fn free_client(&mut self, conn: ConnId) {
+        let Some(client) = self.clients.remove(&conn) else { return };
+        match client.kind {
+            ClientKind::Replica => crate::replication::replica_freed(self, &client),
+            ClientKind::Master => crate::replication::master_client_freed(self, &client),
+            ClientKind::Normal => {}
+        }
+    }
+
+    /// Allocates an id for an outbound connection.
+    pub fn new_outbound_conn(&mut self) -> ConnId {
+        let id = ConnId(ConnId::OUTBOUND_BIT | self.next_outbound);
+        self.next_outbound += 1;
+        id
+    }
+
+    pub fn read_from_client(&mut self, conn: ConnId, bytes: &[u8]) {
+        self.stats.net_input_bytes += bytes.len() as u64;
+        self.cost.bytes_in(bytes.len());
+        if crate::replication::owns_outbound(self, conn) && !self.clients.contains_key(&conn) {
+            crate::replication::read_from_master_link(self, conn, bytes);
+            return;
+        }
+        let Some(client) = self.clients.get_mut(&conn) else { return };
+        if client.close_after_reply || client.close_asap {
+            return;
+        }
+        client.querybuf.extend_from_slice(bytes);
+        client.bytes_in += bytes.len() as u64;
+        client.last_interaction_ms = (self.now_us / 1000) as i64;
+        self.process_input(conn);
+    }
+
+    /// Parses and runs every complete request in a client's query buffer.
+    pub fn process_input(&mut self, conn: ConnId) {
+        let limits = resp::Limits { proto_max_bulk_len: self.config.hot.proto_max_bulk_len };
+        let now_ms = self.mstime();
+        loop {
+            let Some(client) = self.clients.get_mut(&conn) else { return };
+            if client.blocked_wait.is_some() || client.close_after_reply || client.close_asap {
+                return;
+            }
+            if client.querybuf.is_empty() {
+                return;
+            }
+            let is_master = client.kind == ClientKind::Master;
+            match resp::parse_request(&client.querybuf, limits) {
+                Ok(Parsed::Incomplete) => {
+                    if client.querybuf.len() as i64 > self.config.hot.client_query_buffer_limit {
+                        let line = client.info_line(now_ms, "");
+                        self.log(LogLevel::Warning, format!("Closing client that reached max query buffer length: {}", line));
+                        self.free_client(conn);
+                    }
+                    return;
+                }
+                Ok(Parsed::Request { argv, consumed }) => {
+                    client.querybuf.drain(..consumed);
+                    if argv.is_empty() {
+                        // An empty inline line (or "*0"): nothing to run.
+                        if is_master {
+                            crate::replication::master_stream_consumed(self, conn, consumed);
+                        }
+                        continue;
+                    }
+                    self.run_client_command(conn, argv);
+                    if is_master {
+                        crate::replication::master_stream_consumed(self, conn, consumed);
+                    }
+                }
+                Err(e) => {
+                    let text = e.0.clone();
+                    client.reply.raw(&e.reply());
+                    client.close_after_reply = true;
+                    client.querybuf.clear();
+                    self.stats.total_error_replies += 1;
+                    *self.stats.errors_by_code.entry("ERR".into()).or_default() += 1;
+                    let info = client.info_line(now_ms, "");
+                    self.log(LogLevel::Verbose, format!("Protocol error ({}) from client: {}", text, info));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs a command for a connected client, taking it out of the client map
+    /// for the duration so handlers can borrow both.
+    pub fn run_client_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
+        let Some(mut client) = self.clients.remove(&conn) else { return };
+        self.executing_master_stream = client.kind == ClientKind::Master;
+        self.process_command(&mut client, &argv);
+        self.executing_master_stream = false;
+        self.clients.insert(conn, client);
+    }
+
+    /// Runs a command for the scenario's admin hand; returns its reply.
+    pub fn run_admin_command(&mut self, argv: Vec<Vec<u8>>) -> Vec<u8> {
+        let mut admin = Client::new(0, ConnId(u64::MAX - 1), "127.0.0.1:0".into(), self.mstime());
+        if argv.is_empty() {
+            return Vec::new();
+        }
+        self.process_command(&mut admin, &argv);
+        admin.reply.take()
+    }
+
+    /// Records an error reply in the stats, the way afterErrorReply does.
+    fn count_error(&mut self, c: &mut Client, error: &str) {
+        c.reply.err(error);
+        self.stats.total_error_replies += 1;
+        let code = error.split(' ').next().unwrap_or("ERR").to_string();
+        *self.stats.errors_by_code.entry(code).or_default() += 1;
+    }
+
+    fn reject(&mut self, c: &mut Client, error: &str) {
+        self.stats.rejected_calls += 1;
+        self.count_error(c, error);
+    }
+
+    /// processCommand: lookup, arity, the deny checks in Redis's order, then call.
+    pub fn process_command(&mut self, c: &mut Client, argv: &[Vec<u8>]) {
+        self.cost.command();
+        if util_eq(&argv[0], "quit") {
+            c.reply.ok();
+            c.close_after_reply = true;
+            return;
+        }
+        let Some(base) = self.table.lookup(&argv[0]) else {
+            self.reject(c, &commands::unknown_command_error(argv));
+            return;
+        };
+        if !base.arity_ok(argv.len()) {
+            self.reject(c, &format!("ERR wrong number of arguments for '{}' command", base.name));
+            return;
+        }
+        let (cmd, full_name) = match commands::resolve(base, argv) {
+            Ok(found) => found,
+            Err(e) => {
+                self.reject(c, &format!("ERR {}", e));
+                return;
+            }
+        };
+        if !cmd.arity_ok(argv.len()) {
+            self.reject(c, &format!("ERR wrong number of arguments for '{}' command", full_name));
+            return;
+        }
+        if let Some(error) = self.deny_reason(c, cmd) {
+            self.reject(c, error);
+            self.stats.per_command.entry(full_name).or_default().2 += 1;
+            return;
+        }
+        self.call(c, cmd, &full_name, argv);
+    }
+
+    fn deny_reason(&self, c: &Client, cmd: &Command) -> Option<&'static str> {
+        let is_write = cmd.is_write();
+        let from_master = c.kind == ClientKind::Master;
+        if is_write && !from_master && !crate::replication::good_replicas_ok(self) {
+            return Some(errors::NOREPLICAS);
+        }
+        if is_write && !from_master && self.repl.master.is_some() && self.config.hot.replica_read_only {
+            return Some(errors::READONLY);
+        }
+        if self.repl.master.is_some()
+            && !self.config.hot.replica_serve_stale_data
+            && !crate::replication::master_link_up(self)
+            && cmd.flags & flags::STALE == 0
+        {
+            return Some(errors::MASTERDOWN);
+        }
+        None
+    }
+
+    /// call(): run the handler, account, and propagate what changed the dataset.
+    fn call(&mut self, c: &mut Client, cmd: &'static Command, full_name: &str, argv: &[Vec<u8>]) {
+        let dirty_before = self.dirty;
+        let errors_before = self.stats.total_error_replies;
+        let reply_len_before = c.reply.buf.len();
+        let cost_before = self.cost.ns();
+        self.also_propagate.clear();
+        let db_before = c.db;
+        {
+            let mut ctx = Ctx { srv: self, c, argv };
+            (cmd.handler)(&mut ctx);
+        }
+        self.count_reply_error(c, reply_len_before, errors_before);
+        c.last_cmd = full_name.to_string();
+        self.stats.total_commands_processed += 1;
+        let entry = self.stats.per_command.entry(full_name.to_string()).or_default();
+        entry.0 += 1;
+        entry.1 += (self.cost.ns() - cost_before) / 1000;
+        let changed = self.dirty > dirty_before;
+        let mut pending = std::mem::take(&mut self.also_propagate);
+        if changed && cmd.flags & flags::NO_PROPAGATE == 0 && pending.is_empty() {
+            pending.push((db_before, argv.to_vec()));
+        }
+        for (db, args) in pending {
+            crate::replication::propagate(self, db, &args);
+        }
+        if changed || cmd.is_write() {
+            c.woff = self.repl.master_repl_offset;
+        }
+    }
+
+    /// A handler that replied with an error is counted the way Redis counts
+    /// failed calls and error replies.
+    fn count_reply_error(&mut self, c: &Client, reply_len_before: usize, errors_before: u64) {
+        if self.stats.total_error_replies != errors_before {
+            return;
+        }
+        let new = &c.reply.buf[reply_len_before.min(c.reply.buf.len())..];
+        if new.first() == Some(&b'-') {
+            self.stats.failed_calls += 1;
+            self.stats.total_error_replies += 1;
+            let end = new.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(new.len());
+            let code = String::from_utf8_lossy(&new[1..end]).into_owned();
+            *self.stats.errors_by_code.entry(code).or_default() += 1;
+        }
+    }
+
+    // ---- the event loop hooks ----
+
+    /// beforeSleep: release WAIT clients, then write pending replies.
+    pub fn before_sleep(&mut self) {
+        crate::expire::active_expire_fast(self);
+        crate::replication::before_sleep(self);
+        self.flush_replies();
+    }
+
+    fn flush_replies(&mut self) {
+        let mut writes = Vec::new();
+        let mut closes = Vec::new();
+        for (conn, client) in self.clients.iter_mut() {
+            if !client.reply.is_empty() && client.kind != ClientKind::Master {
+                let bytes = client.reply.take();
+                client.bytes_out += bytes.len() as u64;
+                writes.push((*conn, bytes));
+            } else if client.kind == ClientKind::Master {
+                client.reply.take();
+            }
+            if client.close_after_reply || client.close_asap {
+                closes.push(*conn);
+            }
+        }
+        for (conn, bytes) in writes {
+            self.send(conn, bytes);
+        }
+        for conn in closes {
+            self.free_client(conn);
+            self.outputs.push_back(Output::Close { conn });
+        }
+    }
+
+    /// Runs every timer that is due: serverCron at hz.
+    pub fn run_timers(&mut self) {
+        let period_us = 1_000_000 / self.config.hot.hz as u64;
+        let mut ran = 0;
+        while self.now_us >= self.next_cron_us && ran < 4 {
+            self.server_cron();
+            self.next_cron_us += period_us;
+            ran += 1;
+        }
+        if self.now_us >= self.next_cron_us {
+            // The loop was blocked far longer than a tick (DEBUG SLEEP, a
+            // pause): Redis runs serverCron once and goes on from now.
+            self.next_cron_us = self.now_us + period_us;
+        }
+        crate::replication::wait_timeouts(self);
+    }
+
+    pub fn run_with_period(&self, ms: u64) -> bool {
+        let tick_ms = 1000 / self.config.hot.hz as u64;
+        ms <= tick_ms || self.cronloops % (ms / tick_ms) == 0
+    }
+
+    fn server_cron(&mut self) {
+        self.cost.cron();
+        crate::expire::databases_cron(self);
+        if self.run_with_period(1000) {
+            crate::replication::replication_cron(self);
+        }
+        self.clients_cron();
+        self.cronloops += 1;
+    }
+
+    fn clients_cron(&mut self) {
+        let timeout_s = self.config.int("timeout");
+        if timeout_s <= 0 {
+            return;
+        }
+        let now = self.mstime();
+        let idle: Vec<ConnId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.kind == ClientKind::Normal && c.blocked_wait.is_none())
+            .filter(|(_, c)| (now - c.last_interaction_ms) / 1000 > timeout_s)
+            .map(|(k, _)| *k)
+            .collect();
+        for conn in idle {
+            self.log(LogLevel::Verbose, "Closing idle client".into());
+            self.free_client(conn);
+            self.outputs.push_back(Output::Close { conn });
+        }
+    }
+
+    /// Asks the host to close a connection and frees its client.
+    pub fn close_connection(&mut self, conn: ConnId) {
+        self.free_client(conn);
+        self.outputs.push_back(Output::Close { conn });
+    }
+
+    pub fn db_index_ok(&self, index: i64) -> bool {
+        index >= 0 && (index as usize) < self.dbs.len()
+    }
+}
+
+fn util_eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+// ---- generic commands ----
+
+fn ping_command(ctx: &mut Ctx) {
+    match ctx.argv.len() {
+        1 => ctx.c.reply.simple("PONG"),
+        2 => ctx.c.reply.bulk(&ctx.argv[1]),
+        _ => ctx.c.reply.err("ERR wrong number of arguments for 'ping' command"),
+    }
+}
+
+fn echo_command(ctx: &mut Ctx) {
+    ctx.c.reply.bulk(&ctx.argv[1]);
+}
+
+fn select_command(ctx: &mut Ctx) {
+    match crate::util::parse_i64(&ctx.argv[1]) {
+        None => ctx.c.reply.err(errors::NOT_INTEGER),
+        Some(i) if !ctx.srv.db_index_ok(i) => ctx.c.reply.err(errors::INVALID_DB),
+        Some(i) => {
+            ctx.c.db = i as usize;
+            ctx.c.reply.ok();
+        }
+    }
+}
+
+fn time_command(ctx: &mut Ctx) {
+    let us = ctx.srv.now_us;
+    ctx.c.reply.array(2);
+    ctx.c.reply.bulk_i64((us / 1_000_000) as i64);
+    ctx.c.reply.bulk_i64((us % 1_000_000) as i64);
+}
+
+fn info_command(ctx: &mut Ctx) {
+    let sections: Vec<String> = ctx.argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let text = crate::info::render(ctx.srv, &sections);
+    ctx.c.reply.bulk(text.as_bytes());
+}
+
+fn config_get_command(ctx: &mut Ctx) {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for pattern in &ctx.argv[2..] {
+        for (name, value) in ctx.srv.config.get_matching(pattern) {
+            if !pairs.iter().any(|(n, _)| *n == name) {
+                pairs.push((name, value));
+            }
+        }
+    }
+    ctx.c.reply.map(pairs.len());
+    for (name, value) in pairs {
+        ctx.c.reply.bulk_str(&name);
+        ctx.c.reply.bulk_str(&value);
+    }
+}
+
+fn config_set_command(ctx: &mut Ctx) {
+    let args = &ctx.argv[2..];
+    if args.len() % 2 != 0 {
+        ctx.c.reply.err("ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    let mut trial = ctx.srv.config.clone();
+    for pair in args.chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).into_owned();
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        let spec = crate::config::find_spec(&name);
+        match spec {
+            None => {
+                ctx.c.reply.err(&format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", name));
+                return;
+            }
+            Some(spec) if !spec.mutable => {
+                ctx.c.reply.err(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", name));
+                return;
+            }
+            Some(_) => {}
+        }
+        let values: Vec<String> = if name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof") {
+            value.split_whitespace().map(String::from).collect()
+        } else {
+            vec![value]
+        };
+        if let Err(e) = trial.set(&name, &values) {
+            ctx.c.reply.err(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", name, e.reason));
+            return;
+        }
+    }
+    ctx.srv.config = trial;
+    crate::replication::config_changed(ctx.srv);
+    ctx.c.reply.ok();
+}
+
+fn config_resetstat_command(ctx: &mut Ctx) {
+    ctx.srv.stats = Stats::default();
+    ctx.c.reply.ok();
+}
+
+fn config_rewrite_command(ctx: &mut Ctx) {
+    ctx.c.reply.err("ERR The server is running without a config file");
+}
+
+fn config_help_command(ctx: &mut Ctx) {
+    let lines = [
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help.",
+    ];
+    ctx.c.reply.array(lines.len());
+    for l in lines {
+        ctx.c.reply.simple(l);
+    }
+}
+
+const CONFIG_SUBCOMMANDS: &[Command] = &[
+    Command::new("get", -3, flags::ADMIN | flags::STALE | flags::LOADING, config_get_command),
+    Command::new("set", -4, flags::ADMIN | flags::STALE | flags::LOADING, config_set_command),
+    Command::new("resetstat", 2, flags::ADMIN | flags::STALE | flags::LOADING, config_resetstat_command),
+    Command::new("rewrite", 2, flags::ADMIN | flags::STALE | flags::LOADING, config_rewrite_command),
+    Command::new("help", 2, flags::STALE | flags::LOADING, config_help_command),
+];
+
+fn client_list_command(ctx: &mut Ctx) {
+    let now = ctx.srv.mstime();
+    let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
+    let mut type_filter: Option<String> = None;
+    if ctx.argv.len() == 4 && util_eq(&ctx.argv[2], "type") {
+        type_filter = Some(String::from_utf8_lossy(&ctx.argv[3]).to_ascii_lowercase());
+    } else if ctx.argv.len() != 2 {
+        ctx.c.reply.err(errors::SYNTAX);
+        return;
+    }
+    let mut lines = Vec::new();
+    let current_id = ctx.c.id;
+    let mut all: Vec<&Client> = ctx.srv.clients.values().collect();
+    all.push(ctx.c);
+    all.sort_by_key(|c| c.id);
+    for client in all {
+        if current_id == 0 && client.id == 0 {
+            continue;
+        }
+        if let Some(t) = &type_filter {
+            let kind = match client.kind {
+                ClientKind::Normal => "normal",
+                ClientKind::Replica => "replica",
+                ClientKind::Master => "master",
+            };
+            if t != kind && !(t == "slave" && kind == "replica") {
+                continue;
+            }
+        }
+        lines.push(client.info_line(now, &laddr));
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    ctx.c.reply.bulk(text.as_bytes());
+}
+
+fn client_id_command(ctx: &mut Ctx) {
+    ctx.c.reply.int(ctx.c.id as i64);
+}
+
+fn client_setname_command(ctx: &mut Ctx) {
+    let name = &ctx.argv[2];
+    if name.iter().any(|&b| b <= b' ' || b > b'~') {
+        ctx.c.reply.err("ERR Client names cannot contain spaces, newlines or special characters.");
+        return;
+    }
+    ctx.c.name = name.clone();
+    ctx.c.reply.ok();
+}
+
+fn client_getname_command(ctx: &mut Ctx) {
+    if ctx.c.name.is_empty() {
+        ctx.c.reply.null();
+    } else {
+        let name = ctx.c.name.clone();
+        ctx.c.reply.bulk(&name);
+    }
+}
+
+/// CLIENT KILL addr | CLIENT KILL [ID id] [TYPE type] [ADDR addr] [SKIPME yes/no]
+fn client_kill_command(ctx: &mut Ctx) {
+    let args = &ctx.argv[2..];
+    let mut id: Option<u64> = None;
+    let mut kind: Option<ClientKind> = None;
+    let mut addr: Option<String> = None;
+    let mut skipme = true;
+    let old_style = args.len() == 1;
+    if old_style {
+        addr = Some(String::from_utf8_lossy(&args[0]).into_owned());
+    } else {
+        if args.len() % 2 != 0 {
+            ctx.c.reply.err(errors::SYNTAX);
+            return;
+        }
+        for pair in args.chunks(2) {
+            let value = String::from_utf8_lossy(&pair[1]).into_owned();
+            match String::from_utf8_lossy(&pair[0]).to_ascii_lowercase().as_str() {
+                "id" => match value.parse::<u64>() {
+                    Ok(v) if v > 0 => id = Some(v),
+                    _ => {
+                        ctx.c.reply.err("ERR client-id should be greater than 0");
+                        return;
+                    }
+                },
+                "type" => {
+                    kind = Some(match value.to_ascii_lowercase().as_str() {
+                        "normal" => ClientKind::Normal,
+                        "slave" | "replica" => ClientKind::Replica,
+                        "master" => ClientKind::Master,
+                        _ => {
+                            ctx.c.reply.err(&format!("ERR Unknown client type '{}'", value));
+                            return;
+                        }
+                    })
+                }
+                "addr" => addr = Some(value),
+                "skipme" => match value.to_ascii_lowercase().as_str() {
+                    "yes" => skipme = true,
+                    "no" => skipme = false,
+                    _ => {
+                        ctx.c.reply.err(errors::SYNTAX);
+                        return;
+                    }
+                },
+                _ => {
+                    ctx.c.reply.err(errors::SYNTAX);
+                    return;
+                }
+            }
+        }
+    }
+    let victims: Vec<ConnId> = ctx
+        .srv
+        .clients
+        .values()
+        .filter(|c| id.map_or(true, |i| c.id == i))
+        .filter(|c| kind.map_or(true, |k| c.kind == k))
+        .filter(|c| addr.as_ref().map_or(true, |a| c.peer == *a))
+        .map(|c| c.conn)
+        .collect();
+    let mut killed = victims.len();
+    for conn in &victims {
+        let desc = ctx.srv.clients.get(conn).map(|c| c.info_line(ctx.srv.mstime(), "")).unwrap_or_default();
+        if ctx.srv.clients.get(conn).map(|c| c.kind) == Some(ClientKind::Replica) {
+            ctx.srv.log(LogLevel::Notice, format!("Connection with replica {} lost.", desc.split(' ').nth(1).unwrap_or("").trim_start_matches("addr=")));
+        }
+        ctx.srv.close_connection(*conn);
+    }
+    let me_matches = id.map_or(true, |i| ctx.c.id == i)
+        && kind.map_or(true, |k| ctx.c.kind == k)
+        && addr.as_ref().map_or(true, |a| ctx.c.peer == *a);
+    if me_matches && (!skipme || old_style) && ctx.c.id != 0 {
+        ctx.c.close_after_reply = true;
+        killed += 1;
+    }
+    if old_style {
+        if killed == 0 {
+            ctx.c.reply.err("ERR No such client");
+        } else {
+            ctx.c.reply.ok();
+        }
+    } else {
+        ctx.c.reply.int(killed as i64);
+    }
+}
+
+const CLIENT_SUBCOMMANDS: &[Command] = &[
+    Command::new("list", -2, flags::ADMIN | flags::STALE | flags::LOADING, client_list_command),
+    Command::new("kill", -3, flags::ADMIN | flags::STALE | flags::LOADING, client_kill_command),
+    Command::new("id", 2, flags::STALE | flags::LOADING, client_id_command),
+    Command::new("setname", 3, flags::STALE | flags::LOADING, client_setname_command),
+    Command::new("getname", 2, flags::STALE | flags::LOADING, client_getname_command),
+];
+
+fn command_count_command(ctx: &mut Ctx) {
+    ctx.c.reply.int(ctx.srv.table.len() as i64);
+}
+
+fn command_command(ctx: &mut Ctx) {
+    // Bare COMMAND: a short table, enough for clients that probe it.
+    let names: Vec<&'static Command> = ctx.srv.table.iter().collect();
+    ctx.c.reply.array(names.len());
+    for cmd in names {
+        ctx.c.reply.array(6);
+        ctx.c.reply.bulk_str(cmd.name);
+        ctx.c.reply.int(cmd.arity as i64);
+        let mut fl = Vec::new();
+        if cmd.is_write() {
+            fl.push("write");
+        } else {
+            fl.push("readonly");
+        }
+        ctx.c.reply.array(fl.len());
+        for f in fl {
+            ctx.c.reply.simple(f);
+        }
+        ctx.c.reply.int(1);
+        ctx.c.reply.int(1);
+        ctx.c.reply.int(1);
+    }
+}
+
+fn command_docs_command(ctx: &mut Ctx) {
+    ctx.c.reply.array(0);
+}
+
+const COMMAND_SUBCOMMANDS: &[Command] = &[
+    Command::new("count", 2, flags::STALE | flags::LOADING, command_count_command),
+    Command::new("docs", -2, flags::STALE | flags::LOADING, command_docs_command),
+];
+
+fn command_entry(ctx: &mut Ctx) {
+    if ctx.argv.len() == 1 {
+        command_command(ctx);
+    }
+}
+
+fn lastsave_command(ctx: &mut Ctx) {
+    ctx.c.reply.int(ctx.srv.lastsave_s);
+}
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("ping", -1, flags::FAST | flags::STALE, ping_command),
+    Command::new("echo", 2, flags::FAST, echo_command),
+    Command::new("select", 2, flags::FAST | flags::STALE | flags::LOADING, select_command),
+    Command::new("time", 1, flags::FAST | flags::STALE | flags::LOADING, time_command),
+    Command::new("info", -1, flags::STALE | flags::LOADING, info_command),
+    Command::new("lastsave", 1, flags::FAST | flags::STALE | flags::LOADING, lastsave_command),
+    Command::container("config", -2, 0, CONFIG_SUBCOMMANDS),
+    Command::container("client", -2, 0, CLIENT_SUBCOMMANDS),
+    Command { name: "command", arity: -1, flags: flags::STALE | flags::LOADING, handler: command_entry, subcommands: COMMAND_SUBCOMMANDS },
+];

@@ -1,0 +1,5 @@
+//! t_hash commands.
+
+use crate::commands::Command;
+
+pub const COMMANDS: &[Command] = &[];
