@@ -19,6 +19,7 @@ pub mod expire;
 pub mod info;
 pub mod networking;
 pub mod object;
+pub mod rdb;
 pub mod replication;
 pub mod reply;
 pub mod resp;

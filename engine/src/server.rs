@@ -152,6 +152,9 @@ impl Server {
 
     pub fn next_timeout_us(&self) -> Option<u64> {
         let mut next = self.next_cron_us;
+        if let Some(child_done) = crate::replication::next_deadline_us(self) {
+            next = next.min(child_done.max(self.now_us));
+        }
         for c in self.clients.values() {
             if let Some((_, _, deadline_ms)) = c.blocked_wait {
                 if deadline_ms > 0 {
@@ -265,17 +268,12 @@ impl Server {
                     return;
                 }
                 Ok(Parsed::Request { argv, consumed }) => {
-                    client.querybuf.drain(..consumed);
-                    if argv.is_empty() {
-                        // An empty inline line (or "*0"): nothing to run.
-                        if is_master {
-                            crate::replication::master_stream_consumed(self, conn, consumed);
-                        }
-                        continue;
+                    let request: Vec<u8> = client.querybuf.drain(..consumed).collect();
+                    if !argv.is_empty() {
+                        self.run_client_command(conn, argv);
                     }
-                    self.run_client_command(conn, argv);
                     if is_master {
-                        crate::replication::master_stream_consumed(self, conn, consumed);
+                        crate::replication::master_stream_consumed(self, conn, &request);
                     }
                 }
                 Err(e) => {
@@ -474,6 +472,7 @@ impl Server {
             // pause): Redis runs serverCron once and goes on from now.
             self.next_cron_us = self.now_us + period_us;
         }
+        crate::replication::cron_tick(self);
         crate::replication::wait_timeouts(self);
     }
 
@@ -484,6 +483,7 @@ impl Server {
 
     fn server_cron(&mut self) {
         self.cost.cron();
+        crate::replication::cron_tick(self);
         crate::expire::databases_cron(self);
         if self.run_with_period(1000) {
             crate::replication::replication_cron(self);
