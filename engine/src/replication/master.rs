@@ -417,8 +417,8 @@ pub fn replconf_command(ctx: &mut Ctx) {
             replconf_ack(ctx, value);
             return;
         } else if eq_ic(opt, "getack") {
-            if ctx.srv.repl.master.is_some() {
-                super::replica::send_ack(ctx.srv);
+            if ctx.srv.repl.master.is_some() && ctx.c.kind == ClientKind::Master {
+                super::replica::send_ack_on(ctx.srv, ctx.c.conn);
             }
             return;
         } else if eq_ic(opt, "rdb-only") || eq_ic(opt, "rdb-filter-only") {
@@ -560,7 +560,9 @@ pub fn cron(srv: &mut Server) {
     let diskless_child = srv.repl.child.as_ref().is_some_and(|c| c.diskless);
     for conn in &replicas {
         let state = replica_state(srv, *conn);
-        let waiting = state == Some(SlaveState::WaitBgsaveStart) || (state == Some(SlaveState::WaitBgsaveEnd) && !diskless_child);
+        let transmitted = srv.repl.syncs.get(conn).is_some_and(|s| s.rdb_transmitted);
+        let waiting = state == Some(SlaveState::WaitBgsaveStart)
+            || (state == Some(SlaveState::WaitBgsaveEnd) && !diskless_child && !transmitted);
         if waiting {
             if let Some(c) = srv.clients.get_mut(conn) {
                 c.reply.raw(b"\n");

@@ -450,6 +450,12 @@ pub fn master_client_freed(srv: &mut Server, client: &Client) {
 /// replicationSendAck.
 pub fn send_ack(srv: &mut Server) {
     let Some(conn) = master_client(srv).map(|c| c.conn) else { return };
+    send_ack_on(srv, conn);
+}
+
+/// REPLCONF ACK on the master link (which, while the master client runs a
+/// command such as REPLCONF GETACK, is not in the client map).
+pub fn send_ack_on(srv: &mut Server, conn: ConnId) {
     let offset = link(srv).reploff.to_string();
     send_command(srv, conn, &[b"REPLCONF", b"ACK", offset.as_bytes()]);
 }

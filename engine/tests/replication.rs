@@ -1,0 +1,206 @@
+//! Replication between two engines wired back to back, stepped on a
+//! virtual clock: the handshake, full and partial resync decisions, the
+//! backlog boundary, and min-replicas-to-write at Redis's 1 Hz granularity.
+
+use redsim_engine::resp::{encode_command, parse_reply, Value};
+use redsim_engine::{ConnId, Config, Engine, EngineOptions, Input, Output};
+
+const T0: u64 = 1_704_067_200_000_000;
+
+struct Pair {
+    master: Engine,
+    replica: Engine,
+    now_us: u64,
+    /// The replica's outbound connection id and whether the link is cut.
+    link: Option<ConnId>,
+    cut: bool,
+    client_replies: Vec<u8>,
+}
+
+/// The master sees the replica's outbound connection as inbound conn 100.
+const MASTER_SIDE: ConnId = ConnId(100);
+const CLIENT: ConnId = ConnId(1);
+
+impl Pair {
+    fn new(master_conf: &[&str], replica_conf: &[&str]) -> Pair {
+        let mconf = Config::from_conf_lines(master_conf).unwrap();
+        let mut rlines: Vec<&str> = vec!["replicaof m1 6379"];
+        rlines.extend_from_slice(replica_conf);
+        let rconf = Config::from_conf_lines(&rlines).unwrap();
+        let mut master = Engine::new(mconf, EngineOptions { seed: 1, pid: 10, port: 6379 }, T0);
+        let replica = Engine::new(rconf, EngineOptions { seed: 2, pid: 20, port: 6380 }, T0);
+        master.handle_input(T0, Input::Accepted { conn: CLIENT, peer: "10.0.0.9:5000".into() });
+        Pair { master, replica, now_us: T0, link: None, cut: false, client_replies: Vec::new() }
+    }
+
+    fn pump(&mut self) {
+        for _ in 0..64 {
+            let mut moved = false;
+            while let Some(out) = self.replica.poll_output() {
+                moved = true;
+                match out {
+                    Output::Connect { conn, .. } => {
+                        self.link = Some(conn);
+                        self.master.handle_input(self.now_us, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into() });
+                        self.replica.handle_input(self.now_us, Input::Connected { conn });
+                    }
+                    Output::Send { bytes, .. } if !self.cut => {
+                        self.master.handle_input(self.now_us, Input::Data { conn: MASTER_SIDE, bytes: &bytes });
+                    }
+                    Output::Close { .. } => {
+                        self.master.handle_input(self.now_us, Input::Closed { conn: MASTER_SIDE });
+                        self.link = None;
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(out) = self.master.poll_output() {
+                moved = true;
+                match out {
+                    Output::Send { conn, bytes } if conn == MASTER_SIDE && !self.cut => {
+                        if let Some(link) = self.link {
+                            self.replica.handle_input(self.now_us, Input::Data { conn: link, bytes: &bytes });
+                        }
+                    }
+                    Output::Send { conn, bytes } if conn == CLIENT => self.client_replies.extend_from_slice(&bytes),
+                    Output::Close { conn } if conn == MASTER_SIDE => {
+                        if let Some(link) = self.link.take() {
+                            self.replica.handle_input(self.now_us, Input::Closed { conn: link });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Advance the clock in 10 ms steps, firing due timers.
+    fn advance_ms(&mut self, ms: u64) {
+        let end = self.now_us + ms * 1000;
+        while self.now_us < end {
+            self.now_us += 10_000;
+            for e in [&mut self.master, &mut self.replica] {
+                if e.poll_timeout().is_some_and(|t| t <= self.now_us) {
+                    e.handle_timeout(self.now_us);
+                }
+            }
+            self.pump();
+        }
+    }
+
+    fn master_cmd(&mut self, args: &[&str]) -> Value {
+        self.client_replies.clear();
+        let bytes = encode_command(args);
+        self.master.handle_input(self.now_us, Input::Data { conn: CLIENT, bytes: &bytes });
+        self.pump();
+        parse_reply(&self.client_replies).unwrap().unwrap().0
+    }
+
+    fn info(engine: &mut Engine, now: u64, field: &str) -> String {
+        engine.info_fields(now).into_iter().find(|(k, _)| k == field).map(|(_, v)| v).unwrap_or_default()
+    }
+    fn m(&mut self, field: &str) -> String {
+        Pair::info(&mut self.master, self.now_us, field)
+    }
+    fn r(&mut self, field: &str) -> String {
+        Pair::info(&mut self.replica, self.now_us, field)
+    }
+}
+
+#[test]
+fn full_sync_waits_for_diskless_delay_then_streams() {
+    let mut p = Pair::new(&[], &[]);
+    p.master_cmd(&["SET", "a", "1"]);
+    p.advance_ms(2_500);
+    assert_eq!(p.m("sync_full"), "1");
+    assert_eq!(p.r("master_link_status"), "down", "diskless sync waits repl-diskless-sync-delay");
+    p.advance_ms(6_000);
+    assert_eq!(p.r("master_link_status"), "up");
+    assert_eq!(p.m("slave0").split(',').nth(2), Some("state=online"));
+    p.master_cmd(&["SET", "b", "2"]);
+    p.advance_ms(1_100);
+    assert_eq!(p.m("master_repl_offset"), p.r("slave_repl_offset"));
+    let r_keys = p.r("db0");
+    assert_eq!(r_keys, "keys=2,expires=0,avg_ttl=0");
+}
+
+#[test]
+fn short_cut_resumes_with_partial_resync() {
+    let mut p = Pair::new(&["repl-timeout 5"], &["repl-timeout 5"]);
+    p.advance_ms(8_000);
+    assert_eq!(p.r("master_link_status"), "up");
+    p.cut = true;
+    for i in 0..50 {
+        p.master_cmd(&["SET", &format!("k{}", i), "v"]);
+    }
+    p.advance_ms(8_000);
+    p.cut = false;
+    assert_eq!(p.r("master_link_status"), "down");
+    p.advance_ms(3_000);
+    assert_eq!(p.r("master_link_status"), "up");
+    assert_eq!(p.m("sync_full"), "1");
+    assert_eq!(p.m("sync_partial_ok"), "1");
+    assert_eq!(p.m("master_repl_offset"), p.r("slave_repl_offset"));
+}
+
+#[test]
+fn cut_longer_than_backlog_forces_full_resync() {
+    let conf = ["repl-timeout 5", "repl-backlog-size 16kb"];
+    let mut p = Pair::new(&conf, &conf);
+    p.advance_ms(8_000);
+    p.cut = true;
+    let value = "x".repeat(1000);
+    for i in 0..100 {
+        p.master_cmd(&["SET", &format!("k{}", i), &value]);
+    }
+    p.advance_ms(8_000);
+    p.cut = false;
+    p.advance_ms(10_000);
+    assert_eq!(p.r("master_link_status"), "up");
+    assert_eq!(p.m("sync_full"), "2");
+    assert_eq!(p.m("sync_partial_err"), "1");
+    assert_eq!(p.m("master_repl_offset"), p.r("slave_repl_offset"));
+}
+
+#[test]
+fn min_replicas_refuses_writes_after_max_lag_on_whole_seconds() {
+    let mut p = Pair::new(&["min-replicas-to-write 1", "min-replicas-max-lag 3"], &[]);
+    assert_eq!(p.master_cmd(&["SET", "a", "1"]), Value::Error("NOREPLICAS Not enough good replicas to write.".into()));
+    p.advance_ms(8_000);
+    assert_eq!(p.master_cmd(&["SET", "a", "1"]), Value::Simple("OK".into()));
+    assert_eq!(p.m("min_slaves_good_slaves"), "1");
+    p.cut = true;
+    // ACKs stop: lag must exceed 3 whole seconds, noticed at a 1 Hz cron tick.
+    p.advance_ms(3_000);
+    assert_eq!(p.master_cmd(&["SET", "a", "2"]), Value::Simple("OK".into()));
+    p.advance_ms(2_000);
+    assert_eq!(p.master_cmd(&["SET", "a", "3"]), Value::Error("NOREPLICAS Not enough good replicas to write.".into()));
+    assert_eq!(p.m("min_slaves_good_slaves"), "0");
+    p.cut = false;
+    p.advance_ms(1_500);
+    assert_eq!(p.master_cmd(&["SET", "a", "4"]), Value::Simple("OK".into()));
+}
+
+#[test]
+fn wait_counts_acknowledged_replicas() {
+    let mut p = Pair::new(&[], &[]);
+    p.advance_ms(9_000);
+    p.master_cmd(&["SET", "a", "1"]);
+    p.client_replies.clear();
+    let bytes = encode_command(&["WAIT", "1", "500"]);
+    p.master.handle_input(p.now_us, Input::Data { conn: CLIENT, bytes: &bytes });
+    p.pump();
+    p.advance_ms(20);
+    assert_eq!(parse_reply(&p.client_replies).unwrap().unwrap().0, Value::Int(1));
+    p.cut = true;
+    p.master_cmd(&["SET", "a", "2"]);
+    p.client_replies.clear();
+    p.master.handle_input(p.now_us, Input::Data { conn: CLIENT, bytes: &bytes });
+    p.advance_ms(400);
+    assert!(p.client_replies.is_empty(), "WAIT blocks until its timeout");
+    p.advance_ms(200);
+    assert_eq!(parse_reply(&p.client_replies).unwrap().unwrap().0, Value::Int(0));
+}
