@@ -547,6 +547,169 @@ fn setrange_command(ctx: &mut Ctx) {
     ctx.c.reply.int(len);
 }
 
+/// LCS options: LEN, IDX, MINMATCHLEN n, WITHMATCHLEN.
+struct LcsOptions {
+    get_len: bool,
+    get_idx: bool,
+    with_match_len: bool,
+    min_match_len: i64,
+}
+
+fn parse_lcs_options(ctx: &mut Ctx) -> Option<LcsOptions> {
+    let mut o = LcsOptions { get_len: false, get_idx: false, with_match_len: false, min_match_len: 0 };
+    let mut j = 3;
+    while j < ctx.argv.len() {
+        let opt = c_str(&ctx.argv[j]);
+        if eq_ic(opt, "idx") {
+            o.get_idx = true;
+        } else if eq_ic(opt, "len") {
+            o.get_len = true;
+        } else if eq_ic(opt, "withmatchlen") {
+            o.with_match_len = true;
+        } else if eq_ic(opt, "minmatchlen") && j + 1 < ctx.argv.len() {
+            let Some(n) = parse_i64(&ctx.argv[j + 1]) else {
+                ctx.c.reply.err(errors::NOT_INTEGER);
+                return None;
+            };
+            o.min_match_len = n.max(0);
+            j += 1;
+        } else {
+            ctx.c.reply.err(errors::SYNTAX);
+            return None;
+        }
+        j += 1;
+    }
+    if o.get_len && o.get_idx {
+        ctx.c.reply.err("ERR If you want both the length and indexes, please just use IDX.");
+        return None;
+    }
+    Some(o)
+}
+
+/// The two strings LCS compares (a missing key is an empty string).
+fn lcs_inputs(ctx: &mut Ctx) -> Option<(Vec<u8>, Vec<u8>)> {
+    let db = ctx.c.db;
+    let mut out = Vec::with_capacity(2);
+    let mut wrong_type = false;
+    for key in &ctx.argv[1..3] {
+        match ctx.srv.lookup_read(db, key) {
+            None => out.push(Vec::new()),
+            Some(Value::Str(s)) => out.push(s.clone()),
+            Some(_) => {
+                wrong_type = true;
+                out.push(Vec::new());
+            }
+        }
+    }
+    if wrong_type {
+        ctx.c.reply.err("ERR The specified keys must contain string values");
+        return None;
+    }
+    let b = out.pop().expect("two inputs");
+    let a = out.pop().expect("two inputs");
+    Some((a, b))
+}
+
+/// A matched range: (a_start, a_end, b_start, b_end), inclusive.
+type LcsRange = (usize, usize, usize, usize);
+
+/// Walks the LCS table back from the end, as Redis does, collecting the
+/// common subsequence and the contiguous matched ranges (last first).
+fn lcs_backtrack(a: &[u8], b: &[u8], table: &[u32], min_match_len: i64) -> (Vec<u8>, Vec<LcsRange>) {
+    let width = b.len() + 1;
+    let cell = |i: usize, j: usize| table[i * width + j];
+    let mut result = vec![0u8; cell(a.len(), b.len()) as usize];
+    let mut idx = result.len();
+    let mut ranges = Vec::new();
+    let mut current: Option<LcsRange> = None;
+    let (mut i, mut j) = (a.len(), b.len());
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[idx - 1] = a[i - 1];
+            match current.as_mut() {
+                None => current = Some((i - 1, i - 1, j - 1, j - 1)),
+                Some(r) if r.0 == i && r.2 == j => {
+                    r.0 -= 1;
+                    r.2 -= 1;
+                }
+                Some(_) => emit = true,
+            }
+            if current.map_or(false, |r| r.0 == 0 || r.2 == 0) {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if cell(i - 1, j) > cell(i, j - 1) {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = current.is_some();
+        }
+        if emit {
+            if let Some(r) = current.take() {
+                let match_len = (r.1 - r.0 + 1) as i64;
+                if min_match_len == 0 || match_len >= min_match_len {
+                    ranges.push(r);
+                }
+            }
+        }
+    }
+    (result, ranges)
+}
+
+fn lcs_command(ctx: &mut Ctx) {
+    let Some((a, b)) = lcs_inputs(ctx) else { return };
+    let Some(opts) = parse_lcs_options(ctx) else { return };
+    let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
+    if cells * 4 > ctx.srv.config.hot.proto_max_bulk_len as u64 {
+        ctx.c.reply.err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        return;
+    }
+    ctx.srv.cost.elements((cells / 64) as usize);
+    let width = b.len() + 1;
+    let mut table = vec![0u32; cells as usize];
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let len = table[a.len() * width + b.len()] as i64;
+    if opts.get_len {
+        ctx.c.reply.int(len);
+        return;
+    }
+    let (result, ranges) = lcs_backtrack(&a, &b, &table, opts.min_match_len);
+    if !opts.get_idx {
+        ctx.c.reply.bulk(&result);
+        return;
+    }
+    ctx.c.reply.map(2);
+    ctx.c.reply.bulk(b"matches");
+    ctx.c.reply.array(ranges.len());
+    for (a_start, a_end, b_start, b_end) in ranges {
+        ctx.c.reply.array(if opts.with_match_len { 3 } else { 2 });
+        ctx.c.reply.array(2);
+        ctx.c.reply.int(a_start as i64);
+        ctx.c.reply.int(a_end as i64);
+        ctx.c.reply.array(2);
+        ctx.c.reply.int(b_start as i64);
+        ctx.c.reply.int(b_end as i64);
+        if opts.with_match_len {
+            ctx.c.reply.int((a_end - a_start + 1) as i64);
+        }
+    }
+    ctx.c.reply.bulk(b"len");
+    ctx.c.reply.int(len);
+}
+
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, flags::READONLY | flags::FAST, get_command),
     Command::new("set", -3, flags::WRITE | flags::DENYOOM, set_command),
@@ -569,4 +732,5 @@ pub const COMMANDS: &[Command] = &[
     Command::new("getrange", 4, flags::READONLY, getrange_command),
     Command::new("substr", 4, flags::READONLY, getrange_command),
     Command::new("setrange", 4, flags::WRITE | flags::DENYOOM, setrange_command),
+    Command::new("lcs", -3, flags::READONLY, lcs_command),
 ];

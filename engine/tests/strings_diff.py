@@ -187,6 +187,13 @@ case("set k v px 1", "sleep", "set k w get", "set j v px 1", "sleep", "set j w x
      "set m v px 1", "sleep", "getset m w", "set n 5 px 1", "sleep", "incrbyfloat n 1", "ttl n")
 case("set k 1", "expire k 100", "getex k pxat 1", "exists k", "set k 1", "expire k 100", "~expiretime k",
      "getex k", "~ttl k", "set k 1 keepttl", "ttl k", "mset k 2", "ttl k")
+case("mset a ohmytext b mynewtext", "lcs a b", "lcs a b len", "lcs a b idx", "lcs a b idx minmatchlen 4",
+     "lcs a b idx withmatchlen", "lcs a b idx minmatchlen 4 withmatchlen", "lcs a b len idx", "lcs a b foo",
+     "lcs a b minmatchlen", "lcs a b minmatchlen x", "lcs a b idx minmatchlen -5", "lcs a nokey", "lcs nokey nokey2 idx",
+     "lcs a", "lcs a a idx withmatchlen", "lcs a b LEN", "set c ACCGGTCGAGTGCGCGGAAGCCGGCCGAA",
+     "set d GTCGTTCGGAATGCCGTTGCTCTGTAAA", "lcs c d", "lcs c d idx withmatchlen", "lcs c d idx minmatchlen 3")
+case("lpush l a", "set a x", "lcs a l", "lcs l a", "lcs l a foo")
+case(["set", "x", "ab" * 3000], ["set", "y", "ba" * 3000], "lcs x y len", "lcs y x len")
 
 
 def run(redis_port, redsim_port):
