@@ -176,7 +176,7 @@ fn expire_when_ms(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) ->
     };
     let error = format!("ERR invalid expire time in '{}' command", name);
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             ctx.c.reply.err(&error);
             return None;
         }
@@ -198,10 +198,10 @@ fn expire_flags_allow(f: u32, current: Option<i64>, when: i64) -> bool {
         return false;
     }
     // No TTL counts as an infinite TTL: GT always fails, LT always passes.
-    if f & EXPIRE_GT != 0 && current.map_or(true, |cur| when <= cur) {
+    if f & EXPIRE_GT != 0 && current.is_none_or(|cur| when <= cur) {
         return false;
     }
-    if f & EXPIRE_LT != 0 && current.map_or(false, |cur| when >= cur) {
+    if f & EXPIRE_LT != 0 && current.is_some_and(|cur| when >= cur) {
         return false;
     }
     true

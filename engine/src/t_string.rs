@@ -308,7 +308,7 @@ fn mget_command(ctx: &mut Ctx) {
 }
 
 fn mset_generic(ctx: &mut Ctx, nx: bool, name: &str) {
-    if ctx.argv.len() % 2 == 0 {
+    if ctx.argv.len().is_multiple_of(2) {
         ctx.c.reply.err(&format!("ERR wrong number of arguments for '{}' command", name));
         return;
     }
@@ -418,7 +418,7 @@ fn incrbyfloat_command(ctx: &mut Ctx) {
         ctx.c.reply.err(errors::NOT_FLOAT);
         return;
     };
-    let sum = value.add(incr);
+    let sum = value.sum(incr);
     if !sum.is_finite() {
         ctx.c.reply.err("ERR increment would produce NaN or Infinity");
         return;
@@ -635,7 +635,7 @@ fn lcs_backtrack(a: &[u8], b: &[u8], table: &[u32], min_match_len: i64) -> (Vec<
                 }
                 Some(_) => emit = true,
             }
-            if current.map_or(false, |r| r.0 == 0 || r.2 == 0) {
+            if current.is_some_and(|r| r.0 == 0 || r.2 == 0) {
                 emit = true;
             }
             idx -= 1;

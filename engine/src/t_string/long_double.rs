@@ -63,7 +63,7 @@ impl LongDouble {
     }
 
     /// Correctly rounded sum, as the FPU computes it.
-    pub fn add(self, other: LongDouble) -> LongDouble {
+    pub fn sum(self, other: LongDouble) -> LongDouble {
         match (self.class, other.class) {
             (Class::Inf, _) | (_, Class::Inf) => LongDouble { neg: false, class: Class::Inf },
             (Class::Zero, Class::Zero) => LongDouble { neg: self.neg && other.neg, class: Class::Zero },
@@ -337,7 +337,7 @@ impl Big {
         }
     }
     fn bit(&self, i: usize) -> bool {
-        self.0.get(i / 32).map_or(false, |limb| limb >> (i % 32) & 1 == 1)
+        self.0.get(i / 32).is_some_and(|limb| limb >> (i % 32) & 1 == 1)
     }
     /// Is any bit strictly below position `i` set?
     fn any_bits_below(&self, i: usize) -> bool {
@@ -346,7 +346,7 @@ impl Big {
             return true;
         }
         let part = i % 32;
-        part != 0 && self.0.get(i / 32).map_or(false, |&l| l & ((1u32 << part) - 1) != 0)
+        part != 0 && self.0.get(i / 32).is_some_and(|&l| l & ((1u32 << part) - 1) != 0)
     }
     fn low_u64(&self) -> u64 {
         let lo = u64::from(self.0.first().copied().unwrap_or(0));
@@ -509,7 +509,7 @@ mod tests {
     fn sum(a: &str, b: &str) -> String {
         let a = LongDouble::parse(a.as_bytes()).expect("a parses");
         let b = LongDouble::parse(b.as_bytes()).expect("b parses");
-        a.add(b).to_human_string()
+        a.sum(b).to_human_string()
     }
 
     #[test]
