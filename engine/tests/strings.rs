@@ -331,3 +331,22 @@ fn big_values_cost_more() {
     let big = n.engine.handle_input(n.now_us, Input::Data { conn: CONN, bytes: &req });
     assert!(big.cpu_us > small.cpu_us * 10, "big {} small {}", big.cpu_us, small.cpu_us);
 }
+
+#[test]
+fn lcs_replies() {
+    let mut n = Node::new();
+    n.cmd("mset a ohmytext b mynewtext");
+    assert_eq!(n.cmd("lcs a b"), bulk("mytext"));
+    assert_eq!(n.cmd("lcs a b len"), ":6\r\n");
+    assert_eq!(
+        n.cmd("lcs a b idx"),
+        "*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"
+    );
+    assert_eq!(
+        n.cmd("lcs a b idx minmatchlen 4 withmatchlen"),
+        "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
+    );
+    assert_eq!(n.cmd("lcs a b len idx"), "-ERR If you want both the length and indexes, please just use IDX.\r\n");
+    n.put_list("l");
+    assert_eq!(n.cmd("lcs a l"), "-ERR The specified keys must contain string values\r\n");
+}
