@@ -1,7 +1,9 @@
 //! Expiry: the active expire cycle (slow from serverCron, fast from
 //! beforeSleep) with Redis 7.0's parameters, and the EXPIRE / TTL families.
 
-use crate::commands::{Command, Ctx};
+use crate::commands::{flags, Command, Ctx};
+use crate::reply::errors;
+use crate::util::parse_i64;
 use crate::server::Server;
 
 pub const ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP: u64 = 20;
@@ -127,9 +129,188 @@ fn sample_db(srv: &mut Server, db: usize, count: u64) -> (u64, u64) {
     (sampled, expired)
 }
 
-/// Command handlers of the EXPIRE and TTL families live here (t_string.rs
-/// owns SET's EX/PX options).
-pub const COMMANDS: &[Command] = &[];
+/// checkAlreadyExpired: an expire time at or before now deletes the key,
+/// except while loading or on a replica, which wait for their master's DEL.
+pub fn check_already_expired(srv: &Server, when_ms: i64) -> bool {
+    when_ms <= srv.mstime() && !srv.loading && srv.repl.master.is_none()
+}
 
-#[allow(dead_code)]
-fn _unused(_: &mut Ctx) {}
+const EXPIRE_NX: u32 = 1 << 0;
+const EXPIRE_XX: u32 = 1 << 1;
+const EXPIRE_GT: u32 = 1 << 2;
+const EXPIRE_LT: u32 = 1 << 3;
+
+/// parseExtendedExpireArgumentsOrReply: NX XX GT LT after the time.
+fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
+    let mut f = 0;
+    for opt in &ctx.argv[3..] {
+        // Redis compares options as C strings: stop at a NUL byte.
+        let text = &opt[..opt.iter().position(|&b| b == 0).unwrap_or(opt.len())];
+        f |= match text.to_ascii_lowercase().as_slice() {
+            b"nx" => EXPIRE_NX,
+            b"xx" => EXPIRE_XX,
+            b"gt" => EXPIRE_GT,
+            b"lt" => EXPIRE_LT,
+            _ => {
+                ctx.c.reply.err(&format!("ERR Unsupported option {}", String::from_utf8_lossy(text)));
+                return None;
+            }
+        };
+    }
+    if f & EXPIRE_NX != 0 && f & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT) != 0 {
+        ctx.c.reply.err("ERR NX and XX, GT or LT options at the same time are not compatible");
+        return None;
+    }
+    if f & EXPIRE_GT != 0 && f & EXPIRE_LT != 0 {
+        ctx.c.reply.err("ERR GT and LT options at the same time are not compatible");
+        return None;
+    }
+    Some(f)
+}
+
+/// The absolute unix-ms time EXPIRE & co. ask for, with Redis's overflow checks.
+fn expire_when_ms(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) -> Option<i64> {
+    let Some(mut when) = parse_i64(&ctx.argv[2]) else {
+        ctx.c.reply.err(errors::NOT_INTEGER);
+        return None;
+    };
+    let error = format!("ERR invalid expire time in '{}' command", name);
+    if seconds {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
+            ctx.c.reply.err(&error);
+            return None;
+        }
+        when *= 1000;
+    }
+    if when > i64::MAX - basetime_ms {
+        ctx.c.reply.err(&error);
+        return None;
+    }
+    Some(when + basetime_ms)
+}
+
+/// Do the NX/XX/GT/LT conditions allow replacing `current` (None: no TTL) by `when`?
+fn expire_flags_allow(f: u32, current: Option<i64>, when: i64) -> bool {
+    if f & EXPIRE_NX != 0 && current.is_some() {
+        return false;
+    }
+    if f & EXPIRE_XX != 0 && current.is_none() {
+        return false;
+    }
+    // No TTL counts as an infinite TTL: GT always fails, LT always passes.
+    if f & EXPIRE_GT != 0 && current.is_none_or(|cur| when <= cur) {
+        return false;
+    }
+    if f & EXPIRE_LT != 0 && current.is_some_and(|cur| when >= cur) {
+        return false;
+    }
+    true
+}
+
+/// expireGenericCommand: `basetime_ms` is now for relative variants, 0 for *AT.
+fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) {
+    let Some(f) = parse_expire_flags(ctx) else { return };
+    let Some(when) = expire_when_ms(ctx, basetime_ms, seconds, name) else { return };
+    let db = ctx.c.db;
+    let key = ctx.argv[1].clone();
+    if ctx.srv.lookup_write(db, &key).is_none() {
+        ctx.c.reply.int(0);
+        return;
+    }
+    if f != 0 && !expire_flags_allow(f, ctx.srv.get_expire(db, &key), when) {
+        ctx.c.reply.int(0);
+        return;
+    }
+    ctx.srv.dirty += 1;
+    if check_already_expired(ctx.srv, when) {
+        let deleted = ctx.srv.db_delete(db, &key);
+        assert!(deleted, "EXPIRE found the key a moment ago");
+        let cmd: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-expire") { b"UNLINK" } else { b"DEL" };
+        ctx.srv.also_propagate.push((db, vec![cmd.to_vec(), key]));
+    } else {
+        ctx.srv.set_expire(db, &key, when);
+        // Replicas and the AOF get an absolute time, keeping the options.
+        let mut argv = ctx.argv.to_vec();
+        if name != "pexpireat" {
+            argv[0] = b"PEXPIREAT".to_vec();
+        }
+        argv[2] = when.to_string().into_bytes();
+        ctx.srv.also_propagate.push((db, argv));
+    }
+    ctx.c.reply.int(1);
+}
+
+fn expire_command(ctx: &mut Ctx) {
+    let now = ctx.srv.mstime();
+    expire_generic(ctx, now, true, "expire");
+}
+
+fn pexpire_command(ctx: &mut Ctx) {
+    let now = ctx.srv.mstime();
+    expire_generic(ctx, now, false, "pexpire");
+}
+
+fn expireat_command(ctx: &mut Ctx) {
+    expire_generic(ctx, 0, true, "expireat");
+}
+
+fn pexpireat_command(ctx: &mut Ctx) {
+    expire_generic(ctx, 0, false, "pexpireat");
+}
+
+/// ttlGenericCommand for TTL, PTTL, EXPIRETIME and PEXPIRETIME.
+fn ttl_generic(ctx: &mut Ctx, output_ms: bool, output_abs: bool) {
+    let db = ctx.c.db;
+    if ctx.srv.lookup_read(db, &ctx.argv[1]).is_none() {
+        ctx.c.reply.int(-2);
+        return;
+    }
+    let Some(expire) = ctx.srv.get_expire(db, &ctx.argv[1]) else {
+        ctx.c.reply.int(-1);
+        return;
+    };
+    let ttl = if output_abs { expire } else { expire - ctx.srv.mstime() }.max(0);
+    ctx.c.reply.int(if output_ms { ttl } else { (ttl + 500) / 1000 });
+}
+
+fn ttl_command(ctx: &mut Ctx) {
+    ttl_generic(ctx, false, false);
+}
+
+fn pttl_command(ctx: &mut Ctx) {
+    ttl_generic(ctx, true, false);
+}
+
+fn expiretime_command(ctx: &mut Ctx) {
+    ttl_generic(ctx, false, true);
+}
+
+fn pexpiretime_command(ctx: &mut Ctx) {
+    ttl_generic(ctx, true, true);
+}
+
+fn persist_command(ctx: &mut Ctx) {
+    let db = ctx.c.db;
+    if ctx.srv.lookup_write(db, &ctx.argv[1]).is_none() {
+        ctx.c.reply.int(0);
+        return;
+    }
+    if ctx.srv.dbs[db].expires.swap_remove(&ctx.argv[1]).is_some() {
+        ctx.srv.dirty += 1;
+        ctx.c.reply.int(1);
+    } else {
+        ctx.c.reply.int(0);
+    }
+}
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("expire", -3, flags::WRITE | flags::FAST, expire_command),
+    Command::new("pexpire", -3, flags::WRITE | flags::FAST, pexpire_command),
+    Command::new("expireat", -3, flags::WRITE | flags::FAST, expireat_command),
+    Command::new("pexpireat", -3, flags::WRITE | flags::FAST, pexpireat_command),
+    Command::new("ttl", 2, flags::READONLY | flags::FAST, ttl_command),
+    Command::new("pttl", 2, flags::READONLY | flags::FAST, pttl_command),
+    Command::new("expiretime", 2, flags::READONLY | flags::FAST, expiretime_command),
+    Command::new("pexpiretime", 2, flags::READONLY | flags::FAST, pexpiretime_command),
+    Command::new("persist", 2, flags::WRITE | flags::FAST, persist_command),
+];
