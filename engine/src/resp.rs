@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn multibulk_and_inline() {
         let r = parse_request(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", LIMITS).unwrap();
-        assert_eq!(r, Parsed::Request { argv: vec![b"GET".to_vec(), b"k".to_vec()], consumed: 22 });
+        assert_eq!(r, Parsed::Request { argv: vec![b"GET".to_vec(), b"k".to_vec()], consumed: 20 });
         let r = parse_request(b"set a \"b c\"\r\n", LIMITS).unwrap();
         assert_eq!(r, Parsed::Request { argv: vec![b"set".to_vec(), b"a".to_vec(), b"b c".to_vec()], consumed: 13 });
         assert_eq!(parse_request(b"*2\r\n$3\r\nGE", LIMITS).unwrap(), Parsed::Incomplete);
