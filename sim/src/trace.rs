@@ -1,0 +1,104 @@
+//! The trace: every world event, hashed as it happens, plus the notable ones.
+//!
+//! Each event becomes one canonical line "<t_us> <node> <kind> <detail>\n"
+//! that is fed to a running SHA-256 and then forgotten, so a long run costs
+//! no memory for its trace. The line is formatted into one reused buffer.
+//! Notable events (faults, admin commands, engine Events, engine logs at
+//! Notice or above) are kept as structs for the report and for snapshots.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use redsim_engine::{LogLevel, LogLine};
+use sha2::{Digest, Sha256};
+
+use crate::clock::format_log_time;
+
+/// One event worth showing to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotableEvent {
+    pub t_us: u64,
+    pub node: String,
+    pub event: String,
+    pub detail: String,
+}
+
+pub struct Trace {
+    hasher: Sha256,
+    line: Vec<u8>,
+    line_count: u64,
+    notable: Vec<NotableEvent>,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace { hasher: Sha256::new(), line: Vec::with_capacity(256), line_count: 0, notable: Vec::new() }
+    }
+}
+
+impl Trace {
+    /// Hashes one canonical line. `detail` is formatted without allocating.
+    pub fn record(&mut self, t_us: u64, node: &str, kind: &str, detail: std::fmt::Arguments<'_>) {
+        self.line.clear();
+        // Writing into a Vec<u8> cannot fail.
+        let _ = write!(self.line, "{} {} {} {}\n", t_us, node, kind, detail);
+        self.hasher.update(&self.line);
+        self.line_count += 1;
+    }
+
+    /// Hashes the line and keeps the event for the report.
+    pub fn notable(&mut self, t_us: u64, node: &str, event: &str, detail: String) {
+        self.record(t_us, node, event, format_args!("{}", detail));
+        self.notable.push(NotableEvent { t_us, node: node.to_string(), event: event.to_string(), detail });
+    }
+
+    /// Keeps an event for the report whose line was already hashed.
+    pub fn keep(&mut self, t_us: u64, node: &str, event: &str, detail: String) {
+        self.notable.push(NotableEvent { t_us, node: node.to_string(), event: event.to_string(), detail });
+    }
+
+    pub fn line_count(&self) -> u64 {
+        self.line_count
+    }
+
+    pub fn notable_events(&self) -> &[NotableEvent] {
+        &self.notable
+    }
+
+    /// The hex SHA-256 of every line so far (the run's trace_hash).
+    pub fn hash_hex(&self) -> String {
+        let digest = self.hasher.clone().finalize();
+        let mut hex = String::with_capacity(64);
+        for b in digest.iter() {
+            let _ = write!(hex, "{:02x}", b);
+        }
+        hex
+    }
+
+    /// One line per notable event: "<t_ms>.<µs> <node> <event> <detail>",
+    /// the compact form snapshot tests compare.
+    pub fn snapshot(&self) -> String {
+        let mut out = String::new();
+        for e in &self.notable {
+            let _ = writeln!(out, "{}.{:03} {} {} {}", e.t_us / 1000, e.t_us % 1000, e.node, e.event, e.detail);
+        }
+        out
+    }
+}
+
+/// Formats an engine log line the way Redis writes it:
+/// "<pid>:<role> <dd Mon yyyy HH:MM:SS.mmm> <marker> <message>".
+pub fn format_redis_log(pid: u32, node_clock_us: u64, line: &LogLine) -> String {
+    format!("{}:{} {} {} {}", pid, line.role, format_log_time(node_clock_us), line.level.marker(), line.message)
+}
+
+/// Emits a formatted log line through `tracing` so a subscriber set up by
+/// the CLI can print it; target "redsim::log".
+pub fn emit_log(node: &str, level: LogLevel, text: &str) {
+    match level {
+        LogLevel::Warning => tracing::warn!(target: "redsim::log", node, "{}", text),
+        LogLevel::Notice => tracing::info!(target: "redsim::log", node, "{}", text),
+        LogLevel::Verbose => tracing::debug!(target: "redsim::log", node, "{}", text),
+        LogLevel::Debug => tracing::trace!(target: "redsim::log", node, "{}", text),
+    }
+}
