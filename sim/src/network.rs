@@ -292,6 +292,10 @@ impl World {
                     self.schedule(now + rtt_us, Ev::Reset { conn: id, end: from as u8 });
                 } else if matches!(payload, Payload::Fin) {
                     self.conns.remove(&id);
+                } else if !self.hosts[host].unacked_peers.contains(&id) {
+                    // TCP retransmits into the void until the machine is
+                    // back; then its kernel answers with RST.
+                    self.hosts[host].unacked_peers.push(id);
                 }
                 return;
             }

@@ -28,11 +28,13 @@ pub struct Trace {
     line: Vec<u8>,
     line_count: u64,
     notable: Vec<NotableEvent>,
+    /// Every line, when asked for (debugging a divergence, white-box tests).
+    kept_lines: Option<Vec<String>>,
 }
 
 impl Default for Trace {
     fn default() -> Self {
-        Trace { hasher: Sha256::new(), line: Vec::with_capacity(256), line_count: 0, notable: Vec::new() }
+        Trace { hasher: Sha256::new(), line: Vec::with_capacity(256), line_count: 0, notable: Vec::new(), kept_lines: None }
     }
 }
 
@@ -44,6 +46,18 @@ impl Trace {
         let _ = write!(self.line, "{} {} {} {}\n", t_us, node, kind, detail);
         self.hasher.update(&self.line);
         self.line_count += 1;
+        if let Some(lines) = self.kept_lines.as_mut() {
+            lines.push(String::from_utf8_lossy(&self.line[..self.line.len() - 1]).into_owned());
+        }
+    }
+
+    /// Starts keeping every line from now on.
+    pub fn keep_lines(&mut self) {
+        self.kept_lines.get_or_insert_with(Vec::new);
+    }
+
+    pub fn kept_lines(&self) -> &[String] {
+        self.kept_lines.as_deref().unwrap_or(&[])
     }
 
     /// Hashes the line and keeps the event for the report.

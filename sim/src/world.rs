@@ -380,6 +380,16 @@ impl World {
         self.trace.hash_hex()
     }
 
+    /// Keeps every trace line from now on (see trace_lines); for debugging
+    /// a divergence between two runs, and for white-box tests.
+    pub fn keep_trace_lines(&mut self) {
+        self.trace.keep_lines();
+    }
+
+    pub fn trace_lines(&self) -> &[String] {
+        self.trace.kept_lines()
+    }
+
     pub fn trace_line_count(&self) -> u64 {
         self.trace.line_count()
     }
@@ -547,7 +557,7 @@ impl World {
         host.log_lines.push(text);
     }
 
-    fn host_connect(&mut self, h: usize, conn: redsim_engine::ConnId, target: &str, port: u16) {
+    pub(crate) fn host_connect(&mut self, h: usize, conn: redsim_engine::ConnId, target: &str, port: u16) {
         let from = self.hosts[h].machine;
         let incarnation = self.hosts[h].incarnation;
         let who = crate::network::Who::Node { host: h, conn, incarnation };
