@@ -360,7 +360,7 @@ impl World {
                 let h = &mut self.hosts[host];
                 let input = match payload {
                     Payload::Data(bytes) => {
-                        self.trace.record(now, &h.name, "recv", format_args!("conn={} bytes={}", id, bytes.len()));
+                        self.trace.record_fields(now, &h.name, "recv", "", &[("conn", id), ("bytes", bytes.len() as u64)]);
                         HostInput::Data { conn, bytes }
                     }
                     Payload::Fin => {
@@ -474,5 +474,83 @@ impl World {
             let delay_us = self.net.packet_delay_us(c.ends[0].machine, c.ends[1].machine);
             self.schedule(now + delay_us, Ev::SynArrive { conn: id });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Engine-initiated connections (Output::Connect), driven directly: the
+    //! engine's replication is what will issue them.
+
+    use redsim_engine::{resp, ConnId};
+
+    use crate::faults::Fault;
+    use crate::machine::MachineSpec;
+    use crate::world::{NodeSpec, World, WorldSpec};
+
+    fn two_nodes() -> World {
+        let node = |name: &str| NodeSpec { name: name.into(), machine: MachineSpec::default(), config_lines: vec![] };
+        let mut w = World::new(WorldSpec { seed: 11, nodes: vec![node("m1"), node("m2")], ..WorldSpec::default() }).unwrap();
+        w.keep_trace_lines();
+        w
+    }
+
+    fn outbound(n: u64) -> ConnId {
+        ConnId(ConnId::OUTBOUND_BIT | n)
+    }
+
+    fn lines_with(w: &World, needle: &str) -> usize {
+        w.trace_lines().iter().filter(|l| l.contains(needle)).count()
+    }
+
+    #[test]
+    fn outbound_connect_by_name_or_ip_carries_bytes_both_ways() {
+        let mut w = two_nodes();
+        w.host_connect(0, outbound(1), "m2", 6379);
+        w.run_until(2_000);
+        assert_eq!(lines_with(&w, "m1 connected conn=1"), 1);
+        assert_eq!(lines_with(&w, "m2 accept conn=1 id=1 peer=10.0.0.1:"), 1);
+        w.host_send(0, outbound(1), resp::encode_command(&["PING"]));
+        w.run_until(4_000);
+        assert_eq!(w.engine("m2").unwrap().server().stats.net_input_bytes, 14);
+        // "+PONG\r\n" came back to the dialler.
+        assert_eq!(w.engine("m1").unwrap().server().stats.net_input_bytes, 7);
+        w.host_connect(0, outbound(2), "10.0.0.2", 6379);
+        w.run_until(6_000);
+        assert_eq!(w.engine("m2").unwrap().server().clients.len(), 2);
+        w.host_close(0, outbound(2));
+        w.run_until(8_000);
+        assert_eq!(w.engine("m2").unwrap().server().clients.len(), 1);
+        // A wrong port is refused after one round trip.
+        w.host_connect(0, outbound(3), "m2", 7000);
+        w.run_until(10_000);
+        assert_eq!(lines_with(&w, "m1 connect-failed conn=3"), 1);
+    }
+
+    #[test]
+    fn outbound_connect_fails_to_a_dead_node_and_waits_out_a_partition() {
+        let mut w = two_nodes();
+        w.schedule_fault(0, Fault::Kill { node: "m2".into() }).unwrap();
+        w.run_until(1);
+        w.host_connect(0, outbound(1), "m2", 6379);
+        w.run_until(1_000);
+        assert_eq!(lines_with(&w, "m1 connect-failed conn=1"), 1);
+
+        w.schedule_fault(1_000, Fault::Restart { node: "m2".into() }).unwrap();
+        let groups = vec![vec!["m1".to_string()], vec!["m2".to_string()]];
+        w.schedule_fault(1_000, Fault::Partition { groups }).unwrap();
+        w.schedule_fault(50_000, Fault::Heal).unwrap();
+        w.run_until(2_000);
+        w.host_connect(0, outbound(2), "m2", 6379);
+        w.host_connect(0, outbound(3), "m2", 6379);
+        w.run_until(40_000);
+        assert_eq!(lines_with(&w, " accept conn="), 0, "the SYN waits for heal");
+        // Closing a pending connect cancels it.
+        w.host_close(0, outbound(3));
+        w.run_until(60_000);
+        assert_eq!(lines_with(&w, "m2 accept conn=2 "), 1);
+        assert_eq!(lines_with(&w, "m2 accept conn=3 "), 0);
+        assert_eq!(lines_with(&w, "m1 connected conn=2"), 1);
+        assert_eq!(w.engine("m2").unwrap().server().clients.len(), 1);
     }
 }

@@ -500,7 +500,7 @@ impl World {
         host.outputs_pending = true;
         host.cpu_used_us += step.cpu_us;
         host.steps += 1;
-        self.trace.record(now, &host.name, "step", format_args!("{} cpu_us={}", what, step.cpu_us));
+        self.trace.record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us)]);
         if let Some((argv, reply)) = admin {
             self.record_admin_reply(h, now + step.cpu_us, &argv, &reply);
         }

@@ -266,3 +266,26 @@ fn faults_count_only_when_they_change_something() {
     assert_eq!(m1_clock - r1_clock, 2_000_000);
     assert!(w.trace_snapshot().contains("fault:pause (no effect)"));
 }
+
+/// Not a benchmark harness, a tripwire and a printed measurement: 60 virtual
+/// seconds of 1000 ops/s against one of six nodes. Run with --nocapture to
+/// see the ratio; BENCHMARKS.md records it.
+#[test]
+fn perf_sixty_virtual_seconds_at_1000_ops_per_second() {
+    let mut w = world_with(12, &["m1", "r1", "r2", "s1", "s2", "s3"]);
+    w.add_workload(set_get("m1", 10, 1000.0, 60 * S)).unwrap();
+    let started = std::time::Instant::now();
+    w.run_until(60 * S);
+    let wall = started.elapsed();
+    let s = w.history_summary();
+    assert!(s.ok > 59_000, "{}", s.ok);
+    let ratio = 60.0 / wall.as_secs_f64();
+    println!(
+        "perf: 60 s virtual, {} ops, {} events, {} trace lines in {:.1} ms wall = {:.0}x real time",
+        s.ok,
+        w.events_processed(),
+        w.trace_line_count(),
+        wall.as_secs_f64() * 1000.0,
+        ratio
+    );
+}

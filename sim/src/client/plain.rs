@@ -217,7 +217,7 @@ impl World {
     pub(crate) fn client_data(&mut self, c: usize, id: u64, bytes: &[u8]) {
         let now = self.now_us;
         let client = &mut self.clients[c];
-        self.trace.record(now, &client.label, "recv", format_args!("conn={} bytes={}", id, bytes.len()));
+        self.trace.record_fields(now, &client.label, "recv", "", &[("conn", id), ("bytes", bytes.len() as u64)]);
         client.readbuf.extend_from_slice(bytes);
         let mut consumed = 0;
         loop {
