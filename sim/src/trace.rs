@@ -43,7 +43,7 @@ impl Trace {
     pub fn record(&mut self, t_us: u64, node: &str, kind: &str, detail: std::fmt::Arguments<'_>) {
         self.line.clear();
         // Writing into a Vec<u8> cannot fail.
-        let _ = write!(self.line, "{} {} {} {}\n", t_us, node, kind, detail);
+        let _ = writeln!(self.line, "{} {} {} {}", t_us, node, kind, detail);
         self.finish_line();
     }
 
@@ -143,6 +143,23 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// Formats an engine log line the way Redis writes it:
+/// "<pid>:<role> <dd Mon yyyy HH:MM:SS.mmm> <marker> <message>".
+pub fn format_redis_log(pid: u32, node_clock_us: u64, line: &LogLine) -> String {
+    format!("{}:{} {} {} {}", pid, line.role, format_log_time(node_clock_us), line.level.marker(), line.message)
+}
+
+/// Emits a formatted log line through `tracing` so a subscriber set up by
+/// the CLI can print it; target "redsim::log".
+pub fn emit_log(node: &str, level: LogLevel, text: &str) {
+    match level {
+        LogLevel::Warning => tracing::warn!(target: "redsim::log", node, "{}", text),
+        LogLevel::Notice => tracing::info!(target: "redsim::log", node, "{}", text),
+        LogLevel::Verbose => tracing::debug!(target: "redsim::log", node, "{}", text),
+        LogLevel::Debug => tracing::trace!(target: "redsim::log", node, "{}", text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,22 +176,5 @@ mod tests {
         b.record_fields(0, "client#1", "recv", "", &[("conn", 12), ("bytes", u64::MAX)]);
         assert_eq!(a.kept_lines(), b.kept_lines());
         assert_eq!(a.hash_hex(), b.hash_hex());
-    }
-}
-
-/// Formats an engine log line the way Redis writes it:
-/// "<pid>:<role> <dd Mon yyyy HH:MM:SS.mmm> <marker> <message>".
-pub fn format_redis_log(pid: u32, node_clock_us: u64, line: &LogLine) -> String {
-    format!("{}:{} {} {} {}", pid, line.role, format_log_time(node_clock_us), line.level.marker(), line.message)
-}
-
-/// Emits a formatted log line through `tracing` so a subscriber set up by
-/// the CLI can print it; target "redsim::log".
-pub fn emit_log(node: &str, level: LogLevel, text: &str) {
-    match level {
-        LogLevel::Warning => tracing::warn!(target: "redsim::log", node, "{}", text),
-        LogLevel::Notice => tracing::info!(target: "redsim::log", node, "{}", text),
-        LogLevel::Verbose => tracing::debug!(target: "redsim::log", node, "{}", text),
-        LogLevel::Debug => tracing::trace!(target: "redsim::log", node, "{}", text),
     }
 }

@@ -346,7 +346,7 @@ impl World {
     }
 
     pub fn node_is_up(&self, node: &str) -> bool {
-        self.host_index(node).map_or(false, |h| self.hosts[h].is_up())
+        self.host_index(node).is_ok_and(|h| self.hosts[h].is_up())
     }
 
     /// The engine of a node, for white-box tests.
@@ -510,8 +510,7 @@ impl World {
     /// The end of a busy period: the step's outputs leave now.
     fn release_outputs(&mut self, h: usize) {
         self.hosts[h].outputs_pending = false;
-        loop {
-            let Some(output) = self.hosts[h].engine.as_mut().and_then(|e| e.poll_output()) else { break };
+        while let Some(output) = self.hosts[h].engine.as_mut().and_then(|e| e.poll_output()) {
             match output {
                 Output::Send { conn, bytes } => self.host_send(h, conn, bytes),
                 Output::Close { conn } => self.host_close(h, conn),

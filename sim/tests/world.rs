@@ -29,7 +29,7 @@ fn set_get(target: &str, clients: u32, ops_per_second: f64, stop_us: u64) -> Wor
 }
 
 fn completed_between(ops: &[Op], from_us: u64, to_us: u64) -> usize {
-    ops.iter().filter(|o| o.complete_us.map_or(false, |t| t >= from_us && t < to_us)).count()
+    ops.iter().filter(|o| o.complete_us.is_some_and(|t| t >= from_us && t < to_us)).count()
 }
 
 #[test]
@@ -288,4 +288,36 @@ fn perf_sixty_virtual_seconds_at_1000_ops_per_second() {
         wall.as_secs_f64() * 1000.0,
         ratio
     );
+}
+
+#[test]
+fn link_bandwidth_and_latency_shape_delivery() {
+    let mut w = world_with(13, &["m1"]);
+    let mut spec = set_get("m1", 1, 2.0, 10 * S);
+    spec.kind = WorkloadKind::Set;
+    spec.value_bytes = 100_000;
+    w.add_workload(spec).unwrap();
+    let slow = Fault::Link { from: "client".into(), to: "m1".into(), latency_ms: Some(5.0), bandwidth_bytes_per_s: Some(1_000_000) };
+    w.schedule_fault(0, slow).unwrap();
+    w.run_until(11 * S);
+    let s = w.history_summary();
+    assert_eq!((s.fail, s.unknown), (0, 0));
+    // 100 KB at 1 MB/s is 100 ms on the wire, plus 5 ms there and 0.2 ms
+    // back, plus the engine's per-byte cost.
+    assert!(s.latency_ms.p50 >= 105.2 && s.latency_ms.p50 < 110.0, "{:?}", s.latency_ms);
+}
+
+#[test]
+fn zipf_workload_prefers_low_keys() {
+    let mut w = world_with(14, &["m1"]);
+    let mut spec = set_get("m1", 4, 2000.0, 2 * S);
+    spec.distribution = redsim_sim::Distribution::Zipf { s: 0.99 };
+    spec.keys = 1000;
+    w.add_workload(spec).unwrap();
+    w.run_until(3 * S);
+    let ops = &w.history().ops;
+    let hot = ops.iter().filter(|o| o.key == "key:0").count();
+    let cold = ops.iter().filter(|o| o.key == "key:999").count();
+    assert!(hot > 200 && cold < 10, "hot {} cold {}", hot, cold);
+    assert!(ops.iter().all(|o| o.key["key:".len()..].parse::<u64>().unwrap() < 1000));
 }

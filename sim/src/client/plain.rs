@@ -69,7 +69,7 @@ impl PlainClient {
 
     /// May this client invoke another operation at `now_us`?
     pub fn may_invoke(&self, wl: &Workload, now_us: u64) -> bool {
-        let before_stop = wl.spec.stop_us.map_or(true, |stop| now_us < stop);
+        let before_stop = wl.spec.stop_us.is_none_or(|stop| now_us < stop);
         before_stop && self.ops_left != Some(0)
     }
 
