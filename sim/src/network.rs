@@ -231,7 +231,10 @@ impl World {
         let conn = host.new_accept_id();
         host.conns.insert(conn, id);
         let incarnation = host.incarnation;
-        self.conns.get_mut(&id).expect("checked").ends[1].who = Who::Node { host: b, conn, incarnation };
+        let c = self.conns.get_mut(&id).expect("checked");
+        c.ends[1].who = Who::Node { host: b, conn, incarnation };
+        // Whatever the acceptor sends travels behind its SYN-ACK.
+        c.streams[1].last_at_us = now + delay_us;
         self.trace.record(now, &host.name, "accept", format_args!("conn={} id={} peer={}", id, conn.0, peer));
         host.push_input(now, HostInput::Accepted { conn, peer });
         self.host_run(b);

@@ -321,3 +321,9 @@ fn zipf_workload_prefers_low_keys() {
     assert!(hot > 200 && cold < 10, "hot {} cold {}", hot, cold);
     assert!(ops.iter().all(|o| o.key["key:".len()..].parse::<u64>().unwrap() < 1000));
 }
+
+#[test]
+fn trace_hash_is_printed_for_cross_build_comparison() {
+    let (hash, lines) = busy_run(7);
+    println!("busy_run(7) trace_hash {} over {} lines", hash, lines);
+}
