@@ -250,6 +250,11 @@ impl World {
         Ok(())
     }
 
+    /// Same as [`World::schedule_admin`].
+    pub fn admin(&mut self, at_us: u64, node: &str, argv: Vec<Vec<u8>>) -> Result<(), String> {
+        self.schedule_admin(at_us, node, argv)
+    }
+
     /// Like schedule_admin, splitting a command line as redis-cli does.
     pub fn schedule_admin_line(&mut self, at_us: u64, node: &str, line: &str) -> Result<(), String> {
         let argv = resp::split_args(line.as_bytes()).ok_or_else(|| format!("unbalanced quotes in '{}'", line))?;

@@ -327,3 +327,23 @@ fn trace_hash_is_printed_for_cross_build_comparison() {
     let (hash, lines) = busy_run(7);
     println!("busy_run(7) trace_hash {} over {} lines", hash, lines);
 }
+
+#[test]
+fn logs_are_redis_formatted_from_the_node_clock() {
+    let mut w = world_with(15, &["m1"]);
+    w.schedule_fault(2 * S, Fault::ClockJump { node: "m1".into(), jump_ms: 3_600_000 }).unwrap();
+    w.schedule_fault(3 * S, Fault::Restart { node: "m1".into() }).unwrap();
+    w.run_until(4 * S);
+    let log = w.node_log("m1");
+    let first = &log[0];
+    // "<pid>:M 01 Jan 2024 00:00:00.<ms> * Server initialized"
+    let (pid, rest) = first.split_once(":M ").unwrap();
+    assert!(pid.parse::<u32>().is_ok(), "{}", first);
+    assert!(rest.starts_with("01 Jan 2024 00:00:00."), "{}", first);
+    assert!(rest.ends_with(" * Server initialized"), "{}", first);
+    let restarted = log.iter().rev().find(|l| l.contains("Server initialized")).unwrap();
+    assert!(restarted.contains(" 01 Jan 2024 01:00:03."), "{}", restarted);
+    let snapshot = w.trace_snapshot();
+    assert!(snapshot.contains("2000.000 m1 fault:clock-jump jump_ms=3600000"), "{}", snapshot);
+    assert!(snapshot.contains("3000.000 m1 fault:restart"), "{}", snapshot);
+}
