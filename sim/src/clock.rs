@@ -1,0 +1,90 @@
+//! Node clocks: every node reads unix microseconds derived from virtual time.
+//!
+//! Virtual time starts at 0 when the run starts. A node's clock is the start
+//! epoch (2024-01-01T00:00:00Z) plus a seeded sub-second phase shared by all
+//! nodes, plus a per-node offset that the clock-jump fault changes.
+
+/// 2024-01-01T00:00:00Z in unix microseconds.
+pub const START_EPOCH_US: u64 = 1_704_067_200_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeClock {
+    /// Unix microseconds at virtual time 0 (epoch plus phase).
+    pub base_us: u64,
+    /// What clock jumps have added, in microseconds (negative allowed).
+    pub offset_us: i64,
+}
+
+impl NodeClock {
+    pub fn new(phase_us: u64) -> NodeClock {
+        assert!(phase_us < 1_000_000);
+        NodeClock { base_us: START_EPOCH_US + phase_us, offset_us: 0 }
+    }
+
+    /// The node's clock reading at a virtual time.
+    pub fn node_us(&self, virtual_us: u64) -> u64 {
+        let t = self.base_us as i128 + virtual_us as i128 + self.offset_us as i128;
+        t.max(0) as u64
+    }
+
+    /// The virtual time at which the node's clock reads `node_us` (0 if that
+    /// reading lies before the run started).
+    pub fn to_virtual(&self, node_us: u64) -> u64 {
+        let t = node_us as i128 - self.base_us as i128 - self.offset_us as i128;
+        t.max(0).min(u64::MAX as i128) as u64
+    }
+}
+
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// Converts days since 1970-01-01 to (year, month 1..=12, day 1..=31), the
+/// proleptic Gregorian calendar (Howard Hinnant's civil_from_days).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month, day)
+}
+
+/// Formats a unix time as Redis's log does: "01 Jan 2024 00:00:00.123" (UTC).
+pub fn format_log_time(unix_us: u64) -> String {
+    let secs = (unix_us / 1_000_000) as i64;
+    let ms = (unix_us / 1000) % 1000;
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        ms
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_time_matches_calendar() {
+        assert_eq!(format_log_time(START_EPOCH_US), "01 Jan 2024 00:00:00.000");
+        assert_eq!(format_log_time(START_EPOCH_US + 59 * 86_400_000_000 + 3_723_456_000), "29 Feb 2024 01:02:03.456");
+    }
+
+    #[test]
+    fn offset_round_trips() {
+        let mut c = NodeClock::new(250_000);
+        c.offset_us = -5_000_000;
+        assert_eq!(c.to_virtual(c.node_us(10_000_000)), 10_000_000);
+        assert_eq!(c.to_virtual(0), 0);
+    }
+}

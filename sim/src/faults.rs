@@ -1,0 +1,273 @@
+//! Faults: what the scenario's timeline does to the world.
+//!
+//! A fault is counted in `faults_fired` (by kind) only when it actually
+//! changes something: healing a healthy network, pausing a paused node or
+//! killing a dead one fires nothing. World::apply_fault decides that.
+
+/// One fault, applied at a virtual time by [`crate::World::schedule_fault`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Traffic between machines in different groups stops (held, as TCP
+    /// retransmits, until heal). Machines in no group keep all links.
+    Partition { groups: Vec<Vec<String>> },
+    /// Traffic from `from` to `to` stops; the other direction flows.
+    PartitionOneWay { from: String, to: String },
+    /// Removes every partition.
+    Heal,
+    /// Power loss: the engine is dropped, peers are not told, data in
+    /// flight to the node is lost.
+    Kill { node: String },
+    /// A new process (same config, new seed and pid). Restarting a running
+    /// node kills it first.
+    Restart { node: String },
+    /// SIGSTOP: inputs and timers queue; the kernel still accepts bytes.
+    Pause { node: String },
+    /// SIGCONT.
+    Resume { node: String },
+    /// Changes the link from `from` to `to` (one direction; give both
+    /// directions for a symmetric change).
+    Link { from: String, to: String, latency_ms: Option<f64>, bandwidth_bytes_per_s: Option<u64> },
+    /// The node's clock jumps by `jump_ms` (negative allowed).
+    ClockJump { node: String, jump_ms: i64 },
+    /// Slows (or restores) the node's disk.
+    Disk { node: String, fsync_latency_ms: f64 },
+    /// Another process on the node's machine takes `bytes` of memory.
+    MemoryPressure { node: String, bytes: u64 },
+}
+
+impl Fault {
+    /// The kind name faults_fired counts under (the scenario's `fault` key).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::Partition { .. } | Fault::PartitionOneWay { .. } => "partition",
+            Fault::Heal => "heal",
+            Fault::Kill { .. } => "kill",
+            Fault::Restart { .. } => "restart",
+            Fault::Pause { .. } => "pause",
+            Fault::Resume { .. } => "resume",
+            Fault::Link { .. } => "link",
+            Fault::ClockJump { .. } => "clock-jump",
+            Fault::Disk { .. } => "disk",
+            Fault::MemoryPressure { .. } => "memory-pressure",
+        }
+    }
+
+    /// The node or machine the fault is about, for the event table ("*" for
+    /// world-wide faults).
+    pub fn subject(&self) -> &str {
+        match self {
+            Fault::Partition { .. } | Fault::Heal => "*",
+            Fault::PartitionOneWay { from, .. } | Fault::Link { from, .. } => from,
+            Fault::Kill { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::ClockJump { node, .. }
+            | Fault::Disk { node, .. }
+            | Fault::MemoryPressure { node, .. } => node,
+        }
+    }
+
+    /// Human-readable parameters for the event table and the trace.
+    pub fn detail(&self) -> String {
+        match self {
+            Fault::Partition { groups } => {
+                let parts: Vec<String> = groups.iter().map(|g| format!("[{}]", g.join(","))).collect();
+                parts.join(" ")
+            }
+            Fault::PartitionOneWay { from, to } => format!("{} -> {} (one way)", from, to),
+            Fault::Heal | Fault::Kill { .. } | Fault::Restart { .. } | Fault::Pause { .. } | Fault::Resume { .. } => {
+                String::new()
+            }
+            Fault::Link { from, to, latency_ms, bandwidth_bytes_per_s } => {
+                format!("{} -> {} latency_ms={:?} bandwidth={:?}", from, to, latency_ms, bandwidth_bytes_per_s)
+            }
+            Fault::ClockJump { jump_ms, .. } => format!("jump_ms={}", jump_ms),
+            Fault::Disk { fsync_latency_ms, .. } => format!("fsync_latency_ms={}", fsync_latency_ms),
+            Fault::MemoryPressure { bytes, .. } => format!("bytes={}", bytes),
+        }
+    }
+}
+
+// ---- applying faults ----
+
+use crate::network::{PartitionRule, Who, NO_GROUP};
+use crate::world::{Ev, World};
+
+impl World {
+    pub(crate) fn check_fault_names(&self, fault: &Fault) -> Result<(), String> {
+        match fault {
+            Fault::Partition { groups } => {
+                for name in groups.iter().flatten() {
+                    self.machine_index(name)?;
+                }
+                Ok(())
+            }
+            Fault::PartitionOneWay { from, to } | Fault::Link { from, to, .. } => {
+                self.machine_index(from)?;
+                self.machine_index(to).map(|_| ())
+            }
+            Fault::Heal => Ok(()),
+            Fault::Kill { node }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::ClockJump { node, .. }
+            | Fault::Disk { node, .. }
+            | Fault::MemoryPressure { node, .. } => self.host_index(node).map(|_| ()),
+        }
+    }
+
+    /// Applies a scheduled fault, counting it only if it changed something.
+    pub(crate) fn apply_fault(&mut self, index: usize) {
+        let now = self.now_us;
+        let fault = self.faults[index].clone();
+        let fired = match &fault {
+            Fault::Partition { groups } => {
+                let mut map = vec![NO_GROUP; self.machines.len()];
+                for (group, names) in groups.iter().enumerate() {
+                    for name in names {
+                        map[self.machine_index(name).expect("checked at schedule")] = group as u32;
+                    }
+                }
+                self.add_partition(PartitionRule::Groups(map))
+            }
+            Fault::PartitionOneWay { from, to } => {
+                let (from, to) = (self.machine_index(from).expect("checked"), self.machine_index(to).expect("checked"));
+                self.add_partition(PartitionRule::OneWay { from, to })
+            }
+            Fault::Heal => {
+                let any = !self.net.rules.is_empty();
+                self.net.rules.clear();
+                if any {
+                    self.release_held();
+                }
+                any
+            }
+            Fault::Link { from, to, latency_ms, bandwidth_bytes_per_s } => {
+                let (from, to) = (self.machine_index(from).expect("checked"), self.machine_index(to).expect("checked"));
+                let latency_us = latency_ms.map(|ms| (ms * 1000.0).round().max(0.0) as u64);
+                self.net.set_link(from, to, latency_us, *bandwidth_bytes_per_s)
+            }
+            _ => self.apply_node_fault(&fault),
+        };
+        if fired {
+            *self.faults_fired.entry(fault.kind().to_string()).or_default() += 1;
+        }
+        let mut detail = fault.detail();
+        if !fired {
+            detail.push_str(if detail.is_empty() { "(no effect)" } else { " (no effect)" });
+        }
+        let event = format!("fault:{}", fault.kind());
+        self.trace.notable(now, fault.subject(), &event, detail);
+    }
+
+    fn add_partition(&mut self, rule: PartitionRule) -> bool {
+        let count = self.machines.len();
+        let mut changes = false;
+        for a in 0..count {
+            for b in 0..count {
+                if a != b && !self.net.blocked(a, b) && rule_blocks(&rule, a, b) {
+                    changes = true;
+                }
+            }
+        }
+        if changes {
+            self.net.rules.push(rule);
+        }
+        changes
+    }
+
+    fn apply_node_fault(&mut self, fault: &Fault) -> bool {
+        let h = self.host_index(fault.subject()).expect("checked at schedule");
+        let up = self.hosts[h].is_up();
+        match fault {
+            Fault::Kill { .. } => {
+                if up {
+                    self.kill_host(h);
+                }
+                up
+            }
+            Fault::Restart { .. } => {
+                if up {
+                    self.kill_host(h);
+                }
+                self.restart_host(h);
+                true
+            }
+            Fault::Pause { .. } => {
+                let fires = up && !self.hosts[h].paused;
+                self.hosts[h].paused |= fires;
+                fires
+            }
+            Fault::Resume { .. } => {
+                let fires = self.hosts[h].paused;
+                self.hosts[h].paused = false;
+                self.host_run(h);
+                fires
+            }
+            Fault::ClockJump { jump_ms, .. } => {
+                self.hosts[h].clock.offset_us += jump_ms * 1000;
+                if up {
+                    // The engine's deadline is in node time: it moved in virtual time.
+                    self.hosts[h].timer_at_us = None;
+                    self.refresh_timer(h);
+                }
+                *jump_ms != 0
+            }
+            Fault::Disk { fsync_latency_ms, .. } => {
+                let state = &mut self.machines[h].state;
+                let changed = state.fsync_latency_ms != *fsync_latency_ms;
+                state.fsync_latency_ms = *fsync_latency_ms;
+                changed
+            }
+            Fault::MemoryPressure { bytes, .. } => {
+                let state = &mut self.machines[h].state;
+                let changed = state.memory_pressure_bytes != *bytes;
+                state.memory_pressure_bytes = *bytes;
+                changed
+            }
+            _ => unreachable!("not a node fault"),
+        }
+    }
+
+    /// Power loss. Peers are not told. Data in flight to the node is lost;
+    /// its senders are remembered, since their retransmissions will meet
+    /// the restarted kernel's RST.
+    pub(crate) fn kill_host(&mut self, h: usize) {
+        let conns: Vec<u64> = self.hosts[h].conns.values().copied().collect();
+        for id in conns {
+            let Some(c) = self.conns.get_mut(&id) else { continue };
+            let mine = if matches!(c.ends[0].who, Who::Node { host, .. } if host == h) { 0 } else { 1 };
+            if mine == 0 && !c.established {
+                // A connect in progress dies with its process.
+                self.conns.remove(&id);
+                continue;
+            }
+            let inbound = &mut c.streams[1 - mine];
+            if !inbound.segments.is_empty() {
+                inbound.segments.clear();
+                self.hosts[h].unacked_peers.push(id);
+            }
+        }
+        let conns = &self.conns;
+        self.pending_connects.retain(|id| conns.contains_key(id));
+        self.hosts[h].kill();
+    }
+
+    pub(crate) fn restart_host(&mut self, h: usize) {
+        let now = self.now_us;
+        self.start_host(h);
+        for id in std::mem::take(&mut self.hosts[h].unacked_peers) {
+            let Some(c) = self.conns.get(&id) else { continue };
+            let live = if matches!(c.ends[0].who, Who::Node { host, .. } if host == h) { 1 } else { 0 };
+            let (a, b) = (c.ends[live].machine, c.ends[1 - live].machine);
+            let rtt_us = self.net.packet_delay_us(a, b) + self.net.packet_delay_us(b, a);
+            self.schedule(now + rtt_us, Ev::Reset { conn: id, end: live as u8 });
+        }
+    }
+}
+
+fn rule_blocks(rule: &PartitionRule, from: usize, to: usize) -> bool {
+    rule.blocks(from, to)
+}

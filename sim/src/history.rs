@@ -1,0 +1,169 @@
+//! The history: every operation the workload clients invoked, and a summary.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use redsim_engine::resp::Value;
+
+/// What an operation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OpKind {
+    Set,
+    Get,
+    Incr,
+    RPush,
+    LRange,
+}
+
+impl OpKind {
+    pub fn is_write(self) -> bool {
+        matches!(self, OpKind::Set | OpKind::Incr | OpKind::RPush)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Set => "set",
+            OpKind::Get => "get",
+            OpKind::Incr => "incr",
+            OpKind::RPush => "rpush",
+            OpKind::LRange => "lrange",
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server replied with something other than an error.
+    Ok,
+    /// The server replied with an error (its first word, e.g. "NOREPLICAS"),
+    /// or the client could not send it at all ("NOCONN": it was never sent,
+    /// so it certainly did not happen).
+    Fail(String),
+    /// The connection dropped, the client timed out, or the run ended before
+    /// a reply: the operation may or may not have happened.
+    Unknown,
+}
+
+/// One operation, from invocation to completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    /// The client's global index (workloads in order, clients in order).
+    pub client: u32,
+    pub workload: u32,
+    pub kind: OpKind,
+    pub key: String,
+    /// What a write wrote (SET and RPUSH); None for reads and INCR.
+    pub value: Option<Vec<u8>>,
+    /// The reply of a read or INCR that succeeded.
+    pub reply: Option<Value>,
+    pub invoke_us: u64,
+    pub complete_us: Option<u64>,
+    pub outcome: Outcome,
+}
+
+/// Latency percentiles of completed operations, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LatencyMs {
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// What the report shows about a history.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistorySummary {
+    pub ok: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub first_fail_ms: Option<u64>,
+    pub last_fail_ms: Option<u64>,
+    pub latency_ms: LatencyMs,
+    /// Operations completed Ok in each virtual second [i, i+1).
+    pub throughput_per_s: Vec<u64>,
+    /// Operations completed with Fail in each virtual second.
+    pub fails_per_s: Vec<u64>,
+    /// p50 and p99 latency (ms) of operations completed in each second.
+    pub latency_per_s: Vec<LatencyMs>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct History {
+    pub ops: Vec<Op>,
+}
+
+impl History {
+    pub fn push(&mut self, op: Op) -> usize {
+        self.ops.push(op);
+        self.ops.len() - 1
+    }
+
+    pub fn complete(&mut self, index: usize, t_us: u64, outcome: Outcome, reply: Option<Value>) {
+        let op = &mut self.ops[index];
+        assert!(op.complete_us.is_none());
+        assert!(t_us >= op.invoke_us);
+        op.complete_us = Some(t_us);
+        op.outcome = outcome;
+        op.reply = reply;
+    }
+
+    pub fn summary(&self) -> HistorySummary {
+        let mut s = HistorySummary::default();
+        let mut all = new_histogram();
+        let mut per_s: Vec<Histogram<u64>> = Vec::new();
+        for op in &self.ops {
+            match (&op.outcome, op.complete_us) {
+                (Outcome::Unknown, _) | (_, None) => s.unknown += 1,
+                (Outcome::Ok, Some(done)) => {
+                    s.ok += 1;
+                    bump(&mut s.throughput_per_s, done);
+                    let latency_us = (done - op.invoke_us).max(1);
+                    all.saturating_record(latency_us);
+                    let second = (done / 1_000_000) as usize;
+                    while per_s.len() <= second {
+                        per_s.push(new_histogram());
+                    }
+                    per_s[second].saturating_record(latency_us);
+                }
+                (Outcome::Fail(code), Some(done)) => {
+                    s.fail += 1;
+                    *s.errors.entry(code.clone()).or_default() += 1;
+                    bump(&mut s.fails_per_s, done);
+                    let ms = done / 1000;
+                    s.first_fail_ms = Some(s.first_fail_ms.map_or(ms, |f| f.min(ms)));
+                    s.last_fail_ms = Some(s.last_fail_ms.map_or(ms, |l| l.max(ms)));
+                }
+            }
+        }
+        s.latency_ms = percentiles(&all);
+        s.latency_per_s = per_s.iter().map(percentiles).collect();
+        s
+    }
+}
+
+fn bump(series: &mut Vec<u64>, t_us: u64) {
+    let second = (t_us / 1_000_000) as usize;
+    if series.len() <= second {
+        series.resize(second + 1, 0);
+    }
+    series[second] += 1;
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 1 hour with 3 significant digits.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+fn percentiles(h: &Histogram<u64>) -> LatencyMs {
+    if h.is_empty() {
+        return LatencyMs::default();
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    LatencyMs {
+        p50: ms(h.value_at_quantile(0.50)),
+        p99: ms(h.value_at_quantile(0.99)),
+        p999: ms(h.value_at_quantile(0.999)),
+        max: ms(h.max()),
+    }
+}

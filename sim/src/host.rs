@@ -1,0 +1,192 @@
+//! A host drives one Engine as a single-threaded event loop.
+//!
+//! When an input arrives and the node is idle it runs at once; the step's
+//! cpu_us keeps the node busy, and the step's outputs leave at the END of the
+//! busy period (they stay in the engine's output queue until then). Inputs
+//! that arrive while busy queue in arrival order. The world (world.rs) owns
+//! the scheduling; this file holds the per-node state and runs single steps.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::{Rng, RngCore};
+use rand_chacha::ChaCha8Rng;
+use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input, Step};
+
+use crate::clock::NodeClock;
+
+/// Something for the engine to handle, as it waits in the host's queue.
+#[derive(Debug)]
+pub(crate) enum HostInput {
+    Accepted { conn: ConnId, peer: String },
+    Data { conn: ConnId, bytes: Vec<u8> },
+    Closed { conn: ConnId },
+    Connected { conn: ConnId },
+    ConnectFailed { conn: ConnId },
+    Admin { argv: Vec<Vec<u8>> },
+}
+
+impl HostInput {
+    pub fn name(&self) -> &'static str {
+        match self {
+            HostInput::Accepted { .. } => "accepted",
+            HostInput::Data { .. } => "data",
+            HostInput::Closed { .. } => "closed",
+            HostInput::Connected { .. } => "connected",
+            HostInput::ConnectFailed { .. } => "connect-failed",
+            HostInput::Admin { .. } => "admin",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub arrived_us: u64,
+    pub input: HostInput,
+}
+
+pub struct Host {
+    pub name: String,
+    /// Index of the host's machine (equal to the host index: nodes come first).
+    pub machine: usize,
+    pub config: Config,
+    pub port: u16,
+    pub engine: Option<Engine>,
+    pub pid: u32,
+    /// Bumped by every kill, so connections of a dead process are told apart.
+    pub incarnation: u32,
+    pub clock: NodeClock,
+    /// Seeds and pids of this node's processes.
+    pub(crate) rng: ChaCha8Rng,
+    pub paused: bool,
+    pub busy_until_us: u64,
+    /// A HostWake event is scheduled at this time.
+    pub(crate) wake_at_us: Option<u64>,
+    /// The last step's outputs have not been released yet.
+    pub(crate) outputs_pending: bool,
+    pub(crate) inbox: VecDeque<Queued>,
+    /// When the engine wants handle_timeout (virtual µs).
+    pub(crate) timer_at_us: Option<u64>,
+    pub(crate) timer_gen: u64,
+    /// The next timer may not be earlier than this (see World::refresh_timer).
+    pub(crate) timer_floor_us: u64,
+    /// Engine ConnId -> world connection id.
+    pub(crate) conns: BTreeMap<ConnId, u64>,
+    pub(crate) next_accept_id: u64,
+    /// Connections whose data to this node was lost at the kill: the peers'
+    /// retransmissions are answered by RST after restart.
+    pub(crate) unacked_peers: Vec<u64>,
+    /// Redis-format log lines of every process of this node.
+    pub log_lines: Vec<String>,
+    pub cpu_used_us: u64,
+    pub steps: u64,
+}
+
+impl Host {
+    pub(crate) fn new(name: String, machine: usize, config: Config, clock: NodeClock, rng: ChaCha8Rng) -> Host {
+        let port = config.get("port").and_then(|p| p.parse().ok()).unwrap_or(6379);
+        Host {
+            name,
+            machine,
+            config,
+            port,
+            engine: None,
+            pid: 0,
+            incarnation: 0,
+            clock,
+            rng,
+            paused: false,
+            busy_until_us: 0,
+            wake_at_us: None,
+            outputs_pending: false,
+            inbox: VecDeque::new(),
+            timer_at_us: None,
+            timer_gen: 0,
+            timer_floor_us: 0,
+            conns: BTreeMap::new(),
+            next_accept_id: 1,
+            unacked_peers: Vec::new(),
+            log_lines: Vec::new(),
+            cpu_used_us: 0,
+            steps: 0,
+        }
+    }
+
+    /// Starts a new process: same config, a new seed and pid.
+    pub(crate) fn start(&mut self, now_us: u64) {
+        assert!(self.engine.is_none());
+        let seed = self.rng.next_u64();
+        self.pid = self.rng.gen_range(1000..60000);
+        let options = EngineOptions { seed, pid: self.pid, port: self.port };
+        self.engine = Some(Engine::new(self.config.clone(), options, self.clock.node_us(now_us)));
+        self.paused = false;
+        self.busy_until_us = now_us;
+        // Startup logs are released at once.
+        self.outputs_pending = true;
+    }
+
+    /// Power loss: the process and everything it had not written yet vanish.
+    pub(crate) fn kill(&mut self) {
+        self.engine = None;
+        self.incarnation += 1;
+        self.paused = false;
+        self.inbox.clear();
+        self.outputs_pending = false;
+        self.timer_at_us = None;
+        self.timer_gen += 1;
+        self.conns.clear();
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        self.engine.is_some()
+    }
+
+    /// Queues an input. Bytes that arrive behind bytes of the same connection
+    /// are merged, as one read() would take everything available.
+    pub(crate) fn push_input(&mut self, now_us: u64, input: HostInput) {
+        if let HostInput::Data { conn, bytes } = &input {
+            if let Some(Queued { input: HostInput::Data { conn: last, bytes: queued }, .. }) = self.inbox.back_mut() {
+                if last == conn {
+                    queued.extend_from_slice(bytes);
+                    return;
+                }
+            }
+        }
+        self.inbox.push_back(Queued { arrived_us: now_us, input });
+    }
+
+    pub(crate) fn new_accept_id(&mut self) -> ConnId {
+        let id = ConnId(self.next_accept_id);
+        self.next_accept_id += 1;
+        assert!(!id.is_outbound());
+        id
+    }
+
+    /// Runs one input. Returns the step and, for an admin command, its reply.
+    pub(crate) fn run_input(&mut self, now_us: u64, input: HostInput) -> (Step, Option<Vec<u8>>) {
+        let node_us = self.clock.node_us(now_us);
+        let engine = self.engine.as_mut().expect("running an input on a dead node");
+        let step = match input {
+            HostInput::Accepted { conn, peer } => engine.handle_input(node_us, Input::Accepted { conn, peer }),
+            HostInput::Data { conn, bytes } => engine.handle_input(node_us, Input::Data { conn, bytes: &bytes }),
+            HostInput::Closed { conn } => engine.handle_input(node_us, Input::Closed { conn }),
+            HostInput::Connected { conn } => engine.handle_input(node_us, Input::Connected { conn }),
+            HostInput::ConnectFailed { conn } => engine.handle_input(node_us, Input::ConnectFailed { conn }),
+            HostInput::Admin { argv } => {
+                let (reply, step) = engine.admin_command(node_us, argv);
+                return (step, Some(reply));
+            }
+        };
+        (step, None)
+    }
+
+    pub(crate) fn run_timer(&mut self, now_us: u64) -> Step {
+        let node_us = self.clock.node_us(now_us);
+        self.engine.as_mut().expect("running a timer on a dead node").handle_timeout(node_us)
+    }
+
+    /// The engine's next deadline in virtual time.
+    pub(crate) fn next_timer_us(&self) -> Option<u64> {
+        let node_us = self.engine.as_ref()?.poll_timeout()?;
+        Some(self.clock.to_virtual(node_us))
+    }
+}

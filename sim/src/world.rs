@@ -1,0 +1,625 @@
+//! The world: a deterministic discrete-event simulator driving engines.
+//!
+//! This follows the madsim model (one seeded scheduler owns time and every
+//! source of nondeterminism) without its async runtime: the engine is
+//! sans-IO, so the world is a single-threaded queue of events keyed by
+//! (virtual time µs, sequence number). Ties run in scheduling order, so a
+//! run is a pure function of the seed.
+//!
+//! Architecture Invariant: nothing here reads a wall clock, spawns a
+//! thread, reads the environment or iterates a HashMap. Every random draw
+//! comes from a ChaCha8Rng on its own stream of the run's seed.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use redsim_engine::{resp, Config, LogLevel, LogLine, Output};
+
+use crate::client::plain::PlainClient;
+use crate::client::{self, Workload, WorkloadSpec};
+use crate::clock::NodeClock;
+use crate::faults::Fault;
+use crate::history::{History, HistorySummary};
+use crate::host::{Host, HostInput};
+use crate::machine::{Machine, MachineSpec, MachineState, MachineStats};
+use crate::network::{Conn, LinkSpec, Network};
+use crate::trace::{emit_log, format_redis_log, NotableEvent, Trace};
+
+/// RNG streams of the run's seed, one per purpose.
+const STREAM_WORLD: u64 = 0;
+const STREAM_NETWORK: u64 = 1;
+const STREAM_NODE_BASE: u64 = 1 << 20;
+const STREAM_CLIENT_BASE: u64 = 1 << 40;
+
+/// A client whose connection dropped dials again after this long.
+pub const RECONNECT_DELAY_US: u64 = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    pub name: String,
+    pub machine: MachineSpec,
+    /// redis.conf lines, verbatim.
+    pub config_lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WorldSpec {
+    pub seed: u64,
+    pub nodes: Vec<NodeSpec>,
+    /// Machines that run only clients. "client" (linked to every node) is
+    /// always added.
+    pub client_machines: Vec<String>,
+    pub links: Vec<LinkSpec>,
+}
+
+/// What can happen at a virtual time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ev {
+    StreamDue { conn: u64, dir: u8 },
+    SynArrive { conn: u64 },
+    ConnectReply { conn: u64, ok: bool },
+    Reset { conn: u64, end: u8 },
+    HostWake { host: u32 },
+    HostTimer { host: u32, gen: u64 },
+    ClientTick { client: u32 },
+    ClientReconnect { client: u32 },
+    ClientTimeout { client: u32, op: u64 },
+    Fault { index: u32 },
+    Admin { index: u32 },
+}
+
+struct Scheduled {
+    t_us: u64,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.t_us, self.seq) == (other.t_us, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    /// Reversed, so the BinaryHeap (a max-heap) pops the earliest event.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.t_us, other.seq).cmp(&(self.t_us, self.seq))
+    }
+}
+
+pub struct World {
+    pub(crate) seed: u64,
+    pub(crate) now_us: u64,
+    seq: u64,
+    queue: BinaryHeap<Scheduled>,
+    pub(crate) machines: Vec<Machine>,
+    /// Machine names and IPs -> machine index.
+    names: BTreeMap<String, usize>,
+    /// Nodes: hosts[i] runs on machines[i].
+    pub(crate) hosts: Vec<Host>,
+    pub(crate) net: Network,
+    pub(crate) conns: BTreeMap<u64, Conn>,
+    pub(crate) next_conn_id: u64,
+    /// Connects waiting for a partition to heal.
+    pub(crate) pending_connects: Vec<u64>,
+    pub(crate) workloads: Vec<Workload>,
+    pub(crate) clients: Vec<PlainClient>,
+    pub(crate) history: History,
+    pub(crate) trace: Trace,
+    pub(crate) faults: Vec<Fault>,
+    admins: Vec<(usize, Vec<Vec<u8>>)>,
+    pub(crate) faults_fired: BTreeMap<String, u64>,
+    events_processed: u64,
+}
+
+/// A ChaCha8Rng on stream `stream` of `seed`.
+pub(crate) fn rng_stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+impl World {
+    pub fn new(spec: WorldSpec) -> Result<World, String> {
+        let phase_us = rng_stream(spec.seed, STREAM_WORLD).gen_range(0..1_000_000);
+        let mut world = World {
+            seed: spec.seed,
+            now_us: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            machines: Vec::new(),
+            names: BTreeMap::new(),
+            hosts: Vec::new(),
+            net: Network::new(rng_stream(spec.seed, STREAM_NETWORK)),
+            conns: BTreeMap::new(),
+            next_conn_id: 1,
+            pending_connects: Vec::new(),
+            workloads: Vec::new(),
+            clients: Vec::new(),
+            history: History::default(),
+            trace: Trace::default(),
+            faults: Vec::new(),
+            admins: Vec::new(),
+            faults_fired: BTreeMap::new(),
+            events_processed: 0,
+        };
+        for node in &spec.nodes {
+            let config = Config::from_conf_lines(&node.config_lines).map_err(|(line, e)| {
+                format!("node '{}': config line {} ({:?}): {}", node.name, line, node.config_lines[line - 1], e)
+            })?;
+            let index = world.add_machine(&node.name, node.machine.clone())?;
+            let rng = rng_stream(spec.seed, STREAM_NODE_BASE + index as u64);
+            world.hosts.push(Host::new(node.name.clone(), index, config, NodeClock::new(phase_us), rng));
+        }
+        let mut client_machines = spec.client_machines.clone();
+        if !client_machines.iter().any(|m| m == "client") {
+            client_machines.push("client".into());
+        }
+        for name in &client_machines {
+            world.add_machine(name, MachineSpec::default())?;
+        }
+        for link in &spec.links {
+            let (from, to) = (world.machine_index(&link.from)?, world.machine_index(&link.to)?);
+            world.net.set_link(from, to, Some(link.latency_us), Some(link.bandwidth_bytes_per_s));
+        }
+        for h in 0..world.hosts.len() {
+            world.start_host(h);
+        }
+        Ok(world)
+    }
+
+    fn add_machine(&mut self, name: &str, spec: MachineSpec) -> Result<usize, String> {
+        let index = self.machines.len();
+        let ip = format!("10.0.{}.{}", (index + 1) / 256, (index + 1) % 256);
+        if name.is_empty() || self.names.contains_key(name) {
+            return Err(format!("machine name '{}' is empty or used twice", name));
+        }
+        self.names.insert(name.to_string(), index);
+        self.names.insert(ip.clone(), index);
+        let state = MachineState { fsync_latency_ms: spec.fsync_latency_ms, ..MachineState::default() };
+        self.machines.push(Machine { name: name.to_string(), ip, spec, state });
+        Ok(index)
+    }
+
+    pub(crate) fn machine_index(&self, name: &str) -> Result<usize, String> {
+        self.names.get(name).copied().ok_or_else(|| format!("unknown machine '{}'", name))
+    }
+
+    pub(crate) fn host_index(&self, name: &str) -> Result<usize, String> {
+        let index = self.machine_index(name)?;
+        if index < self.hosts.len() {
+            Ok(index)
+        } else {
+            Err(format!("'{}' is a client machine, not a node", name))
+        }
+    }
+
+    pub(crate) fn schedule(&mut self, t_us: u64, ev: Ev) {
+        assert!(t_us >= self.now_us);
+        self.seq += 1;
+        self.queue.push(Scheduled { t_us, seq: self.seq, ev });
+    }
+
+    // ---- the runner's API ----
+
+    pub fn add_workload(&mut self, spec: WorkloadSpec) -> Result<(), String> {
+        client::validate(&spec)?;
+        let target = self.host_index(&spec.target).map_err(|e| format!("workload '{}': {}", spec.name, e))?;
+        let machine = self.machine_index(spec.on.as_deref().unwrap_or("client"))?;
+        let start_us = spec.start_us.max(self.now_us);
+        let workload = self.workloads.len();
+        self.workloads.push(Workload::new(spec, target, machine));
+        for index in 0..self.workloads[workload].spec.clients {
+            let id = self.clients.len() as u32;
+            let rng = rng_stream(self.seed, STREAM_CLIENT_BASE + id as u64);
+            let mut c = PlainClient::new(id, workload, &self.workloads[workload], index, rng);
+            let first_us = start_us + c.next_gap_us();
+            self.clients.push(c);
+            self.schedule(start_us, Ev::ClientReconnect { client: id });
+            self.schedule(first_us, Ev::ClientTick { client: id });
+        }
+        Ok(())
+    }
+
+    /// Schedules a fault; names are checked now, so a bad one is an error
+    /// here rather than a surprise mid-run.
+    pub fn schedule_fault(&mut self, at_us: u64, fault: Fault) -> Result<(), String> {
+        self.check_fault_names(&fault)?;
+        let index = self.faults.len() as u32;
+        self.faults.push(fault);
+        self.schedule(at_us.max(self.now_us), Ev::Fault { index });
+        Ok(())
+    }
+
+    /// Schedules an admin command (as typed into redis-cli) on a node.
+    pub fn schedule_admin(&mut self, at_us: u64, node: &str, argv: Vec<Vec<u8>>) -> Result<(), String> {
+        let host = self.host_index(node)?;
+        if argv.is_empty() {
+            return Err(format!("empty admin command for '{}'", node));
+        }
+        let index = self.admins.len() as u32;
+        self.admins.push((host, argv));
+        self.schedule(at_us.max(self.now_us), Ev::Admin { index });
+        Ok(())
+    }
+
+    /// Same as [`World::schedule_admin`].
+    pub fn admin(&mut self, at_us: u64, node: &str, argv: Vec<Vec<u8>>) -> Result<(), String> {
+        self.schedule_admin(at_us, node, argv)
+    }
+
+    /// Like schedule_admin, splitting a command line as redis-cli does.
+    pub fn schedule_admin_line(&mut self, at_us: u64, node: &str, line: &str) -> Result<(), String> {
+        let argv = resp::split_args(line.as_bytes()).ok_or_else(|| format!("unbalanced quotes in '{}'", line))?;
+        self.schedule_admin(at_us, node, argv)
+    }
+
+    pub fn run_until(&mut self, t_us: u64) {
+        self.run_until_pred(|_| false, t_us);
+    }
+
+    /// Runs events until `pred` holds (checked before the first and after
+    /// every event) or virtual time would pass `limit_us`. Returns whether
+    /// `pred` held; on false, now_us() == limit_us.
+    pub fn run_until_pred(&mut self, mut pred: impl FnMut(&mut World) -> bool, limit_us: u64) -> bool {
+        if pred(self) {
+            return true;
+        }
+        while let Some(next) = self.queue.peek() {
+            if next.t_us > limit_us {
+                break;
+            }
+            let event = self.queue.pop().expect("peeked");
+            assert!(event.t_us >= self.now_us);
+            self.now_us = event.t_us;
+            self.events_processed += 1;
+            self.dispatch(event.ev);
+            if pred(self) {
+                return true;
+            }
+        }
+        self.now_us = self.now_us.max(limit_us);
+        false
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::StreamDue { conn, dir } => self.stream_due(conn, dir as usize),
+            Ev::SynArrive { conn } => self.syn_arrive(conn),
+            Ev::ConnectReply { conn, ok } => self.connect_reply(conn, ok),
+            Ev::Reset { conn, end } => self.reset_arrive(conn, end as usize),
+            Ev::HostWake { host } => {
+                let h = host as usize;
+                if self.hosts[h].wake_at_us == Some(self.now_us) {
+                    self.hosts[h].wake_at_us = None;
+                }
+                self.host_run(h);
+            }
+            Ev::HostTimer { host, gen } => {
+                if self.hosts[host as usize].timer_gen == gen {
+                    self.host_run(host as usize);
+                }
+            }
+            Ev::ClientTick { client } => self.client_tick(client as usize),
+            Ev::ClientReconnect { client } => self.client_connect(client as usize),
+            Ev::ClientTimeout { client, op } => self.client_timeout(client as usize, op as usize),
+            Ev::Fault { index } => self.apply_fault(index as usize),
+            Ev::Admin { index } => self.admin_arrive(index as usize),
+        }
+    }
+
+    // ---- observing the world ----
+
+    pub fn now_us(&self) -> u64 {
+        self.now_us
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.hosts.iter().map(|h| h.name.clone()).collect()
+    }
+
+    /// The node's INFO fields (every section); empty while it is down.
+    pub fn info(&mut self, node: &str) -> Vec<(String, String)> {
+        let Ok(h) = self.host_index(node) else { return Vec::new() };
+        let host = &mut self.hosts[h];
+        let node_us = host.clock.node_us(self.now_us);
+        match host.engine.as_mut() {
+            Some(engine) => engine.info_fields(node_us),
+            None => Vec::new(),
+        }
+    }
+
+    /// One INFO field of a node.
+    pub fn info_field(&mut self, node: &str, field: &str) -> Option<String> {
+        self.info(node).into_iter().find(|(k, _)| k == field).map(|(_, v)| v)
+    }
+
+    /// "master" or "slave" as INFO prints it; None while the node is down.
+    pub fn node_role(&mut self, node: &str) -> Option<String> {
+        self.info_field(node, "role")
+    }
+
+    pub fn node_is_up(&self, node: &str) -> bool {
+        self.host_index(node).is_ok_and(|h| self.hosts[h].is_up())
+    }
+
+    /// The engine of a node, for white-box tests.
+    pub fn engine(&self, node: &str) -> Option<&redsim_engine::Engine> {
+        self.hosts[self.host_index(node).ok()?].engine.as_ref()
+    }
+
+    /// Redis-format log lines of every process the node ran.
+    pub fn node_log(&self, node: &str) -> &[String] {
+        self.host_index(node).map_or(&[], |h| &self.hosts[h].log_lines)
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    pub fn history_summary(&self) -> HistorySummary {
+        self.history.summary()
+    }
+
+    pub fn notable_events(&self) -> &[NotableEvent] {
+        self.trace.notable_events()
+    }
+
+    /// The compact one-line-per-event form of the notable events.
+    pub fn trace_snapshot(&self) -> String {
+        self.trace.snapshot()
+    }
+
+    pub fn trace_hash(&self) -> String {
+        self.trace.hash_hex()
+    }
+
+    /// Keeps every trace line from now on (see trace_lines); for debugging
+    /// a divergence between two runs, and for white-box tests.
+    pub fn keep_trace_lines(&mut self) {
+        self.trace.keep_lines();
+    }
+
+    pub fn trace_lines(&self) -> &[String] {
+        self.trace.kept_lines()
+    }
+
+    pub fn trace_line_count(&self) -> u64 {
+        self.trace.line_count()
+    }
+
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
+    }
+
+    pub fn faults_fired(&self) -> BTreeMap<String, u64> {
+        self.faults_fired.clone()
+    }
+
+    pub fn machine_stats(&self, node: &str) -> MachineStats {
+        let Ok(m) = self.machine_index(node) else { return MachineStats::default() };
+        let machine = &self.machines[m];
+        MachineStats {
+            memory_bytes: machine.spec.memory_bytes,
+            rss_bytes_max: machine.state.rss_bytes_max,
+            swap_bytes_max: machine.state.swap_bytes_max,
+            oom_kills: machine.state.oom_kills,
+        }
+    }
+
+    pub fn machine_state(&self, name: &str) -> Option<&MachineState> {
+        Some(&self.machines[self.machine_index(name).ok()?].state)
+    }
+
+    /// Virtual CPU time a node's processes have used, µs.
+    pub fn node_cpu_used_us(&self, node: &str) -> u64 {
+        self.host_index(node).map_or(0, |h| self.hosts[h].cpu_used_us)
+    }
+
+    /// The node's clock now (unix µs).
+    pub fn node_clock_us(&self, node: &str) -> Option<u64> {
+        Some(self.hosts[self.host_index(node).ok()?].clock.node_us(self.now_us))
+    }
+}
+
+// ---- hosts ----
+
+impl World {
+    pub(crate) fn start_host(&mut self, h: usize) {
+        let now = self.now_us;
+        let host = &mut self.hosts[h];
+        host.start(now);
+        self.trace.record(now, &host.name, "start", format_args!("pid={} incarnation={}", host.pid, host.incarnation));
+        self.host_run(h);
+    }
+
+    /// Runs the host's loop at the current time: releases the outputs of a
+    /// finished step, then runs queued inputs and due timers until the node
+    /// is busy or has nothing to do.
+    pub(crate) fn host_run(&mut self, h: usize) {
+        let now = self.now_us;
+        loop {
+            let host = &mut self.hosts[h];
+            if !host.is_up() || host.paused {
+                return;
+            }
+            if host.busy_until_us > now {
+                let wake_us = host.busy_until_us;
+                if host.wake_at_us != Some(wake_us) {
+                    host.wake_at_us = Some(wake_us);
+                    self.schedule(wake_us, Ev::HostWake { host: h as u32 });
+                }
+                return;
+            }
+            if host.outputs_pending {
+                self.release_outputs(h);
+                continue;
+            }
+            if !self.run_next_work(h) {
+                return;
+            }
+        }
+    }
+
+    /// Runs the earliest of the queued input and the due timer (an input
+    /// that arrived no later than the timer was due goes first, as Redis
+    /// handles file events before time events). Returns false if idle.
+    fn run_next_work(&mut self, h: usize) -> bool {
+        let now = self.now_us;
+        let host = &mut self.hosts[h];
+        let timer_due = host.timer_at_us.filter(|&t| t <= now);
+        let take_input = match (host.inbox.front(), timer_due) {
+            (None, None) => return false,
+            (Some(q), Some(t)) => q.arrived_us <= t,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        let mut admin = None;
+        let (step, what) = if take_input {
+            let queued = host.inbox.pop_front().expect("front exists");
+            let what = queued.input.name();
+            let argv = match &queued.input {
+                HostInput::Admin { argv } => Some(argv.clone()),
+                _ => None,
+            };
+            let (step, reply) = host.run_input(now, queued.input);
+            admin = argv.zip(reply);
+            (step, what)
+        } else {
+            host.timer_at_us = None;
+            host.timer_floor_us = now + 1;
+            (host.run_timer(now), "timer")
+        };
+        host.busy_until_us = now + step.cpu_us;
+        host.outputs_pending = true;
+        host.cpu_used_us += step.cpu_us;
+        host.steps += 1;
+        self.trace.record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us)]);
+        if let Some((argv, reply)) = admin {
+            self.record_admin_reply(h, now + step.cpu_us, &argv, &reply);
+        }
+        true
+    }
+
+    /// The end of a busy period: the step's outputs leave now.
+    fn release_outputs(&mut self, h: usize) {
+        self.hosts[h].outputs_pending = false;
+        while let Some(output) = self.hosts[h].engine.as_mut().and_then(|e| e.poll_output()) {
+            match output {
+                Output::Send { conn, bytes } => self.host_send(h, conn, bytes),
+                Output::Close { conn } => self.host_close(h, conn),
+                Output::Connect { conn, host, port } => self.host_connect(h, conn, &host, port),
+                Output::Log(line) => self.host_log(h, line),
+                Output::Event(event) => {
+                    let now = self.now_us;
+                    self.trace.notable(now, &self.hosts[h].name, &event.name, event.detail);
+                }
+            }
+        }
+        self.refresh_timer(h);
+    }
+
+    /// Re-reads the engine's deadline; a changed one gets a new timer event
+    /// and the old event goes stale through the generation counter.
+    pub(crate) fn refresh_timer(&mut self, h: usize) {
+        let now = self.now_us;
+        let host = &mut self.hosts[h];
+        // After a timer step the deadline must move on, or a timer that the
+        // engine did not advance would spin at one instant forever.
+        let next = host.next_timer_us().map(|t| t.max(host.timer_floor_us));
+        if next == host.timer_at_us {
+            return;
+        }
+        host.timer_at_us = next;
+        host.timer_gen += 1;
+        if let Some(t_us) = next {
+            let gen = host.timer_gen;
+            self.schedule(t_us.max(now), Ev::HostTimer { host: h as u32, gen });
+        }
+    }
+
+    fn host_log(&mut self, h: usize, line: LogLine) {
+        let now = self.now_us;
+        let host = &mut self.hosts[h];
+        let text = format_redis_log(host.pid, host.clock.node_us(now), &line);
+        emit_log(&host.name, line.level, &text);
+        self.trace.record(now, &host.name, "log", format_args!("{}", text));
+        if line.level >= LogLevel::Notice {
+            self.trace.keep(now, &host.name, "log", line.message);
+        }
+        host.log_lines.push(text);
+    }
+
+    pub(crate) fn host_connect(&mut self, h: usize, conn: redsim_engine::ConnId, target: &str, port: u16) {
+        let from = self.hosts[h].machine;
+        let incarnation = self.hosts[h].incarnation;
+        let who = crate::network::Who::Node { host: h, conn, incarnation };
+        match self.names.get(target).copied() {
+            Some(to) => {
+                let id = self.open_conn(from, who, to, port);
+                self.hosts[h].conns.insert(conn, id);
+            }
+            None => {
+                // An unknown host name fails like a failed DNS lookup: at once.
+                let now = self.now_us;
+                self.trace.record(now, &self.hosts[h].name, "connect-failed", format_args!("unknown host {}", target));
+                self.hosts[h].push_input(now, HostInput::ConnectFailed { conn });
+            }
+        }
+    }
+
+    fn admin_arrive(&mut self, index: usize) {
+        let now = self.now_us;
+        let (h, argv) = self.admins[index].clone();
+        let command = render_argv(&argv);
+        let host = &mut self.hosts[h];
+        if !host.is_up() {
+            self.trace.notable(now, &host.name, "admin", format!("{} (node down)", command));
+            return;
+        }
+        self.trace.notable(now, &host.name, "admin", command);
+        host.push_input(now, HostInput::Admin { argv });
+        self.host_run(h);
+    }
+
+    fn record_admin_reply(&mut self, h: usize, t_us: u64, argv: &[Vec<u8>], reply: &[u8]) {
+        let text = render_reply(reply);
+        let detail = format!("{} -> {}", render_argv(argv), text);
+        self.trace.notable(t_us, &self.hosts[h].name, "admin-reply", detail);
+    }
+}
+
+fn render_argv(argv: &[Vec<u8>]) -> String {
+    let words: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    words.join(" ")
+}
+
+/// A short human form of a RESP reply, as redis-cli would show it.
+fn render_reply(reply: &[u8]) -> String {
+    match resp::parse_reply(reply) {
+        Ok(Some((value, _))) => match value {
+            resp::Value::Simple(s) => s,
+            resp::Value::Error(e) => format!("(error) {}", e),
+            resp::Value::Int(i) => format!("(integer) {}", i),
+            resp::Value::Bulk(b) => {
+                let text = String::from_utf8_lossy(&b);
+                let short: String = text.chars().take(200).collect();
+                format!("\"{}\"", short)
+            }
+            resp::Value::Nil | resp::Value::NilArray => "(nil)".into(),
+            resp::Value::Array(items) => format!("({} items)", items.len()),
+        },
+        _ => format!("({} bytes)", reply.len()),
+    }
+}
