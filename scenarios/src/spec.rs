@@ -491,10 +491,11 @@ impl fmt::Display for SpecError {
             if let (Some(line), Some(column)) = (issue.line, issue.column) {
                 write!(f, ":{}:{}", line, column)?;
             }
+            // One line per issue even when a quoted config line holds a newline.
             if !issue.key.is_empty() {
-                write!(f, ": {}", issue.key)?;
+                write!(f, ": {}", issue.key.escape_debug())?;
             }
-            write!(f, ": {}", issue.message)?;
+            write!(f, ": {}", issue.message.replace('\r', "\\r").replace('\n', "\\n"))?;
         }
         Ok(())
     }
