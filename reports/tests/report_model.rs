@@ -82,3 +82,26 @@ fn summary_and_html_show_the_facts() {
     assert!(html.contains("id=\"charts\""));
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
 }
+
+/// INFO ALL captured from redis-server 7.0.15 (`redis-cli info all`): 186 fields, of which 135
+/// are integers and 16 plain decimals.
+#[test]
+fn real_redis_info_converts_field_by_field() {
+    let text = include_str!("fixtures/info-redis-7.0.15.txt");
+    let fields = info_fields(text);
+    assert_eq!(fields.len(), 186);
+    assert_eq!(fields.keys().next().map(|k| k.as_str()), Some("redis_version"));
+    let integers = fields.values().filter(|v| v.is_i64() || v.is_u64()).count();
+    let floats = fields.values().filter(|v| v.is_f64()).count();
+    assert_eq!((integers, floats), (135, 16));
+    assert_eq!(fields["redis_version"], json!("7.0.15"));
+    assert_eq!(fields["master_replid"], json!("11bf8a1da8b317429d1497f411e5dd7f014d871a"));
+    assert_eq!(fields["used_memory_human"], json!("943.09K"));
+    assert_eq!(fields["mem_fragmentation_ratio"], json!(7.76));
+    assert_eq!(fields["config_file"], json!(""));
+    assert_eq!(fields["role"], json!("master"));
+    assert_eq!(fields["master_repl_offset"], json!(0));
+    assert_eq!(fields["sync_full"], json!(0));
+    assert_eq!(fields["rdb_last_cow_size"], json!(0));
+    assert_eq!(fields["cmdstat_config|set"].as_str().map(|s| s.starts_with("calls=")), Some(true));
+}

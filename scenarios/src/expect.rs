@@ -109,6 +109,12 @@ pub fn evaluate_all(expectations: &[Expectation], report: &Report) -> Vec<Expect
     expectations.iter().map(|e| e.evaluate(report)).collect()
 }
 
+/// Evaluates every expectation into the report and sets `passed` (true iff all passed).
+pub fn apply(expectations: &[Expectation], report: &mut Report) {
+    report.expectations = evaluate_all(expectations, report);
+    report.passed = report.expectations.iter().all(|e| e.passed);
+}
+
 /// Splits at the first operator. The left-hand side never holds '=', '!', '<' or '>', so the
 /// first of them starts the operator even when the quoted rhs holds more.
 fn split_operator(that: &str) -> Result<(&str, Op, &str), String> {

@@ -59,6 +59,30 @@ mod tests {
         assert_eq!(parse_size("100"), Ok(100));
         assert_eq!(parse_size("100b"), Ok(100));
         assert!(parse_size("lots").is_err());
+    }
+
+    /// What redis-server 7.0.15 stored for `CONFIG SET maxmemory <text>` (CONFIG GET maxmemory).
+    #[test]
+    fn units_match_redis_7_0_15() {
+        let measured: &[(&str, u64)] = &[
+            ("1k", 1000),
+            ("1kb", 1024),
+            ("1K", 1000),
+            ("1KB", 1024),
+            ("1m", 1_000_000),
+            ("1mb", 1_048_576),
+            ("1M", 1_000_000),
+            ("1g", 1_000_000_000),
+            ("1gb", 1_073_741_824),
+            ("3G", 3_000_000_000),
+            ("100", 100),
+            ("100b", 100),
+            ("1B", 1),
+            ("0", 0),
+        ];
+        for (text, bytes) in measured {
+            assert_eq!(parse_size(text), Ok(*bytes), "{}", text);
+        }
         assert!(parse_size("mb").is_err());
         assert!(parse_size("-1mb").is_err());
         assert!(parse_size("1.5gb").is_err());
