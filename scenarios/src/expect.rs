@@ -242,7 +242,7 @@ fn lookup(lhs: &Lhs, report: &Report) -> Value {
 }
 
 fn matches_event(e: &redsim_reports::model::Event, node: Option<&str>, event: &str) -> bool {
-    e.event == event && node.map_or(true, |n| e.node == n)
+    e.event == event && node.is_none_or(|n| e.node == n)
 }
 
 fn lookup_node(report: &Report, node: &str, field: &str) -> Value {

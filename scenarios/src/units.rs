@@ -36,7 +36,7 @@ fn size_error(text: &str) -> String {
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "gb"), (1 << 20, "mb"), (1 << 10, "kb")];
     for (size, unit) in UNITS {
-        if bytes != 0 && bytes % size == 0 {
+        if bytes != 0 && bytes.is_multiple_of(size) {
             return format!("{}{}", bytes / size, unit);
         }
     }

@@ -345,7 +345,7 @@ pub(crate) fn step_action(step: &Step) -> StepResult<Action> {
         (None, Some(command)) => {
             reject_extra_keys(&present, &["node", "command"], "a command step")?;
             let node = need(&step.node, "node", "a command step")?;
-            if redsim_engine::resp::split_args(command.as_bytes()).map_or(true, |args| args.is_empty()) {
+            if redsim_engine::resp::split_args(command.as_bytes()).is_none_or(|args| args.is_empty()) {
                 return Err((at("command"), format!("'{}' is not a command (empty, or unbalanced quotes)", command)));
             }
             Ok(Action::Command { node, command: command.clone() })
