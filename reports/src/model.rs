@@ -1,0 +1,184 @@
+//! The report model: the JSON contract of SPEC.md "Reports", field for field.
+//!
+//! Maps are BTreeMaps so the JSON is byte-stable across runs, except a node's INFO, which keeps
+//! Redis's own field order (serde_json's preserve_order makes `serde_json::Map` ordered).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
+use std::collections::BTreeMap;
+
+/// One run of one scenario at one seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub redsim_version: String,
+    /// The scenario's name (registry name or file path) as given to `redsim run`.
+    pub scenario: String,
+    pub title: String,
+    pub seed: u64,
+    /// Lower-case hex of the stable hash of the whole trace.
+    pub trace_hash: String,
+    /// True iff every expectation passed.
+    pub passed: bool,
+    pub expectations: Vec<ExpectationResult>,
+    pub virtual_ms: u64,
+    pub wall_ms: u64,
+    pub nodes: BTreeMap<String, NodeReport>,
+    pub events: Vec<Event>,
+    pub history: History,
+    /// Fault kind -> how many fired (a fault that never fired is absent).
+    pub faults_fired: BTreeMap<String, u64>,
+    /// The full scenario with defaults filled in, so a replay needs nothing else.
+    pub scenario_resolved: Value,
+    /// The one-line command that reproduces this run.
+    pub replay: String,
+}
+
+/// One expectation after the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    pub that: String,
+    pub passed: bool,
+    /// The looked-up left-hand side: a number, a string, or null when it was absent.
+    pub actual: Value,
+}
+
+/// A node's final state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    /// "redis" or "sentinel".
+    pub kind: String,
+    /// The final role as INFO replication prints it ("master", "slave"), or "sentinel".
+    pub role: String,
+    /// Final INFO fields under Redis's names, in Redis's order; see [`info_value`].
+    pub info: Map<String, Value>,
+    pub machine: MachineReport,
+}
+
+/// What the node's machine went through.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineReport {
+    pub memory_bytes: u64,
+    pub rss_bytes_max: u64,
+    pub swap_bytes_max: u64,
+    pub oom_kills: u64,
+}
+
+/// A notable event (Sentinel events, role changes, faults, OOM kills, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub t_ms: u64,
+    pub node: String,
+    pub event: String,
+    pub detail: String,
+}
+
+/// The clients' history, as the checkers saw it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub ok: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub acked_writes: u64,
+    pub acked_writes_lost: u64,
+    /// Error code (the first word of the error reply, e.g. "NOREPLICAS") -> count.
+    pub errors: BTreeMap<String, u64>,
+    pub first_fail_ms: Option<u64>,
+    pub last_fail_ms: Option<u64>,
+    pub latency_ms: Latency,
+}
+
+/// Operation latency percentiles in virtual milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// Converts one INFO value: a JSON number when the text is an integer or a plain decimal
+/// fraction, the string otherwise.
+///
+/// Rationale: a 40-digit replid made only of digits must stay a string, so only integers that
+/// fit 64 bits and `digits.digits` forms become numbers (never "inf", "nan" or "1e5").
+pub fn info_value(text: &str) -> Value {
+    if let Ok(n) = text.parse::<i64>() {
+        if !text.starts_with('+') {
+            return Value::Number(n.into());
+        }
+    }
+    if let Ok(n) = text.parse::<u64>() {
+        if !text.starts_with('+') {
+            return Value::Number(n.into());
+        }
+    }
+    if is_plain_decimal(text) {
+        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(text.to_string())
+}
+
+fn is_plain_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let Some((whole, fraction)) = unsigned.split_once('.') else { return false };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    all_digits(whole) && all_digits(fraction)
+}
+
+/// Parses the text of an INFO reply ("# Section" headers, "field:value" lines) into ordered
+/// fields. Later duplicates replace earlier ones in place.
+pub fn info_fields(info_text: &str) -> Map<String, Value> {
+    let mut fields = Map::new();
+    for line in info_text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            fields.insert(name.to_string(), info_value(value));
+        }
+    }
+    fields
+}
+
+/// Renders an INFO value or an `actual` for people: strings bare, numbers as JSON prints them.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_values_become_numbers_only_when_plain() {
+        assert_eq!(info_value("42"), Value::from(42));
+        assert_eq!(info_value("-3"), Value::from(-3));
+        assert_eq!(info_value("18446744073709551615"), Value::from(u64::MAX));
+        assert_eq!(info_value("1.04"), Value::from(1.04));
+        assert_eq!(info_value("master"), Value::from("master"));
+        assert_eq!(info_value("inf"), Value::from("inf"));
+        assert_eq!(info_value("nan"), Value::from("nan"));
+        assert_eq!(info_value("+5"), Value::from("+5"));
+        assert_eq!(info_value("1e5"), Value::from("1e5"));
+        assert_eq!(info_value(""), Value::from(""));
+        let replid = "1234567890123456789012345678901234567890";
+        assert_eq!(info_value(replid), Value::from(replid));
+    }
+
+    #[test]
+    fn info_text_keeps_redis_order() {
+        let text = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=6380\r\n\r\n# Stats\r\nsync_full:1\r\n";
+        let fields = info_fields(text);
+        let names: Vec<&str> = fields.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["role", "connected_slaves", "slave0", "sync_full"]);
+        assert_eq!(fields["slave0"], Value::from("ip=127.0.0.1,port=6380"));
+        assert_eq!(fields["sync_full"], Value::from(1));
+    }
+}

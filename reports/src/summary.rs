@@ -1,0 +1,74 @@
+//! The terminal summary `redsim run` prints.
+
+use crate::model::{value_text, Report};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Event name -> how many times it happened, in name order.
+pub fn event_counts(report: &Report) -> BTreeMap<&str, u64> {
+    let mut counts = BTreeMap::new();
+    for e in &report.events {
+        *counts.entry(e.event.as_str()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A plain-text summary, one fact a line, ending with the replay command.
+pub fn summary(report: &Report) -> String {
+    let mut out = String::new();
+    let verdict = if report.passed { "PASS" } else { "FAIL" };
+    let _ = writeln!(out, "{} {} (seed {})", verdict, report.scenario, report.seed);
+    let _ = writeln!(out, "  {}", report.title);
+    let _ = writeln!(out, "  virtual {} ms, wall {} ms", report.virtual_ms, report.wall_ms);
+    for e in &report.expectations {
+        let mark = if e.passed { "PASS" } else { "FAIL" };
+        let _ = writeln!(out, "  {} {}  (actual: {})", mark, e.that, value_text(&e.actual));
+    }
+    write_history(&mut out, report);
+    write_faults(&mut out, report);
+    write_events(&mut out, report);
+    let _ = writeln!(out, "  trace {}", report.trace_hash);
+    let _ = writeln!(out, "  replay: {}", report.replay);
+    out
+}
+
+fn write_history(out: &mut String, report: &Report) {
+    let h = &report.history;
+    let _ = writeln!(
+        out,
+        "  history: ok {} fail {} unknown {}, acked writes {} lost {}",
+        h.ok, h.fail, h.unknown, h.acked_writes, h.acked_writes_lost
+    );
+    if !h.errors.is_empty() {
+        let errors: Vec<String> = h.errors.iter().map(|(code, n)| format!("{} {}", code, n)).collect();
+        let _ = writeln!(out, "  errors: {}", errors.join(", "));
+    }
+    if let (Some(first), Some(last)) = (h.first_fail_ms, h.last_fail_ms) {
+        let _ = writeln!(out, "  failures from {} ms to {} ms", first, last);
+    }
+    let l = &h.latency_ms;
+    let _ = writeln!(out, "  latency ms: p50 {} p99 {} p999 {} max {}", l.p50, l.p99, l.p999, l.max);
+}
+
+fn write_faults(out: &mut String, report: &Report) {
+    if report.faults_fired.is_empty() {
+        let _ = writeln!(out, "  faults fired: none");
+        return;
+    }
+    let faults: Vec<String> = report.faults_fired.iter().map(|(kind, n)| format!("{} {}", kind, n)).collect();
+    let _ = writeln!(out, "  faults fired: {}", faults.join(", "));
+}
+
+fn write_events(out: &mut String, report: &Report) {
+    const SHOWN_NAMES_MAX: usize = 12;
+    let counts = event_counts(report);
+    let mut named: Vec<String> = counts.iter().take(SHOWN_NAMES_MAX).map(|(name, n)| format!("{} {}", name, n)).collect();
+    if counts.len() > SHOWN_NAMES_MAX {
+        named.push("...".to_string());
+    }
+    if named.is_empty() {
+        let _ = writeln!(out, "  events: 0");
+    } else {
+        let _ = writeln!(out, "  events: {} ({})", report.events.len(), named.join(", "));
+    }
+}

@@ -1,0 +1,421 @@
+//! Checks what serde cannot: units, names, fault keys, redis.conf lines, expectations.
+//! Every check reports a key path and a message; none of them panics.
+
+use super::{Action, KeyPath, Machine, Node, NodeKind, Problem, Scenario, Size, Step, Workload};
+use crate::expect::Expectation;
+use std::collections::BTreeSet;
+
+/// The fault names a step's `fault` key accepts.
+pub const FAULT_KINDS: &[&str] =
+    &["partition", "heal", "kill", "restart", "pause", "resume", "link", "disk", "memory-pressure", "clock-jump"];
+
+/// Node names that would make an expectation's left-hand side ambiguous.
+const RESERVED_NODE_NAMES: &[&str] = &["history", "faults_fired", "cluster", "count", "first_ms"];
+
+struct Checker<'a> {
+    scenario: &'a Scenario,
+    problems: Vec<Problem>,
+    node_names: BTreeSet<&'a str>,
+    /// Nodes plus workloads' `on` machines: what partitions and links may name.
+    machine_names: BTreeSet<&'a str>,
+}
+
+impl<'a> Checker<'a> {
+    fn report(&mut self, path: KeyPath, message: String) {
+        self.problems.push(Problem { path, message });
+    }
+}
+
+pub(crate) fn validate(scenario: &Scenario) -> Vec<Problem> {
+    let node_names: BTreeSet<&str> = scenario.nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut machine_names = node_names.clone();
+    machine_names.extend(scenario.workloads.iter().filter_map(|w| w.on.as_deref()));
+    let mut checker = Checker { scenario, problems: Vec::new(), node_names, machine_names };
+    check_top(&mut checker);
+    check_machine(&mut checker, &scenario.machine, &KeyPath::default().key("machine"));
+    for (i, node) in scenario.nodes.iter().enumerate() {
+        check_node(&mut checker, i, node);
+    }
+    let mut workload_names = BTreeSet::new();
+    for (i, workload) in scenario.workloads.iter().enumerate() {
+        let path = KeyPath::default().key("workload").index(i);
+        if !workload_names.insert(workload.name.as_str()) {
+            checker.report(path.key("name"), format!("duplicate workload name '{}'", workload.name));
+        }
+        check_workload(&mut checker, &path, workload);
+    }
+    for (i, step) in scenario.steps.iter().enumerate() {
+        check_step(&mut checker, &KeyPath::default().key("step").index(i), step);
+    }
+    for (i, expect) in scenario.expects.iter().enumerate() {
+        check_expect(&mut checker, &KeyPath::default().key("expect").index(i).key("that"), &expect.that);
+    }
+    checker.problems
+}
+
+fn check_top(c: &mut Checker) {
+    let root = KeyPath::default();
+    if c.scenario.title.trim().is_empty() {
+        c.report(root.key("title"), "the title must not be empty".into());
+    }
+    if c.scenario.seeds.is_empty() {
+        c.report(root.key("seeds"), "at least one seed is needed".into());
+    }
+    if c.scenario.duration_ms == 0 {
+        c.report(root.key("duration_ms"), "must be greater than 0".into());
+    }
+    if c.scenario.nodes.is_empty() {
+        c.report(root.key("node"), "a scenario needs at least one [[node]]".into());
+    }
+}
+
+fn check_size(c: &mut Checker, path: KeyPath, size: &Size) {
+    if let Err(message) = size.bytes() {
+        c.report(path, message);
+    }
+}
+
+fn check_swap(c: &mut Checker, path: KeyPath, size: &Size) {
+    if size.swap_bytes().is_err() {
+        c.report(path, format!("'{}' is neither \"off\" nor a size (bytes, or a number with k, kb, m, mb, g or gb)", size.0));
+    }
+}
+
+fn check_cores(c: &mut Checker, path: KeyPath, cores: u32) {
+    if cores == 0 {
+        c.report(path, "a machine needs at least 1 core".into());
+    }
+}
+
+fn check_machine(c: &mut Checker, machine: &Machine, path: &KeyPath) {
+    check_size(c, path.key("memory"), &machine.memory);
+    check_swap(c, path.key("swap"), &machine.swap);
+    check_size(c, path.key("disk_bandwidth"), &machine.disk_bandwidth);
+    check_cores(c, path.key("cores"), machine.cores);
+}
+
+/// Names appear in key paths, expectations and `count(node:event)`, so they stay simple.
+fn check_name(c: &mut Checker, path: KeyPath, name: &str, what: &str) {
+    let simple = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if name.is_empty() || !simple {
+        c.report(path, format!("{} name '{}' must be letters, digits, '_' or '-'", what, name));
+    } else if RESERVED_NODE_NAMES.contains(&name) {
+        c.report(path, format!("'{}' is reserved and cannot name a {}", name, what));
+    }
+}
+
+fn check_node(c: &mut Checker, i: usize, node: &Node) {
+    let path = KeyPath::default().key("node").index(i);
+    check_name(c, path.key("name"), &node.name, "node");
+    if c.scenario.nodes[..i].iter().any(|n| n.name == node.name) {
+        c.report(path.key("name"), format!("duplicate node name '{}'", node.name));
+    }
+    if let Some(size) = &node.memory {
+        check_size(c, path.key("memory"), size);
+    }
+    if let Some(size) = &node.swap {
+        check_swap(c, path.key("swap"), size);
+    }
+    if let Some(size) = &node.disk_bandwidth {
+        check_size(c, path.key("disk_bandwidth"), size);
+    }
+    if let Some(cores) = node.cores {
+        check_cores(c, path.key("cores"), cores);
+    }
+    if node.port == Some(0) {
+        c.report(path.key("port"), "port 0 cannot be connected to".into());
+    }
+    check_config(c, &path.key("config"), node);
+}
+
+/// Runs the lines through the engine's redis.conf parser. Sentinel nodes' `sentinel ...`
+/// directives belong to Sentinel, so only their other lines go through it.
+fn check_config(c: &mut Checker, path: &KeyPath, node: &Node) {
+    let is_sentinel_line = |line: &str| {
+        let first = line.split_whitespace().next().unwrap_or("");
+        node.kind == NodeKind::Sentinel && first.eq_ignore_ascii_case("sentinel")
+    };
+    let checked: Vec<(usize, &str)> =
+        node.config.iter().enumerate().filter(|(_, l)| !is_sentinel_line(l)).map(|(i, l)| (i, l.as_str())).collect();
+    let lines: Vec<&str> = checked.iter().map(|(_, l)| *l).collect();
+    if let Err((line_number, error)) = redsim_engine::Config::from_conf_lines(&lines) {
+        // from_conf_lines numbers lines from 1; clamp so a surprising number cannot panic.
+        let position = line_number.saturating_sub(1).min(checked.len().saturating_sub(1));
+        let (index, line) = checked.get(position).copied().unwrap_or((0, ""));
+        c.report(path.index(index), format!("'{}': {}", line.trim(), error.reason));
+    }
+    for (index, line) in node.config.iter().enumerate() {
+        check_config_host(c, &path.index(index), line);
+    }
+}
+
+/// A host in replicaof or sentinel monitor must be a node: the simulation has no other hosts.
+fn check_config_host(c: &mut Checker, path: &KeyPath, line: &str) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let host = match words.as_slice() {
+        [directive, host, port] if is_replicaof(directive) && !host.eq_ignore_ascii_case("no") && !port.eq_ignore_ascii_case("one") => *host,
+        [sentinel, monitor, _, host, _, _] if sentinel.eq_ignore_ascii_case("sentinel") && monitor.eq_ignore_ascii_case("monitor") => *host,
+        _ => return,
+    };
+    if !c.node_names.contains(host) {
+        c.report(path.clone(), format!("'{}': unknown node '{}'", line.trim(), host));
+    }
+}
+
+fn is_replicaof(directive: &str) -> bool {
+    directive.eq_ignore_ascii_case("replicaof") || directive.eq_ignore_ascii_case("slaveof")
+}
+
+fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
+    check_name(c, path.key("name"), &w.name, "workload");
+    check_target(c, path.key("target"), &w.target);
+    if let Some(on) = &w.on {
+        check_name(c, path.key("on"), on, "machine");
+    }
+    let at_least_one = [("clients", w.clients as u64), ("pipeline", w.pipeline as u64), ("keys", w.keys), ("ops_per_second", w.ops_per_second)];
+    for (key, value) in at_least_one {
+        if value == 0 {
+            c.report(path.key(key), "must be at least 1".into());
+        }
+    }
+    if w.ops == Some(0) {
+        c.report(path.key("ops"), "must be at least 1".into());
+    }
+    if !(w.write_ratio >= 0.0 && w.write_ratio <= 1.0) {
+        c.report(path.key("write_ratio"), format!("{} is not between 0.0 and 1.0", w.write_ratio));
+    }
+    let duration_ms = c.scenario.duration_ms;
+    if w.start_ms > duration_ms {
+        c.report(path.key("start_ms"), format!("{} is beyond duration_ms {}", w.start_ms, duration_ms));
+    }
+    match w.stop_ms {
+        Some(stop_ms) if stop_ms > duration_ms => {
+            c.report(path.key("stop_ms"), format!("{} is beyond duration_ms {}", stop_ms, duration_ms));
+        }
+        Some(stop_ms) if stop_ms <= w.start_ms => {
+            c.report(path.key("stop_ms"), format!("{} is not after start_ms {}", stop_ms, w.start_ms));
+        }
+        _ => {}
+    }
+}
+
+fn check_target(c: &mut Checker, path: KeyPath, target: &str) {
+    if target == "cluster" {
+        return;
+    }
+    if let Some(master) = target.strip_prefix("sentinel:") {
+        if master.is_empty() {
+            c.report(path, "'sentinel:' needs a master name, e.g. \"sentinel:mymaster\"".into());
+        } else if !c.scenario.nodes.iter().any(|n| n.kind == NodeKind::Sentinel) {
+            c.report(path, format!("target '{}' needs at least one sentinel node", target));
+        }
+        return;
+    }
+    if !c.node_names.contains(target) {
+        c.report(path, format!("unknown node '{}'", target));
+    }
+}
+
+fn check_step(c: &mut Checker, path: &KeyPath, step: &Step) {
+    if step.at_ms > c.scenario.duration_ms {
+        c.report(path.key("at_ms"), format!("{} is beyond duration_ms {}", step.at_ms, c.scenario.duration_ms));
+    }
+    let action = match step_action(step) {
+        Ok(action) => action,
+        Err((relative, message)) => {
+            let mut full = path.clone();
+            full.0.extend(relative.0);
+            c.report(full, message);
+            return;
+        }
+    };
+    check_action_names(c, path, &action);
+}
+
+fn check_action_names(c: &mut Checker, path: &KeyPath, action: &Action) {
+    match action {
+        Action::Partition { groups } => {
+            let mut seen = BTreeSet::new();
+            for (g, group) in groups.iter().enumerate() {
+                for (m, name) in group.iter().enumerate() {
+                    let at = path.key("groups").index(g).index(m);
+                    check_machine_name(c, at.clone(), name);
+                    if !seen.insert(name.as_str()) {
+                        c.report(at, format!("'{}' is in more than one group", name));
+                    }
+                }
+            }
+        }
+        Action::PartitionLink { from, to, .. } | Action::Link { from, to, .. } => {
+            check_machine_name(c, path.key("from"), from);
+            check_machine_name(c, path.key("to"), to);
+            if from == to {
+                c.report(path.key("to"), format!("from and to are both '{}'", to));
+            }
+        }
+        Action::Heal => {}
+        Action::Kill { node }
+        | Action::Restart { node }
+        | Action::Pause { node }
+        | Action::Resume { node }
+        | Action::Disk { node, .. }
+        | Action::MemoryPressure { node, .. }
+        | Action::ClockJump { node, .. }
+        | Action::Command { node, .. } => {
+            if !c.node_names.contains(node.as_str()) {
+                c.report(path.key("node"), format!("unknown node '{}'", node));
+            }
+        }
+    }
+}
+
+fn check_machine_name(c: &mut Checker, path: KeyPath, name: &str) {
+    if !c.machine_names.contains(name) {
+        c.report(path, format!("unknown node '{}' (partitions may name nodes and workloads' `on` machines)", name));
+    }
+}
+
+fn check_expect(c: &mut Checker, path: &KeyPath, that: &str) {
+    match Expectation::parse(that) {
+        Ok(expectation) => {
+            if let Some(node) = expectation.node_name() {
+                if !c.node_names.contains(node) {
+                    c.report(path.clone(), format!("'{}': unknown node '{}'", that, node));
+                }
+            }
+        }
+        Err(message) => c.report(path.clone(), format!("'{}': {}", that, message)),
+    }
+}
+
+/// The keys a step wrote, besides at_ms, in the model's field order.
+fn present_keys(step: &Step) -> Vec<&'static str> {
+    let flags = [
+        ("fault", step.fault.is_some()),
+        ("node", step.node.is_some()),
+        ("command", step.command.is_some()),
+        ("groups", step.groups.is_some()),
+        ("from", step.from.is_some()),
+        ("to", step.to.is_some()),
+        ("one_way", step.one_way.is_some()),
+        ("latency_ms", step.latency_ms.is_some()),
+        ("bandwidth", step.bandwidth.is_some()),
+        ("fsync_latency_ms", step.fsync_latency_ms.is_some()),
+        ("bytes", step.bytes.is_some()),
+        ("jump_ms", step.jump_ms.is_some()),
+    ];
+    flags.iter().filter(|(_, present)| *present).map(|(key, _)| *key).collect()
+}
+
+/// The keys each fault takes besides `fault` itself.
+fn fault_keys(fault: &str, step: &Step) -> Option<&'static [&'static str]> {
+    Some(match fault {
+        "partition" if step.groups.is_some() => &["groups"],
+        "partition" => &["from", "to", "one_way"],
+        "heal" => &[],
+        "kill" | "restart" | "pause" | "resume" => &["node"],
+        "link" => &["from", "to", "latency_ms", "bandwidth"],
+        "disk" => &["node", "fsync_latency_ms"],
+        "memory-pressure" => &["node", "bytes"],
+        "clock-jump" => &["node", "jump_ms"],
+        _ => return None,
+    })
+}
+
+type StepResult<T> = Result<T, (KeyPath, String)>;
+
+fn at(key: &str) -> KeyPath {
+    if key.is_empty() {
+        KeyPath::default()
+    } else {
+        KeyPath::default().key(key)
+    }
+}
+
+fn need<T: Clone>(value: &Option<T>, key: &str, what: &str) -> StepResult<T> {
+    value.clone().ok_or_else(|| (at(""), format!("{} needs key '{}'", what, key)))
+}
+
+/// The typed action of a step, or (relative key, message) for its first problem.
+pub(crate) fn step_action(step: &Step) -> StepResult<Action> {
+    let present = present_keys(step);
+    match (&step.fault, &step.command) {
+        (Some(_), Some(_)) => Err((at("command"), "a step has either `fault` or `command`, not both".into())),
+        (None, None) => Err((at(""), "a step needs `fault = \"...\"`, or `node` and `command`".into())),
+        (None, Some(command)) => {
+            reject_extra_keys(&present, &["node", "command"], "a command step")?;
+            let node = need(&step.node, "node", "a command step")?;
+            if redsim_engine::resp::split_args(command.as_bytes()).is_none_or(|args| args.is_empty()) {
+                return Err((at("command"), format!("'{}' is not a command (empty, or unbalanced quotes)", command)));
+            }
+            Ok(Action::Command { node, command: command.clone() })
+        }
+        (Some(fault), None) => {
+            let Some(keys) = fault_keys(fault, step) else {
+                return Err((at("fault"), format!("unknown fault '{}' (expected one of: {})", fault, FAULT_KINDS.join(", "))));
+            };
+            let mut allowed = vec!["fault"];
+            allowed.extend_from_slice(keys);
+            reject_extra_keys(&present, &allowed, &format!("fault '{}'", fault))?;
+            fault_action(fault, step)
+        }
+    }
+}
+
+fn reject_extra_keys(present: &[&str], allowed: &[&str], what: &str) -> StepResult<()> {
+    match present.iter().find(|key| !allowed.contains(key)) {
+        Some(key) => Err((at(key), format!("{} does not take key '{}'", what, key))),
+        None => Ok(()),
+    }
+}
+
+fn fault_action(fault: &str, step: &Step) -> StepResult<Action> {
+    let what = format!("fault '{}'", fault);
+    let node = || need(&step.node, "node", &what);
+    let size = |size: &Size, key: &str| size.bytes().map_err(|message| (at(key), message));
+    Ok(match fault {
+        "partition" => return partition_action(step, &what),
+        "heal" => Action::Heal,
+        "kill" => Action::Kill { node: node()? },
+        "restart" => Action::Restart { node: node()? },
+        "pause" => Action::Pause { node: node()? },
+        "resume" => Action::Resume { node: node()? },
+        "link" => {
+            if step.latency_ms.is_none() && step.bandwidth.is_none() {
+                return Err((at(""), format!("{} needs key 'latency_ms' or 'bandwidth'", what)));
+            }
+            let bandwidth_bytes_per_s = match &step.bandwidth {
+                Some(bandwidth) => Some(size(bandwidth, "bandwidth")?),
+                None => None,
+            };
+            let from = need(&step.from, "from", &what)?;
+            let to = need(&step.to, "to", &what)?;
+            Action::Link { from, to, latency_ms: step.latency_ms, bandwidth_bytes_per_s }
+        }
+        "disk" => Action::Disk { node: node()?, fsync_latency_ms: need(&step.fsync_latency_ms, "fsync_latency_ms", &what)? },
+        "memory-pressure" => {
+            let node = node()?;
+            Action::MemoryPressure { node, bytes: size(&need(&step.bytes, "bytes", &what)?, "bytes")? }
+        }
+        "clock-jump" => Action::ClockJump { node: node()?, jump_ms: need(&step.jump_ms, "jump_ms", &what)? },
+        _ => return Err((at("fault"), format!("unknown fault '{}'", fault))),
+    })
+}
+
+fn partition_action(step: &Step, what: &str) -> StepResult<Action> {
+    if let Some(groups) = &step.groups {
+        if groups.len() < 2 {
+            return Err((at("groups"), "a partition needs at least two groups".into()));
+        }
+        if let Some(g) = groups.iter().position(|group| group.is_empty()) {
+            return Err((at("groups").index(g), "a partition group must not be empty".into()));
+        }
+        return Ok(Action::Partition { groups: groups.clone() });
+    }
+    if step.from.is_none() && step.to.is_none() {
+        return Err((at(""), format!("{} needs key 'groups', or 'from' and 'to'", what)));
+    }
+    let from = need(&step.from, "from", what)?;
+    let to = need(&step.to, "to", what)?;
+    Ok(Action::PartitionLink { from, to, one_way: step.one_way.unwrap_or(false) })
+}
