@@ -1,6 +1,13 @@
-//! Scenarios.
+//! Scenarios: the scenario model and its files, the registry of built-in
+//! scenarios, the Rust builder, expectations, the runner that plays a
+//! scenario in the simulated world, and the `redsim` command line.
 
 pub mod builder;
+pub mod cli;
 pub mod expect;
+pub mod logging;
+pub mod registry;
+pub mod runner;
+pub mod serve;
 pub mod spec;
 pub mod units;

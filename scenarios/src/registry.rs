@@ -1,0 +1,34 @@
+//! The built-in scenarios: every file in scenarios/specs, compiled in.
+
+use crate::spec::Scenario;
+
+pub struct Builtin {
+    pub name: &'static str,
+    pub toml: &'static str,
+}
+
+pub const BUILTINS: &[Builtin] = &[
+    Builtin { name: "backlog-overflow", toml: include_str!("../specs/backlog-overflow.toml") },
+    Builtin { name: "min-replicas-to-write", toml: include_str!("../specs/min-replicas-to-write.toml") },
+];
+
+pub fn builtin(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+/// Loads a built-in scenario by name, or a TOML file by path. Errors name
+/// the file, line and key.
+pub fn load(name_or_path: &str) -> Result<Scenario, String> {
+    if let Some(b) = builtin(name_or_path) {
+        let file = format!("scenarios/specs/{}.toml", b.name);
+        let mut scenario = Scenario::from_toml_str(b.toml, &file).map_err(|e| e.to_string())?;
+        scenario.name.get_or_insert_with(|| b.name.to_string());
+        return Ok(scenario);
+    }
+    let path = std::path::Path::new(name_or_path);
+    if !path.exists() {
+        let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
+        return Err(format!("{}: no such scenario file, and not a built-in scenario (built-ins: {})", name_or_path, names.join(", ")));
+    }
+    Scenario::from_toml_file(path).map_err(|e| e.to_string())
+}
