@@ -460,7 +460,20 @@ fn replconf_ack(ctx: &mut Ctx, value: &[u8]) {
         info.ack_off = offset;
     }
     info.ack_time_s = now;
+    let waiting = info.state == SlaveState::WaitBgsaveEnd;
+    // A replica can only ACK after it received the whole diskless RDB, so
+    // the child streaming it must be done: reap it now if the cron has not.
+    let streaming_to_it = ctx.srv.repl.child.as_ref().is_some_and(|ch| ch.diskless && ch.targets.contains(&ctx.c.conn));
+    if waiting && streaming_to_it {
+        if let Some(child) = ctx.srv.repl.child.as_mut() {
+            child.done_us = child.done_us.min(ctx.srv.now_us);
+        }
+        ctx.srv.clients.insert(ctx.c.conn, placeholder_for(ctx.c));
+        check_child_done(ctx.srv);
+        take_back(ctx);
+    }
     let transmitted = ctx.srv.repl.syncs.get(&ctx.c.conn).is_some_and(|s| s.rdb_transmitted);
+    let info = ctx.c.replica.as_mut().expect("replica info");
     if info.state == SlaveState::WaitBgsaveEnd && transmitted {
         let conn = ctx.c.conn;
         ctx.srv.clients.insert(conn, placeholder_for(ctx.c));
