@@ -1,0 +1,50 @@
+//! Every built-in scenario at every pinned seed: its expectations hold, its
+//! report and compact trace match their snapshots, and it replays to the
+//! same trace hash. Failures print the replay command.
+
+use redsim_scenarios::{registry, runner};
+
+fn run(name: &str, seed: u64) -> runner::RunOutput {
+    let scenario = registry::load(name).unwrap_or_else(|e| panic!("{}", e));
+    runner::run(&scenario, name, seed).unwrap_or_else(|e| panic!("{} seed {}: {}", name, seed, e))
+}
+
+fn pinned_seeds(name: &str) -> Vec<u64> {
+    registry::load(name).expect("built-in scenarios parse").seeds
+}
+
+#[test]
+fn scenarios_hold_their_expectations_at_pinned_seeds() {
+    for b in registry::BUILTINS {
+        for seed in pinned_seeds(b.name) {
+            let out = run(b.name, seed);
+            let failed: Vec<String> = out
+                .report
+                .expectations
+                .iter()
+                .filter(|e| !e.passed)
+                .map(|e| format!("{} (actual: {})", e.that, e.actual))
+                .collect();
+            assert!(failed.is_empty(), "{} seed {} failed: {}\n  replay: {}", b.name, seed, failed.join("; "), out.report.replay);
+            let report_json = serde_json::to_value(&out.report).expect("reports serialise");
+            insta::assert_json_snapshot!(format!("{}__seed{}__report", b.name, seed), report_json, {".wall_ms" => "[wall]"});
+            insta::assert_snapshot!(format!("{}__seed{}__trace", b.name, seed), out.trace_snapshot);
+        }
+    }
+}
+
+#[test]
+fn scenarios_are_deterministic_per_seed() {
+    for b in registry::BUILTINS {
+        let mut hashes = Vec::new();
+        for seed in pinned_seeds(b.name) {
+            let first = run(b.name, seed).report.trace_hash;
+            let second = run(b.name, seed).report.trace_hash;
+            assert_eq!(first, second, "{} seed {} diverged between two runs\n  replay: redsim run {} --seed {}", b.name, seed, b.name, seed);
+            hashes.push(first);
+        }
+        hashes.sort();
+        hashes.dedup();
+        assert!(hashes.len() > 1, "{}: different seeds must be able to give different traces", b.name);
+    }
+}
