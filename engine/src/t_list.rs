@@ -45,14 +45,11 @@ pub(crate) fn arg_i64(ctx: &mut Ctx, index: usize) -> Option<i64> {
     parsed
 }
 
-/// getPositiveLongFromObjectOrReply with Redis's "must be positive" error.
+/// getPositiveLongFromObjectOrReply: one error, "must be positive", for
+/// both a non-integer and a negative count.
 pub(crate) fn arg_positive(ctx: &mut Ctx, index: usize) -> Option<usize> {
     match parse_i64(&ctx.argv[index]) {
-        None => {
-            ctx.c.reply.err(errors::NOT_INTEGER);
-            None
-        }
-        Some(n) if n < 0 => {
+        None | Some(i64::MIN..=-1) => {
             ctx.c.reply.err("ERR value is out of range, must be positive");
             None
         }
@@ -323,10 +320,6 @@ fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
                     ctx.c.reply.err(errors::NOT_INTEGER);
                     return None;
                 }
-                Some(i64::MIN) => {
-                    ctx.c.reply.err("ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807");
-                    return None;
-                }
                 Some(0) => {
                     ctx.c.reply.err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
                     return None;
@@ -381,7 +374,11 @@ fn lpos_command(ctx: &mut Ctx) {
         None => 1,
     };
     let maxlen = if opts.maxlen == 0 { len } else { opts.maxlen.min(len) };
-    let mut skip = opts.rank.unsigned_abs() - 1;
+    // RANK -9223372036854775808 cannot be negated in C: Redis ends up
+    // treating it as "from the tail, every match", which we copy.
+    let overflowed = opts.rank == i64::MIN;
+    let wanted = if overflowed && opts.count.is_some() { usize::MAX } else { wanted };
+    let mut skip = if overflowed { 0 } else { opts.rank.unsigned_abs() - 1 };
     let mut matches = Vec::new();
     for step in 0..maxlen {
         let index = if opts.rank > 0 { step } else { len - 1 - step };

@@ -321,8 +321,7 @@ fn sinterstore_command(ctx: &mut Ctx) {
 fn sintercard_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     let numkeys = match parse_i64(&argv[1]) {
-        None => return ctx.c.reply.err(errors::NOT_INTEGER),
-        Some(n) if n <= 0 => return ctx.c.reply.err("ERR numkeys should be greater than 0"),
+        None | Some(i64::MIN..=0) => return ctx.c.reply.err("ERR numkeys should be greater than 0"),
         Some(n) => n as usize,
     };
     if numkeys > argv.len() - 2 {
@@ -333,8 +332,7 @@ fn sintercard_command(ctx: &mut Ctx) {
     while i < argv.len() {
         if eq_ic(&argv[i], "limit") && i + 1 < argv.len() {
             match parse_i64(&argv[i + 1]) {
-                None => return ctx.c.reply.err(errors::NOT_INTEGER),
-                Some(n) if n < 0 => return ctx.c.reply.err("ERR LIMIT can't be negative"),
+                None | Some(i64::MIN..=-1) => return ctx.c.reply.err("ERR LIMIT can't be negative"),
                 Some(n) => limit = n as usize,
             }
             i += 2;

@@ -12,7 +12,7 @@ use crate::reply::errors;
 use crate::server::Server;
 use crate::t_hash::{delete_if_empty, empty_scan, note_encoding, parse_rand_count, rand_indexes, scan_cursor, scan_reply};
 use crate::t_list::arg_i64;
-use crate::util::{eq_ic, format_double, parse_f64};
+use crate::util::{eq_ic, format_double};
 
 fn zset_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'a mut ZSet>, ()> {
     match srv.lookup_write(db, key) {
@@ -27,6 +27,88 @@ fn zset_read<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'
         None => Ok(None),
         Some(Value::ZSet(z)) => Ok(Some(z)),
         Some(_) => Err(()),
+    }
+}
+
+/// C's strtod over the whole argument: returns the value and whether it
+/// overflowed or underflowed (ERANGE). Accepts what glibc accepts: decimal,
+/// hex ("0x1p4"), "inf"/"infinity", and with `leading_space` the leading
+/// white space strtod skips. NaN is refused, as every Redis caller does.
+fn strtod(arg: &[u8], leading_space: bool) -> Option<(f64, bool)> {
+    let mut text = std::str::from_utf8(arg).ok()?;
+    if leading_space {
+        text = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    }
+    let (negative, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = body.to_ascii_lowercase();
+    let magnitude = if lower == "inf" || lower == "infinity" {
+        return Some((if negative { f64::NEG_INFINITY } else { f64::INFINITY }, false));
+    } else if let Some(hex) = lower.strip_prefix("0x") {
+        parse_hex_float(hex)?
+    } else {
+        if lower.is_empty() || !lower.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'e' || b == b'-' || b == b'+') {
+            return None;
+        }
+        lower.parse::<f64>().ok()?
+    };
+    let mantissa = match lower.strip_prefix("0x") {
+        Some(hex) => hex.split('p').next(),
+        None => lower.split('e').next(),
+    };
+    let mantissa_nonzero = mantissa.unwrap_or("").bytes().any(|b| b.is_ascii_hexdigit() && b != b'0');
+    let erange = magnitude.is_infinite() || (magnitude == 0.0 && mantissa_nonzero);
+    Some((if negative { -magnitude } else { magnitude }, erange))
+}
+
+/// The part of a hex float after "0x": hex digits, an optional fraction and
+/// an optional binary exponent ("p-3").
+fn parse_hex_float(hex: &str) -> Option<f64> {
+    let (mantissa, exponent) = match hex.split_once('p') {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (hex, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut value = 0.0f64;
+    for d in int_part.chars().chain(frac_part.chars()) {
+        value = value * 16.0 + f64::from(d.to_digit(16)?);
+    }
+    Some(value * 2f64.powi(exponent - 4 * frac_part.len() as i32))
+}
+
+/// getDoubleFromObject: no leading space, no overflow, no NaN.
+fn parse_score(arg: &[u8]) -> Option<f64> {
+    match strtod(arg, false) {
+        Some((v, false)) => Some(v),
+        _ => None,
+    }
+}
+
+/// Records the encoding after a write and, for a listpack, stores -0 as 0:
+/// a listpack keeps scores as strings and Redis writes -0 there as "0",
+/// while a skiplist keeps the double's sign.
+fn settle_zset(srv: &mut Server, db: usize, key: &[u8]) {
+    note_encoding(srv, db, key);
+    let limits = crate::debug::encoding_limits(srv);
+    if let Some(v @ Value::ZSet(_)) = srv.dbs[db].dict.get_mut(key) {
+        if crate::object::encoding_of(v, &limits) == "listpack" {
+            let Value::ZSet(z) = v else { unreachable!("matched above") };
+            normalize_negative_zero(z);
+        }
+    }
+}
+
+fn normalize_negative_zero(z: &mut ZSet) {
+    let negative_zeros: Vec<Vec<u8>> =
+        z.scores.iter().filter(|(_, s)| **s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.clone()).collect();
+    for m in negative_zeros {
+        z.insert(m, 0.0);
     }
 }
 
@@ -123,7 +205,7 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
     }
     let mut pairs = Vec::with_capacity(elements / 2);
     for pair in argv[score_index..].chunks(2) {
-        let Some(score) = parse_f64(&pair[0]) else {
+        let Some(score) = parse_score(&pair[0]) else {
             return ctx.c.reply.err(errors::NOT_FLOAT);
         };
         pairs.push((score, &pair[1]));
@@ -157,7 +239,7 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
             }
         }
     }
-    note_encoding(ctx.srv, db, &argv[1]);
+    settle_zset(ctx.srv, db, &argv[1]);
     // A ZADD XX/NX that changed nothing on a key it created leaves no key.
     delete_if_empty(ctx.srv, db, &argv[1]);
     ctx.srv.cost.elements(pairs.len());
@@ -288,7 +370,7 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
         Some(b'(') => (true, &arg[1..]),
         _ => (false, arg),
     };
-    let value = if text.is_empty() { 0.0 } else { parse_f64(text)? };
+    let value = if text.is_empty() { 0.0 } else { strtod(text, true)?.0 };
     Some((value, exclusive))
 }
 
@@ -534,9 +616,8 @@ fn store_zset(ctx: &mut Ctx, dst: &[u8], result: ZSet) {
     let db = ctx.c.db;
     let len = result.len();
     if len > 0 {
-        let mut value = Value::ZSet(result);
-        value.note_encoding(&crate::debug::encoding_limits(ctx.srv));
-        ctx.srv.set_key(db, dst, value, false);
+        ctx.srv.set_key(db, dst, Value::ZSet(result), false);
+        settle_zset(ctx.srv, db, dst);
         ctx.srv.dirty += 1;
     } else if ctx.srv.db_delete(db, dst) {
         ctx.srv.dirty += 1;
@@ -692,7 +773,14 @@ fn zrandmember_command(ctx: &mut Ctx) {
         let index = ctx.srv.rng.gen_range(0..items.len());
         return ctx.c.reply.bulk(&items[index].0);
     };
-    let picked: Vec<(Vec<u8>, f64)> = rand_indexes(&mut ctx.srv.rng, items.len(), count).into_iter().map(|i| items[i].clone()).collect();
+    // Asking for at least the whole set returns it by descending rank, as
+    // Redis answers that case with a reversed ZRANGE.
+    let indexes = if count >= items.len() as i64 {
+        (0..items.len()).rev().collect()
+    } else {
+        rand_indexes(&mut ctx.srv.rng, items.len(), count)
+    };
+    let picked: Vec<(Vec<u8>, f64)> = indexes.into_iter().map(|i| items[i].clone()).collect();
     reply_scored(ctx, &picked, with_scores);
 }
 
@@ -841,7 +929,7 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
         let remaining = argv.len() - j;
         if op != SetOp::Diff && remaining > n && eq_ic(&argv[j], "weights") {
             for i in 0..n {
-                match parse_f64(&argv[j + 1 + i]) {
+                match parse_score(&argv[j + 1 + i]) {
                     Some(w) => args.weights[i] = w,
                     None => {
                         ctx.c.reply.err("ERR weight value is not a float");
