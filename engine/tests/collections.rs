@@ -140,6 +140,10 @@ fn hincrby_and_hincrbyfloat_errors_and_formatting() {
     s.expect("hincrbyfloat h b 0.2", "$3\r\n0.3\r\n");
     s.expect("hincrbyfloat h c 10.5", "$4\r\n10.5\r\n");
     s.expect("hincrbyfloat h c 0.1", "$4\r\n10.6\r\n");
+    s.expect("hincrbyfloat h d 5e3", "$4\r\n5000\r\n");
+    s.expect("hincrbyfloat h d 1e-3", "$22\r\n5000.00099999999999989\r\n");
+    s.expect("hincrbyfloat h n 0x10", "$2\r\n16\r\n");
+    s.expect("hincrbyfloat h u 1e5000", "-ERR value is not a valid float\r\n");
     s.expect("hincrbyfloat h e 3.0", "$1\r\n3\r\n");
     s.expect("hincrbyfloat h e -3", "$1\r\n0\r\n");
 }
