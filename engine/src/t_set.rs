@@ -16,9 +16,6 @@ use crate::t_list::arg_positive;
 use crate::util::{eq_ic, parse_i64};
 use rand::Rng;
 
-/// Redis propagates SPOP's removals in SREM batches of this many members.
-const SPOP_PROPAGATION_BATCH: usize = 1024;
-
 fn set_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'a mut SetObj>, ()> {
     match srv.lookup_write(db, key) {
         None => Ok(None),
@@ -165,10 +162,10 @@ fn spop_with_count(ctx: &mut Ctx) {
     let set = set_write(ctx.srv, db, &argv[1]).ok().flatten().expect("checked above");
     let popped: Vec<Vec<u8>> = indexes.into_iter().map(|i| set.shift_remove_index(i).expect("index in range")).collect();
     ctx.srv.dirty += count as u64;
-    for batch in popped.chunks(SPOP_PROPAGATION_BATCH) {
-        let mut args = vec![b"SREM".to_vec(), argv[1].clone()];
-        args.extend(batch.iter().cloned());
-        ctx.srv.also_propagate.push((db, args));
+    // Redis 7.0 propagates one SREM per popped member (checked in its AOF),
+    // wrapped together in MULTI/EXEC by the propagation layer.
+    for member in &popped {
+        ctx.srv.also_propagate.push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
     }
     reply_members(ctx, &popped);
 }

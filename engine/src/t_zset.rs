@@ -906,11 +906,14 @@ struct SetOpArgs {
     weights: Vec<f64>,
     how: Aggregate,
     with_scores: bool,
+    /// ZINTERCARD's LIMIT (0: no limit).
+    limit: usize,
 }
 
 /// Parses numkeys, keys, WEIGHTS, AGGREGATE and WITHSCORES the way
 /// zunionInterDiffGenericCommand does; `name` is the command for errors.
 fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool, name: &str) -> Option<SetOpArgs> {
+    let card_only = name == "zintercard";
     let argv = ctx.argv;
     let numkeys = arg_i64(ctx, numkeys_index)?;
     if numkeys < 1 {
@@ -923,11 +926,11 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
     }
     let n = numkeys as usize;
     let keys = argv[numkeys_index + 1..numkeys_index + 1 + n].to_vec();
-    let mut args = SetOpArgs { keys, weights: vec![1.0; n], how: Aggregate::Sum, with_scores: false };
+    let mut args = SetOpArgs { keys, weights: vec![1.0; n], how: Aggregate::Sum, with_scores: false, limit: 0 };
     let mut j = numkeys_index + 1 + n;
     while j < argv.len() {
         let remaining = argv.len() - j;
-        if op != SetOp::Diff && remaining > n && eq_ic(&argv[j], "weights") {
+        if op != SetOp::Diff && !card_only && remaining > n && eq_ic(&argv[j], "weights") {
             for i in 0..n {
                 match parse_score(&argv[j + 1 + i]) {
                     Some(w) => args.weights[i] = w,
@@ -938,7 +941,7 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
                 }
             }
             j += 1 + n;
-        } else if op != SetOp::Diff && remaining >= 2 && eq_ic(&argv[j], "aggregate") {
+        } else if op != SetOp::Diff && !card_only && remaining >= 2 && eq_ic(&argv[j], "aggregate") {
             let a = &argv[j + 1];
             args.how = if eq_ic(a, "sum") {
                 Aggregate::Sum
@@ -951,9 +954,18 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
                 return None;
             };
             j += 2;
-        } else if !store && eq_ic(&argv[j], "withscores") {
+        } else if !store && !card_only && eq_ic(&argv[j], "withscores") {
             args.with_scores = true;
             j += 1;
+        } else if card_only && remaining >= 2 && eq_ic(&argv[j], "limit") {
+            match crate::util::parse_i64(&argv[j + 1]) {
+                Some(l) if l >= 0 => args.limit = l as usize,
+                _ => {
+                    ctx.c.reply.err("ERR LIMIT can't be negative");
+                    return None;
+                }
+            }
+            j += 2;
         } else {
             ctx.c.reply.err(errors::SYNTAX);
             return None;
@@ -969,6 +981,10 @@ fn setop_generic(ctx: &mut Ctx, op: SetOp, store: bool, name: &str) {
     let touched: usize = sources.iter().flatten().map(|s| s.len()).sum();
     ctx.srv.cost.elements(touched);
     let result = combine(&sources, &args.weights, op, args.how);
+    if name == "zintercard" {
+        let len = result.len();
+        return ctx.c.reply.int(if args.limit > 0 { len.min(args.limit) } else { len } as i64);
+    }
     if store {
         let argv = ctx.argv;
         return store_zset(ctx, &argv[1], result);
@@ -991,6 +1007,9 @@ fn zunion_command(ctx: &mut Ctx) {
 }
 fn zinter_command(ctx: &mut Ctx) {
     setop_generic(ctx, SetOp::Inter, false, "zinter");
+}
+fn zintercard_command(ctx: &mut Ctx) {
+    setop_generic(ctx, SetOp::Inter, false, "zintercard");
 }
 fn zdiff_command(ctx: &mut Ctx) {
     setop_generic(ctx, SetOp::Diff, false, "zdiff");
@@ -1032,5 +1051,6 @@ pub const COMMANDS: &[Command] = &[
     Command::new("zunion", -3, R, zunion_command),
     Command::new("zinter", -3, R, zinter_command),
     Command::new("zdiff", -3, R, zdiff_command),
+    Command::new("zintercard", -3, R, zintercard_command),
 ];
 
