@@ -328,11 +328,7 @@ fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
             }
         } else if eq_ic(&ctx.argv[i], "count") && has_arg {
             match parse_i64(&ctx.argv[i + 1]) {
-                None => {
-                    ctx.c.reply.err(errors::NOT_INTEGER);
-                    return None;
-                }
-                Some(n) if n < 0 => {
+                None | Some(i64::MIN..=-1) => {
                     ctx.c.reply.err("ERR COUNT can't be negative");
                     return None;
                 }
@@ -340,11 +336,7 @@ fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
             }
         } else if eq_ic(&ctx.argv[i], "maxlen") && has_arg {
             match parse_i64(&ctx.argv[i + 1]) {
-                None => {
-                    ctx.c.reply.err(errors::NOT_INTEGER);
-                    return None;
-                }
-                Some(n) if n < 0 => {
+                None | Some(i64::MIN..=-1) => {
                     ctx.c.reply.err("ERR MAXLEN can't be negative");
                     return None;
                 }

@@ -424,6 +424,27 @@ impl LexRange {
     }
 }
 
+impl LexRange {
+    /// zslIsInLexRange: a non-empty interval whose min is at most the last
+    /// element and whose max is at least the first. Checking the ends rather
+    /// than scanning matters when members have different scores (where
+    /// Redis documents lex ranges as unspecified, but answers this way).
+    fn may_intersect(&self, z: &ZSet) -> bool {
+        let key = |b: &LexBound| match b {
+            LexBound::NegInf => (0u8, Vec::new()),
+            LexBound::Inclusive(x) | LexBound::Exclusive(x) => (1, x.clone()),
+            LexBound::PosInf => (2, Vec::new()),
+        };
+        let exclusive = |b: &LexBound| matches!(b, LexBound::Exclusive(_));
+        let (lo, hi) = (key(&self.min), key(&self.max));
+        if lo > hi || (lo == hi && (exclusive(&self.min) || exclusive(&self.max))) {
+            return false;
+        }
+        let (Some(first), Some(last)) = (z.ordered.first(), z.ordered.last()) else { return false };
+        self.gte_min(&last.1) && self.lte_max(&first.1)
+    }
+}
+
 fn parse_lex_range(min: &[u8], max: &[u8]) -> Option<LexRange> {
     Some(LexRange { min: parse_lex_bound(min)?, max: parse_lex_bound(max)? })
 }
@@ -471,6 +492,7 @@ fn select_range(z: &ZSet, spec: &RangeSpec, reverse: bool, offset: i64, limit: i
                 Box::new(iter.skip_while(move |(_, s)| !r.gte_min(*s)).take_while(move |(_, s)| r.lte_max(*s)))
             }
         }
+        RangeSpec::Lex(r) if !r.may_intersect(z) => return Vec::new(),
         RangeSpec::Lex(r) => {
             let (r1, r2) = (r.clone(), r.clone());
             if reverse {
@@ -902,12 +924,12 @@ fn combine(sources: &[Source], weights: &[f64], op: SetOp, how: Aggregate) -> ZS
 }
 
 struct SetOpArgs {
-    keys: Vec<Vec<u8>>,
     weights: Vec<f64>,
     how: Aggregate,
     with_scores: bool,
     /// ZINTERCARD's LIMIT (0: no limit).
     limit: usize,
+    sources: Vec<Source>,
 }
 
 /// Parses numkeys, keys, WEIGHTS, AGGREGATE and WITHSCORES the way
@@ -926,7 +948,9 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
     }
     let n = numkeys as usize;
     let keys = argv[numkeys_index + 1..numkeys_index + 1 + n].to_vec();
-    let mut args = SetOpArgs { keys, weights: vec![1.0; n], how: Aggregate::Sum, with_scores: false, limit: 0 };
+    // Redis looks the keys up (and rejects a wrong type) before the options.
+    let sources = load_sources(ctx, &keys)?;
+    let mut args = SetOpArgs { weights: vec![1.0; n], how: Aggregate::Sum, with_scores: false, limit: 0, sources };
     let mut j = numkeys_index + 1 + n;
     while j < argv.len() {
         let remaining = argv.len() - j;
@@ -976,8 +1000,8 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
 
 fn setop_generic(ctx: &mut Ctx, op: SetOp, store: bool, name: &str) {
     let numkeys_index = if store { 2 } else { 1 };
-    let Some(args) = parse_setop_args(ctx, numkeys_index, op, store, name) else { return };
-    let Some(sources) = load_sources(ctx, &args.keys) else { return };
+    let Some(mut args) = parse_setop_args(ctx, numkeys_index, op, store, name) else { return };
+    let sources = std::mem::take(&mut args.sources);
     let touched: usize = sources.iter().flatten().map(|s| s.len()).sum();
     ctx.srv.cost.elements(touched);
     let result = combine(&sources, &args.weights, op, args.how);

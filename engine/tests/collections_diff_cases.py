@@ -214,3 +214,62 @@ ZSET = [
 ]
 
 CASES = LIST + HASH + SET + ZSET
+
+ARITY = [c('arity_' + name, name, name + ' k', name + ' k a', name + ' k a b', name + ' k a b c d e') for name in ['lpush', 'rpush', 'lpushx', 'rpushx', 'lpop', 'rpop', 'llen', 'lrange', 'lindex', 'lset', 'linsert', 'lrem', 'ltrim', 'lpos', 'rpoplpush', 'lmove', 'hset', 'hmset', 'hsetnx', 'hget', 'hmget', 'hdel', 'hlen', 'hstrlen', 'hexists', 'hkeys', 'hvals', 'hgetall', 'hincrby', 'hincrbyfloat', 'hrandfield', 'hscan', 'sadd', 'srem', 'scard', 'sismember', 'smismember', 'smembers', 'spop', 'srandmember', 'smove', 'sinter', 'sinterstore', 'sintercard', 'sunion', 'sunionstore', 'sdiff', 'sdiffstore', 'sscan', 'zadd', 'zincrby', 'zrem', 'zcard', 'zscore', 'zmscore', 'zrank', 'zrevrank', 'zrange', 'zrangestore', 'zrevrange', 'zrangebyscore', 'zrevrangebyscore', 'zrangebylex', 'zrevrangebylex', 'zcount', 'zlexcount', 'zremrangebyrank', 'zremrangebyscore', 'zremrangebylex', 'zpopmin', 'zpopmax', 'zrandmember', 'zscan', 'zunionstore', 'zinterstore', 'zdiffstore', 'zunion', 'zinter', 'zdiff', 'zintercard']]
+CASES = CASES + ARITY
+
+# Mixed-type keyspace: every command against each wrong type and a missing key.
+TYPES = [c('types_' + name, 'set str v', 'rpush list a', 'hset hash f v', 'sadd set m', 'zadd zset 1 m',
+           *[name + ' ' + k + ' 0 1' for k in ('str', 'list', 'hash', 'set', 'zset', 'nokey')],
+           *[name + ' ' + k for k in ('str', 'list', 'hash', 'set', 'zset', 'nokey')])
+         for name in ['lpush', 'rpush', 'lpushx', 'rpushx', 'lpop', 'rpop', 'llen', 'lrange', 'lindex', 'lset', 'linsert', 'lrem', 'ltrim', 'lpos', 'rpoplpush', 'lmove', 'hset', 'hmset', 'hsetnx', 'hget', 'hmget', 'hdel', 'hlen', 'hstrlen', 'hexists', 'hkeys', 'hvals', 'hgetall', 'hincrby', 'hincrbyfloat', 'hscan', 'sadd', 'srem', 'scard', 'sismember', 'smismember', 'smembers', 'smove', 'sinter', 'sinterstore', 'sintercard', 'sunion', 'sunionstore', 'sdiff', 'sdiffstore', 'sscan', 'zadd', 'zincrby', 'zrem', 'zcard', 'zscore', 'zmscore', 'zrank', 'zrevrank', 'zrange', 'zrangestore', 'zrevrange', 'zrangebyscore', 'zrevrangebyscore', 'zrangebylex', 'zrevrangebylex', 'zcount', 'zlexcount', 'zremrangebyrank', 'zremrangebyscore', 'zremrangebylex', 'zpopmin', 'zpopmax', 'zscan', 'zunionstore', 'zinterstore', 'zdiffstore', 'zunion', 'zinter', 'zdiff', 'zintercard']]
+CASES = CASES + TYPES
+
+# Seeded random sequences over a tiny keyspace, so commands collide on keys,
+# types, members and range bounds. Set replies are compared sorted (a set
+# with non-integer members is a hashtable in Redis).
+def _fuzz(seed, length):
+    import random
+    rng = random.Random(seed)
+    keys = ['k1', 'k2', 'k3']
+    vals = ['a', 'b', 'c', '1', '2', '-3', '10', 'x' * 70]
+    nums = ['0', '1', '-1', '2', '-2', '5', '100', 'x', '1.5', '-inf', '+inf', '(1', '(2']
+    lex = ['-', '+', '[a', '(a', '[b', '(c', 'a']
+    k = lambda: rng.choice(keys)
+    v = lambda: rng.choice(vals)
+    n = lambda: rng.choice(nums)
+    templates = [
+        lambda: 'lpush %s %s %s' % (k(), v(), v()), lambda: 'rpush %s %s' % (k(), v()),
+        lambda: 'lpop %s' % k(), lambda: 'rpop %s %s' % (k(), n()), lambda: 'lrange %s %s %s' % (k(), n(), n()),
+        lambda: 'lindex %s %s' % (k(), n()), lambda: 'lset %s %s %s' % (k(), n(), v()),
+        lambda: 'linsert %s %s %s %s' % (k(), rng.choice(['before', 'after']), v(), v()),
+        lambda: 'lrem %s %s %s' % (k(), n(), v()), lambda: 'ltrim %s %s %s' % (k(), n(), n()),
+        lambda: 'lpos %s %s rank %s count %s' % (k(), v(), n(), n()), lambda: 'lmove %s %s left right' % (k(), k()),
+        lambda: 'hset %s %s %s' % (k(), v(), v()), lambda: 'hdel %s %s %s' % (k(), v(), v()),
+        lambda: 'P hgetall %s' % k(), lambda: 'hincrby %s %s %s' % (k(), v(), n()),
+        lambda: 'hincrbyfloat %s %s %s' % (k(), v(), n()), lambda: 'hmget %s %s %s' % (k(), v(), v()),
+        lambda: 'hsetnx %s %s %s' % (k(), v(), v()), lambda: 'hlen %s' % k(),
+        lambda: 'sadd %s %s %s' % (k(), v(), v()), lambda: 'srem %s %s' % (k(), v()),
+        lambda: 'S smembers %s' % k(), lambda: 'S sinter %s %s' % (k(), k()), lambda: 'S sunion %s %s' % (k(), k()),
+        lambda: 'S sdiff %s %s' % (k(), k()), lambda: 'sinterstore %s %s %s' % (k(), k(), k()),
+        lambda: 'sunionstore %s %s %s' % (k(), k(), k()), lambda: 'smove %s %s %s' % (k(), k(), v()),
+        lambda: 'sintercard 2 %s %s' % (k(), k()), lambda: 'smismember %s %s %s' % (k(), v(), v()),
+        lambda: 'zadd %s %s %s %s' % (k(), rng.choice(['', 'nx', 'xx', 'gt', 'lt', 'ch', 'incr']), n(), v()),
+        lambda: 'zincrby %s %s %s' % (k(), n(), v()), lambda: 'zrem %s %s' % (k(), v()),
+        lambda: 'zrange %s %s %s withscores' % (k(), n(), n()),
+        lambda: 'zrange %s %s %s byscore %s limit %s %s' % (k(), n(), n(), rng.choice(['', 'rev']), n(), n()),
+        lambda: 'zrangebylex %s %s %s' % (k(), rng.choice(lex), rng.choice(lex)),
+        lambda: 'zcount %s %s %s' % (k(), n(), n()), lambda: 'zremrangebyscore %s %s %s' % (k(), n(), n()),
+        lambda: 'zremrangebyrank %s %s %s' % (k(), n(), n()), lambda: 'zpopmin %s %s' % (k(), n()),
+        lambda: 'zunionstore %s 2 %s %s' % (k(), k(), k()), lambda: 'zinterstore %s 2 %s %s weights 2 %s' % (k(), k(), k(), n()),
+        lambda: 'zrank %s %s' % (k(), v()), lambda: 'zmscore %s %s %s' % (k(), v(), v()),
+        lambda: 'type %s' % k(), lambda: 'object encoding %s' % k(),
+    ]
+    out = []
+    for _ in range(length):
+        line = rng.choice(templates)().replace('  ', ' ')
+        out.append(line)
+    return c('fuzz_%d' % seed, *out)
+
+FUZZ = [_fuzz(seed, 150) for seed in range(40)]
+CASES = CASES + FUZZ
