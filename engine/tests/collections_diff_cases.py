@@ -273,3 +273,16 @@ def _fuzz(seed, length):
 
 FUZZ = [_fuzz(seed, 150) for seed in range(40)]
 CASES = CASES + FUZZ
+
+# The same with tiny encoding limits, so values cross listpack/intset limits
+# and must stay converted after shrinking (OBJECT ENCODING is in the mix).
+def _small_limits(case):
+    name, cmds = case
+    limits = [['config', 'set', 'hash-max-listpack-entries', '3'], ['config', 'set', 'set-max-intset-entries', '3'],
+              ['config', 'set', 'zset-max-listpack-entries', '3']]
+    restore = [['config', 'set', 'hash-max-listpack-entries', '128'], ['config', 'set', 'set-max-intset-entries', '512'],
+               ['config', 'set', 'zset-max-listpack-entries', '128']]
+    return (name + '_small', limits + cmds + restore)
+
+SMALL = [_small_limits(_fuzz(seed, 150)) for seed in range(100, 130)]
+CASES = CASES + SMALL
