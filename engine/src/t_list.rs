@@ -178,14 +178,14 @@ fn lrange_command(ctx: &mut Ctx) {
 }
 
 fn lindex_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
-    match list_read(ctx.srv, db, &ctx.argv[1]) {
+    let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
         Ok(None) => return ctx.c.reply.null(),
-        Ok(Some(_)) => {}
-    }
-    let Some(index) = arg_i64(ctx, 2) else { return };
-    let Ok(Some(list)) = list_read(ctx.srv, db, &ctx.argv[1]) else { return };
+        Ok(Some(l)) => l,
+    };
+    let Some(index) = parse_i64(&ctx.argv[2]) else {
+        return ctx.c.reply.err(errors::NOT_INTEGER);
+    };
     let len = list.len() as i64;
     let index = if index < 0 { len + index } else { index };
     match list.get(index.max(0) as usize).filter(|_| index >= 0) {

@@ -149,8 +149,11 @@ fn spop_with_count(ctx: &mut Ctx) {
         return ctx.c.reply.array(0);
     }
     if count >= set.len() {
-        // The whole set goes: Redis replies with it and propagates a DEL.
+        // The whole set goes: Redis answers with SUNION of the key (one more
+        // read lookup, counted in keyspace_hits), then deletes it and
+        // propagates a DEL.
         let members = set.ordered_members(&lim);
+        ctx.srv.lookup_read(db, &argv[1]);
         ctx.srv.db_delete(db, &argv[1]);
         ctx.srv.dirty += members.len() as u64;
         let del: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-server-del") { b"UNLINK" } else { b"DEL" };
@@ -230,16 +233,13 @@ fn smove_command(ctx: &mut Ctx) {
 
 /// Looks up the input sets of SINTER/SUNION/SDIFF; None if one has the
 /// wrong type (WRONGTYPE already replied). Missing keys are None entries.
-fn input_sets(ctx: &mut Ctx, keys: &[Vec<u8>], for_write: bool) -> Option<Vec<Option<SetObj>>> {
+/// The STORE forms read their sources too: Redis counts them in
+/// keyspace_hits/misses (checked against INFO).
+fn input_sets(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Option<SetObj>>> {
     let db = ctx.c.db;
     let mut sets = Vec::with_capacity(keys.len());
     for key in keys {
-        let found = if for_write {
-            set_write(ctx.srv, db, key).map(|s| s.cloned())
-        } else {
-            set_read(ctx.srv, db, key).map(|s| s.cloned())
-        };
-        match found {
+        match set_read(ctx.srv, db, key).map(|s| s.cloned()) {
             Err(()) => {
                 ctx.c.reply.err(errors::WRONGTYPE);
                 return None;
@@ -269,7 +269,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetObj) {
 /// SINTER, SINTERSTORE, SINTERCARD (and SMEMBERS, which Redis implements as
 /// SINTER of one key).
 fn sinter_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, card_limit: Option<usize>) {
-    let Some(sets) = input_sets(ctx, keys, dst.is_some()) else { return };
+    let Some(sets) = input_sets(ctx, keys) else { return };
     let lim = limits(ctx.srv);
     let mut present: Vec<SetObj> = Vec::with_capacity(sets.len());
     for s in sets {
@@ -343,7 +343,7 @@ fn sintercard_command(ctx: &mut Ctx) {
 /// SUNION, SDIFF and their STORE forms. The result is a fresh set, so its
 /// iteration order is an intset's when it qualifies.
 fn sunion_diff_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, diff: bool) {
-    let Some(sets) = input_sets(ctx, keys, dst.is_some()) else { return };
+    let Some(sets) = input_sets(ctx, keys) else { return };
     let mut result = SetObj::default();
     let mut touched = 0;
     for (j, s) in sets.iter().enumerate() {

@@ -838,6 +838,8 @@ enum Aggregate {
 /// The inputs of ZUNION/ZINTER/ZDIFF: a set counts each member with score 1.
 type Source = Option<Vec<(Vec<u8>, f64)>>;
 
+/// Sources are read lookups even for the *STORE forms: Redis counts them in
+/// keyspace_hits/misses (checked against INFO).
 fn load_sources(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Source>> {
     let db = ctx.c.db;
     let mut sources = Vec::with_capacity(keys.len());

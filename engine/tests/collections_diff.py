@@ -76,6 +76,9 @@ def norm(mode, raw, v):
 
 from collections_diff_cases import CASES
 
+def stat_lines(info):
+    return [l for l in info.decode().split('\r\n') if l.startswith(('keyspace_hits', 'keyspace_misses'))]
+
 def main():
     rport, sport = int(sys.argv[1]), int(sys.argv[2])
     verbose = '-v' in sys.argv
@@ -83,6 +86,7 @@ def main():
     for name, cmds in CASES:
         r, s = Conn(rport), Conn(sport)
         r.cmd(['FLUSHALL']); s.cmd(['FLUSHALL'])
+        r.cmd(['CONFIG', 'RESETSTAT']); s.cmd(['CONFIG', 'RESETSTAT'])
         for c in cmds:
             mode = '='
             if c and c[0] in ('=', 'S', 'P', 'N'):
@@ -96,6 +100,13 @@ def main():
                 print('DIFF', name, ' '.join(map(str, c)))
                 print('   redis :', rr[:300])
                 print('   redsim:', sr[:300])
+        # keyspace_hits/misses say which lookups were reads, as Redis counts them.
+        stats = [stat_lines(x.cmd(['INFO', 'stats'])[1]) for x in (r, s)]
+        total += 1
+        if stats[0] == stats[1]:
+            same += 1
+        else:
+            print('DIFF', name, 'INFO stats', stats)
     print(f'{same}/{total} identical')
     return 0 if same == total else 1
 
