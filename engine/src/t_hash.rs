@@ -50,7 +50,7 @@ pub(crate) fn note_encoding(srv: &mut Server, db: usize, key: &[u8]) {
 
 /// Deletes `key` if its collection became empty.
 pub(crate) fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
-    if srv.dbs[db].dict.get(key).map_or(false, |v| v.element_count() == 0) {
+    if srv.dbs[db].dict.get(key).is_some_and(|v| v.element_count() == 0) {
         srv.db_delete(db, key);
     }
 }
@@ -166,7 +166,7 @@ fn hstrlen_command(ctx: &mut Ctx) {
 fn hexists_command(ctx: &mut Ctx) {
     match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(h) => ctx.c.reply.int(h.map_or(false, |h| h.contains_key(&ctx.argv[2])) as i64),
+        Ok(h) => ctx.c.reply.int(h.is_some_and(|h| h.contains_key(&ctx.argv[2])) as i64),
     }
 }
 
@@ -472,12 +472,12 @@ mod long_double {
             self.0.last().map_or(0, |top| (self.0.len() - 1) * 32 + (32 - top.leading_zeros() as usize))
         }
         fn bit(&self, i: usize) -> bool {
-            self.0.get(i / 32).map_or(false, |w| (w >> (i % 32)) & 1 == 1)
+            self.0.get(i / 32).is_some_and(|w| (w >> (i % 32)) & 1 == 1)
         }
         /// Are any of the bits below `n` set?
         fn any_below(&self, n: usize) -> bool {
             let words = n / 32;
-            self.0.iter().take(words).any(|&w| w != 0) || (n % 32 != 0 && self.0.get(words).map_or(false, |w| w & ((1u32 << (n % 32)) - 1) != 0))
+            self.0.iter().take(words).any(|&w| w != 0) || (n % 32 != 0 && self.0.get(words).is_some_and(|w| w & ((1u32 << (n % 32)) - 1) != 0))
         }
         fn mul_small_add(&mut self, m: u32, a: u32) {
             let mut carry = u64::from(a);

@@ -90,7 +90,7 @@ fn scard_command(ctx: &mut Ctx) {
 fn sismember_command(ctx: &mut Ctx) {
     match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(s) => ctx.c.reply.int(s.map_or(false, |s| s.contains(&ctx.argv[2])) as i64),
+        Ok(s) => ctx.c.reply.int(s.is_some_and(|s| s.contains(&ctx.argv[2])) as i64),
     }
 }
 
@@ -102,7 +102,7 @@ fn smismember_command(ctx: &mut Ctx) {
     let members = &ctx.argv[2..];
     ctx.c.reply.array(members.len());
     for m in members {
-        ctx.c.reply.int(set.map_or(false, |s| s.contains(m)) as i64);
+        ctx.c.reply.int(set.is_some_and(|s| s.contains(m)) as i64);
     }
     ctx.srv.cost.elements(members.len());
 }
