@@ -14,6 +14,9 @@ pub type Set<K> = IndexSet<K, FixedState>;
 pub struct ZSet {
     pub scores: Map<Vec<u8>, f64>,
     pub ordered: BTreeSet<(OrdF64, Vec<u8>)>,
+    /// Set once the value outgrew the listpack limits: Redis never converts
+    /// a skiplist back to a listpack when it shrinks.
+    pub skiplist: bool,
 }
 
 /// f64 with a total order (scores are never NaN).
@@ -60,13 +63,86 @@ impl ZSet {
     }
 }
 
+/// A hash: fields in listpack (insertion) order, plus whether Redis would
+/// have converted it to a hashtable by now (a one-way conversion).
+#[derive(Debug, Clone, Default)]
+pub struct HashObj {
+    pub fields: Map<Vec<u8>, Vec<u8>>,
+    pub hashtable: bool,
+}
+
+impl From<Map<Vec<u8>, Vec<u8>>> for HashObj {
+    fn from(fields: Map<Vec<u8>, Vec<u8>>) -> HashObj {
+        HashObj { fields, hashtable: false }
+    }
+}
+
+impl std::ops::Deref for HashObj {
+    type Target = Map<Vec<u8>, Vec<u8>>;
+    fn deref(&self) -> &Self::Target {
+        &self.fields
+    }
+}
+
+impl std::ops::DerefMut for HashObj {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.fields
+    }
+}
+
+/// A set, plus whether Redis would have converted it from an intset to a
+/// hashtable by now (a one-way conversion).
+#[derive(Debug, Clone, Default)]
+pub struct SetObj {
+    pub members: Set<Vec<u8>>,
+    pub hashtable: bool,
+}
+
+impl From<Set<Vec<u8>>> for SetObj {
+    fn from(members: Set<Vec<u8>>) -> SetObj {
+        SetObj { members, hashtable: false }
+    }
+}
+
+impl std::ops::Deref for SetObj {
+    type Target = Set<Vec<u8>>;
+    fn deref(&self) -> &Self::Target {
+        &self.members
+    }
+}
+
+impl std::ops::DerefMut for SetObj {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.members
+    }
+}
+
+impl SetObj {
+    /// Is this set an intset right now (so replies list members sorted)?
+    pub fn is_intset(&self, limits: &EncodingLimits) -> bool {
+        !self.hashtable && self.members.len() <= limits.set_max_intset_entries && self.members.iter().all(|m| is_intset_member(m))
+    }
+
+    /// Members in the order Redis's iteration yields them where that order is
+    /// deterministic: ascending numeric for an intset. A hashtable's order is
+    /// Redis's hash order, which redsim cannot reproduce; insertion order
+    /// stands in for it.
+    pub fn ordered_members(&self, limits: &EncodingLimits) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = self.members.iter().cloned().collect();
+        if self.is_intset(limits) {
+            out.sort_by_key(|m| crate::util::parse_i64(m).expect("intset member"));
+        }
+        out
+    }
+}
+
 /// A keyspace value.
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(Vec<u8>),
     List(VecDeque<Vec<u8>>),
-    Hash(Map<Vec<u8>, Vec<u8>>),
-    Set(Set<Vec<u8>>),
+    Hash(HashObj),
+    Set(SetObj),
     ZSet(ZSet),
 }
 
@@ -121,10 +197,10 @@ pub fn is_intset_member(m: &[u8]) -> bool {
     crate::util::parse_i64(m).is_some()
 }
 
-/// What OBJECT ENCODING would say for this value right now. Redis never
-/// converts back to a compact encoding, so callers that mutate keep a
-/// `converted` flag; here we compute the encoding a freshly built value of
-/// this content would have, which matches Redis except after shrinking.
+/// What OBJECT ENCODING would say for this value right now: the compact
+/// encoding unless the content exceeds its limits or the value was already
+/// converted (the `hashtable`/`skiplist` flags, since Redis never converts
+/// back when a value shrinks).
 pub fn encoding_of(v: &Value, limits: &EncodingLimits) -> &'static str {
     match v {
         Value::Str(s) => {
@@ -138,21 +214,36 @@ pub fn encoding_of(v: &Value, limits: &EncodingLimits) -> &'static str {
         }
         Value::List(_) => "quicklist",
         Value::Hash(h) => {
-            let small = h.len() <= limits.hash_max_listpack_entries
-                && h.iter().all(|(k, v)| k.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value);
-            if small { "listpack" } else { "hashtable" }
+            if hash_is_listpack(h, limits) { "listpack" } else { "hashtable" }
         }
         Value::Set(s) => {
-            if s.len() <= limits.set_max_intset_entries && s.iter().all(|m| is_intset_member(m)) {
-                "intset"
-            } else {
-                "hashtable"
-            }
+            if s.is_intset(limits) { "intset" } else { "hashtable" }
         }
         Value::ZSet(z) => {
-            let small = z.len() <= limits.zset_max_listpack_entries
-                && z.scores.keys().all(|m| m.len() <= limits.zset_max_listpack_value);
-            if small { "listpack" } else { "skiplist" }
+            if zset_is_listpack(z, limits) { "listpack" } else { "skiplist" }
+        }
+    }
+}
+
+fn hash_is_listpack(h: &HashObj, limits: &EncodingLimits) -> bool {
+    !h.hashtable
+        && h.len() <= limits.hash_max_listpack_entries
+        && h.iter().all(|(k, v)| k.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value)
+}
+
+fn zset_is_listpack(z: &ZSet, limits: &EncodingLimits) -> bool {
+    !z.skiplist && z.len() <= limits.zset_max_listpack_entries && z.scores.keys().all(|m| m.len() <= limits.zset_max_listpack_value)
+}
+
+impl Value {
+    /// Records a one-way conversion to the big encoding once the content
+    /// exceeds the compact encoding's limits; call after every write.
+    pub fn note_encoding(&mut self, limits: &EncodingLimits) {
+        match self {
+            Value::Hash(h) if !h.hashtable => h.hashtable = !hash_is_listpack(h, limits),
+            Value::Set(s) if !s.hashtable => s.hashtable = !s.is_intset(limits),
+            Value::ZSet(z) if !z.skiplist => z.skiplist = !zset_is_listpack(z, limits),
+            _ => {}
         }
     }
 }

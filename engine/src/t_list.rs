@@ -1,5 +1,479 @@
-//! t_list commands.
+//! t_list commands. Redis 7.0 always encodes lists as quicklists, so there is
+//! no encoding to track here: OBJECT ENCODING is always "quicklist".
 
-use crate::commands::Command;
+use crate::commands::{flags, Command, Ctx};
+use crate::object::Value;
+use crate::reply::errors;
+use crate::server::Server;
+use crate::util::{eq_ic, parse_i64};
+use std::collections::VecDeque;
 
-pub const COMMANDS: &[Command] = &[];
+type List = VecDeque<Vec<u8>>;
+
+/// The list at `key` for writing: Ok(None) if missing, Err(()) if another type.
+fn list_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'a mut List>, ()> {
+    match srv.lookup_write(db, key) {
+        None => Ok(None),
+        Some(Value::List(l)) => Ok(Some(l)),
+        Some(_) => Err(()),
+    }
+}
+
+fn list_read<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'a List>, ()> {
+    match srv.lookup_read(db, key) {
+        None => Ok(None),
+        Some(Value::List(l)) => Ok(Some(l)),
+        Some(_) => Err(()),
+    }
+}
+
+/// Deletes `key` if its list became empty, as Redis does after the last pop.
+fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
+    if let Some(Value::List(l)) = srv.dbs[db].dict.get(key) {
+        if l.is_empty() {
+            srv.db_delete(db, key);
+        }
+    }
+}
+
+/// getLongFromObjectOrReply.
+pub(crate) fn arg_i64(ctx: &mut Ctx, index: usize) -> Option<i64> {
+    let parsed = parse_i64(&ctx.argv[index]);
+    if parsed.is_none() {
+        ctx.c.reply.err(errors::NOT_INTEGER);
+    }
+    parsed
+}
+
+/// getPositiveLongFromObjectOrReply: one error, "must be positive", for
+/// both a non-integer and a negative count.
+pub(crate) fn arg_positive(ctx: &mut Ctx, index: usize) -> Option<usize> {
+    match parse_i64(&ctx.argv[index]) {
+        None | Some(i64::MIN..=-1) => {
+            ctx.c.reply.err("ERR value is out of range, must be positive");
+            None
+        }
+        Some(n) => Some(n as usize),
+    }
+}
+
+fn push_generic(ctx: &mut Ctx, left: bool, only_if_exists: bool) {
+    let db = ctx.c.db;
+    let key = &ctx.argv[1];
+    let values = &ctx.argv[2..];
+    let list = match list_write(ctx.srv, db, key) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) if only_if_exists => return ctx.c.reply.int(0),
+        Ok(None) => {
+            ctx.srv.set_key(db, key, Value::List(VecDeque::new()), true);
+            list_write(ctx.srv, db, key).ok().flatten().expect("just created")
+        }
+        Ok(Some(l)) => l,
+    };
+    for v in values {
+        if left {
+            list.push_front(v.clone());
+        } else {
+            list.push_back(v.clone());
+        }
+    }
+    let len = list.len();
+    ctx.srv.cost.elements(values.len());
+    ctx.srv.dirty += values.len() as u64;
+    ctx.c.reply.int(len as i64);
+}
+
+fn lpush_command(ctx: &mut Ctx) {
+    push_generic(ctx, true, false);
+}
+fn rpush_command(ctx: &mut Ctx) {
+    push_generic(ctx, false, false);
+}
+fn lpushx_command(ctx: &mut Ctx) {
+    push_generic(ctx, true, true);
+}
+fn rpushx_command(ctx: &mut Ctx) {
+    push_generic(ctx, false, true);
+}
+
+fn pop_generic(ctx: &mut Ctx, left: bool) {
+    if ctx.argv.len() > 3 {
+        let name = if left { "lpop" } else { "rpop" };
+        return ctx.c.reply.err(&format!("ERR wrong number of arguments for '{}' command", name));
+    }
+    let count = if ctx.argv.len() == 3 {
+        match arg_positive(ctx, 2) {
+            Some(n) => Some(n),
+            None => return,
+        }
+    } else {
+        None
+    };
+    let db = ctx.c.db;
+    let key = ctx.argv[1].clone();
+    let list = match list_write(ctx.srv, db, &key) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) if count.is_some() => return ctx.c.reply.null_array(),
+        Ok(None) => return ctx.c.reply.null(),
+        Ok(Some(l)) => l,
+    };
+    let take = count.unwrap_or(1).min(list.len());
+    let popped: Vec<Vec<u8>> = (0..take).filter_map(|_| if left { list.pop_front() } else { list.pop_back() }).collect();
+    match count {
+        None => ctx.c.reply.bulk(&popped[0]),
+        Some(_) => ctx.c.reply.bulks(popped.iter()),
+    }
+    if take > 0 {
+        ctx.srv.dirty += 1;
+    }
+    ctx.srv.cost.elements(take);
+    delete_if_empty(ctx.srv, db, &key);
+}
+
+fn lpop_command(ctx: &mut Ctx) {
+    pop_generic(ctx, true);
+}
+fn rpop_command(ctx: &mut Ctx) {
+    pop_generic(ctx, false);
+}
+
+fn llen_command(ctx: &mut Ctx) {
+    match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
+        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(l) => ctx.c.reply.int(l.map_or(0, |l| l.len()) as i64),
+    }
+}
+
+/// Converts Redis's (start, end) with negative indexes into an inclusive
+/// in-range pair, or None when the range is empty.
+fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= len {
+        return None;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    Some((start as usize, end as usize))
+}
+
+fn lrange_command(ctx: &mut Ctx) {
+    let Some(start) = arg_i64(ctx, 2) else { return };
+    let Some(end) = arg_i64(ctx, 3) else { return };
+    let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) => return ctx.c.reply.array(0),
+        Ok(Some(l)) => l,
+    };
+    let Some((from, to)) = clamp_range(start, end, list.len()) else {
+        return ctx.c.reply.array(0);
+    };
+    ctx.c.reply.bulks(list.range(from..=to));
+    ctx.srv.cost.elements(to - from + 1);
+}
+
+fn lindex_command(ctx: &mut Ctx) {
+    let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) => return ctx.c.reply.null(),
+        Ok(Some(l)) => l,
+    };
+    let Some(index) = parse_i64(&ctx.argv[2]) else {
+        return ctx.c.reply.err(errors::NOT_INTEGER);
+    };
+    let len = list.len() as i64;
+    let index = if index < 0 { len + index } else { index };
+    match list.get(index.max(0) as usize).filter(|_| index >= 0) {
+        Some(v) => ctx.c.reply.bulk(v),
+        None => ctx.c.reply.null(),
+    }
+    ctx.srv.cost.elements(index.clamp(0, len) as usize / 64);
+}
+
+fn lset_command(ctx: &mut Ctx) {
+    let db = ctx.c.db;
+    match list_write(ctx.srv, db, &ctx.argv[1]) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) => return ctx.c.reply.err(errors::NO_SUCH_KEY),
+        Ok(Some(_)) => {}
+    }
+    let Some(index) = arg_i64(ctx, 2) else { return };
+    let value = ctx.argv[3].clone();
+    let Ok(Some(list)) = list_write(ctx.srv, db, &ctx.argv[1]) else { return };
+    let len = list.len() as i64;
+    let index = if index < 0 { len + index } else { index };
+    if index < 0 || index >= len {
+        return ctx.c.reply.err(errors::OUT_OF_RANGE);
+    }
+    list[index as usize] = value;
+    ctx.srv.dirty += 1;
+    ctx.c.reply.ok();
+}
+
+fn linsert_command(ctx: &mut Ctx) {
+    let after = if eq_ic(&ctx.argv[2], "after") {
+        true
+    } else if eq_ic(&ctx.argv[2], "before") {
+        false
+    } else {
+        return ctx.c.reply.err(errors::SYNTAX);
+    };
+    let db = ctx.c.db;
+    let list = match list_write(ctx.srv, db, &ctx.argv[1]) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) => return ctx.c.reply.int(0),
+        Ok(Some(l)) => l,
+    };
+    let Some(pos) = list.iter().position(|e| *e == ctx.argv[3]) else {
+        let scanned = list.len();
+        ctx.srv.cost.elements(scanned);
+        return ctx.c.reply.int(-1);
+    };
+    list.insert(if after { pos + 1 } else { pos }, ctx.argv[4].clone());
+    let len = list.len();
+    ctx.srv.cost.elements(pos + 1);
+    ctx.srv.dirty += 1;
+    ctx.c.reply.int(len as i64);
+}
+
+fn lrem_command(ctx: &mut Ctx) {
+    let Some(count) = arg_i64(ctx, 2) else { return };
+    let db = ctx.c.db;
+    let key = ctx.argv[1].clone();
+    let list = match list_write(ctx.srv, db, &key) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) => return ctx.c.reply.int(0),
+        Ok(Some(l)) => l,
+    };
+    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let scanned = list.len();
+    let mut removed = 0;
+    let mut kept: List = VecDeque::with_capacity(list.len());
+    let target = &ctx.argv[3];
+    if count >= 0 {
+        for e in list.drain(..) {
+            if removed < limit && e == *target {
+                removed += 1;
+            } else {
+                kept.push_back(e);
+            }
+        }
+    } else {
+        while let Some(e) = list.pop_back() {
+            if removed < limit && e == *target {
+                removed += 1;
+            } else {
+                kept.push_front(e);
+            }
+        }
+    }
+    *list = kept;
+    ctx.srv.cost.elements(scanned);
+    ctx.srv.dirty += removed as u64;
+    delete_if_empty(ctx.srv, db, &key);
+    ctx.c.reply.int(removed as i64);
+}
+
+fn ltrim_command(ctx: &mut Ctx) {
+    let Some(start) = arg_i64(ctx, 2) else { return };
+    let Some(end) = arg_i64(ctx, 3) else { return };
+    let db = ctx.c.db;
+    let key = ctx.argv[1].clone();
+    let list = match list_write(ctx.srv, db, &key) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) => return ctx.c.reply.ok(),
+        Ok(Some(l)) => l,
+    };
+    let len = list.len();
+    let (ltrim, rtrim) = match clamp_range(start, end, len) {
+        None => (len, 0),
+        Some((from, to)) => (from, len - to - 1),
+    };
+    list.drain(..ltrim);
+    list.truncate(list.len() - rtrim);
+    ctx.srv.cost.elements(ltrim + rtrim);
+    ctx.srv.dirty += (ltrim + rtrim) as u64;
+    delete_if_empty(ctx.srv, db, &key);
+    ctx.c.reply.ok();
+}
+
+/// LPOS options after the element: RANK, COUNT, MAXLEN.
+struct LposOptions {
+    rank: i64,
+    count: Option<usize>,
+    maxlen: usize,
+}
+
+fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
+    let mut opts = LposOptions { rank: 1, count: None, maxlen: 0 };
+    let mut i = 3;
+    while i < ctx.argv.len() {
+        let has_arg = i + 1 < ctx.argv.len();
+        if eq_ic(&ctx.argv[i], "rank") && has_arg {
+            match parse_i64(&ctx.argv[i + 1]) {
+                None => {
+                    ctx.c.reply.err(errors::NOT_INTEGER);
+                    return None;
+                }
+                Some(0) => {
+                    ctx.c.reply.err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
+                    return None;
+                }
+                Some(r) => opts.rank = r,
+            }
+        } else if eq_ic(&ctx.argv[i], "count") && has_arg {
+            match parse_i64(&ctx.argv[i + 1]) {
+                None | Some(i64::MIN..=-1) => {
+                    ctx.c.reply.err("ERR COUNT can't be negative");
+                    return None;
+                }
+                Some(n) => opts.count = Some(n as usize),
+            }
+        } else if eq_ic(&ctx.argv[i], "maxlen") && has_arg {
+            match parse_i64(&ctx.argv[i + 1]) {
+                None | Some(i64::MIN..=-1) => {
+                    ctx.c.reply.err("ERR MAXLEN can't be negative");
+                    return None;
+                }
+                Some(n) => opts.maxlen = n as usize,
+            }
+        } else {
+            ctx.c.reply.err(errors::SYNTAX);
+            return None;
+        }
+        i += 2;
+    }
+    Some(opts)
+}
+
+fn lpos_command(ctx: &mut Ctx) {
+    let Some(opts) = parse_lpos_options(ctx) else { return };
+    let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) if opts.count.is_some() => return ctx.c.reply.array(0),
+        Ok(None) => return ctx.c.reply.null(),
+        Ok(Some(l)) => l,
+    };
+    let len = list.len();
+    let wanted = match opts.count {
+        Some(0) => usize::MAX,
+        Some(n) => n,
+        None => 1,
+    };
+    let maxlen = if opts.maxlen == 0 { len } else { opts.maxlen.min(len) };
+    // RANK -9223372036854775808 cannot be negated in C: Redis ends up
+    // treating it as "from the tail, every match", which we copy.
+    let overflowed = opts.rank == i64::MIN;
+    let wanted = if overflowed && opts.count.is_some() { usize::MAX } else { wanted };
+    let mut skip = if overflowed { 0 } else { opts.rank.unsigned_abs() - 1 };
+    let mut matches = Vec::new();
+    for step in 0..maxlen {
+        let index = if opts.rank > 0 { step } else { len - 1 - step };
+        if list[index] != ctx.argv[2] {
+            continue;
+        }
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        matches.push(index as i64);
+        if matches.len() >= wanted {
+            break;
+        }
+    }
+    ctx.srv.cost.elements(maxlen);
+    match opts.count {
+        Some(_) => {
+            ctx.c.reply.array(matches.len());
+            for m in matches {
+                ctx.c.reply.int(m);
+            }
+        }
+        None => match matches.first() {
+            Some(&m) => ctx.c.reply.int(m),
+            None => ctx.c.reply.null(),
+        },
+    }
+}
+
+fn parse_where(arg: &[u8]) -> Option<bool> {
+    if eq_ic(arg, "left") {
+        Some(true)
+    } else if eq_ic(arg, "right") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// RPOPLPUSH/LMOVE: pop from one end of `src`, push on one end of `dst`
+/// (which may be the same key, rotating the list).
+fn lmove_generic(ctx: &mut Ctx, from_left: bool, to_left: bool) {
+    let db = ctx.c.db;
+    let (src, dst) = (ctx.argv[1].clone(), ctx.argv[2].clone());
+    match list_write(ctx.srv, db, &src) {
+        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Ok(None) => return ctx.c.reply.null(),
+        Ok(Some(_)) => {}
+    }
+    if list_write(ctx.srv, db, &dst).is_err() {
+        return ctx.c.reply.err(errors::WRONGTYPE);
+    }
+    let Ok(Some(list)) = list_write(ctx.srv, db, &src) else { return };
+    let value = if from_left { list.pop_front() } else { list.pop_back() }.expect("lists in the keyspace are never empty");
+    if src != dst {
+        delete_if_empty(ctx.srv, db, &src);
+    }
+    if !ctx.srv.dbs[db].dict.contains_key(&dst) {
+        ctx.srv.set_key(db, &dst, Value::List(VecDeque::new()), true);
+    }
+    let Ok(Some(target)) = list_write(ctx.srv, db, &dst) else { return };
+    if to_left {
+        target.push_front(value.clone());
+    } else {
+        target.push_back(value.clone());
+    }
+    ctx.srv.cost.elements(2);
+    ctx.srv.dirty += 1;
+    ctx.c.reply.bulk(&value);
+}
+
+fn rpoplpush_command(ctx: &mut Ctx) {
+    lmove_generic(ctx, false, true);
+}
+
+fn lmove_command(ctx: &mut Ctx) {
+    let (Some(from_left), Some(to_left)) = (parse_where(&ctx.argv[3]), parse_where(&ctx.argv[4])) else {
+        return ctx.c.reply.err(errors::SYNTAX);
+    };
+    lmove_generic(ctx, from_left, to_left);
+}
+
+const W: u32 = flags::WRITE;
+const WD: u32 = flags::WRITE | flags::DENYOOM;
+const R: u32 = flags::READONLY;
+const F: u32 = flags::FAST;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("lpush", -3, WD | F, lpush_command),
+    Command::new("rpush", -3, WD | F, rpush_command),
+    Command::new("lpushx", -3, WD | F, lpushx_command),
+    Command::new("rpushx", -3, WD | F, rpushx_command),
+    Command::new("lpop", -2, W | F, lpop_command),
+    Command::new("rpop", -2, W | F, rpop_command),
+    Command::new("llen", 2, R | F, llen_command),
+    Command::new("lrange", 4, R, lrange_command),
+    Command::new("lindex", 3, R, lindex_command),
+    Command::new("lset", 4, WD, lset_command),
+    Command::new("linsert", 5, WD, linsert_command),
+    Command::new("lrem", 4, W, lrem_command),
+    Command::new("ltrim", 4, W, ltrim_command),
+    Command::new("lpos", -3, R, lpos_command),
+    Command::new("rpoplpush", 3, WD, rpoplpush_command),
+    Command::new("lmove", 5, WD, lmove_command),
+];
