@@ -120,7 +120,7 @@ fn write_object(out: &mut Vec<u8>, key: &[u8], value: &Value) {
             out.push(TYPE_HASH);
             write_string(out, key);
             write_len(out, h.len() as u64);
-            for (f, v) in h {
+            for (f, v) in h.iter() {
                 write_string(out, f);
                 write_string(out, v);
             }
@@ -270,7 +270,7 @@ fn read_object(r: &mut Reader, t: u8) -> Result<Value, String> {
             for _ in 0..n {
                 s.insert(r.string()?);
             }
-            Value::Set(s)
+            Value::Set(s.into())
         }
         TYPE_HASH => {
             let n = r.count()?;
@@ -279,7 +279,7 @@ fn read_object(r: &mut Reader, t: u8) -> Result<Value, String> {
                 let f = r.string()?;
                 h.insert(f, r.string()?);
             }
-            Value::Hash(h)
+            Value::Hash(h.into())
         }
         TYPE_ZSET_2 => {
             let n = r.count()?;
