@@ -1,1 +1,3 @@
 //! Scenarios.
+
+pub mod serve;

@@ -1,5 +1,5 @@
 //! The redsim CLI (temporary: serve only, while the runner lands).
-mod serve;
+use redsim_scenarios::serve;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
