@@ -217,13 +217,26 @@ fn keys_command(ctx: &mut Ctx) {
     ctx.c.reply.bulks(live.iter());
 }
 
-/// Parses SCAN's cursor the way Redis does (an unsigned 64-bit decimal).
+/// Parses SCAN's cursor the way Redis does, with strtoul: an optional sign
+/// (a negative cursor wraps around), decimal digits, nothing else; an empty
+/// string is cursor 0; a leading space or an overflow is an error.
 pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
-    let s = std::str::from_utf8(arg).ok()?;
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if arg.is_empty() {
+        return Some(0);
+    }
+    let (negative, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    let mut value: u64 = 0;
+    for &d in digits {
+        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if negative { value.wrapping_neg() } else { value })
 }
 
 /// Options shared by SCAN, SSCAN, HSCAN, ZSCAN: MATCH, COUNT, TYPE.
@@ -370,14 +383,14 @@ fn randomkey_command(ctx: &mut Ctx) {
 
 fn move_command(ctx: &mut Ctx) {
     let src_db = ctx.c.db;
-    let dst_db = match parse_i64(&ctx.argv[2]) {
-        Some(i) if ctx.srv.db_index_ok(i) => i as usize,
-        Some(_) => {
+    let dst_db = match crate::server::get_int_arg(&ctx.argv[2], None) {
+        Ok(i) if ctx.srv.db_index_ok(i64::from(i)) => i as usize,
+        Ok(_) => {
             ctx.c.reply.err(errors::INVALID_DB);
             return;
         }
-        None => {
-            ctx.c.reply.err(errors::NOT_INTEGER);
+        Err(e) => {
+            ctx.c.reply.err(&e);
             return;
         }
     };
@@ -402,9 +415,13 @@ fn move_command(ctx: &mut Ctx) {
 }
 
 fn swapdb_command(ctx: &mut Ctx) {
-    let (Some(a), Some(b)) = (parse_i64(&ctx.argv[1]), parse_i64(&ctx.argv[2])) else {
-        ctx.c.reply.err("ERR invalid first DB index");
-        return;
+    let a = match crate::server::get_int_arg(&ctx.argv[1], Some("invalid first DB index")) {
+        Ok(a) => i64::from(a),
+        Err(e) => return ctx.c.reply.err(&e),
+    };
+    let b = match crate::server::get_int_arg(&ctx.argv[2], Some("invalid second DB index")) {
+        Ok(b) => i64::from(b),
+        Err(e) => return ctx.c.reply.err(&e),
     };
     if !ctx.srv.db_index_ok(a) || !ctx.srv.db_index_ok(b) {
         ctx.c.reply.err(errors::INVALID_DB);

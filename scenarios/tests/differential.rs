@@ -78,7 +78,7 @@ fn pool(name: &str) -> &'static [&'static str] {
         "field" => &["f0", "f1", "f2"],
         "member" => &["m0", "m1", "m2", "m3", "1", "2"],
         "flushopt" => &["ASYNC", "SYNC", "async", "foo"],
-        "cursor" => &["abc", "-1", "18446744073709551616", "1.5", ""],
+        "cursor" => &["abc", "18446744073709551616", "1.5", "", " 1", "+0", "-0", "+", "-"],
         "scancount" => &["10", "100", "0", "-1", "abc"],
         "typename" => &["string", "list", "hash", "set", "zset", "none", "foo"],
         "cfgpat" => &[
@@ -153,7 +153,7 @@ const TEMPLATES: &[Template] = &[
     sorted("core", 2, "SCAN 0 COUNT {scancount}"),
     sorted("core", 2, "SCAN 0 TYPE {typename}"),
     sorted("core", 1, "SCAN 0 MATCH {pat} COUNT 100 TYPE {typename}"),
-    t("core", 2, "SCAN {cursor}"),
+    sorted("core", 2, "SCAN {cursor}"),
     t("core", 1, "SCAN 0 MATCH"),
     t("core", 1, "SCAN 0 COUNT"),
     t("core", 1, "SCAN 0 FOO bar"),
