@@ -279,7 +279,7 @@ impl Server {
                     }
                 }
                 Err(e) => {
-                    let text = e.0.clone();
+                    let text = e.text();
                     client.reply.raw(&e.reply());
                     client.close_after_reply = true;
                     client.querybuf.clear();
