@@ -249,7 +249,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             } else {
                 match line.get(i) {
                     None => break,
-                    Some(&c) if is_space(c) => break,
+                    // A bare word ends only at these four, not at \v or \f.
+                    Some(b' ' | b'\n' | b'\r' | b'\t') => break,
                     Some(b'"') => in_dq = true,
                     Some(b'\'') => in_sq = true,
                     Some(&c) => current.push(c),
