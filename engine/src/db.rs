@@ -414,6 +414,50 @@ fn move_command(ctx: &mut Ctx) {
     ctx.c.reply.int(1);
 }
 
+/// COPY source destination [DB index] [REPLACE]
+fn copy_command(ctx: &mut Ctx) {
+    let src_db = ctx.c.db;
+    let mut dst_db = src_db;
+    let mut replace = false;
+    let mut j = 3;
+    while j < ctx.argv.len() {
+        if eq_ic(&ctx.argv[j], "replace") {
+            replace = true;
+        } else if eq_ic(&ctx.argv[j], "db") && j + 1 < ctx.argv.len() {
+            match crate::server::get_int_arg(&ctx.argv[j + 1], None) {
+                Ok(i) if ctx.srv.db_index_ok(i64::from(i)) => dst_db = i as usize,
+                Ok(_) => return ctx.c.reply.err(errors::INVALID_DB),
+                Err(e) => return ctx.c.reply.err(&e),
+            }
+            j += 1;
+        } else {
+            return ctx.c.reply.err(errors::SYNTAX);
+        }
+        j += 1;
+    }
+    let (key, newkey) = (ctx.argv[1].clone(), ctx.argv[2].clone());
+    if src_db == dst_db && key == newkey {
+        return ctx.c.reply.err("ERR source and destination objects are the same");
+    }
+    let Some(value) = ctx.srv.lookup_read(src_db, &key).cloned() else {
+        return ctx.c.reply.int(0);
+    };
+    let expire = ctx.srv.get_expire(src_db, &key);
+    if ctx.srv.lookup_write(dst_db, &newkey).is_some() {
+        if !replace {
+            return ctx.c.reply.int(0);
+        }
+        ctx.srv.db_delete(dst_db, &newkey);
+    }
+    ctx.srv.cost.elements(value.element_count());
+    ctx.srv.set_key(dst_db, &newkey, value, false);
+    if let Some(when) = expire {
+        ctx.srv.set_expire(dst_db, &newkey, when);
+    }
+    ctx.srv.dirty += 1;
+    ctx.c.reply.int(1);
+}
+
 fn swapdb_command(ctx: &mut Ctx) {
     let a = match crate::server::get_int_arg(&ctx.argv[1], Some("invalid first DB index")) {
         Ok(a) => i64::from(a),
@@ -447,4 +491,5 @@ pub const COMMANDS: &[Command] = &[
     Command::new("randomkey", 1, flags::READONLY, randomkey_command),
     Command::new("move", 3, flags::WRITE | flags::FAST, move_command),
     Command::new("swapdb", 3, flags::WRITE | flags::FAST, swapdb_command),
+    Command::new("copy", -3, flags::WRITE | flags::DENYOOM, copy_command),
 ];

@@ -321,6 +321,19 @@ impl Server {
         *self.stats.errors_by_code.entry(code).or_default() += 1;
     }
 
+    /// Rejects with an error that may hold raw argument bytes; CR and LF
+    /// become spaces, as addReplyErrorSdsSafe does.
+    fn reject_bytes(&mut self, c: &mut Client, error: &[u8]) {
+        self.stats.rejected_calls += 1;
+        let mut line = b"-".to_vec();
+        line.extend(error.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        line.extend_from_slice(b"\r\n");
+        c.reply.raw(&line);
+        self.stats.total_error_replies += 1;
+        let end = error.iter().position(|&b| b == b' ').unwrap_or(error.len());
+        *self.stats.errors_by_code.entry(String::from_utf8_lossy(&error[..end]).into_owned()).or_default() += 1;
+    }
+
     fn reject(&mut self, c: &mut Client, error: &str) {
         self.stats.rejected_calls += 1;
         self.count_error(c, error);
@@ -335,7 +348,7 @@ impl Server {
             return;
         }
         let Some(base) = self.table.lookup(&argv[0]) else {
-            self.reject(c, &commands::unknown_command_error(argv));
+            self.reject_bytes(c, &commands::unknown_command_error(argv));
             return;
         };
         if !base.arity_ok(argv.len()) {
@@ -345,7 +358,7 @@ impl Server {
         let (cmd, full_name) = match commands::resolve(base, argv) {
             Ok(found) => found,
             Err(e) => {
-                self.reject(c, &format!("ERR {}", e));
+                self.reject_bytes(c, &[&b"ERR "[..], &e].concat());
                 return;
             }
         };

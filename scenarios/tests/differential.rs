@@ -170,6 +170,12 @@ const TEMPLATES: &[Template] = &[
     t("core", 4, "MOVE {key} {db}"),
     t("core", 1, "MOVE {key}"),
     t("core", 2, "SWAPDB {db} {db}"),
+    t("core", 4, "COPY {key} {key}"),
+    t("core", 2, "COPY {key} {key} DB {db}"),
+    t("core", 2, "COPY {key} {key} REPLACE"),
+    t("core", 1, "COPY {key} {key} DB {db} REPLACE FOO"),
+    t("core", 1, "COPY {key} {key} DB"),
+    t("core", 1, "COPY {key}"),
     t("core", 1, "SWAPDB a"),
     t("core", 4, "CONFIG GET {cfgpat}"),
     pairs("core", 3, "CONFIG GET {cfgglob}"),
@@ -208,6 +214,11 @@ const TEMPLATES: &[Template] = &[
     t("core", 1, "OBJECT"),
     t("core", 2, "{unknown}"),
     t("core", 2, "{unknown} {val} {key}"),
+    t("core", 1, "{binary} {binary}"),
+    t("core", 1, "FOO {binary} {val}"),
+    t("core", 1, "CONFIG {binary}"),
+    t("core", 1, "CLIENT SETNAME {binary}"),
+    t("core", 1, "ECHO {binary}"),
     // ---- strings (t_string.rs) ----
     t("strings", 6, "SET {key} {val} {setopt}"),
     t("strings", 2, "SETNX {key} {val}"),
@@ -461,6 +472,11 @@ fn expand(template: &Template, rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
     let mut argv = Vec::new();
     for token in template.text.split(' ') {
         match token.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+            Some("binary") => {
+                // Arguments that are not UTF-8 or hold a NUL: Redis quotes them raw, as C strings.
+                let choices: [&[u8]; 4] = [b"\xff\xfe", b"a\x00b", b"\x00", b"\xc3\x28x"];
+                argv.push(choices[rng.gen_range(0..choices.len())].to_vec());
+            }
             Some(name) => {
                 let choices = pool(name);
                 let pick = choices[rng.gen_range(0..choices.len())];
