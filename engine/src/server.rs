@@ -242,8 +242,20 @@ impl Server {
         self.process_input(conn);
     }
 
-    /// Parses and runs every complete request in a client's query buffer.
+    /// Parses and runs every complete request in a client's query buffer,
+    /// then drops the bytes consumed. Like Redis (qb_pos), the buffer keeps
+    /// the processed bytes until the whole batch ran, which is what CLIENT
+    /// LIST's qbuf shows from inside a command.
     pub fn process_input(&mut self, conn: ConnId) {
+        self.process_input_batch(conn);
+        if let Some(client) = self.clients.get_mut(&conn) {
+            let consumed = client.qb_pos.min(client.querybuf.len());
+            client.querybuf.drain(..consumed);
+            client.qb_pos = 0;
+        }
+    }
+
+    fn process_input_batch(&mut self, conn: ConnId) {
         let limits = resp::Limits { proto_max_bulk_len: self.config.hot.proto_max_bulk_len };
         let now_ms = self.mstime();
         loop {
@@ -251,11 +263,11 @@ impl Server {
             if client.blocked_wait.is_some() || client.close_after_reply || client.close_asap {
                 return;
             }
-            if client.querybuf.is_empty() {
+            if client.qb_pos >= client.querybuf.len() {
                 return;
             }
             let is_master = client.kind == ClientKind::Master;
-            match resp::parse_request(&client.querybuf, limits) {
+            match resp::parse_request(&client.querybuf[client.qb_pos..], limits) {
                 Ok(Parsed::Incomplete) => {
                     if client.querybuf.len() as i64 > self.config.hot.client_query_buffer_limit {
                         let line = client.info_line(now_ms, "");
@@ -265,7 +277,7 @@ impl Server {
                     return;
                 }
                 Ok(Parsed::Request { argv, consumed }) => {
-                    client.querybuf.drain(..consumed);
+                    client.qb_pos += consumed;
                     if argv.is_empty() {
                         // An empty inline line (or "*0"): nothing to run.
                         if is_master {
@@ -283,6 +295,7 @@ impl Server {
                     client.reply.raw(&e.reply());
                     client.close_after_reply = true;
                     client.querybuf.clear();
+                    client.qb_pos = 0;
                     self.stats.total_error_replies += 1;
                     *self.stats.errors_by_code.entry("ERR".into()).or_default() += 1;
                     let info = client.info_line(now_ms, "");
@@ -298,7 +311,9 @@ impl Server {
     pub fn run_client_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
         let Some(mut client) = self.clients.remove(&conn) else { return };
         self.executing_master_stream = client.kind == ClientKind::Master;
+        client.argv_mem = argv.iter().map(|a| a.len()).sum();
         self.process_command(&mut client, &argv);
+        client.argv_mem = 0;
         self.executing_master_stream = false;
         self.clients.insert(conn, client);
     }
@@ -347,10 +362,15 @@ impl Server {
             c.close_after_reply = true;
             return;
         }
+        // Like c->lastcmd, set at lookup: CLIENT LIST shows the running command.
+        c.last_cmd = "NULL".into();
         let Some(base) = self.table.lookup(&argv[0]) else {
             self.reject_bytes(c, &commands::unknown_command_error(argv));
             return;
         };
+        if base.subcommands.is_empty() || argv.len() == 1 {
+            c.last_cmd = base.name.to_string();
+        }
         if !base.arity_ok(argv.len()) {
             self.reject(c, &format!("ERR wrong number of arguments for '{}' command", base.name));
             return;
@@ -362,6 +382,7 @@ impl Server {
                 return;
             }
         };
+        c.last_cmd = full_name.clone();
         if !cmd.arity_ok(argv.len()) {
             self.reject(c, &format!("ERR wrong number of arguments for '{}' command", full_name));
             return;
@@ -406,7 +427,6 @@ impl Server {
             (cmd.handler)(&mut ctx);
         }
         self.count_reply_error(c, reply_len_before, errors_before);
-        c.last_cmd = full_name.to_string();
         self.stats.total_commands_processed += 1;
         let entry = self.stats.per_command.entry(full_name.to_string()).or_default();
         entry.0 += 1;
@@ -748,6 +768,70 @@ fn client_list_command(ctx: &mut Ctx) {
     ctx.c.reply.bulk(lines.concat().as_bytes());
 }
 
+fn client_info_command(ctx: &mut Ctx) {
+    let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
+    let mut line = ctx.c.info_line(ctx.srv.mstime(), &laddr);
+    line.push('\n');
+    ctx.c.reply.bulk(line.as_bytes());
+}
+
+fn client_help_command(ctx: &mut Ctx) {
+    let lines = [
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.c.reply.array(lines.len());
+    for l in lines {
+        ctx.c.reply.simple(l);
+    }
+}
+
 fn client_id_command(ctx: &mut Ctx) {
     ctx.c.reply.int(ctx.c.id as i64);
 }
@@ -862,6 +946,8 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     Command::new("list", -2, flags::ADMIN | flags::STALE | flags::LOADING, client_list_command),
     Command::new("kill", -3, flags::ADMIN | flags::STALE | flags::LOADING, client_kill_command),
     Command::new("id", 2, flags::STALE | flags::LOADING, client_id_command),
+    Command::new("info", 2, flags::STALE | flags::LOADING, client_info_command),
+    Command::new("help", 2, flags::STALE | flags::LOADING, client_help_command),
     Command::new("setname", 3, flags::STALE | flags::LOADING, client_setname_command),
     Command::new("getname", 2, flags::STALE | flags::LOADING, client_getname_command),
 ];
