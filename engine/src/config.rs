@@ -216,6 +216,9 @@ pub const SPECS: &[Spec] = &[
     spec("latency-tracking-info-percentiles", None, Kind::Str, "50 99 99.9", true),
 ];
 
+/// Directives CONFIG SET refuses while enable-protected-configs is "no" (the default).
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
 /// Directives CONFIG GET matches only by exact name, never by a glob.
 pub const HIDDEN: &[&str] = &["use-exit-on-panic", "rdb-key-save-delay", "key-load-delay", "watchdog-period", "loading-process-events-interval-bytes"];
 
@@ -236,7 +239,8 @@ impl std::fmt::Display for ConfigError {
 /// Parses a Redis memory value (memtoll): bare bytes, or k/kb/m/mb/g/gb, case-insensitive.
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.to_ascii_lowercase();
-    let split = lower.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(lower.len());
+    // memtoull: unsigned digits, then an optional unit; no sign.
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
     let mul: i64 = match unit {
         "" | "b" => 1,
@@ -434,6 +438,7 @@ impl Config {
                 typed_value(spec, args[0]).map_err(|r| err(&r))?
             }
         };
+        let value = normalize_value(spec.name, value).map_err(|r| err(&r))?;
         self.values.insert(spec.name, value);
         self.refresh();
         Ok(())
@@ -481,6 +486,54 @@ impl Config {
     }
 }
 
+/// What the directive's apply or parse function in Redis does to a value that
+/// passed the generic checks: clamping, validation, a canonical spelling.
+fn normalize_value(name: &str, value: String) -> Result<String, String> {
+    match name {
+        // updateHZ clamps to CONFIG_MIN_HZ..CONFIG_MAX_HZ, and CONFIG GET shows that.
+        "hz" => Ok(value.parse::<i64>().unwrap_or(10).clamp(1, 500).to_string()),
+        // resizeReplicationBacklog never goes below CONFIG_REPL_BACKLOG_MIN_SIZE.
+        "repl-backlog-size" => Ok(value.parse::<i64>().unwrap_or(0).max(16 * 1024).to_string()),
+        "notify-keyspace-events" => notify_flags_canonical(&value),
+        "oom-score-adj-values" => {
+            // Multi-argument values are split on single spaces (sdssplitlen).
+            let values: Vec<&str> = value.split(' ').collect();
+            if values.len() != 3 {
+                return Err("wrong number of arguments".into());
+            }
+            let ok = values.iter().all(|v| crate::resp::parse_i64_strict(v.as_bytes()).is_some_and(|n| (-2000..=2000).contains(&n)));
+            if !ok {
+                return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
+            }
+            Ok(values.join(" "))
+        }
+        _ => Ok(value),
+    }
+}
+
+/// keyspaceEventsStringToFlags then keyspaceEventsFlagsToString: the classes
+/// in Redis's canonical order, "A" for all of them.
+fn notify_flags_canonical(classes: &str) -> Result<String, String> {
+    const ALL: &str = "g$lshzxetd";
+    let mut present = String::new();
+    for c in classes.chars() {
+        match c {
+            'A' => present.push_str(ALL),
+            'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 'K' | 'E' | 't' | 'm' | 'd' | 'n' => present.push(c),
+            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        }
+    }
+    let mut out = String::new();
+    // Like Redis, "n" is not part of "A" and is not printed next to it.
+    if ALL.chars().all(|c| present.contains(c)) {
+        out.push('A');
+    } else {
+        out.extend("g$lshzxetdn".chars().filter(|&c| present.contains(c)));
+    }
+    out.extend("KEm".chars().filter(|&c| present.contains(c)));
+    Ok(out)
+}
+
 fn typed_value(spec: &Spec, arg: &str) -> Result<String, String> {
     match spec.kind {
         Kind::Bool => match arg.to_ascii_lowercase().as_str() {
@@ -489,7 +542,7 @@ fn typed_value(spec: &Spec, arg: &str) -> Result<String, String> {
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int(min, max) => {
-            let n: i64 = arg.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let n = crate::resp::parse_i64_strict(arg.as_bytes()).ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
             bounded(n, min, max)
         }
         Kind::Memory(min, max) => {

@@ -272,7 +272,7 @@ impl Server {
                     if client.querybuf.len() as i64 > self.config.hot.client_query_buffer_limit {
                         let line = client.info_line(now_ms, "");
                         self.log(LogLevel::Warning, format!("Closing client that reached max query buffer length: {}", line));
-                        self.free_client(conn);
+                        self.close_connection(conn);
                     }
                     return;
                 }
@@ -635,6 +635,8 @@ fn config_set_names_error(args: &[Vec<u8>]) -> Option<String> {
         }
         if !spec.mutable {
             other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", name));
+        } else if crate::config::PROTECTED.contains(&spec.name) {
+            other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config", name));
         } else if specs.contains(&spec.name) {
             other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter", name));
         }

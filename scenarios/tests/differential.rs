@@ -86,12 +86,16 @@ fn pool(name: &str) -> &'static [&'static str] {
             "appendfsync", "repl-backlog-size", "nonexistent", "MAXMEMORY", "proto-max-bulk-len", "client-query-buffer-limit",
             "maxmemory-policy", "min-slaves-to-write", "repl-ping-slave-period", "client-output-buffer-limit",
             "hash-max-ziplist-entries", "list-max-ziplist-size", "notify-keyspace-events", "activerehashing",
+            "oom-score-adj-values", "maxmemory-clients", "lua-time-limit", "busy-reply-threshold",
         ],
         "cfgglob" => &["maxmemory*", "*repl*", "min-*", "*max-*-entries*", "repl-*", "lazyfree*", "h?", "*ziplist*", "slave*"],
         "cfgset" => &[
             "hz 10", "hz abc", "hz -1", "maxmemory-policy foo", "maxmemory-policy noeviction", "timeout 0", "timeout x",
             "databases 4", "daemonize yes", "nosuchoption 1", "maxmemory 1x", "appendfsync sometimes", "activerehashing maybe",
             "hz 10 timeout 0", "hz 10 hz 10", "save 1 x", "maxmemory-samples 0", "proto-max-bulk-len 1",
+            "hz 1000", "hz 0", "timeout +5", "maxmemory -1", "maxmemory 1.5mb", "repl-backlog-size 1k",
+            "notify-keyspace-events KEA", "notify-keyspace-events Egxn", "notify-keyspace-events Q", "dir /tmp",
+            "oom-score-adj-values 0", "maxmemory-policy ALLKEYS-LRU", "maxmemory-policy noeviction", "appendonly no",
         ],
         "cname" => &["alice", "a b", "", "x\ny", "bob"],
         "killargs" => &[
@@ -356,6 +360,8 @@ fn start_redis() -> RedisGuard {
     let port = free_port();
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        // Never in the source tree, whatever a command might write.
+        .current_dir(std::env::temp_dir())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
