@@ -113,9 +113,9 @@ impl Default for CommandTable {
     }
 }
 
-/// Resolves a container's subcommand, or replies with Redis's error.
-/// Returns the command to run and its full name ("config|get").
-pub fn resolve<'a>(cmd: &'static Command, argv: &'a [Vec<u8>]) -> Result<(&'static Command, String), String> {
+/// Resolves a container's subcommand, or gives Redis's error (without the
+/// leading "ERR "). Returns the command to run and its full name ("config|get").
+pub fn resolve(cmd: &'static Command, argv: &[Vec<u8>]) -> Result<(&'static Command, String), Vec<u8>> {
     if cmd.subcommands.is_empty() {
         return Ok((cmd, cmd.name.to_string()));
     }
@@ -123,32 +123,49 @@ pub fn resolve<'a>(cmd: &'static Command, argv: &'a [Vec<u8>]) -> Result<(&'stat
         if cmd.arity == -1 {
             return Ok((cmd, cmd.name.to_string()));
         }
-        return Err(format!("wrong number of arguments for '{}' command", cmd.name));
+        return Err(format!("wrong number of arguments for '{}' command", cmd.name).into_bytes());
     };
     let lower = String::from_utf8_lossy(sub_name).to_ascii_lowercase();
     match cmd.subcommands.iter().find(|s| s.name == lower) {
         Some(sub) => Ok((sub, format!("{}|{}", cmd.name, sub.name))),
-        None => Err(format!(
-            "unknown subcommand '{}'. Try {} HELP.",
-            truncate_lossy(sub_name, 128),
-            cmd.name.to_ascii_uppercase()
-        )),
+        None => {
+            let mut e = b"unknown subcommand '".to_vec();
+            e.extend_from_slice(c_string_prefix(sub_name, 128));
+            e.extend_from_slice(b"'. Try ");
+            e.extend(c_string_prefix(&argv[0], usize::MAX).to_ascii_uppercase());
+            e.extend_from_slice(b" HELP.");
+            Err(e)
+        }
     }
+}
+
+/// What printf's "%.*s" prints of an argument: at most `max` bytes, and
+/// nothing from the first NUL on (Redis formats arguments as C strings).
+pub fn c_string_prefix(b: &[u8], max: usize) -> &[u8] {
+    let end = b.iter().position(|&x| x == 0).unwrap_or(b.len()).min(max);
+    &b[..end]
 }
 
 pub fn truncate_lossy(b: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
 }
 
-/// Redis's "unknown command" error, with up to 128 bytes of arguments quoted.
-pub fn unknown_command_error(argv: &[Vec<u8>]) -> String {
-    let mut args = String::new();
+/// Redis's "unknown command" error, with up to 128 bytes of arguments
+/// quoted, as raw bytes (arguments may be binary).
+pub fn unknown_command_error(argv: &[Vec<u8>]) -> Vec<u8> {
+    let mut args: Vec<u8> = Vec::new();
     for arg in &argv[1..] {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
-        args.push_str(&format!("'{}' ", truncate_lossy(arg, room)));
+        args.push(b'\'');
+        args.extend_from_slice(c_string_prefix(arg, room));
+        args.extend_from_slice(b"' ");
     }
-    format!("ERR unknown command '{}', with args beginning with: {}", truncate_lossy(&argv[0], 128), args)
+    let mut e = b"ERR unknown command '".to_vec();
+    e.extend_from_slice(c_string_prefix(&argv[0], 128));
+    e.extend_from_slice(b"', with args beginning with: ");
+    e.extend(args);
+    e
 }

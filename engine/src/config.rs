@@ -29,120 +29,198 @@ const fn spec(name: &'static str, alias: Option<&'static str>, kind: Kind, defau
     Spec { name, alias, kind, default, mutable }
 }
 
-const MAXMEMORY_POLICIES: &[&str] =
-    &["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"];
-const APPENDFSYNC: &[&str] = &["always", "everysec", "no"];
-const LOGLEVEL: &[&str] = &["debug", "verbose", "notice", "warning"];
-const DISKLESS_LOAD: &[&str] = &["disabled", "on-empty-db", "swapdb"];
 const GB: i64 = 1024 * 1024 * 1024;
 const I32: i64 = i32::MAX as i64;
 
-/// Every directive redsim knows, in the order CONFIG GET * reports them.
+/// Every directive Redis 7.0.15 has (src/config.c static_configs), with the
+/// default CONFIG GET prints on a server started without a config file.
+/// Generated from config.c; percent and octal values are kept as strings.
 pub const SPECS: &[Spec] = &[
-    spec("port", None, Kind::Int(0, 65535), "6379", true),
-    spec("bind", None, Kind::Str, "* -::*", true),
-    spec("hz", None, Kind::Int(0, I32), "10", true),
-    spec("dynamic-hz", None, Kind::Bool, "yes", true),
-    spec("databases", None, Kind::Int(1, I32), "16", false),
-    spec("maxclients", None, Kind::Int(1, I32), "10000", true),
-    spec("timeout", None, Kind::Int(0, I32), "0", true),
-    spec("tcp-keepalive", None, Kind::Int(0, I32), "300", true),
-    spec("tcp-backlog", None, Kind::Int(0, I32), "511", false),
-    spec("protected-mode", None, Kind::Bool, "yes", true),
+    spec("rdbchecksum", None, Kind::Bool, "yes", false),
     spec("daemonize", None, Kind::Bool, "no", false),
-    spec("supervised", None, Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", false),
-    spec("pidfile", None, Kind::Str, "", false),
-    spec("loglevel", None, Kind::Enum(LOGLEVEL), "notice", true),
-    spec("logfile", None, Kind::Str, "", false),
-    spec("syslog-enabled", None, Kind::Bool, "no", false),
+    spec("io-threads-do-reads", None, Kind::Bool, "no", false),
     spec("always-show-logo", None, Kind::Bool, "no", false),
-    spec("set-proc-title", None, Kind::Bool, "yes", false),
-    spec("dir", None, Kind::Special, "/var/lib/redis", true),
-    spec("dbfilename", None, Kind::Str, "dump.rdb", true),
-    spec("save", None, Kind::Special, "3600 1 300 100 60 10000", true),
-    spec("stop-writes-on-bgsave-error", None, Kind::Bool, "yes", true),
+    spec("protected-mode", None, Kind::Bool, "yes", true),
     spec("rdbcompression", None, Kind::Bool, "yes", true),
-    spec("rdbchecksum", None, Kind::Bool, "yes", true),
-    spec("rdb-save-incremental-fsync", None, Kind::Bool, "yes", true),
     spec("rdb-del-sync-files", None, Kind::Bool, "no", true),
-    spec("appendonly", None, Kind::Bool, "no", true),
-    spec("appendfilename", None, Kind::Str, "appendonly.aof", false),
-    spec("appenddirname", None, Kind::Str, "appendonlydir", false),
-    spec("appendfsync", None, Kind::Enum(APPENDFSYNC), "everysec", true),
-    spec("no-appendfsync-on-rewrite", None, Kind::Bool, "no", true),
-    spec("auto-aof-rewrite-percentage", None, Kind::Int(0, I32), "100", true),
-    spec("auto-aof-rewrite-min-size", None, Kind::Memory(0, i64::MAX), "67108864", true),
-    spec("aof-load-truncated", None, Kind::Bool, "yes", true),
-    spec("aof-use-rdb-preamble", None, Kind::Bool, "yes", true),
-    spec("aof-timestamp-enabled", None, Kind::Bool, "no", true),
-    spec("aof-rewrite-incremental-fsync", None, Kind::Bool, "yes", true),
-    spec("replicaof", Some("slaveof"), Kind::Special, "", true),
-    spec("masterauth", None, Kind::Str, "", true),
-    spec("masteruser", None, Kind::Str, "", true),
-    spec("replica-read-only", Some("slave-read-only"), Kind::Bool, "yes", true),
-    spec("replica-serve-stale-data", Some("slave-serve-stale-data"), Kind::Bool, "yes", true),
-    spec("repl-diskless-sync", None, Kind::Bool, "yes", true),
-    spec("repl-diskless-sync-delay", None, Kind::Int(0, I32), "5", true),
-    spec("repl-diskless-sync-max-replicas", None, Kind::Int(0, I32), "0", true),
-    spec("repl-diskless-load", None, Kind::Enum(DISKLESS_LOAD), "disabled", true),
-    spec("repl-ping-replica-period", Some("repl-ping-slave-period"), Kind::Int(1, I32), "10", true),
-    spec("repl-timeout", None, Kind::Int(1, I32), "60", true),
-    spec("repl-disable-tcp-nodelay", None, Kind::Bool, "no", true),
-    spec("repl-backlog-size", None, Kind::Memory(1, i64::MAX), "1048576", true),
-    spec("repl-backlog-ttl", None, Kind::Int(0, I32), "3600", true),
-    spec("replica-priority", Some("slave-priority"), Kind::Int(0, I32), "100", true),
-    spec("replica-announce-ip", Some("slave-announce-ip"), Kind::Str, "", true),
-    spec("replica-announce-port", Some("slave-announce-port"), Kind::Int(0, 65535), "0", true),
-    spec("replica-announced", None, Kind::Bool, "yes", true),
-    spec("replica-lazy-flush", Some("slave-lazy-flush"), Kind::Bool, "no", true),
-    spec("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), Kind::Bool, "yes", true),
-    spec("min-replicas-to-write", Some("min-slaves-to-write"), Kind::Int(0, I32), "0", true),
-    spec("min-replicas-max-lag", Some("min-slaves-max-lag"), Kind::Int(0, I32), "10", true),
-    spec("client-output-buffer-limit", None, Kind::Special, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true),
-    spec("client-query-buffer-limit", None, Kind::Memory(1024 * 1024, i64::MAX), "1073741824", true),
-    spec("proto-max-bulk-len", None, Kind::Memory(1024 * 1024, i64::MAX), "536870912", true),
-    spec("maxmemory", None, Kind::Memory(0, i64::MAX), "0", true),
-    spec("maxmemory-policy", None, Kind::Enum(MAXMEMORY_POLICIES), "noeviction", true),
-    spec("maxmemory-samples", None, Kind::Int(1, I32), "5", true),
-    spec("maxmemory-eviction-tenacity", None, Kind::Int(0, 100), "10", true),
-    spec("lfu-log-factor", None, Kind::Int(0, I32), "10", true),
-    spec("lfu-decay-time", None, Kind::Int(0, I32), "1", true),
+    spec("activerehashing", None, Kind::Bool, "yes", true),
+    spec("stop-writes-on-bgsave-error", None, Kind::Bool, "yes", true),
+    spec("set-proc-title", None, Kind::Bool, "yes", false),
+    spec("dynamic-hz", None, Kind::Bool, "yes", true),
     spec("lazyfree-lazy-eviction", None, Kind::Bool, "no", true),
     spec("lazyfree-lazy-expire", None, Kind::Bool, "no", true),
     spec("lazyfree-lazy-server-del", None, Kind::Bool, "no", true),
     spec("lazyfree-lazy-user-del", None, Kind::Bool, "no", true),
     spec("lazyfree-lazy-user-flush", None, Kind::Bool, "no", true),
-    spec("active-expire-effort", None, Kind::Int(1, 10), "1", true),
-    spec("activerehashing", None, Kind::Bool, "yes", true),
+    spec("repl-disable-tcp-nodelay", None, Kind::Bool, "no", true),
+    spec("repl-diskless-sync", None, Kind::Bool, "yes", true),
+    spec("aof-rewrite-incremental-fsync", None, Kind::Bool, "yes", true),
+    spec("no-appendfsync-on-rewrite", None, Kind::Bool, "no", true),
+    spec("cluster-require-full-coverage", None, Kind::Bool, "yes", true),
+    spec("rdb-save-incremental-fsync", None, Kind::Bool, "yes", true),
+    spec("aof-load-truncated", None, Kind::Bool, "yes", true),
+    spec("aof-use-rdb-preamble", None, Kind::Bool, "yes", true),
+    spec("aof-timestamp-enabled", None, Kind::Bool, "no", true),
+    spec("cluster-replica-no-failover", Some("cluster-slave-no-failover"), Kind::Bool, "no", true),
+    spec("replica-lazy-flush", Some("slave-lazy-flush"), Kind::Bool, "no", true),
+    spec("replica-serve-stale-data", Some("slave-serve-stale-data"), Kind::Bool, "yes", true),
+    spec("replica-read-only", Some("slave-read-only"), Kind::Bool, "yes", true),
+    spec("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), Kind::Bool, "yes", true),
+    spec("jemalloc-bg-thread", None, Kind::Bool, "yes", true),
     spec("activedefrag", None, Kind::Bool, "no", true),
-    spec("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), Kind::Int(0, i64::MAX), "128", true),
-    spec("hash-max-listpack-value", Some("hash-max-ziplist-value"), Kind::Int(0, i64::MAX), "64", true),
+    spec("syslog-enabled", None, Kind::Bool, "no", false),
+    spec("cluster-enabled", None, Kind::Bool, "no", false),
+    spec("appendonly", None, Kind::Bool, "no", true),
+    spec("cluster-allow-reads-when-down", None, Kind::Bool, "no", true),
+    spec("cluster-allow-pubsubshard-when-down", None, Kind::Bool, "yes", true),
+    spec("crash-log-enabled", None, Kind::Bool, "yes", true),
+    spec("crash-memcheck-enabled", None, Kind::Bool, "yes", true),
+    spec("use-exit-on-panic", None, Kind::Bool, "no", true),
+    spec("disable-thp", None, Kind::Bool, "yes", false),
+    spec("cluster-allow-replica-migration", None, Kind::Bool, "yes", true),
+    spec("replica-announced", None, Kind::Bool, "yes", true),
+    spec("latency-tracking", None, Kind::Bool, "yes", true),
+    spec("aof-disable-auto-gc", None, Kind::Bool, "no", true),
+    spec("replica-ignore-disk-write-errors", None, Kind::Bool, "no", true),
+    spec("aclfile", None, Kind::Str, "", false),
+    spec("unixsocket", None, Kind::Str, "", false),
+    spec("pidfile", None, Kind::Str, "", false),
+    spec("replica-announce-ip", Some("slave-announce-ip"), Kind::Str, "", true),
+    spec("masteruser", None, Kind::Str, "", true),
+    spec("cluster-announce-ip", None, Kind::Str, "", true),
+    spec("cluster-config-file", None, Kind::Str, "nodes.conf", false),
+    spec("cluster-announce-hostname", None, Kind::Str, "", true),
+    spec("syslog-ident", None, Kind::Str, "redis", false),
+    spec("dbfilename", None, Kind::Str, "dump.rdb", true),
+    spec("appendfilename", None, Kind::Str, "appendonly.aof", false),
+    spec("appenddirname", None, Kind::Str, "appendonlydir", false),
+    spec("server_cpulist", None, Kind::Str, "", false),
+    spec("bio_cpulist", None, Kind::Str, "", false),
+    spec("aof_rewrite_cpulist", None, Kind::Str, "", false),
+    spec("bgsave_cpulist", None, Kind::Str, "", false),
+    spec("ignore-warnings", None, Kind::Str, "", true),
+    spec("proc-title-template", None, Kind::Str, "{title} {listen-addr} {server-mode}", true),
+    spec("bind-source-addr", None, Kind::Str, "", true),
+    spec("logfile", None, Kind::Str, "", false),
+    spec("masterauth", None, Kind::Str, "", true),
+    spec("requirepass", None, Kind::Str, "", true),
+    spec("supervised", None, Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", false),
+    spec("syslog-facility", None, Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0", false),
+    spec("repl-diskless-load", None, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", true),
+    spec("loglevel", None, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice", true),
+    spec("maxmemory-policy", None, Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction", true),
+    spec("appendfsync", None, Kind::Enum(&["everysec", "always", "no"]), "everysec", true),
+    spec("oom-score-adj", None, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
+    spec("acl-pubsub-default", None, Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", true),
+    spec("sanitize-dump-payload", None, Kind::Enum(&["no", "yes", "clients"]), "no", true),
+    spec("enable-protected-configs", None, Kind::Enum(&["no", "yes", "local"]), "no", false),
+    spec("enable-debug-command", None, Kind::Enum(&["no", "yes", "local"]), "no", false),
+    spec("enable-module-command", None, Kind::Enum(&["no", "yes", "local"]), "no", false),
+    spec("cluster-preferred-endpoint-type", None, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip", true),
+    spec("propagation-error-behavior", None, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", true),
+    spec("shutdown-on-sigint", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
+    spec("shutdown-on-sigterm", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
+    spec("databases", None, Kind::Int(1, I32), "16", false),
+    spec("port", None, Kind::Int(0, 65535), "6379", true),
+    spec("io-threads", None, Kind::Int(1, 128), "1", false),
+    spec("auto-aof-rewrite-percentage", None, Kind::Int(0, I32), "100", true),
+    spec("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), Kind::Int(0, I32), "10", true),
     spec("list-max-listpack-size", Some("list-max-ziplist-size"), Kind::Int(i32::MIN as i64, I32), "-2", true),
+    spec("tcp-keepalive", None, Kind::Int(0, I32), "300", true),
+    spec("cluster-migration-barrier", None, Kind::Int(0, I32), "1", true),
+    spec("active-defrag-cycle-min", None, Kind::Int(1, 99), "1", true),
+    spec("active-defrag-cycle-max", None, Kind::Int(1, 99), "25", true),
+    spec("active-defrag-threshold-lower", None, Kind::Int(0, 1000), "10", true),
+    spec("active-defrag-threshold-upper", None, Kind::Int(0, 1000), "100", true),
+    spec("lfu-log-factor", None, Kind::Int(0, I32), "10", true),
+    spec("lfu-decay-time", None, Kind::Int(0, I32), "1", true),
+    spec("replica-priority", Some("slave-priority"), Kind::Int(0, I32), "100", true),
+    spec("repl-diskless-sync-delay", None, Kind::Int(0, I32), "5", true),
+    spec("maxmemory-samples", None, Kind::Int(1, I32), "5", true),
+    spec("maxmemory-eviction-tenacity", None, Kind::Int(0, 100), "10", true),
+    spec("timeout", None, Kind::Int(0, I32), "0", true),
+    spec("replica-announce-port", Some("slave-announce-port"), Kind::Int(0, 65535), "0", true),
+    spec("tcp-backlog", None, Kind::Int(0, I32), "511", false),
+    spec("cluster-port", None, Kind::Int(0, 65535), "0", false),
+    spec("cluster-announce-bus-port", None, Kind::Int(0, 65535), "0", true),
+    spec("cluster-announce-port", None, Kind::Int(0, 65535), "0", true),
+    spec("cluster-announce-tls-port", None, Kind::Int(0, 65535), "0", true),
+    spec("repl-timeout", None, Kind::Int(1, I32), "60", true),
+    spec("repl-ping-replica-period", Some("repl-ping-slave-period"), Kind::Int(1, I32), "10", true),
     spec("list-compress-depth", None, Kind::Int(0, I32), "0", true),
+    spec("rdb-key-save-delay", None, Kind::Int(i32::MIN as i64, I32), "0", true),
+    spec("key-load-delay", None, Kind::Int(i32::MIN as i64, I32), "0", true),
+    spec("active-expire-effort", None, Kind::Int(1, 10), "1", true),
+    spec("hz", None, Kind::Int(0, I32), "10", true),
+    spec("min-replicas-to-write", Some("min-slaves-to-write"), Kind::Int(0, I32), "0", true),
+    spec("min-replicas-max-lag", Some("min-slaves-max-lag"), Kind::Int(0, I32), "10", true),
+    spec("watchdog-period", None, Kind::Int(0, I32), "0", true),
+    spec("shutdown-timeout", None, Kind::Int(0, I32), "10", true),
+    spec("repl-diskless-sync-max-replicas", None, Kind::Int(0, I32), "0", true),
+    spec("maxclients", None, Kind::Int(1, 4294967295), "10000", true),
+    spec("unixsocketperm", None, Kind::Str, "0", false),
+    spec("socket-mark-id", None, Kind::Int(0, 4294967295), "0", false),
+    spec("active-defrag-max-scan-fields", None, Kind::Int(1, i64::MAX), "1000", true),
+    spec("slowlog-max-len", None, Kind::Int(0, i64::MAX), "128", true),
+    spec("acllog-max-len", None, Kind::Int(0, i64::MAX), "128", true),
+    spec("busy-reply-threshold", Some("lua-time-limit"), Kind::Int(0, i64::MAX), "5000", true),
+    spec("cluster-node-timeout", None, Kind::Int(0, i64::MAX), "15000", true),
+    spec("slowlog-log-slower-than", None, Kind::Int(-1, i64::MAX), "10000", true),
+    spec("latency-monitor-threshold", None, Kind::Int(0, i64::MAX), "0", true),
+    spec("proto-max-bulk-len", None, Kind::Memory(1048576, i64::MAX), "536870912", true),
+    spec("stream-node-max-entries", None, Kind::Int(0, i64::MAX), "100", true),
+    spec("repl-backlog-size", None, Kind::Memory(1, i64::MAX), "1048576", true),
+    spec("maxmemory", None, Kind::Memory(0, i64::MAX), "0", true),
+    spec("cluster-link-sendbuf-limit", None, Kind::Memory(0, i64::MAX), "0", true),
+    spec("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), Kind::Int(0, i64::MAX), "512", true),
     spec("set-max-intset-entries", None, Kind::Int(0, i64::MAX), "512", true),
     spec("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), Kind::Int(0, i64::MAX), "128", true),
-    spec("zset-max-listpack-value", Some("zset-max-ziplist-value"), Kind::Int(0, i64::MAX), "64", true),
-    spec("latency-monitor-threshold", None, Kind::Int(0, i64::MAX), "0", true),
-    spec("slowlog-log-slower-than", None, Kind::Int(-1, i64::MAX), "10000", true),
-    spec("slowlog-max-len", None, Kind::Int(0, i64::MAX), "128", true),
-    spec("notify-keyspace-events", None, Kind::Str, "", true),
-    spec("requirepass", None, Kind::Str, "", true),
-    spec("io-threads", None, Kind::Int(1, 128), "1", false),
-    spec("io-threads-do-reads", None, Kind::Bool, "no", false),
-    spec("jemalloc-bg-thread", None, Kind::Bool, "yes", true),
-    spec("oom-score-adj", None, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
+    spec("active-defrag-ignore-bytes", None, Kind::Memory(1, i64::MAX), "104857600", true),
+    spec("hash-max-listpack-value", Some("hash-max-ziplist-value"), Kind::Memory(0, i64::MAX), "64", true),
+    spec("stream-node-max-bytes", None, Kind::Memory(0, i64::MAX), "4096", true),
+    spec("zset-max-listpack-value", Some("zset-max-ziplist-value"), Kind::Memory(0, i64::MAX), "64", true),
+    spec("hll-sparse-max-bytes", None, Kind::Memory(0, i64::MAX), "3000", true),
+    spec("tracking-table-max-keys", None, Kind::Int(0, i64::MAX), "1000000", true),
+    spec("client-query-buffer-limit", None, Kind::Memory(1048576, i64::MAX), "1073741824", true),
+    spec("maxmemory-clients", None, Kind::Str, "0", true),
+    spec("repl-backlog-ttl", None, Kind::Int(0, i64::MAX), "3600", true),
+    spec("auto-aof-rewrite-min-size", None, Kind::Memory(0, i64::MAX), "67108864", true),
+    spec("loading-process-events-interval-bytes", None, Kind::Int(1024, I32), "1024*1024*2", true),
+    spec("tls-port", None, Kind::Int(0, 65535), "0", true),
+    spec("tls-session-cache-size", None, Kind::Int(0, I32), "20480", true),
+    spec("tls-session-cache-timeout", None, Kind::Int(0, I32), "300", true),
+    spec("tls-cluster", None, Kind::Bool, "no", true),
+    spec("tls-replication", None, Kind::Bool, "no", true),
+    spec("tls-auth-clients", None, Kind::Enum(&["no", "yes", "optional"]), "yes", true),
+    spec("tls-prefer-server-ciphers", None, Kind::Bool, "no", true),
+    spec("tls-session-caching", None, Kind::Bool, "yes", true),
+    spec("tls-cert-file", None, Kind::Str, "", true),
+    spec("tls-key-file", None, Kind::Str, "", true),
+    spec("tls-key-file-pass", None, Kind::Str, "", true),
+    spec("tls-client-cert-file", None, Kind::Str, "", true),
+    spec("tls-client-key-file", None, Kind::Str, "", true),
+    spec("tls-client-key-file-pass", None, Kind::Str, "", true),
+    spec("tls-dh-params-file", None, Kind::Str, "", true),
+    spec("tls-ca-cert-file", None, Kind::Str, "", true),
+    spec("tls-ca-cert-dir", None, Kind::Str, "", true),
+    spec("tls-protocols", None, Kind::Str, "", true),
+    spec("tls-ciphers", None, Kind::Str, "", true),
+    spec("tls-ciphersuites", None, Kind::Str, "", true),
+    spec("dir", None, Kind::Special, "/var/lib/redis", true),
+    spec("save", None, Kind::Special, "3600 1 300 100 60 10000", true),
+    spec("client-output-buffer-limit", None, Kind::Special, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true),
     spec("oom-score-adj-values", None, Kind::Str, "0 200 800", true),
-    spec("lua-time-limit", Some("busy-reply-threshold"), Kind::Int(0, i64::MAX), "5000", true),
-    spec("cluster-enabled", None, Kind::Bool, "no", false),
-    spec("cluster-node-timeout", None, Kind::Int(0, i64::MAX), "15000", true),
-    spec("cluster-config-file", None, Kind::Str, "nodes.conf", false),
-    spec("cluster-require-full-coverage", None, Kind::Bool, "yes", true),
-    spec("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), Kind::Int(0, I32), "10", true),
-    spec("cluster-migration-barrier", None, Kind::Int(0, I32), "1", true),
-    spec("cluster-allow-replica-migration", None, Kind::Bool, "yes", true),
-    spec("cluster-allow-reads-when-down", None, Kind::Bool, "no", true),
-    spec("cluster-replica-no-failover", Some("cluster-slave-no-failover"), Kind::Bool, "no", true),
+    spec("notify-keyspace-events", None, Kind::Str, "", true),
+    spec("bind", None, Kind::Str, "* -::*", true),
+    spec("replicaof", Some("slaveof"), Kind::Special, "", false),
+    spec("latency-tracking-info-percentiles", None, Kind::Str, "50 99 99.9", true),
 ];
+
+/// Directives CONFIG SET refuses while enable-protected-configs is "no" (the default).
+pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+/// Directives CONFIG GET matches only by exact name, never by a glob.
+pub const HIDDEN: &[&str] = &["use-exit-on-panic", "rdb-key-save-delay", "key-load-delay", "watchdog-period", "loading-process-events-interval-bytes"];
 
 /// A config error, with Redis's wording for the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +239,8 @@ impl std::fmt::Display for ConfigError {
 /// Parses a Redis memory value (memtoll): bare bytes, or k/kb/m/mb/g/gb, case-insensitive.
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.to_ascii_lowercase();
-    let split = lower.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(lower.len());
+    // memtoull: unsigned digits, then an optional unit; no sign.
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
     let mul: i64 = match unit {
         "" | "b" => 1,
@@ -299,21 +378,50 @@ impl Config {
         self.values.get(spec.name).cloned()
     }
 
-    /// CONFIG GET pattern: (name, value) pairs whose name (or alias) matches.
-    pub fn get_matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for spec in SPECS {
-            let value = &self.values[spec.name];
-            if crate::util::glob_match(pattern, spec.name.as_bytes(), true) {
-                out.push((spec.name.to_string(), value.clone()));
+    /// CONFIG GET with several patterns, as Redis 7.0 answers it: a name
+    /// without glob characters is looked up directly (alias or not) and echoed
+    /// as typed; a glob matches every name and alias except hidden ones. Each
+    /// directive appears once; Redis emits them in hash order, so callers
+    /// must not rely on the order.
+    pub fn get_matching_all(&self, patterns: &[Vec<u8>]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut seen: Vec<&'static str> = Vec::new();
+        for pattern in patterns {
+            if !pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+                let typed = String::from_utf8_lossy(pattern).into_owned();
+                if out.iter().any(|(n, _)| *n == typed) {
+                    continue;
+                }
+                if let Some(spec) = find_spec(&typed) {
+                    seen.push(spec.name);
+                    out.push((typed, self.values[spec.name].clone()));
+                }
+                continue;
             }
-            if let Some(alias) = spec.alias {
-                if crate::util::glob_match(pattern, alias.as_bytes(), true) && !pattern.contains(&b'*') {
-                    out.push((alias.to_string(), value.clone()));
+            for spec in SPECS.iter().filter(|s| !HIDDEN.contains(&s.name)) {
+                if seen.contains(&spec.name) {
+                    continue;
+                }
+                let value = &self.values[spec.name];
+                // Redis skips a name whose canonical entry already matched;
+                // aliases come first here so both of a matching pair appear.
+                if let Some(alias) = spec.alias {
+                    if crate::util::glob_match(pattern, alias.as_bytes(), true) {
+                        out.push((alias.to_string(), value.clone()));
+                    }
+                }
+                if crate::util::glob_match(pattern, spec.name.as_bytes(), true) {
+                    seen.push(spec.name);
+                    out.push((spec.name.to_string(), value.clone()));
                 }
             }
         }
         out
+    }
+
+    /// CONFIG GET with one pattern.
+    pub fn get_matching(&self, pattern: &[u8]) -> Vec<(String, String)> {
+        self.get_matching_all(&[pattern.to_vec()])
     }
 
     /// Sets one directive from its arguments (as on a redis.conf line or CONFIG SET).
@@ -330,6 +438,7 @@ impl Config {
                 typed_value(spec, args[0]).map_err(|r| err(&r))?
             }
         };
+        let value = normalize_value(spec.name, value).map_err(|r| err(&r))?;
         self.values.insert(spec.name, value);
         self.refresh();
         Ok(())
@@ -377,6 +486,54 @@ impl Config {
     }
 }
 
+/// What the directive's apply or parse function in Redis does to a value that
+/// passed the generic checks: clamping, validation, a canonical spelling.
+fn normalize_value(name: &str, value: String) -> Result<String, String> {
+    match name {
+        // updateHZ clamps to CONFIG_MIN_HZ..CONFIG_MAX_HZ, and CONFIG GET shows that.
+        "hz" => Ok(value.parse::<i64>().unwrap_or(10).clamp(1, 500).to_string()),
+        // resizeReplicationBacklog never goes below CONFIG_REPL_BACKLOG_MIN_SIZE.
+        "repl-backlog-size" => Ok(value.parse::<i64>().unwrap_or(0).max(16 * 1024).to_string()),
+        "notify-keyspace-events" => notify_flags_canonical(&value),
+        "oom-score-adj-values" => {
+            // Multi-argument values are split on single spaces (sdssplitlen).
+            let values: Vec<&str> = value.split(' ').collect();
+            if values.len() != 3 {
+                return Err("wrong number of arguments".into());
+            }
+            let ok = values.iter().all(|v| crate::resp::parse_i64_strict(v.as_bytes()).is_some_and(|n| (-2000..=2000).contains(&n)));
+            if !ok {
+                return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
+            }
+            Ok(values.join(" "))
+        }
+        _ => Ok(value),
+    }
+}
+
+/// keyspaceEventsStringToFlags then keyspaceEventsFlagsToString: the classes
+/// in Redis's canonical order, "A" for all of them.
+fn notify_flags_canonical(classes: &str) -> Result<String, String> {
+    const ALL: &str = "g$lshzxetd";
+    let mut present = String::new();
+    for c in classes.chars() {
+        match c {
+            'A' => present.push_str(ALL),
+            'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 'K' | 'E' | 't' | 'm' | 'd' | 'n' => present.push(c),
+            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        }
+    }
+    let mut out = String::new();
+    // Like Redis, "n" is not part of "A" and is not printed next to it.
+    if ALL.chars().all(|c| present.contains(c)) {
+        out.push('A');
+    } else {
+        out.extend("g$lshzxetdn".chars().filter(|&c| present.contains(c)));
+    }
+    out.extend("KEm".chars().filter(|&c| present.contains(c)));
+    Ok(out)
+}
+
 fn typed_value(spec: &Spec, arg: &str) -> Result<String, String> {
     match spec.kind {
         Kind::Bool => match arg.to_ascii_lowercase().as_str() {
@@ -385,7 +542,7 @@ fn typed_value(spec: &Spec, arg: &str) -> Result<String, String> {
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int(min, max) => {
-            let n: i64 = arg.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let n = crate::resp::parse_i64_strict(arg.as_bytes()).ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
             bounded(n, min, max)
         }
         Kind::Memory(min, max) => {

@@ -217,13 +217,26 @@ fn keys_command(ctx: &mut Ctx) {
     ctx.c.reply.bulks(live.iter());
 }
 
-/// Parses SCAN's cursor the way Redis does (an unsigned 64-bit decimal).
+/// Parses SCAN's cursor the way Redis does, with strtoul: an optional sign
+/// (a negative cursor wraps around), decimal digits, nothing else; an empty
+/// string is cursor 0; a leading space or an overflow is an error.
 pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
-    let s = std::str::from_utf8(arg).ok()?;
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if arg.is_empty() {
+        return Some(0);
+    }
+    let (negative, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    let mut value: u64 = 0;
+    for &d in digits {
+        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if negative { value.wrapping_neg() } else { value })
 }
 
 /// Options shared by SCAN, SSCAN, HSCAN, ZSCAN: MATCH, COUNT, TYPE.
@@ -370,14 +383,14 @@ fn randomkey_command(ctx: &mut Ctx) {
 
 fn move_command(ctx: &mut Ctx) {
     let src_db = ctx.c.db;
-    let dst_db = match parse_i64(&ctx.argv[2]) {
-        Some(i) if ctx.srv.db_index_ok(i) => i as usize,
-        Some(_) => {
+    let dst_db = match crate::server::get_int_arg(&ctx.argv[2], None) {
+        Ok(i) if ctx.srv.db_index_ok(i64::from(i)) => i as usize,
+        Ok(_) => {
             ctx.c.reply.err(errors::INVALID_DB);
             return;
         }
-        None => {
-            ctx.c.reply.err(errors::NOT_INTEGER);
+        Err(e) => {
+            ctx.c.reply.err(&e);
             return;
         }
     };
@@ -401,10 +414,58 @@ fn move_command(ctx: &mut Ctx) {
     ctx.c.reply.int(1);
 }
 
+/// COPY source destination [DB index] [REPLACE]
+fn copy_command(ctx: &mut Ctx) {
+    let src_db = ctx.c.db;
+    let mut dst_db = src_db;
+    let mut replace = false;
+    let mut j = 3;
+    while j < ctx.argv.len() {
+        if eq_ic(&ctx.argv[j], "replace") {
+            replace = true;
+        } else if eq_ic(&ctx.argv[j], "db") && j + 1 < ctx.argv.len() {
+            match crate::server::get_int_arg(&ctx.argv[j + 1], None) {
+                Ok(i) if ctx.srv.db_index_ok(i64::from(i)) => dst_db = i as usize,
+                Ok(_) => return ctx.c.reply.err(errors::INVALID_DB),
+                Err(e) => return ctx.c.reply.err(&e),
+            }
+            j += 1;
+        } else {
+            return ctx.c.reply.err(errors::SYNTAX);
+        }
+        j += 1;
+    }
+    let (key, newkey) = (ctx.argv[1].clone(), ctx.argv[2].clone());
+    if src_db == dst_db && key == newkey {
+        return ctx.c.reply.err("ERR source and destination objects are the same");
+    }
+    let Some(value) = ctx.srv.lookup_read(src_db, &key).cloned() else {
+        return ctx.c.reply.int(0);
+    };
+    let expire = ctx.srv.get_expire(src_db, &key);
+    if ctx.srv.lookup_write(dst_db, &newkey).is_some() {
+        if !replace {
+            return ctx.c.reply.int(0);
+        }
+        ctx.srv.db_delete(dst_db, &newkey);
+    }
+    ctx.srv.cost.elements(value.element_count());
+    ctx.srv.set_key(dst_db, &newkey, value, false);
+    if let Some(when) = expire {
+        ctx.srv.set_expire(dst_db, &newkey, when);
+    }
+    ctx.srv.dirty += 1;
+    ctx.c.reply.int(1);
+}
+
 fn swapdb_command(ctx: &mut Ctx) {
-    let (Some(a), Some(b)) = (parse_i64(&ctx.argv[1]), parse_i64(&ctx.argv[2])) else {
-        ctx.c.reply.err("ERR invalid first DB index");
-        return;
+    let a = match crate::server::get_int_arg(&ctx.argv[1], Some("invalid first DB index")) {
+        Ok(a) => i64::from(a),
+        Err(e) => return ctx.c.reply.err(&e),
+    };
+    let b = match crate::server::get_int_arg(&ctx.argv[2], Some("invalid second DB index")) {
+        Ok(b) => i64::from(b),
+        Err(e) => return ctx.c.reply.err(&e),
     };
     if !ctx.srv.db_index_ok(a) || !ctx.srv.db_index_ok(b) {
         ctx.c.reply.err(errors::INVALID_DB);
@@ -430,4 +491,5 @@ pub const COMMANDS: &[Command] = &[
     Command::new("randomkey", 1, flags::READONLY, randomkey_command),
     Command::new("move", 3, flags::WRITE | flags::FAST, move_command),
     Command::new("swapdb", 3, flags::WRITE | flags::FAST, swapdb_command),
+    Command::new("copy", -3, flags::WRITE | flags::DENYOOM, copy_command),
 ];

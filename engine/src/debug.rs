@@ -2,7 +2,6 @@
 
 use crate::commands::{flags, Command, Ctx};
 use crate::object::{encoding_of, EncodingLimits, Value};
-use crate::reply::errors;
 use crate::util::{eq_ic, parse_f64, parse_i64};
 
 fn debug_command(ctx: &mut Ctx) {
@@ -81,42 +80,61 @@ pub fn encoding_limits(srv: &crate::server::Server) -> EncodingLimits {
     }
 }
 
-fn object_command(ctx: &mut Ctx) {
-    let sub = &ctx.argv[1];
-    if eq_ic(sub, "help") {
-        ctx.c.reply.array(1);
-        ctx.c.reply.simple("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-        return;
+fn object_help_command(ctx: &mut Ctx) {
+    let lines = [
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.c.reply.array(lines.len());
+    for l in lines {
+        ctx.c.reply.simple(l);
     }
-    if ctx.argv.len() != 3 {
-        ctx.c.reply.err(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
-            String::from_utf8_lossy(sub)
-        ));
-        return;
-    }
+}
+
+/// OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ: a missing key replies nil.
+fn object_key_command(ctx: &mut Ctx) {
     let limits = encoding_limits(ctx.srv);
     let db = ctx.c.db;
+    let sub = ctx.argv[1].clone();
     let key = ctx.argv[2].clone();
     let Some(value) = ctx.srv.lookup_read(db, &key) else {
         ctx.c.reply.null();
         return;
     };
-    if eq_ic(sub, "encoding") {
+    if eq_ic(&sub, "encoding") {
         let enc = encoding_of(value, &limits);
         ctx.c.reply.bulk_str(enc);
-    } else if eq_ic(sub, "refcount") {
+    } else if eq_ic(&sub, "refcount") {
         ctx.c.reply.int(1);
-    } else if eq_ic(sub, "idletime") {
+    } else if eq_ic(&sub, "idletime") {
         ctx.c.reply.int(0);
-    } else if eq_ic(sub, "freq") {
-        ctx.c.reply.err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     } else {
-        ctx.c.reply.err(errors::SYNTAX);
+        ctx.c.reply.err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
 }
 
+const OBJECT_SUBCOMMANDS: &[Command] = &[
+    Command::new("help", 2, flags::LOADING | flags::STALE, object_help_command),
+    Command::new("encoding", 3, flags::READONLY, object_key_command),
+    Command::new("refcount", 3, flags::READONLY, object_key_command),
+    Command::new("idletime", 3, flags::READONLY, object_key_command),
+    Command::new("freq", 3, flags::READONLY, object_key_command),
+];
+
 pub const COMMANDS: &[Command] = &[
     Command::new("debug", -2, flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::NO_PROPAGATE, debug_command),
-    Command::new("object", -2, flags::READONLY, object_command),
+    Command::container("object", -2, 0, OBJECT_SUBCOMMANDS),
 ];

@@ -94,14 +94,50 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "used_memory_peak_perc", "100.00%");
     f(&mut v, "used_memory_overhead", 870_000 + srv.repl.backlog_histlen());
     f(&mut v, "used_memory_startup", 862_000);
-    f(&mut v, "used_memory_dataset", used.saturating_sub(870_000));
+    let dataset = used.saturating_sub(870_000);
+    f(&mut v, "used_memory_dataset", dataset);
+    let net = used.saturating_sub(862_000).max(1);
+    f(&mut v, "used_memory_dataset_perc", format!("{:.2}%", dataset as f64 * 100.0 / net as f64));
+    f(&mut v, "allocator_allocated", used);
+    f(&mut v, "allocator_active", used);
+    f(&mut v, "allocator_resident", rss);
+    // The engine cannot ask the host; the simulated machine's RAM is the host's business.
+    f(&mut v, "total_system_memory", 0);
+    f(&mut v, "total_system_memory_human", bytes_to_human(0));
+    // No scripting engine: the figures an idle Redis 7.0 reports.
+    f(&mut v, "used_memory_lua", 32768);
+    f(&mut v, "used_memory_vm_eval", 32768);
+    f(&mut v, "used_memory_lua_human", bytes_to_human(32768));
+    f(&mut v, "used_memory_scripts_eval", 0);
+    f(&mut v, "number_of_cached_scripts", 0);
+    f(&mut v, "number_of_functions", 0);
+    f(&mut v, "number_of_libraries", 0);
+    f(&mut v, "used_memory_vm_functions", 33792);
+    f(&mut v, "used_memory_vm_total", 66560);
+    f(&mut v, "used_memory_vm_total_human", bytes_to_human(66560));
+    f(&mut v, "used_memory_functions", 200);
+    f(&mut v, "used_memory_scripts", 200);
+    f(&mut v, "used_memory_scripts_human", bytes_to_human(200));
     f(&mut v, "maxmemory", maxmemory);
     f(&mut v, "maxmemory_human", bytes_to_human(maxmemory));
     f(&mut v, "maxmemory_policy", srv.config.get("maxmemory-policy").unwrap_or_default());
+    f(&mut v, "allocator_frag_ratio", "1.00");
+    f(&mut v, "allocator_frag_bytes", 0);
+    f(&mut v, "allocator_rss_ratio", format!("{:.2}", rss as f64 / used as f64));
+    f(&mut v, "allocator_rss_bytes", rss - used);
+    f(&mut v, "rss_overhead_ratio", "1.00");
+    f(&mut v, "rss_overhead_bytes", 0);
     f(&mut v, "mem_fragmentation_ratio", format!("{:.2}", rss as f64 / used as f64));
     f(&mut v, "mem_fragmentation_bytes", rss - used);
+    f(&mut v, "mem_not_counted_for_evict", 0);
     f(&mut v, "mem_replication_backlog", srv.repl.backlog_histlen());
+    f(&mut v, "mem_total_replication_buffers", srv.repl.backlog_histlen());
+    f(&mut v, "mem_clients_slaves", 0);
+    f(&mut v, "mem_clients_normal", 0);
+    f(&mut v, "mem_cluster_links", 0);
+    f(&mut v, "mem_aof_buffer", 0);
     f(&mut v, "mem_allocator", "jemalloc-5.3.0");
+    f(&mut v, "active_defrag_running", 0);
     f(&mut v, "lazyfree_pending_objects", 0);
     f(&mut v, "lazyfreed_objects", 0);
     v
@@ -130,17 +166,15 @@ fn persistence_section(srv: &Server) -> Fields {
     f(&mut v, "aof_enabled", u8::from(srv.config.bool("appendonly")));
     f(&mut v, "aof_rewrite_in_progress", 0);
     f(&mut v, "aof_rewrite_scheduled", 0);
-    f(&mut v, "aof_rewrites", 0);
-    f(&mut v, "aof_rewrites_consecutive_failures", 0);
     f(&mut v, "aof_last_rewrite_time_sec", -1);
     f(&mut v, "aof_current_rewrite_time_sec", -1);
     f(&mut v, "aof_last_bgrewrite_status", "ok");
+    f(&mut v, "aof_rewrites", 0);
     f(&mut v, "aof_rewrites_consecutive_failures", 0);
     f(&mut v, "aof_last_write_status", "ok");
     f(&mut v, "aof_last_cow_size", 0);
     f(&mut v, "module_fork_in_progress", 0);
     f(&mut v, "module_fork_last_cow_size", 0);
-    v.dedup_by(|a, b| a.0 == b.0);
     v
 }
 
@@ -230,6 +264,19 @@ fn commandstats_section(srv: &Server) -> Fields {
         .collect()
 }
 
+/// Latencystats without histograms: every percentile is the mean latency.
+fn latencystats_section(srv: &Server) -> Fields {
+    srv.stats
+        .per_command
+        .iter()
+        .filter(|(_, (calls, ..))| *calls > 0)
+        .map(|(name, (calls, usec, ..))| {
+            let mean = *usec as f64 / *calls as f64;
+            (format!("latency_percentiles_usec_{}", name), format!("p50={:.3},p99={:.3},p99.9={:.3}", mean, mean, mean))
+        })
+        .collect()
+}
+
 fn keyspace_section(srv: &Server) -> Fields {
     let mut v = Fields::new();
     for (i, db) in srv.dbs.iter().enumerate() {
@@ -255,6 +302,7 @@ const SECTIONS: &[(&str, &str, bool, SectionFn)] = &[
     ("modules", "Modules", true, |_| Fields::new()),
     ("commandstats", "Commandstats", false, commandstats_section),
     ("errorstats", "Errorstats", true, errorstats_section),
+    ("latencystats", "Latencystats", false, latencystats_section),
     ("cluster", "Cluster", true, |_| vec![("cluster_enabled".into(), "0".into())]),
     ("keyspace", "Keyspace", true, keyspace_section),
 ];

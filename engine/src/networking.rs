@@ -63,6 +63,10 @@ pub struct Client {
     pub db: usize,
     pub kind: ClientKind,
     pub querybuf: Vec<u8>,
+    /// Bytes of `querybuf` already parsed in the current batch (c->qb_pos).
+    pub qb_pos: usize,
+    /// Total argument bytes of the command running now (argv-mem).
+    pub argv_mem: usize,
     pub reply: Reply,
     pub created_ms: i64,
     pub last_interaction_ms: i64,
@@ -92,6 +96,8 @@ impl Client {
             db: 0,
             kind: ClientKind::Normal,
             querybuf: Vec::new(),
+            qb_pos: 0,
+            argv_mem: 0,
             reply: Reply::default(),
             created_ms: now_ms,
             last_interaction_ms: now_ms,
@@ -129,7 +135,7 @@ impl Client {
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.
     pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.peer,
             laddr,
@@ -141,7 +147,11 @@ impl Client {
             self.db,
             self.querybuf.len(),
             if self.querybuf.is_empty() { 0 } else { 20474usize.saturating_sub(self.querybuf.len()) },
-            22400 + self.querybuf.len(),
+            self.argv_mem,
+            self.reply.buf.len(),
+            // A settled Redis 7.0 client: 21248 bytes of struct and buffers,
+            // a 1024-byte reply buffer, and the running command's arguments.
+            21248 + 1024 + if self.argv_mem > 0 { self.argv_mem + 16 } else { 0 },
             self.last_cmd,
             self.resp,
         )

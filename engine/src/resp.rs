@@ -9,18 +9,30 @@ pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
 /// (PROTO_MBULK_BIG_ARG); kept for the cost model.
 pub const PROTO_MBULK_BIG_ARG: usize = 32 * 1024;
 
-/// A protocol error: the text after "-ERR Protocol error: ". Redis replies
-/// with it and closes the connection.
+/// A protocol error: the bytes after "-ERR Protocol error: ". Redis replies
+/// with it and closes the connection. Bytes, not text: "expected '$', got
+/// '%c'" quotes the offending byte raw, whatever it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtoError(pub String);
+pub struct ProtoError(pub Vec<u8>);
 
 impl ProtoError {
     fn new(text: &str) -> ProtoError {
-        ProtoError(text.to_string())
+        ProtoError(text.as_bytes().to_vec())
     }
-    /// The full error reply line, as Redis writes it.
+    fn expected_dollar(got: u8) -> ProtoError {
+        ProtoError([&b"expected '$', got '"[..], &[got], b"'"].concat())
+    }
+    /// The error text for logs (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+    /// The full error reply line, as Redis writes it: like every error
+    /// reply, CR and LF inside become spaces.
     pub fn reply(&self) -> Vec<u8> {
-        format!("-ERR Protocol error: {}\r\n", self.0).into_bytes()
+        let mut out = b"-ERR Protocol error: ".to_vec();
+        out.extend(self.0.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        out.extend_from_slice(b"\r\n");
+        out
     }
 }
 
@@ -64,8 +76,35 @@ pub fn parse_i64_strict(s: &[u8]) -> Option<i64> {
     i64::try_from(value).ok()
 }
 
-/// Parses one request. `inline_allowed` is false for nothing today; kept so
-/// a master link can be stricter later.
+/// Where a header line ends, found the way Redis finds it: strchr for the
+/// terminator, which also stops at a NUL byte (the line then looks
+/// unterminated).
+enum LineEnd {
+    /// No terminator before the end of the buffer (or a NUL).
+    Missing,
+    /// The '\r' is the last byte: the '\n' has not arrived yet.
+    Partial,
+    /// The terminator is at this index.
+    At(usize),
+}
+
+fn find_terminator(buf: &[u8], from: usize, terminator: u8) -> Option<usize> {
+    let rest = buf.get(from..)?;
+    let p = rest.iter().position(|&b| b == terminator || b == 0)?;
+    (rest[p] == terminator).then_some(from + p)
+}
+
+/// A multibulk header line ends at the first '\r'; the byte after it is
+/// assumed to be '\n' and skipped unchecked, as Redis does.
+fn header_end(buf: &[u8], from: usize) -> LineEnd {
+    match find_terminator(buf, from, b'\r') {
+        None => LineEnd::Missing,
+        Some(cr) if cr + 1 >= buf.len() => LineEnd::Partial,
+        Some(cr) => LineEnd::At(cr),
+    }
+}
+
+/// Parses one request: multibulk if it starts with '*', inline otherwise.
 pub fn parse_request(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
     if buf.is_empty() {
         return Ok(Parsed::Incomplete);
@@ -78,16 +117,12 @@ pub fn parse_request(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
 }
 
 fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
-    let Some(eol) = find_crlf(buf, 0) else {
-        if buf.len() > PROTO_INLINE_MAX_SIZE {
-            return Err(ProtoError::new("too big mbulk count string"));
-        }
-        return Ok(Parsed::Incomplete);
+    let eol = match header_end(buf, 0) {
+        LineEnd::Missing if buf.len() > PROTO_INLINE_MAX_SIZE => return Err(ProtoError::new("too big mbulk count string")),
+        LineEnd::Missing | LineEnd::Partial => return Ok(Parsed::Incomplete),
+        LineEnd::At(eol) => eol,
     };
-    if eol > PROTO_INLINE_MAX_SIZE {
-        return Err(ProtoError::new("too big mbulk count string"));
-    }
-    let count = match parse_i64_loose(&buf[1..eol]) {
+    let count = match parse_i64_strict(&buf[1..eol]) {
         Some(n) if n <= i64::from(i32::MAX) => n,
         _ => return Err(ProtoError::new("invalid multibulk length")),
     };
@@ -98,25 +133,17 @@ fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
     // Never trust the count for an allocation: grow as arguments arrive.
     let mut argv = Vec::with_capacity((count as usize).min(1024));
     for _ in 0..count {
-        if pos >= buf.len() {
-            return Ok(Parsed::Incomplete);
-        }
-        let Some(eol) = find_crlf(buf, pos) else {
-            if buf.len() - pos > PROTO_INLINE_MAX_SIZE {
-                return Err(ProtoError::new("too big bulk count string"));
+        let eol = match header_end(buf, pos) {
+            LineEnd::Missing if buf.len() - pos.min(buf.len()) > PROTO_INLINE_MAX_SIZE => {
+                return Err(ProtoError::new("too big bulk count string"))
             }
-            if buf[pos] != b'$' {
-                return Err(ProtoError(format!("expected '$', got '{}'", buf[pos] as char)));
-            }
-            return Ok(Parsed::Incomplete);
+            LineEnd::Missing | LineEnd::Partial => return Ok(Parsed::Incomplete),
+            LineEnd::At(eol) => eol,
         };
-        if eol - pos > PROTO_INLINE_MAX_SIZE {
-            return Err(ProtoError::new("too big bulk count string"));
-        }
         if buf[pos] != b'$' {
-            return Err(ProtoError(format!("expected '$', got '{}'", buf[pos] as char)));
+            return Err(ProtoError::expected_dollar(buf[pos]));
         }
-        let len = match parse_i64_loose(&buf[pos + 1..eol]) {
+        let len = match parse_i64_strict(&buf[pos + 1..eol]) {
             Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => n as usize,
             _ => return Err(ProtoError::new("invalid bulk length")),
         };
@@ -124,6 +151,7 @@ fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
         let Some(end) = start.checked_add(len) else {
             return Err(ProtoError::new("invalid bulk length"));
         };
+        // The two bytes after the payload are skipped unchecked, as in Redis.
         if buf.len() < end + 2 {
             return Ok(Parsed::Incomplete);
         }
@@ -133,28 +161,24 @@ fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
     Ok(Parsed::Request { argv, consumed: pos })
 }
 
-/// string2ll as used on protocol headers: accepts a leading '+'? No: Redis
-/// uses string2ll there too, which rejects '+'; but "-1" and "0" are fine.
-fn parse_i64_loose(s: &[u8]) -> Option<i64> {
-    parse_i64_strict(s)
-}
-
 fn parse_inline(buf: &[u8]) -> Result<Parsed, ProtoError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+    let Some(nl) = find_terminator(buf, 0, b'\n') else {
         if buf.len() > PROTO_INLINE_MAX_SIZE {
             return Err(ProtoError::new("too big inline request"));
         }
         return Ok(Parsed::Incomplete);
     };
-    if nl > PROTO_INLINE_MAX_SIZE {
-        return Err(ProtoError::new("too big inline request"));
-    }
     let mut line = &buf[..nl];
     if line.last() == Some(&b'\r') {
         line = &line[..line.len() - 1];
     }
     let argv = split_args(line).ok_or_else(|| ProtoError::new("unbalanced quotes in request"))?;
     Ok(Parsed::Request { argv, consumed: nl + 1 })
+}
+
+/// C's isspace(): space, \t, \n, \v, \f, \r.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn hex_digit(b: u8) -> Option<u8> {
@@ -169,7 +193,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut args = Vec::new();
     let mut i = 0;
     loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
+        while i < line.len() && is_space(line[i]) {
             i += 1;
         }
         if i >= line.len() {
@@ -198,7 +222,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < line.len() && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -214,7 +238,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 2;
                     continue;
                 } else if c == b'\'' {
-                    if i + 1 < line.len() && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < line.len() && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -225,7 +249,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             } else {
                 match line.get(i) {
                     None => break,
-                    Some(c) if c.is_ascii_whitespace() => break,
+                    // A bare word ends only at these four, not at \v or \f.
+                    Some(b' ' | b'\n' | b'\r' | b'\t') => break,
                     Some(b'"') => in_dq = true,
                     Some(b'\'') => in_sq = true,
                     Some(&c) => current.push(c),
@@ -282,8 +307,11 @@ fn parse_reply_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Value,
     if depth > 64 {
         return Err("reply nested too deeply".into());
     }
-    let Some(eol) = find_crlf(buf, pos) else { return Ok(None) };
     let Some(&kind) = buf.get(pos) else { return Ok(None) };
+    if !matches!(kind, b'+' | b'-' | b':' | b'$' | b'*') {
+        return Err(format!("unexpected reply type byte {:?}", kind as char));
+    }
+    let Some(eol) = find_crlf(buf, pos + 1) else { return Ok(None) };
     let line = &buf[pos + 1..eol];
     let text = || String::from_utf8_lossy(line).into_owned();
     let number = || parse_i64_strict(line).ok_or_else(|| format!("bad number {:?}", text()));
@@ -341,9 +369,9 @@ mod tests {
 
     #[test]
     fn protocol_errors_use_redis_wording() {
-        assert_eq!(parse_request(b"*x\r\n", LIMITS).unwrap_err().0, "invalid multibulk length");
-        assert_eq!(parse_request(b"*1\r\n:1\r\n", LIMITS).unwrap_err().0, "expected '$', got ':'");
-        assert_eq!(parse_request(b"*1\r\n$-5\r\n", LIMITS).unwrap_err().0, "invalid bulk length");
-        assert_eq!(parse_request(b"a \"b\r\n", LIMITS).unwrap_err().0, "unbalanced quotes in request");
+        assert_eq!(parse_request(b"*x\r\n", LIMITS).unwrap_err().text(), "invalid multibulk length");
+        assert_eq!(parse_request(b"*1\r\n:1\r\n", LIMITS).unwrap_err().text(), "expected '$', got ':'");
+        assert_eq!(parse_request(b"*1\r\n$-5\r\n", LIMITS).unwrap_err().text(), "invalid bulk length");
+        assert_eq!(parse_request(b"a \"b\r\n", LIMITS).unwrap_err().text(), "unbalanced quotes in request");
     }
 }

@@ -245,8 +245,20 @@ impl Server {
         self.process_input(conn);
     }
 
-    /// Parses and runs every complete request in a client's query buffer.
+    /// Parses and runs every complete request in a client's query buffer,
+    /// then drops the bytes consumed. Like Redis (qb_pos), the buffer keeps
+    /// the processed bytes until the whole batch ran, which is what CLIENT
+    /// LIST's qbuf shows from inside a command.
     pub fn process_input(&mut self, conn: ConnId) {
+        self.process_input_batch(conn);
+        if let Some(client) = self.clients.get_mut(&conn) {
+            let consumed = client.qb_pos.min(client.querybuf.len());
+            client.querybuf.drain(..consumed);
+            client.qb_pos = 0;
+        }
+    }
+
+    fn process_input_batch(&mut self, conn: ConnId) {
         let limits = resp::Limits { proto_max_bulk_len: self.config.hot.proto_max_bulk_len };
         let now_ms = self.mstime();
         loop {
@@ -254,21 +266,24 @@ impl Server {
             if client.blocked_wait.is_some() || client.close_after_reply || client.close_asap {
                 return;
             }
-            if client.querybuf.is_empty() {
+            if client.qb_pos >= client.querybuf.len() {
                 return;
             }
             let is_master = client.kind == ClientKind::Master;
-            match resp::parse_request(&client.querybuf, limits) {
+            match resp::parse_request(&client.querybuf[client.qb_pos..], limits) {
                 Ok(Parsed::Incomplete) => {
                     if client.querybuf.len() as i64 > self.config.hot.client_query_buffer_limit {
                         let line = client.info_line(now_ms, "");
                         self.log(LogLevel::Warning, format!("Closing client that reached max query buffer length: {}", line));
-                        self.free_client(conn);
+                        self.close_connection(conn);
                     }
                     return;
                 }
                 Ok(Parsed::Request { argv, consumed }) => {
-                    let request: Vec<u8> = client.querybuf.drain(..consumed).collect();
+                    let start = client.qb_pos;
+                    client.qb_pos += consumed;
+                    // A replica keeps the master's stream bytes it applied (offset, backlog, sub-replicas).
+                    let request = if is_master { client.querybuf[start..start + consumed].to_vec() } else { Vec::new() };
                     if !argv.is_empty() {
                         self.run_client_command(conn, argv);
                     }
@@ -277,10 +292,11 @@ impl Server {
                     }
                 }
                 Err(e) => {
-                    let text = e.0.clone();
+                    let text = e.text();
                     client.reply.raw(&e.reply());
                     client.close_after_reply = true;
                     client.querybuf.clear();
+                    client.qb_pos = 0;
                     self.stats.total_error_replies += 1;
                     *self.stats.errors_by_code.entry("ERR".into()).or_default() += 1;
                     let info = client.info_line(now_ms, "");
@@ -296,7 +312,9 @@ impl Server {
     pub fn run_client_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
         let Some(mut client) = self.clients.remove(&conn) else { return };
         self.executing_master_stream = client.kind == ClientKind::Master;
+        client.argv_mem = argv.iter().map(|a| a.len()).sum();
         self.process_command(&mut client, &argv);
+        client.argv_mem = 0;
         self.executing_master_stream = false;
         self.clients.insert(conn, client);
     }
@@ -319,6 +337,19 @@ impl Server {
         *self.stats.errors_by_code.entry(code).or_default() += 1;
     }
 
+    /// Rejects with an error that may hold raw argument bytes; CR and LF
+    /// become spaces, as addReplyErrorSdsSafe does.
+    fn reject_bytes(&mut self, c: &mut Client, error: &[u8]) {
+        self.stats.rejected_calls += 1;
+        let mut line = b"-".to_vec();
+        line.extend(error.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        line.extend_from_slice(b"\r\n");
+        c.reply.raw(&line);
+        self.stats.total_error_replies += 1;
+        let end = error.iter().position(|&b| b == b' ').unwrap_or(error.len());
+        *self.stats.errors_by_code.entry(String::from_utf8_lossy(&error[..end]).into_owned()).or_default() += 1;
+    }
+
     fn reject(&mut self, c: &mut Client, error: &str) {
         self.stats.rejected_calls += 1;
         self.count_error(c, error);
@@ -332,10 +363,15 @@ impl Server {
             c.close_after_reply = true;
             return;
         }
+        // Like c->lastcmd, set at lookup: CLIENT LIST shows the running command.
+        c.last_cmd = "NULL".into();
         let Some(base) = self.table.lookup(&argv[0]) else {
-            self.reject(c, &commands::unknown_command_error(argv));
+            self.reject_bytes(c, &commands::unknown_command_error(argv));
             return;
         };
+        if base.subcommands.is_empty() || argv.len() == 1 {
+            c.last_cmd = base.name.to_string();
+        }
         if !base.arity_ok(argv.len()) {
             self.reject(c, &format!("ERR wrong number of arguments for '{}' command", base.name));
             return;
@@ -343,10 +379,11 @@ impl Server {
         let (cmd, full_name) = match commands::resolve(base, argv) {
             Ok(found) => found,
             Err(e) => {
-                self.reject(c, &format!("ERR {}", e));
+                self.reject_bytes(c, &[&b"ERR "[..], &e].concat());
                 return;
             }
         };
+        c.last_cmd = full_name.clone();
         if !cmd.arity_ok(argv.len()) {
             self.reject(c, &format!("ERR wrong number of arguments for '{}' command", full_name));
             return;
@@ -391,7 +428,6 @@ impl Server {
             (cmd.handler)(&mut ctx);
         }
         self.count_reply_error(c, reply_len_before, errors_before);
-        c.last_cmd = full_name.to_string();
         self.stats.total_commands_processed += 1;
         let entry = self.stats.per_command.entry(full_name.to_string()).or_default();
         entry.0 += 1;
@@ -541,11 +577,22 @@ fn echo_command(ctx: &mut Ctx) {
     ctx.c.reply.bulk(&ctx.argv[1]);
 }
 
+/// getIntFromObjectOrReply: a 64-bit integer that must also fit in an int.
+/// With `msg`, that text is the error for both failures, as in Redis.
+pub fn get_int_arg(arg: &[u8], msg: Option<&str>) -> Result<i32, String> {
+    let Some(n) = crate::util::parse_i64(arg) else {
+        return Err(msg.map_or(errors::NOT_INTEGER.to_string(), |m| format!("ERR {}", m)));
+    };
+    i32::try_from(n).map_err(|_| {
+        msg.map_or("ERR value is out of range, value must between -2147483648 and 2147483647".to_string(), |m| format!("ERR {}", m))
+    })
+}
+
 fn select_command(ctx: &mut Ctx) {
-    match crate::util::parse_i64(&ctx.argv[1]) {
-        None => ctx.c.reply.err(errors::NOT_INTEGER),
-        Some(i) if !ctx.srv.db_index_ok(i) => ctx.c.reply.err(errors::INVALID_DB),
-        Some(i) => {
+    match get_int_arg(&ctx.argv[1], None) {
+        Err(e) => ctx.c.reply.err(&e),
+        Ok(i) if !ctx.srv.db_index_ok(i64::from(i)) => ctx.c.reply.err(errors::INVALID_DB),
+        Ok(i) => {
             ctx.c.db = i as usize;
             ctx.c.reply.ok();
         }
@@ -566,14 +613,7 @@ fn info_command(ctx: &mut Ctx) {
 }
 
 fn config_get_command(ctx: &mut Ctx) {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for pattern in &ctx.argv[2..] {
-        for (name, value) in ctx.srv.config.get_matching(pattern) {
-            if !pairs.iter().any(|(n, _)| *n == name) {
-                pairs.push((name, value));
-            }
-        }
-    }
+    let pairs = ctx.srv.config.get_matching_all(&ctx.argv[2..]);
     ctx.c.reply.map(pairs.len());
     for (name, value) in pairs {
         ctx.c.reply.bulk_str(&name);
@@ -581,35 +621,53 @@ fn config_get_command(ctx: &mut Ctx) {
     }
 }
 
+/// Checks every name first, in Redis's order of precedence: an unknown name,
+/// then an immutable one or a duplicate; values are checked only after.
+fn config_set_names_error(args: &[Vec<u8>]) -> Option<String> {
+    let mut unknown: Option<String> = None;
+    let mut other: Option<String> = None;
+    let mut specs: Vec<&'static str> = Vec::new();
+    for pair in args.chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).into_owned();
+        let Some(spec) = crate::config::find_spec(&name) else {
+            unknown.get_or_insert(name);
+            continue;
+        };
+        if unknown.is_some() || other.is_some() {
+            continue;
+        }
+        if !spec.mutable {
+            other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", name));
+        } else if crate::config::PROTECTED.contains(&spec.name) {
+            other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config", name));
+        } else if specs.contains(&spec.name) {
+            other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter", name));
+        }
+        specs.push(spec.name);
+    }
+    match unknown {
+        Some(name) => Some(format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", name)),
+        None => other,
+    }
+}
+
 fn config_set_command(ctx: &mut Ctx) {
+    if ctx.argv.len() % 2 != 0 {
+        ctx.c.reply.err(errors::SYNTAX);
+        return;
+    }
     let args = &ctx.argv[2..];
-    if args.len() % 2 != 0 {
-        ctx.c.reply.err("ERR wrong number of arguments for 'config|set' command");
+    if let Some(e) = config_set_names_error(args) {
+        ctx.c.reply.err(&e);
         return;
     }
     let mut trial = ctx.srv.config.clone();
     for pair in args.chunks(2) {
         let name = String::from_utf8_lossy(&pair[0]).into_owned();
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        let spec = crate::config::find_spec(&name);
-        match spec {
-            None => {
-                ctx.c.reply.err(&format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", name));
-                return;
-            }
-            Some(spec) if !spec.mutable => {
-                ctx.c.reply.err(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config", name));
-                return;
-            }
-            Some(_) => {}
-        }
-        let values: Vec<String> = if name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof") {
-            value.split_whitespace().map(String::from).collect()
-        } else {
-            vec![value]
-        };
-        if let Err(e) = trial.set(&name, &values) {
-            ctx.c.reply.err(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", name, e.reason));
+        let canonical = crate::config::find_spec(&name).map_or(name.as_str(), |s| s.name);
+        if let Err(e) = trial.set(&name, &[value]) {
+            ctx.c.reply.err(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", canonical, e.reason));
             return;
         }
     }
@@ -639,7 +697,7 @@ fn config_help_command(ctx: &mut Ctx) {
         "REWRITE",
         "    Rewrite the configuration file.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ];
     ctx.c.reply.array(lines.len());
     for l in lines {
@@ -655,12 +713,41 @@ const CONFIG_SUBCOMMANDS: &[Command] = &[
     Command::new("help", 2, flags::STALE | flags::LOADING, config_help_command),
 ];
 
+/// CLIENT TYPE names as getClientTypeByName knows them; pubsub clients
+/// do not exist here, so that type matches nobody.
+fn client_type_by_name(name: &[u8]) -> Option<Option<ClientKind>> {
+    match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {
+        "normal" => Some(Some(ClientKind::Normal)),
+        "slave" | "replica" => Some(Some(ClientKind::Replica)),
+        "master" => Some(Some(ClientKind::Master)),
+        "pubsub" => Some(None),
+        _ => None,
+    }
+}
+
 fn client_list_command(ctx: &mut Ctx) {
     let now = ctx.srv.mstime();
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let mut type_filter: Option<String> = None;
+    let mut type_filter: Option<Option<ClientKind>> = None;
+    let mut ids: Option<Vec<u64>> = None;
     if ctx.argv.len() == 4 && util_eq(&ctx.argv[2], "type") {
-        type_filter = Some(String::from_utf8_lossy(&ctx.argv[3]).to_ascii_lowercase());
+        let Some(kind) = client_type_by_name(&ctx.argv[3]) else {
+            ctx.c.reply.err(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&ctx.argv[3])));
+            return;
+        };
+        type_filter = Some(kind);
+    } else if ctx.argv.len() > 3 && util_eq(&ctx.argv[2], "id") {
+        let mut list = Vec::new();
+        for arg in &ctx.argv[3..] {
+            match crate::util::parse_i64(arg) {
+                Some(id) if id > 0 => list.push(id as u64),
+                _ => {
+                    ctx.c.reply.err("ERR Invalid client ID");
+                    return;
+                }
+            }
+        }
+        ids = Some(list);
     } else if ctx.argv.len() != 2 {
         ctx.c.reply.err(errors::SYNTAX);
         return;
@@ -674,21 +761,80 @@ fn client_list_command(ctx: &mut Ctx) {
         if current_id == 0 && client.id == 0 {
             continue;
         }
-        if let Some(t) = &type_filter {
-            let kind = match client.kind {
-                ClientKind::Normal => "normal",
-                ClientKind::Replica => "replica",
-                ClientKind::Master => "master",
-            };
-            if t != kind && !(t == "slave" && kind == "replica") {
-                continue;
-            }
+        if type_filter.is_some_and(|t| t != Some(client.kind)) {
+            continue;
+        }
+        if ids.as_ref().is_some_and(|list| !list.contains(&client.id)) {
+            continue;
         }
         lines.push(client.info_line(now, &laddr));
+        lines.push("\n".to_string());
     }
-    let mut text = lines.join("\n");
-    text.push('\n');
-    ctx.c.reply.bulk(text.as_bytes());
+    ctx.c.reply.bulk(lines.concat().as_bytes());
+}
+
+fn client_info_command(ctx: &mut Ctx) {
+    let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
+    let mut line = ctx.c.info_line(ctx.srv.mstime(), &laddr);
+    line.push('\n');
+    ctx.c.reply.bulk(line.as_bytes());
+}
+
+fn client_help_command(ctx: &mut Ctx) {
+    let lines = [
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.c.reply.array(lines.len());
+    for l in lines {
+        ctx.c.reply.simple(l);
+    }
 }
 
 fn client_id_command(ctx: &mut Ctx) {
@@ -714,67 +860,72 @@ fn client_getname_command(ctx: &mut Ctx) {
     }
 }
 
-/// CLIENT KILL addr | CLIENT KILL [ID id] [TYPE type] [ADDR addr] [SKIPME yes/no]
-fn client_kill_command(ctx: &mut Ctx) {
-    let args = &ctx.argv[2..];
-    let mut id: Option<u64> = None;
-    let mut kind: Option<ClientKind> = None;
-    let mut addr: Option<String> = None;
-    let mut skipme = true;
-    let old_style = args.len() == 1;
-    if old_style {
-        addr = Some(String::from_utf8_lossy(&args[0]).into_owned());
-    } else {
-        if args.len() % 2 != 0 {
-            ctx.c.reply.err(errors::SYNTAX);
-            return;
+/// The filters of CLIENT KILL. `kind` is Some(None) for a type that
+/// matches nobody here (pubsub).
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    kind: Option<Option<ClientKind>>,
+    addr: Option<String>,
+    laddr: Option<String>,
+    skipme: bool,
+}
+
+impl KillFilter {
+    fn matches(&self, c: &Client, laddr: &str) -> bool {
+        self.id.map_or(true, |i| c.id == i)
+            && self.kind.map_or(true, |k| k == Some(c.kind))
+            && self.addr.as_ref().map_or(true, |a| c.peer == *a)
+            && self.laddr.as_ref().map_or(true, |a| a == laddr)
+    }
+}
+
+/// Parses CLIENT KILL's new-style options, replying with Redis's error.
+fn client_kill_options(args: &[Vec<u8>]) -> Result<KillFilter, String> {
+    let mut f = KillFilter { skipme: true, ..Default::default() };
+    let mut i = 0;
+    while i < args.len() {
+        let Some(value) = args.get(i + 1) else { return Err(errors::SYNTAX.into()) };
+        let text = String::from_utf8_lossy(value).into_owned();
+        match String::from_utf8_lossy(&args[i]).to_ascii_lowercase().as_str() {
+            "id" => match crate::util::parse_i64(value) {
+                Some(v) if v >= 1 => f.id = Some(v as u64),
+                _ => return Err("ERR client-id should be greater than 0".into()),
+            },
+            "type" => match client_type_by_name(value) {
+                Some(kind) => f.kind = Some(kind),
+                None => return Err(format!("ERR Unknown client type '{}'", text)),
+            },
+            "addr" => f.addr = Some(text),
+            "laddr" => f.laddr = Some(text),
+            // Only the default user exists: every client is logged in as it.
+            "user" if text == "default" => {}
+            "user" => return Err(format!("ERR No such user '{}'", text)),
+            "skipme" if text.eq_ignore_ascii_case("yes") => f.skipme = true,
+            "skipme" if text.eq_ignore_ascii_case("no") => f.skipme = false,
+            _ => return Err(errors::SYNTAX.into()),
         }
-        for pair in args.chunks(2) {
-            let value = String::from_utf8_lossy(&pair[1]).into_owned();
-            match String::from_utf8_lossy(&pair[0]).to_ascii_lowercase().as_str() {
-                "id" => match value.parse::<u64>() {
-                    Ok(v) if v > 0 => id = Some(v),
-                    _ => {
-                        ctx.c.reply.err("ERR client-id should be greater than 0");
-                        return;
-                    }
-                },
-                "type" => {
-                    kind = Some(match value.to_ascii_lowercase().as_str() {
-                        "normal" => ClientKind::Normal,
-                        "slave" | "replica" => ClientKind::Replica,
-                        "master" => ClientKind::Master,
-                        _ => {
-                            ctx.c.reply.err(&format!("ERR Unknown client type '{}'", value));
-                            return;
-                        }
-                    })
-                }
-                "addr" => addr = Some(value),
-                "skipme" => match value.to_ascii_lowercase().as_str() {
-                    "yes" => skipme = true,
-                    "no" => skipme = false,
-                    _ => {
-                        ctx.c.reply.err(errors::SYNTAX);
-                        return;
-                    }
-                },
-                _ => {
-                    ctx.c.reply.err(errors::SYNTAX);
-                    return;
-                }
+        i += 2;
+    }
+    Ok(f)
+}
+
+/// CLIENT KILL addr | CLIENT KILL [ID id] [TYPE type] [ADDR addr] [LADDR addr] [USER u] [SKIPME yes/no]
+fn client_kill_command(ctx: &mut Ctx) {
+    let old_style = ctx.argv.len() == 3;
+    let filter = if old_style {
+        KillFilter { addr: Some(String::from_utf8_lossy(&ctx.argv[2]).into_owned()), skipme: false, ..Default::default() }
+    } else {
+        match client_kill_options(&ctx.argv[2..]) {
+            Ok(f) => f,
+            Err(e) => {
+                ctx.c.reply.err(&e);
+                return;
             }
         }
-    }
-    let victims: Vec<ConnId> = ctx
-        .srv
-        .clients
-        .values()
-        .filter(|c| id.map_or(true, |i| c.id == i))
-        .filter(|c| kind.map_or(true, |k| c.kind == k))
-        .filter(|c| addr.as_ref().map_or(true, |a| c.peer == *a))
-        .map(|c| c.conn)
-        .collect();
+    };
+    let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
+    let victims: Vec<ConnId> = ctx.srv.clients.values().filter(|c| filter.matches(c, &laddr)).map(|c| c.conn).collect();
     let mut killed = victims.len();
     for conn in &victims {
         let desc = ctx.srv.clients.get(conn).map(|c| c.info_line(ctx.srv.mstime(), "")).unwrap_or_default();
@@ -783,21 +934,16 @@ fn client_kill_command(ctx: &mut Ctx) {
         }
         ctx.srv.close_connection(*conn);
     }
-    let me_matches = id.map_or(true, |i| ctx.c.id == i)
-        && kind.map_or(true, |k| ctx.c.kind == k)
-        && addr.as_ref().map_or(true, |a| ctx.c.peer == *a);
-    if me_matches && (!skipme || old_style) && ctx.c.id != 0 {
+    if filter.matches(ctx.c, &laddr) && !filter.skipme && ctx.c.id != 0 {
         ctx.c.close_after_reply = true;
         killed += 1;
     }
-    if old_style {
-        if killed == 0 {
-            ctx.c.reply.err("ERR No such client");
-        } else {
-            ctx.c.reply.ok();
-        }
-    } else {
+    if !old_style {
         ctx.c.reply.int(killed as i64);
+    } else if killed == 0 {
+        ctx.c.reply.err("ERR No such client");
+    } else {
+        ctx.c.reply.ok();
     }
 }
 
@@ -805,6 +951,8 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
     Command::new("list", -2, flags::ADMIN | flags::STALE | flags::LOADING, client_list_command),
     Command::new("kill", -3, flags::ADMIN | flags::STALE | flags::LOADING, client_kill_command),
     Command::new("id", 2, flags::STALE | flags::LOADING, client_id_command),
+    Command::new("info", 2, flags::STALE | flags::LOADING, client_info_command),
+    Command::new("help", 2, flags::STALE | flags::LOADING, client_help_command),
     Command::new("setname", 3, flags::STALE | flags::LOADING, client_setname_command),
     Command::new("getname", 2, flags::STALE | flags::LOADING, client_getname_command),
 ];
@@ -852,6 +1000,26 @@ fn command_entry(ctx: &mut Ctx) {
     }
 }
 
+/// FUNCTION FLUSH [ASYNC|SYNC]: there are no functions to flush; Redis's
+/// test suite calls it before every unit in external-server mode.
+fn function_flush_command(ctx: &mut Ctx) {
+    match ctx.argv.get(2) {
+        None => ctx.c.reply.ok(),
+        Some(mode) if util_eq(mode, "async") || util_eq(mode, "sync") => ctx.c.reply.ok(),
+        Some(_) => ctx.c.reply.err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+    }
+}
+
+/// FUNCTION LIST: no libraries are ever loaded.
+fn function_list_command(ctx: &mut Ctx) {
+    ctx.c.reply.array(0);
+}
+
+const FUNCTION_SUBCOMMANDS: &[Command] = &[
+    Command::new("flush", -2, flags::WRITE | flags::NOSCRIPT, function_flush_command),
+    Command::new("list", -2, flags::NOSCRIPT, function_list_command),
+];
+
 fn lastsave_command(ctx: &mut Ctx) {
     ctx.c.reply.int(ctx.srv.lastsave_s);
 }
@@ -865,5 +1033,6 @@ pub const COMMANDS: &[Command] = &[
     Command::new("lastsave", 1, flags::FAST | flags::STALE | flags::LOADING, lastsave_command),
     Command::container("config", -2, 0, CONFIG_SUBCOMMANDS),
     Command::container("client", -2, 0, CLIENT_SUBCOMMANDS),
+    Command::container("function", -2, 0, FUNCTION_SUBCOMMANDS),
     Command { name: "command", arity: -1, flags: flags::STALE | flags::LOADING, handler: command_entry, subcommands: COMMAND_SUBCOMMANDS },
 ];

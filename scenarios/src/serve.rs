@@ -47,6 +47,21 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
 
 /// Runs the server until the process is killed.
 pub fn serve(bind: &str, port: u16, config: Config) -> std::io::Result<()> {
+    let (engine, rx, tx) = start(bind, port, config)?;
+    event_loop(engine, rx, tx)
+}
+
+/// Starts the server on a background thread and returns the port it listens
+/// on; port 0 picks a free one (the differential test uses this).
+pub fn spawn(bind: &str, port: u16, config: Config) -> std::io::Result<u16> {
+    let (engine, rx, tx) = start(bind, port, config)?;
+    let port = engine.server().options.port;
+    thread::Builder::new().name("redsim-serve".into()).spawn(move || event_loop(engine, rx, tx))?;
+    Ok(port)
+}
+
+/// Binds the listener, starts the accept thread and builds the engine.
+fn start(bind: &str, port: u16, config: Config) -> std::io::Result<(Engine, Receiver<Msg>, Sender<Msg>)> {
     let listener = TcpListener::bind((bind, port))?;
     let port = listener.local_addr()?.port();
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -68,7 +83,7 @@ pub fn serve(bind: &str, port: u16, config: Config) -> std::io::Result<()> {
     let options = EngineOptions { seed: now_us(), pid: std::process::id(), port };
     let engine = Engine::new(config, options, now_us());
     eprintln!("redsim serve: listening on {}:{}", bind, port);
-    event_loop(engine, rx, tx)
+    Ok((engine, rx, tx))
 }
 
 fn event_loop(mut engine: Engine, rx: Receiver<Msg>, tx: Sender<Msg>) -> std::io::Result<()> {
