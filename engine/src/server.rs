@@ -92,7 +92,6 @@ impl Server {
         let run_id = random_hex40(&mut rng);
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
-        let period_us = 1_000_000 / config.hot.hz as u64;
         let mut srv = Server {
             config,
             options,
@@ -110,7 +109,8 @@ impl Server {
             dirty: 0,
             lastsave_s: (now_us / 1_000_000) as i64,
             cronloops: 0,
-            next_cron_us: now_us + period_us,
+            // serverCron's timer is created with a 1 ms delay (aeCreateTimeEvent(.., 1, serverCron, ..)).
+            next_cron_us: now_us + 1000,
             cost: Cost::default(),
             repl,
             also_propagate: Vec::new(),
@@ -928,10 +928,7 @@ fn client_kill_command(ctx: &mut Ctx) {
     let victims: Vec<ConnId> = ctx.srv.clients.values().filter(|c| filter.matches(c, &laddr)).map(|c| c.conn).collect();
     let mut killed = victims.len();
     for conn in &victims {
-        let desc = ctx.srv.clients.get(conn).map(|c| c.info_line(ctx.srv.mstime(), "")).unwrap_or_default();
-        if ctx.srv.clients.get(conn).map(|c| c.kind) == Some(ClientKind::Replica) {
-            ctx.srv.log(LogLevel::Notice, format!("Connection with replica {} lost.", desc.split(' ').nth(1).unwrap_or("").trim_start_matches("addr=")));
-        }
+        // freeClient logs "Connection with replica ... lost." for replicas.
         ctx.srv.close_connection(*conn);
     }
     if filter.matches(ctx.c, &laddr) && !filter.skipme && ctx.c.id != 0 {
