@@ -9,6 +9,8 @@
 #   TEST_TIMEOUT_S idle timeout given to test_helper.tcl (default 300)
 #
 # The tests are extracted into a temporary directory and never committed.
+# --verbose is not cosmetic: without it the 7.0.15 helper loses the unit/type/string
+# run in a [TIMEOUT] (its test server stops hearing from the client).
 # Needs tclsh. Without a local copy of the redis repository:
 #   git clone --bare --filter=blob:none https://github.com/redis/redis /tmp/redis.git
 #   REDIS_GIT_DIR=/tmp/redis.git ci/redis-suite.sh
@@ -60,7 +62,7 @@ printf '%-22s %6s %6s %6s %6s\n' unit ok err exc skip
 for unit in "${UNITS[@]}"; do
     log="$WORK/$(echo "$unit" | tr / _).log"
     (cd "$WORK" && timeout 900 tclsh tests/test_helper.tcl --host 127.0.0.1 --port "$PORT" \
-        --clients 1 --durable --timeout "$TEST_TIMEOUT_S" --single "$unit" 2>&1 | sed -e "s/\x1b\[[0-9;]*m//g" >"$log") || true
+        --clients 1 --durable --verbose --timeout "$TEST_TIMEOUT_S" --single "$unit" 2>&1 | sed -e "s/\x1b\[[0-9;]*m//g" >"$log") || true
     ok=$(grep -c '^\[ok\]' "$log" || true)
     err=$(grep -c '^\[err\]' "$log" || true)
     exc=$(grep -c '^\[exception\]' "$log" || true)
@@ -69,6 +71,11 @@ for unit in "${UNITS[@]}"; do
     if [ "${REDIS_SUITE_VERBOSE:-0}" = 1 ]; then grep -E '^\[(err|exception)\]' -A3 "$log" | head -80 || true; fi
     if [ -n "${REDIS_SUITE_LOG_DIR:-}" ]; then mkdir -p "$REDIS_SUITE_LOG_DIR"; cp "$log" "$REDIS_SUITE_LOG_DIR/"; fi
     total_ok=$((total_ok + ok)); total_err=$((total_err + err)); total_exc=$((total_exc + exc)); total_skip=$((total_skip + skip))
+    if kill -0 "$SERVER_PID" 2>/dev/null && command -v redis-cli >/dev/null \
+        && ! timeout 5 redis-cli -p "$PORT" ping >/dev/null 2>&1; then
+        echo "redis-suite: redsim serve stopped answering during $unit (hung); restarting it" >&2
+        kill "$SERVER_PID" 2>/dev/null || true
+    fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
         echo "redis-suite: redsim serve died during $unit; last log lines:" >&2
         tail -5 "$WORK/redsim.log" >&2

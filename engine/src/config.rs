@@ -380,39 +380,31 @@ impl Config {
 
     /// CONFIG GET with several patterns, as Redis 7.0 answers it: a name
     /// without glob characters is looked up directly (alias or not) and echoed
-    /// as typed; a glob matches every name and alias except hidden ones. Each
-    /// directive appears once; Redis emits them in hash order, so callers
-    /// must not rely on the order.
+    /// as typed; a glob matches every name and alias except hidden ones,
+    /// each under its own name. A name already in the reply (compared
+    /// case-insensitively) is not repeated. Redis emits them in hash order,
+    /// so callers must not rely on the order.
     pub fn get_matching_all(&self, patterns: &[Vec<u8>]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        let mut seen: Vec<&'static str> = Vec::new();
+        let add = |out: &mut Vec<(String, String)>, name: String, value: &String| {
+            if !out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                out.push((name, value.clone()));
+            }
+        };
         for pattern in patterns {
             if !pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
                 let typed = String::from_utf8_lossy(pattern).into_owned();
-                if out.iter().any(|(n, _)| *n == typed) {
-                    continue;
-                }
                 if let Some(spec) = find_spec(&typed) {
-                    seen.push(spec.name);
-                    out.push((typed, self.values[spec.name].clone()));
+                    add(&mut out, typed, &self.values[spec.name]);
                 }
                 continue;
             }
             for spec in SPECS.iter().filter(|s| !HIDDEN.contains(&s.name)) {
-                if seen.contains(&spec.name) {
-                    continue;
-                }
                 let value = &self.values[spec.name];
-                // Redis skips a name whose canonical entry already matched;
-                // aliases come first here so both of a matching pair appear.
-                if let Some(alias) = spec.alias {
-                    if crate::util::glob_match(pattern, alias.as_bytes(), true) {
-                        out.push((alias.to_string(), value.clone()));
+                for name in std::iter::once(spec.name).chain(spec.alias) {
+                    if crate::util::glob_match(pattern, name.as_bytes(), true) {
+                        add(&mut out, name.to_string(), value);
                     }
-                }
-                if crate::util::glob_match(pattern, spec.name.as_bytes(), true) {
-                    seen.push(spec.name);
-                    out.push((spec.name.to_string(), value.clone()));
                 }
             }
         }

@@ -104,9 +104,19 @@ fn object_help_command(ctx: &mut Ctx) {
     }
 }
 
+/// Redis stores small integer strings (0..OBJ_SHARED_INTEGERS) as shared
+/// objects with refcount INT_MAX, unless an LRU/LFU maxmemory policy needs
+/// per-key access data.
+fn is_shared_integer(value: &Value, per_key_lru: bool) -> bool {
+    let Value::Str(s) = value else { return false };
+    !per_key_lru && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
+}
+
 /// OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ: a missing key replies nil.
 fn object_key_command(ctx: &mut Ctx) {
     let limits = encoding_limits(ctx.srv);
+    let policy = ctx.srv.config.get("maxmemory-policy").unwrap_or_default();
+    let per_key_lru = ctx.srv.config.hot.maxmemory_bytes > 0 && (policy.contains("lru") || policy.contains("lfu"));
     let db = ctx.c.db;
     let sub = ctx.argv[1].clone();
     let key = ctx.argv[2].clone();
@@ -118,7 +128,8 @@ fn object_key_command(ctx: &mut Ctx) {
         let enc = encoding_of(value, &limits);
         ctx.c.reply.bulk_str(enc);
     } else if eq_ic(&sub, "refcount") {
-        ctx.c.reply.int(1);
+        let shared = is_shared_integer(value, per_key_lru);
+        ctx.c.reply.int(if shared { i64::from(i32::MAX) } else { 1 });
     } else if eq_ic(&sub, "idletime") {
         ctx.c.reply.int(0);
     } else {

@@ -95,10 +95,15 @@ pub fn eq_ic(arg: &[u8], keyword: &str) -> bool {
 
 /// Glob-style matching with Redis's stringmatchlen rules: * ? [abc] [^a] [a-z] and \ escapes.
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
-    glob_inner(pattern, string, nocase, 0)
+    let mut give_up = false;
+    glob_inner(pattern, string, nocase, 0, &mut give_up)
 }
 
-fn glob_inner(p: &[u8], s: &[u8], nocase: bool, depth: usize) -> bool {
+/// `give_up` is Redis's skipLongerMatches: once the rest of a pattern after
+/// a '*' matched no suffix at all, no earlier '*' can help by matching
+/// longer, so the whole match fails at once instead of backtracking
+/// exponentially ("a*a*a*...b" against "aaaa...").
+fn glob_inner(p: &[u8], s: &[u8], nocase: bool, depth: usize, give_up: &mut bool) -> bool {
     if depth > 1000 {
         return false;
     }
@@ -114,10 +119,14 @@ fn glob_inner(p: &[u8], s: &[u8], nocase: bool, depth: usize) -> bool {
                     return true;
                 }
                 for start in si..=s.len() {
-                    if glob_inner(&p[pi + 1..], &s[start..], nocase, depth + 1) {
+                    if glob_inner(&p[pi + 1..], &s[start..], nocase, depth + 1, give_up) {
                         return true;
                     }
+                    if *give_up {
+                        return false;
+                    }
                 }
+                *give_up = true;
                 return false;
             }
             b'?' => {
@@ -194,6 +203,20 @@ fn glob_inner(p: &[u8], s: &[u8], nocase: bool, depth: usize) -> bool {
         }
     }
     pi == p.len() && si == s.len()
+}
+
+#[cfg(test)]
+mod glob_regression_tests {
+    use super::glob_match;
+
+    #[test]
+    fn long_nested_stars_fail_fast() {
+        let pattern = b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        assert!(!glob_match(pattern, &[b'a'; 40], false));
+        assert!(glob_match(b"a*b*c", b"axxbyyc", false));
+        assert!(glob_match(b"*a*", b"bab", false));
+        assert!(!glob_match(b"*a*b", b"ba", false));
+    }
 }
 
 #[cfg(test)]

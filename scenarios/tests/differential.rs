@@ -25,7 +25,7 @@ use redsim_engine::resp::{self, Value};
 /// name from here to switch its templates on.
 const PENDING_FAMILIES: &[&str] = &["strings", "lists", "hashes", "sets", "zsets", "expire"];
 
-const SEEDS: &[u64] = &[1, 2, 3, 4];
+const SEEDS: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 const COMMANDS_PER_SEED: usize = 1000;
 
 /// How two replies are compared.
@@ -74,7 +74,7 @@ fn pool(name: &str) -> &'static [&'static str] {
         "count" => &["1", "2", "3", "0", "-1", "x", "10"],
         "float" => &["1.5", "-2", "0", "inf", "-inf", "nan", "abc", "1e3", "+1", "5"],
         "db" => &["0", "1", "2", "15", "16", "-1", "x", "1.0", ""],
-        "pat" => &["*", "k*", "k?", "k[0-2]", "*a*", "[", "\\*", "k[^1]*", "zz*"],
+        "pat" => &["*", "k*", "k?", "k[0-2]", "*a*", "[", "\\*", "k[^1]*", "zz*", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"],
         "field" => &["f0", "f1", "f2"],
         "member" => &["m0", "m1", "m2", "m3", "1", "2"],
         "flushopt" => &["ASYNC", "SYNC", "async", "foo"],
@@ -88,7 +88,7 @@ fn pool(name: &str) -> &'static [&'static str] {
             "hash-max-ziplist-entries", "list-max-ziplist-size", "notify-keyspace-events", "activerehashing",
             "oom-score-adj-values", "maxmemory-clients", "lua-time-limit", "busy-reply-threshold",
         ],
-        "cfgglob" => &["maxmemory*", "*repl*", "min-*", "*max-*-entries*", "repl-*", "lazyfree*", "h?", "*ziplist*", "slave*"],
+        "cfgglob" => &["maxmemory*", "*repl*", "min-*", "*max-*-entries*", "repl-*", "lazyfree*", "h?", "*ziplist*", "slave*", "MAXMEM*", "*READ-ONLY"],
         "cfgset" => &[
             "hz 10", "hz abc", "hz -1", "maxmemory-policy foo", "maxmemory-policy noeviction", "timeout 0", "timeout x",
             "databases 4", "daemonize yes", "nosuchoption 1", "maxmemory 1x", "appendfsync sometimes", "activerehashing maybe",
@@ -123,6 +123,8 @@ const TEMPLATES: &[Template] = &[
     // ---- core: server.rs, db.rs, debug.rs, and plain SET/GET to make keys ----
     t("core", 30, "SET {key} {val}"),
     t("core", 10, "GET {key}"),
+    // Against the long-pattern entry of {pat}: a backtracking glob hangs here.
+    t("core", 1, "SET aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1"),
     t("core", 2, "GET"),
     t("core", 1, "GET a b"),
     t("core", 3, "PING"),
@@ -184,6 +186,7 @@ const TEMPLATES: &[Template] = &[
     t("core", 4, "CONFIG GET {cfgpat}"),
     pairs("core", 3, "CONFIG GET {cfgglob}"),
     pairs("core", 1, "CONFIG GET {cfgpat} {cfgglob}"),
+    pairs("core", 1, "CONFIG GET {cfgglob} {cfgpat} {cfgpat}"),
     t("core", 1, "CONFIG GET"),
     t("core", 4, "CONFIG SET {cfgset}"),
     t("core", 1, "CONFIG SET hz"),
