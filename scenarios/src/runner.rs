@@ -44,7 +44,7 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
     let mut client_machines: Vec<String> = scenario.workloads.iter().filter_map(|w| w.on.clone()).collect();
     client_machines.sort();
     client_machines.dedup();
-    WorldSpec { seed, nodes, client_machines, links: Vec::new() }
+    WorldSpec { seed, nodes, client_machines, links: Vec::new(), boot_spread_us: redsim_sim::world::BOOT_SPREAD_US }
 }
 
 fn workload_spec(w: &crate::spec::Workload) -> WorkloadSpec {

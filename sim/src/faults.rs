@@ -186,7 +186,10 @@ impl World {
                 if up {
                     self.kill_host(h);
                 }
-                up
+                // Power lost before the seeded boot: the process never starts.
+                let fires = up || !self.hosts[h].booted;
+                self.hosts[h].booted = true;
+                fires
             }
             Fault::Restart { .. } => {
                 if up {

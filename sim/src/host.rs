@@ -79,6 +79,8 @@ pub struct Host {
     pub log_lines: Vec<String>,
     pub cpu_used_us: u64,
     pub steps: u64,
+    /// Started at least once (its seeded boot, or a restart fault before it).
+    pub booted: bool,
 }
 
 impl Host {
@@ -108,6 +110,7 @@ impl Host {
             log_lines: Vec::new(),
             cpu_used_us: 0,
             steps: 0,
+            booted: false,
         }
     }
 

@@ -495,6 +495,8 @@ mod tests {
         let node = |name: &str| NodeSpec { name: name.into(), machine: MachineSpec::default(), config_lines: vec![] };
         let mut w = World::new(WorldSpec { seed: 11, nodes: vec![node("m1"), node("m2")], ..WorldSpec::default() }).unwrap();
         w.keep_trace_lines();
+        // Both processes are up once the seeded boot window has passed.
+        w.run_until(crate::world::BOOT_SPREAD_US);
         w
     }
 
@@ -510,23 +512,23 @@ mod tests {
     fn outbound_connect_by_name_or_ip_carries_bytes_both_ways() {
         let mut w = two_nodes();
         w.host_connect(0, outbound(1), "m2", 6379);
-        w.run_until(2_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 2_000);
         assert_eq!(lines_with(&w, "m1 connected conn=1"), 1);
         assert_eq!(lines_with(&w, "m2 accept conn=1 id=1 peer=10.0.0.1:"), 1);
         w.host_send(0, outbound(1), resp::encode_command(&["PING"]));
-        w.run_until(4_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 4_000);
         assert_eq!(w.engine("m2").unwrap().server().stats.net_input_bytes, 14);
         // "+PONG\r\n" came back to the dialler.
         assert_eq!(w.engine("m1").unwrap().server().stats.net_input_bytes, 7);
         w.host_connect(0, outbound(2), "10.0.0.2", 6379);
-        w.run_until(6_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 6_000);
         assert_eq!(w.engine("m2").unwrap().server().clients.len(), 2);
         w.host_close(0, outbound(2));
-        w.run_until(8_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 8_000);
         assert_eq!(w.engine("m2").unwrap().server().clients.len(), 1);
         // A wrong port is refused after one round trip.
         w.host_connect(0, outbound(3), "m2", 7000);
-        w.run_until(10_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 10_000);
         assert_eq!(lines_with(&w, "m1 connect-failed conn=3"), 1);
     }
 
@@ -534,23 +536,23 @@ mod tests {
     fn outbound_connect_fails_to_a_dead_node_and_waits_out_a_partition() {
         let mut w = two_nodes();
         w.schedule_fault(0, Fault::Kill { node: "m2".into() }).unwrap();
-        w.run_until(1);
+        w.run_until(crate::world::BOOT_SPREAD_US + 1);
         w.host_connect(0, outbound(1), "m2", 6379);
-        w.run_until(1_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 1_000);
         assert_eq!(lines_with(&w, "m1 connect-failed conn=1"), 1);
 
-        w.schedule_fault(1_000, Fault::Restart { node: "m2".into() }).unwrap();
+        w.schedule_fault(crate::world::BOOT_SPREAD_US + 1_000, Fault::Restart { node: "m2".into() }).unwrap();
         let groups = vec![vec!["m1".to_string()], vec!["m2".to_string()]];
-        w.schedule_fault(1_000, Fault::Partition { groups }).unwrap();
-        w.schedule_fault(50_000, Fault::Heal).unwrap();
-        w.run_until(2_000);
+        w.schedule_fault(crate::world::BOOT_SPREAD_US + 1_000, Fault::Partition { groups }).unwrap();
+        w.schedule_fault(crate::world::BOOT_SPREAD_US + 50_000, Fault::Heal).unwrap();
+        w.run_until(crate::world::BOOT_SPREAD_US + 2_000);
         w.host_connect(0, outbound(2), "m2", 6379);
         w.host_connect(0, outbound(3), "m2", 6379);
-        w.run_until(40_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 40_000);
         assert_eq!(lines_with(&w, " accept conn="), 0, "the SYN waits for heal");
         // Closing a pending connect cancels it.
         w.host_close(0, outbound(3));
-        w.run_until(60_000);
+        w.run_until(crate::world::BOOT_SPREAD_US + 60_000);
         assert_eq!(lines_with(&w, "m2 accept conn=2 "), 1);
         assert_eq!(lines_with(&w, "m2 accept conn=3 "), 0);
         assert_eq!(lines_with(&w, "m1 connected conn=2"), 1);

@@ -30,6 +30,9 @@ use crate::trace::{emit_log, format_redis_log, NotableEvent, Trace};
 /// RNG streams of the run's seed, one per purpose.
 const STREAM_WORLD: u64 = 0;
 const STREAM_NETWORK: u64 = 1;
+const STREAM_BOOT: u64 = 2;
+/// The boot window scenarios use (see [`WorldSpec::boot_spread_us`]).
+pub const BOOT_SPREAD_US: u64 = 1_000_000;
 const STREAM_NODE_BASE: u64 = 1 << 20;
 const STREAM_CLIENT_BASE: u64 = 1 << 40;
 
@@ -52,6 +55,11 @@ pub struct WorldSpec {
     /// always added.
     pub client_machines: Vec<String>,
     pub links: Vec<LinkSpec>,
+    /// Nodes boot at seeded times in [0, boot_spread_us), so each process's
+    /// serverCron (and its 1 Hz replicationCron) has its own phase against
+    /// the whole-second clock, as separately started processes do. 0 boots
+    /// every node at time 0.
+    pub boot_spread_us: u64,
 }
 
 /// What can happen at a virtual time.
@@ -68,6 +76,7 @@ pub(crate) enum Ev {
     ClientTimeout { client: u32, op: u64 },
     Fault { index: u32 },
     Admin { index: u32 },
+    HostBoot { host: u32 },
 }
 
 struct Scheduled {
@@ -169,8 +178,10 @@ impl World {
             let (from, to) = (world.machine_index(&link.from)?, world.machine_index(&link.to)?);
             world.net.set_link(from, to, Some(link.latency_us), Some(link.bandwidth_bytes_per_s));
         }
+        let mut boot_rng = rng_stream(spec.seed, STREAM_BOOT);
         for h in 0..world.hosts.len() {
-            world.start_host(h);
+            let boot_us = if spec.boot_spread_us > 0 { boot_rng.gen_range(0..spec.boot_spread_us) } else { 0 };
+            world.schedule(boot_us, Ev::HostBoot { host: h as u32 });
         }
         Ok(world)
     }
@@ -312,6 +323,11 @@ impl World {
             Ev::ClientTimeout { client, op } => self.client_timeout(client as usize, op as usize),
             Ev::Fault { index } => self.apply_fault(index as usize),
             Ev::Admin { index } => self.admin_arrive(index as usize),
+            Ev::HostBoot { host } => {
+                if !self.hosts[host as usize].booted {
+                    self.start_host(host as usize);
+                }
+            }
         }
     }
 
@@ -439,6 +455,7 @@ impl World {
     pub(crate) fn start_host(&mut self, h: usize) {
         let now = self.now_us;
         let host = &mut self.hosts[h];
+        host.booted = true;
         host.start(now);
         self.trace.record(now, &host.name, "start", format_args!("pid={} incarnation={}", host.pid, host.incarnation));
         self.host_run(h);

@@ -347,3 +347,17 @@ fn logs_are_redis_formatted_from_the_node_clock() {
     assert!(snapshot.contains("2000.000 m1 fault:clock-jump jump_ms=3600000"), "{}", snapshot);
     assert!(snapshot.contains("3000.000 m1 fault:restart"), "{}", snapshot);
 }
+
+/// With a boot window, processes start at seeded times, so their serverCron
+/// ticks have different phases; a node killed before its boot never starts.
+#[test]
+fn seeded_boot_times_spread_cron_phases() {
+    let nodes = ["a", "b", "c"].iter().map(|n| NodeSpec { name: n.to_string(), machine: MachineSpec::default(), config_lines: vec![] }).collect();
+    let mut w = World::new(WorldSpec { seed: 3, nodes, boot_spread_us: S, ..WorldSpec::default() }).expect("valid world");
+    w.schedule_fault(0, Fault::Kill { node: "c".into() }).expect("c exists");
+    w.run_until(2 * S);
+    let first_line = |w: &World, n: &str| w.node_log(n).first().cloned();
+    let (a, b) = (first_line(&w, "a").expect("a booted"), first_line(&w, "b").expect("b booted"));
+    assert_ne!(a.split(' ').nth(4), b.split(' ').nth(4), "boot times differ: {} / {}", a, b);
+    assert!(!w.node_is_up("c") && first_line(&w, "c").is_none(), "killed before boot, never started");
+}

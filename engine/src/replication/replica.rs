@@ -102,8 +102,7 @@ fn connect_with_master(srv: &mut Server) {
     l.transfer_lastio_s = now;
     l.buf.clear();
     let (host, port) = (l.host.clone(), l.port);
-    srv.outputs.push_back(Output::Connect { conn, host: host.clone(), port });
-    srv.log(LogLevel::Notice, format!("Connecting to MASTER {}:{}", host, port));
+    srv.outputs.push_back(Output::Connect { conn, host, port });
     srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync started".into());
 }
 
@@ -445,6 +444,14 @@ pub fn master_client_freed(srv: &mut Server, client: &Client) {
     srv.log(LogLevel::Notice, "Caching the disconnected master state.".into());
     srv.event("master_link_down", format!("offset {}", reploff));
     srv.outputs.push_back(Output::Close { conn: client.conn });
+    // replicationHandleMasterDisconnection: reconnect at once rather than at
+    // the next replicationCron, since waiting risks the backlog moving on.
+    let (host, port) = {
+        let l = link(srv);
+        (l.host.clone(), l.port)
+    };
+    srv.log(LogLevel::Notice, format!("Reconnecting to MASTER {}:{}", host, port));
+    connect_with_master(srv);
 }
 
 /// replicationSendAck.
@@ -488,6 +495,11 @@ pub fn cron(srv: &mut Server) {
         }
     }
     if link(srv).state == ReplState::Connect {
+        let (host, port) = {
+            let l = link(srv);
+            (l.host.clone(), l.port)
+        };
+        srv.log(LogLevel::Notice, format!("Connecting to MASTER {}:{}", host, port));
         connect_with_master(srv);
     }
     if link(srv).state == ReplState::Connected {
@@ -530,7 +542,12 @@ pub fn replicaof_command(ctx: &mut Ctx) {
 pub fn set_master(srv: &mut Server, host: String, port: u16) {
     let was_master = srv.repl.master.is_none();
     if let Some(conn) = master_client(srv).map(|c| c.conn) {
-        srv.free_client(conn);
+        // replicationCacheMaster without the reconnect freeClient would do:
+        // the new master is dialled below.
+        let reploff = link(srv).reploff;
+        srv.repl.cached_master = Some((srv.repl.replid.clone(), reploff));
+        srv.clients.remove(&conn);
+        srv.outputs.push_back(Output::Close { conn });
     } else if srv.repl.master.is_some() {
         cancel_handshake(srv, true);
     }
@@ -546,6 +563,7 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
         // replicationCacheMasterUsingMyself: PSYNC the new master with our own history.
         srv.repl.cached_master = Some((srv.repl.replid.clone(), srv.repl.master_repl_offset));
     }
+    srv.log(LogLevel::Notice, format!("Connecting to MASTER {}:{}", host, port));
     srv.repl.master = Some(MasterLink::new(host, port));
     connect_with_master(srv);
 }

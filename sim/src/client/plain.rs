@@ -39,6 +39,10 @@ pub(crate) struct PlainClient {
     /// Operations this client may still invoke, when the workload has a total.
     pub ops_left: Option<u64>,
     pub mean_gap_us: f64,
+    /// Has this client ever reached its target? Until then (nodes boot at
+    /// seeded times) its schedule runs but it invokes nothing: a workload
+    /// starts against a deployment that is up.
+    pub ever_connected: bool,
 }
 
 impl PlainClient {
@@ -57,6 +61,7 @@ impl PlainClient {
             seq: 0,
             ops_left,
             mean_gap_us: 1e6 * clients as f64 / wl.spec.ops_per_second,
+            ever_connected: false,
         }
     }
 
@@ -133,6 +138,7 @@ impl World {
 
     pub(crate) fn client_connected(&mut self, c: usize, id: u64) {
         self.clients[c].conn = ClientConn::Connected(id);
+        self.clients[c].ever_connected = true;
         self.client_flush(c);
     }
 
@@ -171,6 +177,12 @@ impl World {
         let client = &mut self.clients[c];
         let wl = &self.workloads[client.workload];
         if !client.may_invoke(wl, now) {
+            return;
+        }
+        let unreachable_yet = !client.ever_connected && matches!(client.conn, ClientConn::Waiting | ClientConn::Idle);
+        if unreachable_yet {
+            let next_us = now + client.next_gap_us();
+            self.schedule(next_us, Ev::ClientTick { client: c as u32 });
             return;
         }
         let (op, request) = client.make_op(wl, now);
