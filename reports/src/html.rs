@@ -211,27 +211,60 @@ fn band_end(kind: MarkKind) -> &'static str {
 
 fn write_nodes(out: &mut String, r: &Report) {
     let _ = writeln!(out, "<h2>Nodes</h2>\n<table id=\"nodes\">");
-    out.push_str("<tr><th>node</th><th>kind</th><th>role</th><th>memory</th><th>rss max</th><th>swap max</th><th>oom kills</th><th>INFO</th></tr>\n");
+    out.push_str("<tr><th>node</th><th>kind</th><th>role</th><th>memory</th><th>rss max</th><th>swap max</th><th>oom kills</th></tr>\n");
     for (name, node) in &r.nodes {
-        let info: Vec<String> = KEY_INFO_FIELDS
-            .iter()
-            .filter_map(|f| node.info.get(*f).map(|v| format!("{}:{}", f, escape(&value_text(v)))))
-            .collect();
         let m = &node.machine;
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(name),
             escape(&node.kind),
             escape(&node.role),
-            m.memory_bytes,
-            m.rss_bytes_max,
-            m.swap_bytes_max,
+            bytes_text(m.memory_bytes),
+            bytes_text(m.rss_bytes_max),
+            bytes_text(m.swap_bytes_max),
             m.oom_kills,
-            info.join("<br>")
         );
     }
     out.push_str("</table>\n");
+    write_node_info(out, r);
+}
+
+/// Key INFO fields side by side, one column per node, so nodes compare at a glance.
+fn write_node_info(out: &mut String, r: &Report) {
+    let fields: Vec<&str> = KEY_INFO_FIELDS.iter().copied().filter(|f| r.nodes.values().any(|n| n.info.contains_key(*f))).collect();
+    if fields.is_empty() {
+        return;
+    }
+    let _ = write!(out, "<table id=\"node-info\">\n<tr><th>INFO field</th>");
+    for name in r.nodes.keys() {
+        let _ = write!(out, "<th>{}</th>", escape(name));
+    }
+    out.push_str("</tr>\n");
+    for field in fields {
+        let _ = write!(out, "<tr><th><code>{}</code></th>", field);
+        for node in r.nodes.values() {
+            let value = node.info.get(field).map(value_text).unwrap_or_default();
+            let _ = write!(out, "<td class=\"num\">{}</td>", escape(&value));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+/// "4.0 GiB" style, exact below 1 KiB, with the exact count on hover.
+fn bytes_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{} B", bytes);
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("<span title=\"{} bytes\">{:.1} {}</span>", bytes, value, UNITS[unit])
 }
 
 fn write_events(out: &mut String, r: &Report) {

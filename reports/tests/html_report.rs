@@ -284,3 +284,14 @@ fn role_lanes_follow_promotion_kill_restart_and_pause() {
     let hostile = lanes.iter().find(|(n, _, _)| n.starts_with('n')).unwrap();
     assert_eq!(hostile.2, [seg(0, 40_000, RoleState::Unknown)], "no config, no events, an unknown final role");
 }
+
+#[test]
+fn node_info_is_a_field_by_node_table() {
+    let mut report = failover_report();
+    report.nodes.get_mut("m1").unwrap().info.insert("sync_full".into(), json!(2));
+    report.nodes.get_mut("m1").unwrap().machine.memory_bytes = 4 << 30;
+    let html = to_html(&report);
+    assert!(html.contains("<table id=\"node-info\">"));
+    assert!(html.contains("<tr><th><code>sync_full</code></th><td class=\"num\">2</td><td class=\"num\"></td>"));
+    assert!(html.contains("<span title=\"4294967296 bytes\">4.0 GiB</span>"));
+}
