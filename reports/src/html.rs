@@ -1,7 +1,9 @@
 //! The HTML report: one self-contained file (inline CSS, no scripts or external assets) that
-//! opens offline.
+//! opens offline, with inline SVG charts (see charts.rs).
 
+use crate::charts;
 use crate::model::{value_text, Report};
+use crate::timeline::{self, MarkKind};
 use crate::summary::event_counts;
 use std::fmt::Write;
 
@@ -39,10 +41,39 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1150px}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}.pass{color:#060;font-weight:bold}.fail{color:#b00;font-weight:bold}\
-code{background:#f6f6f6;padding:1px 4px}.num{text-align:right;font-variant-numeric:tabular-nums}";
+code{background:#f6f6f6;padding:1px 4px}.num{text-align:right;font-variant-numeric:tabular-nums}\
+h3{margin:1.4em 0 .2em;font-size:1.05em}\
+tr.ev-fault td{background:#fff4e0}tr.ev-admin td{background:#f3eefc}\
+.legend{font-size:12px;color:#444;margin:.2em 0}.legend span{margin-right:1.2em;white-space:nowrap}\
+.sw{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle;border:1px solid #0003}\
+svg.chart{width:100%;height:auto;display:block;font-family:system-ui,sans-serif}\
+svg .frame{fill:none;stroke:#888}svg .grid{stroke:#e4e4e4;stroke-width:1}\
+svg .tick{font-size:11px;fill:#555}svg .axis-title{font-size:11px;fill:#333}\
+svg .nodata{font-size:14px;fill:#888}svg .label{font-size:11px}\
+svg .series{fill:none;stroke-width:1.8;stroke-linejoin:round}\
+svg .p50{stroke:#2b6cb0}svg .p99{stroke:#b83280}svg .dot.p50{fill:#2b6cb0}svg .dot.p99{fill:#b83280}\
+svg .ok{stroke:#2f855a}svg .failed{stroke:#c53030}\
+.sw-p50{background:#2b6cb0}.sw-p99{background:#b83280}.sw-ok{background:#2f855a}.sw-failed{background:#c53030}\
+svg .band-partition,.sw-partition{fill:#f6ad55;background:#f6ad55;opacity:.3}\
+svg .band-pause,.sw-pause{fill:#718096;background:#718096;opacity:.28}\
+svg .band-kill,.sw-kill{fill:#e53e3e;background:#e53e3e;opacity:.28}\
+svg .mark,svg .leader{stroke-width:1.2}svg .leader{stroke-opacity:.55}\
+svg .mark-admin{stroke:#6b46c1;stroke-dasharray:4 3}svg .mark-fault{stroke:#c53030;stroke-dasharray:2 2}\
+svg .mark-partition{stroke:#c05621}svg .mark-pause{stroke:#4a5568}svg .mark-kill{stroke:#c53030}\
+svg .label-admin{fill:#553c9a}svg .label-fault,svg .label-kill{fill:#9b2c2c}\
+svg .label-partition{fill:#9c4221}svg .label-pause{fill:#2d3748}\
+.sw-admin{background:repeating-linear-gradient(90deg,#6b46c1 0 4px,transparent 4px 7px);height:2px;border:0}\
+.sw-fault{background:repeating-linear-gradient(90deg,#c53030 0 2px,transparent 2px 4px);height:2px;border:0}\
+svg .lane-name{font-size:12px;font-weight:bold;fill:#222}svg .lane-final{font-size:10px;fill:#666}\
+svg .seg{font-size:11px;fill:#fff}svg .seg-role-linkdown,svg .seg-role-paused,svg .seg-role-unknown,svg .seg-band-partition,svg .seg-band-pause,svg .seg-band-kill{fill:#222}\
+svg .fband{opacity:.75}\
+svg .role-master,.sw-master{fill:#2b6cb0;background:#2b6cb0}svg .role-replica,.sw-replica{fill:#38a169;background:#38a169}\
+svg .role-linkdown,.sw-linkdown{fill:#c6f6d5;background:#c6f6d5}svg .role-sentinel,.sw-sentinel{fill:#805ad5;background:#805ad5}\
+svg .role-paused,.sw-paused{fill:#cbd5e0;background:#cbd5e0}svg .role-down,.sw-down{fill:#742a2a;background:#742a2a}\
+svg .role-unknown,.sw-unknown{fill:#edf2f7;background:#edf2f7}svg .role{stroke:#fff;stroke-width:1}";
 
 /// The whole HTML document.
 pub fn to_html(report: &Report) -> String {
@@ -52,8 +83,8 @@ pub fn to_html(report: &Report) -> String {
     let _ = write!(out, "<title>redsim: {}</title>\n<style>{}</style>\n</head>\n<body>\n", title, STYLE);
     write_header(&mut out, report);
     write_expectations(&mut out, report);
-    write_history(&mut out, report);
     write_charts(&mut out, report);
+    write_history(&mut out, report);
     write_nodes(&mut out, report);
     write_events(&mut out, report);
     out.push_str("</body>\n</html>\n");
@@ -125,40 +156,115 @@ fn write_history(out: &mut String, r: &Report) {
     out.push_str("</table>\n");
 }
 
-/// The place for the SVG charts (latency and throughput with fault bands, memory, replication
-/// offsets, role timeline). They need time series the report model does not carry yet; until
-/// then the section says so, and the ids stay stable for when the charts land.
-fn write_charts(out: &mut String, _r: &Report) {
+/// The charts: latency and throughput per second under fault bands, then each node's role
+/// over time on the same time axis. Memory and replication-offset charts need series the
+/// report does not carry yet.
+fn write_charts(out: &mut String, r: &Report) {
     out.push_str("<h2>Charts</h2>\n<div id=\"charts\">\n");
-    for id in ["latency", "throughput", "memory", "replication", "roles"] {
-        let _ = writeln!(out, "<div class=\"chart\" id=\"chart-{}\"></div>", id);
+    let bands = band_legend(r);
+    let _ = writeln!(out, "<div class=\"chart\" id=\"chart-latency\">\n<h3>Latency per second</h3>");
+    let _ = writeln!(out, "<div class=\"legend\">{}{}{}</div>", swatch("p50", "p50"), swatch("p99", "p99"), bands);
+    out.push_str(&charts::latency_chart(r));
+    let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-throughput\">\n<h3>Throughput per second</h3>");
+    let (ok, failed) = (r.history.ok, r.history.fail);
+    let _ = writeln!(
+        out,
+        "<div class=\"legend\">{}{}{}</div>",
+        swatch("ok", &format!("ok ({} total)", ok)),
+        swatch("failed", &format!("failed ({} total)", failed)),
+        bands
+    );
+    out.push_str(&charts::throughput_chart(r));
+    let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>");
+    let states: String = charts::role_states_used(r).iter().map(|s| swatch(s.class(), s.label())).collect();
+    let _ = writeln!(out, "<div class=\"legend\">{}</div>", states);
+    out.push_str(&charts::roles_chart(r));
+    out.push_str("</div>\n</div>\n");
+}
+
+fn swatch(class: &str, label: &str) -> String {
+    format!("<span><i class=\"sw sw-{}\"></i>{}</span>", class, escape(label))
+}
+
+/// Legend entries for the kinds of bands and marks this run has.
+fn band_legend(r: &Report) -> String {
+    let mut kinds: Vec<MarkKind> = timeline::marks(r, r.virtual_ms).iter().map(|m| m.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+        .iter()
+        .map(|k| match k {
+            MarkKind::Admin => swatch("admin", "admin command"),
+            MarkKind::Fault => swatch("fault", "other fault"),
+            band => swatch(band.name(), &format!("{} (until {})", band.name(), band_end(*band))),
+        })
+        .collect()
+}
+
+fn band_end(kind: MarkKind) -> &'static str {
+    match kind {
+        MarkKind::Partition => "heal",
+        MarkKind::Pause => "resume",
+        _ => "restart",
     }
-    out.push_str("<p>(charts not yet rendered: time series are not in the report model yet)</p>\n</div>\n");
 }
 
 fn write_nodes(out: &mut String, r: &Report) {
     let _ = writeln!(out, "<h2>Nodes</h2>\n<table id=\"nodes\">");
-    out.push_str("<tr><th>node</th><th>kind</th><th>role</th><th>memory</th><th>rss max</th><th>swap max</th><th>oom kills</th><th>INFO</th></tr>\n");
+    out.push_str("<tr><th>node</th><th>kind</th><th>role</th><th>memory</th><th>rss max</th><th>swap max</th><th>oom kills</th></tr>\n");
     for (name, node) in &r.nodes {
-        let info: Vec<String> = KEY_INFO_FIELDS
-            .iter()
-            .filter_map(|f| node.info.get(*f).map(|v| format!("{}:{}", f, escape(&value_text(v)))))
-            .collect();
         let m = &node.machine;
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(name),
             escape(&node.kind),
             escape(&node.role),
-            m.memory_bytes,
-            m.rss_bytes_max,
-            m.swap_bytes_max,
+            bytes_text(m.memory_bytes),
+            bytes_text(m.rss_bytes_max),
+            bytes_text(m.swap_bytes_max),
             m.oom_kills,
-            info.join("<br>")
         );
     }
     out.push_str("</table>\n");
+    write_node_info(out, r);
+}
+
+/// Key INFO fields side by side, one column per node, so nodes compare at a glance.
+fn write_node_info(out: &mut String, r: &Report) {
+    let fields: Vec<&str> = KEY_INFO_FIELDS.iter().copied().filter(|f| r.nodes.values().any(|n| n.info.contains_key(*f))).collect();
+    if fields.is_empty() {
+        return;
+    }
+    let _ = write!(out, "<table id=\"node-info\">\n<tr><th>INFO field</th>");
+    for name in r.nodes.keys() {
+        let _ = write!(out, "<th>{}</th>", escape(name));
+    }
+    out.push_str("</tr>\n");
+    for field in fields {
+        let _ = write!(out, "<tr><th><code>{}</code></th>", field);
+        for node in r.nodes.values() {
+            let value = node.info.get(field).map(value_text).unwrap_or_default();
+            let _ = write!(out, "<td class=\"num\">{}</td>", escape(&value));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+/// "4.0 GiB" style, exact below 1 KiB, with the exact count on hover.
+fn bytes_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{} B", bytes);
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("<span title=\"{} bytes\">{:.1} {}</span>", bytes, value, UNITS[unit])
 }
 
 fn write_events(out: &mut String, r: &Report) {
@@ -166,9 +272,17 @@ fn write_events(out: &mut String, r: &Report) {
     let _ = writeln!(out, "<h2>Events ({})</h2>\n<p>{}</p>\n<table id=\"events\">", r.events.len(), counts.join(", "));
     out.push_str("<tr><th>t ms</th><th>node</th><th>event</th><th>detail</th></tr>\n");
     for e in &r.events {
+        let class = if e.event.starts_with("fault:") {
+            " class=\"ev-fault\""
+        } else if e.event == "admin" || e.event == "admin-reply" {
+            " class=\"ev-admin\""
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr{}><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            class,
             e.t_ms,
             escape(&e.node),
             escape(&e.event),

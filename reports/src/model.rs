@@ -25,6 +25,10 @@ pub struct Report {
     pub nodes: BTreeMap<String, NodeReport>,
     pub events: Vec<Event>,
     pub history: History,
+    /// Per-second time series for the charts. Optional so reports written before it existed
+    /// still parse; absent from the JSON when None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
     /// Fault kind -> how many fired (a fault that never fired is absent).
     pub faults_fired: BTreeMap<String, u64>,
     /// The full scenario with defaults filled in, so a replay needs nothing else.
@@ -85,6 +89,22 @@ pub struct History {
     pub first_fail_ms: Option<u64>,
     pub last_fail_ms: Option<u64>,
     pub latency_ms: Latency,
+}
+
+/// The clients' history second by second: index i covers virtual time [i s, i+1 s).
+///
+/// The runner makes every array as long as the run; readers must still accept arrays of
+/// different lengths (a missing second reads as "no data").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Operations that completed Ok in each second.
+    pub ok_per_s: Vec<u64>,
+    /// Operations that completed with an error reply in each second.
+    pub fail_per_s: Vec<u64>,
+    /// Median latency of the operations that completed Ok in each second; null when none did.
+    pub latency_p50_ms: Vec<Option<f64>>,
+    /// 99th percentile latency, as `latency_p50_ms`.
+    pub latency_p99_ms: Vec<Option<f64>>,
 }
 
 /// Operation latency percentiles in virtual milliseconds.

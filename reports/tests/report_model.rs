@@ -32,6 +32,7 @@ fn sample() -> Report {
             first_fail_ms: Some(5000),
             ..History::default()
         },
+        series: None,
         faults_fired: [("partition".to_string(), 1)].into_iter().collect(),
         scenario_resolved: json!({"title": "t"}),
         replay: "redsim run backlog-overflow --seed 1".into(),
@@ -80,6 +81,8 @@ fn summary_and_html_show_the_facts() {
     assert!(html.contains("backlog &lt;overflow&gt; &amp; co"));
     assert!(html.contains("+sdown"));
     assert!(html.contains("id=\"charts\""));
+    // The SVG namespace is a name, not a fetch; nothing else may point outside the file.
+    let html = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use redsim_reports::model::{self as report, Report};
 use redsim_sim::client::{Distribution as SimDistribution, WorkloadKind as SimKind, WorkloadSpec};
 use redsim_sim::faults::Fault;
+use redsim_sim::history::{HistorySummary, LatencyMs};
 use redsim_sim::machine::MachineSpec;
 use redsim_sim::world::{NodeSpec, World, WorldSpec};
 
@@ -157,6 +158,7 @@ fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, 
         };
         nodes.insert(n.name.clone(), report::NodeReport { kind: kind.to_string(), role, info, machine });
     }
+    let summary = world.history_summary();
     let events = world
         .notable_events()
         .iter()
@@ -175,15 +177,33 @@ fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, 
         wall_ms,
         nodes,
         events,
-        history: history_report(world),
+        history: history_report(world, &summary),
+        series: Some(series_report(&summary, world.now_us())),
         faults_fired: world.faults_fired(),
         scenario_resolved: scenario.to_json_value(),
         replay: format!("redsim run {} --seed {}", label, seed),
     }
 }
 
-fn history_report(world: &World) -> report::History {
-    let s = world.history_summary();
+/// The per-second series for the HTML charts, every array padded to the run's length so a
+/// quiet tail reads as zero throughput rather than as missing data.
+fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
+    let seconds = (now_us.div_ceil(1_000_000) as usize).max(s.throughput_per_s.len()).max(s.fails_per_s.len());
+    let padded = |v: &[u64]| (0..seconds).map(|i| v.get(i).copied().unwrap_or(0)).collect::<Vec<u64>>();
+    let ok_per_s = padded(&s.throughput_per_s);
+    // A second without an Ok completion has no latency; the summary holds 0 there.
+    let latency = |pick: fn(&LatencyMs) -> f64| -> Vec<Option<f64>> {
+        (0..seconds).map(|i| if ok_per_s[i] > 0 { s.latency_per_s.get(i).map(pick) } else { None }).collect()
+    };
+    report::Series {
+        latency_p50_ms: latency(|l| l.p50),
+        latency_p99_ms: latency(|l| l.p99),
+        fail_per_s: padded(&s.fails_per_s),
+        ok_per_s,
+    }
+}
+
+fn history_report(world: &World, s: &HistorySummary) -> report::History {
     let acked_writes = world.history().ops.iter().filter(|op| op.kind.is_write() && op.outcome == redsim_sim::history::Outcome::Ok).count() as u64;
     report::History {
         ok: s.ok,

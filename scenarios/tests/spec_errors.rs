@@ -355,6 +355,7 @@ fn report() -> Report {
             last_fail_ms: None,
             latency_ms: Latency { p50: 0.5, p99: 12.0, p999: 40.0, max: 120.5 },
         },
+        series: None,
         faults_fired: [("partition".to_string(), 1)].into_iter().collect(),
         scenario_resolved: Value::Null,
         replay: String::new(),

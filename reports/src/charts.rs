@@ -1,0 +1,482 @@
+//! The inline SVG charts of the HTML report: latency and throughput per virtual second with
+//! fault bands, and a role timeline per node. Plain SVG elements styled by the page's CSS; no
+//! scripts, fonts or external references.
+//!
+//! Architecture Invariant: every chart shares one [`TimeAxis`], so a second sits at the same
+//! x in every chart and the eye can drop a line from a fault band to the role lanes.
+
+use crate::html::escape;
+use crate::model::Report;
+use crate::timeline::{marks, role_lanes, Mark, RoleState};
+use std::fmt::Write;
+
+/// The SVG user-space width every chart uses; CSS scales it to the page.
+pub const WIDTH_PX: f64 = 1100.0;
+const LEFT_PX: f64 = 120.0;
+const RIGHT_PX: f64 = 24.0;
+const PLOT_HEIGHT_PX: f64 = 200.0;
+const AXIS_HEIGHT_PX: f64 = 34.0;
+const LABEL_ROW_PX: f64 = 14.0;
+/// Labels beyond this many rows share the last row rather than push the plot down forever.
+const LABEL_ROWS_MAX: usize = 6;
+/// An estimate of one character's width at the 11 px label font, for label placement.
+const CHAR_WIDTH_PX: f64 = 6.2;
+const LABEL_CHARS_MAX: usize = 48;
+
+/// The time scale shared by all charts: [0, end_ms] onto the plot's width.
+pub struct TimeAxis {
+    pub end_ms: u64,
+}
+
+impl TimeAxis {
+    /// Covers the run, its series and its events, and at least one second.
+    pub fn new(report: &Report) -> TimeAxis {
+        let series_ms = report.series.as_ref().map_or(0, |s| {
+            let seconds = s.ok_per_s.len().max(s.fail_per_s.len()).max(s.latency_p50_ms.len()).max(s.latency_p99_ms.len());
+            seconds as u64 * 1000
+        });
+        let events_ms = report.events.iter().map(|e| e.t_ms).max().unwrap_or(0);
+        TimeAxis { end_ms: report.virtual_ms.max(series_ms).max(events_ms).max(1000) }
+    }
+
+    fn x(&self, t_ms: f64) -> f64 {
+        LEFT_PX + (WIDTH_PX - LEFT_PX - RIGHT_PX) * (t_ms / self.end_ms as f64).clamp(0.0, 1.0)
+    }
+
+    /// Tick positions in seconds, about ten across the run, on round steps.
+    fn ticks_s(&self) -> Vec<u64> {
+        let end_s = self.end_ms as f64 / 1000.0;
+        let steps = [1u64, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+        let step = steps.iter().copied().find(|s| end_s / *s as f64 <= 12.0).unwrap_or(((end_s / 10.0) as u64).max(1));
+        (0..).map(|i| i * step).take_while(|t| *t as f64 <= end_s).collect()
+    }
+
+    fn tick_label(&self, t_s: u64) -> String {
+        if self.end_ms >= 600_000 {
+            format!("{}:{:02}", t_s / 60, t_s % 60)
+        } else {
+            format!("{}s", t_s)
+        }
+    }
+}
+
+fn truncate(text: &str, chars_max: usize) -> String {
+    if text.chars().count() <= chars_max {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(chars_max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
+/// Where a mark's label goes: a row above the plot, and whether it hangs left of its line
+/// (near the right edge) or right of it.
+struct LabelPlace {
+    /// The mark's index in the marks list.
+    index: usize,
+    row: usize,
+    x: f64,
+    hang_left: bool,
+    text: String,
+}
+
+/// Greedy row assignment: each label takes the first row where it does not overlap the
+/// previous label in that row.
+fn place_labels(axis: &TimeAxis, all: &[Mark]) -> (Vec<LabelPlace>, usize) {
+    let mut row_ends: Vec<f64> = Vec::new();
+    let mut places = Vec::new();
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|i| all[*i].start_ms);
+    for index in order {
+        let mark = &all[index];
+        let text = truncate(&mark.label, LABEL_CHARS_MAX);
+        let x = axis.x(mark.start_ms as f64);
+        let width = text.chars().count() as f64 * CHAR_WIDTH_PX + 6.0;
+        let hang_left = x + width > WIDTH_PX - 2.0;
+        let (from, to) = if hang_left { (x - width, x) } else { (x, x + width) };
+        let row = match row_ends.iter().position(|end| *end + 4.0 <= from) {
+            Some(row) => row,
+            None if row_ends.len() < LABEL_ROWS_MAX => {
+                row_ends.push(f64::MIN);
+                row_ends.len() - 1
+            }
+            None => LABEL_ROWS_MAX - 1,
+        };
+        row_ends[row] = row_ends[row].max(to);
+        places.push(LabelPlace { index, row, x, hang_left, text });
+    }
+    (places, row_ends.len())
+}
+
+/// The vertical frame of one time chart.
+struct Frame {
+    top: f64,
+    bottom: f64,
+}
+
+impl Frame {
+    fn height_px(&self) -> f64 {
+        self.bottom + AXIS_HEIGHT_PX
+    }
+}
+
+/// Opens an `<svg>` of the given height with an accessible title.
+fn open_svg(out: &mut String, id: &str, height: f64, title: &str) {
+    let _ = writeln!(
+        out,
+        "<svg id=\"svg-{id}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h:.0}\" role=\"img\" aria-label=\"{t}\">\n<title>{t}</title>",
+        w = WIDTH_PX,
+        h = height,
+        t = escape(title)
+    );
+}
+
+/// Fault bands and instantaneous marks over the plot area, behind the series.
+fn write_bands(out: &mut String, axis: &TimeAxis, all: &[Mark], top: f64, bottom: f64) {
+    for m in all {
+        let x0 = axis.x(m.start_ms as f64);
+        let title = match m.end_ms {
+            Some(_) if m.open => format!("{} from {} ms (never ended)", m.label, m.start_ms),
+            Some(end) => format!("{} from {} ms to {} ms", m.label, m.start_ms, end),
+            None => format!("{} at {} ms", m.label, m.start_ms),
+        };
+        match m.end_ms {
+            Some(end) => {
+                let width = (axis.x(end as f64) - x0).max(1.5);
+                let _ = writeln!(
+                    out,
+                    "<rect class=\"band band-{}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{}</title></rect>",
+                    m.kind.name(),
+                    x0,
+                    top,
+                    width,
+                    bottom - top,
+                    escape(&title)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "<line class=\"mark mark-{}\" x1=\"{x0:.1}\" y1=\"{top:.1}\" x2=\"{x0:.1}\" y2=\"{bottom:.1}\"><title>{}</title></line>",
+                    m.kind.name(),
+                    escape(&title)
+                );
+            }
+        }
+    }
+}
+
+/// The labels above the plot, each with a leader line down to its band or mark.
+fn write_labels(out: &mut String, places: &[LabelPlace], all: &[Mark], top: f64) {
+    for place in places {
+        let mark = &all[place.index];
+        let y = 12.0 + place.row as f64 * LABEL_ROW_PX;
+        let (anchor, dx) = if place.hang_left { ("end", -3.0) } else { ("start", 3.0) };
+        let _ = writeln!(
+            out,
+            "<line class=\"leader mark-{k}\" x1=\"{x:.1}\" y1=\"{y0:.1}\" x2=\"{x:.1}\" y2=\"{top:.1}\"/>\n<text class=\"label label-{k}\" x=\"{tx:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\"><title>{full}</title>{text}</text>",
+            k = mark.kind.name(),
+            x = place.x,
+            y0 = y - 9.0,
+            tx = place.x + dx,
+            full = escape(&mark.label),
+            text = escape(&place.text)
+        );
+    }
+}
+
+/// The x axis: ticks, their labels and vertical grid lines.
+fn write_time_axis(out: &mut String, axis: &TimeAxis, top: f64, bottom: f64) {
+    for t_s in axis.ticks_s() {
+        let x = axis.x(t_s as f64 * 1000.0);
+        let _ = writeln!(
+            out,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{top:.1}\" x2=\"{x:.1}\" y2=\"{bottom:.1}\"/><text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            bottom + 14.0,
+            axis.tick_label(t_s)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<text class=\"axis-title\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">virtual time</text>",
+        (LEFT_PX + WIDTH_PX - RIGHT_PX) / 2.0,
+        bottom + 30.0
+    );
+}
+
+fn write_frame(out: &mut String, top: f64, bottom: f64, y_title: &str) {
+    let _ = writeln!(
+        out,
+        "<rect class=\"frame\" x=\"{LEFT_PX}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\"/>",
+        WIDTH_PX - LEFT_PX - RIGHT_PX,
+        bottom - top
+    );
+    let mid = (top + bottom) / 2.0;
+    let _ = writeln!(
+        out,
+        "<text class=\"axis-title\" x=\"16\" y=\"{mid:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {mid:.1})\">{}</text>",
+        escape(y_title)
+    );
+}
+
+fn write_no_data(out: &mut String, top: f64, bottom: f64, text: &str) {
+    let _ = writeln!(
+        out,
+        "<text class=\"nodata\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+        (LEFT_PX + WIDTH_PX - RIGHT_PX) / 2.0,
+        (top + bottom) / 2.0,
+        escape(text)
+    );
+}
+
+/// A horizontal grid line with its value label on the left.
+fn write_y_tick(out: &mut String, y: f64, label: &str) {
+    let _ = writeln!(
+        out,
+        "<line class=\"grid\" x1=\"{LEFT_PX}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+        WIDTH_PX - RIGHT_PX,
+        LEFT_PX - 6.0,
+        y + 4.0,
+        escape(label)
+    );
+}
+
+/// The shared skeleton of a time chart: svg, label rows, bands, axis. `plot` draws the
+/// y axis and the series between the bands and the labels.
+fn time_chart(report: &Report, id: &str, title: &str, y_title: &str, plot: impl FnOnce(&mut String, &Frame)) -> String {
+    let axis = TimeAxis::new(report);
+    let all = marks(report, axis.end_ms);
+    let (places, rows) = place_labels(&axis, &all);
+    let top = 8.0 + rows as f64 * LABEL_ROW_PX;
+    let frame = Frame { top, bottom: top + PLOT_HEIGHT_PX };
+    let mut out = String::new();
+    open_svg(&mut out, id, frame.height_px(), title);
+    write_bands(&mut out, &axis, &all, frame.top, frame.bottom);
+    write_time_axis(&mut out, &axis, frame.top, frame.bottom);
+    plot(&mut out, &frame);
+    write_frame(&mut out, frame.top, frame.bottom, y_title);
+    write_labels(&mut out, &places, &all, frame.top);
+    out.push_str("</svg>\n");
+    out
+}
+
+/// A round step near range / target: 1, 2 or 5 times a power of ten.
+fn nice_step(range: f64, target: f64) -> f64 {
+    let raw = (range / target).max(f64::MIN_POSITIVE);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude)
+}
+
+/// An SVG path through per-second values, one point at the middle of each second, broken
+/// where a second has no value.
+fn gapped_path(axis: &TimeAxis, values: &[Option<f64>], y: impl Fn(f64) -> f64) -> (String, Vec<(f64, f64)>) {
+    let mut d = String::new();
+    let mut points = Vec::new();
+    let mut pen_down = false;
+    for (i, v) in values.iter().enumerate() {
+        match v.filter(|v| v.is_finite() && *v > 0.0) {
+            Some(v) => {
+                let (px, py) = (axis.x((i as f64 + 0.5) * 1000.0), y(v));
+                let _ = write!(d, "{}{px:.1},{py:.1} ", if pen_down { "L" } else { "M" });
+                points.push((px, py));
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    (d, points)
+}
+
+fn write_series_path(out: &mut String, class: &str, d: &str, points: &[(f64, f64)], dots: bool) {
+    if !d.is_empty() {
+        let _ = writeln!(out, "<path class=\"series {class}\" d=\"{}\"/>", d.trim_end());
+    }
+    if dots {
+        for (x, y) in points {
+            let _ = writeln!(out, "<circle class=\"dot {class}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"1.8\"/>");
+        }
+    }
+}
+
+/// Latency p50 and p99 per second on a log scale (latencies under faults span decades).
+pub fn latency_chart(report: &Report) -> String {
+    let axis = TimeAxis::new(report);
+    time_chart(report, "latency", "latency per second: p50 and p99 (ms)", "ms (log scale)", |out, frame| {
+        let Some(series) = &report.series else {
+            return write_no_data(out, frame.top, frame.bottom, "no per-second series in this report");
+        };
+        let positive = |v: &Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
+        let all: Vec<f64> = series.latency_p50_ms.iter().chain(&series.latency_p99_ms).filter_map(positive).collect();
+        if all.is_empty() {
+            return write_no_data(out, frame.top, frame.bottom, "no operation completed");
+        }
+        let lo_exp = all.iter().copied().fold(f64::MAX, f64::min).log10().floor() as i32;
+        let hi_exp = (all.iter().copied().fold(f64::MIN, f64::max).log10().ceil() as i32).max(lo_exp + 1);
+        let (top, bottom) = (frame.top, frame.bottom);
+        let y = move |v: f64| bottom - (bottom - top) * (v.log10() - lo_exp as f64) / (hi_exp - lo_exp) as f64;
+        // Few decades: label 1, 2 and 5 of each; many: only the decades.
+        let mantissas: &[f64] = if hi_exp - lo_exp <= 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+        for exp in lo_exp..=hi_exp {
+            for m in mantissas {
+                let v = m * 10f64.powi(exp);
+                if v <= 10f64.powi(hi_exp) * 1.0001 {
+                    write_y_tick(out, y(v), &latency_label(*m, exp));
+                }
+            }
+        }
+        let dots = axis.end_ms <= 300_000;
+        for (class, values) in [("p50", &series.latency_p50_ms), ("p99", &series.latency_p99_ms)] {
+            let (d, points) = gapped_path(&axis, values, y);
+            write_series_path(out, class, &d, &points, dots);
+        }
+    })
+}
+
+/// "0.05", "2", "500": as many decimals as the power of ten needs, never float noise.
+fn latency_label(mantissa: f64, exp: i32) -> String {
+    let v = mantissa * 10f64.powi(exp);
+    if exp >= 0 {
+        format!("{:.0}", v)
+    } else {
+        format!("{:.*}", (-exp) as usize, v)
+    }
+}
+
+/// A step line: each second's value held flat across that second.
+fn step_path(axis: &TimeAxis, values: &[u64], y: impl Fn(f64) -> f64) -> String {
+    let mut d = String::new();
+    for (i, v) in values.iter().enumerate() {
+        let (x0, x1, py) = (axis.x(i as f64 * 1000.0), axis.x((i + 1) as f64 * 1000.0), y(*v as f64));
+        let _ = write!(d, "{}{x0:.1},{py:.1} L{x1:.1},{py:.1} ", if i == 0 { "M" } else { "L" });
+    }
+    d
+}
+
+/// Ok and failed operations per second, linear scale, as step lines.
+pub fn throughput_chart(report: &Report) -> String {
+    let axis = TimeAxis::new(report);
+    time_chart(report, "throughput", "throughput per second: ok and failed operations", "ops/s", |out, frame| {
+        let Some(series) = &report.series else {
+            return write_no_data(out, frame.top, frame.bottom, "no per-second series in this report");
+        };
+        let max = series.ok_per_s.iter().chain(&series.fail_per_s).copied().max().unwrap_or(0);
+        if max == 0 {
+            return write_no_data(out, frame.top, frame.bottom, "no operation completed");
+        }
+        let step = nice_step(max as f64, 4.0);
+        let y_max = (max as f64 / step).ceil() * step;
+        let (top, bottom) = (frame.top, frame.bottom);
+        let y = move |v: f64| bottom - (bottom - top) * v / y_max;
+        let mut tick = 0.0;
+        while tick <= y_max * 1.0001 {
+            write_y_tick(out, y(tick), &format!("{}", tick));
+            tick += step;
+        }
+        for (class, values) in [("ok", &series.ok_per_s), ("failed", &series.fail_per_s)] {
+            let d = step_path(&axis, values, y);
+            write_series_path(out, class, &d, &[], false);
+        }
+    })
+}
+
+const LANE_HEIGHT_PX: f64 = 28.0;
+const LANE_GAP_PX: f64 = 6.0;
+
+/// One lane per node: master, replica (link up or down), paused, down, over time; above them
+/// a "faults" lane with the fault bands, and instantaneous marks drawn across every lane.
+pub fn roles_chart(report: &Report) -> String {
+    let axis = TimeAxis::new(report);
+    let lanes = role_lanes(report, axis.end_ms);
+    let all = marks(report, axis.end_ms);
+    let fault_rows = band_rows(&all);
+    let faults_height = fault_rows.len() as f64 * FAULT_ROW_PX;
+    let top = 8.0;
+    let first_lane_y = top + LANE_GAP_PX / 2.0 + if fault_rows.is_empty() { 0.0 } else { faults_height + LANE_GAP_PX };
+    let lane_y = |i: usize| first_lane_y + i as f64 * (LANE_HEIGHT_PX + LANE_GAP_PX);
+    let bottom = lane_y(lanes.len().max(1)) - LANE_GAP_PX / 2.0;
+    let mut out = String::new();
+    open_svg(&mut out, "roles", bottom + AXIS_HEIGHT_PX, "role timeline per node");
+    write_time_axis(&mut out, &axis, top, bottom);
+    if lanes.is_empty() {
+        write_no_data(&mut out, lane_y(0), lane_y(1), "no nodes in this report");
+    }
+    if !fault_rows.is_empty() {
+        write_lane_name(&mut out, top + LANE_GAP_PX / 2.0, "faults", "");
+    }
+    for (row, bands) in fault_rows.iter().enumerate() {
+        let rects: Vec<(f64, f64, String, String)> = bands
+            .iter()
+            .map(|m| (m.start_ms as f64, m.end_ms.unwrap_or(m.start_ms) as f64, format!("fband band-{}", m.kind.name()), m.label.clone()))
+            .collect();
+        let y = top + LANE_GAP_PX / 2.0 + row as f64 * FAULT_ROW_PX;
+        write_lane_rects(&mut out, &axis, y, FAULT_ROW_PX - 2.0, &rects, "fault");
+    }
+    for (i, (name, final_role, segments)) in lanes.iter().enumerate() {
+        let y = lane_y(i);
+        write_lane_name(&mut out, y, name, &format!("final: {}", final_role));
+        let rects: Vec<(f64, f64, String, String)> = segments
+            .iter()
+            .map(|s| (s.start_ms as f64, s.end_ms as f64, format!("role role-{}", s.state.class()), s.state.label().to_string()))
+            .collect();
+        write_lane_rects(&mut out, &axis, y, LANE_HEIGHT_PX, &rects, name);
+    }
+    let instants: Vec<Mark> = all.into_iter().filter(|m| m.end_ms.is_none()).collect();
+    write_bands(&mut out, &axis, &instants, top, bottom);
+    out.push_str("</svg>\n");
+    out
+}
+
+const FAULT_ROW_PX: f64 = 18.0;
+
+/// The fault bands in rows, so overlapping faults (a kill inside a partition) sit one above
+/// the other instead of on top of each other.
+fn band_rows(all: &[Mark]) -> Vec<Vec<&Mark>> {
+    let mut rows: Vec<Vec<&Mark>> = Vec::new();
+    for mark in all.iter().filter(|m| m.end_ms.is_some()) {
+        let free = rows.iter().position(|row| row.last().and_then(|m| m.end_ms).is_some_and(|end| end <= mark.start_ms));
+        match free {
+            Some(row) => rows[row].push(mark),
+            None => rows.push(vec![mark]),
+        }
+    }
+    rows
+}
+
+fn write_lane_name(out: &mut String, y: f64, name: &str, note: &str) {
+    let _ = writeln!(
+        out,
+        "<text class=\"lane-name\" x=\"8\" y=\"{:.1}\">{}</text><text class=\"lane-final\" x=\"8\" y=\"{:.1}\">{}</text>",
+        y + 12.0,
+        escape(&truncate(name, 13)),
+        y + 24.0,
+        escape(&truncate(note, 19))
+    );
+}
+
+/// A lane's rectangles (start ms, end ms, CSS class, text), each with a hover title and its
+/// text inside when it fits.
+fn write_lane_rects(out: &mut String, axis: &TimeAxis, y: f64, height: f64, rects: &[(f64, f64, String, String)], lane: &str) {
+    for (start_ms, end_ms, class, text) in rects {
+        let (x0, x1) = (axis.x(*start_ms), axis.x(*end_ms));
+        let _ = writeln!(
+            out,
+            "<rect class=\"{class}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{height}\"><title>{}: {} from {} ms to {} ms</title></rect>",
+            (x1 - x0).max(1.0),
+            escape(lane),
+            escape(text),
+            start_ms,
+            end_ms
+        );
+        let shown = truncate(text, ((x1 - x0 - 8.0) / CHAR_WIDTH_PX).max(0.0) as usize);
+        if shown.chars().count() >= 4 {
+            let text_class = class.split_whitespace().last().unwrap_or("");
+            let _ = writeln!(out, "<text class=\"seg seg-{}\" x=\"{:.1}\" y=\"{:.1}\">{}</text>", text_class, x0 + 4.0, y + height / 2.0 + 4.0, escape(&shown));
+        }
+    }
+}
+
+/// The role states that appear in any lane, for the legend.
+pub fn role_states_used(report: &Report) -> Vec<RoleState> {
+    let lanes = role_lanes(report, TimeAxis::new(report).end_ms);
+    RoleState::ALL.iter().copied().filter(|state| lanes.iter().any(|(_, _, segs)| segs.iter().any(|s| s.state == *state))).collect()
+}

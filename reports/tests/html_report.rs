@@ -1,0 +1,297 @@
+//! The HTML report: well-formed, self-contained (no external references), one SVG per chart,
+//! hostile strings escaped, and robust to reports without or with empty series.
+
+use redsim_reports::model::*;
+use redsim_reports::timeline::{marks, role_lanes, MarkKind, RoleState, RoleSegment};
+use redsim_reports::{from_json, to_html, to_json_pretty};
+use serde_json::json;
+
+const HOSTILE: &str = "\"><script>alert('x')</script><img src=x onerror=alert(1)>&amp;";
+
+fn node(kind: &str, role: &str) -> NodeReport {
+    let mut info = serde_json::Map::new();
+    info.insert("role".into(), info_value(role));
+    NodeReport { kind: kind.into(), role: role.into(), info, machine: MachineReport::default() }
+}
+
+fn event(t_ms: u64, node: &str, event: &str, detail: &str) -> Event {
+    Event { t_ms, node: node.into(), event: event.into(), detail: detail.into() }
+}
+
+/// A failover story: r1 syncs, m1 is partitioned then killed, r1 is promoted, m1 restarts
+/// as a replica; plus a pause, an admin command and hostile text everywhere text goes.
+fn failover_report() -> Report {
+    let seconds = 40;
+    let ok: Vec<u64> = (0..seconds).map(|s| if (12..20).contains(&s) { 0 } else { 900 + s }).collect();
+    let fail: Vec<u64> = (0..seconds).map(|s| if (12..20).contains(&s) { 300 } else { 0 }).collect();
+    let p50: Vec<Option<f64>> = ok.iter().map(|n| (*n > 0).then_some(0.4)).collect();
+    let p99: Vec<Option<f64>> = ok.iter().enumerate().map(|(s, n)| (*n > 0).then_some(if s == 20 { 2500.0 } else { 1.2 })).collect();
+    Report {
+        redsim_version: "0.1.0".into(),
+        scenario: format!("failover{}", HOSTILE),
+        title: format!("title {}", HOSTILE),
+        seed: 7,
+        trace_hash: "ab".into(),
+        passed: false,
+        expectations: vec![ExpectationResult { that: format!("m1.x == \"{}\"", HOSTILE), passed: false, actual: json!(HOSTILE) }],
+        virtual_ms: seconds * 1000,
+        wall_ms: 3,
+        nodes: [
+            ("m1".to_string(), node("redis", "slave")),
+            ("r1".to_string(), node("redis", "master")),
+            ("s1".to_string(), node("sentinel", "sentinel")),
+            (format!("n{}", HOSTILE), node("redis", HOSTILE)),
+        ]
+        .into_iter()
+        .collect(),
+        events: vec![
+            event(5100, "r1", "master_link_up", "full sync 181 bytes"),
+            event(10_000, "*", "fault:partition", "[m1] [r1,s1]"),
+            event(10_000, "m1", "admin", &format!("CONFIG SET x {}", HOSTILE)),
+            event(11_000, "m1", "fault:kill", ""),
+            event(12_000, "r1", "master_link_down", "offset 10"),
+            event(14_000, "r1", "promoted", "offset 10"),
+            event(14_000, "s1", "+switch-master", HOSTILE),
+            event(16_000, "*", "fault:heal", ""),
+            event(18_000, "m1", "fault:restart", ""),
+            event(18_500, "m1", "master_link_up", "full sync"),
+            event(25_000, "s1", "fault:pause", ""),
+            event(30_000, "m1", "fault:clock-jump", HOSTILE),
+            event(33_000, "r1", "fault:pause", ""),
+        ],
+        history: History { ok: ok.iter().sum(), fail: fail.iter().sum(), ..History::default() },
+        series: Some(Series { ok_per_s: ok, fail_per_s: fail, latency_p50_ms: p50, latency_p99_ms: p99 }),
+        faults_fired: [("partition".to_string(), 1), (HOSTILE.to_string(), 1)].into_iter().collect(),
+        scenario_resolved: json!({"node": [{"name": "m1", "config": []}, {"name": "r1", "config": ["replicaof m1 6379"]}]}),
+        replay: format!("redsim run {}", HOSTILE),
+    }
+}
+
+fn bare_report() -> Report {
+    Report {
+        redsim_version: "0.1.0".into(),
+        scenario: "empty".into(),
+        title: "empty".into(),
+        seed: 1,
+        trace_hash: "0".into(),
+        passed: true,
+        expectations: Vec::new(),
+        virtual_ms: 0,
+        wall_ms: 0,
+        nodes: Default::default(),
+        events: Vec::new(),
+        history: History::default(),
+        series: None,
+        faults_fired: Default::default(),
+        scenario_resolved: serde_json::Value::Null,
+        replay: String::new(),
+    }
+}
+
+const VOID_ELEMENTS: &[&str] = &["meta", "br", "hr", "img", "input", "link", "col", "wbr"];
+
+/// Checks that every element opened is closed in order (HTML void elements and `/>` aside)
+/// and that no '<' starts something other than a tag. Returns the tags opened (name, text).
+fn assert_well_nested(html: &str) -> Vec<(String, String)> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut opened = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let after = &rest[start + 1..];
+        let end = after.find('>').unwrap_or_else(|| panic!("unterminated tag near {:?}", &after[..after.len().min(60)]));
+        let tag = &after[..end];
+        rest = &after[end + 1..];
+        if tag.starts_with("!DOCTYPE") {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack.pop().unwrap_or_else(|| panic!("</{}> closes nothing", name));
+            assert_eq!(open, name, "</{}> closes <{}>", name, open);
+            continue;
+        }
+        let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        assert!(!name.is_empty(), "'<' that starts no tag: <{}>", tag);
+        opened.push((name.clone(), tag.to_string()));
+        if !tag.ends_with('/') && !VOID_ELEMENTS.contains(&name.as_str()) {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "left open: {:?}", stack);
+    opened
+}
+
+/// No reference leaves the file: no URL but the SVG namespace, no element that loads
+/// anything, no attribute that points anywhere.
+fn assert_self_contained(html: &str) {
+    let without_xmlns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for needle in ["http://", "https://", "url(", "@import"] {
+        assert!(!without_xmlns.contains(needle), "HTML contains {:?}", needle);
+    }
+    for (name, tag) in assert_well_nested(html) {
+        assert!(!["script", "link", "img", "iframe", "object", "embed", "image", "use"].contains(&name.as_str()), "<{}>", tag);
+        for attribute in [" src=", " href=", " on"] {
+            assert!(!tag.contains(attribute), "<{}> has {:?}", tag, attribute);
+        }
+    }
+    for bad in ["NaN", "inf\"", "\"inf"] {
+        assert!(!html.contains(bad), "HTML contains {:?}", bad);
+    }
+}
+
+fn svg_count(html: &str) -> usize {
+    assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    html.matches("<svg").count()
+}
+
+#[test]
+fn html_is_well_formed_self_contained_and_has_three_charts() {
+    let html = to_html(&failover_report());
+    let opened = assert_well_nested(&html);
+    assert_self_contained(&html);
+    assert_eq!(svg_count(&html), 3);
+    for id in ["svg-latency", "svg-throughput", "svg-roles"] {
+        assert_eq!(html.matches(&format!("id=\"{}\"", id)).count(), 1, "{}", id);
+    }
+    assert!(opened.iter().any(|(name, _)| name == "path"), "series are drawn");
+    for id in ["summary", "expectations", "history", "nodes", "events"] {
+        assert!(html.contains(&format!("<table id=\"{}\">", id)), "{}", id);
+    }
+    assert!(html.contains("<span class=\"fail\">FAIL</span>"));
+}
+
+#[test]
+fn hostile_strings_are_escaped_everywhere() {
+    let html = to_html(&failover_report());
+    assert!(!html.contains("<script"));
+    assert!(!html.contains("<img"));
+    assert!(!html.contains("alert('x')"), "quotes are escaped too");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(html.contains("&amp;amp;"));
+    assert_well_nested(&html);
+}
+
+#[test]
+fn report_without_series_still_renders_every_chart() {
+    let mut report = failover_report();
+    report.series = None;
+    let html = to_html(&report);
+    assert_well_nested(&html);
+    assert_self_contained(&html);
+    assert_eq!(svg_count(&html), 3);
+    assert_eq!(html.matches("no per-second series in this report").count(), 2);
+    assert!(html.contains("band-partition"), "fault bands come from the events alone");
+}
+
+#[test]
+fn empty_report_renders() {
+    for series in [None, Some(Series::default())] {
+        let mut report = bare_report();
+        report.series = series;
+        let html = to_html(&report);
+        assert_well_nested(&html);
+        assert_self_contained(&html);
+        assert_eq!(svg_count(&html), 3);
+        assert!(html.contains("no nodes in this report"));
+    }
+}
+
+#[test]
+fn series_of_zeros_and_ragged_lengths_render() {
+    let mut report = failover_report();
+    report.series = Some(Series {
+        ok_per_s: vec![0; 5],
+        fail_per_s: vec![0; 50],
+        latency_p50_ms: vec![None, Some(0.0), Some(f64::NAN)],
+        latency_p99_ms: vec![Some(3.0)],
+    });
+    let html = to_html(&report);
+    assert_well_nested(&html);
+    assert_self_contained(&html);
+    assert_eq!(svg_count(&html), 3);
+    assert!(html.contains("no operation completed"), "throughput is all zero");
+}
+
+#[test]
+fn series_is_optional_in_json() {
+    let mut report = failover_report();
+    let text = to_json_pretty(&report);
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["series"]["fail_per_s"][12], json!(300));
+    assert_eq!(value["series"]["latency_p50_ms"][12], serde_json::Value::Null);
+    assert_eq!(from_json(&text).unwrap(), report);
+    report.series = None;
+    let old = to_json_pretty(&report);
+    assert!(!old.contains("\"series\""));
+    assert_eq!(from_json(&old).unwrap().series, None);
+}
+
+#[test]
+fn fault_marks_pair_faults_with_their_ends() {
+    let report = failover_report();
+    let all = marks(&report, 40_000);
+    let spans: Vec<(MarkKind, u64, Option<u64>, bool)> = all.iter().map(|m| (m.kind, m.start_ms, m.end_ms, m.open)).collect();
+    assert_eq!(
+        spans,
+        [
+            (MarkKind::Partition, 10_000, Some(16_000), false),
+            (MarkKind::Admin, 10_000, None, false),
+            (MarkKind::Kill, 11_000, Some(18_000), false),
+            (MarkKind::Pause, 25_000, Some(40_000), true),
+            (MarkKind::Fault, 30_000, None, false),
+            (MarkKind::Pause, 33_000, Some(40_000), true),
+        ]
+    );
+    assert_eq!(all[0].label, "partition [m1] [r1,s1]");
+    assert_eq!(all[3].label, "pause s1");
+    assert!(all[4].label.starts_with("clock-jump m1 "));
+}
+
+#[test]
+fn heal_without_partition_and_no_effect_faults_are_instant_marks() {
+    let mut report = bare_report();
+    report.events = vec![event(1000, "*", "fault:heal", ""), event(2000, "r1", "fault:pause", "(no effect)")];
+    let kinds: Vec<(MarkKind, Option<u64>)> = marks(&report, 5000).iter().map(|m| (m.kind, m.end_ms)).collect();
+    assert_eq!(kinds, [(MarkKind::Fault, None), (MarkKind::Fault, None)]);
+}
+
+#[test]
+fn role_lanes_follow_promotion_kill_restart_and_pause() {
+    let report = failover_report();
+    let lanes = role_lanes(&report, 40_000);
+    let lane = |name: &str| lanes.iter().find(|(n, _, _)| n == name).map(|(_, _, s)| s.clone()).unwrap();
+    let seg = |start_ms, end_ms, state| RoleSegment { start_ms, end_ms, state };
+    assert_eq!(
+        lane("m1"),
+        [
+            seg(0, 11_000, RoleState::Master),
+            seg(11_000, 18_000, RoleState::Down),
+            // m1's config has no replicaof, so it restarts as a master; its link up says otherwise.
+            seg(18_000, 18_500, RoleState::Master),
+            seg(18_500, 40_000, RoleState::Replica),
+        ]
+    );
+    assert_eq!(
+        lane("r1"),
+        [
+            seg(0, 5100, RoleState::ReplicaLinkDown),
+            seg(5100, 12_000, RoleState::Replica),
+            seg(12_000, 14_000, RoleState::ReplicaLinkDown),
+            seg(14_000, 33_000, RoleState::Master),
+            seg(33_000, 40_000, RoleState::Paused),
+        ]
+    );
+    assert_eq!(lane("s1"), [seg(0, 25_000, RoleState::Sentinel), seg(25_000, 40_000, RoleState::Paused)]);
+    let hostile = lanes.iter().find(|(n, _, _)| n.starts_with('n')).unwrap();
+    assert_eq!(hostile.2, [seg(0, 40_000, RoleState::Unknown)], "no config, no events, an unknown final role");
+}
+
+#[test]
+fn node_info_is_a_field_by_node_table() {
+    let mut report = failover_report();
+    report.nodes.get_mut("m1").unwrap().info.insert("sync_full".into(), json!(2));
+    report.nodes.get_mut("m1").unwrap().machine.memory_bytes = 4 << 30;
+    let html = to_html(&report);
+    assert!(html.contains("<table id=\"node-info\">"));
+    assert!(html.contains("<tr><th><code>sync_full</code></th><td class=\"num\">2</td><td class=\"num\"></td>"));
+    assert!(html.contains("<span title=\"4294967296 bytes\">4.0 GiB</span>"));
+}
