@@ -4,7 +4,23 @@ use crate::commands::{flags, Command, Ctx};
 use crate::object::{encoding_of, EncodingLimits, Value};
 use crate::util::{eq_ic, parse_f64, parse_i64};
 
+/// enable-debug-command (default no) guards DEBUG as in Redis 7.0; "local"
+/// allows loopback clients. The scenario's admin hand (client id 0, the
+/// operator on the box) may always use it.
+fn debug_allowed(ctx: &Ctx) -> bool {
+    let local = ctx.c.peer.starts_with("127.") || ctx.c.peer.starts_with("[::1]") || ctx.c.peer.starts_with("::1");
+    match ctx.srv.config.get("enable-debug-command").as_deref() {
+        Some("yes") => true,
+        Some("local") => local || ctx.c.id == 0,
+        _ => ctx.c.id == 0,
+    }
+}
+
 fn debug_command(ctx: &mut Ctx) {
+    if !debug_allowed(ctx) {
+        ctx.c.reply.err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+        return;
+    }
     let sub = String::from_utf8_lossy(&ctx.argv[1]).to_ascii_lowercase();
     match sub.as_str() {
         "sleep" if ctx.argv.len() == 3 => {
