@@ -6,6 +6,7 @@
 //! hashtable its order is Redis's hash order, which redsim does not
 //! reproduce (insertion order stands in; tests compare such replies sorted).
 
+use crate::t_string::LongDouble;
 use crate::commands::{flags, Command, Ctx};
 use crate::db::{parse_scan_cursor, parse_scan_options, ScanOptions};
 use crate::object::{HashObj, Value};
@@ -224,29 +225,28 @@ fn hincrby_command(ctx: &mut Ctx) {
 }
 
 fn hincrbyfloat_command(ctx: &mut Ctx) {
-    use long_double::Parsed;
-    let incr = match long_double::parse(&ctx.argv[3]) {
+    // The arithmetic is Redis's 80-bit long double, shared with INCRBYFLOAT.
+    let incr = match LongDouble::parse(&ctx.argv[3]) {
         None => return ctx.c.reply.err(errors::NOT_FLOAT),
-        Some(Parsed::Infinite) => return ctx.c.reply.err("ERR value is NaN or Infinity"),
-        Some(Parsed::Finite(v)) => v,
+        Some(v) if !v.is_finite() => return ctx.c.reply.err("ERR value is NaN or Infinity"),
+        Some(v) => v,
     };
     let argv = ctx.argv;
     let Ok(h) = hash_write_or_create(ctx.srv, ctx.c.db, &argv[1]) else {
         return ctx.c.reply.err(errors::WRONGTYPE);
     };
-    let current = match h.get(&argv[2]).map(|v| long_double::parse(v)) {
-        None => long_double::parse(b"0").expect("zero parses"),
-        Some(None) => return ctx.c.reply.err("ERR hash value is not a float"),
-        Some(Some(p)) => p,
+    let current = match h.get(&argv[2]) {
+        None => LongDouble::ZERO,
+        Some(v) => match LongDouble::parse(v) {
+            Some(c) => c,
+            None => return ctx.c.reply.err("ERR hash value is not a float"),
+        },
     };
-    let sum = match current {
-        Parsed::Finite(c) => long_double::add(c, incr),
-        Parsed::Infinite => None,
-    };
-    let Some(sum) = sum else {
+    let sum = current.sum(incr);
+    if !sum.is_finite() {
         return ctx.c.reply.err("ERR increment would produce NaN or Infinity");
-    };
-    let new = long_double::format_human(sum).into_bytes();
+    }
+    let new = sum.to_human_string().into_bytes();
     h.insert(argv[2].clone(), new.clone());
     let db = ctx.c.db;
     note_encoding(ctx.srv, db, &argv[1]);
@@ -442,350 +442,3 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hscan", -3, R, hscan_command),
 ];
 
-/// HINCRBYFLOAT's arithmetic as Redis does it on x86-64: strtold into an
-/// 80-bit long double (64-bit mantissa), one rounded addition, then
-/// "%.17Lf" with trailing zeros trimmed. f64 would differ in the last
-/// digits (0.1+0.2, 5000+0.001), so the format is emulated exactly with a
-/// small big-integer type.
-mod long_double {
-    use std::cmp::Ordering;
-
-    /// Unsigned big integer, little-endian base 2^32, no leading zero words.
-    #[derive(Clone, Debug)]
-    struct Big(Vec<u32>);
-
-    impl Big {
-        fn from_u64(v: u64) -> Big {
-            let mut b = Big(vec![v as u32, (v >> 32) as u32]);
-            b.trim();
-            b
-        }
-        fn trim(&mut self) {
-            while self.0.last() == Some(&0) {
-                self.0.pop();
-            }
-        }
-        fn is_zero(&self) -> bool {
-            self.0.is_empty()
-        }
-        fn bits(&self) -> usize {
-            self.0.last().map_or(0, |top| (self.0.len() - 1) * 32 + (32 - top.leading_zeros() as usize))
-        }
-        fn bit(&self, i: usize) -> bool {
-            self.0.get(i / 32).is_some_and(|w| (w >> (i % 32)) & 1 == 1)
-        }
-        /// Are any of the bits below `n` set?
-        fn any_below(&self, n: usize) -> bool {
-            let words = n / 32;
-            self.0.iter().take(words).any(|&w| w != 0) || (n % 32 != 0 && self.0.get(words).is_some_and(|w| w & ((1u32 << (n % 32)) - 1) != 0))
-        }
-        fn mul_small_add(&mut self, m: u32, a: u32) {
-            let mut carry = u64::from(a);
-            for d in self.0.iter_mut() {
-                let v = u64::from(*d) * u64::from(m) + carry;
-                *d = v as u32;
-                carry = v >> 32;
-            }
-            if carry > 0 {
-                self.0.push(carry as u32);
-            }
-        }
-        fn mul_pow10(&mut self, mut n: usize) {
-            while n >= 9 {
-                self.mul_small_add(1_000_000_000, 0);
-                n -= 9;
-            }
-            self.mul_small_add(10u32.pow(n as u32), 0);
-        }
-        fn shl(&self, n: usize) -> Big {
-            let (words, bits) = (n / 32, n % 32);
-            let mut out = vec![0u32; words];
-            let mut carry = 0u32;
-            for &d in &self.0 {
-                if bits == 0 {
-                    out.push(d);
-                } else {
-                    out.push((d << bits) | carry);
-                    carry = d >> (32 - bits);
-                }
-            }
-            out.push(carry);
-            let mut b = Big(out);
-            b.trim();
-            b
-        }
-        fn shr(&self, n: usize) -> Big {
-            let (words, bits) = (n / 32, n % 32);
-            let src = self.0.get(words..).unwrap_or(&[]);
-            let out = (0..src.len())
-                .map(|i| {
-                    let hi = if bits > 0 && i + 1 < src.len() { src[i + 1] << (32 - bits) } else { 0 };
-                    (src[i] >> bits) | hi
-                })
-                .collect();
-            let mut b = Big(out);
-            b.trim();
-            b
-        }
-        fn cmp(&self, o: &Big) -> Ordering {
-            self.0.len().cmp(&o.0.len()).then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
-        }
-        fn add(&self, o: &Big) -> Big {
-            let mut out = Vec::with_capacity(self.0.len().max(o.0.len()) + 1);
-            let mut carry = 0u64;
-            for i in 0..self.0.len().max(o.0.len()) {
-                let v = u64::from(*self.0.get(i).unwrap_or(&0)) + u64::from(*o.0.get(i).unwrap_or(&0)) + carry;
-                out.push(v as u32);
-                carry = v >> 32;
-            }
-            out.push(carry as u32);
-            let mut b = Big(out);
-            b.trim();
-            b
-        }
-        /// self - o, for self >= o.
-        fn sub(&self, o: &Big) -> Big {
-            assert!(self.cmp(o) != Ordering::Less);
-            let mut out = Vec::with_capacity(self.0.len());
-            let mut borrow = 0i64;
-            for i in 0..self.0.len() {
-                let mut v = i64::from(self.0[i]) - i64::from(*o.0.get(i).unwrap_or(&0)) - borrow;
-                borrow = i64::from(v < 0);
-                if v < 0 {
-                    v += 1 << 32;
-                }
-                out.push(v as u32);
-            }
-            let mut b = Big(out);
-            b.trim();
-            b
-        }
-        /// Quotient and whether the remainder is non-zero.
-        fn div(&self, d: &Big) -> (Big, bool) {
-            let mut q = vec![0u32; self.0.len()];
-            let mut r = Big(Vec::new());
-            for i in (0..self.bits()).rev() {
-                r = r.shl(1);
-                if self.bit(i) {
-                    if r.0.is_empty() {
-                        r.0.push(0);
-                    }
-                    r.0[0] |= 1;
-                }
-                if r.cmp(d) != Ordering::Less {
-                    r = r.sub(d);
-                    q[i / 32] |= 1 << (i % 32);
-                }
-            }
-            let mut q = Big(q);
-            q.trim();
-            (q, !r.is_zero())
-        }
-        fn divmod_small(&mut self, d: u32) -> u32 {
-            let mut rem = 0u64;
-            for x in self.0.iter_mut().rev() {
-                let cur = (rem << 32) | u64::from(*x);
-                *x = (cur / u64::from(d)) as u32;
-                rem = cur % u64::from(d);
-            }
-            self.trim();
-            rem as u32
-        }
-        fn to_decimal(&self) -> String {
-            let mut n = self.clone();
-            let mut chunks = Vec::new();
-            while !n.is_zero() {
-                chunks.push(n.divmod_small(1_000_000_000));
-            }
-            let mut s = chunks.pop().map_or("0".to_string(), |c| c.to_string());
-            for c in chunks.iter().rev() {
-                s.push_str(&format!("{:09}", c));
-            }
-            s
-        }
-        fn low_u64(&self) -> u64 {
-            u64::from(*self.0.first().unwrap_or(&0)) | (u64::from(*self.0.get(1).unwrap_or(&0)) << 32)
-        }
-    }
-
-    /// A finite long double: (-1)^neg * mant * 2^exp.
-    #[derive(Clone, Copy, Debug)]
-    pub struct Ld {
-        neg: bool,
-        mant: u64,
-        exp: i64,
-    }
-
-    /// The largest binary exponent of an x87 long double.
-    const MAX_EXP: i64 = 16384;
-
-    /// Rounds n * 2^exp to 64 significant bits, ties to even; None on overflow.
-    fn round(neg: bool, n: &Big, exp: i64) -> Option<Ld> {
-        let len = n.bits();
-        if len <= 64 {
-            return Some(Ld { neg, mant: n.low_u64(), exp });
-        }
-        let shift = len - 64;
-        let mut q = n.shr(shift).low_u64() as u128;
-        let half = n.bit(shift - 1);
-        let sticky = n.any_below(shift - 1);
-        if half && (sticky || q & 1 == 1) {
-            q += 1;
-        }
-        let (mant, exp) = if q >> 64 != 0 { ((q >> 1) as u64, exp + shift as i64 + 1) } else { (q as u64, exp + shift as i64) };
-        if exp + 64 > MAX_EXP {
-            return None;
-        }
-        Some(Ld { neg, mant, exp })
-    }
-
-    pub enum Parsed {
-        Finite(Ld),
-        Infinite,
-    }
-
-    /// string2ld: strtold over the whole string, no leading space, no NaN,
-    /// no overflow or underflow; decimal, hex ("0x1.8p3") or infinity.
-    pub fn parse(s: &[u8]) -> Option<Parsed> {
-        let text = std::str::from_utf8(s).ok()?;
-        let (neg, body) = match text.as_bytes().first()? {
-            b'-' => (true, &text[1..]),
-            b'+' => (false, &text[1..]),
-            _ => (false, text),
-        };
-        let lower = body.to_ascii_lowercase();
-        if lower == "inf" || lower == "infinity" {
-            return Some(Parsed::Infinite);
-        }
-        if let Some(hex) = lower.strip_prefix("0x") {
-            return parse_hex(neg, hex);
-        }
-        let (mantissa, exp10) = match lower.split_once('e') {
-            Some((m, e)) => {
-                let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                let magnitude: i64 = digits.parse().unwrap_or(i64::MAX / 4).min(100_000);
-                (m, if e.starts_with('-') { -magnitude } else { magnitude })
-            }
-            None => (lower.as_str(), 0),
-        };
-        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        if int_part.len() + frac_part.len() == 0 || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let digits = format!("{}{}", int_part, frac_part);
-        let digits = digits.trim_start_matches('0');
-        let mut d = Big(Vec::new());
-        for b in digits.bytes() {
-            d.mul_small_add(10, u32::from(b - b'0'));
-        }
-        if d.is_zero() {
-            return Some(Parsed::Finite(Ld { neg, mant: 0, exp: 0 }));
-        }
-        let k = exp10 - frac_part.len() as i64;
-        let magnitude10 = digits.len() as i64 + k;
-        if !(-4950..=4933).contains(&magnitude10) {
-            return None;
-        }
-        if k >= 0 {
-            d.mul_pow10(k as usize);
-            return round(neg, &d, 0).map(Parsed::Finite);
-        }
-        let mut p = Big::from_u64(1);
-        p.mul_pow10((-k) as usize);
-        let s = (66 + p.bits()).saturating_sub(d.bits()) + 1;
-        let (q, inexact) = d.shl(s).div(&p);
-        // One extra low bit carries "inexact" below the rounding position.
-        let q = q.shl(1).add(&Big::from_u64(u64::from(inexact)));
-        round(neg, &q, -(s as i64) - 1).map(Parsed::Finite)
-    }
-
-    /// The digits after "0x": hex mantissa, optional fraction, optional "p" exponent.
-    fn parse_hex(neg: bool, hex: &str) -> Option<Parsed> {
-        let (mantissa, exp2) = match hex.split_once('p') {
-            Some((m, e)) => (m, e.parse::<i64>().ok()?.clamp(-100_000, 100_000)),
-            None => (hex, 0),
-        };
-        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        if int_part.len() + frac_part.len() == 0 {
-            return None;
-        }
-        let mut h = Big(Vec::new());
-        for c in int_part.chars().chain(frac_part.chars()) {
-            h.mul_small_add(16, c.to_digit(16)?);
-        }
-        if h.is_zero() {
-            return Some(Parsed::Finite(Ld { neg, mant: 0, exp: 0 }));
-        }
-        let exp = exp2 - 4 * frac_part.len() as i64;
-        if exp + h.bits() as i64 > MAX_EXP || exp + (h.bits() as i64) < -16445 {
-            return None;
-        }
-        round(neg, &h, exp).map(Parsed::Finite)
-    }
-
-    /// a + b rounded to a long double; None on overflow.
-    pub fn add(a: Ld, b: Ld) -> Option<Ld> {
-        if a.mant == 0 {
-            return Some(if b.mant == 0 { Ld { neg: a.neg && b.neg, mant: 0, exp: 0 } } else { b });
-        }
-        if b.mant == 0 {
-            return Some(a);
-        }
-        // Far apart, the smaller cannot reach half an ulp of the larger.
-        let (top_a, top_b) = (a.exp + 64, b.exp + 64);
-        if top_a > top_b + 130 {
-            return Some(a);
-        }
-        if top_b > top_a + 130 {
-            return Some(b);
-        }
-        let e = a.exp.min(b.exp);
-        let x = Big::from_u64(a.mant).shl((a.exp - e) as usize);
-        let y = Big::from_u64(b.mant).shl((b.exp - e) as usize);
-        if a.neg == b.neg {
-            return round(a.neg, &x.add(&y), e);
-        }
-        match x.cmp(&y) {
-            Ordering::Equal => Some(Ld { neg: false, mant: 0, exp: 0 }),
-            Ordering::Greater => round(a.neg, &x.sub(&y), e),
-            Ordering::Less => round(b.neg, &y.sub(&x), e),
-        }
-    }
-
-    /// "%.17Lf", then trailing zeros and a bare "-0" removed (ld2string's
-    /// LD_STR_HUMAN mode).
-    pub fn format_human(v: Ld) -> String {
-        const DECIMALS: usize = 17;
-        let mut n = Big::from_u64(v.mant);
-        let digits = if v.exp >= 0 {
-            let mut int = n.shl(v.exp as usize);
-            int.mul_pow10(DECIMALS);
-            int.to_decimal()
-        } else {
-            n.mul_pow10(DECIMALS);
-            let shift = (-v.exp) as usize;
-            let mut q = n.shr(shift);
-            if n.bit(shift - 1) && (n.any_below(shift - 1) || q.bit(0)) {
-                q = q.add(&Big::from_u64(1));
-            }
-            q.to_decimal()
-        };
-        let padded = format!("{:0>width$}", digits, width = DECIMALS + 1);
-        let (int_part, frac_part) = padded.split_at(padded.len() - DECIMALS);
-        let frac_part = frac_part.trim_end_matches('0');
-        let mut s = if v.neg { "-".to_string() } else { String::new() };
-        s.push_str(int_part);
-        if !frac_part.is_empty() {
-            s.push('.');
-            s.push_str(frac_part);
-        }
-        if s == "-0" {
-            "0".to_string()
-        } else {
-            s
-        }
-    }
-}
