@@ -144,24 +144,6 @@ fn llen_command(ctx: &mut Ctx) {
     }
 }
 
-/// Converts Redis's (start, end) with negative indexes into an inclusive
-/// in-range pair, or None when the range is empty.
-fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let mut start = if start < 0 { len + start } else { start };
-    let mut end = if end < 0 { len + end } else { end };
-    if start < 0 {
-        start = 0;
-    }
-    if start > end || start >= len {
-        return None;
-    }
-    if end >= len {
-        end = len - 1;
-    }
-    Some((start as usize, end as usize))
-}
-
 fn lrange_command(ctx: &mut Ctx) {
     let Some(start) = arg_i64(ctx, 2) else { return };
     let Some(end) = arg_i64(ctx, 3) else { return };
@@ -170,7 +152,7 @@ fn lrange_command(ctx: &mut Ctx) {
         Ok(None) => return ctx.c.reply.array(0),
         Ok(Some(l)) => l,
     };
-    let Some((from, to)) = clamp_range(start, end, list.len()) else {
+    let Some((from, to)) = crate::util::clamp_index_range(start, end, list.len()) else {
         return ctx.c.reply.array(0);
     };
     ctx.c.reply.bulks(list.range(from..=to));
@@ -290,7 +272,7 @@ fn ltrim_command(ctx: &mut Ctx) {
         Ok(Some(l)) => l,
     };
     let len = list.len();
-    let (ltrim, rtrim) = match clamp_range(start, end, len) {
+    let (ltrim, rtrim) = match crate::util::clamp_index_range(start, end, len) {
         None => (len, 0),
         Some((from, to)) => (from, len - to - 1),
     };

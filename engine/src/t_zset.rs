@@ -457,30 +457,13 @@ enum RangeSpec {
     Lex(LexRange),
 }
 
-/// Resolves Redis's (start, end) rank pair to an inclusive in-range pair.
-fn rank_bounds(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let mut start = if start < 0 { len + start } else { start };
-    let mut end = if end < 0 { len + end } else { end };
-    if start < 0 {
-        start = 0;
-    }
-    if start > end || start >= len {
-        return None;
-    }
-    if end >= len {
-        end = len - 1;
-    }
-    Some((start as usize, end as usize))
-}
-
 /// The elements a range selects, in reply order, after LIMIT offset/count
 /// (a negative offset selects nothing, a negative count means all).
 fn select_range(z: &ZSet, spec: &RangeSpec, reverse: bool, offset: i64, limit: i64) -> Vec<(Vec<u8>, f64)> {
     let asc = z.ordered.iter().map(|(s, m)| (m, s.0));
     let iter: Box<dyn Iterator<Item = (&Vec<u8>, f64)>> = if reverse { Box::new(asc.rev()) } else { Box::new(asc) };
     let picked: Box<dyn Iterator<Item = (&Vec<u8>, f64)>> = match spec {
-        RangeSpec::Rank(start, end) => match rank_bounds(*start, *end, z.len()) {
+        RangeSpec::Rank(start, end) => match crate::util::clamp_index_range(*start, *end, z.len()) {
             None => return Vec::new(),
             Some((from, to)) => Box::new(iter.skip(from).take(to - from + 1)),
         },

@@ -88,6 +88,19 @@ pub fn format_long_double_human(d: f64) -> String {
     }
 }
 
+/// Resolves Redis's (start, end) index pair, negatives counting from the
+/// end, to an inclusive in-range pair, or None when the range is empty
+/// (LRANGE, LTRIM, ZRANGE by rank, ...).
+pub fn clamp_index_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let start = if start < 0 { (len + start).max(0) } else { start };
+    let end = if end < 0 { len + end } else { end };
+    if start > end || start >= len {
+        return None;
+    }
+    Some((start as usize, end.min(len - 1) as usize))
+}
+
 /// Case-insensitive ASCII comparison of an argument with a keyword.
 pub fn eq_ic(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())

@@ -9,23 +9,14 @@
 /// writes them has a typo, and silently reading 0 would hide it.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
-    let digits_end = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(digits_end);
-    let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return Err(size_error(text)),
-    };
-    if digits.is_empty() {
+    // An empty number ("mb") would read as 0 through memtoll: refuse it.
+    if !trimmed.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(size_error(text));
     }
-    let number: u64 = digits.parse().map_err(|_| size_error(text))?;
-    number.checked_mul(multiplier).filter(|bytes| *bytes <= i64::MAX as u64).ok_or_else(|| size_error(text))
+    match redsim_engine::config::parse_memory(trimmed) {
+        Some(bytes) if bytes >= 0 => Ok(bytes as u64),
+        _ => Err(size_error(text)),
+    }
 }
 
 fn size_error(text: &str) -> String {
