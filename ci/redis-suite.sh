@@ -50,7 +50,7 @@ for bin in redis-server redis-cli redis-benchmark redis-check-aof redis-check-rd
 done
 
 (cd "$REPO_ROOT" && cargo build -q -p redsim-scenarios --bin redsim)
-"$REPO_ROOT/target/debug/redsim" --port "$PORT" >"$WORK/redsim.log" 2>&1 &
+"$REPO_ROOT/target/debug/redsim" serve --port "$PORT" >"$WORK/redsim.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then break; fi
@@ -79,7 +79,7 @@ for unit in "${UNITS[@]}"; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
         echo "redis-suite: redsim serve died during $unit; last log lines:" >&2
         tail -5 "$WORK/redsim.log" >&2
-        "$REPO_ROOT/target/debug/redsim" --port "$PORT" >>"$WORK/redsim.log" 2>&1 &
+        "$REPO_ROOT/target/debug/redsim" serve --port "$PORT" >>"$WORK/redsim.log" 2>&1 &
         SERVER_PID=$!
         sleep 0.5
     fi
