@@ -283,7 +283,6 @@ fn hello_command(ctx: &mut Ctx) {
         }
         next = 2;
     }
-    let mut name = None;
     let mut j = next;
     while j < ctx.argv.len() {
         let more = ctx.argv.len() - 1 - j;
@@ -301,7 +300,8 @@ fn hello_command(ctx: &mut Ctx) {
                 ctx.c.reply.err("ERR Client names cannot contain spaces, newlines or special characters.");
                 return;
             }
-            name = Some(n.clone());
+            // Redis renames at once, even if a later option is bad.
+            ctx.c.name = n.clone();
             j += 2;
         } else {
             let mut e = b"-ERR Syntax error in HELLO option '".to_vec();
@@ -310,9 +310,6 @@ fn hello_command(ctx: &mut Ctx) {
             ctx.c.reply.raw(&e);
             return;
         }
-    }
-    if let Some(n) = name {
-        ctx.c.name = n;
     }
     ctx.c.reply.array(14);
     ctx.c.reply.bulk_str("server");
