@@ -7,6 +7,7 @@
 #                  (default /work/.mirror/redis+redis/repo; or a clone, see below)
 #   REDSIM_PORT    port for redsim serve (default 7311)
 #   TEST_TIMEOUT_S idle timeout given to test_helper.tcl (default 300)
+#   REDSIM_BIN     a prebuilt redsim binary to test (default: build target/debug/redsim)
 #
 # The tests are extracted into a temporary directory and never committed.
 # --verbose is not cosmetic: without it the 7.0.15 helper loses the unit/type/string
@@ -24,7 +25,7 @@ TEST_TIMEOUT_S=${TEST_TIMEOUT_S:-300}
 if [ $# -gt 0 ]; then
     UNITS=("$@")
 else
-    UNITS=(unit/keyspace unit/type/string unit/type/incr unit/expire unit/type/list unit/type/hash unit/type/set unit/type/zset)
+    UNITS=(unit/keyspace unit/type/string unit/type/incr unit/expire unit/type/list unit/type/hash unit/type/set unit/type/zset unit/multi)
 fi
 
 command -v tclsh >/dev/null || { echo "redis-suite: tclsh is required (apt-get install -y tcl)" >&2; exit 2; }
@@ -49,9 +50,12 @@ for bin in redis-server redis-cli redis-benchmark redis-check-aof redis-check-rd
     if command -v "$bin" >/dev/null; then ln -sf "$(command -v "$bin")" "$WORK/src/$bin"; fi
 done
 
-(cd "$REPO_ROOT" && cargo build -q -p redsim-scenarios --bin redsim)
+if [ -z "${REDSIM_BIN:-}" ]; then
+    (cd "$REPO_ROOT" && cargo build -q -p redsim-scenarios --bin redsim)
+    REDSIM_BIN="$REPO_ROOT/target/debug/redsim"
+fi
 printf "enable-debug-command yes\n" > "$WORK/redsim.conf"
-"$REPO_ROOT/target/debug/redsim" serve --port "$PORT" --config "$WORK/redsim.conf" >"$WORK/redsim.log" 2>&1 &
+"$REDSIM_BIN" serve --port "$PORT" --config "$WORK/redsim.conf" >"$WORK/redsim.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then break; fi
@@ -80,7 +84,7 @@ for unit in "${UNITS[@]}"; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
         echo "redis-suite: redsim serve died during $unit; last log lines:" >&2
         tail -5 "$WORK/redsim.log" >&2
-        "$REPO_ROOT/target/debug/redsim" serve --port "$PORT" --config "$WORK/redsim.conf" >>"$WORK/redsim.log" 2>&1 &
+        "$REDSIM_BIN" serve --port "$PORT" --config "$WORK/redsim.conf" >>"$WORK/redsim.log" 2>&1 &
         SERVER_PID=$!
         sleep 0.5
     fi

@@ -58,7 +58,7 @@ impl Command {
 fn no_handler(_: &mut Ctx) {}
 
 /// Every command table, one per subsystem file.
-pub fn tables() -> [&'static [Command]; 10] {
+pub fn tables() -> [&'static [Command]; 11] {
     [
         crate::server::COMMANDS,
         crate::db::COMMANDS,
@@ -70,6 +70,7 @@ pub fn tables() -> [&'static [Command]; 10] {
         crate::t_zset::COMMANDS,
         crate::replication::COMMANDS,
         crate::debug::COMMANDS,
+        crate::multi::COMMANDS,
     ]
 }
 

@@ -55,10 +55,18 @@ impl Server {
     }
 
     pub fn delete_expired_key_and_propagate(&mut self, db: usize, key: &[u8]) {
-        self.db_delete(db, key);
+        self.db_delete_unsignaled(db, key);
         self.stats.expired_keys += 1;
+        crate::multi::touch_watched_key(self, db, key);
         let cmd: &[u8] = if self.config.bool("lazyfree-lazy-expire") { b"UNLINK" } else { b"DEL" };
-        crate::replication::propagate(self, db, &[cmd.to_vec(), key.to_vec()]);
+        let argv = vec![cmd.to_vec(), key.to_vec()];
+        // Inside a command the DEL joins what the command propagates (and
+        // may make it a MULTI/EXEC); from the expire cycle it goes at once.
+        if self.call_depth > 0 {
+            self.pending_propagate.push((db, argv));
+        } else {
+            crate::replication::propagate(self, db, &argv);
+        }
     }
 
     /// lookupKeyRead: lazy expire, hit/miss stats.
@@ -85,6 +93,9 @@ impl Server {
         if self.repl.master.is_some() && !self.executing_master_stream && self.key_is_expired(db, key) {
             return None;
         }
+        if self.dbs[db].dict.contains_key(key) {
+            self.signal_modified_key(db, key);
+        }
         self.dbs[db].dict.get_mut(key)
     }
 
@@ -98,6 +109,7 @@ impl Server {
 
     /// setKey: store a value, dropping any TTL unless `keep_ttl`.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        self.signal_modified_key(db, key);
         let d = &mut self.dbs[db];
         if !keep_ttl {
             d.expires.swap_remove(key);
@@ -107,6 +119,12 @@ impl Server {
 
     /// dbDelete: remove a key and its TTL. Returns whether it existed.
     pub fn db_delete(&mut self, db: usize, key: &[u8]) -> bool {
+        self.signal_modified_key(db, key);
+        self.db_delete_unsignaled(db, key)
+    }
+
+    /// dbDelete without the WATCH signal (expiry signals on its own).
+    fn db_delete_unsignaled(&mut self, db: usize, key: &[u8]) -> bool {
         let d = &mut self.dbs[db];
         d.expires.swap_remove(key);
         match d.dict.swap_remove(key) {
@@ -120,6 +138,7 @@ impl Server {
 
     pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) {
         assert!(self.dbs[db].dict.contains_key(key), "set_expire on a missing key");
+        self.signal_modified_key(db, key);
         self.dbs[db].expires.insert(key.to_vec(), when_ms);
     }
 
@@ -129,6 +148,11 @@ impl Server {
 
     /// Removes every key of every db (or one db). Returns keys removed.
     pub fn empty_data(&mut self, db: Option<usize>) -> usize {
+        for i in 0..self.dbs.len() {
+            if db.map_or(true, |only| only == i) {
+                crate::multi::touch_all_watched_keys_in_db(self, i, None);
+            }
+        }
         let mut removed = 0;
         for (i, d) in self.dbs.iter_mut().enumerate() {
             if db.map_or(true, |only| only == i) {
@@ -471,6 +495,8 @@ fn swapdb_command(ctx: &mut Ctx) {
         ctx.c.reply.err(errors::INVALID_DB);
         return;
     }
+    crate::multi::touch_all_watched_keys_in_db(ctx.srv, a as usize, Some(b as usize));
+    crate::multi::touch_all_watched_keys_in_db(ctx.srv, b as usize, Some(a as usize));
     ctx.srv.dbs.swap(a as usize, b as usize);
     ctx.srv.dirty += 1;
     ctx.c.reply.ok();

@@ -29,7 +29,11 @@ fn debug_command(ctx: &mut Ctx) {
             ctx.c.reply.ok();
         }
         "populate" if (3..=5).contains(&ctx.argv.len()) => debug_populate(ctx),
-        "set-active-expire" if ctx.argv.len() == 3 => ctx.c.reply.ok(),
+        "set-active-expire" if ctx.argv.len() == 3 => {
+            // Like atoi: anything that is not a nonzero number turns it off.
+            ctx.srv.active_expire_enabled = parse_i64(&ctx.argv[2]).unwrap_or(0) != 0;
+            ctx.c.reply.ok();
+        }
         "change-repl-id" if ctx.argv.len() == 2 => {
             crate::replication::change_replication_id(ctx.srv);
             crate::replication::clear_replication_id2(ctx.srv);

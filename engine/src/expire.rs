@@ -48,14 +48,14 @@ fn effort(srv: &Server) -> Effort {
 /// databasesCron: masters run the slow active expire cycle; replicas never
 /// expire keys themselves.
 pub fn databases_cron(srv: &mut Server) {
-    if srv.repl.master.is_none() {
+    if srv.repl.master.is_none() && srv.active_expire_enabled {
         active_expire_cycle(srv, CycleKind::Slow);
     }
 }
 
 /// beforeSleep's fast cycle, masters only.
 pub fn active_expire_fast(srv: &mut Server) {
-    if srv.repl.master.is_none() {
+    if srv.repl.master.is_none() && srv.active_expire_enabled {
         active_expire_cycle(srv, CycleKind::Fast);
     }
 }

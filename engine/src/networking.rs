@@ -84,6 +84,14 @@ pub struct Client {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub resp: u8,
+    /// Inside MULTI: commands are queued until EXEC (CLIENT_MULTI).
+    pub in_multi: bool,
+    /// A command failed to queue, so EXEC must abort (CLIENT_DIRTY_EXEC).
+    pub dirty_exec: bool,
+    /// The queued commands' arguments (c->mstate).
+    pub mstate: Vec<Vec<Vec<u8>>>,
+    /// Some queued command is a write (mstate.cmd_flags & CMD_WRITE).
+    pub mstate_write: bool,
 }
 
 impl Client {
@@ -110,6 +118,10 @@ impl Client {
             bytes_in: 0,
             bytes_out: 0,
             resp: 2,
+            in_multi: false,
+            dirty_exec: false,
+            mstate: Vec::new(),
+            mstate_write: false,
         }
     }
 
@@ -119,6 +131,9 @@ impl Client {
             ClientKind::Replica => flags.push('S'),
             ClientKind::Master => flags.push('M'),
             ClientKind::Normal => {}
+        }
+        if self.in_multi {
+            flags.push('x');
         }
         if self.blocked_wait.is_some() {
             flags.push('b');
@@ -135,7 +150,7 @@ impl Client {
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.
     pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.peer,
             laddr,
@@ -145,6 +160,7 @@ impl Client {
             (now_ms - self.last_interaction_ms).max(0) / 1000,
             self.flags(),
             self.db,
+            if self.in_multi { self.mstate.len() as i64 } else { -1 },
             self.querybuf.len(),
             if self.querybuf.is_empty() { 0 } else { 20474usize.saturating_sub(self.querybuf.len()) },
             self.argv_mem,

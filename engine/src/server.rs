@@ -70,6 +70,17 @@ pub struct Server {
     pub repl: ReplicationState,
     /// Commands to propagate at the end of the current call: (db, argv).
     pub also_propagate: Vec<(usize, Vec<Vec<u8>>)>,
+    /// What the running top-level call will propagate, wrapped in
+    /// MULTI/EXEC if it is more than one command (server.also_propagate).
+    pub pending_propagate: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Nesting of call(): 1 for a client's command, 2 inside its EXEC.
+    pub call_depth: u32,
+    /// EXEC is running its queued commands (server.in_exec).
+    pub in_exec: bool,
+    /// DEBUG SET-ACTIVE-EXPIRE (server.active_expire_enabled).
+    pub active_expire_enabled: bool,
+    /// WATCHed keys and the clients whose EXEC must fail (multi.rs).
+    pub watch: crate::multi::WatchState,
     /// Is the command being run sent by our master?
     pub executing_master_stream: bool,
     /// State of the active expire cycle (expire.rs).
@@ -114,6 +125,11 @@ impl Server {
             cost: Cost::default(),
             repl,
             also_propagate: Vec::new(),
+            pending_propagate: Vec::new(),
+            call_depth: 0,
+            in_exec: false,
+            watch: Default::default(),
+            active_expire_enabled: true,
             executing_master_stream: false,
             expire: Default::default(),
             loading: false,
@@ -214,6 +230,7 @@ impl Server {
 
     pub fn free_client(&mut self, conn: ConnId) {
         let Some(client) = self.clients.remove(&conn) else { return };
+        crate::multi::free_client_state(self, conn);
         match client.kind {
             ClientKind::Replica => crate::replication::replica_freed(self, &client),
             ClientKind::Master => crate::replication::master_client_freed(self, &client),
@@ -326,6 +343,7 @@ impl Server {
             return Vec::new();
         }
         self.process_command(&mut admin, &argv);
+        crate::multi::free_client_state(self, admin.conn);
         admin.reply.take()
     }
 
@@ -355,7 +373,21 @@ impl Server {
         self.count_error(c, error);
     }
 
-    /// processCommand: lookup, arity, the deny checks in Redis's order, then call.
+    /// rejectCommand: the error also dooms an open transaction, and a
+    /// rejected EXEC discards it with an EXECABORT that gives the reason.
+    fn reject_command(&mut self, c: &mut Client, is_exec: bool, error: &str) {
+        crate::multi::flag_transaction(c);
+        if is_exec {
+            crate::multi::discard_transaction(self, c);
+            let reason = error.strip_prefix("ERR ").unwrap_or(error);
+            self.reject(c, &format!("EXECABORT Transaction discarded because of: {}", reason));
+        } else {
+            self.reject(c, error);
+        }
+    }
+
+    /// processCommand: lookup, arity, the deny checks in Redis's order, then
+    /// queue (inside MULTI) or call.
     pub fn process_command(&mut self, c: &mut Client, argv: &[Vec<u8>]) {
         self.cost.command();
         if util_eq(&argv[0], "quit") {
@@ -366,38 +398,50 @@ impl Server {
         // Like c->lastcmd, set at lookup: CLIENT LIST shows the running command.
         c.last_cmd = "NULL".into();
         let Some(base) = self.table.lookup(&argv[0]) else {
+            crate::multi::flag_transaction(c);
             self.reject_bytes(c, &commands::unknown_command_error(argv));
             return;
         };
         if base.subcommands.is_empty() || argv.len() == 1 {
             c.last_cmd = base.name.to_string();
         }
+        let is_exec = base.name == "exec";
         if !base.arity_ok(argv.len()) {
-            self.reject(c, &format!("ERR wrong number of arguments for '{}' command", base.name));
+            self.reject_command(c, is_exec, &format!("ERR wrong number of arguments for '{}' command", base.name));
             return;
         }
         let (cmd, full_name) = match commands::resolve(base, argv) {
             Ok(found) => found,
             Err(e) => {
+                crate::multi::flag_transaction(c);
                 self.reject_bytes(c, &[&b"ERR "[..], &e].concat());
                 return;
             }
         };
         c.last_cmd = full_name.clone();
         if !cmd.arity_ok(argv.len()) {
-            self.reject(c, &format!("ERR wrong number of arguments for '{}' command", full_name));
+            self.reject_command(c, false, &format!("ERR wrong number of arguments for '{}' command", full_name));
+            return;
+        }
+        if c.in_multi && crate::multi::denied_in_multi(cmd) {
+            self.reject_command(c, false, "ERR Command not allowed inside a transaction");
             return;
         }
         if let Some(error) = self.deny_reason(c, cmd) {
-            self.reject(c, error);
+            self.reject_command(c, is_exec, error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
+            return;
+        }
+        if c.in_multi && !crate::multi::runs_inside_multi(cmd) {
+            crate::multi::queue_command(c, cmd, argv);
             return;
         }
         self.call(c, cmd, &full_name, argv);
     }
 
     fn deny_reason(&self, c: &Client, cmd: &Command) -> Option<&'static str> {
-        let is_write = cmd.is_write();
+        // An EXEC counts as a write if it would run one (processCommand's is_write_command).
+        let is_write = cmd.is_write() || (cmd.name == "exec" && c.mstate_write);
         let from_master = c.kind == ClientKind::Master;
         if is_write && !from_master && !crate::replication::good_replicas_ok(self) {
             return Some(errors::NOREPLICAS);
@@ -415,33 +459,42 @@ impl Server {
         None
     }
 
-    /// call(): run the handler, account, and propagate what changed the dataset.
-    fn call(&mut self, c: &mut Client, cmd: &'static Command, full_name: &str, argv: &[Vec<u8>]) {
+    /// call(): run the handler, account, and collect what changed the
+    /// dataset for propagation; the outermost call propagates it all.
+    pub(crate) fn call(&mut self, c: &mut Client, cmd: &'static Command, full_name: &str, argv: &[Vec<u8>]) {
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
         let reply_len_before = c.reply.buf.len();
         let cost_before = self.cost.ns();
         self.also_propagate.clear();
         let db_before = c.db;
+        if self.call_depth == 0 {
+            // Writes made outside any command (loading) touch nothing.
+            self.watch.clear_pending();
+        }
+        self.call_depth += 1;
         {
             let mut ctx = Ctx { srv: self, c, argv };
             (cmd.handler)(&mut ctx);
         }
+        self.call_depth -= 1;
         self.count_reply_error(c, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
         let entry = self.stats.per_command.entry(full_name.to_string()).or_default();
         entry.0 += 1;
         entry.1 += (self.cost.ns() - cost_before) / 1000;
         let changed = self.dirty > dirty_before;
-        let mut pending = std::mem::take(&mut self.also_propagate);
-        if changed && cmd.flags & flags::NO_PROPAGATE == 0 && pending.is_empty() {
-            pending.push((db_before, argv.to_vec()));
+        let mut own = std::mem::take(&mut self.also_propagate);
+        if changed && cmd.flags & flags::NO_PROPAGATE == 0 && own.is_empty() {
+            own.push((db_before, argv.to_vec()));
         }
-        for (db, args) in pending {
-            crate::replication::propagate(self, db, &args);
-        }
-        if changed || cmd.is_write() {
-            c.woff = self.repl.master_repl_offset;
+        self.pending_propagate.extend(own);
+        crate::multi::commit_modified_keys(self, changed);
+        if self.call_depth == 0 {
+            crate::multi::propagate_pending_commands(self, cmd);
+            if changed || cmd.is_write() {
+                c.woff = self.repl.master_repl_offset;
+            }
         }
     }
 

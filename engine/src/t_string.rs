@@ -259,6 +259,7 @@ fn getex_command(ctx: &mut Ctx) {
         }
         ctx.srv.dirty += 1;
     } else if args.flags & OBJ_PERSIST != 0 && ctx.srv.dbs[db].expires.swap_remove(&key).is_some() {
+        ctx.srv.signal_modified_key(db, &key);
         ctx.srv.also_propagate.push((db, vec![b"PERSIST".to_vec(), key]));
         ctx.srv.dirty += 1;
     }

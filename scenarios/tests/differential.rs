@@ -27,6 +27,9 @@ const PENDING_FAMILIES: &[&str] = &[];
 
 const SEEDS: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 const COMMANDS_PER_SEED: usize = 1000;
+/// The second pass (transactions mixed with every other family).
+const MULTI_COMMANDS_PER_SEED: usize = 400;
+const MULTI_SEED_OFFSET: u64 = 1000;
 
 /// How two replies are compared.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -77,31 +80,77 @@ fn pool(name: &str) -> &'static [&'static str] {
         "pat" => &["*", "k*", "k?", "k[0-2]", "*a*", "[", "\\*", "k[^1]*", "zz*", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"],
         "field" => &["f0", "f1", "f2"],
         "member" => &["m0", "m1", "m2", "m3", "1", "2"],
+        // HELLO 3 is left out: Redis would switch the connection to RESP3.
+        "hello" => &["1", "x", "4", "-1", "2 FOO", "2 AUTH foo bar", "2 SETNAME", "2 SETNAME a b", "2 SETNAME a\nb"],
         "flushopt" => &["ASYNC", "SYNC", "async", "foo"],
         "cursor" => &["abc", "18446744073709551616", "1.5", "", " 1", "+0", "-0", "+", "-"],
         "scancount" => &["10", "100", "0", "-1", "abc"],
         "typename" => &["string", "list", "hash", "set", "zset", "none", "foo"],
         "cfgpat" => &[
-            "maxmemory", "save", "slave-read-only", "replica-read-only", "hz", "timeout", "databases", "appendonly",
-            "appendfsync", "repl-backlog-size", "nonexistent", "MAXMEMORY", "proto-max-bulk-len", "client-query-buffer-limit",
-            "maxmemory-policy", "min-slaves-to-write", "repl-ping-slave-period", "client-output-buffer-limit",
-            "hash-max-ziplist-entries", "list-max-ziplist-size", "notify-keyspace-events", "activerehashing",
-            "oom-score-adj-values", "maxmemory-clients", "lua-time-limit", "busy-reply-threshold",
+            "maxmemory",
+            "save",
+            "slave-read-only",
+            "replica-read-only",
+            "hz",
+            "timeout",
+            "databases",
+            "appendonly",
+            "appendfsync",
+            "repl-backlog-size",
+            "nonexistent",
+            "MAXMEMORY",
+            "proto-max-bulk-len",
+            "client-query-buffer-limit",
+            "maxmemory-policy",
+            "min-slaves-to-write",
+            "repl-ping-slave-period",
+            "client-output-buffer-limit",
+            "hash-max-ziplist-entries",
+            "list-max-ziplist-size",
+            "notify-keyspace-events",
+            "activerehashing",
+            "oom-score-adj-values",
+            "maxmemory-clients",
+            "lua-time-limit",
+            "busy-reply-threshold",
         ],
         "cfgglob" => &["maxmemory*", "*repl*", "min-*", "*max-*-entries*", "repl-*", "lazyfree*", "h?", "*ziplist*", "slave*", "MAXMEM*", "*READ-ONLY"],
         "cfgset" => &[
-            "hz 10", "hz abc", "hz -1", "maxmemory-policy foo", "maxmemory-policy noeviction", "timeout 0", "timeout x",
-            "databases 4", "daemonize yes", "nosuchoption 1", "maxmemory 1x", "appendfsync sometimes", "activerehashing maybe",
-            "hz 10 timeout 0", "hz 10 hz 10", "save 1 x", "maxmemory-samples 0", "proto-max-bulk-len 1",
-            "hz 1000", "hz 0", "timeout +5", "maxmemory -1", "maxmemory 1.5mb", "repl-backlog-size 1k",
-            "notify-keyspace-events KEA", "notify-keyspace-events Egxn", "notify-keyspace-events Q", "dir /tmp",
-            "oom-score-adj-values 0", "maxmemory-policy ALLKEYS-LRU", "maxmemory-policy noeviction", "appendonly no",
+            "hz 10",
+            "hz abc",
+            "hz -1",
+            "maxmemory-policy foo",
+            "maxmemory-policy noeviction",
+            "timeout 0",
+            "timeout x",
+            "databases 4",
+            "daemonize yes",
+            "nosuchoption 1",
+            "maxmemory 1x",
+            "appendfsync sometimes",
+            "activerehashing maybe",
+            "hz 10 timeout 0",
+            "hz 10 hz 10",
+            "save 1 x",
+            "maxmemory-samples 0",
+            "proto-max-bulk-len 1",
+            "hz 1000",
+            "hz 0",
+            "timeout +5",
+            "maxmemory -1",
+            "maxmemory 1.5mb",
+            "repl-backlog-size 1k",
+            "notify-keyspace-events KEA",
+            "notify-keyspace-events Egxn",
+            "notify-keyspace-events Q",
+            "dir /tmp",
+            "oom-score-adj-values 0",
+            "maxmemory-policy ALLKEYS-LRU",
+            "maxmemory-policy noeviction",
+            "appendonly no",
         ],
         "cname" => &["alice", "a b", "", "x\ny", "bob"],
-        "killargs" => &[
-            "ID 999999", "ID abc", "ID 0", "1.2.3.4:5", "ADDR 1.2.3.4:5", "TYPE foo", "TYPE pubsub", "a b c",
-            "LADDR 1.2.3.4:5", "USER nobody", "SKIPME maybe ID 99999", "MAXAGE x",
-        ],
+        "killargs" => &["ID 999999", "ID abc", "ID 0", "1.2.3.4:5", "ADDR 1.2.3.4:5", "TYPE foo", "TYPE pubsub", "a b c", "LADDR 1.2.3.4:5", "USER nobody", "SKIPME maybe ID 99999", "MAXAGE x"],
         "section" => &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "everything", "default", "all", "nosuch"],
         "unknown" => &["FOO", "foo", "getx", "CONFIGX", "a\r\nb"],
         "encoding" => &["ENCODING", "REFCOUNT", "FREQ", "HELP", "nosuch"],
@@ -331,6 +380,17 @@ const TEMPLATES: &[Template] = &[
     t("expire", 2, "PERSIST {key}"),
     shape("expire", 1, "EXPIRETIME {key}"),
     shape("expire", 1, "PEXPIRETIME {key}"),
+    // ---- transactions (multi.rs); EXEC replies are compared element by
+    // element with the order of each queued command ----
+    t("multi", 3, "MULTI"),
+    t("multi", 4, "EXEC"),
+    t("multi", 1, "DISCARD"),
+    t("multi", 2, "WATCH {key} {key}"),
+    t("multi", 1, "UNWATCH"),
+    t("multi", 1, "EXEC {key}"),
+    t("multi", 1, "WATCH"),
+    shape("multi", 1, "HELLO"),
+    t("multi", 1, "HELLO {hello}"),
 ];
 
 // ---- the two servers ----
@@ -472,7 +532,7 @@ impl Conn {
 // ---- generation ----
 
 fn enabled_families() -> Vec<&'static str> {
-    let all = ["core", "strings", "lists", "hashes", "sets", "zsets", "expire"];
+    let all = ["core", "strings", "lists", "hashes", "sets", "zsets", "expire", "multi"];
     let with_pending = std::env::var("REDSIM_DIFF_PENDING").map(|v| v == "1").unwrap_or(false);
     all.into_iter().filter(|f| with_pending || !PENDING_FAMILIES.contains(f)).collect()
 }
@@ -540,23 +600,55 @@ fn sort_pairs(v: Value) -> Value {
     }
 }
 
+fn parse_whole(x: &[u8]) -> Option<Value> {
+    match resp::parse_reply(x) {
+        Ok(Some((v, n))) if n == x.len() => Some(v),
+        _ => None,
+    }
+}
+
 fn same(order: Order, a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
     }
-    let parse = |x: &[u8]| match resp::parse_reply(x) {
-        Ok(Some((v, n))) if n == x.len() => Some(v),
-        _ => None,
+    let (Some(va), Some(vb)) = (parse_whole(a), parse_whole(b)) else {
+        return false;
     };
-    let (Some(va), Some(vb)) = (parse(a), parse(b)) else { return false };
+    same_value(order, va, vb)
+}
+
+fn same_value(order: Order, va: Value, vb: Value) -> bool {
     match order {
-        Order::Exact => false,
+        Order::Exact => va == vb,
         Order::Sorted => sort_value(va) == sort_value(vb),
         Order::Pairs => sort_pairs(va) == sort_pairs(vb),
         Order::Shape => {
             let errors = matches!(va, Value::Error(_)) || matches!(vb, Value::Error(_));
-            !errors && a.first() == b.first()
+            !errors && resp_type(&va) == resp_type(&vb)
         }
+    }
+}
+
+/// The RESP type byte a reply starts with (a nil bulk is still a bulk).
+fn resp_type(v: &Value) -> u8 {
+    match v {
+        Value::Simple(_) => b'+',
+        Value::Error(_) => b'-',
+        Value::Int(_) => b':',
+        Value::Bulk(_) | Value::Nil => b'$',
+        Value::Array(_) | Value::NilArray => b'*',
+    }
+}
+
+/// An EXEC reply: each element is compared with the order of the command
+/// that was queued for it.
+fn same_exec(orders: &[Order], a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    match (parse_whole(a), parse_whole(b)) {
+        (Some(Value::Array(xa)), Some(Value::Array(xb))) if xa.len() == orders.len() && xb.len() == orders.len() => orders.iter().zip(xa.into_iter().zip(xb)).all(|(&o, (x, y))| same_value(o, x, y)),
+        _ => false,
     }
 }
 
@@ -583,14 +675,16 @@ struct Tally {
 
 impl Tally {
     fn record(&mut self, group: &str, what: String, order: Order, redis: &[u8], redsim: &[u8]) {
+        self.record_with(group, what, same(order, redis, redsim), redis, redsim);
+    }
+
+    fn record_with(&mut self, group: &str, what: String, same: bool, redis: &[u8], redsim: &[u8]) {
         self.cases += 1;
-        if same(order, redis, redsim) {
+        if same {
             self.identical += 1;
             return;
         }
-        let entry = self.failures.entry(group.to_string()).or_insert_with(|| {
-            (format!("{}\n    redis:  {}\n    redsim: {}", what, show(redis), show(redsim)), 0)
-        });
+        let entry = self.failures.entry(group.to_string()).or_insert_with(|| (format!("{}\n    redis:  {}\n    redsim: {}", what, show(redis), show(redsim)), 0));
         entry.1 += 1;
     }
 }
@@ -667,24 +761,54 @@ fn differential_against_redis_7_0() {
     }
 
     let families = enabled_families();
-    let templates: Vec<&Template> = TEMPLATES.iter().filter(|t| families.contains(&t.family)).collect();
+    let all_templates: Vec<&Template> = TEMPLATES.iter().filter(|t| families.contains(&t.family)).collect();
+    // The transaction pass runs after the first, on its own RNG stream, so
+    // the first pass replays the very same commands it did before "multi".
+    let plain: Vec<&Template> = all_templates.iter().copied().filter(|t| t.family != "multi").collect();
+    let passes: [(&[&Template], usize, u64); 2] = [(&plain, COMMANDS_PER_SEED, 0), (&all_templates, MULTI_COMMANDS_PER_SEED, MULTI_SEED_OFFSET)];
+    // REDSIM_DIFF_TRACE=<seed> prints every command of that seed with Redis's reply.
+    let trace_seed: Option<u64> = std::env::var("REDSIM_DIFF_TRACE").ok().and_then(|v| v.parse().ok());
     let mut ra = Conn::open(redis.port);
     let mut rb = Conn::open(redsim_port);
-    for &seed in SEEDS {
-        for conn in [&mut ra, &mut rb] {
-            conn.roundtrip(b"*1\r\n$8\r\nFLUSHALL\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n", 2);
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        for step in 0..COMMANDS_PER_SEED {
-            let template = pick(&templates, &mut rng);
-            let argv = expand(template, &mut rng);
-            let wire = resp::encode_command(&argv);
-            let a = ra.roundtrip(&wire, 1);
-            let b = rb.roundtrip(&wire, 1);
-            tally.record(template.text, format!("seed {} step {}: {}", seed, step, show_argv(&argv)), template.order, &a, &b);
+    for (templates, commands_per_seed, seed_offset) in passes {
+        for &seed in SEEDS {
+            let seed = seed + seed_offset;
+            for conn in [&mut ra, &mut rb] {
+                conn.roundtrip(b"DISCARD\r\nUNWATCH\r\n*1\r\n$8\r\nFLUSHALL\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n", 4);
+            }
+            // Orders of the commands queued since MULTI, while a transaction is open.
+            let mut queued: Option<Vec<Order>> = None;
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for step in 0..commands_per_seed {
+                let template = pick(templates, &mut rng);
+                let argv = expand(template, &mut rng);
+                let wire = resp::encode_command(&argv);
+                let a = ra.roundtrip(&wire, 1);
+                let b = rb.roundtrip(&wire, 1);
+                let what = format!("seed {} step {}: {}", seed, step, show_argv(&argv));
+                if trace_seed == Some(seed) {
+                    println!("{} -> {}", what, show(&a));
+                }
+                let name = String::from_utf8_lossy(&argv[0]).to_ascii_uppercase();
+                match queued.take() {
+                    Some(orders) if name == "EXEC" || name == "DISCARD" => tally.record_with(template.text, what, same_exec(&orders, &a, &b), &a, &b),
+                    Some(mut orders) => {
+                        if a == b"+QUEUED\r\n" {
+                            orders.push(template.order);
+                        }
+                        queued = Some(orders);
+                        tally.record(template.text, what, template.order, &a, &b);
+                    }
+                    None => {
+                        if name == "MULTI" && a == b"+OK\r\n" {
+                            queued = Some(Vec::new());
+                        }
+                        tally.record(template.text, what, template.order, &a, &b);
+                    }
+                }
+            }
         }
     }
-
     println!("differential: {} cases, {} identical", tally.cases, tally.identical);
     for (group, (first, count)) in &tally.failures {
         println!("MISMATCH [{}] x{}: {}", group, count, first);
