@@ -204,3 +204,26 @@ fn wait_counts_acknowledged_replicas() {
     p.advance_ms(200);
     assert_eq!(parse_reply(&p.client_replies).unwrap().unwrap().0, Value::Int(0));
 }
+
+#[test]
+fn transactions_and_multi_command_propagation_reach_the_replica() {
+    let mut p = Pair::new(&[], &[]);
+    p.advance_ms(9_000);
+    p.master_cmd(&["SADD", "s", "1", "2", "3", "4", "5"]);
+    // SPOP with a count propagates one SREM per member, wrapped in MULTI/EXEC.
+    p.master_cmd(&["SPOP", "s", "2"]);
+    p.master_cmd(&["MULTI"]);
+    p.master_cmd(&["INCR", "n"]);
+    p.master_cmd(&["INCR", "n"]);
+    assert_eq!(p.master_cmd(&["EXEC"]), Value::Array(vec![Value::Int(1), Value::Int(2)]));
+    p.advance_ms(1_100);
+    assert_eq!(p.m("master_repl_offset"), p.r("slave_repl_offset"));
+    assert_eq!(p.r("db0"), "keys=2,expires=0,avg_ttl=0");
+    let scard = |e: &mut Engine, now: u64| {
+        let (reply, _) = e.admin_command(now, vec![b"SCARD".to_vec(), b"s".to_vec()]);
+        parse_reply(&reply).unwrap().unwrap().0
+    };
+    assert_eq!(scard(&mut p.replica, p.now_us), Value::Int(3));
+    let (reply, _) = p.replica.admin_command(p.now_us, vec![b"GET".to_vec(), b"n".to_vec()]);
+    assert_eq!(parse_reply(&reply).unwrap().unwrap().0, Value::Bulk(b"2".to_vec()));
+}
