@@ -16,6 +16,9 @@ use rand::RngCore;
 pub struct ReplicaSync {
     /// Stream bytes produced since the fork, held until the replica is online.
     pub pending: Vec<u8>,
+    /// Attached with the old SYNC command (redis-cli --replica, test
+    /// helpers): it gets no +FULLRESYNC line and never sends REPLCONF ACK.
+    pub pre_psync: bool,
     /// The RDB has been handed to the network (diskless: waiting for the first ACK).
     pub rdb_transmitted: bool,
 }
@@ -92,7 +95,7 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
         );
         ctx.srv.log(LogLevel::Notice, msg);
     }
-    ctx.srv.repl.syncs.insert(ctx.c.conn, ReplicaSync::default());
+    ctx.srv.repl.syncs.insert(ctx.c.conn, ReplicaSync { pre_psync: !psync, ..ReplicaSync::default() });
     let diskless = ctx.srv.config.hot.repl_diskless_sync && capa_eof;
     if ctx.srv.repl.child.is_some() {
         ctx.srv.log(LogLevel::Notice, "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC".into());
@@ -206,7 +209,9 @@ pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
         }
         info.state = SlaveState::WaitBgsaveEnd;
         info.initial_offset = offset;
-        c.reply.raw(format!("+FULLRESYNC {} {}\r\n", replid, offset).as_bytes());
+        if !srv.repl.syncs.get(&conn).is_some_and(|s| s.pre_psync) {
+            c.reply.raw(format!("+FULLRESYNC {} {}\r\n", replid, offset).as_bytes());
+        }
         targets.push(conn);
     }
     // The next command must SELECT its db again (replicationSetupSlaveForFullResync).
@@ -287,7 +292,7 @@ fn replica_state(srv: &Server, conn: ConnId) -> Option<SlaveState> {
 /// stream it missed during the transfer.
 fn replica_put_online(srv: &mut Server, conn: ConnId) {
     let now_s = srv.unixtime();
-    let pending = srv.repl.syncs.remove(&conn).map(|s| s.pending).unwrap_or_default();
+    let pending = srv.repl.syncs.get_mut(&conn).map(|s| std::mem::take(&mut s.pending)).unwrap_or_default();
     let Some(c) = srv.clients.get_mut(&conn) else { return };
     let info = c.replica.as_mut().expect("replica info");
     info.state = SlaveState::Online;
@@ -504,7 +509,8 @@ pub fn wait_command(ctx: &mut Ctx) {
         Some(t) => t,
     };
     let acked = count_acks(ctx.srv, ctx.c.woff);
-    if acked >= wanted {
+    // Inside MULTI/EXEC a WAIT cannot block: it replies with what it has.
+    if acked >= wanted || ctx.srv.in_exec {
         ctx.c.reply.int(acked);
         return;
     }
@@ -594,7 +600,8 @@ fn disconnect_timedout_replicas(srv: &mut Server, replicas: &[ConnId]) {
     for conn in replicas {
         let Some(c) = srv.clients.get(conn) else { continue };
         let info = c.replica.as_ref().expect("replica info");
-        if info.state == SlaveState::Online && now - info.ack_time_s > timeout {
+        let pre_psync = srv.repl.syncs.get(conn).is_some_and(|s| s.pre_psync);
+        if info.state == SlaveState::Online && now - info.ack_time_s > timeout && !pre_psync {
             let name = replica_name(c);
             srv.log(LogLevel::Warning, format!("Disconnecting timedout replica (streaming sync): {}", name));
             srv.event("replica_timeout", format!("replica {}", name));
