@@ -58,7 +58,7 @@ impl Command {
 fn no_handler(_: &mut Ctx) {}
 
 /// Every command table, one per subsystem file.
-pub fn tables() -> [&'static [Command]; 11] {
+pub fn tables() -> [&'static [Command]; 12] {
     [
         crate::server::COMMANDS,
         crate::db::COMMANDS,
@@ -71,6 +71,7 @@ pub fn tables() -> [&'static [Command]; 11] {
         crate::replication::COMMANDS,
         crate::debug::COMMANDS,
         crate::multi::COMMANDS,
+        crate::memory::COMMANDS,
     ]
 }
 

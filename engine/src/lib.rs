@@ -17,6 +17,7 @@ pub mod db;
 pub mod debug;
 pub mod expire;
 pub mod info;
+pub mod memory;
 pub mod multi;
 pub mod networking;
 pub mod object;
