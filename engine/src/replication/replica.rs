@@ -40,6 +40,8 @@ pub struct Transfer {
     pub eof_mark: Option<Vec<u8>>,
     pub total_bytes: Option<usize>,
     pub data: Vec<u8>,
+    /// How far `data` was searched for the EOF mark without finding it.
+    pub scanned: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -334,10 +336,19 @@ fn read_transfer(srv: &mut Server, bytes: &[u8]) {
     let l = link(srv);
     let t = l.transfer.as_mut().expect("transfer state");
     let (payload, rest) = match (&t.eof_mark, t.total_bytes) {
-        (Some(mark), _) => match find(&t.data, mark) {
-            Some(at) => (t.data[..at].to_vec(), t.data[at + mark.len()..].to_vec()),
-            None => return,
-        },
+        (Some(mark), _) => {
+            // Resume the search where the last one stopped (less a mark's
+            // length): scanning from the start each time would make a large
+            // transfer quadratic.
+            let from = t.scanned.saturating_sub(mark.len());
+            match find(&t.data[from..], mark) {
+                Some(at) => (t.data[..from + at].to_vec(), t.data[from + at + mark.len()..].to_vec()),
+                None => {
+                    t.scanned = t.data.len();
+                    return;
+                }
+            }
+        }
         (None, Some(n)) if t.data.len() >= n => (t.data[..n].to_vec(), t.data[n..].to_vec()),
         _ => return,
     };
