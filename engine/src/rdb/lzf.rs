@@ -49,6 +49,11 @@ pub fn compress(input: &[u8], max_out_bytes: usize) -> Option<Vec<u8>> {
                 if out.len() > max_out_bytes {
                     return None;
                 }
+                // Index the positions the match covered too, as liblzf does:
+                // later data often repeats from inside a match.
+                for p in ip + 1..(ip + len).min(input.len().saturating_sub(2)) {
+                    table[hash3(&input[p..p + 3])] = p + 1;
+                }
                 ip += len;
                 literal_start = ip;
                 continue;
