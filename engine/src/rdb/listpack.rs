@@ -37,12 +37,17 @@ pub fn lp_encode<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
 /// Bytes one string entry adds to a listpack (encoding, data and backlen),
 /// used to size quicklist nodes.
 pub fn lp_entry_bytes(e: &[u8]) -> usize {
-    let mut scratch = Vec::with_capacity(e.len() + 10);
-    match parse_i64(e) {
-        Some(v) => lp_encode_int(&mut scratch, v),
-        None => lp_encode_str(&mut scratch, e),
-    }
-    let n = scratch.len();
+    let n = match parse_i64(e) {
+        Some(v) if (0..=127).contains(&v) => 1,
+        Some(v) if (-4096..=4095).contains(&v) => 2,
+        Some(v) if (-32768..=32767).contains(&v) => 3,
+        Some(v) if (-8_388_608..=8_388_607).contains(&v) => 4,
+        Some(v) if i32::try_from(v).is_ok() => 5,
+        Some(_) => 9,
+        None if e.len() < 64 => 1 + e.len(),
+        None if e.len() < 4096 => 2 + e.len(),
+        None => 5 + e.len(),
+    };
     n + backlen_bytes(n)
 }
 
@@ -317,6 +322,9 @@ mod tests {
         ];
         let blob = lp_encode(items.iter().map(|v| v.as_slice()));
         assert_eq!(lp_decode(&blob).unwrap(), items);
+        for it in &items {
+            assert_eq!(lp_entry_bytes(it) + 7, lp_encode([it.as_slice()]).len());
+        }
     }
 
     /// A listpack as redis-server 7.0.15 keeps `RPUSH l a 1 300 -5`.

@@ -354,7 +354,7 @@ fn read_hash_plain(r: &mut Reader) -> Result<Value, String> {
 }
 
 fn zset_from_pairs(entries: Vec<Vec<u8>>) -> Result<Value, String> {
-    if entries.len() % 2 != 0 {
+    if !entries.len().is_multiple_of(2) {
         return Err(format!("sorted set listpack has an odd number of entries ({})", entries.len()));
     }
     let mut z = ZSet::default();
@@ -369,7 +369,7 @@ fn zset_from_pairs(entries: Vec<Vec<u8>>) -> Result<Value, String> {
 }
 
 fn hash_from_pairs(entries: Vec<Vec<u8>>) -> Result<Value, String> {
-    if entries.len() % 2 != 0 {
+    if !entries.len().is_multiple_of(2) {
         return Err(format!("hash listpack has an odd number of entries ({})", entries.len()));
     }
     let mut h = Map::default();

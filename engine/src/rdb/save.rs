@@ -314,7 +314,8 @@ fn quicklist_nodes(l: &VecDeque<Vec<u8>>, fill: i64) -> Vec<Vec<&Vec<u8>>> {
 }
 
 fn allow_insert(node: &[&Vec<u8>], node_bytes: usize, e: &[u8], fill: i64) -> bool {
-    if is_large_element(e) || node.iter().any(|x| is_large_element(x)) {
+    // A large element only ever starts a node, and then has it to itself.
+    if is_large_element(e) || node.first().is_some_and(|x| is_large_element(x)) {
         return false;
     }
     let new_bytes = node_bytes + e.len() + SIZE_ESTIMATE_OVERHEAD_BYTES;
