@@ -14,7 +14,7 @@ pub mod lzf;
 mod save;
 
 pub use load::{load, load_with, LoadOptions, Loaded};
-pub use save::{limits_from_config, save, save_with, Aux, SaveOptions};
+pub use save::{dump_payload, limits_from_config, save, save_with, Aux, SaveOptions};
 
 pub const RDB_VERSION: u32 = 10;
 

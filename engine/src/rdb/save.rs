@@ -105,10 +105,21 @@ pub fn save_with(dbs: &[Db], aux: &Aux, opts: &SaveOptions) -> Vec<u8> {
                 w.out.push(OPCODE_EXPIRETIME_MS);
                 w.out.extend_from_slice(&when.to_le_bytes());
             }
-            w.object(key, value);
+            w.object(Some(key), value);
         }
     }
     w.out.push(OPCODE_EOF);
+    let crc = CRC64.checksum(&w.out);
+    w.out.extend_from_slice(&crc.to_le_bytes());
+    w.out
+}
+
+/// The DUMP payload of one value (rdbSaveObjectType and rdbSaveObject,
+/// then the RDB version and a CRC64, both little-endian), as DUMP replies.
+pub fn dump_payload(value: &Value, opts: &SaveOptions) -> Vec<u8> {
+    let mut w = Writer { out: Vec::new(), opts };
+    w.object(None, value);
+    w.out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
     let crc = CRC64.checksum(&w.out);
     w.out.extend_from_slice(&crc.to_le_bytes());
     w.out
@@ -177,18 +188,24 @@ impl Writer<'_> {
         self.out.extend_from_slice(compressed);
     }
 
-    fn object(&mut self, key: &[u8], value: &Value) {
+    /// The type byte, then the key except in a DUMP payload.
+    fn header(&mut self, t: u8, key: Option<&[u8]>) {
+        self.out.push(t);
+        if let Some(k) = key {
+            self.string(k);
+        }
+    }
+
+    fn object(&mut self, key: Option<&[u8]>, value: &Value) {
         let limits = self.opts.limits;
         let encoding = encoding_of(value, &limits);
         match value {
             Value::Str(s) => {
-                self.out.push(TYPE_STRING);
-                self.string(key);
+                self.header(TYPE_STRING, key);
                 self.string(s);
             }
             Value::List(l) => {
-                self.out.push(TYPE_LIST_QUICKLIST_2);
-                self.string(key);
+                self.header(TYPE_LIST_QUICKLIST_2, key);
                 self.quicklist(l);
             }
             Value::Set(s) => self.set(key, s, encoding == "intset"),
@@ -197,30 +214,26 @@ impl Writer<'_> {
         }
     }
 
-    fn set(&mut self, key: &[u8], s: &SetObj, intset: bool) {
+    fn set(&mut self, key: Option<&[u8]>, s: &SetObj, intset: bool) {
         if intset {
             let values: Vec<i64> = s.iter().map(|m| crate::util::parse_i64(m).expect("intset member")).collect();
-            self.out.push(TYPE_SET_INTSET);
-            self.string(key);
+            self.header(TYPE_SET_INTSET, key);
             self.string(&intset_encode(&values));
             return;
         }
-        self.out.push(TYPE_SET);
-        self.string(key);
+        self.header(TYPE_SET, key);
         self.len(s.len() as u64);
         s.iter().for_each(|m| self.string(m));
     }
 
-    fn hash(&mut self, key: &[u8], h: &HashObj, listpack: bool) {
+    fn hash(&mut self, key: Option<&[u8]>, h: &HashObj, listpack: bool) {
         if listpack {
-            self.out.push(TYPE_HASH_LISTPACK);
-            self.string(key);
+            self.header(TYPE_HASH_LISTPACK, key);
             let blob = lp_encode(h.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]));
             self.string(&blob);
             return;
         }
-        self.out.push(TYPE_HASH);
-        self.string(key);
+        self.header(TYPE_HASH, key);
         self.len(h.len() as u64);
         for (f, v) in h.iter() {
             self.string(f);
@@ -228,17 +241,15 @@ impl Writer<'_> {
         }
     }
 
-    fn zset(&mut self, key: &[u8], z: &ZSet, listpack: bool) {
+    fn zset(&mut self, key: Option<&[u8]>, z: &ZSet, listpack: bool) {
         if listpack {
-            self.out.push(TYPE_ZSET_LISTPACK);
-            self.string(key);
+            self.header(TYPE_ZSET_LISTPACK, key);
             let scores: Vec<Vec<u8>> = z.ordered.iter().map(|(s, _)| d2string(s.0).into_bytes()).collect();
             let entries = z.ordered.iter().zip(&scores).flat_map(|((_, m), s)| [m.as_slice(), s.as_slice()]);
             self.string(&lp_encode(entries));
             return;
         }
-        self.out.push(TYPE_ZSET_2);
-        self.string(key);
+        self.header(TYPE_ZSET_2, key);
         self.len(z.len() as u64);
         // Highest score first, as Redis walks its skiplist from the tail.
         for (score, member) in z.ordered.iter().rev() {
