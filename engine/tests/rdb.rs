@@ -199,12 +199,17 @@ impl Server {
         loop {
             if let Ok(mut c) = Conn::open(port) {
                 if c.cmd(&[b"PING"]) == Reply::Status("PONG".into()) {
-                    return server;
+                    break;
                 }
             }
             assert!(Instant::now() < deadline, "redis-server on port {} did not come up (log: {:?})", port, dir);
             std::thread::sleep(Duration::from_millis(50));
         }
+        let mut server = server;
+        // A server that exited while something answered on the port means
+        // the port was taken: the test would talk to someone else's server.
+        assert!(matches!(server.child.try_wait(), Ok(None)), "redis-server could not start on port {}: is the port in use?", port);
+        server
     }
     fn conn(&self) -> Conn {
         Conn::open(self.port).expect("connect to redis-server")
@@ -583,7 +588,9 @@ fn full_sync_payload_size_with_and_without_compression() {
 const FIXTURE: &[u8] = include_bytes!("fixtures/redis-7.0.15-dump.rdb");
 
 /// A dump redis-server 7.0.15 wrote (the dataset above, default config,
-/// kept in the repo so this runs without Redis installed).
+/// kept in the repo so this runs without Redis installed). After changing
+/// the dataset, regenerate it with
+/// `REDSIM_RDB_FIXTURE_OUT=$PWD/engine/tests/fixtures/redis-7.0.15-dump.rdb cargo test -p redsim-engine --test rdb redis_files`.
 #[test]
 fn committed_redis_dump_loads() {
     let limits = SaveOptions::default().limits;
