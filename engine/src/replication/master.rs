@@ -217,7 +217,7 @@ pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
     // The next command must SELECT its db again (replicationSetupSlaveForFullResync).
     srv.repl.slaveseldb = -1;
     let aux = crate::rdb::Aux { ctime_s: srv.unixtime(), used_mem: used, repl_id: replid, repl_offset: offset };
-    let payload = crate::rdb::save(&srv.dbs, &aux);
+    let payload = crate::rdb::save_with(&srv.dbs, &aux, &crate::rdb::SaveOptions::from_config(&srv.config));
     let duration_us = (payload.len() as u64 * 1_000_000 / RDB_CHILD_BYTES_PER_S).max(1000);
     let what = if diskless { "Background RDB transfer started" } else { "Background saving started" };
     srv.log(LogLevel::Notice, format!("{} by pid {}", what, pid));

@@ -370,8 +370,8 @@ fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
     disconnect_sub_replicas(srv);
     srv.repl.backlog = None;
     srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Loading DB in memory".into());
-    let databases = srv.dbs.len();
-    match crate::rdb::load(payload, databases) {
+    let opts = crate::rdb::LoadOptions { limits: crate::rdb::limits_from_config(&srv.config), ..crate::rdb::LoadOptions::new(srv.dbs.len()) };
+    match crate::rdb::load_with(payload, &opts) {
         Ok(loaded) => {
             srv.dbs = loaded.dbs;
             let elements: usize = srv.dbs.iter().flat_map(|d| d.dict.values()).map(|v| v.element_count()).sum();

@@ -1,0 +1,191 @@
+//! LZF, the compression Redis uses for RDB strings (lzf_c.c / lzf_d.c).
+//!
+//! Written here rather than pulled from crates.io: the format is two opcodes
+//! and the engine must stay deterministic and dependency-light. The stream is
+//! a sequence of literal runs (`000LLLLL` then L+1 bytes) and back references
+//! (`LLLooooo [extra length] oooooooo`: copy L+2 bytes from `offset + 1`
+//! bytes back, L = 7 meaning "add the next byte"). Any LZF decoder reads what
+//! `compress` writes; the exact bytes need not match liblzf's.
+
+/// A back reference reaches at most this far back (13 offset bits).
+const MAX_OFFSET: usize = 1 << 13;
+/// Longest back reference: 7 + 255 from the length fields, plus 2.
+const MAX_REF_LEN: usize = 264;
+/// Longest literal run one control byte announces.
+const MAX_LITERAL_RUN: usize = 32;
+const HASH_LOG: u32 = 14;
+
+/// The largest output a compressed stream of `compressed_len` bytes can
+/// decode to: a 3-byte back reference yields 264 bytes. A declared length
+/// beyond it is corrupt, which keeps a forged header from forcing a huge
+/// allocation.
+pub fn max_decompressed_len(compressed_len: usize) -> usize {
+    compressed_len.saturating_mul(MAX_REF_LEN / 3 + 1)
+}
+
+/// Compresses `input` into at most `max_out_bytes`; None when the output
+/// would not fit (Redis then stores the string verbatim).
+pub fn compress(input: &[u8], max_out_bytes: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(max_out_bytes.min(input.len()));
+    let mut table = vec![0usize; 1 << HASH_LOG];
+    let mut literal_start = 0usize;
+    let mut ip = 0usize;
+    while ip + 2 < input.len() {
+        let slot = hash3(&input[ip..ip + 3]);
+        // Entries hold position + 1 so zero means empty.
+        let candidate = table[slot];
+        table[slot] = ip + 1;
+        if candidate > 0 {
+            let start = candidate - 1;
+            let distance = ip - start;
+            if distance <= MAX_OFFSET && input[start..start + 3] == input[ip..ip + 3] {
+                let limit = MAX_REF_LEN.min(input.len() - ip);
+                let mut len = 3;
+                while len < limit && input[start + len] == input[ip + len] {
+                    len += 1;
+                }
+                push_literals(&mut out, &input[literal_start..ip]);
+                push_back_reference(&mut out, len, distance - 1);
+                if out.len() > max_out_bytes {
+                    return None;
+                }
+                // Index the positions the match covered too, as liblzf does:
+                // later data often repeats from inside a match.
+                for p in ip + 1..(ip + len).min(input.len().saturating_sub(2)) {
+                    table[hash3(&input[p..p + 3])] = p + 1;
+                }
+                ip += len;
+                literal_start = ip;
+                continue;
+            }
+        }
+        ip += 1;
+    }
+    push_literals(&mut out, &input[literal_start..]);
+    if out.len() > max_out_bytes {
+        return None;
+    }
+    Some(out)
+}
+
+fn hash3(b: &[u8]) -> usize {
+    let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+    (v.wrapping_mul(2_654_435_761) >> (32 - HASH_LOG)) as usize
+}
+
+fn push_literals(out: &mut Vec<u8>, literals: &[u8]) {
+    for run in literals.chunks(MAX_LITERAL_RUN) {
+        out.push((run.len() - 1) as u8);
+        out.extend_from_slice(run);
+    }
+}
+
+fn push_back_reference(out: &mut Vec<u8>, len: usize, offset: usize) {
+    assert!((3..=MAX_REF_LEN).contains(&len));
+    assert!(offset < MAX_OFFSET);
+    let len_code = len - 2;
+    let high = (offset >> 8) as u8;
+    if len_code < 7 {
+        out.push(((len_code as u8) << 5) | high);
+    } else {
+        out.push((7 << 5) | high);
+        out.push((len_code - 7) as u8);
+    }
+    out.push(offset as u8);
+}
+
+/// Decompresses a stream that must expand to exactly `expected_len` bytes.
+/// Errors name the offset inside the compressed stream.
+pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, String> {
+    if expected_len > max_decompressed_len(input.len()) {
+        return Err(format!("LZF length {} impossible for {} compressed bytes", expected_len, input.len()));
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(expected_len);
+    let mut ip = 0usize;
+    while ip < input.len() {
+        let ctrl = input[ip] as usize;
+        let at = ip;
+        ip += 1;
+        if ctrl < 32 {
+            let run = ctrl + 1;
+            let literals = input.get(ip..ip + run).ok_or_else(|| format!("LZF literal run past the end at byte {}", at))?;
+            if out.len() + run > expected_len {
+                return Err(format!("LZF output overflows {} bytes at byte {}", expected_len, at));
+            }
+            out.extend_from_slice(literals);
+            ip += run;
+            continue;
+        }
+        let mut len = ctrl >> 5;
+        if len == 7 {
+            len += *input.get(ip).ok_or_else(|| format!("LZF truncated back reference at byte {}", at))? as usize;
+            ip += 1;
+        }
+        let low = *input.get(ip).ok_or_else(|| format!("LZF truncated back reference at byte {}", at))? as usize;
+        ip += 1;
+        let distance = (((ctrl & 0x1f) << 8) | low) + 1;
+        let len = len + 2;
+        if distance > out.len() {
+            return Err(format!("LZF back reference before the start at byte {}", at));
+        }
+        if out.len() + len > expected_len {
+            return Err(format!("LZF output overflows {} bytes at byte {}", expected_len, at));
+        }
+        let from = out.len() - distance;
+        // Byte by byte: a reference may overlap the bytes it produces.
+        for k in 0..len {
+            let b = out[from + k];
+            out.push(b);
+        }
+    }
+    if out.len() != expected_len {
+        return Err(format!("LZF stream decodes to {} bytes, expected {}", out.len(), expected_len));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(input: &[u8]) {
+        let c = compress(input, input.len() * 2 + 64).expect("fits");
+        assert_eq!(decompress(&c, input.len()).unwrap(), input);
+    }
+
+    #[test]
+    fn round_trips() {
+        round_trip(b"");
+        round_trip(b"a");
+        round_trip(&[b'x'; 1000]);
+        round_trip(b"abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc-hello-abcabc");
+        let noise: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        round_trip(&noise);
+        let mixed: Vec<u8> = (0..20_000u32).map(|i| if i % 700 < 400 { b'q' } else { (i * 7 % 251) as u8 }).collect();
+        round_trip(&mixed);
+    }
+
+    #[test]
+    fn compresses_padding_and_refuses_when_it_does_not_fit() {
+        let c = compress(&[b'x'; 100], 96).unwrap();
+        assert!(c.len() < 10, "{}", c.len());
+        assert!(compress(b"abcdefghijklmnopqrstuvwxyz", 22).is_none());
+    }
+
+    /// liblzf's shape of output for 34 'a's and a literal tail, as Redis writes it.
+    #[test]
+    fn decodes_liblzf_output() {
+        let stream = [0x00, b'a', 0xe0, 0x18, 0x00, 0x02, b'b', b'c', b'd'];
+        let out = decompress(&stream, 1 + 33 + 3).unwrap();
+        assert_eq!(&out[..34], &[b'a'; 34][..]);
+        assert_eq!(&out[34..], b"bcd");
+    }
+
+    #[test]
+    fn rejects_corrupt_streams() {
+        assert!(decompress(&[0x20, 0x00], 3).is_err());
+        assert!(decompress(&[0x05, b'a'], 6).is_err());
+        assert!(decompress(&[0x00, b'a'], 2).is_err());
+        assert!(decompress(&[0x00, b'a'], 1 << 40).is_err());
+    }
+}
