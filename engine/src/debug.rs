@@ -118,10 +118,7 @@ fn object_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.array(lines.len());
-    for l in lines {
-        ctx.c.reply.simple(l);
-    }
+    ctx.c.reply.simple_lines(&lines);
 }
 
 /// Redis stores small integer strings (0..OBJ_SHARED_INTEGERS) as shared

@@ -86,6 +86,13 @@ impl Reply {
             self.bulk(item.as_ref());
         }
     }
+    /// An array of status lines: the shape of every HELP reply (addReplyHelp).
+    pub fn simple_lines(&mut self, lines: &[&str]) {
+        self.array(lines.len());
+        for line in lines {
+            self.simple(line);
+        }
+    }
     /// A map reply; RESP2 flattens it to an array of 2*len.
     pub fn map(&mut self, len: usize) {
         self.array(len * 2);

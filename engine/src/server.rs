@@ -752,10 +752,7 @@ fn config_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.array(lines.len());
-    for l in lines {
-        ctx.c.reply.simple(l);
-    }
+    ctx.c.reply.simple_lines(&lines);
 }
 
 const CONFIG_SUBCOMMANDS: &[Command] = &[
@@ -884,10 +881,7 @@ fn client_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.array(lines.len());
-    for l in lines {
-        ctx.c.reply.simple(l);
-    }
+    ctx.c.reply.simple_lines(&lines);
 }
 
 fn client_id_command(ctx: &mut Ctx) {

@@ -101,10 +101,7 @@ fn memory_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.array(lines.len());
-    for l in lines {
-        ctx.c.reply.simple(l);
-    }
+    ctx.c.reply.simple_lines(&lines);
 }
 
 const MEMORY_SUBCOMMANDS: &[Command] = &[
