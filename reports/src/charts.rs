@@ -6,7 +6,7 @@
 //! x in every chart and the eye can drop a line from a fault band to the role lanes.
 
 use crate::html::escape;
-use crate::model::Report;
+use crate::model::{NodeSeries, Report};
 use crate::timeline::{marks, role_lanes, Mark, RoleState};
 use std::fmt::Write;
 
@@ -32,7 +32,8 @@ impl TimeAxis {
     /// Covers the run, its series and its events, and at least one second.
     pub fn new(report: &Report) -> TimeAxis {
         let series_ms = report.series.as_ref().map_or(0, |s| {
-            let seconds = s.ok_per_s.len().max(s.fail_per_s.len()).max(s.latency_p50_ms.len()).max(s.latency_p99_ms.len());
+            let per_node = s.nodes.values().map(|n| n.role.len().max(n.master_repl_offset.len()).max(n.repl_lag_bytes.len()).max(n.used_memory.len()));
+            let seconds = s.ok_per_s.len().max(s.fail_per_s.len()).max(s.latency_p50_ms.len()).max(s.latency_p99_ms.len()).max(per_node.max().unwrap_or(0));
             seconds as u64 * 1000
         });
         let events_ms = report.events.iter().map(|e| e.t_ms).max().unwrap_or(0);
@@ -479,4 +480,112 @@ fn write_lane_rects(out: &mut String, axis: &TimeAxis, y: f64, height: f64, rect
 pub fn role_states_used(report: &Report) -> Vec<RoleState> {
     let lanes = role_lanes(report, TimeAxis::new(report).end_ms);
     RoleState::ALL.iter().copied().filter(|state| lanes.iter().any(|(_, _, segs)| segs.iter().any(|s| s.state == *state))).collect()
+}
+
+/// How many node colours the CSS defines; further nodes reuse them in turn.
+pub const NODE_COLOURS: usize = 8;
+
+/// The CSS class of the i-th node's line and legend swatch.
+pub fn node_class(i: usize) -> String {
+    format!("node{}", i % NODE_COLOURS)
+}
+
+/// A path through per-second samples taken at the end of each second (index i at (i+1) s),
+/// broken where a sample is missing (the node was down).
+fn sample_path(axis: &TimeAxis, values: &[Option<f64>], y: impl Fn(f64) -> f64) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (i, v) in values.iter().enumerate() {
+        match v.filter(|v| v.is_finite()) {
+            Some(v) => {
+                let (px, py) = (axis.x((i + 1) as f64 * 1000.0), y(v));
+                let _ = write!(d, "{}{px:.1},{py:.1} ", if pen_down { "L" } else { "M" });
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    d
+}
+
+/// A byte count for an axis label: the unit is chosen once per axis so ticks line up.
+fn bytes_label(v: f64, unit: f64, unit_name: &str) -> String {
+    let scaled = v / unit;
+    if scaled == scaled.round() {
+        format!("{:.0} {}", scaled, unit_name)
+    } else {
+        format!("{:.1} {}", scaled, unit_name)
+    }
+}
+
+/// Lines of bytes per node (index in the report's node order, values), linear from zero.
+fn write_byte_lines(out: &mut String, axis: &TimeAxis, frame: &Frame, lines: &[(usize, Vec<Option<f64>>)]) {
+    let max = lines.iter().flat_map(|(_, v)| v.iter().flatten()).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let units = [(1.0, "B"), (1024.0, "KiB"), (1048576.0, "MiB"), (1073741824.0, "GiB"), (1099511627776.0, "TiB")];
+    let (unit, unit_name) = units.iter().rev().copied().find(|(u, _)| max >= *u).unwrap_or(units[0]);
+    let step = nice_step((max / unit).max(1.0), 4.0) * unit;
+    let y_max = ((max / step).ceil() * step).max(step);
+    let (top, bottom) = (frame.top, frame.bottom);
+    let y = move |v: f64| bottom - (bottom - top) * v.clamp(0.0, y_max) / y_max;
+    let mut tick = 0.0;
+    while tick <= y_max * 1.0001 {
+        write_y_tick(out, y(tick), &bytes_label(tick, unit, unit_name));
+        tick += step;
+    }
+    for (i, values) in lines {
+        write_series_path(out, &node_class(*i), &sample_path(axis, values, y), &[], false);
+    }
+}
+
+/// One per-node byte chart: `pick` chooses each node's samples; `empty` is shown when no node
+/// has a sample.
+fn node_bytes_chart(report: &Report, id: &str, title: &str, y_title: &str, empty: &str, pick: impl Fn(&NodeSeries) -> Vec<Option<f64>>) -> String {
+    let axis = TimeAxis::new(report);
+    time_chart(report, id, title, y_title, |out, frame| {
+        let Some(series) = report.series.as_ref().filter(|s| !s.nodes.is_empty()) else {
+            return write_no_data(out, frame.top, frame.bottom, "no per-node series in this report");
+        };
+        let lines: Vec<(usize, Vec<Option<f64>>)> = series_nodes(report)
+            .into_iter()
+            .filter_map(|(i, name)| series.nodes.get(&name).map(|s| (i, pick(s))))
+            .filter(|(_, v)| v.iter().any(|v| v.is_some_and(f64::is_finite)))
+            .collect();
+        if lines.is_empty() {
+            return write_no_data(out, frame.top, frame.bottom, empty);
+        }
+        write_byte_lines(out, &axis, frame, &lines);
+    })
+}
+
+/// The nodes that have per-node series, each with its colour index: the report's nodes in
+/// order first, then any the series alone names.
+pub fn series_nodes(report: &Report) -> Vec<(usize, String)> {
+    let Some(series) = &report.series else { return Vec::new() };
+    let mut names: Vec<&String> = report.nodes.keys().filter(|n| series.nodes.contains_key(*n)).collect();
+    names.extend(series.nodes.keys().filter(|n| !report.nodes.contains_key(*n)));
+    names.into_iter().enumerate().map(|(i, n)| (i, n.clone())).collect()
+}
+
+/// Each node's master_repl_offset at the end of each second.
+pub fn repl_offset_chart(report: &Report) -> String {
+    let title = "replication: master_repl_offset per node (bytes)";
+    node_bytes_chart(report, "repl-offset", title, "offset", "no node was up", |s| {
+        s.master_repl_offset.iter().map(|v| v.map(|v| v as f64)).collect()
+    })
+}
+
+/// Each replica's lag behind its master in bytes; a negative lag (a replica ahead of a
+/// demoted master) is drawn at zero.
+pub fn repl_lag_chart(report: &Report) -> String {
+    let title = "replication lag per replica: master offset minus replica offset (bytes)";
+    node_bytes_chart(report, "repl-lag", title, "lag", "no replica in this run", |s| {
+        s.repl_lag_bytes.iter().map(|v| v.map(|v| v as f64)).collect()
+    })
+}
+
+/// Each node's used_memory at the end of each second.
+pub fn memory_chart(report: &Report) -> String {
+    node_bytes_chart(report, "memory", "memory per node: used_memory (bytes)", "memory", "no node was up", |s| {
+        s.used_memory.iter().map(|v| v.map(|v| v as f64)).collect()
+    })
 }

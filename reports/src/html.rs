@@ -73,6 +73,10 @@ svg .fband{opacity:.75}\
 svg .role-master,.sw-master{fill:#2b6cb0;background:#2b6cb0}svg .role-replica,.sw-replica{fill:#38a169;background:#38a169}\
 svg .role-linkdown,.sw-linkdown{fill:#c6f6d5;background:#c6f6d5}svg .role-sentinel,.sw-sentinel{fill:#805ad5;background:#805ad5}\
 svg .role-paused,.sw-paused{fill:#cbd5e0;background:#cbd5e0}svg .role-down,.sw-down{fill:#742a2a;background:#742a2a}\
+svg .node0{stroke:#2b6cb0}svg .node1{stroke:#38a169}svg .node2{stroke:#d69e2e}svg .node3{stroke:#805ad5}\
+svg .node4{stroke:#dd6b20}svg .node5{stroke:#319795}svg .node6{stroke:#b83280}svg .node7{stroke:#4a5568}\
+.sw-node0{background:#2b6cb0}.sw-node1{background:#38a169}.sw-node2{background:#d69e2e}.sw-node3{background:#805ad5}\
+.sw-node4{background:#dd6b20}.sw-node5{background:#319795}.sw-node6{background:#b83280}.sw-node7{background:#4a5568}\
 svg .role-unknown,.sw-unknown{fill:#edf2f7;background:#edf2f7}svg .role{stroke:#fff;stroke-width:1}";
 
 /// The whole HTML document.
@@ -156,9 +160,8 @@ fn write_history(out: &mut String, r: &Report) {
     out.push_str("</table>\n");
 }
 
-/// The charts: latency and throughput per second under fault bands, then each node's role
-/// over time on the same time axis. Memory and replication-offset charts need series the
-/// report does not carry yet.
+/// The charts: latency and throughput per second, replication offsets, lag and memory per
+/// node, all under fault bands, then each node's role over time on the same time axis.
 fn write_charts(out: &mut String, r: &Report) {
     out.push_str("<h2>Charts</h2>\n<div id=\"charts\">\n");
     let bands = band_legend(r);
@@ -175,11 +178,27 @@ fn write_charts(out: &mut String, r: &Report) {
         bands
     );
     out.push_str(&charts::throughput_chart(r));
+    write_node_charts(out, r, &bands);
     let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>");
     let states: String = charts::role_states_used(r).iter().map(|s| swatch(s.class(), s.label())).collect();
     let _ = writeln!(out, "<div class=\"legend\">{}</div>", states);
     out.push_str(&charts::roles_chart(r));
     out.push_str("</div>\n</div>\n");
+}
+
+/// Replication offsets, replication lag and memory per node, one colour per node.
+fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
+    let nodes: String = charts::series_nodes(r).iter().map(|(i, name)| swatch(&charts::node_class(*i), name)).collect();
+    let charts: [(&str, &str, fn(&Report) -> String); 3] = [
+        ("repl-offset", "Replication offsets", charts::repl_offset_chart),
+        ("repl-lag", "Replication lag", charts::repl_lag_chart),
+        ("memory", "Memory", charts::memory_chart),
+    ];
+    for (id, heading, chart) in charts {
+        let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>", id, heading);
+        let _ = writeln!(out, "<div class=\"legend\">{}{}</div>", nodes, bands);
+        out.push_str(&chart(r));
+    }
 }
 
 fn swatch(class: &str, label: &str) -> String {

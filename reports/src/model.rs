@@ -105,6 +105,25 @@ pub struct Series {
     pub latency_p50_ms: Vec<Option<f64>>,
     /// 99th percentile latency, as `latency_p50_ms`.
     pub latency_p99_ms: Vec<Option<f64>>,
+    /// Redis node name -> its state sampled at the end of each second. Absent from reports
+    /// written before it existed, and from the JSON when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub nodes: BTreeMap<String, NodeSeries>,
+}
+
+/// One Redis node's state at the end of each virtual second (index i: at (i+1) s), read from
+/// the live server without touching it. Every entry is null while the node is down.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSeries {
+    /// "master" or "slave", as INFO replication prints it.
+    pub role: Vec<Option<String>>,
+    /// The node's master_repl_offset.
+    pub master_repl_offset: Vec<Option<i64>>,
+    /// For a replica: its master's master_repl_offset minus the offset the replica has
+    /// processed, in bytes; null for a master, or when the master is down or unknown.
+    pub repl_lag_bytes: Vec<Option<i64>>,
+    /// The engine's used_memory estimate, in bytes.
+    pub used_memory: Vec<Option<u64>>,
 }
 
 /// Operation latency percentiles in virtual milliseconds.

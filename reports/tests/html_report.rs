@@ -60,11 +60,32 @@ fn failover_report() -> Report {
             event(33_000, "r1", "fault:pause", ""),
         ],
         history: History { ok: ok.iter().sum(), fail: fail.iter().sum(), ..History::default() },
-        series: Some(Series { ok_per_s: ok, fail_per_s: fail, latency_p50_ms: p50, latency_p99_ms: p99 }),
+        series: Some(Series { ok_per_s: ok, fail_per_s: fail, latency_p50_ms: p50, latency_p99_ms: p99, nodes: node_series(seconds as usize) }),
         faults_fired: [("partition".to_string(), 1), (HOSTILE.to_string(), 1)].into_iter().collect(),
         scenario_resolved: json!({"node": [{"name": "m1", "config": []}, {"name": "r1", "config": ["replicaof m1 6379"]}]}),
         replay: format!("redsim run {}", HOSTILE),
     }
+}
+
+/// m1 master until its kill at 11 s (down until 18 s, then a replica of r1); r1 a replica
+/// that lags during the partition and is promoted at 14 s; the hostile-named node never up.
+fn node_series(seconds: usize) -> std::collections::BTreeMap<String, NodeSeries> {
+    let mut m1 = NodeSeries::default();
+    let mut r1 = NodeSeries::default();
+    for s in 0..seconds as i64 {
+        let offset = 1000 * s;
+        let m1_up = !(11..18).contains(&s);
+        m1.role.push(m1_up.then(|| if s < 11 { "master" } else { "slave" }.to_string()));
+        m1.master_repl_offset.push(m1_up.then_some(offset));
+        m1.repl_lag_bytes.push((s >= 18).then_some(0));
+        m1.used_memory.push(m1_up.then_some(900_000 + 20_000 * s as u64));
+        r1.role.push(Some(if s < 14 { "slave" } else { "master" }.to_string()));
+        r1.master_repl_offset.push(Some(if (10..14).contains(&s) { 10_000 } else { offset }));
+        r1.repl_lag_bytes.push((s < 14).then_some(if s == 10 { 3000 } else { 0 }));
+        r1.used_memory.push(Some(950_000 + 20_000 * s as u64));
+    }
+    let down = NodeSeries { role: vec![None; seconds], master_repl_offset: vec![None; seconds], repl_lag_bytes: vec![None; seconds], used_memory: vec![None; seconds] };
+    [("m1".to_string(), m1), ("r1".to_string(), r1), (format!("n{}", HOSTILE), down)].into_iter().collect()
 }
 
 fn bare_report() -> Report {
@@ -144,12 +165,12 @@ fn svg_count(html: &str) -> usize {
 }
 
 #[test]
-fn html_is_well_formed_self_contained_and_has_three_charts() {
+fn html_is_well_formed_self_contained_and_has_six_charts() {
     let html = to_html(&failover_report());
     let opened = assert_well_nested(&html);
     assert_self_contained(&html);
-    assert_eq!(svg_count(&html), 3);
-    for id in ["svg-latency", "svg-throughput", "svg-roles"] {
+    assert_eq!(svg_count(&html), 6);
+    for id in ["svg-latency", "svg-throughput", "svg-repl-offset", "svg-repl-lag", "svg-memory", "svg-roles"] {
         assert_eq!(html.matches(&format!("id=\"{}\"", id)).count(), 1, "{}", id);
     }
     assert!(opened.iter().any(|(name, _)| name == "path"), "series are drawn");
@@ -177,8 +198,9 @@ fn report_without_series_still_renders_every_chart() {
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert_eq!(svg_count(&html), 3);
+    assert_eq!(svg_count(&html), 6);
     assert_eq!(html.matches("no per-second series in this report").count(), 2);
+    assert_eq!(html.matches("no per-node series in this report").count(), 3);
     assert!(html.contains("band-partition"), "fault bands come from the events alone");
 }
 
@@ -190,8 +212,9 @@ fn empty_report_renders() {
         let html = to_html(&report);
         assert_well_nested(&html);
         assert_self_contained(&html);
-        assert_eq!(svg_count(&html), 3);
+        assert_eq!(svg_count(&html), 6);
         assert!(html.contains("no nodes in this report"));
+        assert_eq!(html.matches("no per-node series in this report").count(), 3);
     }
 }
 
@@ -203,11 +226,12 @@ fn series_of_zeros_and_ragged_lengths_render() {
         fail_per_s: vec![0; 50],
         latency_p50_ms: vec![None, Some(0.0), Some(f64::NAN)],
         latency_p99_ms: vec![Some(3.0)],
+        nodes: node_series(7),
     });
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert_eq!(svg_count(&html), 3);
+    assert_eq!(svg_count(&html), 6);
     assert!(html.contains("no operation completed"), "throughput is all zero");
 }
 
@@ -294,4 +318,71 @@ fn node_info_is_a_field_by_node_table() {
     assert!(html.contains("<table id=\"node-info\">"));
     assert!(html.contains("<tr><th><code>sync_full</code></th><td class=\"num\">2</td><td class=\"num\"></td>"));
     assert!(html.contains("<span title=\"4294967296 bytes\">4.0 GiB</span>"));
+}
+
+/// The chart's SVG alone, by its id.
+fn svg_of<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("<svg id=\"svg-{}\"", id)).unwrap_or_else(|| panic!("no svg-{}", id));
+    let end = start + html[start..].find("</svg>").expect("closed");
+    &html[start..end]
+}
+
+#[test]
+fn node_charts_draw_one_line_per_node_with_samples() {
+    let html = to_html(&failover_report());
+    // m1 is down from 11 s to 18 s, so its offset line breaks in two; r1's is unbroken; the
+    // never-up node (colour 1, in name order between them) draws nothing.
+    let offsets = svg_of(&html, "repl-offset");
+    assert_eq!(offsets.matches("class=\"series node0\"").count(), 1);
+    assert_eq!(offsets.matches("class=\"series node2\"").count(), 1);
+    assert!(!offsets.contains("node1"));
+    let m1 = offsets.split("class=\"series node0\" d=\"").nth(1).unwrap();
+    assert_eq!(m1[..m1.find('"').unwrap()].matches('M').count(), 2);
+    assert!(offsets.contains("band-partition"), "fault bands as on the other charts");
+    assert!(offsets.contains(" KiB<"), "byte ticks");
+    let lag = svg_of(&html, "repl-lag");
+    assert!(lag.contains("series node0") && lag.contains("series node2"));
+    let memory = svg_of(&html, "memory");
+    assert!(memory.contains("MiB<"), "about 1.7 MiB at the end");
+    for id in ["repl-offset", "repl-lag", "memory"] {
+        assert!(html.contains(&format!("<div class=\"chart\" id=\"chart-{}\">", id)));
+    }
+    assert!(html.contains("<i class=\"sw sw-node0\"></i>m1</span>"), "legend names nodes by colour");
+}
+
+#[test]
+fn node_charts_without_samples_say_so() {
+    let mut report = failover_report();
+    let series = report.series.as_mut().unwrap();
+    for s in series.nodes.values_mut() {
+        s.repl_lag_bytes = vec![None; 3];
+        s.used_memory.clear();
+    }
+    let html = to_html(&report);
+    assert_well_nested(&html);
+    assert_self_contained(&html);
+    assert!(svg_of(&html, "repl-lag").contains("no replica in this run"));
+    assert!(svg_of(&html, "memory").contains("no node was up"));
+    assert!(svg_of(&html, "repl-offset").contains("series node0"));
+    report.series.as_mut().unwrap().nodes.clear();
+    let html = to_html(&report);
+    assert_eq!(html.matches("no per-node series in this report").count(), 3);
+}
+
+#[test]
+fn node_series_are_optional_in_json() {
+    let report = failover_report();
+    let text = to_json_pretty(&report);
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["series"]["nodes"]["m1"]["master_repl_offset"][3], json!(3000));
+    assert_eq!(value["series"]["nodes"]["m1"]["role"][12], serde_json::Value::Null);
+    assert_eq!(from_json(&text).unwrap(), report);
+    let mut old: serde_json::Value = value.clone();
+    old["series"].as_object_mut().unwrap().remove("nodes");
+    let parsed = from_json(&old.to_string()).unwrap();
+    assert!(parsed.series.unwrap().nodes.is_empty());
+    let mut empty = report.clone();
+    empty.series.as_mut().unwrap().nodes.clear();
+    assert!(!to_json_pretty(&empty).contains("\"nodes\": {}"));
+    assert!(!to_json_pretty(&empty).contains("master_repl_offset\": ["));
 }

@@ -127,13 +127,78 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
     let resolved = scenario.resolved();
     let started = std::time::Instant::now();
     let mut world = build_world(&resolved, seed)?;
-    world.run_until(resolved.duration_ms * 1000);
+    let node_series = run_sampling(&resolved, &mut world, resolved.duration_ms * 1000);
     let wall_ms = started.elapsed().as_millis() as u64;
     let mut rep = build_report(&resolved, &mut world, label, seed, wall_ms);
+    if let Some(series) = rep.series.as_mut() {
+        series.nodes = node_series;
+    }
     let results = crate::expect::evaluate_all(&resolved.expectations(), &rep);
     rep.passed = results.iter().all(|r| r.passed);
     rep.expectations = results;
     Ok(RunOutput { report: rep, trace_snapshot: world.trace_snapshot() })
+}
+
+/// Runs the world to `end_us` one virtual second at a time, sampling every Redis node at the
+/// end of each second.
+///
+/// Rationale: run_until processes every event up to and including its limit, so a run in
+/// steps processes exactly the events of one long run; and the sampling only reads the
+/// servers (no INFO call, no &mut), so the trace and its hash do not change.
+fn run_sampling(scenario: &Scenario, world: &mut World, end_us: u64) -> BTreeMap<String, report::NodeSeries> {
+    let redis: Vec<&crate::spec::Node> = scenario.nodes.iter().filter(|n| matches!(n.kind, crate::spec::NodeKind::Redis)).collect();
+    let mut series: BTreeMap<String, report::NodeSeries> = redis.iter().map(|n| (n.name.clone(), Default::default())).collect();
+    let mut t_us = 0;
+    while t_us < end_us {
+        t_us = (t_us + 1_000_000).min(end_us);
+        world.run_until(t_us);
+        for n in &redis {
+            let sample = sample_node(scenario, world, &n.name);
+            let s = series.get_mut(&n.name).expect("one series per Redis node");
+            s.role.push(sample.map(|x| x.role.to_string()));
+            s.master_repl_offset.push(sample.map(|x| x.offset));
+            s.repl_lag_bytes.push(sample.and_then(|x| x.lag));
+            s.used_memory.push(sample.map(|x| x.used_memory));
+        }
+    }
+    series
+}
+
+#[derive(Clone, Copy)]
+struct NodeSample {
+    role: &'static str,
+    offset: i64,
+    lag: Option<i64>,
+    used_memory: u64,
+}
+
+/// One node's state read from its live server; None while it is down.
+fn sample_node(scenario: &Scenario, world: &World, name: &str) -> Option<NodeSample> {
+    let srv = world.engine(name)?.server();
+    let used_memory = redsim_engine::info::used_memory(srv);
+    let offset = srv.repl.master_repl_offset;
+    let Some(link) = srv.repl.master.as_ref() else {
+        return Some(NodeSample { role: "master", offset, lag: None, used_memory });
+    };
+    // Off-line, the replica holds what it applied so far, which its own offset counts.
+    let applied = if link.state == redsim_engine::replication::replica::ReplState::Connected { link.reploff } else { offset };
+    let lag = master_node(scenario, &link.host, link.port)
+        .and_then(|m| world.engine(m))
+        .map(|m| m.server().repl.master_repl_offset - applied);
+    Some(NodeSample { role: "slave", offset, lag, used_memory })
+}
+
+/// The scenario node a replica's `replicaof host port` names: by node name, or else by a port
+/// no other node uses.
+fn master_node<'a>(scenario: &'a Scenario, host: &str, port: u16) -> Option<&'a str> {
+    if let Some(n) = scenario.nodes.iter().find(|n| n.name == host) {
+        return Some(&n.name);
+    }
+    let mut same_port = scenario.nodes.iter().filter(|n| n.port() == port);
+    match (same_port.next(), same_port.next()) {
+        (Some(n), None) => Some(&n.name),
+        _ => None,
+    }
 }
 
 fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, wall_ms: u64) -> Report {
@@ -200,6 +265,7 @@ fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
         latency_p99_ms: latency(|l| l.p99),
         fail_per_s: padded(&s.fails_per_s),
         ok_per_s,
+        nodes: BTreeMap::new(),
     }
 }
 
