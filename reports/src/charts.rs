@@ -537,19 +537,72 @@ fn write_byte_lines(out: &mut String, axis: &TimeAxis, frame: &Frame, lines: &[(
     }
 }
 
-/// One per-node byte chart: `pick` chooses each node's samples; `empty` is shown when no node
-/// has a sample.
-fn node_bytes_chart(report: &Report, id: &str, title: &str, y_title: &str, empty: &str, pick: impl Fn(&NodeSeries) -> Vec<Option<f64>>) -> String {
+/// A per-node quantity the node charts plot, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeMetric {
+    ReplOffset,
+    ReplLag,
+    UsedMemory,
+}
+
+impl NodeMetric {
+    pub const ALL: [NodeMetric; 3] = [NodeMetric::ReplOffset, NodeMetric::ReplLag, NodeMetric::UsedMemory];
+
+    /// The chart's id (svg-{id}) and its heading in the page.
+    pub fn id(self) -> &'static str {
+        match self {
+            NodeMetric::ReplOffset => "repl-offset",
+            NodeMetric::ReplLag => "repl-lag",
+            NodeMetric::UsedMemory => "memory",
+        }
+    }
+
+    pub fn heading(self) -> &'static str {
+        match self {
+            NodeMetric::ReplOffset => "Replication offsets",
+            NodeMetric::ReplLag => "Replication lag",
+            NodeMetric::UsedMemory => "Memory",
+        }
+    }
+
+    fn titles(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            NodeMetric::ReplOffset => ("replication: master_repl_offset per node (bytes)", "offset", "no node was up"),
+            // A negative lag (a replica ahead of a demoted master) is drawn at zero.
+            NodeMetric::ReplLag => ("replication lag per replica: master offset minus replica offset (bytes)", "lag", "no replica in this run"),
+            NodeMetric::UsedMemory => ("memory per node: used_memory (bytes)", "memory", "no node was up"),
+        }
+    }
+
+    fn values(self, s: &NodeSeries) -> Vec<Option<f64>> {
+        match self {
+            NodeMetric::ReplOffset => s.master_repl_offset.iter().map(|v| v.map(|v| v as f64)).collect(),
+            NodeMetric::ReplLag => s.repl_lag_bytes.iter().map(|v| v.map(|v| v as f64)).collect(),
+            NodeMetric::UsedMemory => s.used_memory.iter().map(|v| v.map(|v| v as f64)).collect(),
+        }
+    }
+}
+
+/// The lines of one metric: (colour index, name, samples) of each node with any sample.
+pub fn metric_lines(report: &Report, metric: NodeMetric) -> Vec<(usize, String, Vec<Option<f64>>)> {
+    let Some(series) = &report.series else { return Vec::new() };
+    series_nodes(report)
+        .into_iter()
+        .filter_map(|(i, name)| series.nodes.get(&name).map(|s| (i, metric.values(s), name)))
+        .filter(|(_, v, _)| v.iter().any(|v| v.is_some_and(f64::is_finite)))
+        .map(|(i, v, name)| (i, name, v))
+        .collect()
+}
+
+/// One per-node byte chart over the shared time axis and fault bands.
+pub fn node_chart(report: &Report, metric: NodeMetric) -> String {
     let axis = TimeAxis::new(report);
-    time_chart(report, id, title, y_title, |out, frame| {
-        let Some(series) = report.series.as_ref().filter(|s| !s.nodes.is_empty()) else {
+    let (title, y_title, empty) = metric.titles();
+    time_chart(report, metric.id(), title, y_title, |out, frame| {
+        if report.series.as_ref().is_none_or(|s| s.nodes.is_empty()) {
             return write_no_data(out, frame.top, frame.bottom, "no per-node series in this report");
-        };
-        let lines: Vec<(usize, Vec<Option<f64>>)> = series_nodes(report)
-            .into_iter()
-            .filter_map(|(i, name)| series.nodes.get(&name).map(|s| (i, pick(s))))
-            .filter(|(_, v)| v.iter().any(|v| v.is_some_and(f64::is_finite)))
-            .collect();
+        }
+        let lines: Vec<(usize, Vec<Option<f64>>)> = metric_lines(report, metric).into_iter().map(|(i, _, v)| (i, v)).collect();
         if lines.is_empty() {
             return write_no_data(out, frame.top, frame.bottom, empty);
         }
@@ -564,28 +617,4 @@ pub fn series_nodes(report: &Report) -> Vec<(usize, String)> {
     let mut names: Vec<&String> = report.nodes.keys().filter(|n| series.nodes.contains_key(*n)).collect();
     names.extend(series.nodes.keys().filter(|n| !report.nodes.contains_key(*n)));
     names.into_iter().enumerate().map(|(i, n)| (i, n.clone())).collect()
-}
-
-/// Each node's master_repl_offset at the end of each second.
-pub fn repl_offset_chart(report: &Report) -> String {
-    let title = "replication: master_repl_offset per node (bytes)";
-    node_bytes_chart(report, "repl-offset", title, "offset", "no node was up", |s| {
-        s.master_repl_offset.iter().map(|v| v.map(|v| v as f64)).collect()
-    })
-}
-
-/// Each replica's lag behind its master in bytes; a negative lag (a replica ahead of a
-/// demoted master) is drawn at zero.
-pub fn repl_lag_chart(report: &Report) -> String {
-    let title = "replication lag per replica: master offset minus replica offset (bytes)";
-    node_bytes_chart(report, "repl-lag", title, "lag", "no replica in this run", |s| {
-        s.repl_lag_bytes.iter().map(|v| v.map(|v| v as f64)).collect()
-    })
-}
-
-/// Each node's used_memory at the end of each second.
-pub fn memory_chart(report: &Report) -> String {
-    node_bytes_chart(report, "memory", "memory per node: used_memory (bytes)", "memory", "no node was up", |s| {
-        s.used_memory.iter().map(|v| v.map(|v| v as f64)).collect()
-    })
 }

@@ -1,7 +1,7 @@
 //! The HTML report: one self-contained file (inline CSS, no scripts or external assets) that
 //! opens offline, with inline SVG charts (see charts.rs).
 
-use crate::charts;
+use crate::charts::{self, NodeMetric};
 use crate::model::{value_text, Report};
 use crate::timeline::{self, MarkKind};
 use crate::summary::event_counts;
@@ -186,18 +186,14 @@ fn write_charts(out: &mut String, r: &Report) {
     out.push_str("</div>\n</div>\n");
 }
 
-/// Replication offsets, replication lag and memory per node, one colour per node.
+/// Replication offsets, replication lag and memory per node, one colour per node; each
+/// legend names only the nodes drawn in its chart.
 fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
-    let nodes: String = charts::series_nodes(r).iter().map(|(i, name)| swatch(&charts::node_class(*i), name)).collect();
-    let charts: [(&str, &str, fn(&Report) -> String); 3] = [
-        ("repl-offset", "Replication offsets", charts::repl_offset_chart),
-        ("repl-lag", "Replication lag", charts::repl_lag_chart),
-        ("memory", "Memory", charts::memory_chart),
-    ];
-    for (id, heading, chart) in charts {
-        let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>", id, heading);
+    for metric in NodeMetric::ALL {
+        let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>", metric.id(), metric.heading());
+        let nodes: String = charts::metric_lines(r, metric).iter().map(|(i, name, _)| swatch(&charts::node_class(*i), name)).collect();
         let _ = writeln!(out, "<div class=\"legend\">{}{}</div>", nodes, bands);
-        out.push_str(&chart(r));
+        out.push_str(&charts::node_chart(r, metric));
     }
 }
 

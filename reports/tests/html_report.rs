@@ -362,6 +362,8 @@ fn node_charts_without_samples_say_so() {
     assert_well_nested(&html);
     assert_self_contained(&html);
     assert!(svg_of(&html, "repl-lag").contains("no replica in this run"));
+    let lag_legend = html.split("id=\"chart-repl-lag\">").nth(1).unwrap().split("<svg").next().unwrap();
+    assert!(!lag_legend.contains("sw-node"), "the legend names only nodes drawn");
     assert!(svg_of(&html, "memory").contains("no node was up"));
     assert!(svg_of(&html, "repl-offset").contains("series node0"));
     report.series.as_mut().unwrap().nodes.clear();
