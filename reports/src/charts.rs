@@ -511,7 +511,9 @@ fn sample_path(axis: &TimeAxis, values: &[Option<f64>], y: impl Fn(f64) -> f64) 
 /// A byte count for an axis label: the unit is chosen once per axis so ticks line up.
 fn bytes_label(v: f64, unit: f64, unit_name: &str) -> String {
     let scaled = v / unit;
-    if scaled == scaled.round() {
+    if scaled == 0.0 {
+        "0".to_string()
+    } else if scaled == scaled.round() {
         format!("{:.0} {}", scaled, unit_name)
     } else {
         format!("{:.1} {}", scaled, unit_name)
