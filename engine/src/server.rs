@@ -56,7 +56,7 @@ pub struct Server {
     pub now_us: u64,
     pub start_us: u64,
     pub dbs: Vec<Db>,
-    pub clients: BTreeMap<ConnId, Client>,
+    pub clients: BTreeMap<ConnId, Box<Client>>,
     pub next_client_id: u64,
     pub next_outbound: u64,
     pub outputs: VecDeque<Output>,
@@ -209,7 +209,7 @@ impl Server {
         self.stats.total_connections_received += 1;
         self.cost.accept();
         let client = Client::new(id, conn, peer, self.mstime());
-        self.clients.insert(conn, client);
+        self.clients.insert(conn, Box::new(client));
     }
 
     pub fn connection_closed(&mut self, conn: ConnId) {
@@ -804,7 +804,7 @@ fn client_list_command(ctx: &mut Ctx) {
     }
     let mut lines = Vec::new();
     let current_id = ctx.c.id;
-    let mut all: Vec<&Client> = ctx.srv.clients.values().collect();
+    let mut all: Vec<&Client> = ctx.srv.clients.values().map(|c| &**c).collect();
     all.push(ctx.c);
     all.sort_by_key(|c| c.id);
     for client in all {

@@ -113,11 +113,11 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
 /// The calling client is out of the client map during its command; a full
 /// sync started from inside the command needs it visible, so a stand-in
 /// holds its place and its changes are copied back.
-fn placeholder_for(c: &Client) -> Client {
+fn placeholder_for(c: &Client) -> Box<Client> {
     let mut p = Client::new(c.id, c.conn, c.peer.clone(), c.created_ms);
     p.kind = c.kind;
     p.replica = c.replica.clone();
-    p
+    Box::new(p)
 }
 
 fn take_back(ctx: &mut Ctx) {
