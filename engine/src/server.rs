@@ -480,9 +480,14 @@ impl Server {
         self.call_depth -= 1;
         self.count_reply_error(c, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
-        let entry = self.stats.per_command.entry(full_name.to_string()).or_default();
+        let usec = (self.cost.ns() - cost_before) / 1000;
+        // Look up by &str first: allocating the name on every call is costly.
+        let entry = match self.stats.per_command.get_mut(full_name) {
+            Some(entry) => entry,
+            None => self.stats.per_command.entry(full_name.to_string()).or_default(),
+        };
         entry.0 += 1;
-        entry.1 += (self.cost.ns() - cost_before) / 1000;
+        entry.1 += usec;
         let changed = self.dirty > dirty_before;
         let mut own = std::mem::take(&mut self.also_propagate);
         if changed && cmd.flags & flags::NO_PROPAGATE == 0 && own.is_empty() {
