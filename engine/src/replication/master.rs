@@ -312,8 +312,8 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
         // A replica proxies its master's stream instead (replica.rs).
         return;
     }
-    let replicas = replica_conns(srv);
-    if srv.repl.backlog.is_none() && replicas.is_empty() {
+    let has_replicas = srv.clients.values().any(|c| c.kind == ClientKind::Replica);
+    if srv.repl.backlog.is_none() && !has_replicas {
         return;
     }
     let mut bytes = Vec::with_capacity(32 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
