@@ -56,7 +56,7 @@ pub struct Server {
     pub now_us: u64,
     pub start_us: u64,
     pub dbs: Vec<Db>,
-    pub clients: BTreeMap<ConnId, Client>,
+    pub clients: BTreeMap<ConnId, Box<Client>>,
     pub next_client_id: u64,
     pub next_outbound: u64,
     pub outputs: VecDeque<Output>,
@@ -209,7 +209,7 @@ impl Server {
         self.stats.total_connections_received += 1;
         self.cost.accept();
         let client = Client::new(id, conn, peer, self.mstime());
-        self.clients.insert(conn, client);
+        self.clients.insert(conn, Box::new(client));
     }
 
     pub fn connection_closed(&mut self, conn: ConnId) {
@@ -480,9 +480,14 @@ impl Server {
         self.call_depth -= 1;
         self.count_reply_error(c, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
-        let entry = self.stats.per_command.entry(full_name.to_string()).or_default();
+        let usec = (self.cost.ns() - cost_before) / 1000;
+        // Look up by &str first: allocating the name on every call is costly.
+        let entry = match self.stats.per_command.get_mut(full_name) {
+            Some(entry) => entry,
+            None => self.stats.per_command.entry(full_name.to_string()).or_default(),
+        };
         entry.0 += 1;
-        entry.1 += (self.cost.ns() - cost_before) / 1000;
+        entry.1 += usec;
         let changed = self.dirty > dirty_before;
         let mut own = std::mem::take(&mut self.also_propagate);
         if changed && cmd.flags & flags::NO_PROPAGATE == 0 && own.is_empty() {
@@ -804,7 +809,7 @@ fn client_list_command(ctx: &mut Ctx) {
     }
     let mut lines = Vec::new();
     let current_id = ctx.c.id;
-    let mut all: Vec<&Client> = ctx.srv.clients.values().collect();
+    let mut all: Vec<&Client> = ctx.srv.clients.values().map(|c| &**c).collect();
     all.push(ctx.c);
     all.sort_by_key(|c| c.id);
     for client in all {

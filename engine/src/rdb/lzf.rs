@@ -26,15 +26,19 @@ pub fn max_decompressed_len(compressed_len: usize) -> usize {
 /// Compresses `input` into at most `max_out_bytes`; None when the output
 /// would not fit (Redis then stores the string verbatim).
 pub fn compress(input: &[u8], max_out_bytes: usize) -> Option<Vec<u8>> {
+    compress_with(input, max_out_bytes, input.len() > SPARSE_MAX_INPUT)
+}
+
+fn compress_with(input: &[u8], max_out_bytes: usize, dense: bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(max_out_bytes.min(input.len()));
-    let mut table = vec![0usize; 1 << HASH_LOG];
+    let mut table = Slots::new(input.len(), dense);
     let mut literal_start = 0usize;
     let mut ip = 0usize;
     while ip + 2 < input.len() {
         let slot = hash3(&input[ip..ip + 3]);
         // Entries hold position + 1 so zero means empty.
-        let candidate = table[slot];
-        table[slot] = ip + 1;
+        let candidate = table.get(slot);
+        table.set(slot, ip + 1);
         if candidate > 0 {
             let start = candidate - 1;
             let distance = ip - start;
@@ -52,7 +56,7 @@ pub fn compress(input: &[u8], max_out_bytes: usize) -> Option<Vec<u8>> {
                 // Index the positions the match covered too, as liblzf does:
                 // later data often repeats from inside a match.
                 for p in ip + 1..(ip + len).min(input.len().saturating_sub(2)) {
-                    table[hash3(&input[p..p + 3])] = p + 1;
+                    table.set(hash3(&input[p..p + 3]), p + 1);
                 }
                 ip += len;
                 literal_start = ip;
@@ -66,6 +70,57 @@ pub fn compress(input: &[u8], max_out_bytes: usize) -> Option<Vec<u8>> {
         return None;
     }
     Some(out)
+}
+
+/// Hash slot to last position + 1 (zero: empty). Long inputs use a dense
+/// array; short ones a small open-addressed map, so compressing a short
+/// string does not zero 16K slots. Lookups agree, so the output is the same.
+enum Slots {
+    Dense(Vec<usize>),
+    Sparse { keys: Vec<u16>, vals: Vec<usize>, mask: usize },
+}
+
+/// Inputs up to this length use the sparse map.
+const SPARSE_MAX_INPUT: usize = 2048;
+
+impl Slots {
+    fn new(input_len: usize, dense: bool) -> Slots {
+        if dense {
+            return Slots::Dense(vec![0; 1 << HASH_LOG]);
+        }
+        // At most one distinct slot per position: load stays at or below half.
+        let cap = (2 * input_len).next_power_of_two().max(8);
+        Slots::Sparse { keys: vec![0; cap], vals: vec![0; cap], mask: cap - 1 }
+    }
+
+    /// Index of `slot`'s entry in the sparse map, or of the empty entry
+    /// where it would go. Keys are stored as slot + 1 so zero means empty.
+    fn probe(keys: &[u16], mask: usize, slot: usize) -> usize {
+        let key = slot as u16 + 1;
+        let mut i = slot & mask;
+        while keys[i] != 0 && keys[i] != key {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    fn get(&self, slot: usize) -> usize {
+        match self {
+            Slots::Dense(t) => t[slot],
+            Slots::Sparse { keys, vals, mask } => vals[Self::probe(keys, *mask, slot)],
+        }
+    }
+
+    fn set(&mut self, slot: usize, value: usize) {
+        match self {
+            Slots::Dense(t) => t[slot] = value,
+            Slots::Sparse { keys, vals, mask } => {
+                let i = Self::probe(keys, *mask, slot);
+                keys[i] = slot as u16 + 1;
+                vals[i] = value;
+            }
+        }
+    }
 }
 
 fn hash3(b: &[u8]) -> usize {
@@ -146,6 +201,24 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, String> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sparse_and_dense_slots_compress_identically() {
+        let mut seed = 7u32;
+        for len in [0usize, 1, 3, 20, 100, 777, 2048] {
+            for alphabet in [2u32, 4, 26, 256] {
+                let input: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                        ((seed >> 16) % alphabet) as u8
+                    })
+                    .collect();
+                let dense = super::compress_with(&input, len + 64, true);
+                let sparse = super::compress_with(&input, len + 64, false);
+                assert_eq!(dense, sparse, "len {} alphabet {}", len, alphabet);
+            }
+        }
+    }
+
     use super::*;
 
     fn round_trip(input: &[u8]) {

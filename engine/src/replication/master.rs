@@ -5,7 +5,6 @@
 use crate::commands::Ctx;
 use crate::networking::{Client, ClientKind, ReplicaInfo, SlaveState};
 use crate::reply::errors;
-use crate::resp::encode_command;
 use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use crate::{ConnId, LogLevel};
@@ -113,11 +112,11 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
 /// The calling client is out of the client map during its command; a full
 /// sync started from inside the command needs it visible, so a stand-in
 /// holds its place and its changes are copied back.
-fn placeholder_for(c: &Client) -> Client {
+fn placeholder_for(c: &Client) -> Box<Client> {
     let mut p = Client::new(c.id, c.conn, c.peer.clone(), c.created_ms);
     p.kind = c.kind;
     p.replica = c.replica.clone();
-    p
+    Box::new(p)
 }
 
 fn take_back(ctx: &mut Ctx) {
@@ -313,17 +312,47 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
         // A replica proxies its master's stream instead (replica.rs).
         return;
     }
-    let replicas = replica_conns(srv);
-    if srv.repl.backlog.is_none() && replicas.is_empty() {
+    let has_replicas = srv.clients.values().any(|c| c.kind == ClientKind::Replica);
+    if srv.repl.backlog.is_none() && !has_replicas {
         return;
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(32 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
     if srv.repl.slaveseldb != db && db >= 0 {
-        bytes.extend_from_slice(&encode_command(&[b"SELECT".to_vec(), db.to_string().into_bytes()]));
+        encode_command_into(&mut bytes, &[b"SELECT".to_vec(), db.to_string().into_bytes()]);
         srv.repl.slaveseldb = db;
     }
-    bytes.extend_from_slice(&encode_command(argv));
+    encode_command_into(&mut bytes, argv);
     feed_stream(srv, &bytes);
+}
+
+/// Appends the RESP encoding of `argv` to `out`: the bytes of
+/// resp::encode_command without its temporary strings, since this runs for
+/// every propagated command.
+fn encode_command_into(out: &mut Vec<u8>, argv: &[Vec<u8>]) {
+    out.push(b'*');
+    push_decimal(out, argv.len());
+    out.extend_from_slice(b"\r\n");
+    for arg in argv {
+        out.push(b'$');
+        push_decimal(out, arg.len());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Appends raw stream bytes to the backlog and every attached replica.
@@ -335,8 +364,9 @@ pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
     srv.cost.elements(bytes.len() / 256);
     let mut over_limit = Vec::new();
     let hard = srv.config.hot.obuf_replica.hard_bytes.max(srv.config.hot.repl_backlog_size_bytes as u64);
-    for conn in replica_conns(srv) {
-        let c = srv.clients.get_mut(&conn).expect("listed");
+    // Walk the clients in place (no list of replica ids per command).
+    for c in srv.clients.values_mut().filter(|c| c.kind == ClientKind::Replica) {
+        let conn = c.conn;
         let info = c.replica.as_mut().expect("replica info");
         match info.state {
             SlaveState::WaitBgsaveStart => {}

@@ -248,7 +248,7 @@ pub fn info_fields(srv: &Server) -> crate::info::Fields {
             f("replica_announced", u8::from(srv.config.bool("replica-announced")).to_string());
         }
     }
-    let replicas: Vec<&crate::networking::Client> = srv.clients.values().filter(|c| c.kind == ClientKind::Replica).collect();
+    let replicas: Vec<&crate::networking::Client> = srv.clients.values().map(|c| &**c).filter(|c| c.kind == ClientKind::Replica).collect();
     f("connected_slaves", replicas.len().to_string());
     if srv.config.hot.min_replicas_to_write > 0 && srv.config.hot.min_replicas_max_lag_s > 0 {
         f("min_slaves_good_slaves", r.good_slaves_count.to_string());

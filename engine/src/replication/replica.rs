@@ -82,7 +82,7 @@ impl MasterLink {
 
 pub fn master_client(srv: &Server) -> Option<&Client> {
     let conn = srv.repl.master.as_ref()?.conn?;
-    srv.clients.get(&conn).filter(|c| c.kind == ClientKind::Master)
+    srv.clients.get(&conn).map(|c| &**c).filter(|c| c.kind == ClientKind::Master)
 }
 
 fn link(srv: &mut Server) -> &mut MasterLink {
@@ -414,7 +414,7 @@ fn create_master_client(srv: &mut Server, reploff: i64, leftover: Vec<u8>) {
     };
     let mut client = Client::new(id, conn, peer, now_ms);
     client.kind = ClientKind::Master;
-    srv.clients.insert(conn, client);
+    srv.clients.insert(conn, Box::new(client));
     srv.repl.down_since_s = 0;
     if !leftover.is_empty() {
         srv.read_from_client(conn, &leftover);

@@ -85,17 +85,20 @@ impl PlainClient {
         }
         self.seq += 1;
         let kind = wl.choose_kind(&mut self.rng);
-        let key = format!("{}{}", wl.spec.key_prefix, wl.choose_key_index(&mut self.rng));
+        let index = wl.choose_key_index(&mut self.rng);
+        let mut key = String::with_capacity(wl.spec.key_prefix.len() + 20);
+        key.push_str(&wl.spec.key_prefix);
+        push_decimal_str(&mut key, index);
         let value = match kind {
             OpKind::Set | OpKind::RPush => Some(self.unique_value(wl.spec.value_bytes)),
             _ => None,
         };
         let request = match (kind, &value) {
-            (OpKind::Set, Some(v)) => resp::encode_command(&[b"SET".as_slice(), key.as_bytes(), v]),
-            (OpKind::RPush, Some(v)) => resp::encode_command(&[b"RPUSH".as_slice(), key.as_bytes(), v]),
-            (OpKind::Incr, _) => resp::encode_command(&[b"INCR".as_slice(), key.as_bytes()]),
-            (OpKind::LRange, _) => resp::encode_command(&[b"LRANGE".as_slice(), key.as_bytes(), b"0", b"-1"]),
-            _ => resp::encode_command(&[b"GET".as_slice(), key.as_bytes()]),
+            (OpKind::Set, Some(v)) => encode_request(&[b"SET".as_slice(), key.as_bytes(), v]),
+            (OpKind::RPush, Some(v)) => encode_request(&[b"RPUSH".as_slice(), key.as_bytes(), v]),
+            (OpKind::Incr, _) => encode_request(&[b"INCR".as_slice(), key.as_bytes()]),
+            (OpKind::LRange, _) => encode_request(&[b"LRANGE".as_slice(), key.as_bytes(), b"0", b"-1"]),
+            _ => encode_request(&[b"GET".as_slice(), key.as_bytes()]),
         };
         let op = Op {
             client: self.id,
@@ -114,12 +117,57 @@ impl PlainClient {
     /// "c<client>:<seq>" padded with 'x' to `value_bytes`: unique per op, so
     /// checkers can tell which write a read saw.
     fn unique_value(&self, value_bytes: usize) -> Vec<u8> {
-        let mut v = format!("c{}:{}", self.id, self.seq).into_bytes();
+        let mut v = Vec::with_capacity(value_bytes.max(42));
+        v.push(b'c');
+        push_decimal(&mut v, self.id as u64);
+        v.push(b':');
+        push_decimal(&mut v, self.seq);
         if v.len() < value_bytes {
             v.resize(value_bytes, b'x');
         }
         v
     }
+}
+
+/// The bytes resp::encode_command gives, built without temporary strings:
+/// this runs for every operation a client invokes.
+fn encode_request(argv: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
+    out.push(b'*');
+    push_decimal(&mut out, argv.len() as u64);
+    out.extend_from_slice(b"\r\n");
+    for arg in argv {
+        out.push(b'$');
+        push_decimal(&mut out, arg.len() as u64);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    out.extend_from_slice(decimal(n, &mut buf));
+}
+
+fn push_decimal_str(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    out.push_str(std::str::from_utf8(decimal(n, &mut buf)).expect("ASCII digits"));
+}
+
+/// Writes `n` in decimal at the end of `buf`; returns the digits.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
 }
 
 // ---- the client's life in the world ----
