@@ -82,7 +82,7 @@ fn debug_populate(ctx: &mut Ctx) {
                 v
             }
         };
-        ctx.srv.dbs[db].dict.insert(key, Value::Str(value));
+        ctx.srv.dbs[db].dict.insert(key, Value::Str(value.into()));
     }
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();
@@ -126,7 +126,10 @@ fn object_help_command(ctx: &mut Ctx) {
 /// per-key access data.
 fn is_shared_integer(value: &Value, per_key_lru: bool) -> bool {
     let Value::Str(s) = value else { return false };
-    !per_key_lru && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
+    // Only strings that went through tryObjectEncoding can be shared:
+    // INCRBYFLOAT results and strings grown by APPEND/SETRANGE are not.
+    let tried_as_integer = s.encoding == crate::object::StrEncoding::Auto;
+    !per_key_lru && tried_as_integer && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
 }
 
 /// OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ: a missing key replies nil.

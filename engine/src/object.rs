@@ -136,10 +136,55 @@ impl SetObj {
     }
 }
 
+/// How a string was last created, which decides OBJECT ENCODING the way
+/// Redis's object.c does: values set from a client are tried as integers
+/// (`Auto`: int, embstr or raw by content), INCRBYFLOAT results are plain
+/// strings (`Embstr` up to 44 bytes), and strings modified in place by
+/// APPEND or SETRANGE are unshared into `Raw`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StrEncoding {
+    #[default]
+    Auto,
+    Embstr,
+    Raw,
+}
+
+/// A string value and its encoding; it reads as its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StrObj {
+    pub bytes: Vec<u8>,
+    pub encoding: StrEncoding,
+}
+
+impl StrObj {
+    pub fn with_encoding(bytes: Vec<u8>, encoding: StrEncoding) -> StrObj {
+        StrObj { bytes, encoding }
+    }
+}
+
+impl From<Vec<u8>> for StrObj {
+    fn from(bytes: Vec<u8>) -> StrObj {
+        StrObj { bytes, encoding: StrEncoding::Auto }
+    }
+}
+
+impl std::ops::Deref for StrObj {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.bytes
+    }
+}
+
+impl std::ops::DerefMut for StrObj {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+}
+
 /// A keyspace value.
 #[derive(Debug, Clone)]
 pub enum Value {
-    Str(Vec<u8>),
+    Str(StrObj),
     List(VecDeque<Vec<u8>>),
     Hash(HashObj),
     Set(SetObj),
@@ -203,15 +248,12 @@ pub fn is_intset_member(m: &[u8]) -> bool {
 /// back when a value shrinks).
 pub fn encoding_of(v: &Value, limits: &EncodingLimits) -> &'static str {
     match v {
-        Value::Str(s) => {
-            if s.len() <= 20 && crate::util::parse_i64(s).is_some() {
-                "int"
-            } else if s.len() <= 44 {
-                "embstr"
-            } else {
-                "raw"
-            }
-        }
+        Value::Str(s) => match s.encoding {
+            StrEncoding::Raw => "raw",
+            StrEncoding::Auto if s.len() <= 20 && crate::util::parse_i64(s).is_some() => "int",
+            _ if s.len() <= 44 => "embstr",
+            _ => "raw",
+        },
         Value::List(_) => "quicklist",
         Value::Hash(h) => {
             if hash_is_listpack(h, limits) { "listpack" } else { "hashtable" }

@@ -121,7 +121,7 @@ mod tests {
 
     fn shape(v: &Value) -> Vec<Vec<u8>> {
         match v {
-            Value::Str(s) => vec![s.clone()],
+            Value::Str(s) => vec![s.bytes.clone()],
             Value::List(l) => l.iter().cloned().collect(),
             Value::Hash(h) => h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(),
             Value::Set(s) => s.iter().cloned().collect(),
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut db = Db::default();
-        db.dict.insert(b"a".to_vec(), Value::Str(b"1".to_vec()));
+        db.dict.insert(b"a".to_vec(), Value::Str(b"1".to_vec().into()));
         db.expires.insert(b"a".to_vec(), 123);
         let aux = Aux { ctime_s: 0, used_mem: 0, repl_id: "x".into(), repl_offset: 5 };
         let img = save(&[db], &aux);

@@ -4,7 +4,7 @@
 mod long_double;
 
 use crate::commands::{flags, Command, Ctx};
-use crate::object::Value;
+use crate::object::{StrEncoding, StrObj, Value};
 use crate::reply::errors;
 use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
@@ -177,7 +177,7 @@ fn set_generic(ctx: &mut Ctx, args: &ExtendedArgs, value_index: usize, command: 
     }
     let value = ctx.argv[value_index].clone();
     cost_bytes(ctx.srv, value.len());
-    ctx.srv.set_key(db, key, Value::Str(value), f & OBJ_KEEPTTL != 0);
+    ctx.srv.set_key(db, key, Value::Str(value.into()), f & OBJ_KEEPTTL != 0);
     ctx.srv.dirty += 1;
     if let Some(when) = when_ms {
         ctx.srv.set_expire(db, key, when);
@@ -285,7 +285,7 @@ fn getset_command(ctx: &mut Ctx) {
     let db = ctx.c.db;
     let value = ctx.argv[2].clone();
     cost_bytes(ctx.srv, value.len());
-    ctx.srv.set_key(db, &ctx.argv[1], Value::Str(value), false);
+    ctx.srv.set_key(db, &ctx.argv[1], Value::Str(value.into()), false);
     ctx.srv.dirty += 1;
     let mut argv = ctx.argv.to_vec();
     argv[0] = b"SET".to_vec();
@@ -324,7 +324,7 @@ fn mset_generic(ctx: &mut Ctx, nx: bool, name: &str) {
     }
     for pair in ctx.argv[1..].chunks(2) {
         cost_bytes(ctx.srv, pair[1].len());
-        ctx.srv.set_key(db, &pair[0], Value::Str(pair[1].clone()), false);
+        ctx.srv.set_key(db, &pair[0], Value::Str(pair[1].clone().into()), false);
     }
     let pairs = (ctx.argv.len() - 1) / 2;
     ctx.srv.cost.elements(pairs);
@@ -350,7 +350,7 @@ fn string_for_write(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, ()> {
     let db = ctx.c.db;
     match ctx.srv.lookup_write(db, &ctx.argv[1]) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.bytes.clone())),
         Some(_) => {
             ctx.c.reply.err(errors::WRONGTYPE);
             Err(())
@@ -359,9 +359,9 @@ fn string_for_write(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, ()> {
 }
 
 /// Stores a new string value keeping the key's TTL (dbOverwrite / dbAdd).
-fn overwrite_string(ctx: &mut Ctx, value: Vec<u8>) {
+fn overwrite_string(ctx: &mut Ctx, value: Vec<u8>, encoding: StrEncoding) {
     let db = ctx.c.db;
-    ctx.srv.set_key(db, &ctx.argv[1], Value::Str(value), true);
+    ctx.srv.set_key(db, &ctx.argv[1], Value::Str(StrObj::with_encoding(value, encoding)), true);
     ctx.srv.dirty += 1;
 }
 
@@ -381,7 +381,7 @@ fn incr_decr(ctx: &mut Ctx, incr: i64) {
         ctx.c.reply.err(errors::INCR_OVERFLOW);
         return;
     };
-    overwrite_string(ctx, new.to_string().into_bytes());
+    overwrite_string(ctx, new.to_string().into_bytes(), StrEncoding::Auto);
     ctx.c.reply.int(new);
 }
 
@@ -425,7 +425,7 @@ fn incrbyfloat_command(ctx: &mut Ctx) {
         return;
     }
     let text = sum.to_human_string().into_bytes();
-    overwrite_string(ctx, text.clone());
+    overwrite_string(ctx, text.clone(), StrEncoding::Embstr);
     ctx.c.reply.bulk(&text);
     // Replicas get the result, so float formatting can never make them diverge.
     let argv = vec![b"SET".to_vec(), ctx.argv[1].clone(), text, b"KEEPTTL".to_vec()];
@@ -449,19 +449,21 @@ fn check_string_length(ctx: &mut Ctx, size: i64, append: i64) -> bool {
 fn append_command(ctx: &mut Ctx) {
     let Ok(old) = string_for_write(ctx) else { return };
     let add = &ctx.argv[2];
-    let new = match old {
-        None => add.clone(),
+    // A new key takes the argument as SET would; an existing string is
+    // unshared into a raw sds and grown in place.
+    let (new, encoding) = match old {
+        None => (add.clone(), StrEncoding::Auto),
         Some(mut s) => {
             if !check_string_length(ctx, s.len() as i64, add.len() as i64) {
                 return;
             }
             s.extend_from_slice(add);
-            s
+            (s, StrEncoding::Raw)
         }
     };
     cost_bytes(ctx.srv, new.len());
     let len = new.len() as i64;
-    overwrite_string(ctx, new);
+    overwrite_string(ctx, new, encoding);
     ctx.c.reply.int(len);
 }
 
@@ -544,7 +546,8 @@ fn setrange_command(ctx: &mut Ctx) {
     s[offset..offset + patch_len].copy_from_slice(&ctx.argv[3]);
     cost_bytes(ctx.srv, s.len());
     let len = s.len() as i64;
-    overwrite_string(ctx, s);
+    // SETRANGE always leaves a raw sds, new key or not.
+    overwrite_string(ctx, s, StrEncoding::Raw);
     ctx.c.reply.int(len);
 }
 
@@ -595,7 +598,7 @@ fn lcs_inputs(ctx: &mut Ctx) -> Option<(Vec<u8>, Vec<u8>)> {
     for key in &ctx.argv[1..3] {
         match ctx.srv.lookup_read(db, key) {
             None => out.push(Vec::new()),
-            Some(Value::Str(s)) => out.push(s.clone()),
+            Some(Value::Str(s)) => out.push(s.bytes.clone()),
             Some(_) => {
                 wrong_type = true;
                 out.push(Vec::new());

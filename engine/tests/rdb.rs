@@ -281,18 +281,18 @@ fn zset(pairs: Vec<(Vec<u8>, f64)>) -> Value {
 fn typed_values() -> Vec<(&'static str, Value)> {
     let big_list: Vec<Vec<u8>> = (0..3000).map(|i| if i % 3 == 0 { i.to_string().into_bytes() } else { format!("item-{}-{}", i, "p".repeat(i % 50)).into_bytes() }).collect();
     vec![
-        ("s:int", Value::Str(b("12345"))),
-        ("s:neg", Value::Str(b("-7"))),
-        ("s:i16", Value::Str(b("-30000"))),
-        ("s:i32", Value::Str(b("2000000000"))),
-        ("s:i64", Value::Str(b("-9223372036854775808"))),
-        ("s:lead0", Value::Str(b("007"))),
-        ("s:empty", Value::Str(Vec::new())),
-        ("s:short", Value::Str(b("hello world"))),
-        ("s:pad", Value::Str([b("v:"), vec![b'x'; 300]].concat())),
-        ("s:noise", Value::Str(noise(7, 120))),
-        ("s:bin", Value::Str((0..=255u8).collect())),
-        ("s:big", Value::Str(b(&"redsim ".repeat(3000)))),
+        ("s:int", Value::Str(b("12345").into())),
+        ("s:neg", Value::Str(b("-7").into())),
+        ("s:i16", Value::Str(b("-30000").into())),
+        ("s:i32", Value::Str(b("2000000000").into())),
+        ("s:i64", Value::Str(b("-9223372036854775808").into())),
+        ("s:lead0", Value::Str(b("007").into())),
+        ("s:empty", Value::Str(Vec::new().into())),
+        ("s:short", Value::Str(b("hello world").into())),
+        ("s:pad", Value::Str([b("v:"), vec![b'x'; 300]].concat().into())),
+        ("s:noise", Value::Str(noise(7, 120).into())),
+        ("s:bin", Value::Str((0..=255u8).collect::<Vec<u8>>().into())),
+        ("s:big", Value::Str(b(&"redsim ".repeat(3000)).into())),
         ("l:small", list(vec![b("a"), b("1"), b("300"), b("-5"), Vec::new(), b("70000"), b("-9000000000"), vec![b'q'; 100]])),
         ("l:big", list(big_list)),
         ("l:elem", list((0..6).map(|i| [format!("{}", i).into_bytes(), vec![b'e'; 9000]].concat()).collect())),
@@ -321,7 +321,7 @@ fn dataset(limits: &EncodingLimits) -> Vec<Entry> {
     for (i, (key, value)) in typed_values().into_iter().enumerate().filter(|(i, _)| i % 4 == 1) {
         out.push(Entry { db: 5, key: b(key), value, expire_ms: if i % 2 == 0 { Some(later) } else { None } });
     }
-    out.push(Entry { db: 15, key: b("last"), value: Value::Str(b("db15")), expire_ms: None });
+    out.push(Entry { db: 15, key: b("last"), value: Value::Str(b("db15").into()), expire_ms: None });
     for e in &mut out {
         e.value.note_encoding(limits);
     }
@@ -343,7 +343,7 @@ fn to_dbs(data: &[Entry]) -> Vec<Db> {
 /// sorted sets in rank order with scores as Redis formats them.
 fn shape(v: &Value) -> (String, Vec<Vec<u8>>) {
     let mut items: Vec<Vec<u8>> = match v {
-        Value::Str(s) => vec![s.clone()],
+        Value::Str(s) => vec![s.bytes.clone()],
         Value::List(l) => l.iter().cloned().collect(),
         Value::Hash(h) => {
             let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = h.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
@@ -560,7 +560,7 @@ fn full_sync_payload_size_with_and_without_compression() {
     for i in 0..26_000 {
         let mut v = format!("value:{}", i).into_bytes();
         v.resize(100, b'x');
-        db.dict.insert(format!("key:{:06}", i).into_bytes(), Value::Str(v));
+        db.dict.insert(format!("key:{:06}", i).into_bytes(), Value::Str(v.into()));
     }
     let dbs = vec![db];
     let plain = rdb::save_with(&dbs, &aux(), &SaveOptions { compression: false, ..SaveOptions::default() });

@@ -121,6 +121,6 @@ mod tests {
         assert_eq!(size_class(129), 160);
         assert_eq!(size_class(1000), 1024);
         assert_eq!(size_class(1025), 1280);
-        assert_eq!(key_usage_bytes(b"a", &Value::Str(b"hello".to_vec())), 64);
+        assert_eq!(key_usage_bytes(b"a", &Value::Str(b"hello".to_vec().into())), 64);
     }
 }

@@ -272,7 +272,7 @@ fn in_blob<T>(result: Result<T, String>, at: usize) -> Result<T, String> {
 /// One value of type `t`; None for an empty one, which Redis skips.
 fn read_object(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, String> {
     let value = match t {
-        TYPE_STRING => return Ok(Some(Value::Str(r.string()?))),
+        TYPE_STRING => return Ok(Some(Value::Str(r.string()?.into()))),
         TYPE_LIST => {
             let n = r.count()?;
             let mut l = VecDeque::new();
