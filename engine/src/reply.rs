@@ -104,8 +104,10 @@ impl Reply {
         self.buf.extend_from_slice(bytes);
     }
     fn push_decimal(&mut self, i: i64) {
-        let mut tmp = itoa_buf(i);
-        self.buf.append(&mut tmp);
+        if i < 0 {
+            self.buf.push(b'-');
+        }
+        crate::resp::push_decimal(&mut self.buf, i.unsigned_abs());
     }
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
@@ -113,8 +115,4 @@ impl Reply {
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
     }
-}
-
-fn itoa_buf(i: i64) -> Vec<u8> {
-    i.to_string().into_bytes()
 }

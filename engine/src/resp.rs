@@ -265,14 +265,39 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// Encodes a command as a RESP multibulk.
 pub fn encode_command<A: AsRef<[u8]>>(argv: &[A]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + argv.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
-    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+    encode_command_into(&mut out, argv);
+    out
+}
+
+/// Appends a command as a RESP multibulk, without temporary strings: this
+/// runs for every propagated command and every simulated client request.
+pub fn encode_command_into<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
+    out.push(b'*');
+    push_decimal(out, argv.len() as u64);
+    out.extend_from_slice(b"\r\n");
     for arg in argv {
         let arg = arg.as_ref();
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.push(b'$');
+        push_decimal(out, arg.len() as u64);
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(arg);
         out.extend_from_slice(b"\r\n");
     }
-    out
+}
+
+/// Appends `n` in decimal.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// A parsed RESP2 reply.

@@ -318,41 +318,11 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
     }
     let mut bytes = Vec::with_capacity(32 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
     if srv.repl.slaveseldb != db && db >= 0 {
-        encode_command_into(&mut bytes, &[b"SELECT".to_vec(), db.to_string().into_bytes()]);
+        crate::resp::encode_command_into(&mut bytes, &[b"SELECT".to_vec(), db.to_string().into_bytes()]);
         srv.repl.slaveseldb = db;
     }
-    encode_command_into(&mut bytes, argv);
+    crate::resp::encode_command_into(&mut bytes, argv);
     feed_stream(srv, &bytes);
-}
-
-/// Appends the RESP encoding of `argv` to `out`: the bytes of
-/// resp::encode_command without its temporary strings, since this runs for
-/// every propagated command.
-fn encode_command_into(out: &mut Vec<u8>, argv: &[Vec<u8>]) {
-    out.push(b'*');
-    push_decimal(out, argv.len());
-    out.extend_from_slice(b"\r\n");
-    for arg in argv {
-        out.push(b'$');
-        push_decimal(out, arg.len());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
-fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
 }
 
 /// Appends raw stream bytes to the backlog and every attached replica.

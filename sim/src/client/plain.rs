@@ -3,6 +3,7 @@
 //! The world (world.rs) moves its bytes and calls it on ticks, replies and
 //! connection changes; this file holds its state and builds its requests.
 
+use redsim_engine::resp::push_decimal;
 use std::collections::VecDeque;
 
 use rand::Rng;
@@ -94,11 +95,11 @@ impl PlainClient {
             _ => None,
         };
         let request = match (kind, &value) {
-            (OpKind::Set, Some(v)) => encode_request(&[b"SET".as_slice(), key.as_bytes(), v]),
-            (OpKind::RPush, Some(v)) => encode_request(&[b"RPUSH".as_slice(), key.as_bytes(), v]),
-            (OpKind::Incr, _) => encode_request(&[b"INCR".as_slice(), key.as_bytes()]),
-            (OpKind::LRange, _) => encode_request(&[b"LRANGE".as_slice(), key.as_bytes(), b"0", b"-1"]),
-            _ => encode_request(&[b"GET".as_slice(), key.as_bytes()]),
+            (OpKind::Set, Some(v)) => redsim_engine::resp::encode_command(&[b"SET".as_slice(), key.as_bytes(), v]),
+            (OpKind::RPush, Some(v)) => redsim_engine::resp::encode_command(&[b"RPUSH".as_slice(), key.as_bytes(), v]),
+            (OpKind::Incr, _) => redsim_engine::resp::encode_command(&[b"INCR".as_slice(), key.as_bytes()]),
+            (OpKind::LRange, _) => redsim_engine::resp::encode_command(&[b"LRANGE".as_slice(), key.as_bytes(), b"0", b"-1"]),
+            _ => redsim_engine::resp::encode_command(&[b"GET".as_slice(), key.as_bytes()]),
         };
         let op = Op {
             client: self.id,
@@ -129,45 +130,11 @@ impl PlainClient {
     }
 }
 
-/// The bytes resp::encode_command gives, built without temporary strings:
-/// this runs for every operation a client invokes.
-fn encode_request(argv: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
-    out.push(b'*');
-    push_decimal(&mut out, argv.len() as u64);
-    out.extend_from_slice(b"\r\n");
-    for arg in argv {
-        out.push(b'$');
-        push_decimal(&mut out, arg.len() as u64);
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-fn push_decimal(out: &mut Vec<u8>, n: u64) {
-    let mut buf = [0u8; 20];
-    out.extend_from_slice(decimal(n, &mut buf));
-}
-
+/// Appends `n` in decimal to a String key.
 fn push_decimal_str(out: &mut String, n: u64) {
-    let mut buf = [0u8; 20];
-    out.push_str(std::str::from_utf8(decimal(n, &mut buf)).expect("ASCII digits"));
-}
-
-/// Writes `n` in decimal at the end of `buf`; returns the digits.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
+    let mut digits = Vec::with_capacity(20);
+    push_decimal(&mut digits, n);
+    out.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
 }
 
 // ---- the client's life in the world ----
