@@ -58,13 +58,21 @@ impl Fault {
         match self {
             Fault::Partition { .. } | Fault::Heal => "*",
             Fault::PartitionOneWay { from, .. } | Fault::Link { from, .. } => from,
+            _ => self.node().expect("every other fault acts on one node"),
+        }
+    }
+
+    /// The node a single-node fault acts on.
+    pub fn node(&self) -> Option<&str> {
+        match self {
             Fault::Kill { node }
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
             | Fault::ClockJump { node, .. }
             | Fault::Disk { node, .. }
-            | Fault::MemoryPressure { node, .. } => node,
+            | Fault::MemoryPressure { node, .. } => Some(node),
+            Fault::Partition { .. } | Fault::PartitionOneWay { .. } | Fault::Link { .. } | Fault::Heal => None,
         }
     }
 
@@ -108,13 +116,7 @@ impl World {
                 self.machine_index(to).map(|_| ())
             }
             Fault::Heal => Ok(()),
-            Fault::Kill { node }
-            | Fault::Restart { node }
-            | Fault::Pause { node }
-            | Fault::Resume { node }
-            | Fault::ClockJump { node, .. }
-            | Fault::Disk { node, .. }
-            | Fault::MemoryPressure { node, .. } => self.host_index(node).map(|_| ()),
+            _ => self.host_index(fault.node().expect("a single-node fault")).map(|_| ()),
         }
     }
 
