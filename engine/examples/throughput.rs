@@ -21,7 +21,7 @@ fn main() {
     let requests = args.first().copied().unwrap_or(1_000_000);
     let pipeline = args.get(1).copied().unwrap_or(16);
     let now = 1_704_067_200_000_000u64;
-    let mut engine = Engine::new(Config::default(), EngineOptions { seed: 1, pid: 1, port: 6379 }, now);
+    let mut engine = Engine::new(Config::default(), EngineOptions { seed: 1, pid: 1, port: 6379, ..Default::default() }, now);
     let conn = ConnId(1);
     engine.handle_input(now, Input::Accepted { conn, peer: "127.0.0.1:1".into() });
     for cmd in ["SET", "GET"] {

@@ -3,7 +3,7 @@
 //! FLUSHALL, RANDOMKEY, MOVE, SWAPDB).
 
 use crate::commands::{flags, Command, Ctx};
-use crate::object::{Map, Value};
+use crate::object::{Entry, Map, Value};
 use crate::reply::errors;
 use crate::server::Server;
 use crate::util::{eq_ic, glob_match, parse_i64};
@@ -12,7 +12,7 @@ use rand::Rng;
 /// One database: keys and their expire times (unix ms).
 #[derive(Debug, Default, Clone)]
 pub struct Db {
-    pub dict: Map<Vec<u8>, Value>,
+    pub dict: Map<Vec<u8>, Entry>,
     pub expires: Map<Vec<u8>, i64>,
     pub avg_ttl_ms: i64,
     /// Cursor of the active expire cycle into `expires`.
@@ -96,7 +96,7 @@ impl Server {
         if self.dbs[db].dict.contains_key(key) {
             self.signal_modified_key(db, key);
         }
-        self.dbs[db].dict.get_mut(key)
+        self.dbs[db].dict.get_mut(key).map(|e| &mut e.value)
     }
 
     /// Does the key exist (after lazy expiry), without touching stats.
@@ -114,7 +114,7 @@ impl Server {
         if !keep_ttl {
             d.expires.swap_remove(key);
         }
-        d.dict.insert(key.to_vec(), value);
+        d.dict.insert(key.to_vec(), Entry::new(value));
     }
 
     /// dbDelete: remove a key and its TTL. Returns whether it existed.
@@ -367,7 +367,7 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) {
     }
     let value = ctx.srv.dbs[db].dict.swap_remove(&src).expect("checked above");
     ctx.srv.dbs[db].expires.swap_remove(&src);
-    ctx.srv.set_key(db, &dst, value, false);
+    ctx.srv.set_key(db, &dst, value.value, false);
     if let Some(when) = expire {
         ctx.srv.set_expire(db, &dst, when);
     }
@@ -430,7 +430,7 @@ fn move_command(ctx: &mut Ctx) {
     let expire = ctx.srv.get_expire(src_db, &key);
     let value = ctx.srv.dbs[src_db].dict.swap_remove(&key).expect("checked above");
     ctx.srv.dbs[src_db].expires.swap_remove(&key);
-    ctx.srv.set_key(dst_db, &key, value, false);
+    ctx.srv.set_key(dst_db, &key, value.value, false);
     if let Some(when) = expire {
         ctx.srv.set_expire(dst_db, &key, when);
     }

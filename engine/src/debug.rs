@@ -82,7 +82,7 @@ fn debug_populate(ctx: &mut Ctx) {
                 v
             }
         };
-        ctx.srv.dbs[db].dict.insert(key, Value::Str(value.into()));
+        ctx.srv.dbs[db].dict.insert(key, crate::object::Entry::new(Value::Str(value.into())));
     }
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();

@@ -10,6 +10,8 @@
 //! The same engine runs under the simulator (sim/) and behind real TCP
 //! (`redsim serve`).
 
+pub mod aof;
+pub mod child;
 pub mod commands;
 pub mod config;
 pub mod cost;
@@ -62,6 +64,65 @@ pub enum Input<'a> {
     Connected { conn: ConnId },
     /// An outbound connection could not be established.
     ConnectFailed { conn: ConnId },
+    /// A background fsync asked for with [`DiskOp::Fsync`] (`blocking: false`)
+    /// has finished: the bytes the file held when it was asked are durable.
+    FsyncDone { token: u64 },
+    /// A child started with [`Output::Fork`] has ended (waitpid in
+    /// checkChildrenDone).
+    ChildExit { pid: u32, status: ChildExitStatus },
+}
+
+/// How a child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildExitStatus {
+    /// exit(0): the job is done and its files are in place.
+    Ok,
+    /// exit(1): the job failed (for instance a write error).
+    Error,
+    /// Killed by a signal (9 when the OOM killer picked it).
+    Signal(i32),
+}
+
+/// A file operation, always relative to the node's `dir`. Writes land in
+/// the machine's page cache; only fsync (or the kernel's writeback) makes
+/// them durable, and power loss drops whatever is not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiskOp {
+    /// write(2) at the end of `file`, creating it if missing.
+    Append { file: String, bytes: Vec<u8> },
+    /// ftruncate(2) to `len` bytes.
+    Truncate { file: String, len: u64 },
+    /// fsync(2). `blocking`: the main thread waits for it (SAVE, appendfsync
+    /// always), so the host holds the node's later outputs until the disk
+    /// answers. Otherwise a background thread does it (bio) and the host
+    /// reports [`Input::FsyncDone`] with `token`.
+    Fsync { file: String, token: u64, blocking: bool },
+    /// rename(2), atomic; it replaces `to` if it exists.
+    Rename { from: String, to: String },
+    /// unlink(2).
+    Remove { file: String },
+}
+
+/// fork(): the host starts a child process that runs `job` on the node's
+/// machine, competing for its cores and its disk, and reports
+/// [`Input::ChildExit`] when it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForkRequest {
+    pub pid: u32,
+    pub job: ChildJob,
+}
+
+/// The work of a child, decided at fork time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChildJob {
+    /// Serialise the fork-time dataset (`cpu_us` of CPU work), writing
+    /// `bytes` to `file` as it goes, fsync every 4 MB when `incremental_fsync`
+    /// (rdb-save-incremental-fsync), a final fsync, then rename the file to
+    /// `rename_to` if given; exit 0.
+    WriteFile { file: String, bytes: Vec<u8>, cpu_us: u64, incremental_fsync: bool, rename_to: Option<String> },
+    /// CPU work only: a diskless transfer whose bytes the parent already
+    /// handed to the replicas' connections.
+    Compute { cpu_us: u64 },
 }
 
 /// What the engine asks the host to do.
@@ -72,6 +133,8 @@ pub enum Output {
     Connect { conn: ConnId, host: String, port: u16 },
     Log(LogLine),
     Event(Event),
+    Disk(DiskOp),
+    Fork(ForkRequest),
 }
 
 /// Redis log levels, with the marker character Redis prints for each.
@@ -115,13 +178,49 @@ pub struct Step {
     pub cpu_us: u64,
 }
 
-/// Identity the host gives an engine: its RNG seed, pid, and the port it
-/// listens on (replicas announce it with REPLCONF listening-port).
-#[derive(Debug, Clone)]
+/// Identity the host gives an engine: its RNG seed, pid, the port it
+/// listens on (replicas announce it with REPLCONF listening-port), the
+/// machine it runs on, and the files its `dir` holds at start-up.
+#[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     pub seed: u64,
     pub pid: u32,
     pub port: u16,
+    pub machine: MachineInfo,
+    /// File name (relative to `dir`) -> contents, as the disk holds them
+    /// when the process starts: what survived the last crash.
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// What the engine knows of its machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineInfo {
+    /// fork(): page-table copy time per GB of RSS.
+    pub fork_ms_per_gb: f64,
+    /// Transparent huge pages "always": 2 MiB pages instead of 4 KiB.
+    pub thp: bool,
+    /// A main-loop touch of a swapped-out page stalls this long.
+    pub swap_in_latency_us: u64,
+    pub cores: u32,
+}
+
+impl Default for MachineInfo {
+    fn default() -> Self {
+        MachineInfo { fork_ms_per_gb: 10.0, thp: false, swap_in_latency_us: 100, cores: 2 }
+    }
+}
+
+/// The process's memory as the machine sees it (memory/ keeps the pages).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// zmalloc_used_memory: bytes allocated.
+    pub used_memory: u64,
+    /// Resident pages of the main process, bytes (not counting swapped ones).
+    pub rss_bytes: u64,
+    /// Pages of the main process now in swap, bytes.
+    pub swapped_bytes: u64,
+    /// The child's private pages (copy-on-write copies), bytes; 0 without a child.
+    pub child_private_bytes: u64,
 }
 
 /// The engine: one Redis server process, minus the I/O.
@@ -142,6 +241,8 @@ impl Engine {
             Input::Closed { conn } => self.srv.connection_closed(conn),
             Input::Connected { conn } => self.srv.outbound_connected(conn),
             Input::ConnectFailed { conn } => self.srv.outbound_failed(conn),
+            Input::FsyncDone { token } => crate::aof::fsync_done(&mut self.srv, token),
+            Input::ChildExit { pid, status } => crate::child::child_exited(&mut self.srv, pid, status),
         }
         self.srv.before_sleep();
         self.srv.end_step()
@@ -162,6 +263,17 @@ impl Engine {
     /// [`Engine::handle_timeout`].
     pub fn poll_timeout(&self) -> Option<u64> {
         self.srv.next_timeout_us()
+    }
+
+    /// Memory figures for the machine's accounting (swap, OOM killer).
+    pub fn memory_stats(&self) -> MemoryStats {
+        memory::stats(&self.srv)
+    }
+
+    /// The kernel reclaims `bytes` of this process's least recently used
+    /// resident pages into swap. Returns the bytes actually swapped out.
+    pub fn swap_out(&mut self, bytes: u64) -> u64 {
+        memory::swap_out(&mut self.srv, bytes)
     }
 
     pub fn server(&self) -> &Server {

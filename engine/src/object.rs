@@ -181,6 +181,43 @@ impl std::ops::DerefMut for StrObj {
     }
 }
 
+/// The header bits Redis's robj keeps beside a value: the LRU clock or LFU
+/// counter (evict.rs) and where the key's allocations sit on the simulated
+/// pages (memory/).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyMeta {
+    /// 24 bits: LRU clock (seconds) or LFU (16-bit minutes, 8-bit counter).
+    pub lru: u32,
+    /// The memory model's handle for the key's allocations.
+    pub alloc: u64,
+}
+
+/// One keyspace entry: a value and its header; it reads as its value.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    pub meta: KeyMeta,
+}
+
+impl Entry {
+    pub fn new(value: Value) -> Entry {
+        Entry { value, meta: KeyMeta::default() }
+    }
+}
+
+impl std::ops::Deref for Entry {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.value
+    }
+}
+
+impl std::ops::DerefMut for Entry {
+    fn deref_mut(&mut self) -> &mut Value {
+        &mut self.value
+    }
+}
+
 /// A keyspace value.
 #[derive(Debug, Clone)]
 pub enum Value {

@@ -8,6 +8,7 @@
 //! ziplist types of older versions. Files are checked against the real
 //! `redis-check-rdb` and redis-server in engine/tests/rdb.rs.
 
+pub mod bgsave;
 mod listpack;
 mod load;
 pub mod lzf;
@@ -200,7 +201,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut db = Db::default();
-        db.dict.insert(b"a".to_vec(), Value::Str(b"1".to_vec().into()));
+        db.dict.insert(b"a".to_vec(), crate::object::Entry::new(Value::Str(b"1".to_vec().into())));
         db.expires.insert(b"a".to_vec(), 123);
         let aux = Aux { ctime_s: 0, used_mem: 0, repl_id: "x".into(), repl_offset: 5 };
         let img = save(&[db], &aux);

@@ -88,6 +88,9 @@ pub struct Server {
     pub loading: bool,
     /// Virtual CPU time consumed by the main thread since start, µs.
     pub cpu_used_us: u64,
+    /// The running child process, if any (child.rs).
+    pub child: Option<crate::child::Child>,
+    pub forks: crate::child::ForkStats,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -134,6 +137,8 @@ impl Server {
             expire: Default::default(),
             loading: false,
             cpu_used_us: 0,
+            child: None,
+            forks: Default::default(),
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);

@@ -29,7 +29,7 @@ fn list_read<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'
 
 /// Deletes `key` if its list became empty, as Redis does after the last pop.
 fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
-    if let Some(Value::List(l)) = srv.dbs[db].dict.get(key) {
+    if let Some(Value::List(l)) = srv.dbs[db].dict.get(key).map(|e| &e.value) {
         if l.is_empty() {
             srv.db_delete(db, key);
         }

@@ -240,7 +240,7 @@ fn getex_command(ctx: &mut Ctx) {
             None => return,
         }
     }
-    if let Some(Value::Str(s)) = ctx.srv.dbs[db].dict.get(&key) {
+    if let Some(Value::Str(s)) = ctx.srv.dbs[db].dict.get(&key).map(|e| &e.value) {
         let len = s.len();
         ctx.c.reply.bulk(s);
         cost_bytes(ctx.srv, len);

@@ -96,7 +96,7 @@ fn parse_score(arg: &[u8]) -> Option<f64> {
 fn settle_zset(srv: &mut Server, db: usize, key: &[u8]) {
     note_encoding(srv, db, key);
     let limits = crate::debug::encoding_limits(srv);
-    if let Some(v @ Value::ZSet(_)) = srv.dbs[db].dict.get_mut(key) {
+    if let Some(v @ Value::ZSet(_)) = srv.dbs[db].dict.get_mut(key).map(|e| &mut e.value) {
         if crate::object::encoding_of(v, &limits) == "listpack" {
             let Value::ZSet(z) = v else { unreachable!("matched above") };
             normalize_negative_zero(z);

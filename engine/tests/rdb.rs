@@ -331,7 +331,7 @@ fn dataset(limits: &EncodingLimits) -> Vec<Entry> {
 fn to_dbs(data: &[Entry]) -> Vec<Db> {
     let mut dbs: Vec<Db> = (0..16).map(|_| Db::default()).collect();
     for e in data {
-        dbs[e.db].dict.insert(e.key.clone(), e.value.clone());
+        dbs[e.db].dict.insert(e.key.clone(), redsim_engine::object::Entry::new(e.value.clone()));
         if let Some(w) = e.expire_ms {
             dbs[e.db].expires.insert(e.key.clone(), w);
         }
@@ -560,7 +560,7 @@ fn full_sync_payload_size_with_and_without_compression() {
     for i in 0..26_000 {
         let mut v = format!("value:{}", i).into_bytes();
         v.resize(100, b'x');
-        db.dict.insert(format!("key:{:06}", i).into_bytes(), Value::Str(v.into()));
+        db.dict.insert(format!("key:{:06}", i).into_bytes(), redsim_engine::object::Entry::new(Value::Str(v.into())));
     }
     let dbs = vec![db];
     let plain = rdb::save_with(&dbs, &aux(), &SaveOptions { compression: false, ..SaveOptions::default() });
@@ -569,7 +569,7 @@ fn full_sync_payload_size_with_and_without_compression() {
     let server = Server::start(7809, &dir, &[]);
     let mut c = server.conn();
     for (k, v) in dbs[0].dict.iter() {
-        let Value::Str(v) = v else { unreachable!() };
+        let Value::Str(v) = &v.value else { unreachable!() };
         c.send(&[b"SET", k, v]);
     }
     for _ in 0..26_000 {

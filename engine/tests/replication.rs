@@ -27,8 +27,8 @@ impl Pair {
         let mut rlines: Vec<&str> = vec!["replicaof m1 6379"];
         rlines.extend_from_slice(replica_conf);
         let rconf = Config::from_conf_lines(&rlines).unwrap();
-        let mut master = Engine::new(mconf, EngineOptions { seed: 1, pid: 10, port: 6379 }, T0);
-        let replica = Engine::new(rconf, EngineOptions { seed: 2, pid: 20, port: 6380 }, T0);
+        let mut master = Engine::new(mconf, EngineOptions { seed: 1, pid: 10, port: 6379, ..Default::default() }, T0);
+        let replica = Engine::new(rconf, EngineOptions { seed: 2, pid: 20, port: 6380, ..Default::default() }, T0);
         master.handle_input(T0, Input::Accepted { conn: CLIENT, peer: "10.0.0.9:5000".into() });
         Pair { master, replica, now_us: T0, link: None, cut: false, client_replies: Vec::new() }
     }

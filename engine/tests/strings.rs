@@ -19,7 +19,7 @@ struct Node {
 
 impl Node {
     fn new() -> Node {
-        let mut engine = Engine::new(Config::default(), EngineOptions { seed: 1, pid: 1, port: 6379 }, START_US);
+        let mut engine = Engine::new(Config::default(), EngineOptions { seed: 1, pid: 1, port: 6379, ..Default::default() }, START_US);
         engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into() });
         while engine.poll_output().is_some() {}
         Node { engine, now_us: START_US }
@@ -77,7 +77,7 @@ impl Node {
 
     fn put_list(&mut self, key: &str) {
         let list: VecDeque<Vec<u8>> = VecDeque::from(vec![b"a".to_vec()]);
-        self.engine.server_mut().dbs[0].dict.insert(key.as_bytes().to_vec(), Value::List(list));
+        self.engine.server_mut().dbs[0].dict.insert(key.as_bytes().to_vec(), redsim_engine::object::Entry::new(Value::List(list)));
     }
 }
 

@@ -80,7 +80,7 @@ fn start(bind: &str, port: u16, config: Config) -> std::io::Result<(Engine, Rece
             spawn_reader(conn, reader, accept_tx.clone());
         }
     });
-    let options = EngineOptions { seed: now_us(), pid: std::process::id(), port };
+    let options = EngineOptions { seed: now_us(), pid: std::process::id(), port, ..Default::default() };
     let engine = Engine::new(config, options, now_us());
     eprintln!("redsim serve: listening on {}:{}", bind, port);
     Ok((engine, rx, tx))
@@ -134,6 +134,8 @@ fn drain(engine: &mut Engine, sockets: &mut BTreeMap<ConnId, TcpStream>, tx: &Se
                     let _ = s.write_all(&bytes);
                 }
             }
+            // Real files and child processes for serve arrive with the persistence model.
+            Output::Disk(_) | Output::Fork(_) => {}
             Output::Close { conn } => {
                 if let Some(s) = sockets.remove(&conn) {
                     let _ = s.shutdown(Shutdown::Both);

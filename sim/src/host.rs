@@ -119,7 +119,7 @@ impl Host {
         assert!(self.engine.is_none());
         let seed = self.rng.next_u64();
         self.pid = self.rng.gen_range(1000..60000);
-        let options = EngineOptions { seed, pid: self.pid, port: self.port };
+        let options = EngineOptions { seed, pid: self.pid, port: self.port, ..Default::default() };
         self.engine = Some(Engine::new(self.config.clone(), options, self.clock.node_us(now_us)));
         self.paused = false;
         self.busy_until_us = now_us;

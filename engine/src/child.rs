@@ -1,0 +1,74 @@
+//! Child processes: fork() for BGSAVE, AOF rewrite and full sync, and
+//! checkChildrenDone when the host reports the child's exit.
+//!
+//! Only one child runs at a time, as in Redis (hasActiveChildProcess). The
+//! fork itself stalls the main loop for the page-table copy, in proportion
+//! to RSS (the machine's fork_ms_per_gb), and is reported as
+//! latest_fork_usec. The child's work is decided at fork time (it sees the
+//! fork-time dataset); the host runs it on the machine's cores and disk and
+//! answers with [`crate::Input::ChildExit`].
+
+use crate::server::Server;
+use crate::{ChildExitStatus, ChildJob, ForkRequest, Output};
+
+/// What the child is for (CHILD_TYPE_RDB / CHILD_TYPE_AOF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// BGSAVE to disk, or an RDB for replicas (disk or sockets).
+    Rdb,
+    /// BGREWRITEAOF.
+    AofRewrite,
+}
+
+#[derive(Debug, Clone)]
+pub struct Child {
+    pub pid: u32,
+    pub kind: ChildKind,
+    pub started_us: u64,
+}
+
+/// Fork statistics (INFO stats: latest_fork_usec, total_forks).
+#[derive(Debug, Clone, Default)]
+pub struct ForkStats {
+    pub latest_fork_usec: u64,
+    pub total_forks: u64,
+    pub next_pid_offset: u32,
+}
+
+/// redisFork: stalls the loop for the page-table copy, records the child and
+/// asks the host to run `job`. Returns the child's pid, or None when another
+/// child is already running (EEXIST in Redis).
+pub fn fork(srv: &mut Server, kind: ChildKind, job: ChildJob) -> Option<u32> {
+    if srv.child.is_some() {
+        return None;
+    }
+    let rss = crate::info::used_memory(srv);
+    let fork_us = (srv.options.machine.fork_ms_per_gb * 1000.0 * rss as f64 / (1u64 << 30) as f64) as u64;
+    srv.cost.block_us(fork_us);
+    srv.forks.latest_fork_usec = fork_us.max(1);
+    srv.forks.total_forks += 1;
+    srv.forks.next_pid_offset += 1;
+    let pid = srv.options.pid + srv.forks.next_pid_offset;
+    srv.child = Some(Child { pid, kind, started_us: srv.now_us });
+    crate::memory::fork_started(srv);
+    srv.outputs.push_back(Output::Fork(ForkRequest { pid, job }));
+    Some(pid)
+}
+
+pub fn has_active_child(srv: &Server) -> bool {
+    srv.child.is_some()
+}
+
+/// checkChildrenDone: the host says the child ended.
+pub fn child_exited(srv: &mut Server, pid: u32, status: ChildExitStatus) {
+    let Some(child) = srv.child.as_ref() else { return };
+    if child.pid != pid {
+        return;
+    }
+    let child = srv.child.take().expect("checked");
+    let cow_bytes = crate::memory::child_ended(srv, child.kind);
+    match child.kind {
+        ChildKind::Rdb => crate::rdb::bgsave::background_save_done(srv, &child, status, cow_bytes),
+        ChildKind::AofRewrite => crate::aof::background_rewrite_done(srv, &child, status, cow_bytes),
+    }
+}
