@@ -17,7 +17,8 @@
 //! - history.rs: every operation and the summary the report shows.
 //! - trace.rs: the running SHA-256 of every event and the notable events.
 //! - clock.rs: node clocks (unix µs) from virtual time; Redis log timestamps.
-//! - machine.rs: machine specs and per-machine state.
+//! - machine.rs: machine specs and per-machine state; RAM, swap and the
+//!   OOM killer (checked after every step of a node's process).
 //!
 //! Timing rules, in one place:
 //! - A node is a single-threaded loop. An input that arrives while it is
@@ -56,7 +57,7 @@ pub mod world;
 pub use client::{Distribution, WorkloadKind, WorkloadSpec};
 pub use faults::Fault;
 pub use history::{History, HistorySummary, LatencyMs, Op, OpKind, Outcome};
-pub use machine::{MachineSpec, MachineStats};
+pub use machine::{MachineSpec, MachineStats, MemoryState};
 pub use network::LinkSpec;
 pub use trace::NotableEvent;
 pub use world::{NodeSpec, World, WorldSpec};
