@@ -39,10 +39,16 @@ pub struct ForkStats {
 /// asks the host to run `job`. Returns the child's pid, or None when another
 /// child is already running (EEXIST in Redis).
 pub fn fork(srv: &mut Server, kind: ChildKind, job: ChildJob) -> Option<u32> {
+    fork_with(srv, kind, |_| job)
+}
+
+/// Like [`fork`], for jobs that name files after the child's pid
+/// (temp-<pid>.rdb): `make_job` gets the pid.
+pub fn fork_with(srv: &mut Server, kind: ChildKind, make_job: impl FnOnce(u32) -> ChildJob) -> Option<u32> {
     if srv.child.is_some() {
         return None;
     }
-    let rss = crate::info::used_memory(srv);
+    let rss = crate::memory::stats(srv).rss_bytes;
     let fork_us = (srv.options.machine.fork_ms_per_gb * 1000.0 * rss as f64 / (1u64 << 30) as f64) as u64;
     srv.cost.block_us(fork_us);
     srv.forks.latest_fork_usec = fork_us.max(1);
@@ -51,6 +57,7 @@ pub fn fork(srv: &mut Server, kind: ChildKind, job: ChildJob) -> Option<u32> {
     let pid = srv.options.pid + srv.forks.next_pid_offset;
     srv.child = Some(Child { pid, kind, started_us: srv.now_us });
     crate::memory::fork_started(srv);
+    let job = make_job(pid);
     srv.outputs.push_back(Output::Fork(ForkRequest { pid, job }));
     Some(pid)
 }
@@ -71,4 +78,6 @@ pub fn child_exited(srv: &mut Server, pid: u32, status: ChildExitStatus) {
         ChildKind::Rdb => crate::rdb::bgsave::background_save_done(srv, &child, status, cow_bytes),
         ChildKind::AofRewrite => crate::aof::background_rewrite_done(srv, &child, status, cow_bytes),
     }
+    // replicationStartPendingFork: replicas waiting for a BGSAVE go next.
+    crate::replication::master::start_child_if_due(srv);
 }

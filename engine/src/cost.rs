@@ -60,3 +60,24 @@ impl Cost {
         us
     }
 }
+
+/// RDB serialisation (rdbSaveRio) per key: dict walk, type and length
+/// headers. Calibrated later against redis-server's BGSAVE times.
+pub const RDB_SAVE_NS_PER_KEY: u64 = 800;
+/// RDB serialisation per byte of output (copying, LZF, CRC64), in
+/// hundredths of a nanosecond.
+pub const RDB_SAVE_CENTI_NS_PER_BYTE: u64 = 150;
+/// RDB loading (rdbLoadRio) per key: allocation and dict insertion.
+pub const RDB_LOAD_NS_PER_KEY: u64 = 1_200;
+/// RDB loading per byte of input, in hundredths of a nanosecond.
+pub const RDB_LOAD_CENTI_NS_PER_BYTE: u64 = 200;
+
+/// CPU microseconds to serialise `keys` keys into `bytes` bytes of RDB.
+pub fn rdb_save_us(keys: u64, bytes: u64) -> u64 {
+    (keys * RDB_SAVE_NS_PER_KEY + bytes * RDB_SAVE_CENTI_NS_PER_BYTE / 100) / 1000 + 1
+}
+
+/// CPU microseconds to load `keys` keys from `bytes` bytes of RDB.
+pub fn rdb_load_us(keys: u64, bytes: u64) -> u64 {
+    (keys * RDB_LOAD_NS_PER_KEY + bytes * RDB_LOAD_CENTI_NS_PER_BYTE / 100) / 1000 + 1
+}

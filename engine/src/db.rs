@@ -227,7 +227,12 @@ fn flushall_command(ctx: &mut Ctx) {
         return;
     }
     let removed = ctx.srv.empty_data(None);
-    ctx.srv.dirty += removed as u64 + 1;
+    ctx.srv.dirty += removed as u64;
+    // With save points the empty dataset is saved at once (dirty back to
+    // 0). FLUSHALL is propagated even when it changed nothing
+    // (forceCommandPropagation), and only removed keys count as changes.
+    crate::rdb::bgsave::flushall_save(ctx.srv);
+    ctx.srv.also_propagate.push((ctx.c.db, ctx.argv.to_vec()));
     ctx.c.reply.ok();
 }
 

@@ -29,6 +29,7 @@ fn debug_command(ctx: &mut Ctx) {
             ctx.c.reply.ok();
         }
         "populate" if (3..=5).contains(&ctx.argv.len()) => debug_populate(ctx),
+        "reload" => crate::rdb::bgsave::debug_reload(ctx),
         "set-active-expire" if ctx.argv.len() == 3 => {
             // Like atoi: anything that is not a nonzero number turns it off.
             ctx.srv.active_expire_enabled = parse_i64(&ctx.argv[2]).unwrap_or(0) != 0;

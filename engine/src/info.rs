@@ -145,6 +145,8 @@ fn memory_section(srv: &Server) -> Fields {
 
 fn persistence_section(srv: &Server) -> Fields {
     let mut v = Fields::new();
+    let r = &srv.rdb;
+    let rdb_child = r.child_type.is_some();
     f(&mut v, "loading", u8::from(srv.loading));
     f(&mut v, "async_loading", 0);
     f(&mut v, "current_cow_peak", 0);
@@ -152,17 +154,18 @@ fn persistence_section(srv: &Server) -> Fields {
     f(&mut v, "current_cow_size_age", 0);
     f(&mut v, "current_fork_perc", "0.00");
     f(&mut v, "current_save_keys_processed", 0);
-    f(&mut v, "current_save_keys_total", 0);
+    f(&mut v, "current_save_keys_total", if srv.child.is_some() { r.save_keys_total } else { 0 });
     f(&mut v, "rdb_changes_since_last_save", srv.dirty);
-    f(&mut v, "rdb_bgsave_in_progress", u8::from(srv.repl.rdb_child_active()));
+    f(&mut v, "rdb_bgsave_in_progress", u8::from(rdb_child));
     f(&mut v, "rdb_last_save_time", srv.lastsave_s);
-    f(&mut v, "rdb_last_bgsave_status", "ok");
-    f(&mut v, "rdb_last_bgsave_time_sec", -1);
-    f(&mut v, "rdb_current_bgsave_time_sec", -1);
-    f(&mut v, "rdb_saves", 0);
-    f(&mut v, "rdb_last_cow_size", 0);
-    f(&mut v, "rdb_last_load_keys_expired", 0);
-    f(&mut v, "rdb_last_load_keys_loaded", 0);
+    f(&mut v, "rdb_last_bgsave_status", if r.lastbgsave_ok { "ok" } else { "err" });
+    f(&mut v, "rdb_last_bgsave_time_sec", r.save_time_last_s);
+    let current = if rdb_child { srv.unixtime() - r.save_time_start_s } else { -1 };
+    f(&mut v, "rdb_current_bgsave_time_sec", current);
+    f(&mut v, "rdb_saves", r.saves);
+    f(&mut v, "rdb_last_cow_size", r.last_cow_size);
+    f(&mut v, "rdb_last_load_keys_expired", r.last_load_keys_expired);
+    f(&mut v, "rdb_last_load_keys_loaded", r.last_load_keys_loaded);
     f(&mut v, "aof_enabled", u8::from(srv.config.bool("appendonly")));
     f(&mut v, "aof_rewrite_in_progress", 0);
     f(&mut v, "aof_rewrite_scheduled", 0);
@@ -209,8 +212,8 @@ fn stats_section(srv: &Server) -> Fields {
     f(&mut v, "pubsub_channels", 0);
     f(&mut v, "pubsub_patterns", 0);
     f(&mut v, "pubsubshard_channels", 0);
-    f(&mut v, "latest_fork_usec", srv.repl.latest_fork_usec);
-    f(&mut v, "total_forks", srv.repl.total_forks);
+    f(&mut v, "latest_fork_usec", srv.forks.latest_fork_usec);
+    f(&mut v, "total_forks", srv.forks.total_forks);
     f(&mut v, "migrate_cached_sockets", 0);
     f(&mut v, "slave_expires_tracked_keys", 0);
     f(&mut v, "active_defrag_hits", 0);

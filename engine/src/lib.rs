@@ -234,6 +234,9 @@ impl Engine {
     }
 
     pub fn handle_input(&mut self, now_us: u64, input: Input<'_>) -> Step {
+        if self.exited() {
+            return Step::default();
+        }
         self.srv.begin_step(now_us);
         match input {
             Input::Accepted { conn, peer } => self.srv.accept_client(conn, peer),
@@ -249,6 +252,9 @@ impl Engine {
     }
 
     pub fn handle_timeout(&mut self, now_us: u64) -> Step {
+        if self.exited() {
+            return Step::default();
+        }
         self.srv.begin_step(now_us);
         self.srv.run_timers();
         self.srv.before_sleep();
@@ -262,7 +268,17 @@ impl Engine {
     /// The next time (node clock, unix microseconds) the engine wants
     /// [`Engine::handle_timeout`].
     pub fn poll_timeout(&self) -> Option<u64> {
+        if self.exited() {
+            return None;
+        }
         self.srv.next_timeout_us()
+    }
+
+    /// The process exited (exit(1) after a fatal start-up load error, with
+    /// an `Event{name:"exit"}`): it serves nothing more; the host should
+    /// treat the node as down and drain the remaining outputs (its logs).
+    pub fn exited(&self) -> bool {
+        self.srv.rdb.exited.is_some()
     }
 
     /// Memory figures for the machine's accounting (swap, OOM killer).

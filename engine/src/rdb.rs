@@ -9,6 +9,7 @@
 //! `redis-check-rdb` and redis-server in engine/tests/rdb.rs.
 
 pub mod bgsave;
+pub mod startup;
 mod listpack;
 mod load;
 pub mod lzf;

@@ -91,6 +91,8 @@ pub struct Server {
     /// The running child process, if any (child.rs).
     pub child: Option<crate::child::Child>,
     pub forks: crate::child::ForkStats,
+    /// SAVE/BGSAVE state, save points, loading stats (rdb/bgsave.rs).
+    pub rdb: crate::rdb::bgsave::RdbState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -139,10 +141,16 @@ impl Server {
             cpu_used_us: 0,
             child: None,
             forks: Default::default(),
+            rdb: Default::default(),
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
-        srv.log(LogLevel::Notice, "Ready to accept connections".into());
+        crate::rdb::startup::load_data_from_disk(&mut srv);
+        // Loading blocked the loop: the host sees it in the first step.
+        srv.rdb.startup_block_us = srv.cost.take_us();
+        if srv.rdb.exited.is_none() {
+            srv.log(LogLevel::Notice, "Ready to accept connections".into());
+        }
         srv
     }
 
@@ -163,6 +171,7 @@ impl Server {
         // A clock that jumps backwards is honoured, as Redis honours it.
         self.now_us = now_us;
         self.cost = Cost::default();
+        self.cost.block_us(std::mem::take(&mut self.rdb.startup_block_us));
     }
 
     pub fn end_step(&mut self) -> Step {
@@ -173,9 +182,6 @@ impl Server {
 
     pub fn next_timeout_us(&self) -> Option<u64> {
         let mut next = self.next_cron_us;
-        if let Some(child_done) = crate::replication::next_deadline_us(self) {
-            next = next.min(child_done.max(self.now_us));
-        }
         for c in self.clients.values() {
             if let Some((_, _, deadline_ms)) = c.blocked_wait {
                 if deadline_ms > 0 {
@@ -448,6 +454,11 @@ impl Server {
         // An EXEC counts as a write if it would run one (processCommand's is_write_command).
         let is_write = cmd.is_write() || (cmd.name == "exec" && c.mstate_write);
         let from_master = c.kind == ClientKind::Master;
+        if (is_write || cmd.name == "ping") && !from_master {
+            if let Some(error) = crate::rdb::bgsave::disk_error(self) {
+                return Some(error);
+            }
+        }
         if is_write && !from_master && !crate::replication::good_replicas_ok(self) {
             return Some(errors::NOREPLICAS);
         }
@@ -571,7 +582,6 @@ impl Server {
             // pause): Redis runs serverCron once and goes on from now.
             self.next_cron_us = self.now_us + period_us;
         }
-        crate::replication::cron_tick(self);
         crate::replication::wait_timeouts(self);
     }
 
@@ -582,11 +592,12 @@ impl Server {
 
     fn server_cron(&mut self) {
         self.cost.cron();
-        crate::replication::cron_tick(self);
         crate::expire::databases_cron(self);
+        crate::rdb::bgsave::cron_save_points(self);
         if self.run_with_period(1000) {
             crate::replication::replication_cron(self);
         }
+        crate::rdb::bgsave::cron_scheduled(self);
         self.clients_cron();
         self.cronloops += 1;
     }

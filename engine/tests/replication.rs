@@ -3,7 +3,9 @@
 //! backlog boundary, and min-replicas-to-write at Redis's 1 Hz granularity.
 
 use redsim_engine::resp::{encode_command, parse_reply, Value};
-use redsim_engine::{ConnId, Config, Engine, EngineOptions, Input, Output};
+use std::collections::BTreeMap;
+
+use redsim_engine::{ChildExitStatus, ChildJob, ConnId, Config, DiskOp, Engine, EngineOptions, ForkRequest, Input, Output};
 
 const T0: u64 = 1_704_067_200_000_000;
 
@@ -15,6 +17,43 @@ struct Pair {
     link: Option<ConnId>,
     cut: bool,
     client_replies: Vec<u8>,
+    /// Running children: (exit time, pid, on the master?).
+    children: Vec<(u64, u32, bool)>,
+    /// The master's files, as its Disk operations leave them.
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+/// How long a child's job takes: its CPU time (the disk is free here).
+fn job_us(req: &ForkRequest) -> u64 {
+    match &req.job {
+        ChildJob::WriteFile { cpu_us, .. } | ChildJob::Compute { cpu_us } => *cpu_us,
+    }
+}
+
+/// Applies a child's file work at its exit, as the host would.
+fn finish_job(files: &mut BTreeMap<String, Vec<u8>>, job: &ChildJob) {
+    if let ChildJob::WriteFile { file, bytes, rename_to, .. } = job {
+        files.insert(file.clone(), bytes.clone());
+        if let Some(to) = rename_to {
+            let b = files.remove(file).unwrap_or_default();
+            files.insert(to.clone(), b);
+        }
+    }
+}
+
+fn apply_disk(files: &mut BTreeMap<String, Vec<u8>>, op: DiskOp) {
+    match op {
+        DiskOp::Append { file, bytes } => files.entry(file).or_default().extend_from_slice(&bytes),
+        DiskOp::Truncate { file, len } => files.entry(file).or_default().truncate(len as usize),
+        DiskOp::Fsync { .. } => {}
+        DiskOp::Rename { from, to } => {
+            let b = files.remove(&from).unwrap_or_default();
+            files.insert(to, b);
+        }
+        DiskOp::Remove { file } => {
+            files.remove(&file);
+        }
+    }
 }
 
 /// The master sees the replica's outbound connection as inbound conn 100.
@@ -30,7 +69,7 @@ impl Pair {
         let mut master = Engine::new(mconf, EngineOptions { seed: 1, pid: 10, port: 6379, ..Default::default() }, T0);
         let replica = Engine::new(rconf, EngineOptions { seed: 2, pid: 20, port: 6380, ..Default::default() }, T0);
         master.handle_input(T0, Input::Accepted { conn: CLIENT, peer: "10.0.0.9:5000".into() });
-        Pair { master, replica, now_us: T0, link: None, cut: false, client_replies: Vec::new() }
+        Pair { master, replica, now_us: T0, link: None, cut: false, client_replies: Vec::new(), children: Vec::new(), files: BTreeMap::new() }
     }
 
     fn pump(&mut self) {
@@ -51,6 +90,7 @@ impl Pair {
                         self.master.handle_input(self.now_us, Input::Closed { conn: MASTER_SIDE });
                         self.link = None;
                     }
+                    Output::Fork(req) => self.children.push((self.now_us + job_us(&req), req.pid, false)),
                     _ => {}
                 }
             }
@@ -68,6 +108,11 @@ impl Pair {
                             self.replica.handle_input(self.now_us, Input::Closed { conn: link });
                         }
                     }
+                    Output::Fork(req) => {
+                        finish_job(&mut self.files, &req.job);
+                        self.children.push((self.now_us + job_us(&req), req.pid, true));
+                    }
+                    Output::Disk(op) => apply_disk(&mut self.files, op),
                     _ => {}
                 }
             }
@@ -82,6 +127,13 @@ impl Pair {
         let end = self.now_us + ms * 1000;
         while self.now_us < end {
             self.now_us += 10_000;
+            let now = self.now_us;
+            let (done, running): (Vec<_>, Vec<_>) = self.children.drain(..).partition(|c| c.0 <= now);
+            self.children = running;
+            for (_, pid, on_master) in done {
+                let e = if on_master { &mut self.master } else { &mut self.replica };
+                e.handle_input(now, Input::ChildExit { pid, status: ChildExitStatus::Ok });
+            }
             for e in [&mut self.master, &mut self.replica] {
                 if e.poll_timeout().is_some_and(|t| t <= self.now_us) {
                     e.handle_timeout(self.now_us);
@@ -226,4 +278,21 @@ fn transactions_and_multi_command_propagation_reach_the_replica() {
     assert_eq!(scard(&mut p.replica, p.now_us), Value::Int(3));
     let (reply, _) = p.replica.admin_command(p.now_us, vec![b"GET".to_vec(), b"n".to_vec()]);
     assert_eq!(parse_reply(&reply).unwrap().unwrap().0, Value::Bulk(b"2".to_vec()));
+}
+
+#[test]
+fn disk_based_full_sync_is_a_bgsave_whose_file_the_replica_gets() {
+    let mut p = Pair::new(&["repl-diskless-sync no"], &[]);
+    p.master_cmd(&["SET", "a", "1"]);
+    p.advance_ms(1_500);
+    assert_eq!(p.r("master_link_status"), "up");
+    assert_eq!(p.r("db0"), "keys=1,expires=0,avg_ttl=0");
+    // The sync's child wrote dump.rdb, and it counts as a save.
+    let dump = p.files.get("dump.rdb").expect("the sync's BGSAVE renamed its file to dump.rdb");
+    let loaded = redsim_engine::rdb::load(dump, 16).unwrap();
+    assert_eq!(loaded.dbs[0].dict.len(), 1);
+    assert_eq!(p.m("rdb_saves"), "1");
+    assert_eq!(p.m("rdb_changes_since_last_save"), "0");
+    assert_eq!(p.m("total_forks"), "1");
+    assert_eq!(p.m("rdb_bgsave_in_progress"), "0");
 }

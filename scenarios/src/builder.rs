@@ -293,6 +293,15 @@ impl Step {
     pub fn kill(node: &str) -> Step {
         Step::fault_on("kill", node)
     }
+    /// Power loss in the middle of the last write: it keeps a seeded
+    /// whole-sector prefix (`torn = true`).
+    pub fn kill_torn(node: &str) -> Step {
+        Step { torn: Some(true), ..Step::fault_on("kill", node) }
+    }
+    /// SIGKILL of the node's process; the machine stays up.
+    pub fn crash(node: &str) -> Step {
+        Step::fault_on("crash", node)
+    }
     pub fn restart(node: &str) -> Step {
         Step::fault_on("restart", node)
     }

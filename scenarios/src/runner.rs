@@ -95,7 +95,9 @@ fn schedule(world: &mut World, at_ms: u64, action: Action) -> Result<(), String>
             Fault::PartitionOneWay { from, to }
         }
         Action::Heal => Fault::Heal,
-        Action::Kill { node } => Fault::Kill { node },
+        Action::Kill { node, torn: false } => Fault::Kill { node },
+        Action::Kill { node, torn: true } => Fault::KillTorn { node },
+        Action::Crash { node } => Fault::Crash { node },
         Action::Restart { node } => Fault::Restart { node },
         Action::Pause { node } => Fault::Pause { node },
         Action::Resume { node } => Fault::Resume { node },

@@ -370,6 +370,10 @@ pub struct Step {
     pub bytes: Option<Size>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jump_ms: Option<i64>,
+    /// On a kill: the power goes during the last write, which keeps a
+    /// seeded whole-sector prefix on disk (a torn write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn: Option<bool>,
 }
 
 /// What a step does, typed.
@@ -380,7 +384,10 @@ pub enum Action {
     /// Traffic from `from` to `to` is dropped (and back too unless `one_way`).
     PartitionLink { from: String, to: String, one_way: bool },
     Heal,
-    Kill { node: String },
+    /// Power loss; `torn`: the last write is torn.
+    Kill { node: String, torn: bool },
+    /// SIGKILL of the process; the machine (page cache, a child) stays up.
+    Crash { node: String },
     Restart { node: String },
     Pause { node: String },
     Resume { node: String },
@@ -399,6 +406,7 @@ impl Action {
             Action::Partition { .. } | Action::PartitionLink { .. } => "partition",
             Action::Heal => "heal",
             Action::Kill { .. } => "kill",
+            Action::Crash { .. } => "crash",
             Action::Restart { .. } => "restart",
             Action::Pause { .. } => "pause",
             Action::Resume { .. } => "resume",

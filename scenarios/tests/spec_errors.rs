@@ -175,7 +175,7 @@ fn steps_need_known_faults_and_their_keys() {
     assert_eq!(
         error(&heal("fault = \"explode\"")),
         "x.toml:49:1: step[2].fault: unknown fault 'explode' (expected one of: partition, heal, kill, restart, pause, \
-         resume, link, disk, memory-pressure, clock-jump)"
+         resume, link, disk, memory-pressure, clock-jump, crash)"
     );
     assert_eq!(error(&heal("fault = \"kill\"")), "x.toml:47:1: step[2]: fault 'kill' needs key 'node'");
     assert!(error(&heal("fault = \"partition\"")).starts_with("x.toml:47:1: step[2]: fault 'partition' needs key 'groups', or 'from' and 'to'"));

@@ -14,11 +14,19 @@ pub enum Fault {
     PartitionOneWay { from: String, to: String },
     /// Removes every partition.
     Heal,
-    /// Power loss: the engine is dropped, peers are not told, data in
-    /// flight to the node is lost.
+    /// Power loss: every process of the node dies (a child silently), peers
+    /// are not told, data in flight to the node is lost, and every file
+    /// reverts to its durable contents (disk.rs).
     Kill { node: String },
-    /// A new process (same config, new seed and pid). Restarting a running
-    /// node kills it first.
+    /// Power loss during a write: as Kill, but the file of the machine's
+    /// last non-durable append keeps a seeded whole-sector prefix of it.
+    KillTorn { node: String },
+    /// SIGKILL of the process: the machine stays up, so the page cache and
+    /// files survive, a running child runs on to its end (its exit reaches
+    /// no one), and the kernel closes the process's connections.
+    Crash { node: String },
+    /// A new process (same config, new seed and pid) that finds the disk's
+    /// current files. Restarting a running node is a power loss first.
     Restart { node: String },
     /// SIGSTOP: inputs and timers queue; the kernel still accepts bytes.
     Pause { node: String },
@@ -41,7 +49,8 @@ impl Fault {
         match self {
             Fault::Partition { .. } | Fault::PartitionOneWay { .. } => "partition",
             Fault::Heal => "heal",
-            Fault::Kill { .. } => "kill",
+            Fault::Kill { .. } | Fault::KillTorn { .. } => "kill",
+            Fault::Crash { .. } => "crash",
             Fault::Restart { .. } => "restart",
             Fault::Pause { .. } => "pause",
             Fault::Resume { .. } => "resume",
@@ -66,6 +75,8 @@ impl Fault {
     pub fn node(&self) -> Option<&str> {
         match self {
             Fault::Kill { node }
+            | Fault::KillTorn { node }
+            | Fault::Crash { node }
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
@@ -84,9 +95,13 @@ impl Fault {
                 parts.join(" ")
             }
             Fault::PartitionOneWay { from, to } => format!("{} -> {} (one way)", from, to),
-            Fault::Heal | Fault::Kill { .. } | Fault::Restart { .. } | Fault::Pause { .. } | Fault::Resume { .. } => {
-                String::new()
-            }
+            Fault::Heal
+            | Fault::Kill { .. }
+            | Fault::Crash { .. }
+            | Fault::Restart { .. }
+            | Fault::Pause { .. }
+            | Fault::Resume { .. } => String::new(),
+            Fault::KillTorn { .. } => "torn".to_string(),
             Fault::Link { from, to, latency_ms, bandwidth_bytes_per_s } => {
                 format!("{} -> {} latency_ms={:?} bandwidth={:?}", from, to, latency_ms, bandwidth_bytes_per_s)
             }
@@ -188,18 +203,16 @@ impl World {
         let h = self.host_index(fault.subject()).expect("checked at schedule");
         let up = self.hosts[h].is_up();
         match fault {
-            Fault::Kill { .. } => {
-                if up {
-                    self.kill_host(h);
-                }
+            Fault::Kill { .. } | Fault::KillTorn { .. } => {
                 // Power lost before the seeded boot: the process never starts.
-                let fires = up || !self.hosts[h].booted;
+                let fires = self.power_loss(h, matches!(fault, Fault::KillTorn { .. })) || !self.hosts[h].booted;
                 self.hosts[h].booted = true;
                 fires
             }
+            Fault::Crash { .. } => self.crash_host(h),
             Fault::Restart { .. } => {
                 if up {
-                    self.kill_host(h);
+                    self.power_loss(h, false);
                 }
                 self.restart_host(h);
                 true
@@ -241,7 +254,8 @@ impl World {
         }
     }
 
-    /// Power loss. Peers are not told. Data in flight to the node is lost;
+    /// The process vanishes as at a power loss (World::power_loss also
+    /// reverts the disk). Peers are not told. Data in flight to the node is lost;
     /// its senders are remembered, since their retransmissions will meet
     /// the restarted kernel's RST.
     pub(crate) fn kill_host(&mut self, h: usize) {

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
-use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input, Step};
+use redsim_engine::{ChildExitStatus, Config, ConnId, Engine, EngineOptions, Input, MachineInfo, Output, Step};
+
+use crate::child::ChildProc;
 
 use crate::clock::NodeClock;
 
@@ -23,6 +25,10 @@ pub(crate) enum HostInput {
     Connected { conn: ConnId },
     ConnectFailed { conn: ConnId },
     Admin { argv: Vec<Vec<u8>> },
+    /// A background fsync finished.
+    FsyncDone { token: u64 },
+    /// A child process ended.
+    ChildExit { pid: u32, status: ChildExitStatus },
 }
 
 impl HostInput {
@@ -34,6 +40,8 @@ impl HostInput {
             HostInput::Connected { .. } => "connected",
             HostInput::ConnectFailed { .. } => "connect-failed",
             HostInput::Admin { .. } => "admin",
+            HostInput::FsyncDone { .. } => "fsync-done",
+            HostInput::ChildExit { .. } => "child-exit",
         }
     }
 }
@@ -63,6 +71,18 @@ pub struct Host {
     pub(crate) wake_at_us: Option<u64>,
     /// The last step's outputs have not been released yet.
     pub(crate) outputs_pending: bool,
+    /// Outputs to release before the engine's queue: one that waits for the
+    /// disk (a write behind an in-flight fsync), or injected by a test.
+    pub(crate) held_outputs: VecDeque<Output>,
+    /// The main loop runs a step (uses a core) until then; busy_until_us
+    /// can be later when the loop waits for the disk.
+    pub(crate) step_end_us: u64,
+    /// Child processes running on this node's machine (a crashed parent's
+    /// child runs on to its end).
+    pub(crate) children: Vec<ChildProc>,
+    pub(crate) next_child_id: u64,
+    /// World::release_outputs is running for this host.
+    pub(crate) releasing: bool,
     pub(crate) inbox: VecDeque<Queued>,
     /// When the engine wants handle_timeout (virtual µs).
     pub(crate) timer_at_us: Option<u64>,
@@ -100,6 +120,11 @@ impl Host {
             busy_until_us: 0,
             wake_at_us: None,
             outputs_pending: false,
+            held_outputs: VecDeque::new(),
+            step_end_us: 0,
+            children: Vec::new(),
+            next_child_id: 1,
+            releasing: false,
             inbox: VecDeque::new(),
             timer_at_us: None,
             timer_gen: 0,
@@ -114,12 +139,13 @@ impl Host {
         }
     }
 
-    /// Starts a new process: same config, a new seed and pid.
-    pub(crate) fn start(&mut self, now_us: u64) {
+    /// Starts a new process: same config, a new seed and pid, the machine's
+    /// figures and the files the disk holds now.
+    pub(crate) fn start(&mut self, now_us: u64, machine: MachineInfo, files: BTreeMap<String, Vec<u8>>) {
         assert!(self.engine.is_none());
         let seed = self.rng.next_u64();
         self.pid = self.rng.gen_range(1000..60000);
-        let options = EngineOptions { seed, pid: self.pid, port: self.port, ..Default::default() };
+        let options = EngineOptions { seed, pid: self.pid, port: self.port, machine, files };
         self.engine = Some(Engine::new(self.config.clone(), options, self.clock.node_us(now_us)));
         self.paused = false;
         self.busy_until_us = now_us;
@@ -127,13 +153,15 @@ impl Host {
         self.outputs_pending = true;
     }
 
-    /// Power loss: the process and everything it had not written yet vanish.
+    /// The process and everything it had not written yet vanish (power
+    /// loss or SIGKILL; the world decides what happens to disk and children).
     pub(crate) fn kill(&mut self) {
         self.engine = None;
         self.incarnation += 1;
         self.paused = false;
         self.inbox.clear();
         self.outputs_pending = false;
+        self.held_outputs.clear();
         self.timer_at_us = None;
         self.timer_gen += 1;
         self.conns.clear();
@@ -174,6 +202,8 @@ impl Host {
             HostInput::Closed { conn } => engine.handle_input(node_us, Input::Closed { conn }),
             HostInput::Connected { conn } => engine.handle_input(node_us, Input::Connected { conn }),
             HostInput::ConnectFailed { conn } => engine.handle_input(node_us, Input::ConnectFailed { conn }),
+            HostInput::FsyncDone { token } => engine.handle_input(node_us, Input::FsyncDone { token }),
+            HostInput::ChildExit { pid, status } => engine.handle_input(node_us, Input::ChildExit { pid, status }),
             HostInput::Admin { argv } => {
                 let (reply, step) = engine.admin_command(node_us, argv);
                 return (step, Some(reply));

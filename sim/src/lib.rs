@@ -19,6 +19,10 @@
 //! - clock.rs: node clocks (unix µs) from virtual time; Redis log timestamps.
 //! - machine.rs: machine specs and per-machine state; RAM, swap and the
 //!   OOM killer (checked after every step of a node's process).
+//! - disk.rs: each machine's files (page cache and durable views), the
+//!   device queue, fsync, writeback, power loss and torn writes.
+//! - child.rs: forked children (BGSAVE, AOF rewrite) on the machine's
+//!   cores and disk.
 //!
 //! Timing rules, in one place:
 //! - A node is a single-threaded loop. An input that arrives while it is
@@ -39,13 +43,23 @@
 //!   invoke time is when it was generated, so client-side queueing counts.
 //!   Ops that cannot be sent (no connection) fail with "NOCONN"; ops in
 //!   flight when the connection drops are Unknown. Reconnect after 100 ms.
+//! - Disk: writes land in the page cache; an fsync takes the machine's
+//!   fsync latency plus the file's dirty bytes at the disk bandwidth, in
+//!   one FIFO device queue per machine. A blocking fsync stalls the loop
+//!   and holds the step's remaining outputs; a main-thread write to a file
+//!   with an fsync in flight waits for it. Dirty data older than 30 s is
+//!   written back by the kernel (flusher every 5 s).
+//! - Crash (SIGKILL) keeps the page cache and lets a child finish; kill
+//!   (power loss) reverts every file to its durable contents.
 //!
 //! Architecture Invariant: nothing in this crate reads a wall clock, spawns
 //! a thread, reads the environment or iterates a HashMap; every random draw
 //! comes from a ChaCha8Rng on its own stream of the run's seed.
 
+pub(crate) mod child;
 pub mod client;
 pub mod clock;
+pub mod disk;
 pub mod faults;
 pub mod history;
 pub mod host;
@@ -54,6 +68,7 @@ pub mod network;
 pub mod trace;
 pub mod world;
 
+pub use disk::DiskStats;
 pub use client::{Distribution, WorkloadKind, WorkloadSpec};
 pub use faults::Fault;
 pub use history::{History, HistorySummary, LatencyMs, Op, OpKind, Outcome};

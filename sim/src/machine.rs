@@ -85,6 +85,9 @@ pub struct ChildMemory {
     pub pid: u32,
     /// Resident + swapped bytes of the parent when the child was first seen.
     pub fork_bytes: u64,
+    /// The OOM killer took it; its memory is free although the parent has
+    /// not reaped it yet.
+    pub killed: bool,
 }
 
 impl MemoryState {
@@ -229,6 +232,9 @@ pub fn check_memory(spec: &MachineSpec, state: &mut MachineState, process: Optio
     };
     let mut stats = process.memory_stats();
     note_child(&mut state.memory, process.child_pid(), &stats);
+    if state.memory.child.is_some_and(|c| c.killed) {
+        stats.child_private_bytes = 0;
+    }
     let pressure = state.memory_pressure_bytes;
     let mut in_use = stats.rss_bytes + stats.child_private_bytes + pressure;
     let mut swapped_out = 0;
@@ -238,7 +244,9 @@ pub fn check_memory(spec: &MachineSpec, state: &mut MachineState, process: Optio
         if want > 0 {
             swapped_out = process.swap_out(want);
             if swapped_out > 0 {
+                let child_private = stats.child_private_bytes;
                 stats = process.memory_stats();
+                stats.child_private_bytes = child_private;
                 in_use = stats.rss_bytes + stats.child_private_bytes + pressure;
                 state.memory.swap_outs += 1;
                 state.memory.swap_out_total_bytes += swapped_out;
@@ -258,7 +266,7 @@ fn note_child(memory: &mut MemoryState, pid: Option<u32>, stats: &MemoryStats) {
     memory.child = match (pid, memory.child) {
         (None, _) => None,
         (Some(pid), Some(known)) if known.pid == pid => Some(known),
-        (Some(pid), _) => Some(ChildMemory { pid, fork_bytes: stats.rss_bytes + stats.swapped_bytes }),
+        (Some(pid), _) => Some(ChildMemory { pid, fork_bytes: stats.rss_bytes + stats.swapped_bytes, killed: false }),
     };
 }
 
@@ -275,7 +283,7 @@ fn pick_victim(spec: &MachineSpec, memory: &MemoryState, process: &dyn ProcessMe
         let kill = OomKill { victim: OomVictim::Main, pid: process.pid(), anon_rss_bytes: stats.rss_bytes, swap_bytes: stats.swapped_bytes, oom_score_adj: adj.main };
         (points, kill)
     });
-    let child = memory.child.and_then(|c| {
+    let child = memory.child.filter(|c| !c.killed).and_then(|c| {
         // The child maps the fork-time pages (shared or its private copies).
         let bytes = c.fork_bytes.max(stats.child_private_bytes);
         badness(bytes, adj.child).map(|points| {
@@ -308,23 +316,18 @@ impl World {
             let now = self.now_us;
             let used = machine.state.memory.swap_used_bytes;
             let first = used == check.swapped_out;
-            self.trace.record_fields(now, &self.hosts[h].name, "swap-out", "", &[("bytes", check.swapped_out), ("swap_used", used)]);
+            // kswapd writes the pages behind the other I/O; the process does not wait.
+            let done_us = self.disk_io(m, check.swapped_out);
+            let fields = [("bytes", check.swapped_out), ("swap_used", used), ("done_us", done_us)];
+            self.trace.record_fields(now, &self.hosts[h].name, "swap-out", "", &fields);
             if first {
                 let detail = format!("{} bytes of pid {} to swap (RAM {} bytes in use)", check.swapped_out, self.hosts[h].pid, check.in_use_bytes);
                 self.trace.notable(now, &self.hosts[h].name, "swap", detail);
             }
-            self.swap_write(m, check.swapped_out);
         }
         if let Some(kill) = check.oom {
             self.oom_kill(h, kill);
         }
-    }
-
-    /// Swapped-out pages are written to the machine's swap device.
-    fn swap_write(&mut self, _machine: usize, _bytes: u64) {
-        // The bytes are counted in MemoryState::swap_out_total_bytes; the
-        // device write joins the disk queue once the disk model is on main:
-        // self.disk_io(machine, bytes);
     }
 
     fn oom_kill(&mut self, h: usize, kill: OomKill) {
@@ -338,17 +341,20 @@ impl World {
         }
     }
 
-    /// SIGKILL of the node's process; the machine stays up.
+    /// SIGKILL of the node's process; the machine stays up (the kernel
+    /// closes its sockets, its child runs on).
     fn oom_kill_main(&mut self, h: usize) {
-        // Until crash_host (SIGKILL, sockets closed by the kernel) is on main,
-        // the process dies as at a kill fault.
-        self.kill_host(h);
+        self.crash_host(h);
         self.machine_memory_check(h);
     }
 
-    /// SIGKILL of the node's child; the parent sees it exit by signal 9.
-    fn oom_kill_child(&mut self, _h: usize) {
-        // Until the child processes (World::kill_child) are on main there is
-        // no child to signal: forks are not run yet.
+    /// SIGKILL of the node's child; the parent sees it exit by signal 9
+    /// when it reaps it. Its memory is free at once.
+    fn oom_kill_child(&mut self, h: usize) {
+        let m = self.hosts[h].machine;
+        if let Some(child) = self.machines[m].state.memory.child.as_mut() {
+            child.killed = true;
+        }
+        self.kill_child(h, 9);
     }
 }

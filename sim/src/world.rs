@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use redsim_engine::{resp, Config, LogLevel, LogLine, Output};
+use redsim_engine::{resp, Config, LogLevel, LogLine, MachineInfo, Output};
 
 use crate::client::plain::PlainClient;
 use crate::client::{self, Workload, WorkloadSpec};
 use crate::clock::NodeClock;
+use crate::disk::Disk;
 use crate::faults::Fault;
 use crate::history::{History, HistorySummary};
 use crate::host::{Host, HostInput};
@@ -35,6 +36,7 @@ const STREAM_BOOT: u64 = 2;
 pub const BOOT_SPREAD_US: u64 = 1_000_000;
 const STREAM_NODE_BASE: u64 = 1 << 20;
 const STREAM_CLIENT_BASE: u64 = 1 << 40;
+const STREAM_DISK_BASE: u64 = 1 << 30;
 
 /// A client whose connection dropped dials again after this long.
 pub const RECONNECT_DELAY_US: u64 = 100_000;
@@ -77,6 +79,12 @@ pub(crate) enum Ev {
     Fault { index: u32 },
     Admin { index: u32 },
     HostBoot { host: u32 },
+    /// A device I/O of a machine's disk completes.
+    DiskDone { machine: u32, io: u64 },
+    /// The kernel's flusher thread wakes on a machine.
+    Flusher { machine: u32 },
+    /// A child's CPU chunk ends.
+    ChildWake { host: u32, child: u64 },
 }
 
 struct Scheduled {
@@ -109,6 +117,8 @@ pub struct World {
     seq: u64,
     queue: BinaryHeap<Scheduled>,
     pub(crate) machines: Vec<Machine>,
+    /// disks[i] is machines[i]'s disk.
+    pub(crate) disks: Vec<Disk>,
     /// Machine names and IPs -> machine index.
     names: BTreeMap<String, usize>,
     /// Nodes: hosts[i] runs on machines[i].
@@ -144,6 +154,7 @@ impl World {
             seq: 0,
             queue: BinaryHeap::new(),
             machines: Vec::new(),
+            disks: Vec::new(),
             names: BTreeMap::new(),
             hosts: Vec::new(),
             net: Network::new(rng_stream(spec.seed, STREAM_NETWORK)),
@@ -196,6 +207,7 @@ impl World {
         self.names.insert(ip.clone(), index);
         let state = MachineState { fsync_latency_ms: spec.fsync_latency_ms, ..MachineState::default() };
         self.machines.push(Machine { name: name.to_string(), ip, spec, state });
+        self.disks.push(Disk::new(rng_stream(self.seed, STREAM_DISK_BASE + index as u64)));
         Ok(index)
     }
 
@@ -328,6 +340,9 @@ impl World {
                     self.start_host(host as usize);
                 }
             }
+            Ev::DiskDone { machine, io } => self.disk_done(machine as usize, io),
+            Ev::Flusher { machine } => self.flusher_wake(machine as usize),
+            Ev::ChildWake { host, child } => self.child_wake(host as usize, child),
         }
     }
 
@@ -461,9 +476,17 @@ impl World {
 impl World {
     pub(crate) fn start_host(&mut self, h: usize) {
         let now = self.now_us;
+        let spec = &self.machines[self.hosts[h].machine].spec;
+        let machine = MachineInfo {
+            fork_ms_per_gb: spec.fork_ms_per_gb,
+            thp: spec.thp,
+            swap_in_latency_us: spec.swap_in_latency_us,
+            cores: spec.cores,
+        };
+        let files = self.disks[self.hosts[h].machine].files();
         let host = &mut self.hosts[h];
         host.booted = true;
-        host.start(now);
+        host.start(now, machine, files);
         self.trace.record(now, &host.name, "start", format_args!("pid={} incarnation={}", host.pid, host.incarnation));
         self.host_run(h);
     }
@@ -475,7 +498,9 @@ impl World {
         let now = self.now_us;
         loop {
             let host = &mut self.hosts[h];
-            if !host.is_up() || host.paused {
+            // An input pushed while outputs are being released (a child
+            // that exits at once) waits for this loop to come round.
+            if !host.is_up() || host.paused || host.releasing {
                 return;
             }
             if host.busy_until_us > now {
@@ -487,7 +512,9 @@ impl World {
                 return;
             }
             if host.outputs_pending {
+                host.releasing = true;
                 self.release_outputs(h);
+                self.hosts[h].releasing = false;
                 continue;
             }
             if !self.run_next_work(h) {
@@ -525,22 +552,36 @@ impl World {
             host.timer_floor_us = now + 1;
             (host.run_timer(now), "timer")
         };
-        host.busy_until_us = now + step.cpu_us;
+        // More runnable threads than cores: the step's CPU is stretched.
+        let (children, cores) = (self.runnable_threads(h), self.machines[h].spec.cores.max(1) as u64);
+        let busy_us = if children + 1 > cores { step.cpu_us * (children + 1) / cores } else { step.cpu_us };
+        let host = &mut self.hosts[h];
+        host.busy_until_us = now + busy_us;
+        host.step_end_us = now + busy_us;
         host.outputs_pending = true;
         host.cpu_used_us += step.cpu_us;
         host.steps += 1;
-        self.trace.record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us)]);
+        if busy_us == step.cpu_us {
+            self.trace.record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us)]);
+        } else {
+            self.trace.record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us), ("busy_us", busy_us)]);
+        }
         if let Some((argv, reply)) = admin {
-            self.record_admin_reply(h, now + step.cpu_us, &argv, &reply);
+            self.record_admin_reply(h, now + busy_us, &argv, &reply);
         }
         self.machine_memory_check(h);
         true
     }
 
-    /// The end of a busy period: the step's outputs leave now.
+    /// The end of a busy period: the step's outputs leave now, in order,
+    /// until one makes the main thread wait for the disk (a blocking fsync,
+    /// or a write behind an in-flight fsync); the rest leave when it wakes.
     fn release_outputs(&mut self, h: usize) {
         self.hosts[h].outputs_pending = false;
-        while let Some(output) = self.hosts[h].engine.as_mut().and_then(|e| e.poll_output()) {
+        loop {
+            let host = &mut self.hosts[h];
+            let next = host.held_outputs.pop_front().or_else(|| host.engine.as_mut().and_then(|e| e.poll_output()));
+            let Some(output) = next else { break };
             match output {
                 Output::Send { conn, bytes } => self.host_send(h, conn, bytes),
                 Output::Close { conn } => self.host_close(h, conn),
@@ -550,8 +591,26 @@ impl World {
                     let now = self.now_us;
                     self.trace.notable(now, &self.hosts[h].name, &event.name, event.detail);
                 }
-                // The disk and child processes arrive with the persistence model.
-                Output::Disk(_) | Output::Fork(_) => {}
+                Output::Disk(op) => {
+                    let wait = match self.host_disk_op(h, op) {
+                        Ok(wait) => wait,
+                        Err((op, until)) => {
+                            self.hosts[h].held_outputs.push_front(Output::Disk(op));
+                            Some(until)
+                        }
+                    };
+                    if let Some(until) = wait {
+                        let host = &mut self.hosts[h];
+                        host.busy_until_us = until;
+                        host.outputs_pending = true;
+                        self.trace.record_fields(self.now_us, &host.name, "disk-wait", "", &[("until_us", until)]);
+                        return;
+                    }
+                }
+                Output::Fork(request) => self.start_child(h, request),
+            }
+            if !self.hosts[h].is_up() {
+                return;
             }
         }
         self.refresh_timer(h);

@@ -165,6 +165,23 @@ fn the_child_counts_its_copies_and_loses_ties_with_its_parent() {
 }
 
 #[test]
+fn a_killed_child_frees_its_copies_at_once_and_is_not_killed_twice() {
+    let (spec, mut st) = (spec(100 * MB, 0), state(0));
+    let mut p = Fake::new(60 * MB);
+    p.child = Some(5000);
+    check_memory(&spec, &mut st, Some(&mut p));
+    p.stats.child_private_bytes = 45 * MB;
+    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom.map(|k| k.victim), Some(OomVictim::Child));
+    // The world marks it killed; the parent has not reaped it yet, so the
+    // engine still reports the child and its copies.
+    st.memory.child.as_mut().unwrap().killed = true;
+    let check = check_memory(&spec, &mut st, Some(&mut p));
+    assert_eq!((check.in_use_bytes, check.oom), (60 * MB, None));
+    st.memory_pressure_bytes = 50 * MB;
+    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom.map(|k| k.victim), Some(OomVictim::Main));
+}
+
+#[test]
 fn oom_score_adj_yes_makes_the_child_the_victim() {
     assert_eq!(OomScoreAdj::from_config("no", "0 200 800", false), OomScoreAdj { main: 0, child: 0 });
     assert_eq!(OomScoreAdj::from_config("yes", "0 200 800", false), OomScoreAdj { main: 0, child: 800 });
@@ -302,4 +319,56 @@ fn replica_with_oom_score_adj_is_the_one_chosen_by_its_setting() {
     w.run_until(2 * S);
     let kill = w.notable_events().iter().find(|e| e.event == "oom-kill").expect("killed");
     assert!(kill.detail.ends_with("oom_score_adj:0"), "{}", kill.detail);
+}
+
+/// A node with a dataset and a BGSAVE child running on a slow disk.
+fn saving_world(config: &[&str]) -> World {
+    let machine = MachineSpec { memory_bytes: 64 * MB, swap_bytes: 0, disk_bandwidth_bytes_per_s: 64 << 10, ..MachineSpec::default() };
+    let config_lines = config.iter().map(|l| l.to_string()).collect();
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines }];
+    let mut w = World::new(WorldSpec { seed: 4, nodes, ..WorldSpec::default() }).expect("valid world");
+    w.schedule_admin_line(100 * MS, "m1", "DEBUG POPULATE 20000 key 100").unwrap();
+    w.schedule_admin_line(200 * MS, "m1", "BGSAVE").unwrap();
+    w
+}
+
+#[test]
+fn oom_during_bgsave_kills_the_child_on_a_tie_and_the_parent_logs_signal_9() {
+    let mut w = saving_world(&[]);
+    w.run_until(300 * MS);
+    let children = w.node_children("m1");
+    assert_eq!(children.len(), 1, "BGSAVE runs on a slow disk");
+    let rss = w.node_memory("m1").unwrap().process.rss_bytes;
+    // Nothing written since the fork: parent and child score the same.
+    w.schedule_fault(400 * MS, Fault::MemoryPressure { node: "m1".into(), bytes: 64 * MB - rss / 2 }).unwrap();
+    w.run_until(500 * MS);
+    let kills: Vec<_> = w.notable_events().iter().filter(|e| e.event == "oom-kill").collect();
+    assert!(kills[0].detail.contains(&format!("Killed process {} (redis-server)", children[0])), "{:?}", kills);
+    assert!(w.node_children("m1").is_empty());
+    assert!(w.notable_events().iter().any(|e| e.event == "child-killed" && e.detail.ends_with("signal=9")));
+    // The child had copied nothing, so its death freed nothing: the parent
+    // goes next, at its next step (reaping the child), before it could log.
+    assert_eq!(kills.len(), 2, "{:?}", kills);
+    assert!(kills[1].detail.contains(&format!("anon-rss:{}kB", rss / 1024)), "{:?}", kills);
+    assert!(!w.node_is_up("m1"));
+    assert_eq!(w.machine_stats("m1").oom_kills, 2);
+}
+
+#[test]
+fn oom_score_adj_no_spares_a_grown_parent_s_child_only_if_it_is_smaller() {
+    // The parent grows after the fork: it outscores the child and dies first;
+    // its orphaned child runs on.
+    let mut w = saving_world(&[]);
+    w.schedule_admin_line(250 * MS, "m1", "DEBUG POPULATE 5000 other 100").unwrap();
+    w.run_until(300 * MS);
+    let child = w.node_children("m1")[0];
+    let rss = w.node_memory("m1").unwrap().process.rss_bytes;
+    w.schedule_fault(400 * MS, Fault::MemoryPressure { node: "m1".into(), bytes: 64 * MB - rss / 2 }).unwrap();
+    w.run_until(500 * MS);
+    let kills: Vec<_> = w.notable_events().iter().filter(|e| e.event == "oom-kill").collect();
+    assert_eq!(kills.len(), 1, "{:?}", kills);
+    assert!(!kills[0].detail.contains(&format!("process {} ", child)));
+    assert!(!w.node_is_up("m1"));
+    assert!(w.notable_events().iter().any(|e| e.event == "crash"), "SIGKILL, not a power loss");
+    assert_eq!(w.node_children("m1"), vec![child]);
 }

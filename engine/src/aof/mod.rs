@@ -10,3 +10,9 @@ pub fn background_rewrite_done(_srv: &mut Server, _child: &Child, _status: Child
 
 /// The background fsync with this token has finished.
 pub fn fsync_done(_srv: &mut Server, _token: u64) {}
+
+/// Start-up loading of the AOF (loadAppendOnlyFiles) when appendonly is
+/// yes. Ok(true) if something was loaded. Stub until the AOF work lands.
+pub fn load_at_startup(_srv: &mut Server) -> Result<bool, String> {
+    Ok(false)
+}

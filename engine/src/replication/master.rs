@@ -22,9 +22,6 @@ pub struct ReplicaSync {
     pub rdb_transmitted: bool,
 }
 
-/// Bytes of RDB the child produces per second (serialisation speed).
-const RDB_CHILD_BYTES_PER_S: u64 = 400 * 1024 * 1024;
-
 fn replica_name(c: &Client) -> String {
     match &c.replica {
         Some(r) => format!("{}:{}", r.ip, r.listening_port),
@@ -96,13 +93,18 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
     }
     ctx.srv.repl.syncs.insert(ctx.c.conn, ReplicaSync { pre_psync: !psync, ..ReplicaSync::default() });
     let diskless = ctx.srv.config.hot.repl_diskless_sync && capa_eof;
-    if ctx.srv.repl.child.is_some() {
+    let rdb_child = ctx.srv.rdb.child_type;
+    if rdb_child == Some(crate::rdb::bgsave::RdbChildType::Disk) {
         ctx.srv.log(LogLevel::Notice, "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC".into());
+    } else if rdb_child == Some(crate::rdb::bgsave::RdbChildType::Socket) {
+        ctx.srv.log(LogLevel::Notice, "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into());
     } else if diskless {
         ctx.srv.log(LogLevel::Notice, "Delay next BGSAVE for diskless SYNC".into());
+    } else if crate::child::has_active_child(ctx.srv) {
+        ctx.srv.log(LogLevel::Notice, "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed".into());
     }
     // A disk-based sync starts at once; diskless waits for replicationCron.
-    if !diskless && ctx.srv.repl.child.is_none() {
+    if !diskless && !crate::child::has_active_child(ctx.srv) {
         ctx.srv.clients.insert(ctx.c.conn, placeholder_for(ctx.c));
         start_child_for_replication(ctx.srv, false);
         take_back(ctx);
@@ -185,18 +187,27 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &str, offset: i64, name: &str) -> b
 }
 
 /// startBgsaveForReplication: fork, send +FULLRESYNC to every waiting
-/// replica, and hand the child the dataset as it is now.
+/// replica, and hand the child the dataset as it is now. A disk target is
+/// a BGSAVE (temp file renamed to dbfilename) whose image the replicas get
+/// when the child ends; a socket target gets the image at once and the
+/// child only burns the CPU of producing it.
 pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
-    assert!(srv.repl.child.is_none(), "one child at a time");
-    let used = crate::info::used_memory(srv);
-    let fork_us = (srv.repl.fork_ms_per_gb * 1000.0 * used as f64 / (1u64 << 30) as f64) as u64;
-    srv.cost.block_us(fork_us);
-    srv.repl.latest_fork_usec = fork_us.max(1);
-    srv.repl.total_forks += 1;
-    srv.repl.next_child_pid += 1;
-    let pid = srv.options.pid + srv.repl.next_child_pid;
+    if crate::child::has_active_child(srv) {
+        return;
+    }
     let target = if diskless { "replicas sockets" } else { "disk" };
     srv.log(LogLevel::Notice, format!("Starting BGSAVE for SYNC with target: {}", target));
+    let payload = crate::rdb::bgsave::current_image(srv);
+    let pid = if diskless {
+        let cpu_us = crate::rdb::bgsave::save_cpu_us(srv, payload.len());
+        let pid = crate::child::fork(srv, crate::child::ChildKind::Rdb, crate::ChildJob::Compute { cpu_us }).expect("no child runs");
+        srv.log(LogLevel::Notice, format!("Background RDB transfer started by pid {}", pid));
+        srv.rdb.save_time_start_s = srv.unixtime();
+        srv.rdb.child_type = Some(crate::rdb::bgsave::RdbChildType::Socket);
+        pid
+    } else {
+        crate::rdb::bgsave::rdb_save_background_with(srv, payload.clone()).expect("no child runs")
+    };
     let offset = srv.repl.master_repl_offset;
     let replid = srv.repl.replid.clone();
     let mut targets = Vec::new();
@@ -215,15 +226,11 @@ pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
     }
     // The next command must SELECT its db again (replicationSetupSlaveForFullResync).
     srv.repl.slaveseldb = -1;
-    let aux = crate::rdb::Aux { ctime_s: srv.unixtime(), used_mem: used, repl_id: replid, repl_offset: offset };
-    let payload = crate::rdb::save_with(&srv.dbs, &aux, &crate::rdb::SaveOptions::from_config(&srv.config));
-    let duration_us = (payload.len() as u64 * 1_000_000 / RDB_CHILD_BYTES_PER_S).max(1000);
-    let what = if diskless { "Background RDB transfer started" } else { "Background saving started" };
-    srv.log(LogLevel::Notice, format!("{} by pid {}", what, pid));
     if diskless {
         send_rdb_to_targets(srv, &targets, &payload, true);
     }
-    srv.repl.child = Some(ReplChild { pid, started_us: srv.now_us, done_us: srv.now_us + fork_us + duration_us, diskless, payload, targets });
+    let payload = if diskless { Vec::new() } else { payload };
+    srv.repl.child = Some(ReplChild { pid, diskless, payload, targets });
 }
 
 use super::ReplChild;
@@ -249,23 +256,18 @@ fn send_rdb_to_targets(srv: &mut Server, targets: &[ConnId], payload: &[u8], dis
     }
 }
 
-/// checkChildrenDone for the replication child.
-pub fn check_child_done(srv: &mut Server) {
-    let done = srv.repl.child.as_ref().is_some_and(|c| srv.now_us >= c.done_us);
-    if !done {
-        return;
-    }
-    let child = srv.repl.child.take().expect("checked");
-    if child.diskless {
-        srv.log(LogLevel::Notice, "Background RDB transfer terminated with success".into());
-    } else {
-        srv.log(LogLevel::Notice, "Background saving terminated with success".into());
-        send_rdb_to_targets(srv, &child.targets, &child.payload, false);
-    }
+/// updateSlavesWaitingBgsave: an RDB child ended (`ok`: exit 0). A disk
+/// image goes to its replicas now; a socket transfer is complete, and the
+/// replicas go online at their next ACK. On failure they are dropped.
+pub fn rdb_child_done(srv: &mut Server, ok: bool) {
+    let Some(child) = srv.repl.child.take() else { return };
     for conn in &child.targets {
         let Some(c) = srv.clients.get(conn) else { continue };
         let name = replica_name(c);
-        if child.diskless {
+        if !ok {
+            srv.log(LogLevel::Warning, "SYNC failed. BGSAVE child returned an error".into());
+            srv.close_connection(*conn);
+        } else if child.diskless {
             srv.log(
                 LogLevel::Notice,
                 format!("Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming", name),
@@ -274,12 +276,9 @@ pub fn check_child_done(srv: &mut Server) {
                 s.rdb_transmitted = true;
             }
         } else {
+            send_rdb_to_targets(srv, &[*conn], &child.payload, false);
             replica_put_online(srv, *conn);
         }
-    }
-    // Replicas that arrived during this child wait for the next one.
-    if replica_conns(srv).iter().any(|c| replica_state(srv, *c) == Some(SlaveState::WaitBgsaveStart)) && !srv.config.hot.repl_diskless_sync {
-        start_child_for_replication(srv, false);
     }
 }
 
@@ -465,18 +464,9 @@ fn replconf_ack(ctx: &mut Ctx, value: &[u8]) {
         info.ack_off = offset;
     }
     info.ack_time_s = now;
-    let waiting = info.state == SlaveState::WaitBgsaveEnd;
-    // A replica can only ACK after it received the whole diskless RDB, so
-    // the child streaming it must be done: reap it now if the cron has not.
-    let streaming_to_it = ctx.srv.repl.child.as_ref().is_some_and(|ch| ch.diskless && ch.targets.contains(&ctx.c.conn));
-    if waiting && streaming_to_it {
-        if let Some(child) = ctx.srv.repl.child.as_mut() {
-            child.done_us = child.done_us.min(ctx.srv.now_us);
-        }
-        ctx.srv.clients.insert(ctx.c.conn, placeholder_for(ctx.c));
-        check_child_done(ctx.srv);
-        take_back(ctx);
-    }
+    // The child streaming to it may still be running (the host has not
+    // reported its exit): the replica then waits for a later ACK, as in
+    // Redis, whose waitpid finds nothing yet.
     let transmitted = ctx.srv.repl.syncs.get(&ctx.c.conn).is_some_and(|s| s.rdb_transmitted);
     let info = ctx.c.replica.as_mut().expect("replica info");
     if info.state == SlaveState::WaitBgsaveEnd && transmitted {
@@ -625,8 +615,8 @@ fn expire_backlog(srv: &mut Server) {
 /// shouldStartChildReplication: a diskless sync starts once the longest
 /// waiting replica has waited repl-diskless-sync-delay seconds, or enough
 /// replicas are waiting.
-fn start_child_if_due(srv: &mut Server) {
-    if srv.repl.child.is_some() {
+pub fn start_child_if_due(srv: &mut Server) {
+    if crate::child::has_active_child(srv) {
         return;
     }
     let now = srv.unixtime();

@@ -19,13 +19,13 @@ use backlog::Backlog;
 pub use master::ReplicaSync;
 pub use replica::{MasterLink, ReplState};
 
-/// An RDB child forked for replication (rdbSaveToSlavesSockets or a disk BGSAVE).
+/// The replicas an RDB child (child.rs) serves: rdbSaveToSlavesSockets, or
+/// a disk BGSAVE whose file they get when it ends.
 #[derive(Debug, Clone)]
 pub struct ReplChild {
     pub pid: u32,
-    pub started_us: u64,
-    pub done_us: u64,
     pub diskless: bool,
+    /// The disk image to send when the child ends (empty when diskless).
     pub payload: Vec<u8>,
     pub targets: Vec<ConnId>,
 }
@@ -42,12 +42,7 @@ pub struct ReplicationState {
     pub no_slaves_since_s: i64,
     pub cron_loops: u64,
     pub get_ack_from_slaves: bool,
-    pub latest_fork_usec: u64,
-    pub total_forks: u64,
-    /// The machine's fork cost (page-table copy), set by the host.
-    pub fork_ms_per_gb: f64,
     pub child: Option<ReplChild>,
-    pub next_child_pid: u32,
     /// Per-replica full-sync state: buffered stream and RDB progress.
     pub syncs: BTreeMap<ConnId, ReplicaSync>,
     /// Set when this server is a replica.
@@ -73,11 +68,7 @@ impl ReplicationState {
             no_slaves_since_s: 0,
             cron_loops: 0,
             get_ack_from_slaves: false,
-            latest_fork_usec: 0,
-            total_forks: 0,
-            fork_ms_per_gb: 10.0,
             child: None,
-            next_child_pid: 0,
             syncs: BTreeMap::new(),
             master: None,
             cached_master: None,
@@ -86,9 +77,6 @@ impl ReplicationState {
     }
     pub fn backlog_histlen(&self) -> u64 {
         self.backlog.as_ref().map_or(0, |b| b.histlen as u64)
-    }
-    pub fn rdb_child_active(&self) -> bool {
-        self.child.is_some()
     }
 }
 
@@ -185,11 +173,6 @@ pub fn wait_timeouts(srv: &mut Server) {
     master::wait_timeouts(srv);
 }
 
-/// Called on every serverCron tick: reaps a finished replication child.
-pub fn cron_tick(srv: &mut Server) {
-    master::check_child_done(srv);
-}
-
 /// replicationCron, once per second.
 pub fn replication_cron(srv: &mut Server) {
     replica::cron(srv);
@@ -203,11 +186,6 @@ pub fn config_changed(srv: &mut Server) {
         b.resize(size);
     }
     master::refresh_good_slaves_count(srv);
-}
-
-/// The earliest time replication wants a timer (a child finishing).
-pub fn next_deadline_us(srv: &Server) -> Option<u64> {
-    srv.repl.child.as_ref().map(|c| c.done_us)
 }
 
 // ---- INFO replication ----

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 /// The fault names a step's `fault` key accepts.
 pub const FAULT_KINDS: &[&str] =
-    &["partition", "heal", "kill", "restart", "pause", "resume", "link", "disk", "memory-pressure", "clock-jump"];
+    &["partition", "heal", "kill", "restart", "pause", "resume", "link", "disk", "memory-pressure", "clock-jump", "crash"];
 
 /// Node names that would make an expectation's left-hand side ambiguous.
 const RESERVED_NODE_NAMES: &[&str] = &["history", "faults_fired", "cluster", "count", "first_ms"];
@@ -254,7 +254,8 @@ fn check_action_names(c: &mut Checker, path: &KeyPath, action: &Action) {
             }
         }
         Action::Heal => {}
-        Action::Kill { node }
+        Action::Kill { node, .. }
+        | Action::Crash { node }
         | Action::Restart { node }
         | Action::Pause { node }
         | Action::Resume { node }
@@ -303,6 +304,7 @@ fn present_keys(step: &Step) -> Vec<&'static str> {
         ("fsync_latency_ms", step.fsync_latency_ms.is_some()),
         ("bytes", step.bytes.is_some()),
         ("jump_ms", step.jump_ms.is_some()),
+        ("torn", step.torn.is_some()),
     ];
     flags.iter().filter(|(_, present)| *present).map(|(key, _)| *key).collect()
 }
@@ -313,7 +315,8 @@ fn fault_keys(fault: &str, step: &Step) -> Option<&'static [&'static str]> {
         "partition" if step.groups.is_some() => &["groups"],
         "partition" => &["from", "to", "one_way"],
         "heal" => &[],
-        "kill" | "restart" | "pause" | "resume" => &["node"],
+        "kill" => &["node", "torn"],
+        "crash" | "restart" | "pause" | "resume" => &["node"],
         "link" => &["from", "to", "latency_ms", "bandwidth"],
         "disk" => &["node", "fsync_latency_ms"],
         "memory-pressure" => &["node", "bytes"],
@@ -376,7 +379,8 @@ fn fault_action(fault: &str, step: &Step) -> StepResult<Action> {
     Ok(match fault {
         "partition" => return partition_action(step, &what),
         "heal" => Action::Heal,
-        "kill" => Action::Kill { node: node()? },
+        "kill" => Action::Kill { node: node()?, torn: step.torn.unwrap_or(false) },
+        "crash" => Action::Crash { node: node()? },
         "restart" => Action::Restart { node: node()? },
         "pause" => Action::Pause { node: node()? },
         "resume" => Action::Resume { node: node()? },
