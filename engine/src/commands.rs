@@ -58,7 +58,7 @@ impl Command {
 fn no_handler(_: &mut Ctx) {}
 
 /// Every command table, one per subsystem file.
-pub fn tables() -> [&'static [Command]; 12] {
+pub fn tables() -> [&'static [Command]; 13] {
     [
         crate::server::COMMANDS,
         crate::db::COMMANDS,
@@ -72,6 +72,7 @@ pub fn tables() -> [&'static [Command]; 12] {
         crate::debug::COMMANDS,
         crate::multi::COMMANDS,
         crate::memory::COMMANDS,
+        crate::aof::COMMANDS,
     ]
 }
 

@@ -91,6 +91,8 @@ pub struct Server {
     /// The running child process, if any (child.rs).
     pub child: Option<crate::child::Child>,
     pub forks: crate::child::ForkStats,
+    /// The append-only file (aof/).
+    pub aof: crate::aof::AofState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -106,6 +108,7 @@ impl Server {
         let run_id = random_hex40(&mut rng);
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
+        let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
         let mut srv = Server {
             config,
             options,
@@ -139,9 +142,11 @@ impl Server {
             cpu_used_us: 0,
             child: None,
             forks: Default::default(),
+            aof,
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
+        crate::aof::on_startup(&mut srv);
         srv.log(LogLevel::Notice, "Ready to accept connections".into());
         srv
     }
@@ -530,6 +535,8 @@ impl Server {
     pub fn before_sleep(&mut self) {
         crate::expire::active_expire_fast(self);
         crate::replication::before_sleep(self);
+        // The AOF is written (and under appendfsync always, synced) before any reply leaves.
+        crate::aof::before_sleep(self);
         self.flush_replies();
     }
 
@@ -584,6 +591,7 @@ impl Server {
         self.cost.cron();
         crate::replication::cron_tick(self);
         crate::expire::databases_cron(self);
+        crate::aof::cron(self);
         if self.run_with_period(1000) {
             crate::replication::replication_cron(self);
         }
@@ -734,7 +742,12 @@ fn config_set_command(ctx: &mut Ctx) {
             return;
         }
     }
-    ctx.srv.config = trial;
+    let previous = std::mem::replace(&mut ctx.srv.config, trial);
+    if let Err(e) = crate::aof::config_changed(ctx.srv, &previous) {
+        ctx.srv.config = previous;
+        ctx.c.reply.err(&e);
+        return;
+    }
     crate::replication::config_changed(ctx.srv);
     ctx.c.reply.ok();
 }
