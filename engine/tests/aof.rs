@@ -224,7 +224,13 @@ fn aof_startup_creates_base_incr_and_manifest_like_redis() {
     let files = read_files(&dir);
     let names: Vec<&String> = files.keys().collect();
     assert_eq!(names, ["appendonlydir/appendonly.aof.1.base.rdb", INCR1, "appendonlydir/appendonly.aof.manifest"]);
-    assert!(files["appendonlydir/appendonly.aof.1.base.rdb"].starts_with(b"REDIS0010"));
+    let base = &files["appendonlydir/appendonly.aof.1.base.rdb"];
+    assert!(base.starts_with(b"REDIS0010"));
+    // Like Redis's preamble: aof-base 1 and no replication aux fields.
+    assert!(base.windows(10).any(|w| w == b"aof-base\xc0\x01"), "{:?}", String::from_utf8_lossy(base));
+    assert!(!base.windows(7).any(|w| w == b"repl-id"));
+    let rdb_check = Command::new(require_tool("redis-check-rdb")).arg(dir.join("appendonlydir/appendonly.aof.1.base.rdb")).output().unwrap();
+    assert!(rdb_check.status.success(), "{}", String::from_utf8_lossy(&rdb_check.stdout));
     assert_eq!(files[INCR1].len(), 0);
     // As in redis-server after an empty start.
     assert_eq!((n.info("aof_enabled").as_str(), n.info("aof_current_size").as_str(), n.info("aof_base_size").as_str()), ("1", "0", "0"));
@@ -845,4 +851,40 @@ fn aof_redsim_loads_a_directory_written_by_redis_server() {
     assert!(logs.contains(&"Reading RDB base file on AOF loading...".to_string()), "{:?}", logs);
     assert!(logs.contains(&"DB loaded from incr file appendonly.aof.2.incr.aof: 0.000 seconds".to_string()), "{:?}", logs);
     assert!(logs.contains(&"Opening AOF incr file appendonly.aof.2.incr.aof on server start".to_string()), "{:?}", logs);
+}
+
+/// The same sequence as on redis-server 7.0.15 (checked by hand there):
+/// BGREWRITEAOF and CONFIG SET appendonly yes during a BGSAVE are
+/// scheduled, and the rewrite starts from serverCron once the child ends.
+#[test]
+fn aof_rewrite_is_scheduled_behind_another_child() {
+    let dir = temp_dir("sched");
+    let mut n = Node::start(&dir, &["appendonly no"]);
+    n.load().unwrap();
+    n.connect();
+    let srv = n.eng.server_mut();
+    let rdb_pid = redsim_engine::child::fork(srv, redsim_engine::child::ChildKind::Rdb, ChildJob::Compute { cpu_us: 10 }).unwrap();
+    n.drain();
+    n.children.clear();
+    assert_eq!(n.cmd(&["BGREWRITEAOF"]), b"+Background append only file rewriting scheduled\r\n");
+    assert_eq!(n.info("aof_rewrite_scheduled"), "1");
+    assert_eq!(n.cmd(&["CONFIG", "SET", "appendonly", "yes"]), b"+OK\r\n");
+    assert!(n.logs().contains(&"AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.".to_string()));
+    assert_eq!((n.info("aof_enabled").as_str(), n.info("aof_pending_rewrite").as_str()), ("1", "1"));
+    n.advance_ms(300);
+    assert!(n.children.is_empty(), "nothing starts while the BGSAVE child runs");
+    n.eng.handle_input(n.now, Input::ChildExit { pid: rdb_pid, status: ChildExitStatus::Ok });
+    n.drain();
+    n.advance_ms(300);
+    assert_eq!(n.children.len(), 1);
+    assert!(n.logs().contains(&"Creating AOF incr file temp-appendonly.aof.incr on background rewrite".to_string()));
+    n.cmd(&["SET", "k", "v"]);
+    n.run_children(ChildExitStatus::Ok);
+    let logs = n.logs();
+    assert!(logs.contains(&"Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into appendonly.aof.1.incr.aof".to_string()), "{:?}", logs);
+    assert_eq!(n.manifest(), "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    assert_eq!(n.info("aof_rewrite_scheduled"), "0");
+    assert!(String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap()).ends_with("$1\r\nk\r\n$1\r\nv\r\n"));
+    let report = check_aof(&dir);
+    assert!(report.contains("All AOF files and manifest are valid"), "{}", report);
 }

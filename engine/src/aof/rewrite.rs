@@ -24,7 +24,8 @@ pub fn base_image(srv: &Server) -> Vec<u8> {
     if srv.config.bool("aof-use-rdb-preamble") {
         let aux = crate::rdb::Aux { ctime_s: srv.unixtime(), used_mem: crate::info::used_memory(srv), repl_id: srv.repl.replid.clone(), repl_offset: srv.repl.master_repl_offset };
         let opts = crate::rdb::SaveOptions::from_config(&srv.config);
-        return crate::rdb::save_with(&srv.dbs, &aux, &opts);
+        let image = crate::rdb::save_with(&srv.dbs, &aux, &opts);
+        return preamble_aux(&image).unwrap_or(image);
     }
     let mut out = Vec::new();
     if srv.config.bool("aof-timestamp-enabled") {
@@ -43,6 +44,55 @@ pub fn base_image(srv: &Server) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The length of the RDB string at the start of `buf` (length-prefixed or
+/// integer-encoded), prefix included.
+fn rdb_string_len(buf: &[u8]) -> Option<usize> {
+    let b = *buf.first()?;
+    let (header, len) = match b >> 6 {
+        0 => (1, (b & 0x3f) as usize),
+        1 => (2, (((b & 0x3f) as usize) << 8) | *buf.get(1)? as usize),
+        2 if b == 0x80 => (5, u32::from_be_bytes(buf.get(1..5)?.try_into().ok()?) as usize),
+        3 => match b & 0x3f {
+            0 => (1, 1),
+            1 => (1, 2),
+            2 => (1, 4),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    (buf.len() >= header + len).then_some(header + len)
+}
+
+/// A BASE file's RDB carries Redis's preamble aux fields: rdbSaveRio with
+/// RDBFLAGS_AOF_PREAMBLE writes no replication info and `aof-base 1`.
+/// Rewrites the aux block of a full-sync image accordingly (None if the
+/// image is not laid out as expected).
+fn preamble_aux(image: &[u8]) -> Option<Vec<u8>> {
+    const AUX: u8 = 250;
+    let mut out = image.get(..9)?.to_vec();
+    let mut pos = 9;
+    while image.get(pos) == Some(&AUX) {
+        let key_len = rdb_string_len(&image[pos + 1..])?;
+        let val_len = rdb_string_len(&image[pos + 1 + key_len..])?;
+        let key = &image[pos + 1..pos + 1 + key_len];
+        let record = &image[pos..pos + 1 + key_len + val_len];
+        pos += 1 + key_len + val_len;
+        match key.get(1..) {
+            Some(b"repl-stream-db") | Some(b"repl-id") | Some(b"repl-offset") => {}
+            Some(b"aof-base") => {
+                out.push(AUX);
+                out.extend_from_slice(key);
+                out.extend_from_slice(&[0xc0, 1]);
+            }
+            _ => out.extend_from_slice(record),
+        }
+    }
+    out.extend_from_slice(image.get(pos..image.len().checked_sub(8)?)?);
+    let crc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Some(out)
 }
 
 fn rewrite_value(out: &mut Vec<u8>, key: &[u8], value: &crate::object::Value) {
