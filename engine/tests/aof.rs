@@ -888,3 +888,71 @@ fn aof_rewrite_is_scheduled_behind_another_child() {
     let report = check_aof(&dir);
     assert!(report.contains("All AOF files and manifest are valid"), "{}", report);
 }
+
+/// Moves bytes between a bare master engine and a replica Node until quiet.
+fn pump(master: &mut Engine, replica: &mut Node, link: &mut Option<ConnId>) {
+    const MASTER_SIDE: ConnId = ConnId(100);
+    for _ in 0..64 {
+        let mut moved = false;
+        replica.drain();
+        for out in replica.take() {
+            match out {
+                Output::Connect { conn, .. } => {
+                    moved = true;
+                    *link = Some(conn);
+                    master.handle_input(replica.now, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into() });
+                    replica.eng.handle_input(replica.now, Input::Connected { conn });
+                }
+                Output::Send { conn, bytes } if Some(conn) == *link => {
+                    moved = true;
+                    master.handle_input(replica.now, Input::Data { conn: MASTER_SIDE, bytes: &bytes });
+                }
+                other => replica.log.push(other),
+            }
+        }
+        while let Some(out) = master.poll_output() {
+            if let (Output::Send { conn, bytes }, Some(l)) = (&out, *link) {
+                if *conn == MASTER_SIDE {
+                    moved = true;
+                    replica.eng.handle_input(replica.now, Input::Data { conn: l, bytes });
+                }
+            }
+        }
+        if !moved {
+            return;
+        }
+    }
+}
+
+#[test]
+fn aof_replica_restarts_its_aof_with_a_rewrite_after_a_full_sync() {
+    let mut master = Engine::new(Config::from_conf_lines(&["repl-diskless-sync-delay 0"]).unwrap(), EngineOptions { seed: 1, pid: 10, port: 6379, ..Default::default() }, T0);
+    let (reply, _) = master.admin_command(T0, vec![b"SET".to_vec(), b"from-master".to_vec(), b"1".to_vec()]);
+    assert_eq!(reply, b"+OK\r\n");
+    let dir = temp_dir("replica");
+    let mut r = Node::start(&dir, &["appendonly yes", "replicaof m1 6379"]);
+    r.load().unwrap();
+    let mut link = None;
+    for _ in 0..300 {
+        r.now += 10_000;
+        for e in [&mut master, &mut r.eng] {
+            if e.poll_timeout().is_some_and(|t| t <= r.now) {
+                e.handle_timeout(r.now);
+            }
+        }
+        pump(&mut master, &mut r, &mut link);
+        if !r.children.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(r.children.len(), 1, "the synced dataset is rewritten: {:?}", r.logs());
+    master.admin_command(r.now, vec![b"SET".to_vec(), b"streamed".to_vec(), b"2".to_vec()]);
+    pump(&mut master, &mut r, &mut link);
+    r.run_children(ChildExitStatus::Ok);
+    assert_eq!(r.manifest(), "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+    let incr = String::from_utf8_lossy(&std::fs::read(dir.join("appendonlydir/appendonly.aof.2.incr.aof")).unwrap()).into_owned();
+    assert!(incr.contains("streamed"), "{:?}", incr);
+    let mut again = Node::start(&dir, &["appendonly yes"]);
+    assert_eq!(again.load(), Ok(true));
+    assert_eq!(redsim_dataset(&mut again), ["0 from-master 1", "0 streamed 2"]);
+}

@@ -356,6 +356,22 @@ pub fn config_changed(srv: &mut Server, previous: &crate::Config) -> Result<(), 
     Ok(())
 }
 
+/// readSyncBulkPayload: the AOF (and its rewrite child) stops before a
+/// replica flushes and loads its master's dataset.
+pub fn stop_for_full_sync(srv: &mut Server) {
+    if srv.aof.status != AofStatus::Off {
+        rewrite::stop_append_only(srv);
+    }
+}
+
+/// restartAOFAfterSYNC: with appendonly yes the AOF restarts with a rewrite
+/// of the synced dataset (Redis retries 10 times a second apart, then exits).
+pub fn restart_after_sync(srv: &mut Server) {
+    if srv.config.bool("appendonly") && srv.aof.status == AofStatus::Off && rewrite::start_append_only(srv).is_err() {
+        srv.log(LogLevel::Warning, "Failed enabling the AOF after successful master synchronization! Trying it again in one second.".into());
+    }
+}
+
 /// The aof_* fields of INFO persistence, in Redis's order: from
 /// aof_enabled to the end of the section, with the two module_fork_*
 /// fields Redis prints between aof_last_cow_size and aof_current_size.
