@@ -956,3 +956,23 @@ fn aof_replica_restarts_its_aof_with_a_rewrite_after_a_full_sync() {
     assert_eq!(again.load(), Ok(true));
     assert_eq!(redsim_dataset(&mut again), ["0 from-master 1", "0 streamed 2"]);
 }
+
+#[test]
+fn aof_shutdown_hook_writes_and_fsyncs_the_buffer() {
+    let dir = temp_dir("shutdown");
+    let mut n = Node::start(&dir, &["appendonly yes"]);
+    n.load().unwrap();
+    n.connect();
+    n.now += 1_000_000;
+    n.cmd(&["SET", "a", "1"]);
+    n.now += 100_000;
+    n.cmd(&["SET", "b", "2"]);
+    assert_ne!(n.info("aof_buffer_length"), "0", "postponed behind the first fsync");
+    n.take();
+    assert_eq!(redsim_engine::aof::prepare_for_shutdown(n.eng.server_mut(), false), Ok(()));
+    n.drain();
+    let out = n.take();
+    let ops = disk_ops(&out);
+    assert!(matches!(&ops[..], [DiskOp::Append { file, .. }, DiskOp::Fsync { file: f2, blocking: true, .. }] if file == INCR1 && f2 == INCR1), "{:?}", ops);
+    assert!(String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap()).ends_with("$1\r\nb\r\n$1\r\n2\r\n"));
+}

@@ -34,6 +34,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<bool, String> {
     if srv.aof.started {
         return Ok(false);
     }
+    srv.aof.started = true;
     read_manifest(srv, true)?;
     let mut loaded = false;
     if srv.aof.status == AofStatus::On {

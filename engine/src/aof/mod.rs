@@ -86,6 +86,11 @@ pub struct AofState {
     /// Files known to exist on disk (from start-up or created since), so
     /// removals are only asked for files that are there.
     pub known_files: BTreeSet<String>,
+    /// appendfsync, aof-timestamp-enabled and no-appendfsync-on-rewrite,
+    /// cached because the write path reads them on every command.
+    pub policy: FsyncPolicy,
+    pub timestamp_enabled: bool,
+    pub no_fsync_on_rewrite: bool,
 }
 
 impl AofState {
@@ -122,6 +127,9 @@ impl AofState {
             child_base_size: 0,
             started: false,
             known_files: BTreeSet::new(),
+            policy: policy_of(config),
+            timestamp_enabled: config.bool("aof-timestamp-enabled"),
+            no_fsync_on_rewrite: config.bool("no-appendfsync-on-rewrite"),
         }
     }
     /// A file of the AOF directory, relative to `dir`.
@@ -137,12 +145,15 @@ impl AofState {
 }
 
 /// Server::new: the manifest on disk, whatever appendonly says.
+/// (A no-op once the start-up load ran, whichever was called first.)
 pub fn on_startup(srv: &mut Server) {
-    let _ = load::read_manifest(srv, false);
+    if !srv.aof.started {
+        let _ = load::read_manifest(srv, false);
+    }
 }
 
-pub fn fsync_policy(srv: &Server) -> FsyncPolicy {
-    match srv.config.get("appendfsync").as_deref() {
+fn policy_of(config: &crate::Config) -> FsyncPolicy {
+    match config.get("appendfsync").as_deref() {
         Some("always") => FsyncPolicy::Always,
         Some("no") => FsyncPolicy::No,
         _ => FsyncPolicy::EverySec,
@@ -217,7 +228,7 @@ pub fn feed(srv: &mut Server, db: usize, argv: &[Vec<u8>]) {
     }
     let keep = srv.aof.status == AofStatus::On || aof_child_running(srv);
     let mut bytes = Vec::new();
-    if srv.config.bool("aof-timestamp-enabled") && srv.aof.cur_timestamp_s < srv.unixtime() {
+    if srv.aof.timestamp_enabled && srv.aof.cur_timestamp_s < srv.unixtime() {
         srv.aof.cur_timestamp_s = srv.unixtime();
         bytes.extend_from_slice(format!("#TS:{}\r\n", srv.aof.cur_timestamp_s).as_bytes());
     }
@@ -237,16 +248,22 @@ pub fn before_sleep(srv: &mut Server) {
         return;
     }
     if !srv.aof.started && srv.aof.status == AofStatus::On {
-        // Nobody ran the start-up load: open the files now rather than lose writes.
-        load::open_if_needed_on_start(srv);
+        // Nobody ran the start-up load (the host should, at process start):
+        // load and open the files now rather than lose writes.
+        if let Err(e) = load::load_at_startup(srv) {
+            srv.log(LogLevel::Warning, format!("AOF start-up load failed: {}", e));
+        }
     }
     flush(srv, false);
 }
 
 /// flushAppendOnlyFile.
 pub fn flush(srv: &mut Server, force: bool) {
+    if srv.aof.buf.is_empty() && srv.aof.last_incr_fsync_offset == srv.aof.last_incr_size {
+        return;
+    }
     let Some(file) = srv.aof.incr_file.clone() else { return };
-    let policy = fsync_policy(srv);
+    let policy = srv.aof.policy;
     let now = srv.unixtime();
     let in_progress = !srv.aof.fsyncs_in_flight.is_empty();
     let a = &mut srv.aof;
@@ -286,7 +303,7 @@ pub fn flush(srv: &mut Server, force: bool) {
 }
 
 fn try_fsync(srv: &mut Server, file: &str, policy: FsyncPolicy, sync_in_progress: bool) {
-    if srv.config.bool("no-appendfsync-on-rewrite") && has_active_child(srv) {
+    if srv.aof.no_fsync_on_rewrite && has_active_child(srv) {
         return;
     }
     let now = srv.unixtime();
@@ -342,12 +359,18 @@ pub fn cron(srv: &mut Server) {
 /// Returns Redis's error when it cannot be switched on.
 /// aof-disable-auto-gc going back to no deletes pending HISTORY files.
 pub fn config_changed(srv: &mut Server, previous: &crate::Config) -> Result<(), String> {
+    srv.aof.policy = policy_of(&srv.config);
+    srv.aof.timestamp_enabled = srv.config.bool("aof-timestamp-enabled");
+    srv.aof.no_fsync_on_rewrite = srv.config.bool("no-appendfsync-on-rewrite");
     if previous.bool("aof-disable-auto-gc") && !srv.config.bool("aof-disable-auto-gc") {
         rewrite::delete_history_files(srv);
     }
     let want = srv.config.bool("appendonly");
     if want && srv.aof.status == AofStatus::Off {
         if rewrite::start_append_only(srv).is_err() {
+            srv.aof.policy = policy_of(previous);
+            srv.aof.timestamp_enabled = previous.bool("aof-timestamp-enabled");
+            srv.aof.no_fsync_on_rewrite = previous.bool("no-appendfsync-on-rewrite");
             return Err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.".into());
         }
     } else if !want && srv.aof.status != AofStatus::Off {
@@ -370,6 +393,32 @@ pub fn restart_after_sync(srv: &mut Server) {
     if srv.config.bool("appendonly") && srv.aof.status == AofStatus::Off && rewrite::start_append_only(srv).is_err() {
         srv.log(LogLevel::Warning, "Failed enabling the AOF after successful master synchronization! Trying it again in one second.".into());
     }
+}
+
+/// prepareForShutdown's AOF part, for SHUTDOWN: a rewrite child is killed
+/// (refused while the first AOF is being written, unless `force`), then
+/// the buffer is written and fsynced. Err: Redis's refusal.
+pub fn prepare_for_shutdown(srv: &mut Server, force: bool) -> Result<(), ()> {
+    if aof_child_running(srv) {
+        if srv.aof.status == AofStatus::WaitRewrite {
+            if !force {
+                srv.log(LogLevel::Warning, "Writing initial AOF, can't exit.".into());
+                return Err(());
+            }
+            srv.log(LogLevel::Warning, "Writing initial AOF. Exit anyway.".into());
+        }
+        srv.log(LogLevel::Warning, "There is a child rewriting the AOF. Killing it!".into());
+        rewrite::kill_append_only_child(srv);
+    }
+    if srv.aof.status != AofStatus::Off {
+        srv.log(LogLevel::Notice, "Calling fsync() on the AOF file.".into());
+        flush(srv, true);
+        if let Some(file) = srv.aof.incr_file.clone() {
+            let token = srv.aof.token();
+            disk(srv, DiskOp::Fsync { file, token, blocking: true });
+        }
+    }
+    Ok(())
 }
 
 /// The aof_* fields of INFO persistence, in Redis's order: from

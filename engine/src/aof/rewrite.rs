@@ -296,7 +296,7 @@ pub fn stop_append_only(srv: &mut Server) {
 }
 
 /// killAppendOnlyChild: SIGUSR1 to the rewrite child and reap it.
-fn kill_append_only_child(srv: &mut Server) {
+pub(crate) fn kill_append_only_child(srv: &mut Server) {
     if !super::aof_child_running(srv) {
         return;
     }
