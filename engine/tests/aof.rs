@@ -976,3 +976,100 @@ fn aof_shutdown_hook_writes_and_fsyncs_the_buffer() {
     assert!(matches!(&ops[..], [DiskOp::Append { file, .. }, DiskOp::Fsync { file: f2, blocking: true, .. }] if file == INCR1 && f2 == INCR1), "{:?}", ops);
     assert!(String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap()).ends_with("$1\r\nb\r\n$1\r\n2\r\n"));
 }
+
+/// A RESP BASE file (aof-use-rdb-preamble no) is byte for byte what
+/// redis-server 7.0.15 writes for the same dataset (one key per db so
+/// hash order cannot differ), and INFO lists the aof_* fields in its order.
+#[test]
+fn aof_resp_base_and_info_fields_match_redis_server() {
+    let script: Vec<Vec<String>> = {
+        let mut l = vec!["RPUSH".to_string(), "l".into()];
+        l.extend((0..70).map(|i| format!("e{}", i)));
+        vec![
+            l,
+            vec!["SELECT".into(), "1".into()],
+            vec!["ZADD".into(), "z".into(), "1.5".into(), "a".into(), "2".into(), "b".into()],
+            vec!["SELECT".into(), "2".into()],
+            vec!["HSET".into(), "h".into(), "f".into(), "v".into()],
+            vec!["SELECT".into(), "3".into()],
+            vec!["SADD".into(), "s".into(), "1".into(), "2".into(), "3".into()],
+            vec!["SELECT".into(), "4".into()],
+            vec!["SET".into(), "str".into(), "12345".into(), "PXAT".into(), "4000000000000".into()],
+        ]
+    };
+    let real_dir = temp_dir("resp-base-real");
+    let (real_base, real_info) = {
+        let mut r = RealRedis::start(&real_dir, 7937, &["--aof-use-rdb-preamble", "no"]).unwrap();
+        for cmd in &script {
+            let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
+            r.cmd(&args);
+        }
+        r.cmd(&["BGREWRITEAOF"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !r.cmd(&["INFO", "persistence"]).contains("aof_rewrites:1\r\n") || r.cmd(&["INFO", "persistence"]).contains("aof_rewrite_in_progress:1") {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let info = r.cmd(&["INFO", "persistence"]);
+        (std::fs::read(real_dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap(), info)
+    };
+    let dir = temp_dir("resp-base");
+    let mut n = Node::start(&dir, &["appendonly yes", "aof-use-rdb-preamble no"]);
+    n.load().unwrap();
+    n.connect();
+    for cmd in &script {
+        let args: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
+        n.cmd(&args);
+    }
+    n.cmd(&["BGREWRITEAOF"]);
+    n.run_children(ChildExitStatus::Ok);
+    let ours = std::fs::read(dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&real_base));
+    let real_names: Vec<&str> = real_info.lines().filter_map(|l| l.split_once(':').map(|(k, _)| k)).skip_while(|k| *k != "aof_enabled").collect();
+    let ours: Vec<String> = redsim_engine::aof::info_fields(n.eng.server()).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(ours, real_names);
+}
+
+#[test]
+fn aof_no_appendfsync_on_rewrite_skips_fsync_while_a_child_runs() {
+    let dir = temp_dir("nofsync-rw");
+    let mut n = Node::start(&dir, &["appendonly yes", "no-appendfsync-on-rewrite yes"]);
+    n.load().unwrap();
+    n.connect();
+    n.cmd(&["BGREWRITEAOF"]);
+    n.take();
+    for _ in 0..3 {
+        n.now += 1_000_000;
+        n.cmd(&["SET", "k", "v"]);
+    }
+    let ops = disk_ops(&n.take());
+    assert_eq!(ops.iter().filter(|o| matches!(o, DiskOp::Append { bytes, .. } if !bytes.is_empty())).count(), 3);
+    assert!(!ops.iter().any(|o| is_fsync(o, false)), "{:?}", ops);
+    n.run_children(ChildExitStatus::Ok);
+    // The unsynced tail is synced in the first beforeSleep without the child.
+    assert!(disk_ops(&n.take()).iter().any(|o| matches!(o, DiskOp::Fsync { file, blocking: false, .. } if file.ends_with(".2.incr.aof"))));
+}
+
+#[test]
+fn aof_auto_rewrite_backs_off_after_three_failures() {
+    let dir = temp_dir("limit");
+    let mut n = Node::start(&dir, &["appendonly yes", "auto-aof-rewrite-min-size 100", "appendfsync no"]);
+    n.load().unwrap();
+    n.connect();
+    n.cmd(&["SET", "k", &"v".repeat(200)]);
+    for _ in 0..3 {
+        n.advance_ms(100);
+        assert_eq!(n.children.len(), 1, "{:?}", n.logs());
+        n.run_children(ChildExitStatus::Error);
+    }
+    assert_eq!(n.info("aof_rewrites_consecutive_failures"), "3");
+    n.take();
+    n.advance_ms(100);
+    assert!(n.children.is_empty());
+    assert!(n.logs().contains(&"Background AOF rewrite has repeatedly failed and triggered the limit, will retry in 1 minutes".to_string()), "{:?}", n.logs());
+    n.advance_ms(59_000);
+    assert!(n.children.is_empty());
+    n.advance_ms(1_500);
+    assert_eq!(n.children.len(), 1, "retried after a minute");
+    assert!(n.logs().iter().any(|l| l.starts_with("Starting automatic rewriting of AOF on ")));
+}
