@@ -134,7 +134,7 @@ impl Node {
                 Output::Send { conn, bytes } if *conn == CLIENT => Some(bytes.clone()),
                 _ => None,
             })
-            .last()
+            .next_back()
             .unwrap_or_default()
     }
 

@@ -345,7 +345,7 @@ pub(crate) fn fsync_and_close(srv: &mut Server, file: &str) {
 /// automatic rewrite on growth, and the retry of a postponed flush.
 pub fn cron(srv: &mut Server) {
     if !has_active_child(srv) && srv.aof.rewrite_scheduled && !rewrite::rewrite_limited(srv) {
-        let _ = rewrite::rewrite_background(srv);
+        rewrite::rewrite_background(srv);
     }
     if !has_active_child(srv) {
         rewrite::auto_rewrite_check(srv);
@@ -367,7 +367,7 @@ pub fn config_changed(srv: &mut Server, previous: &crate::Config) -> Result<(), 
     }
     let want = srv.config.bool("appendonly");
     if want && srv.aof.status == AofStatus::Off {
-        if rewrite::start_append_only(srv).is_err() {
+        if !rewrite::start_append_only(srv) {
             srv.aof.policy = policy_of(previous);
             srv.aof.timestamp_enabled = previous.bool("aof-timestamp-enabled");
             srv.aof.no_fsync_on_rewrite = previous.bool("no-appendfsync-on-rewrite");
@@ -390,20 +390,21 @@ pub fn stop_for_full_sync(srv: &mut Server) {
 /// restartAOFAfterSYNC: with appendonly yes the AOF restarts with a rewrite
 /// of the synced dataset (Redis retries 10 times a second apart, then exits).
 pub fn restart_after_sync(srv: &mut Server) {
-    if srv.config.bool("appendonly") && srv.aof.status == AofStatus::Off && rewrite::start_append_only(srv).is_err() {
+    if srv.config.bool("appendonly") && srv.aof.status == AofStatus::Off && !rewrite::start_append_only(srv) {
         srv.log(LogLevel::Warning, "Failed enabling the AOF after successful master synchronization! Trying it again in one second.".into());
     }
 }
 
 /// prepareForShutdown's AOF part, for SHUTDOWN: a rewrite child is killed
 /// (refused while the first AOF is being written, unless `force`), then
-/// the buffer is written and fsynced. Err: Redis's refusal.
-pub fn prepare_for_shutdown(srv: &mut Server, force: bool) -> Result<(), ()> {
+/// the buffer is written and fsynced. Err: Redis's refusal (logged).
+pub fn prepare_for_shutdown(srv: &mut Server, force: bool) -> Result<(), String> {
     if aof_child_running(srv) {
         if srv.aof.status == AofStatus::WaitRewrite {
             if !force {
-                srv.log(LogLevel::Warning, "Writing initial AOF, can't exit.".into());
-                return Err(());
+                let msg = "Writing initial AOF, can't exit.".to_string();
+                srv.log(LogLevel::Warning, msg.clone());
+                return Err(msg);
             }
             srv.log(LogLevel::Warning, "Writing initial AOF. Exit anyway.".into());
         }

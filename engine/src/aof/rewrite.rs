@@ -122,10 +122,10 @@ fn serialise_cpu_us(bytes: usize, keys: usize) -> u64 {
     (bytes as u64 / 400) + keys as u64 / 2 + 200
 }
 
-/// rewriteAppendOnlyFileBackground.
-pub fn rewrite_background(srv: &mut Server) -> Result<u32, ()> {
+/// rewriteAppendOnlyFileBackground: the child's pid, or None (C_ERR).
+pub fn rewrite_background(srv: &mut Server) -> Option<u32> {
     if has_active_child(srv) {
-        return Err(());
+        return None;
     }
     // Force a SELECT in the new INCR file.
     srv.aof.selected_db = -1;
@@ -147,14 +147,14 @@ pub fn rewrite_background(srv: &mut Server) -> Result<u32, ()> {
     let Some(child_pid) = crate::child::fork(srv, ChildKind::AofRewrite, job) else {
         srv.aof.lastbgrewrite_ok = false;
         srv.log(LogLevel::Warning, "Can't rewrite append only file in background: fork: Resource temporarily unavailable".into());
-        return Err(());
+        return None;
     };
     assert_eq!(child_pid, pid, "child::fork assigns pids in sequence");
     srv.aof.known_files.insert(file);
     srv.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {}", pid));
     srv.aof.rewrite_scheduled = false;
     srv.aof.rewrite_time_start_s = srv.unixtime();
-    Ok(pid)
+    Some(pid)
 }
 
 /// openNewIncrAofForAppend: new writes go to a new INCR file (or, while
@@ -226,7 +226,7 @@ pub fn auto_rewrite_check(srv: &mut Server) {
     let growth = (srv.aof.current_size as i64).saturating_mul(100) / base - 100;
     if growth >= perc && !rewrite_limited(srv) {
         srv.log(LogLevel::Notice, format!("Starting automatic rewriting of AOF on {}% growth", growth));
-        let _ = rewrite_background(srv);
+        rewrite_background(srv);
     }
 }
 
@@ -238,7 +238,7 @@ fn bgrewriteaof_command(ctx: &mut Ctx) {
         // A manual request resets the back-off so it can run at once.
         ctx.srv.aof.consecutive_failures = 0;
         ctx.c.reply.simple("Background append only file rewriting scheduled");
-    } else if rewrite_background(ctx.srv).is_ok() {
+    } else if rewrite_background(ctx.srv).is_some() {
         ctx.c.reply.simple("Background append only file rewriting started");
     } else {
         ctx.c.reply.err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
@@ -247,8 +247,8 @@ fn bgrewriteaof_command(ctx: &mut Ctx) {
 
 pub const COMMANDS: &[Command] = &[Command::new("bgrewriteaof", 1, flags::ADMIN | flags::NOSCRIPT | flags::NO_PROPAGATE, bgrewriteaof_command)];
 
-/// startAppendOnly (CONFIG SET appendonly yes).
-pub fn start_append_only(srv: &mut Server) -> Result<(), ()> {
+/// startAppendOnly (CONFIG SET appendonly yes); false is C_ERR.
+pub fn start_append_only(srv: &mut Server) -> bool {
     srv.aof.status = AofStatus::WaitRewrite;
     srv.aof.started = true;
     if has_active_child(srv) && !super::aof_child_running(srv) {
@@ -262,10 +262,10 @@ pub fn start_append_only(srv: &mut Server) -> Result<(), ()> {
             srv.log(LogLevel::Warning, "AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.".into());
             kill_append_only_child(srv);
         }
-        if rewrite_background(srv).is_err() {
+        if rewrite_background(srv).is_none() {
             srv.aof.status = AofStatus::Off;
             srv.log(LogLevel::Warning, "Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.".into());
-            return Err(());
+            return false;
         }
     }
     srv.aof.last_fsync_s = srv.unixtime();
@@ -273,7 +273,7 @@ pub fn start_append_only(srv: &mut Server) -> Result<(), ()> {
         srv.log(LogLevel::Warning, "AOF reopen, just ignore the last error.".into());
         srv.aof.last_write_ok = true;
     }
-    Ok(())
+    true
 }
 
 /// stopAppendOnly (CONFIG SET appendonly no).
