@@ -316,7 +316,9 @@ fn replay(srv: &mut Server, c: &mut Client, data: &[u8], mut pos: usize, name: &
             srv.also_propagate.clear();
             let mut ctx = Ctx { srv: &mut *srv, c: &mut *c, argv: &argv };
             (cmd.handler)(&mut ctx);
+            // Nothing propagates or wakes WATCHers while loading (call() is bypassed).
             srv.pending_propagate.clear();
+            srv.watch.clear_pending();
         }
         c.reply.take();
         if track {
