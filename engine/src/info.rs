@@ -166,18 +166,7 @@ fn persistence_section(srv: &Server) -> Fields {
     f(&mut v, "rdb_last_cow_size", r.last_cow_size);
     f(&mut v, "rdb_last_load_keys_expired", r.last_load_keys_expired);
     f(&mut v, "rdb_last_load_keys_loaded", r.last_load_keys_loaded);
-    f(&mut v, "aof_enabled", u8::from(srv.config.bool("appendonly")));
-    f(&mut v, "aof_rewrite_in_progress", 0);
-    f(&mut v, "aof_rewrite_scheduled", 0);
-    f(&mut v, "aof_last_rewrite_time_sec", -1);
-    f(&mut v, "aof_current_rewrite_time_sec", -1);
-    f(&mut v, "aof_last_bgrewrite_status", "ok");
-    f(&mut v, "aof_rewrites", 0);
-    f(&mut v, "aof_rewrites_consecutive_failures", 0);
-    f(&mut v, "aof_last_write_status", "ok");
-    f(&mut v, "aof_last_cow_size", 0);
-    f(&mut v, "module_fork_in_progress", 0);
-    f(&mut v, "module_fork_last_cow_size", 0);
+    v.extend(crate::aof::info_fields(srv));
     v
 }
 

@@ -93,6 +93,8 @@ pub struct Server {
     pub forks: crate::child::ForkStats,
     /// SAVE/BGSAVE state, save points, loading stats (rdb/bgsave.rs).
     pub rdb: crate::rdb::bgsave::RdbState,
+    /// The append-only file (aof/).
+    pub aof: crate::aof::AofState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -108,6 +110,7 @@ impl Server {
         let run_id = random_hex40(&mut rng);
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
+        let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
         let mut srv = Server {
             config,
             options,
@@ -142,9 +145,11 @@ impl Server {
             child: None,
             forks: Default::default(),
             rdb: Default::default(),
+            aof,
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
+        crate::aof::on_startup(&mut srv);
         crate::rdb::startup::load_data_from_disk(&mut srv);
         // Loading blocked the loop: the host sees it in the first step.
         srv.rdb.startup_block_us = srv.cost.take_us();
@@ -541,6 +546,8 @@ impl Server {
     pub fn before_sleep(&mut self) {
         crate::expire::active_expire_fast(self);
         crate::replication::before_sleep(self);
+        // The AOF is written (and under appendfsync always, synced) before any reply leaves.
+        crate::aof::before_sleep(self);
         self.flush_replies();
     }
 
@@ -594,6 +601,7 @@ impl Server {
         self.cost.cron();
         crate::expire::databases_cron(self);
         crate::rdb::bgsave::cron_save_points(self);
+        crate::aof::cron(self);
         if self.run_with_period(1000) {
             crate::replication::replication_cron(self);
         }
@@ -745,7 +753,12 @@ fn config_set_command(ctx: &mut Ctx) {
             return;
         }
     }
-    ctx.srv.config = trial;
+    let previous = std::mem::replace(&mut ctx.srv.config, trial);
+    if let Err(e) = crate::aof::config_changed(ctx.srv, &previous) {
+        ctx.srv.config = previous;
+        ctx.c.reply.err(&e);
+        return;
+    }
     crate::replication::config_changed(ctx.srv);
     ctx.c.reply.ok();
 }
