@@ -143,12 +143,15 @@ impl World {
         self.disks[h].append(now, file, &data[from..from + bytes as usize]);
         child.written += bytes;
         child.since_sync += bytes;
-        if *incremental_fsync && child.since_sync >= AUTOSYNC_BYTES && child.written < data.len() as u64 {
-            child.since_sync = 0;
-            let file = file.clone();
-            return self.child_fsync(h, i, &file);
+        let sync = *incremental_fsync && child.since_sync >= AUTOSYNC_BYTES && child.written < data.len() as u64;
+        let file = file.clone();
+        if sync {
+            self.hosts[h].children[i].since_sync = 0;
+            self.child_fsync(h, i, &file);
+        } else {
+            self.arm_flusher(h);
+            self.child_advance(h, id);
         }
-        self.child_advance(h, id)
     }
 
     fn child_fsync(&mut self, h: usize, i: usize, file: &str) {

@@ -122,6 +122,10 @@ impl Inode {
     }
 }
 
+/// What a power loss did: (file, bytes lost) per file that lost something,
+/// and the torn write kept, if any, as (file, bytes kept).
+pub(crate) type PowerLossReport = (Vec<(String, u64)>, Option<(String, u64)>);
+
 /// What to do when a device I/O completes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum After {
@@ -343,9 +347,8 @@ impl Disk {
     }
 
     /// Power loss: every file reverts to its durable contents and I/O in
-    /// flight is lost. Returns (file, bytes lost) for every file that lost
-    /// something, and the torn write kept, if any, as (file, bytes kept).
-    pub(crate) fn power_loss(&mut self, now_us: u64, torn: bool) -> (Vec<(String, u64)>, Option<(String, u64)>) {
+    /// flight is lost.
+    pub(crate) fn power_loss(&mut self, now_us: u64, torn: bool) -> PowerLossReport {
         let torn_keep = if torn { self.torn_cut() } else { None };
         let mut losses = Vec::new();
         let mut kept = None;
@@ -518,8 +521,10 @@ impl World {
 
     /// A disk operation of host h's main thread (or a bio thread, for a
     /// background fsync). Returns Err(op) with the time to retry when the
-    /// op must wait (a write behind an in-flight fsync), Ok(Some(t)) when
-    /// the main thread is blocked until t (a blocking fsync).
+    /// op must wait: Linux serialises write(2) and ftruncate(2) behind an
+    /// fsync of the same inode, which is what makes Redis's everysec write
+    /// "delayed" on a slow disk. Ok(Some(t)) when the main thread is
+    /// blocked until t (a blocking fsync).
     pub(crate) fn host_disk_op(&mut self, h: usize, op: DiskOp) -> Result<Option<u64>, (DiskOp, u64)> {
         let now = self.now_us;
         let name = &self.hosts[h].name;
@@ -534,6 +539,10 @@ impl World {
                 self.disks[h].append(now, file, bytes);
             }
             DiskOp::Truncate { file, len } => {
+                let until = self.disks[h].fsync_until(file);
+                if until > now {
+                    return Err((op, until));
+                }
                 let ok = self.disks[h].truncate(now, file, *len);
                 self.trace.record(now, name, "truncate", format_args!("{} len={}{}", file, len, if ok { "" } else { " ENOENT" }));
             }

@@ -240,6 +240,31 @@ fn crash_keeps_the_page_cache_and_a_running_child_finishes() {
 }
 
 #[test]
+fn crash_closes_the_process_connections() {
+    let mut w = world();
+    let workload = redsim_sim::WorkloadSpec {
+        name: "w".into(),
+        target: "m1".into(),
+        clients: 1,
+        ops_per_second: 200.0,
+        write_ratio: 1.0,
+        keys: 10,
+        value_bytes: 8,
+        stop_us: Some(4 * S),
+        ..redsim_sim::WorkloadSpec::default()
+    };
+    w.add_workload(workload).unwrap();
+    w.schedule_fault(2 * S, Fault::Crash { node: "m1".into() }).unwrap();
+    w.run_until(3 * S);
+    // The kernel sent FIN for the dead process's socket; the client saw it.
+    let closed = w.trace_lines().iter().filter(|l| l.contains("closed conn=")).filter_map(|l| l.split(' ').next()?.parse::<u64>().ok());
+    assert!(closed.into_iter().any(|t| t > 2 * S && t < 2 * S + 10 * MS));
+    let after = w.history().ops.iter().filter(|o| o.invoke_us > 2 * S + 200 * MS).collect::<Vec<_>>();
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|o| !matches!(o.outcome, redsim_sim::Outcome::Ok)), "nothing succeeds on a dead node");
+}
+
+#[test]
 fn power_loss_kills_a_child_silently_and_signals_reach_the_parent() {
     let mut w = world_on(1, slow_disk());
     w.inject_outputs("m1", vec![write_job("temp.rdb", 8 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
@@ -273,6 +298,7 @@ fn more_runnable_threads_than_cores_stretch_the_main_loop() {
     let cpu: u64 = step.split("cpu_us=").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!(step.ends_with(&format!("busy_us={}", 2 * cpu)), "{}", step);
     assert_eq!(child_exit_time(&w), Some(S + 500 * MS));
+    assert_eq!(w.engine("m1").unwrap().server().options.machine.cores, 1, "the engine is told its machine");
     // Two cores: no stretch.
     let mut w = world_on(1, MachineSpec::default());
     let compute = Output::Fork(ForkRequest { pid: 4242, job: ChildJob::Compute { cpu_us: 500 * MS } });
