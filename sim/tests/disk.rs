@@ -180,14 +180,16 @@ fn child_exit_time(w: &World) -> Option<u64> {
 
 #[test]
 fn child_exit_comes_after_the_bandwidth_bound_time() {
-    // 20 MiB at 10 MiB/s: five 4 MiB chunks of 20 ms CPU, each followed by
-    // an fsync of 400 ms + 2 ms (four incremental, one final).
+    // 20 MiB at 10 MiB/s: five 4 MiB chunks of 20 ms CPU. Each 4 MiB block
+    // goes to the device (400 ms) as it is written, and the child waits for
+    // the block before it; the device is busy from 20 ms to 2020 ms, then
+    // the final fsync adds its 2 ms latency.
     let mut w = world_on(1, slow_disk());
     w.inject_outputs("m1", vec![write_job("temp-4242.rdb", 20 * MIB, 100 * MS, true, Some("dump.rdb"))]).unwrap();
     assert_eq!(w.node_children("m1"), [4242]);
     w.run_until(5 * S);
-    assert_eq!(child_exit_time(&w), Some(S + 2_110 * MS));
-    assert_eq!(line_time(&w, "step child-exit"), Some(S + 2_110 * MS), "the parent got ChildExit");
+    assert_eq!(child_exit_time(&w), Some(S + 2_022 * MS));
+    assert_eq!(line_time(&w, "step child-exit"), Some(S + 2_022 * MS), "the parent got ChildExit");
     assert!(w.node_children("m1").is_empty());
     let durable = w.disk_durable_files("m1");
     assert_eq!(durable.keys().collect::<Vec<_>>(), ["dump.rdb"]);
@@ -267,7 +269,7 @@ fn crash_closes_the_process_connections() {
 #[test]
 fn power_loss_kills_a_child_silently_and_signals_reach_the_parent() {
     let mut w = world_on(1, slow_disk());
-    w.inject_outputs("m1", vec![write_job("temp.rdb", 8 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
+    w.inject_outputs("m1", vec![write_job("temp.rdb", 12 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
     w.schedule_fault(S + 100 * MS, Fault::Kill { node: "m1".into() }).unwrap();
     w.run_until(3 * S);
     assert!(w.node_children("m1").is_empty());
@@ -275,7 +277,7 @@ fn power_loss_kills_a_child_silently_and_signals_reach_the_parent() {
     assert!(w.disk_files("m1").is_empty(), "nothing of the child's file was durable");
 
     let mut w = world_on(1, slow_disk());
-    w.inject_outputs("m1", vec![write_job("temp.rdb", 8 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
+    w.inject_outputs("m1", vec![write_job("temp.rdb", 12 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
     w.run_until(S + 100 * MS);
     assert!(w.signal_child("m1", 9));
     assert!(!w.signal_child("m1", 9), "no child left");
@@ -283,7 +285,8 @@ fn power_loss_kills_a_child_silently_and_signals_reach_the_parent() {
     assert_eq!(event_time(&w, "child-killed"), Some(S + 100 * MS));
     assert_eq!(line_time(&w, "step child-exit"), Some(S + 100 * MS));
     assert!(!w.disk_files("m1").contains_key("dump.rdb"));
-    assert_eq!(w.disk_files("m1")["temp.rdb"].len(), 4 * MIB, "the partial file (one chunk) stays in the page cache");
+    // Two blocks written, the second waiting for the first's writeout.
+    assert_eq!(w.disk_files("m1")["temp.rdb"].len(), 8 * MIB, "the partial file stays in the page cache");
 }
 
 #[test]
