@@ -71,6 +71,9 @@ fn builder_steps_equal_the_file_and_run() {
         actions,
         vec![Action::Kill { node: "m1".into(), torn: true }, Action::Restart { node: "m1".into() }, Action::Crash { node: "m1".into() }]
     );
+    let text = built.to_toml_string();
+    assert!(text.contains("torn = true"), "{}", text);
+    assert_eq!(parse(&text).unwrap(), built, "the file form round-trips");
     let out = runner::run(&built, "disk faults", 1).expect("runs");
     let fired = &out.report.faults_fired;
     assert_eq!(fired.get("kill"), Some(&1), "{:?}", fired);

@@ -227,6 +227,8 @@ impl Disk {
             inode.data.resize(len as usize, 0);
         }
         if len != old {
+            // A truncate dirties the inode and at most the last partial
+            // page (zeros past it are holes), not the bytes it cut or added.
             inode.mark_dirty(now_us, len.abs_diff(old).min(4096));
         }
         true
