@@ -148,6 +148,7 @@ impl World {
             }
             return;
         };
+        self.hosts[h].child_cpu_used_us += cpu_us;
         let child = &mut self.hosts[h].children[i];
         child.phase = ChildPhase::Io;
         child.cpu_left_us -= cpu_us;
@@ -223,6 +224,11 @@ impl World {
     /// returns whether one was running. For tests and tools.
     pub fn signal_child(&mut self, node: &str, signal: i32) -> bool {
         self.host_index(node).is_ok_and(|h| self.kill_child(h, signal))
+    }
+
+    /// Virtual CPU time a node's child processes have used, µs.
+    pub fn node_child_cpu_used_us(&self, node: &str) -> u64 {
+        self.host_index(node).map_or(0, |h| self.hosts[h].child_cpu_used_us)
     }
 
     /// The pids of the child processes running on a node's machine.

@@ -308,7 +308,6 @@ impl Disk {
     }
 
     /// Device I/O with no file (swap): occupies the queue, no durability.
-    #[allow(dead_code)]
     pub(crate) fn other_io(&mut self, now_us: u64, bytes: u64, bandwidth: u64) -> u64 {
         self.stats.bytes_other_io += bytes;
         self.device_io(now_us, bytes, bandwidth, 0)
@@ -475,7 +474,7 @@ impl World {
     /// Device I/O of `bytes` with no file (swap in or out) on `machine`'s
     /// disk, queued behind everything else. Returns when it is done (µs).
     /// The swap model in machine.rs calls it.
-    #[allow(dead_code)]
+    #[allow(dead_code)] // until the swap model lands
     pub(crate) fn disk_io(&mut self, machine: usize, bytes: u64) -> u64 {
         let (bandwidth, _) = self.disk_params(machine);
         let now = self.now_us;
@@ -715,6 +714,18 @@ mod tests {
         let (losses, _) = d.power_loss(20_001, false);
         assert_eq!(losses, vec![("aof".to_string(), 4)]);
         assert_eq!(d.file_len("aof"), Some(40_960_000));
+    }
+
+    #[test]
+    fn swap_io_and_fsyncs_share_one_fifo_device() {
+        let mut d = disk();
+        // 1 MB/s: 1000 bytes of swap take 1 ms and the fsync queues behind.
+        assert_eq!(d.other_io(0, 1000, 1_000_000), 1_000);
+        d.append(0, "a", &[1; 500]);
+        let (_, done, _) = d.start_fsync(0, "a", 1_000_000, 2_000, After::Nothing);
+        assert_eq!(done, 1_000 + 500 + 2_000);
+        assert_eq!(d.other_io(10_000, 1, 1_000_000), 10_001, "an idle device starts at once");
+        assert_eq!(d.stats.bytes_other_io, 1001);
     }
 
     #[test]

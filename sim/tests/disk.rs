@@ -199,6 +199,7 @@ fn child_exit_comes_after_the_bandwidth_bound_time() {
     w.inject_outputs("m1", vec![write_job("temp-4242.rdb", 20 * MIB, 100 * MS, false, None)]).unwrap();
     w.run_until(5 * S);
     assert_eq!(child_exit_time(&w), Some(S + 2_102 * MS));
+    assert_eq!(w.node_child_cpu_used_us("m1"), 100 * MS);
     assert_eq!(durable_len(&w, "temp-4242.rdb"), Some(20 * MIB));
 }
 
