@@ -273,17 +273,38 @@ fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
 }
 
 fn history_report(world: &World, s: &HistorySummary) -> report::History {
-    let acked_writes = world.history().ops.iter().filter(|op| op.kind.is_write() && op.outcome == redsim_sim::history::Outcome::Ok).count() as u64;
+    let checked = world.check_acked_writes();
     report::History {
         ok: s.ok,
         fail: s.fail,
         unknown: s.unknown,
-        acked_writes,
-        // The acknowledged-writes-lost checker comes with the persistence work.
-        acked_writes_lost: 0,
+        acked_writes: checked.acked_writes,
+        acked_writes_lost: checked.lost_count(),
+        acked_writes_evaluated: checked.evaluated,
+        first_lost_acked_ms: checked.first_lost_acked_us().map(|us| us / 1000),
+        last_lost_acked_ms: checked.last_lost_acked_us().map(|us| us / 1000),
+        lost_writes: checked.lost.iter().take(report::LOST_WRITES_LISTED).map(lost_write_report).collect(),
+        acked_writes_not_evaluated: checked
+            .not_evaluated
+            .iter()
+            .map(|n| report::NotEvaluated { node: n.node.clone(), reason: n.reason.clone(), acked_writes: n.acked_writes })
+            .collect(),
         errors: s.errors.clone(),
         first_fail_ms: s.first_fail_ms,
         last_fail_ms: s.last_fail_ms,
         latency_ms: report::Latency { p50: s.latency_ms.p50, p99: s.latency_ms.p99, p999: s.latency_ms.p999, max: s.latency_ms.max },
+    }
+}
+
+fn lost_write_report(w: &redsim_sim::checkers::LostWrite) -> report::LostWrite {
+    report::LostWrite {
+        node: w.node.clone(),
+        key: w.key.clone(),
+        kind: w.kind.name().to_string(),
+        client: w.client,
+        op: w.op as u64,
+        invoked_ms: w.invoke_us / 1000,
+        acked_ms: w.acked_us / 1000,
+        value_tag: w.value_tag.clone(),
     }
 }

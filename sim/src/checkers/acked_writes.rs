@@ -1,0 +1,204 @@
+//! Acknowledged writes lost: which writes the server said OK to are missing from the final
+//! state of the node the workload wrote to, and when they were acknowledged.
+//!
+//! The workloads make this decidable without a full linearizability search: every SET value
+//! and every RPUSH element is unique to its operation ("c<client>:<seq>..."), so the final
+//! state names the write it came from. Per key, by the kind of write the key received:
+//!
+//! - Register (SET). Let S be the write whose value is the final value. An acknowledged write
+//!   W with another value is lost when S does not exist (the key is missing, holds another
+//!   type, or holds a value no operation wrote), or when W was invoked after S completed: W
+//!   followed S in real time, so W had to supersede it. A write concurrent with S may
+//!   legitimately be ordered before it. An S whose reply never came (Unknown) may have taken
+//!   effect at any time after its invocation, so nothing strictly follows it.
+//! - Append (RPUSH). An acknowledged element absent from the final list is lost.
+//! - Counter (INCR). The final value must count at least every acknowledged increment; the
+//!   shortfall is the number lost. A counter cannot say which increments vanished; the ones
+//!   named are those whose replies rose highest above the final value (the counter passed
+//!   them and came back), latest first.
+//!
+//! Writes that failed or whose outcome is unknown are never lost, but may be the final value.
+//! A key written by more than one kind of write, and every key of a node that is down at the
+//! end, are not evaluated (and reported as such) rather than guessed at.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::history::{History, Op, OpKind, Outcome};
+
+/// What a key holds at the end of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinalValue<'a> {
+    Missing,
+    Str(&'a [u8]),
+    List(Vec<&'a [u8]>),
+    /// Another type ("hash", "set", "zset"): no workload write produced it.
+    Other(&'static str),
+}
+
+/// Read access to the final state of the nodes the workloads wrote to (database 0).
+pub trait FinalState {
+    /// Can the node's dataset be read? False while it is down.
+    fn is_up(&self, node: &str) -> bool;
+    /// The key's final value on an up node.
+    fn value(&self, node: &str, key: &[u8]) -> FinalValue<'_>;
+}
+
+/// One acknowledged write the final state does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostWrite {
+    /// The operation's index in the history.
+    pub op: usize,
+    pub kind: OpKind,
+    pub node: String,
+    pub key: String,
+    pub client: u32,
+    pub invoke_us: u64,
+    /// When the acknowledgement reached the client.
+    pub acked_us: u64,
+    /// The written value's tag ("c3:17"); None for INCR.
+    pub value_tag: Option<String>,
+}
+
+/// Acknowledged writes the checker could not judge, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotEvaluated {
+    pub node: String,
+    pub reason: String,
+    pub acked_writes: u64,
+}
+
+/// The checker's verdict on a whole history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AckedWritesResult {
+    /// Every acknowledged write in the history.
+    pub acked_writes: u64,
+    /// The acknowledged writes that were judged (the rest are in `not_evaluated`).
+    pub evaluated: u64,
+    /// Every lost write, in order of acknowledgement.
+    pub lost: Vec<LostWrite>,
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+impl AckedWritesResult {
+    pub fn lost_count(&self) -> u64 {
+        self.lost.len() as u64
+    }
+    pub fn first_lost_acked_us(&self) -> Option<u64> {
+        self.lost.iter().map(|l| l.acked_us).min()
+    }
+    pub fn last_lost_acked_us(&self) -> Option<u64> {
+        self.lost.iter().map(|l| l.acked_us).max()
+    }
+}
+
+/// The write operations (any outcome) of one key on one node, by history index.
+#[derive(Default)]
+struct KeyWrites {
+    ops: Vec<usize>,
+    kinds: BTreeSet<OpKind>,
+}
+
+/// Judges `history` against the final state. `targets[w]` is the node workload `w` wrote to.
+pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> AckedWritesResult {
+    let mut keys: BTreeMap<(&str, &str), KeyWrites> = BTreeMap::new();
+    let mut result = AckedWritesResult::default();
+    for (i, op) in history.ops.iter().enumerate() {
+        if !op.kind.is_write() {
+            continue;
+        }
+        result.acked_writes += u64::from(op.is_acked_write());
+        let node = targets.get(op.workload as usize).map(String::as_str).expect("every workload has a target");
+        let entry = keys.entry((node, op.key.as_str())).or_default();
+        entry.ops.push(i);
+        entry.kinds.insert(op.kind);
+    }
+    // Unjudged acknowledged writes by (node, reason), so each reason is reported once.
+    let mut skipped: BTreeMap<(&str, &'static str), u64> = BTreeMap::new();
+    for ((node, key), writes) in &keys {
+        let acked = writes.ops.iter().filter(|&&i| history.ops[i].is_acked_write()).count() as u64;
+        if acked == 0 {
+            continue;
+        }
+        let kind = match (state.is_up(node), writes.kinds.len()) {
+            (false, _) => {
+                *skipped.entry((node, "down at the end of the run")).or_default() += acked;
+                continue;
+            }
+            (true, 1) => *writes.kinds.first().expect("one kind"),
+            (true, _) => {
+                *skipped.entry((node, "keys written by more than one kind of write")).or_default() += acked;
+                continue;
+            }
+        };
+        result.evaluated += acked;
+        let ops: Vec<(usize, &Op)> = writes.ops.iter().map(|&i| (i, &history.ops[i])).collect();
+        let final_value = state.value(node, key.as_bytes());
+        let lost = match kind {
+            OpKind::Set => lost_register(&ops, &final_value),
+            OpKind::RPush => lost_appends(&ops, &final_value),
+            _ => lost_increments(&ops, &final_value),
+        };
+        result.lost.extend(lost.into_iter().map(|i| lost_write(i, &history.ops[i], node)));
+    }
+    result.lost.sort_by_key(|l| (l.acked_us, l.op));
+    result.not_evaluated = skipped
+        .into_iter()
+        .map(|((node, reason), acked_writes)| NotEvaluated { node: node.to_string(), reason: reason.to_string(), acked_writes })
+        .collect();
+    result
+}
+
+fn lost_write(index: usize, op: &Op, node: &str) -> LostWrite {
+    LostWrite {
+        op: index,
+        kind: op.kind,
+        node: node.to_string(),
+        key: op.key.clone(),
+        client: op.client,
+        invoke_us: op.invoke_us,
+        acked_us: op.complete_us.expect("an acknowledged write completed"),
+        value_tag: op.value_tag(),
+    }
+}
+
+/// The register rule: see the module documentation.
+fn lost_register(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
+    let final_bytes = match final_value {
+        FinalValue::Str(bytes) => Some(*bytes),
+        _ => None,
+    };
+    let survivor = final_bytes.and_then(|f| ops.iter().map(|(_, op)| op).find(|op| op.value.as_deref() == Some(f)));
+    // When the survivor's effect certainly ended; None = it may take effect at any time.
+    let survivor_done = survivor.and_then(|s| if s.outcome == Outcome::Unknown { None } else { s.complete_us });
+    ops.iter()
+        .filter(|(_, w)| w.is_acked_write() && w.value.as_deref() != final_bytes)
+        .filter(|(_, w)| survivor.is_none() || survivor_done.is_some_and(|done| w.invoke_us > done))
+        .map(|&(i, _)| i)
+        .collect()
+}
+
+/// The append rule: every acknowledged element must be in the final list.
+fn lost_appends(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
+    let present: BTreeSet<&[u8]> = match final_value {
+        FinalValue::List(elements) => elements.iter().copied().collect(),
+        _ => BTreeSet::new(),
+    };
+    ops.iter()
+        .filter(|(_, w)| w.is_acked_write())
+        .filter(|(_, w)| w.value.as_deref().is_none_or(|v| !present.contains(v)))
+        .map(|&(i, _)| i)
+        .collect()
+}
+
+/// The counter rule: the final value must be at least the number of acknowledged increments.
+fn lost_increments(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
+    let final_count = match final_value {
+        FinalValue::Str(bytes) => std::str::from_utf8(bytes).ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0),
+        _ => 0,
+    };
+    let mut acked: Vec<(usize, &Op)> = ops.iter().copied().filter(|(_, w)| w.is_acked_write()).collect();
+    let shortfall = (acked.len() as u64).saturating_sub(final_count.max(0) as u64) as usize;
+    // Highest reply first, then the latest acknowledgement, then the latest operation.
+    acked.sort_by_key(|(i, w)| std::cmp::Reverse((w.int_reply().unwrap_or(i64::MIN), w.complete_us, *i)));
+    acked.into_iter().take(shortfall).map(|(i, _)| i).collect()
+}
