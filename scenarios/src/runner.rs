@@ -308,3 +308,50 @@ fn lost_write_report(w: &redsim_sim::checkers::LostWrite) -> report::LostWrite {
         value_tag: w.value_tag.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes for 2 s, then (with `step`) something happens to m1 at 3 s.
+    fn scenario(step: &str, expect: &str) -> Scenario {
+        let text = format!(
+            "title = \"acked writes\"\nseeds = [1]\nduration_ms = 4_000\n\
+             [[node]]\nname = \"m1\"\nkind = \"redis\"\n\
+             [[workload]]\nname = \"w\"\ntarget = \"m1\"\nclients = 2\nops_per_second = 300\nkind = \"set\"\n\
+             write_ratio = 1.0\nkeys = 100\nvalue_bytes = 16\nstop_ms = 2_000\n{}\n{}\n",
+            step, expect
+        );
+        Scenario::from_toml_str(&text, "acked.toml").expect("a valid scenario")
+    }
+
+    #[test]
+    fn flushall_loses_every_acked_write_and_expectations_see_it() {
+        let step = "[[step]]\nat_ms = 3_000\nnode = \"m1\"\ncommand = \"FLUSHALL\"";
+        let expect = "[[expect]]\nthat = \"history.acked_writes_lost > 300\"\n[[expect]]\nthat = \"history.last_lost_acked_ms <= 2000\"";
+        let out = run(&scenario(step, expect), "acked.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert!(out.report.passed, "{:?}", out.report.expectations);
+        assert_eq!((h.acked_writes_lost, h.acked_writes_evaluated), (h.acked_writes, h.acked_writes));
+        assert_eq!(h.lost_writes.len(), report::LOST_WRITES_LISTED);
+        assert!(h.lost_writes.windows(2).all(|p| p[0].acked_ms <= p[1].acked_ms));
+        assert_eq!(h.first_lost_acked_ms, Some(h.lost_writes[0].acked_ms));
+        assert!(h.lost_writes.iter().all(|w| w.node == "m1" && w.kind == "set" && w.key.starts_with("key:")));
+        let text = redsim_reports::summary(&out.report);
+        assert!(text.contains(&format!("lost writes: {} of {} acked writes evaluated, acknowledged from", h.acked_writes, h.acked_writes)), "{}", text);
+    }
+
+    #[test]
+    fn no_fault_no_loss_and_a_dead_target_is_not_evaluated() {
+        let out = run(&scenario("", "[[expect]]\nthat = \"history.acked_writes_lost == 0\""), "acked.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert!(out.report.passed && h.acked_writes > 300 && h.acked_writes_evaluated == h.acked_writes);
+        assert!(h.lost_writes.is_empty() && h.first_lost_acked_ms.is_none() && h.acked_writes_not_evaluated.is_empty());
+        let out = run(&scenario("[[step]]\nat_ms = 3_000\nfault = \"kill\"\nnode = \"m1\"", ""), "acked.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert_eq!((h.acked_writes_evaluated, h.acked_writes_lost), (0, 0));
+        let n = &h.acked_writes_not_evaluated;
+        assert_eq!(n.len(), 1);
+        assert_eq!((n[0].node.as_str(), n[0].reason.as_str(), n[0].acked_writes), ("m1", "down at the end of the run", h.acked_writes));
+    }
+}

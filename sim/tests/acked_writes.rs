@@ -28,8 +28,8 @@ impl Fixed {
 }
 
 impl FinalState for Fixed {
-    fn is_up(&self, node: &str) -> bool {
-        !self.down.contains(node)
+    fn unavailable(&self, node: &str) -> Option<&'static str> {
+        self.down.contains(node).then_some("down at the end of the run")
     }
     fn value(&self, node: &str, key: &[u8]) -> FinalValue<'_> {
         let k = (node.to_string(), String::from_utf8(key.to_vec()).unwrap());

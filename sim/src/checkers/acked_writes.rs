@@ -18,8 +18,8 @@
 //!   them and came back), latest first.
 //!
 //! Writes that failed or whose outcome is unknown are never lost, but may be the final value.
-//! A key written by more than one kind of write, and every key of a node that is down at the
-//! end, are not evaluated (and reported as such) rather than guessed at.
+//! A key written by more than one kind of write, and every key of a node that is down (or still
+//! loading its dataset) at the end, are not evaluated (and reported as such) rather than guessed at.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,9 +37,10 @@ pub enum FinalValue<'a> {
 
 /// Read access to the final state of the nodes the workloads wrote to (database 0).
 pub trait FinalState {
-    /// Can the node's dataset be read? False while it is down.
-    fn is_up(&self, node: &str) -> bool;
-    /// The key's final value on an up node.
+    /// Why the node's final dataset cannot be judged ("down at the end of the run"), or None
+    /// when it can.
+    fn unavailable(&self, node: &str) -> Option<&'static str>;
+    /// The key's final value on an available node.
     fn value(&self, node: &str, key: &[u8]) -> FinalValue<'_>;
 }
 
@@ -91,6 +92,9 @@ impl AckedWritesResult {
     }
 }
 
+/// Why a key is not judged: a register, a list and a counter rule cannot all hold at once.
+pub const MIXED_KINDS: &str = "keys written by more than one kind of write";
+
 /// The write operations (any outcome) of one key on one node, by history index.
 #[derive(Default)]
 struct KeyWrites {
@@ -119,14 +123,14 @@ pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> 
         if acked == 0 {
             continue;
         }
-        let kind = match (state.is_up(node), writes.kinds.len()) {
-            (false, _) => {
-                *skipped.entry((node, "down at the end of the run")).or_default() += acked;
+        let kind = match (state.unavailable(node), writes.kinds.len()) {
+            (Some(reason), _) => {
+                *skipped.entry((node, reason)).or_default() += acked;
                 continue;
             }
-            (true, 1) => *writes.kinds.first().expect("one kind"),
-            (true, _) => {
-                *skipped.entry((node, "keys written by more than one kind of write")).or_default() += acked;
+            (None, 1) => *writes.kinds.first().expect("one kind"),
+            (None, _) => {
+                *skipped.entry((node, MIXED_KINDS)).or_default() += acked;
                 continue;
             }
         };

@@ -20,14 +20,22 @@ impl World {
     }
 }
 
+pub const DOWN: &str = "down at the end of the run";
+pub const LOADING: &str = "loading its dataset at the end of the run";
+
 /// The world's engines as a [`FinalState`].
 struct EngineState<'a> {
     world: &'a World,
 }
 
 impl FinalState for EngineState<'_> {
-    fn is_up(&self, node: &str) -> bool {
-        self.world.engine(node).is_some()
+    fn unavailable(&self, node: &str) -> Option<&'static str> {
+        match self.world.engine(node) {
+            None => Some(DOWN),
+            // A partly loaded dataset would make every key not loaded yet look lost.
+            Some(engine) if engine.server().loading => Some(LOADING),
+            Some(_) => None,
+        }
     }
 
     fn value(&self, node: &str, key: &[u8]) -> FinalValue<'_> {
