@@ -121,6 +121,17 @@ fn promoted_replica_overwrites_what_the_old_master_acknowledged() {
     assert!(first > 5_900_000 && first < 6_500_000, "{}", first);
     assert!(r.last_lost_acked_us().unwrap() <= 9 * S + 10_000);
     assert!(r.lost.iter().all(|l| l.node == "m1" && l.kind == OpKind::Set));
+    // Exactly: every write m1 acknowledged after the partition began is lost (r1 never saw
+    // it, and each one followed r1's value of its key), and none from well before.
+    let lost: Vec<usize> = r.lost.iter().map(|l| l.op).collect();
+    for (i, op) in w.history().ops.iter().enumerate() {
+        if op.is_acked_write() && op.invoke_us > 6 * S + 1000 {
+            assert!(lost.contains(&i), "{:?}", op);
+        }
+        if op.is_acked_write() && op.complete_us.unwrap() < 6 * S - 1000 {
+            assert!(!lost.contains(&i), "{:?}", op);
+        }
+    }
 }
 
 #[test]

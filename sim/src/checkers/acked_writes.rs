@@ -140,7 +140,8 @@ pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> 
         let lost = match kind {
             OpKind::Set => lost_register(&ops, &final_value),
             OpKind::RPush => lost_appends(&ops, &final_value),
-            _ => lost_increments(&ops, &final_value),
+            OpKind::Incr => lost_increments(&ops, &final_value),
+            OpKind::Get | OpKind::LRange => unreachable!("only writes are grouped by key"),
         };
         result.lost.extend(lost.into_iter().map(|i| lost_write(i, &history.ops[i], node)));
     }
