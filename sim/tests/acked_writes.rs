@@ -182,6 +182,31 @@ fn increments_short_of_the_acked_count_are_lost() {
 }
 
 #[test]
+fn lost_increments_are_the_ones_the_counter_later_went_below() {
+    // Three increments, a flush, two more: the counter ends at 2, three short. The replies
+    // after the flush (1, 2) show the counter went below the first three, not below the last two.
+    let h = history(vec![incr("n", 1, 2, 1), incr("n", 3, 4, 2), incr("n", 5, 6, 3), incr("n", 10, 11, 1), incr("n", 12, 13, 2)]);
+    assert_eq!(lost(&h, &Fixed::default().string("n", "2")), vec![0, 1, 2]);
+    // A failover to a replica that had the first three: increments 4 and 5 are lost, and the
+    // new master counts on from 3, returning 4, 5 and 6.
+    let h = history(vec![
+        incr("n", 1, 2, 1),
+        incr("n", 3, 4, 2),
+        incr("n", 5, 6, 3),
+        incr("n", 7, 8, 4),
+        incr("n", 9, 10, 5),
+        incr("n", 20, 21, 4),
+        incr("n", 22, 23, 5),
+        incr("n", 24, 25, 6),
+    ]);
+    assert_eq!(lost(&h, &Fixed::default().string("n", "6")), vec![3, 4]);
+    // A concurrent increment is no evidence: [1, 3] and [2, 10] both returned 1, so one of
+    // them is lost, but not provably the first; the latest acknowledgement is named.
+    let h = history(vec![incr("n", 1, 3, 1), incr("n", 2, 10, 1)]);
+    assert_eq!(lost(&h, &Fixed::default().string("n", "1")), vec![1]);
+}
+
+#[test]
 fn a_down_target_and_mixed_keys_are_not_evaluated() {
     let mut h = history(vec![set("k", "c0:1", 1, 2), set("k", "c0:2", 3, 4), incr("mixed", 5, 6, 1)]);
     let mut mixed_set = set("mixed", "c0:3", 7, 8);

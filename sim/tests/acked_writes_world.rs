@@ -73,6 +73,8 @@ fn flushall_amid_the_writes_loses_only_writes_nothing_superseded() {
     w.add_workload(WorkloadSpec { keys: 2000, ..writers(WorkloadKind::Set, 0, 4 * S) }).unwrap();
     w.add_workload(WorkloadSpec { name: "lists".into(), key_prefix: "list:".into(), ..writers(WorkloadKind::AppendList, 0, 4 * S) })
         .unwrap();
+    w.add_workload(WorkloadSpec { name: "counters".into(), key_prefix: "n:".into(), keys: 5, ..writers(WorkloadKind::Incr, 0, 4 * S) })
+        .unwrap();
     w.schedule_admin_line(2 * S, "m1", "FLUSHALL").unwrap();
     w.run_until(5 * S);
     let r = w.check_acked_writes();
@@ -82,6 +84,14 @@ fn flushall_amid_the_writes_loses_only_writes_nothing_superseded() {
     let lost_pushes = r.lost.iter().filter(|l| l.kind == OpKind::RPush).count();
     assert!(pushes_before > 100);
     assert_eq!(lost_pushes, pushes_before);
+    // The counters restart from zero: they fall short by the increments acknowledged before
+    // the flush (give or take one in flight across it).
+    let incrs_done_by = |t_us: u64| w.history().ops.iter().filter(|op| op.kind == OpKind::Incr && op.is_acked_write() && op.complete_us.unwrap() < t_us).count();
+    let lost_incrs = r.lost.iter().filter(|l| l.kind == OpKind::Incr).count();
+    assert!(incrs_done_by(2 * S) > 100);
+    assert!(lost_incrs >= incrs_done_by(2 * S - 1000) && lost_incrs <= incrs_done_by(2 * S + 1000), "{} {}", lost_incrs, incrs_done_by(2 * S));
+    // And the increments named are the ones from before the flush.
+    assert!(r.lost.iter().filter(|l| l.kind == OpKind::Incr).all(|l| l.acked_us <= 2 * S + 1000));
     // A SET acknowledged before the flush is lost exactly when nothing wrote its key again:
     // with 2000 keys, most keys written before the flush are not written after it.
     let ops = &w.history().ops;

@@ -13,9 +13,12 @@
 //!   effect at any time after its invocation, so nothing strictly follows it.
 //! - Append (RPUSH). An acknowledged element absent from the final list is lost.
 //! - Counter (INCR). The final value must count at least every acknowledged increment; the
-//!   shortfall is the number lost. A counter cannot say which increments vanished; the ones
-//!   named are those whose replies rose highest above the final value (the counter passed
-//!   them and came back), latest first.
+//!   shortfall is the number lost. Increments have no identity, so which ones vanished is an
+//!   attribution: Redis loses a suffix of a node's history (a replica holds a prefix; a flush
+//!   or an empty restart loses all of it), so an increment that returned r is named lost when
+//!   the counter was later seen below r (by the final value, or by an acknowledged increment
+//!   invoked after it completed that returned r or less), earliest first; if that names fewer
+//!   than the shortfall, the rest are the highest replies left.
 //!
 //! Writes that failed or whose outcome is unknown are never lost, but may be the final value.
 //! A key written by more than one kind of write, and every key of a node that is down (or still
@@ -195,15 +198,33 @@ fn lost_appends(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
         .collect()
 }
 
-/// The counter rule: the final value must be at least the number of acknowledged increments.
+/// The counter rule: see the module documentation.
 fn lost_increments(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
     let final_count = match final_value {
         FinalValue::Str(bytes) => std::str::from_utf8(bytes).ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0),
         _ => 0,
     };
-    let mut acked: Vec<(usize, &Op)> = ops.iter().copied().filter(|(_, w)| w.is_acked_write()).collect();
+    let acked: Vec<(usize, &Op)> = ops.iter().copied().filter(|(_, w)| w.is_acked_write()).collect();
     let shortfall = (acked.len() as u64).saturating_sub(final_count.max(0) as u64) as usize;
+    if shortfall == 0 {
+        return Vec::new();
+    }
+    let reply = |w: &Op| w.int_reply().unwrap_or(i64::MIN);
+    let done = |w: &Op| w.complete_us.expect("an acknowledged write completed");
+    // Acknowledged increments by invocation time, and the lowest reply from each one onwards.
+    let mut by_invoke: Vec<(u64, i64)> = acked.iter().map(|(_, w)| (w.invoke_us, reply(w))).collect();
+    by_invoke.sort();
+    let mut lowest_from = vec![i64::MAX; by_invoke.len() + 1];
+    for k in (0..by_invoke.len()).rev() {
+        lowest_from[k] = lowest_from[k + 1].min(by_invoke[k].1);
+    }
+    let seen_below = |w: &Op| {
+        let later = by_invoke.partition_point(|&(invoke, _)| invoke <= done(w));
+        final_count < reply(w) || lowest_from[later] <= reply(w)
+    };
+    let (mut named, mut rest): (Vec<(usize, &Op)>, Vec<(usize, &Op)>) = acked.into_iter().partition(|(_, w)| seen_below(w));
+    named.sort_by_key(|(i, w)| (done(w), *i));
     // Highest reply first, then the latest acknowledgement, then the latest operation.
-    acked.sort_by_key(|(i, w)| std::cmp::Reverse((w.int_reply().unwrap_or(i64::MIN), w.complete_us, *i)));
-    acked.into_iter().take(shortfall).map(|(i, _)| i).collect()
+    rest.sort_by_key(|(i, w)| std::cmp::Reverse((reply(w), done(w), *i)));
+    named.into_iter().chain(rest).take(shortfall).map(|(i, _)| i).collect()
 }
