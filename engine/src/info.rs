@@ -129,7 +129,7 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "rss_overhead_bytes", 0);
     f(&mut v, "mem_fragmentation_ratio", format!("{:.2}", rss as f64 / used as f64));
     f(&mut v, "mem_fragmentation_bytes", rss - used);
-    f(&mut v, "mem_not_counted_for_evict", 0);
+    f(&mut v, "mem_not_counted_for_evict", crate::evict::not_counted_memory(srv));
     f(&mut v, "mem_replication_backlog", srv.repl.backlog_histlen());
     f(&mut v, "mem_total_replication_buffers", srv.repl.backlog_histlen());
     f(&mut v, "mem_clients_slaves", 0);
@@ -138,8 +138,8 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "mem_aof_buffer", 0);
     f(&mut v, "mem_allocator", "jemalloc-5.3.0");
     f(&mut v, "active_defrag_running", 0);
-    f(&mut v, "lazyfree_pending_objects", 0);
-    f(&mut v, "lazyfreed_objects", 0);
+    f(&mut v, "lazyfree_pending_objects", crate::lazyfree::pending_objects(srv));
+    f(&mut v, "lazyfreed_objects", crate::lazyfree::freed_objects(srv));
     v
 }
 

@@ -91,6 +91,10 @@ pub struct Server {
     /// The running child process, if any (child.rs).
     pub child: Option<crate::child::Child>,
     pub forks: crate::child::ForkStats,
+    /// maxmemory: LRU clock, eviction pool, eviction timer (evict.rs).
+    pub evict: crate::evict::EvictState,
+    /// The BIO_LAZY_FREE thread's queue (lazyfree.rs).
+    pub lazyfree: crate::lazyfree::LazyfreeState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -139,6 +143,8 @@ impl Server {
             cpu_used_us: 0,
             child: None,
             forks: Default::default(),
+            evict: crate::evict::EvictState::new(now_us),
+            lazyfree: Default::default(),
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
@@ -173,6 +179,9 @@ impl Server {
 
     pub fn next_timeout_us(&self) -> Option<u64> {
         let mut next = self.next_cron_us;
+        if self.evict.timer_running {
+            next = next.min(self.now_us);
+        }
         if let Some(child_done) = crate::replication::next_deadline_us(self) {
             next = next.min(child_done.max(self.now_us));
         }
@@ -432,6 +441,11 @@ impl Server {
             self.reject_command(c, false, "ERR Command not allowed inside a transaction");
             return;
         }
+        if let Some(error) = crate::evict::check_before_command(self, c, cmd) {
+            self.reject_command(c, is_exec, error);
+            self.stats.per_command.entry(full_name).or_default().2 += 1;
+            return;
+        }
         if let Some(error) = self.deny_reason(c, cmd) {
             self.reject_command(c, is_exec, error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
@@ -573,6 +587,7 @@ impl Server {
         }
         crate::replication::cron_tick(self);
         crate::replication::wait_timeouts(self);
+        crate::evict::timer_proc(self);
     }
 
     pub fn run_with_period(&self, ms: u64) -> bool {
@@ -582,6 +597,8 @@ impl Server {
 
     fn server_cron(&mut self) {
         self.cost.cron();
+        crate::evict::cron(self);
+        crate::lazyfree::reap(self);
         crate::replication::cron_tick(self);
         crate::expire::databases_cron(self);
         if self.run_with_period(1000) {
@@ -736,11 +753,15 @@ fn config_set_command(ctx: &mut Ctx) {
     }
     ctx.srv.config = trial;
     crate::replication::config_changed(ctx.srv);
+    if args.chunks(2).any(|pair| crate::util::eq_ic(&pair[0], "maxmemory")) {
+        crate::evict::maxmemory_changed(ctx.srv);
+    }
     ctx.c.reply.ok();
 }
 
 fn config_resetstat_command(ctx: &mut Ctx) {
     ctx.srv.stats = Stats::default();
+    crate::lazyfree::reset_stats(ctx.srv);
     ctx.c.reply.ok();
 }
 
