@@ -86,8 +86,12 @@ pub struct EvictState {
     next_db: usize,
     /// evictionTimeProc is scheduled (isEvictionProcRunning).
     pub timer_running: bool,
-    /// Keys evicted from the timer rather than before a command.
+    /// Times evictionTimeProc ran.
     pub timer_runs: u64,
+    /// The key the running command last accessed under LFU, so that setKey
+    /// counts one access per write as Redis does (its caller's
+    /// lookupKeyWrite, or its own).
+    last_touch: Option<(usize, Vec<u8>)>,
 }
 
 impl EvictState {
@@ -176,6 +180,9 @@ pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
     if let Some(e) = srv.dbs[db].dict.get_mut(key) {
         e.meta.lru = lru;
     }
+    if policy(srv).is_lfu() {
+        srv.evict.last_touch = Some((db, key.to_vec()));
+    }
 }
 
 /// The header for a value stored under `key` by setKey: a new object's,
@@ -184,7 +191,8 @@ pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
 pub fn lru_for_set(srv: &mut Server, db: usize, key: &[u8]) -> u32 {
     match srv.dbs[db].dict.get(key).map(|e| e.meta.lru) {
         Some(old) if policy(srv).is_lfu() => {
-            if srv.child.is_some() {
+            let looked_up = srv.evict.last_touch.as_ref().is_some_and(|(d, k)| *d == db && k == key);
+            if looked_up || srv.child.is_some() {
                 old
             } else {
                 touched_lru(srv, old)
@@ -417,6 +425,7 @@ fn score(srv: &Server, pol: Policy, db: usize, i: usize) -> Option<(Vec<u8>, u64
 /// (and anything but EXEC/DISCARD/QUIT/RESET inside MULTI) if still over.
 /// Returns the error to reject with.
 pub fn check_before_command(srv: &mut Server, c: &crate::networking::Client, cmd: &crate::commands::Command) -> Option<&'static str> {
+    srv.evict.last_touch = None;
     if srv.config.hot.maxmemory_bytes <= 0 {
         return None;
     }
