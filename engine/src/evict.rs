@@ -106,7 +106,7 @@ pub fn lru_clock_at(now_us: u64) -> u32 {
 }
 
 pub fn policy(srv: &Server) -> Policy {
-    Policy::from_name(&srv.config.get("maxmemory-policy").unwrap_or_default())
+    srv.config.hot.maxmemory_policy
 }
 
 /// LFUGetTimeInMinutes: 16 bits of unix minutes.
@@ -137,7 +137,7 @@ pub fn lfu_decr_and_return(srv: &Server, lru: u32) -> u32 {
     let counter = lru & 255;
     let now = lfu_minutes(srv);
     let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
-    let decay = srv.config.int("lfu-decay-time");
+    let decay = srv.config.hot.lfu_decay_time;
     let periods = if decay > 0 { i64::from(elapsed) / decay } else { 0 };
     (i64::from(counter) - periods).max(0) as u32
 }
@@ -150,7 +150,7 @@ fn lfu_log_incr(srv: &mut Server, counter: u32) -> u32 {
     }
     let r: f64 = srv.rng.gen::<f64>();
     let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
-    let p = 1.0 / (base * srv.config.int("lfu-log-factor") as f64 + 1.0);
+    let p = 1.0 / (base * srv.config.hot.lfu_log_factor as f64 + 1.0);
     if r < p {
         counter + 1
     } else {

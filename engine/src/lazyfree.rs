@@ -41,14 +41,13 @@ pub struct LazyfreeState {
 /// lazyfreeGetFreeEffort: allocations to free. A list frees one per
 /// quicklist node; listpack and intset encodings are one allocation.
 pub fn free_effort(srv: &Server, value: &Value) -> usize {
-    let limits = crate::debug::encoding_limits(srv);
     match value {
         Value::Str(_) => 1,
         Value::List(l) => {
             let bytes: usize = l.iter().map(|e| e.len() + 2).sum();
             bytes / 8192 + 1
         }
-        Value::Set(_) | Value::Hash(_) | Value::ZSet(_) => match crate::object::encoding_of(value, &limits) {
+        Value::Set(_) | Value::Hash(_) | Value::ZSet(_) => match crate::object::encoding_of(value, &crate::debug::encoding_limits(srv)) {
             "hashtable" | "skiplist" => value.element_count(),
             _ => 1,
         },
@@ -58,8 +57,7 @@ pub fn free_effort(srv: &Server, value: &Value) -> usize {
 /// Frees a value removed from the keyspace: on the bio thread if `lazy` and
 /// it is big enough (freeObjAsync), else now on the main thread.
 pub fn free_value(srv: &mut Server, value: Value, lazy: bool) {
-    let effort = free_effort(srv, &value);
-    if lazy && effort > LAZYFREE_THRESHOLD {
+    if lazy && free_effort(srv, &value) > LAZYFREE_THRESHOLD {
         let bytes = crate::memory::value_bytes(&value) as u64;
         let work_ns = cost::FREE_ELEMENT_NS * value.element_count() as u64;
         enqueue(srv, 1, bytes, work_ns);

@@ -332,6 +332,22 @@ fn eviction_continues_in_the_timer_when_the_budget_runs_out() {
     assert!(n.info_u64("evicted_keys") >= 190);
 }
 
+/// CONFIG SET maxmemory below the usage starts the eviction timer: keys go
+/// without any further command (updateMaxmemory's startEvictionTimeProc).
+#[test]
+fn lowering_maxmemory_evicts_from_the_timer() {
+    let mut n = Node::new(&["maxmemory-policy allkeys-lru"]);
+    let v = big();
+    for i in 0..5 {
+        n.on(1, &["SET", &format!("k{}", i), &v]);
+    }
+    n.squeeze();
+    assert_eq!(n.info("evicted_keys"), "0");
+    n.sleep_ms(5);
+    assert_eq!(n.info("evicted_keys"), "1");
+    assert_eq!(n.engine.server().dbs[0].dict.len(), 4);
+}
+
 /// A replica ignores maxmemory by default (replica-ignore-maxmemory yes);
 /// with it off, the replica evicts like a master.
 #[test]

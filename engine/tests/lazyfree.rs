@@ -207,3 +207,26 @@ fn bio_jobs_run_one_after_another() {
     n.sleep_ms(120);
     assert_eq!(n.lazy(), (0, 2));
 }
+
+/// An expired big value found by a lookup is freed by the bio thread under
+/// lazyfree-lazy-expire, and by the reading client's command otherwise.
+#[test]
+fn lazy_expire_frees_in_the_background() {
+    for (lazy, main_thread_frees) in [("yes", false), ("no", true)] {
+        let mut n = Node::new(&[&format!("lazyfree-lazy-expire {}", lazy)]);
+        let (reply, _) = n.engine.admin_command(n.now_us, vec![b"DEBUG".to_vec(), b"SET-ACTIVE-EXPIRE".to_vec(), b"0".to_vec()]);
+        assert_eq!(reply, b"+OK\r\n");
+        n.put_set("s", 500_000);
+        assert_eq!(n.cmd("PEXPIRE s 10"), ":1\r\n");
+        n.sleep_ms(20);
+        let (reply, us) = n.step("SCARD s");
+        assert_eq!(reply, ":0\r\n");
+        if main_thread_frees {
+            assert!(us > 100_000, "synchronous expire took {} µs", us);
+            assert_eq!(n.lazy(), (0, 0));
+        } else {
+            assert!(us < 100, "lazy expire took {} µs", us);
+            assert_eq!(n.lazy(), (1, 0));
+        }
+    }
+}
