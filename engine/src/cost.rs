@@ -24,6 +24,12 @@ pub const ACCEPT_NS: u64 = 20_000;
 /// usec), about 320 ns per element; the bio thread's UNLINK of the same set
 /// drained lazyfree_pending_objects in about 450 ms.
 pub const FREE_ELEMENT_NS: u64 = 320;
+/// Freeing one key of a flushed db: its dict entry, key sds and value robj,
+/// three frees against a set member's two, so 1.5 x FREE_ELEMENT_NS. (A
+/// FLUSHALL SYNC of 1,000,000 small strings measured 1.8 to 5 s here, but
+/// on a machine at load 14 and including 7.0's jemalloc purge after a sync
+/// flush, so it was not taken as the figure.)
+pub const FREE_KEY_NS: u64 = 480;
 /// The main thread's share of handing a value or a db to the bio thread
 /// (bioCreateLazyFreeJob). Measured on redis-server 7.0.15: UNLINK of a
 /// 100,000-member set about 10 µs a call against 7 µs for a 3-member set;

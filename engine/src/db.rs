@@ -195,8 +195,7 @@ impl Server {
                 if lazy {
                     crate::lazyfree::free_db_async(self, old);
                 } else {
-                    let elements: usize = old.dict.values().map(|v| v.element_count()).sum();
-                    self.cost.free_elements(elements);
+                    self.cost.add_ns(crate::lazyfree::db_free_ns(&old));
                 }
             }
         }

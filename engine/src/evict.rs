@@ -88,6 +88,11 @@ pub struct EvictState {
     pub timer_running: bool,
     /// Times evictionTimeProc ran.
     pub timer_runs: u64,
+    /// Since when used memory has been over maxmemory (node clock, µs;
+    /// stat_last_eviction_exceeded_time).
+    exceeded_since_us: Option<u64>,
+    /// Time spent over the limit in finished episodes, µs.
+    exceeded_total_us: u64,
     /// The key the running command last accessed under LFU, so that setKey
     /// counts one access per write as Redis does (its caller's
     /// lookupKeyWrite, or its own).
@@ -268,11 +273,48 @@ pub fn perform_evictions(srv: &mut Server) -> EvictResult {
     if !safe_to_evict(srv) {
         return EvictResult::Ok;
     }
-    let Some(mut to_free) = bytes_to_free(srv) else { return EvictResult::Ok };
-    let pol = policy(srv);
-    if pol == Policy::NoEviction {
-        return EvictResult::Fail;
+    let result = match bytes_to_free(srv) {
+        None => EvictResult::Ok,
+        Some(_) if policy(srv) == Policy::NoEviction => EvictResult::Fail,
+        Some(to_free) => evict_loop(srv, to_free),
+    };
+    update_exceeded_time(srv, result);
+    result
+}
+
+/// The eviction-exceeded clock of INFO stats: it runs while evictions are
+/// failing or unfinished.
+fn update_exceeded_time(srv: &mut Server, result: EvictResult) {
+    let now = srv.now_us;
+    let e = &mut srv.evict;
+    match (result, e.exceeded_since_us) {
+        (EvictResult::Ok, Some(since)) => {
+            e.exceeded_total_us += now.saturating_sub(since);
+            e.exceeded_since_us = None;
+        }
+        (EvictResult::Running | EvictResult::Fail, None) => e.exceeded_since_us = Some(now),
+        _ => {}
     }
+}
+
+/// (total_eviction_exceeded_time, current_eviction_exceeded_time) in ms.
+pub fn exceeded_time_ms(srv: &Server) -> (u64, u64) {
+    let current = srv.evict.exceeded_since_us.map_or(0, |since| srv.now_us.saturating_sub(since));
+    ((srv.evict.exceeded_total_us + current) / 1000, current / 1000)
+}
+
+/// CONFIG RESETSTAT.
+pub fn reset_stats(srv: &mut Server) {
+    srv.evict.exceeded_total_us = 0;
+    srv.evict.exceeded_since_us = None;
+}
+
+/// The body of performEvictions once over the limit with a policy that
+/// may evict.
+/// Like Redis, only the keyspace's shrinking counts toward `to_free`: the
+/// DELs' own propagation buffers would otherwise keep the loop going.
+fn evict_loop(srv: &mut Server, to_free: u64) -> EvictResult {
+    let pol = policy(srv);
     let limit_ns = time_limit_us(srv.config.int("maxmemory-eviction-tenacity")).saturating_mul(1000);
     let start_ns = srv.cost.ns();
     let lazy = srv.config.bool("lazyfree-lazy-eviction");
@@ -295,10 +337,6 @@ pub fn perform_evictions(srv: &mut Server) -> EvictResult {
                 srv.evict.timer_running = true;
                 break;
             }
-        }
-        if freed >= to_free {
-            // The figure is recomputed in case propagation grew the buffers.
-            to_free = bytes_to_free(srv).map_or(0, |more| freed + more);
         }
     }
     if srv.evict.timer_running {

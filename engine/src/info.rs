@@ -202,8 +202,9 @@ fn stats_section(srv: &Server) -> Fields {
     f(&mut v, "expire_cycle_cpu_milliseconds", s.expire_cycle_cpu_milliseconds);
     f(&mut v, "evicted_keys", s.evicted_keys);
     f(&mut v, "evicted_clients", 0);
-    f(&mut v, "total_eviction_exceeded_time", 0);
-    f(&mut v, "current_eviction_exceeded_time", 0);
+    let (exceeded_total_ms, exceeded_current_ms) = crate::evict::exceeded_time_ms(srv);
+    f(&mut v, "total_eviction_exceeded_time", exceeded_total_ms);
+    f(&mut v, "current_eviction_exceeded_time", exceeded_current_ms);
     f(&mut v, "keyspace_hits", s.keyspace_hits);
     f(&mut v, "keyspace_misses", s.keyspace_misses);
     f(&mut v, "pubsub_channels", 0);

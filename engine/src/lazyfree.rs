@@ -66,13 +66,23 @@ pub fn free_value(srv: &mut Server, value: Value, lazy: bool) {
     }
 }
 
+/// The work of freeing one key and its value: the key's own allocations
+/// plus one free per further element of a collection.
+pub fn key_free_ns(value: &Value) -> u64 {
+    cost::FREE_KEY_NS + cost::FREE_ELEMENT_NS * (value.element_count() as u64).saturating_sub(1)
+}
+
+/// The work of freeing a whole db (dictEmpty, or the bio job of emptyDbAsync).
+pub fn db_free_ns(db: &crate::db::Db) -> u64 {
+    db.dict.values().map(|e| key_free_ns(e)).sum()
+}
+
 /// emptyDbAsync: the whole dict goes to the bio thread in one job that
 /// counts its keys as pending objects.
 pub fn free_db_async(srv: &mut Server, db: crate::db::Db) {
     let objects = db.dict.len() as u64;
-    let elements: usize = db.dict.values().map(|e| e.element_count()).sum();
     let bytes: u64 = db.dict.iter().map(|(k, v)| crate::memory::key_usage_bytes(k, v) as u64).sum();
-    let work_ns = cost::FREE_ELEMENT_NS * (elements + db.dict.len()) as u64;
+    let work_ns = db_free_ns(&db);
     enqueue(srv, objects, bytes, work_ns);
 }
 

@@ -762,6 +762,7 @@ fn config_set_command(ctx: &mut Ctx) {
 fn config_resetstat_command(ctx: &mut Ctx) {
     ctx.srv.stats = Stats::default();
     crate::lazyfree::reset_stats(ctx.srv);
+    crate::evict::reset_stats(ctx.srv);
     ctx.c.reply.ok();
 }
 

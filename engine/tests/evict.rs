@@ -363,3 +363,24 @@ fn replicas_ignore_maxmemory_by_default() {
         assert_eq!(n.info("evicted_keys"), evicted);
     }
 }
+
+/// INFO's eviction-exceeded clock runs while writes are refused and stops
+/// once memory is back under the limit.
+#[test]
+fn eviction_exceeded_time_in_info() {
+    let mut n = Node::new(&[]);
+    n.cmd("SET a 1");
+    n.cmd("CONFIG SET maxmemory 1");
+    assert_eq!(n.cmd("SET b 1"), OOM);
+    n.now_us += 1_500_000;
+    assert_eq!(n.info("current_eviction_exceeded_time"), "1500");
+    assert_eq!(n.info("total_eviction_exceeded_time"), "1500");
+    n.cmd("CONFIG SET maxmemory 0");
+    n.cmd("CONFIG SET maxmemory 100000000");
+    assert_eq!(n.cmd("SET b 1"), "+OK\r\n");
+    n.now_us += 1_000_000;
+    assert_eq!(n.info("current_eviction_exceeded_time"), "0");
+    assert_eq!(n.info("total_eviction_exceeded_time"), "1500");
+    n.cmd("CONFIG RESETSTAT");
+    assert_eq!(n.info("total_eviction_exceeded_time"), "0");
+}
