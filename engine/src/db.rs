@@ -189,7 +189,7 @@ impl Server {
         }
         let mut removed = 0;
         for i in 0..self.dbs.len() {
-            if db.map_or(true, |only| only == i) {
+            if db.is_none_or(|only| only == i) {
                 let old = std::mem::take(&mut self.dbs[i]);
                 removed += old.dict.len();
                 if lazy {

@@ -177,7 +177,7 @@ pub fn touched_lru(srv: &mut Server, old: u32) -> u32 {
 /// lookupKey's access-time update. Not while a child is saving (it would
 /// copy-on-write every page it touches), and not for NOTOUCH lookups.
 pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
-    if srv.child.is_some() {
+    if has_active_child(srv) {
         return;
     }
     let Some(old) = srv.dbs[db].dict.get(key).map(|e| e.meta.lru) else { return };
@@ -190,6 +190,19 @@ pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
     }
 }
 
+/// hasActiveChildProcess: a fork for RDB/AOF or a replication transfer.
+fn has_active_child(srv: &Server) -> bool {
+    srv.child.is_some() || srv.repl.rdb_child_active()
+}
+
+/// A keyspace entry for a value created now (createObject's header), for
+/// code that inserts into a dict directly (loading, DEBUG POPULATE).
+pub fn new_entry(srv: &Server, value: crate::object::Value) -> crate::object::Entry {
+    let mut entry = crate::object::Entry::new(value);
+    entry.meta.lru = new_object_lru(srv);
+    entry
+}
+
 /// The header for a value stored under `key` by setKey: a new object's,
 /// except that under LFU an overwrite keeps the old counter after the write
 /// lookup's access (dbOverwrite).
@@ -197,7 +210,7 @@ pub fn lru_for_set(srv: &mut Server, db: usize, key: &[u8]) -> u32 {
     match srv.dbs[db].dict.get(key).map(|e| e.meta.lru) {
         Some(old) if policy(srv).is_lfu() => {
             let looked_up = srv.evict.last_touch.as_ref().is_some_and(|(d, k)| *d == db && k == key);
-            if looked_up || srv.child.is_some() {
+            if looked_up || has_active_child(srv) {
                 old
             } else {
                 touched_lru(srv, old)
@@ -322,6 +335,7 @@ fn evict_loop(srv: &mut Server, to_free: u64) -> EvictResult {
     let mut keys_freed: u64 = 0;
     while freed < to_free {
         let Some((db, key)) = pick_key(srv, pol) else {
+            wait_for_lazyfree(srv, limit_ns / 1000);
             return EvictResult::Fail;
         };
         let before = crate::memory::stats(srv).used_memory;
@@ -329,7 +343,7 @@ fn evict_loop(srv: &mut Server, to_free: u64) -> EvictResult {
         let after = crate::memory::stats(srv).used_memory;
         freed += before.saturating_sub(after);
         keys_freed += 1;
-        if keys_freed % 16 == 0 {
+        if keys_freed.is_multiple_of(16) {
             if lazy && bytes_to_free(srv).is_none() {
                 break;
             }
@@ -344,6 +358,16 @@ fn evict_loop(srv: &mut Server, to_free: u64) -> EvictResult {
     } else {
         EvictResult::Ok
     }
+}
+
+/// Nothing left to evict: Redis sleeps up to the time budget in 1 ms naps
+/// while the bio thread still frees objects, hoping memory drops. The
+/// main thread stalls for that long (until the last job ends, at most the
+/// budget); used_memory is only re-read by the next command.
+fn wait_for_lazyfree(srv: &mut Server, limit_us: u64) {
+    let Some(done_us) = crate::lazyfree::last_job_done_us(srv) else { return };
+    let wait_us = done_us.saturating_sub(srv.now_us).min(limit_us);
+    srv.cost.block_us(wait_us);
 }
 
 /// Deletes one evicted key: the free (lazily under lazyfree-lazy-eviction),

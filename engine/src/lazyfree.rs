@@ -119,6 +119,11 @@ pub fn has_pending_jobs(srv: &Server) -> bool {
     srv.lazyfree.jobs.iter().any(|j| j.done_us > srv.now_us)
 }
 
+/// When the bio thread's queue runs dry, if it has unfinished jobs.
+pub fn last_job_done_us(srv: &Server) -> Option<u64> {
+    has_pending_jobs(srv).then_some(srv.lazyfree.busy_until_us)
+}
+
 /// Forgets finished jobs, keeping their count (called from serverCron).
 pub fn reap(srv: &mut Server) {
     let now = srv.now_us;

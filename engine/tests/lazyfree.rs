@@ -230,3 +230,19 @@ fn lazy_expire_frees_in_the_background() {
         }
     }
 }
+
+/// Out of keys to evict while the bio thread still frees: the command waits
+/// up to the eviction budget (500 µs by default) before its OOM error.
+#[test]
+fn oom_waits_for_the_bio_thread_up_to_the_budget() {
+    let mut n = Node::new(&["maxmemory-policy allkeys-lru"]);
+    n.put_set("s", 300_000);
+    n.cmd("UNLINK s");
+    n.cmd("CONFIG SET maxmemory 1");
+    let (reply, us) = n.step("SET a 1");
+    assert_eq!(reply, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    assert!((500..1000).contains(&us), "waited {} µs", us);
+    n.sleep_ms(200);
+    let (_, us) = n.step("SET a 1");
+    assert!(us < 100, "nothing pending, no wait: {} µs", us);
+}
