@@ -109,7 +109,7 @@ impl Server {
         }
         if self.dbs[db].dict.contains_key(key) {
             self.signal_modified_key(db, key);
-            crate::evict::touch(self, db, key);
+            crate::evict::touch_write(self, db, key);
         }
         self.dbs[db].dict.get_mut(key).map(|e| &mut e.value)
     }
@@ -413,6 +413,7 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) {
     let value = ctx.srv.dbs[db].dict.swap_remove(&src).expect("checked above");
     ctx.srv.dbs[db].expires.swap_remove(&src);
     ctx.srv.set_key(db, &dst, value.value, false);
+    crate::evict::keep_lru(ctx.srv, db, &dst, value.meta.lru);
     if let Some(when) = expire {
         ctx.srv.set_expire(db, &dst, when);
     }
@@ -476,6 +477,7 @@ fn move_command(ctx: &mut Ctx) {
     let value = ctx.srv.dbs[src_db].dict.swap_remove(&key).expect("checked above");
     ctx.srv.dbs[src_db].expires.swap_remove(&key);
     ctx.srv.set_key(dst_db, &key, value.value, false);
+    crate::evict::keep_lru(ctx.srv, dst_db, &key, value.meta.lru);
     if let Some(when) = expire {
         ctx.srv.set_expire(dst_db, &key, when);
     }

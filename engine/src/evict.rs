@@ -93,8 +93,8 @@ pub struct EvictState {
     exceeded_since_us: Option<u64>,
     /// Time spent over the limit in finished episodes, µs.
     exceeded_total_us: u64,
-    /// The key the running command last accessed under LFU, so that setKey
-    /// counts one access per write as Redis does (its caller's
+    /// The key the running command last looked up for writing under LFU,
+    /// so that setKey counts one write access as Redis does (its caller's
     /// lookupKeyWrite, or its own).
     last_touch: Option<(usize, Vec<u8>)>,
 }
@@ -177,7 +177,7 @@ pub fn touched_lru(srv: &mut Server, old: u32) -> u32 {
 /// lookupKey's access-time update. Not while a child is saving (it would
 /// copy-on-write every page it touches), and not for NOTOUCH lookups.
 pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
-    if has_active_child(srv) {
+    if has_active_child(srv) || written_this_command(srv, db, key) {
         return;
     }
     let Some(old) = srv.dbs[db].dict.get(key).map(|e| e.meta.lru) else { return };
@@ -185,9 +185,25 @@ pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
     if let Some(e) = srv.dbs[db].dict.get_mut(key) {
         e.meta.lru = lru;
     }
-    if policy(srv).is_lfu() {
+}
+
+/// lookupKeyWrite's access. Remembered under LFU: Redis looks a key up
+/// for writing once per command (the caller, or setKey when the caller
+/// did not: GETSET, MSET) and then works on the object it holds, while
+/// redsim's handlers may look it up again after creating or storing it.
+pub fn touch_write(srv: &mut Server, db: usize, key: &[u8]) {
+    touch(srv, db, key);
+    mark_written(srv, db, key);
+}
+
+fn mark_written(srv: &mut Server, db: usize, key: &[u8]) {
+    if policy(srv).is_lfu() && !written_this_command(srv, db, key) {
         srv.evict.last_touch = Some((db, key.to_vec()));
     }
+}
+
+fn written_this_command(srv: &Server, db: usize, key: &[u8]) -> bool {
+    srv.evict.last_touch.as_ref().is_some_and(|(d, k)| *d == db && k == key)
 }
 
 /// hasActiveChildProcess: a fork for RDB/AOF or a replication transfer.
@@ -207,16 +223,29 @@ pub fn new_entry(srv: &Server, value: crate::object::Value) -> crate::object::En
 /// except that under LFU an overwrite keeps the old counter after the write
 /// lookup's access (dbOverwrite).
 pub fn lru_for_set(srv: &mut Server, db: usize, key: &[u8]) -> u32 {
-    match srv.dbs[db].dict.get(key).map(|e| e.meta.lru) {
+    let lru = match srv.dbs[db].dict.get(key).map(|e| e.meta.lru) {
         Some(old) if policy(srv).is_lfu() => {
-            let looked_up = srv.evict.last_touch.as_ref().is_some_and(|(d, k)| *d == db && k == key);
-            if looked_up || has_active_child(srv) {
+            if written_this_command(srv, db, key) || has_active_child(srv) {
                 old
             } else {
                 touched_lru(srv, old)
             }
         }
         _ => new_object_lru(srv),
+    };
+    mark_written(srv, db, key);
+    lru
+}
+
+/// call() starts a command: forget the previous command's write lookup.
+pub fn command_starts(srv: &mut Server) {
+    srv.evict.last_touch = None;
+}
+
+/// RENAME and MOVE move the object itself, access data included.
+pub fn keep_lru(srv: &mut Server, db: usize, key: &[u8], lru: u32) {
+    if let Some(e) = srv.dbs[db].dict.get_mut(key) {
+        e.meta.lru = lru;
     }
 }
 
@@ -487,7 +516,6 @@ fn score(srv: &Server, pol: Policy, db: usize, i: usize) -> Option<(Vec<u8>, u64
 /// (and anything but EXEC/DISCARD/QUIT/RESET inside MULTI) if still over.
 /// Returns the error to reject with.
 pub fn check_before_command(srv: &mut Server, c: &crate::networking::Client, cmd: &crate::commands::Command) -> Option<&'static str> {
-    srv.evict.last_touch = None;
     if srv.config.hot.maxmemory_bytes <= 0 {
         return None;
     }

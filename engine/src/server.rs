@@ -492,6 +492,7 @@ impl Server {
             self.watch.clear_pending();
         }
         self.call_depth += 1;
+        crate::evict::command_starts(self);
         {
             let mut ctx = Ctx { srv: self, c, argv };
             (cmd.handler)(&mut ctx);

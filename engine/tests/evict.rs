@@ -187,7 +187,8 @@ fn allkeys_lru_evicts_the_idle_key() {
 
 /// Redis 7.0.15 with lfu-log-factor 0 (every hit counts): a new key has
 /// frequency 5, three GETs make 8; EXISTS/TYPE/TTL/OBJECT do not count; an
-/// overwriting SET counts once and keeps the counter; IDLETIME and FREQ
+/// overwriting SET or MSET counts once and keeps the counter, GETSET
+/// twice; IDLETIME and FREQ
 /// refuse under the other family of policies.
 #[test]
 fn lfu_counter_with_log_factor_zero() {
@@ -206,6 +207,20 @@ fn lfu_counter_with_log_factor_zero() {
     assert_eq!(n.cmd("OBJECT FREQ k"), ":9\r\n");
     assert_eq!(n.cmd("MSET k v3"), "+OK\r\n");
     assert_eq!(n.cmd("OBJECT FREQ k"), ":10\r\n");
+    // GETSET reads, then setKey looks the key up for writing: two accesses.
+    assert_eq!(n.cmd("GETSET k v4"), "$2\r\nv3\r\n");
+    assert_eq!(n.cmd("OBJECT FREQ k"), ":12\r\n");
+    // A collection created by SADD starts at 5; adding to it is one access.
+    n.cmd("SADD s a");
+    n.cmd("SADD s b");
+    assert_eq!(n.cmd("OBJECT FREQ s"), ":6\r\n");
+    // Inside a transaction every queued command counts on its own.
+    n.cmd("MULTI");
+    n.cmd("SET t v");
+    n.cmd("GET t");
+    n.cmd("GET t");
+    assert_eq!(n.cmd("EXEC"), "*3\r\n+OK\r\n$1\r\nv\r\n$1\r\nv\r\n");
+    assert_eq!(n.cmd("OBJECT FREQ t"), ":7\r\n");
     assert_eq!(
         n.cmd("OBJECT IDLETIME k"),
         "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n"
@@ -398,4 +413,61 @@ fn no_access_time_updates_while_a_child_runs() {
     n.engine.server_mut().child = None;
     n.cmd("GET k");
     assert_eq!(n.cmd("OBJECT IDLETIME k"), ":0\r\n");
+}
+
+/// OBJECT FREQ after each command (lfu-log-factor 0, maxmemory set so no
+/// shared integers), as redis-server 7.0.15 reported it: one access per
+/// key lookup the command makes, a new object starts at 5, RENAME keeps
+/// the object, COPY makes a new one.
+#[test]
+fn lfu_accesses_per_command_match_redis() {
+    let mut n = Node::new(&["maxmemory 1gb", "maxmemory-policy allkeys-lfu", "lfu-log-factor 0"]);
+    let expected = [
+        ("HSET h f v", "h", ":5"),
+        ("HSET h g v", "h", ":6"),
+        ("HGET h f", "h", ":7"),
+        ("LPUSH l a", "l", ":5"),
+        ("LPUSH l b", "l", ":6"),
+        ("LRANGE l 0 -1", "l", ":7"),
+        ("ZADD z 1 a", "z", ":5"),
+        ("ZADD z 2 b", "z", ":6"),
+        ("ZSCORE z a", "z", ":7"),
+        ("INCR n", "n", ":5"),
+        ("INCR n", "n", ":6"),
+        ("INCRBY n 5", "n", ":7"),
+        ("APPEND n x", "n", ":8"),
+        ("SETRANGE n 0 y", "n", ":9"),
+        ("EXPIRE n 100", "n", ":10"),
+        ("PERSIST n", "n", ":11"),
+        ("SADD s a", "s", ":5"),
+        ("SINTER s s", "s", ":7"),
+        ("SMEMBERS s", "s", ":8"),
+        ("STRLEN n", "n", ":12"),
+        ("GET n", "n", ":13"),
+        ("SET n 1 GET", "n", ":15"),
+        ("RENAME n n2", "n2", ":16"),
+        ("COPY n2 n3", "n3", ":5"),
+        ("LPOP l", "l", ":8"),
+        ("HDEL h g", "h", ":8"),
+        ("ZREM z b", "z", ":8"),
+    ];
+    let mut mismatches = Vec::new();
+    for (command, key, freq) in expected {
+        n.cmd(command);
+        let got = n.cmd(&format!("OBJECT FREQ {}", key));
+        if got.trim_end() != freq {
+            mismatches.push(format!("{} -> {} (Redis {})", command, got.trim_end(), freq));
+        }
+    }
+    assert!(mismatches.is_empty(), "{:#?}", mismatches);
+    // MOVE and RENAME carry the object's counter (after their own access).
+    n.cmd("FLUSHALL");
+    for line in ["SET a v", "GET a", "MOVE a 1", "SELECT 1"] {
+        n.cmd(line);
+    }
+    assert_eq!(n.cmd("OBJECT FREQ a"), ":7\r\n");
+    for line in ["SET b v", "RENAME a b"] {
+        n.cmd(line);
+    }
+    assert_eq!(n.cmd("OBJECT FREQ b"), ":8\r\n");
 }
