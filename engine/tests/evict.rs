@@ -471,3 +471,32 @@ fn lfu_accesses_per_command_match_redis() {
     }
     assert_eq!(n.cmd("OBJECT FREQ b"), ":8\r\n");
 }
+
+/// The pool is filled from every database before choosing: the idle key
+/// of db 1 goes, not the best candidate of the current db.
+#[test]
+fn the_pool_samples_every_database() {
+    let mut n = Node::new(&["maxmemory-policy allkeys-lru", "maxmemory-samples 10"]);
+    let v = big();
+    for db in ["0", "1"] {
+        n.cmd(&format!("SELECT {}", db));
+        for i in 0..5 {
+            n.on(1, &["SET", &format!("k{}{}", db, i), &v]);
+        }
+    }
+    n.sleep_ms(3500);
+    for db in ["0", "1"] {
+        n.cmd(&format!("SELECT {}", db));
+        for i in 0..5 {
+            if !(db == "1" && i == 2) {
+                n.on(1, &["GET", &format!("k{}{}", db, i)]);
+            }
+        }
+    }
+    n.cmd("SELECT 0");
+    n.squeeze();
+    assert_eq!(n.cmd("SET trigger 1"), "+OK\r\n");
+    assert_eq!(n.info("evicted_keys"), "1");
+    assert!(!n.engine.server().dbs[1].dict.contains_key(&b"k12"[..]));
+    assert_eq!(n.engine.server().dbs[0].dict.len(), 6);
+}
