@@ -500,3 +500,17 @@ fn the_pool_samples_every_database() {
     assert!(!n.engine.server().dbs[1].dict.contains_key(&b"k12"[..]));
     assert_eq!(n.engine.server().dbs[0].dict.len(), 6);
 }
+
+/// An evicted key counts as modified for WATCH: the EXEC fails.
+#[test]
+fn eviction_touches_watched_keys() {
+    let mut n = Node::new(&["maxmemory-policy allkeys-random"]);
+    n.on(1, &["SET", "k", &big()]);
+    assert_eq!(n.cmd("WATCH k"), "+OK\r\n");
+    n.on(2, &["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(n.on(2, &["GET", "k"]), "$-1\r\n");
+    n.on(2, &["CONFIG", "SET", "maxmemory", "0"]);
+    assert_eq!(n.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(n.cmd("GET k"), "+QUEUED\r\n");
+    assert_eq!(n.cmd("EXEC"), "*-1\r\n");
+}
