@@ -82,7 +82,8 @@ fn debug_populate(ctx: &mut Ctx) {
                 v
             }
         };
-        ctx.srv.dbs[db].dict.insert(key, crate::object::Entry::new(Value::Str(value.into())));
+        let entry = crate::evict::new_entry(ctx.srv, Value::Str(value.into()));
+        ctx.srv.dbs[db].dict.insert(key, entry);
     }
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();

@@ -514,3 +514,12 @@ fn eviction_touches_watched_keys() {
     assert_eq!(n.cmd("GET k"), "+QUEUED\r\n");
     assert_eq!(n.cmd("EXEC"), "*-1\r\n");
 }
+
+/// DEBUG POPULATE creates objects like any other: LFU_INIT_VAL under LFU.
+#[test]
+fn populated_keys_start_with_the_initial_counter() {
+    let mut n = Node::new(&["maxmemory-policy allkeys-lfu"]);
+    let (reply, _) = n.engine.admin_command(n.now_us, vec![b"DEBUG".to_vec(), b"POPULATE".to_vec(), b"3".to_vec()]);
+    assert_eq!(reply, b"+OK\r\n");
+    assert_eq!(n.cmd("OBJECT FREQ key:1"), ":5\r\n");
+}
