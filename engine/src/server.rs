@@ -95,6 +95,10 @@ pub struct Server {
     pub rdb: crate::rdb::bgsave::RdbState,
     /// The append-only file (aof/).
     pub aof: crate::aof::AofState,
+    /// maxmemory: LRU clock, eviction pool, eviction timer (evict.rs).
+    pub evict: crate::evict::EvictState,
+    /// The BIO_LAZY_FREE thread's queue (lazyfree.rs).
+    pub lazyfree: crate::lazyfree::LazyfreeState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -146,6 +150,8 @@ impl Server {
             forks: Default::default(),
             rdb: Default::default(),
             aof,
+            evict: crate::evict::EvictState::new(now_us),
+            lazyfree: Default::default(),
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
@@ -187,6 +193,9 @@ impl Server {
 
     pub fn next_timeout_us(&self) -> Option<u64> {
         let mut next = self.next_cron_us;
+        if self.evict.timer_running {
+            next = next.min(self.now_us);
+        }
         for c in self.clients.values() {
             if let Some((_, _, deadline_ms)) = c.blocked_wait {
                 if deadline_ms > 0 {
@@ -443,6 +452,11 @@ impl Server {
             self.reject_command(c, false, "ERR Command not allowed inside a transaction");
             return;
         }
+        if let Some(error) = crate::evict::check_before_command(self, c, cmd) {
+            self.reject_command(c, is_exec, error);
+            self.stats.per_command.entry(full_name).or_default().2 += 1;
+            return;
+        }
         if let Some(error) = self.deny_reason(c, cmd) {
             self.reject_command(c, is_exec, error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
@@ -494,6 +508,7 @@ impl Server {
             self.watch.clear_pending();
         }
         self.call_depth += 1;
+        crate::evict::command_starts(self);
         {
             let mut ctx = Ctx { srv: self, c, argv };
             (cmd.handler)(&mut ctx);
@@ -590,6 +605,7 @@ impl Server {
             self.next_cron_us = self.now_us + period_us;
         }
         crate::replication::wait_timeouts(self);
+        crate::evict::timer_proc(self);
     }
 
     pub fn run_with_period(&self, ms: u64) -> bool {
@@ -599,6 +615,8 @@ impl Server {
 
     fn server_cron(&mut self) {
         self.cost.cron();
+        crate::evict::cron(self);
+        crate::lazyfree::reap(self);
         crate::expire::databases_cron(self);
         crate::rdb::bgsave::cron_save_points(self);
         crate::aof::cron(self);
@@ -760,11 +778,16 @@ fn config_set_command(ctx: &mut Ctx) {
         return;
     }
     crate::replication::config_changed(ctx.srv);
+    if args.chunks(2).any(|pair| crate::util::eq_ic(&pair[0], "maxmemory")) {
+        crate::evict::maxmemory_changed(ctx.srv);
+    }
     ctx.c.reply.ok();
 }
 
 fn config_resetstat_command(ctx: &mut Ctx) {
     ctx.srv.stats = Stats::default();
+    crate::lazyfree::reset_stats(ctx.srv);
+    crate::evict::reset_stats(ctx.srv);
     ctx.c.reply.ok();
 }
 

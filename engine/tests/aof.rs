@@ -910,13 +910,22 @@ fn pump(master: &mut Engine, replica: &mut Node, link: &mut Option<ConnId>) {
                 other => replica.log.push(other),
             }
         }
+        let mut forked = Vec::new();
         while let Some(out) = master.poll_output() {
+            // The master's full-sync child runs at once and succeeds.
+            if let Output::Fork(f) = &out {
+                forked.push(f.pid);
+            }
             if let (Output::Send { conn, bytes }, Some(l)) = (&out, *link) {
                 if *conn == MASTER_SIDE {
                     moved = true;
                     replica.eng.handle_input(replica.now, Input::Data { conn: l, bytes });
                 }
             }
+        }
+        for pid in forked {
+            moved = true;
+            master.handle_input(replica.now, Input::ChildExit { pid, status: ChildExitStatus::Ok });
         }
         if !moved {
             return;

@@ -30,11 +30,19 @@ const AOF_CLIENT_CONN: ConnId = ConnId(u64::MAX - 3);
 /// start-up. Ok(true) when an AOF existed and was loaded (possibly
 /// truncated), Ok(false) when there was none; Err with the last log line
 /// when Redis would exit(1).
+/// Called again, it returns what the first call returned (Server::new
+/// loads at start-up; tests and hosts may ask for the outcome later).
 pub fn load_at_startup(srv: &mut Server) -> Result<bool, String> {
     if srv.aof.started {
-        return Ok(false);
+        return srv.aof.startup_load.clone().unwrap_or(Ok(false));
     }
     srv.aof.started = true;
+    let result = load_once(srv);
+    srv.aof.startup_load = Some(result.clone());
+    result
+}
+
+fn load_once(srv: &mut Server) -> Result<bool, String> {
     read_manifest(srv, true)?;
     let mut loaded = false;
     if srv.aof.status == AofStatus::On {

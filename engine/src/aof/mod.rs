@@ -83,6 +83,8 @@ pub struct AofState {
     pub child_base_size: u64,
     /// The start-up open (aofOpenIfNeededOnServerStart) has run.
     pub started: bool,
+    /// What the start-up load returned.
+    pub startup_load: Option<Result<bool, String>>,
     /// Files known to exist on disk (from start-up or created since), so
     /// removals are only asked for files that are there.
     pub known_files: BTreeSet<String>,
@@ -126,6 +128,7 @@ impl AofState {
             cur_timestamp_s: 0,
             child_base_size: 0,
             started: false,
+            startup_load: None,
             known_files: BTreeSet::new(),
             policy: policy_of(config),
             timestamp_enabled: config.bool("aof-timestamp-enabled"),

@@ -366,7 +366,8 @@ fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
     let usemark = link(srv).transfer.as_ref().is_some_and(|t| t.eof_mark.is_some());
     crate::aof::stop_for_full_sync(srv);
     srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Flushing old data".into());
-    srv.empty_data(None);
+    let lazy = srv.config.bool("replica-lazy-flush");
+    srv.empty_data_lazy(None, lazy);
     // replicationAttachToNewMaster: sub-replicas resync, the old history goes.
     disconnect_sub_replicas(srv);
     srv.repl.backlog = None;
