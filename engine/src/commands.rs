@@ -58,7 +58,7 @@ impl Command {
 fn no_handler(_: &mut Ctx) {}
 
 /// Every command table, one per subsystem file.
-pub fn tables() -> [&'static [Command]; 13] {
+pub fn tables() -> [&'static [Command]; 14] {
     [
         crate::server::COMMANDS,
         crate::db::COMMANDS,
@@ -73,6 +73,7 @@ pub fn tables() -> [&'static [Command]; 13] {
         crate::multi::COMMANDS,
         crate::memory::COMMANDS,
         crate::rdb::bgsave::COMMANDS,
+        crate::aof::COMMANDS,
     ]
 }
 

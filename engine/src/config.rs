@@ -288,6 +288,10 @@ pub struct Hot {
     pub active_expire_effort: i64,
     pub maxmemory_bytes: i64,
     pub save_points: Vec<(i64, i64)>,
+    /// Read on every key lookup (evict.rs).
+    pub maxmemory_policy: crate::evict::Policy,
+    pub lfu_log_factor: i64,
+    pub lfu_decay_time: i64,
 }
 
 /// The server configuration: canonical directive name -> value as CONFIG GET prints it.
@@ -330,6 +334,9 @@ fn placeholder_hot() -> Hot {
         active_expire_effort: 1,
         maxmemory_bytes: 0,
         save_points: Vec::new(),
+        maxmemory_policy: crate::evict::Policy::NoEviction,
+        lfu_log_factor: 10,
+        lfu_decay_time: 1,
     }
 }
 
@@ -474,6 +481,9 @@ impl Config {
             active_expire_effort: self.int("active-expire-effort"),
             maxmemory_bytes: self.int("maxmemory"),
             save_points,
+            maxmemory_policy: crate::evict::Policy::from_name(&self.values["maxmemory-policy"]),
+            lfu_log_factor: self.int("lfu-log-factor"),
+            lfu_decay_time: self.int("lfu-decay-time"),
         };
     }
 }

@@ -55,7 +55,8 @@ impl Server {
     }
 
     pub fn delete_expired_key_and_propagate(&mut self, db: usize, key: &[u8]) {
-        self.db_delete_unsignaled(db, key);
+        let lazy = self.config.bool("lazyfree-lazy-expire");
+        self.db_delete_unsignaled(db, key, lazy);
         self.stats.expired_keys += 1;
         crate::multi::touch_watched_key(self, db, key);
         let cmd: &[u8] = if self.config.bool("lazyfree-lazy-expire") { b"UNLINK" } else { b"DEL" };
@@ -69,11 +70,24 @@ impl Server {
         }
     }
 
-    /// lookupKeyRead: lazy expire, hit/miss stats.
+    /// lookupKeyRead: lazy expire, hit/miss stats, access time.
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.lookup_read_flags(db, key, true)
+    }
+
+    /// lookupKeyReadWithFlags(LOOKUP_NOTOUCH): EXISTS, TYPE, TTL and OBJECT
+    /// leave the key's LRU/LFU data alone.
+    pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.lookup_read_flags(db, key, false)
+    }
+
+    fn lookup_read_flags(&mut self, db: usize, key: &[u8], touch: bool) -> Option<&Value> {
         if self.expire_if_needed(db, key) {
             self.stats.keyspace_misses += 1;
             return None;
+        }
+        if touch {
+            crate::evict::touch(self, db, key);
         }
         match self.dbs[db].dict.get(key) {
             Some(v) => {
@@ -95,6 +109,7 @@ impl Server {
         }
         if self.dbs[db].dict.contains_key(key) {
             self.signal_modified_key(db, key);
+            crate::evict::touch_write(self, db, key);
         }
         self.dbs[db].dict.get_mut(key).map(|e| &mut e.value)
     }
@@ -110,26 +125,40 @@ impl Server {
     /// setKey: store a value, dropping any TTL unless `keep_ttl`.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.signal_modified_key(db, key);
+        let lru = crate::evict::lru_for_set(self, db, key);
         let d = &mut self.dbs[db];
         if !keep_ttl {
             d.expires.swap_remove(key);
         }
-        d.dict.insert(key.to_vec(), Entry::new(value));
+        let mut entry = Entry::new(value);
+        entry.meta.lru = lru;
+        if let Some(old) = d.dict.insert(key.to_vec(), entry) {
+            let lazy = self.config.bool("lazyfree-lazy-server-del");
+            crate::lazyfree::free_value(self, old.value, lazy);
+        }
     }
 
     /// dbDelete: remove a key and its TTL. Returns whether it existed.
     pub fn db_delete(&mut self, db: usize, key: &[u8]) -> bool {
+        let lazy = self.config.bool("lazyfree-lazy-server-del");
+        self.db_delete_lazy(db, key, lazy)
+    }
+
+    /// dbGenericDelete: the value is freed on the bio thread if `lazy`
+    /// and big (UNLINK, lazyfree-lazy-*), else at once.
+    pub fn db_delete_lazy(&mut self, db: usize, key: &[u8], lazy: bool) -> bool {
         self.signal_modified_key(db, key);
-        self.db_delete_unsignaled(db, key)
+        self.db_delete_unsignaled(db, key, lazy)
     }
 
     /// dbDelete without the WATCH signal (expiry signals on its own).
-    fn db_delete_unsignaled(&mut self, db: usize, key: &[u8]) -> bool {
+    fn db_delete_unsignaled(&mut self, db: usize, key: &[u8], lazy: bool) -> bool {
         let d = &mut self.dbs[db];
         d.expires.swap_remove(key);
         match d.dict.swap_remove(key) {
             Some(v) => {
-                self.cost.elements(v.element_count());
+                self.cost.elements(1);
+                crate::lazyfree::free_value(self, v.value, lazy);
                 true
             }
             None => false,
@@ -148,18 +177,26 @@ impl Server {
 
     /// Removes every key of every db (or one db). Returns keys removed.
     pub fn empty_data(&mut self, db: Option<usize>) -> usize {
+        self.empty_data_lazy(db, false)
+    }
+
+    /// emptyData with EMPTYDB_ASYNC: each emptied db goes to the bio thread.
+    pub fn empty_data_lazy(&mut self, db: Option<usize>, lazy: bool) -> usize {
         for i in 0..self.dbs.len() {
             if db.map_or(true, |only| only == i) {
                 crate::multi::touch_all_watched_keys_in_db(self, i, None);
             }
         }
         let mut removed = 0;
-        for (i, d) in self.dbs.iter_mut().enumerate() {
-            if db.map_or(true, |only| only == i) {
-                removed += d.dict.len();
-                let elements: usize = d.dict.values().map(|v| v.element_count()).sum();
-                self.cost.elements(elements);
-                *d = Db::default();
+        for i in 0..self.dbs.len() {
+            if db.is_none_or(|only| only == i) {
+                let old = std::mem::take(&mut self.dbs[i]);
+                removed += old.dict.len();
+                if lazy {
+                    crate::lazyfree::free_db_async(self, old);
+                } else {
+                    self.cost.add_ns(crate::lazyfree::db_free_ns(&old));
+                }
             }
         }
         removed
@@ -170,11 +207,20 @@ impl Server {
     }
 }
 
-fn del_generic(ctx: &mut Ctx) {
+fn del_command(ctx: &mut Ctx) {
+    let lazy = ctx.srv.config.bool("lazyfree-lazy-user-del");
+    del_generic(ctx, lazy);
+}
+
+fn unlink_command(ctx: &mut Ctx) {
+    del_generic(ctx, true);
+}
+
+fn del_generic(ctx: &mut Ctx, lazy: bool) {
     let mut deleted = 0;
     for key in &ctx.argv[1..] {
         ctx.srv.expire_if_needed(ctx.c.db, key);
-        if ctx.srv.db_delete(ctx.c.db, key) {
+        if ctx.srv.db_delete_lazy(ctx.c.db, key, lazy) {
             ctx.srv.dirty += 1;
             deleted += 1;
         }
@@ -185,7 +231,7 @@ fn del_generic(ctx: &mut Ctx) {
 fn exists_command(ctx: &mut Ctx) {
     let mut count = 0;
     for key in &ctx.argv[1..] {
-        if ctx.srv.lookup_read(ctx.c.db, key).is_some() {
+        if ctx.srv.lookup_read_notouch(ctx.c.db, key).is_some() {
             count += 1;
         }
     }
@@ -193,7 +239,7 @@ fn exists_command(ctx: &mut Ctx) {
 }
 
 fn type_command(ctx: &mut Ctx) {
-    let name = ctx.srv.lookup_read(ctx.c.db, &ctx.argv[1]).map_or("none", |v| v.type_name());
+    let name = ctx.srv.lookup_read_notouch(ctx.c.db, &ctx.argv[1]).map_or("none", |v| v.type_name());
     ctx.c.reply.simple(name);
 }
 
@@ -201,32 +247,31 @@ fn dbsize_command(ctx: &mut Ctx) {
     ctx.c.reply.int(ctx.srv.dbs[ctx.c.db].len() as i64);
 }
 
-/// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC.
-fn flush_flags_ok(ctx: &mut Ctx) -> bool {
+/// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; without one,
+/// lazyfree-lazy-user-flush decides. Returns Some(lazy), or None after
+/// replying with the syntax error.
+fn flush_flags(ctx: &mut Ctx) -> Option<bool> {
     match ctx.argv.len() {
-        1 => true,
-        2 if eq_ic(&ctx.argv[1], "async") || eq_ic(&ctx.argv[1], "sync") => true,
+        1 => Some(ctx.srv.config.bool("lazyfree-lazy-user-flush")),
+        2 if eq_ic(&ctx.argv[1], "async") => Some(true),
+        2 if eq_ic(&ctx.argv[1], "sync") => Some(false),
         _ => {
             ctx.c.reply.err(errors::SYNTAX);
-            false
+            None
         }
     }
 }
 
 fn flushdb_command(ctx: &mut Ctx) {
-    if !flush_flags_ok(ctx) {
-        return;
-    }
-    let removed = ctx.srv.empty_data(Some(ctx.c.db));
+    let Some(lazy) = flush_flags(ctx) else { return };
+    let removed = ctx.srv.empty_data_lazy(Some(ctx.c.db), lazy);
     ctx.srv.dirty += removed as u64 + 1;
     ctx.c.reply.ok();
 }
 
 fn flushall_command(ctx: &mut Ctx) {
-    if !flush_flags_ok(ctx) {
-        return;
-    }
-    let removed = ctx.srv.empty_data(None);
+    let Some(lazy) = flush_flags(ctx) else { return };
+    let removed = ctx.srv.empty_data_lazy(None, lazy);
     ctx.srv.dirty += removed as u64;
     // With save points the empty dataset is saved at once (dirty back to
     // 0). FLUSHALL is propagated even when it changed nothing
@@ -373,6 +418,7 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) {
     let value = ctx.srv.dbs[db].dict.swap_remove(&src).expect("checked above");
     ctx.srv.dbs[db].expires.swap_remove(&src);
     ctx.srv.set_key(db, &dst, value.value, false);
+    crate::evict::keep_lru(ctx.srv, db, &dst, value.meta.lru);
     if let Some(when) = expire {
         ctx.srv.set_expire(db, &dst, when);
     }
@@ -436,6 +482,7 @@ fn move_command(ctx: &mut Ctx) {
     let value = ctx.srv.dbs[src_db].dict.swap_remove(&key).expect("checked above");
     ctx.srv.dbs[src_db].expires.swap_remove(&key);
     ctx.srv.set_key(dst_db, &key, value.value, false);
+    crate::evict::keep_lru(ctx.srv, dst_db, &key, value.meta.lru);
     if let Some(when) = expire {
         ctx.srv.set_expire(dst_db, &key, when);
     }
@@ -508,8 +555,8 @@ fn swapdb_command(ctx: &mut Ctx) {
 }
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("del", -2, flags::WRITE, del_generic),
-    Command::new("unlink", -2, flags::WRITE | flags::FAST, del_generic),
+    Command::new("del", -2, flags::WRITE, del_command),
+    Command::new("unlink", -2, flags::WRITE | flags::FAST, unlink_command),
     Command::new("exists", -2, flags::READONLY | flags::FAST, exists_command),
     Command::new("type", 2, flags::READONLY | flags::FAST, type_command),
     Command::new("dbsize", 1, flags::READONLY | flags::FAST, dbsize_command),

@@ -83,7 +83,8 @@ fn debug_populate(ctx: &mut Ctx) {
                 v
             }
         };
-        ctx.srv.dbs[db].dict.insert(key, crate::object::Entry::new(Value::Str(value.into())));
+        let entry = crate::evict::new_entry(ctx.srv, Value::Str(value.into()));
+        ctx.srv.dbs[db].dict.insert(key, entry);
     }
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();
@@ -141,7 +142,7 @@ fn object_key_command(ctx: &mut Ctx) {
     let db = ctx.c.db;
     let sub = ctx.argv[1].clone();
     let key = ctx.argv[2].clone();
-    let Some(value) = ctx.srv.lookup_read(db, &key) else {
+    let Some(value) = ctx.srv.lookup_read_notouch(db, &key) else {
         ctx.c.reply.null();
         return;
     };
@@ -151,10 +152,26 @@ fn object_key_command(ctx: &mut Ctx) {
     } else if eq_ic(&sub, "refcount") {
         let shared = is_shared_integer(value, per_key_lru);
         ctx.c.reply.int(if shared { i64::from(i32::MAX) } else { 1 });
-    } else if eq_ic(&sub, "idletime") {
-        ctx.c.reply.int(0);
     } else {
+        object_lru_reply(ctx, db, &key, eq_ic(&sub, "idletime"));
+    }
+}
+
+/// OBJECT IDLETIME (seconds since the last access, LRU policies) and
+/// OBJECT FREQ (the decayed LFU counter, LFU policies).
+fn object_lru_reply(ctx: &mut Ctx, db: usize, key: &[u8], idletime: bool) {
+    let lfu = crate::evict::policy(ctx.srv).is_lfu();
+    let lru = ctx.srv.dbs[db].dict.get(key).map_or(0, |e| e.meta.lru);
+    if idletime && lfu {
+        ctx.c.reply.err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    } else if idletime {
+        let idle_s = crate::evict::idle_ms(ctx.srv, lru) / 1000;
+        ctx.c.reply.int(idle_s as i64);
+    } else if !lfu {
         ctx.c.reply.err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    } else {
+        let freq = crate::evict::lfu_decr_and_return(ctx.srv, lru);
+        ctx.c.reply.int(i64::from(freq));
     }
 }
 

@@ -261,7 +261,7 @@ fn pexpireat_command(ctx: &mut Ctx) {
 /// ttlGenericCommand for TTL, PTTL, EXPIRETIME and PEXPIRETIME.
 fn ttl_generic(ctx: &mut Ctx, output_ms: bool, output_abs: bool) {
     let db = ctx.c.db;
-    if ctx.srv.lookup_read(db, &ctx.argv[1]).is_none() {
+    if ctx.srv.lookup_read_notouch(db, &ctx.argv[1]).is_none() {
         ctx.c.reply.int(-2);
         return;
     }

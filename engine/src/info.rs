@@ -129,7 +129,7 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "rss_overhead_bytes", 0);
     f(&mut v, "mem_fragmentation_ratio", format!("{:.2}", rss as f64 / used as f64));
     f(&mut v, "mem_fragmentation_bytes", rss - used);
-    f(&mut v, "mem_not_counted_for_evict", 0);
+    f(&mut v, "mem_not_counted_for_evict", crate::evict::not_counted_memory(srv));
     f(&mut v, "mem_replication_backlog", srv.repl.backlog_histlen());
     f(&mut v, "mem_total_replication_buffers", srv.repl.backlog_histlen());
     f(&mut v, "mem_clients_slaves", 0);
@@ -138,8 +138,8 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "mem_aof_buffer", 0);
     f(&mut v, "mem_allocator", "jemalloc-5.3.0");
     f(&mut v, "active_defrag_running", 0);
-    f(&mut v, "lazyfree_pending_objects", 0);
-    f(&mut v, "lazyfreed_objects", 0);
+    f(&mut v, "lazyfree_pending_objects", crate::lazyfree::pending_objects(srv));
+    f(&mut v, "lazyfreed_objects", crate::lazyfree::freed_objects(srv));
     v
 }
 
@@ -166,18 +166,7 @@ fn persistence_section(srv: &Server) -> Fields {
     f(&mut v, "rdb_last_cow_size", r.last_cow_size);
     f(&mut v, "rdb_last_load_keys_expired", r.last_load_keys_expired);
     f(&mut v, "rdb_last_load_keys_loaded", r.last_load_keys_loaded);
-    f(&mut v, "aof_enabled", u8::from(srv.config.bool("appendonly")));
-    f(&mut v, "aof_rewrite_in_progress", 0);
-    f(&mut v, "aof_rewrite_scheduled", 0);
-    f(&mut v, "aof_last_rewrite_time_sec", -1);
-    f(&mut v, "aof_current_rewrite_time_sec", -1);
-    f(&mut v, "aof_last_bgrewrite_status", "ok");
-    f(&mut v, "aof_rewrites", 0);
-    f(&mut v, "aof_rewrites_consecutive_failures", 0);
-    f(&mut v, "aof_last_write_status", "ok");
-    f(&mut v, "aof_last_cow_size", 0);
-    f(&mut v, "module_fork_in_progress", 0);
-    f(&mut v, "module_fork_last_cow_size", 0);
+    v.extend(crate::aof::info_fields(srv));
     v
 }
 
@@ -205,8 +194,9 @@ fn stats_section(srv: &Server) -> Fields {
     f(&mut v, "expire_cycle_cpu_milliseconds", s.expire_cycle_cpu_milliseconds);
     f(&mut v, "evicted_keys", s.evicted_keys);
     f(&mut v, "evicted_clients", 0);
-    f(&mut v, "total_eviction_exceeded_time", 0);
-    f(&mut v, "current_eviction_exceeded_time", 0);
+    let (exceeded_total_ms, exceeded_current_ms) = crate::evict::exceeded_time_ms(srv);
+    f(&mut v, "total_eviction_exceeded_time", exceeded_total_ms);
+    f(&mut v, "current_eviction_exceeded_time", exceeded_current_ms);
     f(&mut v, "keyspace_hits", s.keyspace_hits);
     f(&mut v, "keyspace_misses", s.keyspace_misses);
     f(&mut v, "pubsub_channels", 0);

@@ -93,6 +93,12 @@ pub struct Server {
     pub forks: crate::child::ForkStats,
     /// SAVE/BGSAVE state, save points, loading stats (rdb/bgsave.rs).
     pub rdb: crate::rdb::bgsave::RdbState,
+    /// The append-only file (aof/).
+    pub aof: crate::aof::AofState,
+    /// maxmemory: LRU clock, eviction pool, eviction timer (evict.rs).
+    pub evict: crate::evict::EvictState,
+    /// The BIO_LAZY_FREE thread's queue (lazyfree.rs).
+    pub lazyfree: crate::lazyfree::LazyfreeState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -108,6 +114,7 @@ impl Server {
         let run_id = random_hex40(&mut rng);
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
+        let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
         let mut srv = Server {
             config,
             options,
@@ -142,9 +149,13 @@ impl Server {
             child: None,
             forks: Default::default(),
             rdb: Default::default(),
+            aof,
+            evict: crate::evict::EvictState::new(now_us),
+            lazyfree: Default::default(),
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
+        crate::aof::on_startup(&mut srv);
         crate::rdb::startup::load_data_from_disk(&mut srv);
         // Loading blocked the loop: the host sees it in the first step.
         srv.rdb.startup_block_us = srv.cost.take_us();
@@ -182,6 +193,9 @@ impl Server {
 
     pub fn next_timeout_us(&self) -> Option<u64> {
         let mut next = self.next_cron_us;
+        if self.evict.timer_running {
+            next = next.min(self.now_us);
+        }
         for c in self.clients.values() {
             if let Some((_, _, deadline_ms)) = c.blocked_wait {
                 if deadline_ms > 0 {
@@ -438,6 +452,11 @@ impl Server {
             self.reject_command(c, false, "ERR Command not allowed inside a transaction");
             return;
         }
+        if let Some(error) = crate::evict::check_before_command(self, c, cmd) {
+            self.reject_command(c, is_exec, error);
+            self.stats.per_command.entry(full_name).or_default().2 += 1;
+            return;
+        }
         if let Some(error) = self.deny_reason(c, cmd) {
             self.reject_command(c, is_exec, error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
@@ -489,6 +508,7 @@ impl Server {
             self.watch.clear_pending();
         }
         self.call_depth += 1;
+        crate::evict::command_starts(self);
         {
             let mut ctx = Ctx { srv: self, c, argv };
             (cmd.handler)(&mut ctx);
@@ -541,6 +561,8 @@ impl Server {
     pub fn before_sleep(&mut self) {
         crate::expire::active_expire_fast(self);
         crate::replication::before_sleep(self);
+        // The AOF is written (and under appendfsync always, synced) before any reply leaves.
+        crate::aof::before_sleep(self);
         self.flush_replies();
     }
 
@@ -583,6 +605,7 @@ impl Server {
             self.next_cron_us = self.now_us + period_us;
         }
         crate::replication::wait_timeouts(self);
+        crate::evict::timer_proc(self);
     }
 
     pub fn run_with_period(&self, ms: u64) -> bool {
@@ -592,8 +615,11 @@ impl Server {
 
     fn server_cron(&mut self) {
         self.cost.cron();
+        crate::evict::cron(self);
+        crate::lazyfree::reap(self);
         crate::expire::databases_cron(self);
         crate::rdb::bgsave::cron_save_points(self);
+        crate::aof::cron(self);
         if self.run_with_period(1000) {
             crate::replication::replication_cron(self);
         }
@@ -745,13 +771,23 @@ fn config_set_command(ctx: &mut Ctx) {
             return;
         }
     }
-    ctx.srv.config = trial;
+    let previous = std::mem::replace(&mut ctx.srv.config, trial);
+    if let Err(e) = crate::aof::config_changed(ctx.srv, &previous) {
+        ctx.srv.config = previous;
+        ctx.c.reply.err(&e);
+        return;
+    }
     crate::replication::config_changed(ctx.srv);
+    if args.chunks(2).any(|pair| crate::util::eq_ic(&pair[0], "maxmemory")) {
+        crate::evict::maxmemory_changed(ctx.srv);
+    }
     ctx.c.reply.ok();
 }
 
 fn config_resetstat_command(ctx: &mut Ctx) {
     ctx.srv.stats = Stats::default();
+    crate::lazyfree::reset_stats(ctx.srv);
+    crate::evict::reset_stats(ctx.srv);
     ctx.c.reply.ok();
 }
 

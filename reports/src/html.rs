@@ -148,6 +148,9 @@ fn write_history(out: &mut String, r: &Report) {
         ("unknown", h.unknown.to_string()),
         ("acked writes", h.acked_writes.to_string()),
         ("acked writes lost", h.acked_writes_lost.to_string()),
+        ("acked writes evaluated", h.acked_writes_evaluated.to_string()),
+        ("first lost write acked", opt(h.first_lost_acked_ms)),
+        ("last lost write acked", opt(h.last_lost_acked_ms)),
         ("first fail", opt(h.first_fail_ms)),
         ("last fail", opt(h.last_fail_ms)),
         ("latency p50 / p99 / p999 / max", format!("{} / {} / {} / {} ms", h.latency_ms.p50, h.latency_ms.p99, h.latency_ms.p999, h.latency_ms.max)),
@@ -160,6 +163,39 @@ fn write_history(out: &mut String, r: &Report) {
     }
     for (kind, n) in &r.faults_fired {
         let _ = writeln!(out, "<tr><th>fault {}</th><td class=\"num\">{}</td></tr>", escape(kind), n);
+    }
+    out.push_str("</table>\n");
+    write_lost_writes(out, h);
+}
+
+/// The lost writes the report lists, and what the checker could not judge.
+fn write_lost_writes(out: &mut String, h: &crate::model::History) {
+    for n in &h.acked_writes_not_evaluated {
+        let _ = writeln!(out, "<p class=\"fail\">{} acked writes not evaluated ({}: {})</p>", n.acked_writes, escape(&n.node), escape(&n.reason));
+    }
+    if h.lost_writes.is_empty() {
+        return;
+    }
+    let listed = if (h.lost_writes.len() as u64) < h.acked_writes_lost {
+        format!("the first {} of {}", h.lost_writes.len(), h.acked_writes_lost)
+    } else {
+        h.acked_writes_lost.to_string()
+    };
+    let _ = writeln!(out, "<h3>Lost writes ({})</h3>\n<table id=\"lost-writes\">", listed);
+    out.push_str("<tr><th>acked ms</th><th>invoked ms</th><th>node</th><th>kind</th><th>key</th><th>value</th><th>client</th><th>op</th></tr>\n");
+    for w in &h.lost_writes {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">client#{}</td><td class=\"num\">{}</td></tr>",
+            w.acked_ms,
+            w.invoked_ms,
+            escape(&w.node),
+            escape(&w.kind),
+            escape(&w.key),
+            escape(w.value_tag.as_deref().unwrap_or("-")),
+            w.client,
+            w.op
+        );
     }
     out.push_str("</table>\n");
 }

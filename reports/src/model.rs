@@ -83,12 +83,58 @@ pub struct History {
     pub fail: u64,
     pub unknown: u64,
     pub acked_writes: u64,
+    /// Acknowledged writes missing from the final state of the node they were written to.
     pub acked_writes_lost: u64,
+    /// The acknowledged writes the lost-writes checker judged; the others are listed in
+    /// `acked_writes_not_evaluated`. Absent from reports written before the checker existed.
+    #[serde(default)]
+    pub acked_writes_evaluated: u64,
+    /// When the first and the last of the lost writes were acknowledged (virtual ms).
+    #[serde(default)]
+    pub first_lost_acked_ms: Option<u64>,
+    #[serde(default)]
+    pub last_lost_acked_ms: Option<u64>,
+    /// The first [`LOST_WRITES_LISTED`] lost writes, in order of acknowledgement.
+    #[serde(default)]
+    pub lost_writes: Vec<LostWrite>,
+    /// Acknowledged writes the checker could not judge, by node and reason.
+    #[serde(default)]
+    pub acked_writes_not_evaluated: Vec<NotEvaluated>,
     /// Error code (the first word of the error reply, e.g. "NOREPLICAS") -> count.
     pub errors: BTreeMap<String, u64>,
     pub first_fail_ms: Option<u64>,
     pub last_fail_ms: Option<u64>,
     pub latency_ms: Latency,
+}
+
+/// How many lost writes a report lists; `acked_writes_lost` counts them all.
+pub const LOST_WRITES_LISTED: usize = 100;
+
+/// An acknowledged write the final state does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostWrite {
+    /// The node the write was acknowledged by.
+    pub node: String,
+    pub key: String,
+    /// "set", "rpush" or "incr".
+    pub kind: String,
+    /// The client's global index.
+    pub client: u32,
+    /// The operation's index in the history.
+    pub op: u64,
+    pub invoked_ms: u64,
+    pub acked_ms: u64,
+    /// The written value's tag ("c3:17"; values are unique per operation); absent for INCR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_tag: Option<String>,
+}
+
+/// Acknowledged writes the checker could not judge (e.g. their node was down at the end).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    pub node: String,
+    pub reason: String,
+    pub acked_writes: u64,
 }
 
 /// The clients' history second by second: index i covers virtual time [i s, i+1 s).

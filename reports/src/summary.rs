@@ -1,6 +1,6 @@
 //! The terminal summary `redsim run` prints.
 
-use crate::model::{value_text, Report};
+use crate::model::{value_text, History, Report};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -39,6 +39,7 @@ fn write_history(out: &mut String, report: &Report) {
         "  history: ok {} fail {} unknown {}, acked writes {} lost {}",
         h.ok, h.fail, h.unknown, h.acked_writes, h.acked_writes_lost
     );
+    let _ = writeln!(out, "  {}", lost_writes_line(h));
     if !h.errors.is_empty() {
         let errors: Vec<String> = h.errors.iter().map(|(code, n)| format!("{} {}", code, n)).collect();
         let _ = writeln!(out, "  errors: {}", errors.join(", "));
@@ -48,6 +49,23 @@ fn write_history(out: &mut String, report: &Report) {
     }
     let l = &h.latency_ms;
     let _ = writeln!(out, "  latency ms: p50 {} p99 {} p999 {} max {}", l.p50, l.p99, l.p999, l.max);
+}
+
+/// One line about the acknowledged-writes checker: how many it judged, how many were lost and
+/// when they were acknowledged, and what it could not judge.
+pub fn lost_writes_line(h: &History) -> String {
+    let mut line = format!("lost writes: {} of {} acked writes evaluated", h.acked_writes_lost, h.acked_writes_evaluated);
+    if let (Some(first), Some(last)) = (h.first_lost_acked_ms, h.last_lost_acked_ms) {
+        let _ = write!(line, ", acknowledged from {} ms to {} ms", first, last);
+    }
+    if let Some(w) = h.lost_writes.first() {
+        let value = w.value_tag.as_deref().map(|tag| format!(" {}", tag)).unwrap_or_default();
+        let _ = write!(line, " (first: {} {}{} on {})", w.kind, w.key, value, w.node);
+    }
+    for n in &h.acked_writes_not_evaluated {
+        let _ = write!(line, "; {} not evaluated ({}: {})", n.acked_writes, n.node, n.reason);
+    }
+    line
 }
 
 fn write_faults(out: &mut String, report: &Report) {

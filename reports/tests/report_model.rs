@@ -108,3 +108,71 @@ fn real_redis_info_converts_field_by_field() {
     assert_eq!(fields["rdb_last_cow_size"], json!(0));
     assert_eq!(fields["cmdstat_config|set"].as_str().map(|s| s.starts_with("calls=")), Some(true));
 }
+
+fn with_lost_writes() -> Report {
+    let mut report = sample();
+    let lost = |op: u64, key: &str, acked_ms: u64, tag: Option<&str>| LostWrite {
+        node: "m1".into(),
+        key: key.into(),
+        kind: if tag.is_some() { "set" } else { "incr" }.into(),
+        client: 2,
+        op,
+        invoked_ms: acked_ms - 1,
+        acked_ms,
+        value_tag: tag.map(String::from),
+    };
+    report.history.acked_writes = 50;
+    report.history.acked_writes_evaluated = 40;
+    report.history.acked_writes_lost = 3;
+    report.history.first_lost_acked_ms = Some(6012);
+    report.history.last_lost_acked_ms = Some(7400);
+    report.history.lost_writes = vec![lost(7, "key:<1>", 6012, Some("c2:7")), lost(9, "n:1", 7400, None)];
+    report.history.acked_writes_not_evaluated =
+        vec![NotEvaluated { node: "r1".into(), reason: "down at the end of the run".into(), acked_writes: 10 }];
+    report
+}
+
+#[test]
+fn lost_writes_serialise_round_trip_and_old_reports_still_parse() {
+    let report = with_lost_writes();
+    let text = to_json_pretty(&report);
+    assert_eq!(from_json(&text).unwrap(), report);
+    let value: Value = serde_json::from_str(&text).unwrap();
+    let h = &value["history"];
+    assert_eq!(h["acked_writes_lost"], json!(3));
+    assert_eq!(h["acked_writes_evaluated"], json!(40));
+    assert_eq!((h["first_lost_acked_ms"].clone(), h["last_lost_acked_ms"].clone()), (json!(6012), json!(7400)));
+    assert_eq!(
+        h["lost_writes"][0],
+        json!({"node": "m1", "key": "key:<1>", "kind": "set", "client": 2, "op": 7, "invoked_ms": 6011, "acked_ms": 6012, "value_tag": "c2:7"})
+    );
+    // INCR has no value: the tag is left out rather than null.
+    assert!(h["lost_writes"][1].get("value_tag").is_none());
+    assert_eq!(h["acked_writes_not_evaluated"][0], json!({"node": "r1", "reason": "down at the end of the run", "acked_writes": 10}));
+    // A report written before the checker existed has none of these fields.
+    let mut old: Value = serde_json::to_value(sample()).unwrap();
+    let history = old["history"].as_object_mut().unwrap();
+    for field in ["acked_writes_evaluated", "first_lost_acked_ms", "last_lost_acked_ms", "lost_writes", "acked_writes_not_evaluated"] {
+        assert!(history.remove(field).is_some(), "{}", field);
+    }
+    assert_eq!(from_json(&old.to_string()).unwrap(), sample());
+}
+
+#[test]
+fn summary_and_html_name_the_lost_writes() {
+    let text = summary(&with_lost_writes());
+    let line = text.lines().find(|l| l.trim_start().starts_with("lost writes:")).expect("a lost-writes line");
+    assert_eq!(
+        line.trim(),
+        "lost writes: 3 of 40 acked writes evaluated, acknowledged from 6012 ms to 7400 ms (first: set key:<1> c2:7 on m1); \
+         10 not evaluated (r1: down at the end of the run)"
+    );
+    let clean = summary(&sample());
+    assert!(clean.contains("  lost writes: 0 of 0 acked writes evaluated\n"), "{}", clean);
+    let html = to_html(&with_lost_writes());
+    assert!(html.contains("<h3>Lost writes (the first 2 of 3)</h3>"));
+    assert!(html.contains("<td>key:&lt;1&gt;</td><td>c2:7</td>"));
+    assert!(html.contains("<td>n:1</td><td>-</td>"));
+    assert!(html.contains("10 acked writes not evaluated (r1: down at the end of the run)"));
+    assert!(!to_html(&sample()).contains("id=\"lost-writes\""));
+}

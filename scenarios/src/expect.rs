@@ -75,7 +75,18 @@ pub struct Expectation {
     pub rhs: Rhs,
 }
 
-const HISTORY_FIELDS: &[&str] = &["ok", "fail", "unknown", "acked_writes", "acked_writes_lost", "first_fail_ms", "last_fail_ms"];
+const HISTORY_FIELDS: &[&str] = &[
+    "ok",
+    "fail",
+    "unknown",
+    "acked_writes",
+    "acked_writes_lost",
+    "acked_writes_evaluated",
+    "first_lost_acked_ms",
+    "last_lost_acked_ms",
+    "first_fail_ms",
+    "last_fail_ms",
+];
 const LATENCY_FIELDS: &[&str] = &["p50", "p99", "p999", "max"];
 const MACHINE_FIELDS: &[&str] = &["memory_bytes", "rss_bytes_max", "swap_bytes_max", "oom_kills"];
 
@@ -273,6 +284,9 @@ fn lookup_history(report: &Report, field: &str) -> Value {
         "unknown" => Value::from(h.unknown),
         "acked_writes" => Value::from(h.acked_writes),
         "acked_writes_lost" => Value::from(h.acked_writes_lost),
+        "acked_writes_evaluated" => Value::from(h.acked_writes_evaluated),
+        "first_lost_acked_ms" => h.first_lost_acked_ms.map_or(Value::Null, Value::from),
+        "last_lost_acked_ms" => h.last_lost_acked_ms.map_or(Value::Null, Value::from),
         "first_fail_ms" => h.first_fail_ms.map_or(Value::Null, Value::from),
         "last_fail_ms" => h.last_fail_ms.map_or(Value::Null, Value::from),
         "latency_ms.p50" => Value::from(l.p50),

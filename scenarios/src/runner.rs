@@ -279,17 +279,85 @@ fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
 }
 
 fn history_report(world: &World, s: &HistorySummary) -> report::History {
-    let acked_writes = world.history().ops.iter().filter(|op| op.kind.is_write() && op.outcome == redsim_sim::history::Outcome::Ok).count() as u64;
+    let checked = world.check_acked_writes();
     report::History {
         ok: s.ok,
         fail: s.fail,
         unknown: s.unknown,
-        acked_writes,
-        // The acknowledged-writes-lost checker comes with the persistence work.
-        acked_writes_lost: 0,
+        acked_writes: checked.acked_writes,
+        acked_writes_lost: checked.lost_count(),
+        acked_writes_evaluated: checked.evaluated,
+        first_lost_acked_ms: checked.first_lost_acked_us().map(|us| us / 1000),
+        last_lost_acked_ms: checked.last_lost_acked_us().map(|us| us / 1000),
+        lost_writes: checked.lost.iter().take(report::LOST_WRITES_LISTED).map(lost_write_report).collect(),
+        acked_writes_not_evaluated: checked
+            .not_evaluated
+            .iter()
+            .map(|n| report::NotEvaluated { node: n.node.clone(), reason: n.reason.clone(), acked_writes: n.acked_writes })
+            .collect(),
         errors: s.errors.clone(),
         first_fail_ms: s.first_fail_ms,
         last_fail_ms: s.last_fail_ms,
         latency_ms: report::Latency { p50: s.latency_ms.p50, p99: s.latency_ms.p99, p999: s.latency_ms.p999, max: s.latency_ms.max },
+    }
+}
+
+fn lost_write_report(w: &redsim_sim::checkers::LostWrite) -> report::LostWrite {
+    report::LostWrite {
+        node: w.node.clone(),
+        key: w.key.clone(),
+        kind: w.kind.name().to_string(),
+        client: w.client,
+        op: w.op as u64,
+        invoked_ms: w.invoke_us / 1000,
+        acked_ms: w.acked_us / 1000,
+        value_tag: w.value_tag.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes for 2 s, then (with `step`) something happens to m1 at 3 s.
+    fn scenario(step: &str, expect: &str) -> Scenario {
+        let text = format!(
+            "title = \"acked writes\"\nseeds = [1]\nduration_ms = 4_000\n\
+             [[node]]\nname = \"m1\"\nkind = \"redis\"\n\
+             [[workload]]\nname = \"w\"\ntarget = \"m1\"\nclients = 2\nops_per_second = 300\nkind = \"set\"\n\
+             write_ratio = 1.0\nkeys = 100\nvalue_bytes = 16\nstop_ms = 2_000\n{}\n{}\n",
+            step, expect
+        );
+        Scenario::from_toml_str(&text, "acked.toml").expect("a valid scenario")
+    }
+
+    #[test]
+    fn flushall_loses_every_acked_write_and_expectations_see_it() {
+        let step = "[[step]]\nat_ms = 3_000\nnode = \"m1\"\ncommand = \"FLUSHALL\"";
+        let expect = "[[expect]]\nthat = \"history.acked_writes_lost > 300\"\n[[expect]]\nthat = \"history.last_lost_acked_ms <= 2000\"";
+        let out = run(&scenario(step, expect), "acked.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert!(out.report.passed, "{:?}", out.report.expectations);
+        assert_eq!((h.acked_writes_lost, h.acked_writes_evaluated), (h.acked_writes, h.acked_writes));
+        assert_eq!(h.lost_writes.len(), report::LOST_WRITES_LISTED);
+        assert!(h.lost_writes.windows(2).all(|p| p[0].acked_ms <= p[1].acked_ms));
+        assert_eq!(h.first_lost_acked_ms, Some(h.lost_writes[0].acked_ms));
+        assert!(h.lost_writes.iter().all(|w| w.node == "m1" && w.kind == "set" && w.key.starts_with("key:")));
+        let text = redsim_reports::summary(&out.report);
+        assert!(text.contains(&format!("lost writes: {} of {} acked writes evaluated, acknowledged from", h.acked_writes, h.acked_writes)), "{}", text);
+    }
+
+    #[test]
+    fn no_fault_no_loss_and_a_dead_target_is_not_evaluated() {
+        let out = run(&scenario("", "[[expect]]\nthat = \"history.acked_writes_lost == 0\""), "acked.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert!(out.report.passed && h.acked_writes > 300 && h.acked_writes_evaluated == h.acked_writes);
+        assert!(h.lost_writes.is_empty() && h.first_lost_acked_ms.is_none() && h.acked_writes_not_evaluated.is_empty());
+        let out = run(&scenario("[[step]]\nat_ms = 3_000\nfault = \"kill\"\nnode = \"m1\"", ""), "acked.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert_eq!((h.acked_writes_evaluated, h.acked_writes_lost), (0, 0));
+        let n = &h.acked_writes_not_evaluated;
+        assert_eq!(n.len(), 1);
+        assert_eq!((n[0].node.as_str(), n[0].reason.as_str(), n[0].acked_writes), ("m1", "down at the end of the run", h.acked_writes));
     }
 }

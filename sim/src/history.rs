@@ -61,6 +61,31 @@ pub struct Op {
     pub outcome: Outcome,
 }
 
+impl Op {
+    /// A write the server acknowledged: +OK for SET, the new length for RPUSH, the new value
+    /// for INCR. Only these may be counted lost; a write that failed or whose reply never came
+    /// may or may not have happened.
+    pub fn is_acked_write(&self) -> bool {
+        self.kind.is_write() && self.outcome == Outcome::Ok
+    }
+
+    /// The written value without its padding ("c3:17" of "c3:17xxxx..."), for reports.
+    pub fn value_tag(&self) -> Option<String> {
+        let v = self.value.as_deref()?;
+        let end = v.iter().skip(1).position(|&b| b == b'x').map_or(v.len(), |i| i + 1);
+        const TAG_BYTES_MAX: usize = 40;
+        Some(String::from_utf8_lossy(&v[..end.min(TAG_BYTES_MAX)]).into_owned())
+    }
+
+    /// The integer an acknowledged INCR returned.
+    pub fn int_reply(&self) -> Option<i64> {
+        match self.reply {
+            Some(Value::Int(n)) => Some(n),
+            _ => None,
+        }
+    }
+}
+
 /// Latency percentiles of completed operations, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LatencyMs {

@@ -98,6 +98,8 @@ pub struct Host {
     /// Redis-format log lines of every process of this node.
     pub log_lines: Vec<String>,
     pub cpu_used_us: u64,
+    /// Virtual CPU time this node's child processes used.
+    pub child_cpu_used_us: u64,
     pub steps: u64,
     /// Started at least once (its seeded boot, or a restart fault before it).
     pub booted: bool,
@@ -134,6 +136,7 @@ impl Host {
             unacked_peers: Vec::new(),
             log_lines: Vec::new(),
             cpu_used_us: 0,
+            child_cpu_used_us: 0,
             steps: 0,
             booted: false,
         }

@@ -15,6 +15,7 @@
 //! - faults.rs: the fault timeline and what each fault does.
 //! - client/: open-loop workload clients (plain.rs: one connection each).
 //! - history.rs: every operation and the summary the report shows.
+//! - checkers/: judgements of a finished run (acked_writes.rs: acknowledged writes lost).
 //! - trace.rs: the running SHA-256 of every event and the notable events.
 //! - clock.rs: node clocks (unix µs) from virtual time; Redis log timestamps.
 //! - machine.rs: machine specs and per-machine state; RAM, swap and the
@@ -56,6 +57,7 @@
 //! a thread, reads the environment or iterates a HashMap; every random draw
 //! comes from a ChaCha8Rng on its own stream of the run's seed.
 
+pub mod checkers;
 pub(crate) mod child;
 pub mod client;
 pub mod clock;

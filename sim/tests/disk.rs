@@ -180,14 +180,16 @@ fn child_exit_time(w: &World) -> Option<u64> {
 
 #[test]
 fn child_exit_comes_after_the_bandwidth_bound_time() {
-    // 20 MiB at 10 MiB/s: five 4 MiB chunks of 20 ms CPU, each followed by
-    // an fsync of 400 ms + 2 ms (four incremental, one final).
+    // 20 MiB at 10 MiB/s: five 4 MiB chunks of 20 ms CPU. Each 4 MiB block
+    // goes to the device (400 ms) as it is written, and the child waits for
+    // the block before it; the device is busy from 20 ms to 2020 ms, then
+    // the final fsync adds its 2 ms latency.
     let mut w = world_on(1, slow_disk());
     w.inject_outputs("m1", vec![write_job("temp-4242.rdb", 20 * MIB, 100 * MS, true, Some("dump.rdb"))]).unwrap();
     assert_eq!(w.node_children("m1"), [4242]);
     w.run_until(5 * S);
-    assert_eq!(child_exit_time(&w), Some(S + 2_110 * MS));
-    assert_eq!(line_time(&w, "step child-exit"), Some(S + 2_110 * MS), "the parent got ChildExit");
+    assert_eq!(child_exit_time(&w), Some(S + 2_022 * MS));
+    assert_eq!(line_time(&w, "step child-exit"), Some(S + 2_022 * MS), "the parent got ChildExit");
     assert!(w.node_children("m1").is_empty());
     let durable = w.disk_durable_files("m1");
     assert_eq!(durable.keys().collect::<Vec<_>>(), ["dump.rdb"]);
@@ -197,6 +199,7 @@ fn child_exit_comes_after_the_bandwidth_bound_time() {
     w.inject_outputs("m1", vec![write_job("temp-4242.rdb", 20 * MIB, 100 * MS, false, None)]).unwrap();
     w.run_until(5 * S);
     assert_eq!(child_exit_time(&w), Some(S + 2_102 * MS));
+    assert_eq!(w.node_child_cpu_used_us("m1"), 100 * MS);
     assert_eq!(durable_len(&w, "temp-4242.rdb"), Some(20 * MIB));
 }
 
@@ -240,9 +243,34 @@ fn crash_keeps_the_page_cache_and_a_running_child_finishes() {
 }
 
 #[test]
+fn crash_closes_the_process_connections() {
+    let mut w = world();
+    let workload = redsim_sim::WorkloadSpec {
+        name: "w".into(),
+        target: "m1".into(),
+        clients: 1,
+        ops_per_second: 200.0,
+        write_ratio: 1.0,
+        keys: 10,
+        value_bytes: 8,
+        stop_us: Some(4 * S),
+        ..redsim_sim::WorkloadSpec::default()
+    };
+    w.add_workload(workload).unwrap();
+    w.schedule_fault(2 * S, Fault::Crash { node: "m1".into() }).unwrap();
+    w.run_until(3 * S);
+    // The kernel sent FIN for the dead process's socket; the client saw it.
+    let closed = w.trace_lines().iter().filter(|l| l.contains("closed conn=")).filter_map(|l| l.split(' ').next()?.parse::<u64>().ok());
+    assert!(closed.into_iter().any(|t| t > 2 * S && t < 2 * S + 10 * MS));
+    let after = w.history().ops.iter().filter(|o| o.invoke_us > 2 * S + 200 * MS).collect::<Vec<_>>();
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|o| !matches!(o.outcome, redsim_sim::Outcome::Ok)), "nothing succeeds on a dead node");
+}
+
+#[test]
 fn power_loss_kills_a_child_silently_and_signals_reach_the_parent() {
     let mut w = world_on(1, slow_disk());
-    w.inject_outputs("m1", vec![write_job("temp.rdb", 8 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
+    w.inject_outputs("m1", vec![write_job("temp.rdb", 12 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
     w.schedule_fault(S + 100 * MS, Fault::Kill { node: "m1".into() }).unwrap();
     w.run_until(3 * S);
     assert!(w.node_children("m1").is_empty());
@@ -250,7 +278,7 @@ fn power_loss_kills_a_child_silently_and_signals_reach_the_parent() {
     assert!(w.disk_files("m1").is_empty(), "nothing of the child's file was durable");
 
     let mut w = world_on(1, slow_disk());
-    w.inject_outputs("m1", vec![write_job("temp.rdb", 8 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
+    w.inject_outputs("m1", vec![write_job("temp.rdb", 12 * MIB, 0, true, Some("dump.rdb"))]).unwrap();
     w.run_until(S + 100 * MS);
     assert!(w.signal_child("m1", 9));
     assert!(!w.signal_child("m1", 9), "no child left");
@@ -258,7 +286,8 @@ fn power_loss_kills_a_child_silently_and_signals_reach_the_parent() {
     assert_eq!(event_time(&w, "child-killed"), Some(S + 100 * MS));
     assert_eq!(line_time(&w, "step child-exit"), Some(S + 100 * MS));
     assert!(!w.disk_files("m1").contains_key("dump.rdb"));
-    assert_eq!(w.disk_files("m1")["temp.rdb"].len(), 4 * MIB, "the partial file (one chunk) stays in the page cache");
+    // Two blocks written, the second waiting for the first's writeout.
+    assert_eq!(w.disk_files("m1")["temp.rdb"].len(), 8 * MIB, "the partial file stays in the page cache");
 }
 
 #[test]
@@ -273,6 +302,7 @@ fn more_runnable_threads_than_cores_stretch_the_main_loop() {
     let cpu: u64 = step.split("cpu_us=").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!(step.ends_with(&format!("busy_us={}", 2 * cpu)), "{}", step);
     assert_eq!(child_exit_time(&w), Some(S + 500 * MS));
+    assert_eq!(w.engine("m1").unwrap().server().options.machine.cores, 1, "the engine is told its machine");
     // Two cores: no stretch.
     let mut w = world_on(1, MachineSpec::default());
     let compute = Output::Fork(ForkRequest { pid: 4242, job: ChildJob::Compute { cpu_us: 500 * MS } });

@@ -161,7 +161,12 @@ pub fn master_link_up(srv: &Server) -> bool {
     srv.repl.master.as_ref().is_some_and(|m| m.state == ReplState::Connected)
 }
 
+/// propagateNow: the AOF first, then the replicas; nothing while loading.
 pub fn propagate(srv: &mut Server, db: usize, argv: &[Vec<u8>]) {
+    if srv.loading {
+        return;
+    }
+    crate::aof::feed(srv, db, argv);
     master::feed_replicas(srv, db as i64, argv);
 }
 

@@ -364,8 +364,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
     let usemark = link(srv).transfer.as_ref().is_some_and(|t| t.eof_mark.is_some());
+    crate::aof::stop_for_full_sync(srv);
     srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Flushing old data".into());
-    srv.empty_data(None);
+    let lazy = srv.config.bool("replica-lazy-flush");
+    srv.empty_data_lazy(None, lazy);
     // replicationAttachToNewMaster: sub-replicas resync, the old history goes.
     disconnect_sub_replicas(srv);
     srv.repl.backlog = None;
@@ -380,6 +382,7 @@ fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
         Err(e) => {
             srv.log(LogLevel::Warning, format!("Failed trying to load the MASTER synchronization DB from socket: {}", e));
             cancel_handshake(srv, true);
+            crate::aof::restart_after_sync(srv);
             return;
         }
     }
@@ -397,6 +400,7 @@ fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
     if usemark {
         send_ack(srv);
     }
+    crate::aof::restart_after_sync(srv);
 }
 
 /// replicationCreateMasterClient: from here the link carries commands.

@@ -1,0 +1,230 @@
+//! Acknowledged writes lost: which writes the server said OK to are missing from the final
+//! state of the node the workload wrote to, and when they were acknowledged.
+//!
+//! The workloads make this decidable without a full linearizability search: every SET value
+//! and every RPUSH element is unique to its operation ("c<client>:<seq>..."), so the final
+//! state names the write it came from. Per key, by the kind of write the key received:
+//!
+//! - Register (SET). Let S be the write whose value is the final value. An acknowledged write
+//!   W with another value is lost when S does not exist (the key is missing, holds another
+//!   type, or holds a value no operation wrote), or when W was invoked after S completed: W
+//!   followed S in real time, so W had to supersede it. A write concurrent with S may
+//!   legitimately be ordered before it. An S whose reply never came (Unknown) may have taken
+//!   effect at any time after its invocation, so nothing strictly follows it.
+//! - Append (RPUSH). An acknowledged element absent from the final list is lost.
+//! - Counter (INCR). The final value must count at least every acknowledged increment; the
+//!   shortfall is the number lost. Increments have no identity, so which ones vanished is an
+//!   attribution: Redis loses a suffix of a node's history (a replica holds a prefix; a flush
+//!   or an empty restart loses all of it), so an increment that returned r is named lost when
+//!   the counter was later seen below r (by the final value, or by an acknowledged increment
+//!   invoked after it completed that returned r or less), earliest first; if that names fewer
+//!   than the shortfall, the rest are the highest replies left.
+//!
+//! Writes that failed or whose outcome is unknown are never lost, but may be the final value.
+//! A key written by more than one kind of write, and every key of a node that is down (or still
+//! loading its dataset) at the end, are not evaluated (and reported as such) rather than guessed at.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::history::{History, Op, OpKind, Outcome};
+
+/// What a key holds at the end of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinalValue<'a> {
+    Missing,
+    Str(&'a [u8]),
+    List(Vec<&'a [u8]>),
+    /// Another type ("hash", "set", "zset"): no workload write produced it.
+    Other(&'static str),
+}
+
+/// Read access to the final state of the nodes the workloads wrote to (database 0).
+pub trait FinalState {
+    /// Why the node's final dataset cannot be judged ("down at the end of the run"), or None
+    /// when it can.
+    fn unavailable(&self, node: &str) -> Option<&'static str>;
+    /// The key's final value on an available node.
+    fn value(&self, node: &str, key: &[u8]) -> FinalValue<'_>;
+}
+
+/// One acknowledged write the final state does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostWrite {
+    /// The operation's index in the history.
+    pub op: usize,
+    pub kind: OpKind,
+    pub node: String,
+    pub key: String,
+    pub client: u32,
+    pub invoke_us: u64,
+    /// When the acknowledgement reached the client.
+    pub acked_us: u64,
+    /// The written value's tag ("c3:17"); None for INCR.
+    pub value_tag: Option<String>,
+}
+
+/// Acknowledged writes the checker could not judge, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotEvaluated {
+    pub node: String,
+    pub reason: String,
+    pub acked_writes: u64,
+}
+
+/// The checker's verdict on a whole history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AckedWritesResult {
+    /// Every acknowledged write in the history.
+    pub acked_writes: u64,
+    /// The acknowledged writes that were judged (the rest are in `not_evaluated`).
+    pub evaluated: u64,
+    /// Every lost write, in order of acknowledgement.
+    pub lost: Vec<LostWrite>,
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+impl AckedWritesResult {
+    pub fn lost_count(&self) -> u64 {
+        self.lost.len() as u64
+    }
+    pub fn first_lost_acked_us(&self) -> Option<u64> {
+        self.lost.iter().map(|l| l.acked_us).min()
+    }
+    pub fn last_lost_acked_us(&self) -> Option<u64> {
+        self.lost.iter().map(|l| l.acked_us).max()
+    }
+}
+
+/// Why a key is not judged: a register, a list and a counter rule cannot all hold at once.
+pub const MIXED_KINDS: &str = "keys written by more than one kind of write";
+
+/// The write operations (any outcome) of one key on one node, by history index.
+#[derive(Default)]
+struct KeyWrites {
+    ops: Vec<usize>,
+    kinds: BTreeSet<OpKind>,
+}
+
+/// Judges `history` against the final state. `targets[w]` is the node workload `w` wrote to.
+pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> AckedWritesResult {
+    let mut keys: BTreeMap<(&str, &str), KeyWrites> = BTreeMap::new();
+    let mut result = AckedWritesResult::default();
+    for (i, op) in history.ops.iter().enumerate() {
+        if !op.kind.is_write() {
+            continue;
+        }
+        result.acked_writes += u64::from(op.is_acked_write());
+        let node = targets.get(op.workload as usize).map(String::as_str).expect("every workload has a target");
+        let entry = keys.entry((node, op.key.as_str())).or_default();
+        entry.ops.push(i);
+        entry.kinds.insert(op.kind);
+    }
+    // Unjudged acknowledged writes by (node, reason), so each reason is reported once.
+    let mut skipped: BTreeMap<(&str, &'static str), u64> = BTreeMap::new();
+    for ((node, key), writes) in &keys {
+        let acked = writes.ops.iter().filter(|&&i| history.ops[i].is_acked_write()).count() as u64;
+        if acked == 0 {
+            continue;
+        }
+        let kind = match (state.unavailable(node), writes.kinds.len()) {
+            (Some(reason), _) => {
+                *skipped.entry((node, reason)).or_default() += acked;
+                continue;
+            }
+            (None, 1) => *writes.kinds.first().expect("one kind"),
+            (None, _) => {
+                *skipped.entry((node, MIXED_KINDS)).or_default() += acked;
+                continue;
+            }
+        };
+        result.evaluated += acked;
+        let ops: Vec<(usize, &Op)> = writes.ops.iter().map(|&i| (i, &history.ops[i])).collect();
+        let final_value = state.value(node, key.as_bytes());
+        let lost = match kind {
+            OpKind::Set => lost_register(&ops, &final_value),
+            OpKind::RPush => lost_appends(&ops, &final_value),
+            OpKind::Incr => lost_increments(&ops, &final_value),
+            OpKind::Get | OpKind::LRange => unreachable!("only writes are grouped by key"),
+        };
+        result.lost.extend(lost.into_iter().map(|i| lost_write(i, &history.ops[i], node)));
+    }
+    result.lost.sort_by_key(|l| (l.acked_us, l.op));
+    result.not_evaluated = skipped
+        .into_iter()
+        .map(|((node, reason), acked_writes)| NotEvaluated { node: node.to_string(), reason: reason.to_string(), acked_writes })
+        .collect();
+    result
+}
+
+fn lost_write(index: usize, op: &Op, node: &str) -> LostWrite {
+    LostWrite {
+        op: index,
+        kind: op.kind,
+        node: node.to_string(),
+        key: op.key.clone(),
+        client: op.client,
+        invoke_us: op.invoke_us,
+        acked_us: op.complete_us.expect("an acknowledged write completed"),
+        value_tag: op.value_tag(),
+    }
+}
+
+/// The register rule: see the module documentation.
+fn lost_register(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
+    let final_bytes = match final_value {
+        FinalValue::Str(bytes) => Some(*bytes),
+        _ => None,
+    };
+    let survivor = final_bytes.and_then(|f| ops.iter().map(|(_, op)| op).find(|op| op.value.as_deref() == Some(f)));
+    // When the survivor's effect certainly ended; None = it may take effect at any time.
+    let survivor_done = survivor.and_then(|s| if s.outcome == Outcome::Unknown { None } else { s.complete_us });
+    ops.iter()
+        .filter(|(_, w)| w.is_acked_write() && w.value.as_deref() != final_bytes)
+        .filter(|(_, w)| survivor.is_none() || survivor_done.is_some_and(|done| w.invoke_us > done))
+        .map(|&(i, _)| i)
+        .collect()
+}
+
+/// The append rule: every acknowledged element must be in the final list.
+fn lost_appends(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
+    let present: BTreeSet<&[u8]> = match final_value {
+        FinalValue::List(elements) => elements.iter().copied().collect(),
+        _ => BTreeSet::new(),
+    };
+    ops.iter()
+        .filter(|(_, w)| w.is_acked_write())
+        .filter(|(_, w)| w.value.as_deref().is_none_or(|v| !present.contains(v)))
+        .map(|&(i, _)| i)
+        .collect()
+}
+
+/// The counter rule: see the module documentation.
+fn lost_increments(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
+    let final_count = match final_value {
+        FinalValue::Str(bytes) => std::str::from_utf8(bytes).ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0),
+        _ => 0,
+    };
+    let acked: Vec<(usize, &Op)> = ops.iter().copied().filter(|(_, w)| w.is_acked_write()).collect();
+    let shortfall = (acked.len() as u64).saturating_sub(final_count.max(0) as u64) as usize;
+    if shortfall == 0 {
+        return Vec::new();
+    }
+    let reply = |w: &Op| w.int_reply().unwrap_or(i64::MIN);
+    let done = |w: &Op| w.complete_us.expect("an acknowledged write completed");
+    // Acknowledged increments by invocation time, and the lowest reply from each one onwards.
+    let mut by_invoke: Vec<(u64, i64)> = acked.iter().map(|(_, w)| (w.invoke_us, reply(w))).collect();
+    by_invoke.sort();
+    let mut lowest_from = vec![i64::MAX; by_invoke.len() + 1];
+    for k in (0..by_invoke.len()).rev() {
+        lowest_from[k] = lowest_from[k + 1].min(by_invoke[k].1);
+    }
+    let seen_below = |w: &Op| {
+        let later = by_invoke.partition_point(|&(invoke, _)| invoke <= done(w));
+        final_count < reply(w) || lowest_from[later] <= reply(w)
+    };
+    let (mut named, mut rest): (Vec<(usize, &Op)>, Vec<(usize, &Op)>) = acked.into_iter().partition(|(_, w)| seen_below(w));
+    named.sort_by_key(|(i, w)| (done(w), *i));
+    // Highest reply first, then the latest acknowledgement, then the latest operation.
+    rest.sort_by_key(|(i, w)| std::cmp::Reverse((reply(w), done(w), *i)));
+    named.into_iter().chain(rest).take(shortfall).map(|(i, _)| i).collect()
+}
