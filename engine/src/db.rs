@@ -75,6 +75,7 @@ impl Server {
             self.stats.keyspace_misses += 1;
             return None;
         }
+        crate::memory::key_read(self, db, key);
         match self.dbs[db].dict.get(key) {
             Some(v) => {
                 self.stats.keyspace_hits += 1;
@@ -95,6 +96,7 @@ impl Server {
         }
         if self.dbs[db].dict.contains_key(key) {
             self.signal_modified_key(db, key);
+            crate::memory::key_write(self, db, key);
         }
         self.dbs[db].dict.get_mut(key).map(|e| &mut e.value)
     }
@@ -114,7 +116,8 @@ impl Server {
         if !keep_ttl {
             d.expires.swap_remove(key);
         }
-        d.dict.insert(key.to_vec(), Entry::new(value));
+        let old = d.dict.insert(key.to_vec(), Entry::new(value));
+        crate::memory::key_stored(self, db, key, old.map(|e| e.meta.alloc));
     }
 
     /// dbDelete: remove a key and its TTL. Returns whether it existed.
@@ -129,6 +132,7 @@ impl Server {
         d.expires.swap_remove(key);
         match d.dict.swap_remove(key) {
             Some(v) => {
+                crate::memory::key_removed(self, v.meta.alloc);
                 self.cost.elements(v.element_count());
                 true
             }
@@ -151,6 +155,11 @@ impl Server {
         for i in 0..self.dbs.len() {
             if db.map_or(true, |only| only == i) {
                 crate::multi::touch_all_watched_keys_in_db(self, i, None);
+            }
+        }
+        for i in 0..self.dbs.len() {
+            if db.map_or(true, |only| only == i) {
+                crate::memory::db_emptied(self, i);
             }
         }
         let mut removed = 0;
@@ -366,6 +375,7 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) {
         ctx.srv.db_delete(db, &dst);
     }
     let value = ctx.srv.dbs[db].dict.swap_remove(&src).expect("checked above");
+    crate::memory::key_removed(ctx.srv, value.meta.alloc);
     ctx.srv.dbs[db].expires.swap_remove(&src);
     ctx.srv.set_key(db, &dst, value.value, false);
     if let Some(when) = expire {
@@ -429,6 +439,7 @@ fn move_command(ctx: &mut Ctx) {
     }
     let expire = ctx.srv.get_expire(src_db, &key);
     let value = ctx.srv.dbs[src_db].dict.swap_remove(&key).expect("checked above");
+    crate::memory::key_removed(ctx.srv, value.meta.alloc);
     ctx.srv.dbs[src_db].expires.swap_remove(&key);
     ctx.srv.set_key(dst_db, &key, value.value, false);
     if let Some(when) = expire {

@@ -66,18 +66,9 @@ fn clients_section(srv: &Server) -> Fields {
     v
 }
 
-/// A rough used_memory: Redis's baseline plus per-key overhead and payload.
-/// The persistence issue replaces this with the page model.
+/// used_memory: the memory model's allocated bytes (memory/).
 pub fn used_memory(srv: &Server) -> u64 {
-    let mut bytes: u64 = 870_000;
-    for db in &srv.dbs {
-        for (k, val) in &db.dict {
-            bytes += 56 + k.len() as u64 + val.payload_bytes() as u64 + 16 * val.element_count() as u64;
-        }
-        bytes += db.expires.len() as u64 * 40;
-    }
-    bytes += srv.repl.backlog_histlen() as u64;
-    bytes
+    crate::memory::used_memory(srv)
 }
 
 fn memory_section(srv: &Server) -> Fields {

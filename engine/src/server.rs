@@ -91,6 +91,8 @@ pub struct Server {
     /// The running child process, if any (child.rs).
     pub child: Option<crate::child::Child>,
     pub forks: crate::child::ForkStats,
+    /// The memory model: simulated pages, key allocations, COW (memory/).
+    pub mem: crate::memory::MemState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -106,7 +108,9 @@ impl Server {
         let run_id = random_hex40(&mut rng);
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
+        let mem = crate::memory::MemState::new(options.machine.thp);
         let mut srv = Server {
+            mem,
             config,
             options,
             run_id,
@@ -483,6 +487,7 @@ impl Server {
             (cmd.handler)(&mut ctx);
         }
         self.call_depth -= 1;
+        crate::memory::flush_pending(self);
         self.count_reply_error(c, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
         let usec = (self.cost.ns() - cost_before) / 1000;
@@ -588,6 +593,7 @@ impl Server {
             crate::replication::replication_cron(self);
         }
         self.clients_cron();
+        crate::memory::cron(self);
         self.cronloops += 1;
     }
 
