@@ -47,8 +47,10 @@ fn debug_command(ctx: &mut Ctx) {
 }
 
 /// DEBUG POPULATE count [prefix] [size]: keys "<prefix>:<n>" with values
-/// "value:<n>", padded with zero bytes (or cut) to `size`. Existing keys are
-/// skipped; nothing is propagated.
+/// "value:<n>", padded with zero bytes (or cut) to `size` when it is not
+/// 0. Existing keys are skipped; nothing is propagated. Padded values are
+/// stored compact (head + run of NULs), so a multi-GB simulated dataset
+/// costs only its keys in real memory.
 fn debug_populate(ctx: &mut Ctx) {
     let Some(count) = parse_i64(&ctx.argv[2]).filter(|&n| n >= 0) else {
         ctx.c.reply.err("ERR value is out of range, must be positive");
@@ -56,9 +58,9 @@ fn debug_populate(ctx: &mut Ctx) {
     };
     let prefix = ctx.argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
     let size = match ctx.argv.get(4) {
-        None => None,
+        None => 0,
         Some(a) => match parse_i64(a) {
-            Some(n) if n >= 0 => Some(n as usize),
+            Some(n) if n >= 0 => n as usize,
             _ => {
                 ctx.c.reply.err("ERR value is out of range, must be positive");
                 return;
@@ -66,23 +68,20 @@ fn debug_populate(ctx: &mut Ctx) {
         },
     };
     let db = ctx.c.db;
+    let mut key = prefix.clone();
+    key.push(b':');
+    let mut text = b"value:".to_vec();
     for j in 0..count {
-        let mut key = prefix.clone();
-        key.extend_from_slice(format!(":{}", j).as_bytes());
+        key.truncate(prefix.len() + 1);
+        crate::resp::push_decimal(&mut key, j as u64);
         if ctx.srv.dbs[db].dict.contains_key(&key) {
             continue;
         }
-        let text = format!("value:{}", j).into_bytes();
-        let value = match size {
-            None => text,
-            Some(n) => {
-                let mut v = vec![0u8; n];
-                let copy = n.min(text.len());
-                v[..copy].copy_from_slice(&text[..copy]);
-                v
-            }
-        };
-        ctx.srv.dbs[db].dict.insert(key, crate::object::Entry::new(Value::Str(value.into())));
+        text.truncate(6);
+        crate::resp::push_decimal(&mut text, j as u64);
+        let value = if size == 0 { crate::object::StrObj::from(text.clone()) } else { crate::object::StrObj::from_run(&text, 0, size) };
+        ctx.srv.dbs[db].dict.insert(key.clone(), crate::object::Entry::new(Value::Str(value)));
+        crate::memory::key_stored(ctx.srv, db, &key, None);
     }
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();

@@ -199,6 +199,11 @@ impl StrObj {
         StrObj { repr: compact_or_plain(bytes), encoding }
     }
 
+    /// A plain value, never compacted (tests compare the two forms).
+    pub fn plain(bytes: Vec<u8>) -> StrObj {
+        StrObj { repr: StrRepr::Plain(bytes), encoding: StrEncoding::Auto }
+    }
+
     /// A compact run value without building its bytes: `head` then `fill`
     /// up to `len` bytes (the head is cut if longer than `len`).
     pub fn from_run(head: &[u8], fill: u8, len: usize) -> StrObj {

@@ -61,6 +61,7 @@ pub struct Heap {
     next_page: u64,
     /// Freed large runs by length in pages (LIFO per length).
     large_free: BTreeMap<u64, Vec<u64>>,
+    free_run_pages: u64,
     /// Bytes allocated, in size classes (zmalloc_used_memory).
     pub allocated: u64,
     /// OS pages resident / in swap / copied since the fork.
@@ -111,6 +112,7 @@ impl Heap {
             // Page 0 stays unused so that no allocation is Alloc(0).
             next_page: 1,
             large_free: BTreeMap::new(),
+            free_run_pages: 0,
             allocated: 0,
             resident: 0,
             swapped: 0,
@@ -143,7 +145,10 @@ impl Heap {
         } else {
             let pages = class.div_ceil(ALLOC_PAGE);
             let start = match self.large_free.get_mut(&pages).and_then(|v| v.pop()) {
-                Some(start) => start,
+                Some(start) => {
+                    self.free_run_pages -= pages;
+                    start
+                }
                 None => {
                     let start = self.next_page;
                     self.next_page += pages;
@@ -187,6 +192,7 @@ impl Heap {
                 let pages = c - 64;
                 self.allocated -= pages * ALLOC_PAGE;
                 self.large_free.entry(pages).or_default().push(a.addr() / ALLOC_PAGE);
+                self.free_run_pages += pages;
             }
         }
     }
@@ -269,6 +275,12 @@ impl Heap {
             moved += 1;
         }
         moved * self.page_bytes()
+    }
+
+    /// Bytes of allocator pages in use (jemalloc's "active"): every page
+    /// handed to a slab or a large run, less the free large runs.
+    pub fn active_bytes(&self) -> u64 {
+        (self.next_page - 1 - self.free_run_pages) * ALLOC_PAGE
     }
 
     pub fn rss_bytes(&self) -> u64 {
