@@ -71,18 +71,20 @@ fn debug_populate(ctx: &mut Ctx) {
     let mut key = prefix.clone();
     key.push(b':');
     let mut text = b"value:".to_vec();
+    let mut swapped_in = 0;
+    crate::memory::flush_pending(ctx.srv);
     for j in 0..count {
         key.truncate(prefix.len() + 1);
         crate::resp::push_decimal(&mut key, j as u64);
-        if ctx.srv.dbs[db].dict.contains_key(&key) {
-            continue;
-        }
+        let srv = &mut *ctx.srv;
+        let indexmap::map::Entry::Vacant(slot) = srv.dbs[db].dict.entry(key.clone()) else { continue };
         text.truncate(6);
         crate::resp::push_decimal(&mut text, j as u64);
         let value = if size == 0 { crate::object::StrObj::from(text.clone()) } else { crate::object::StrObj::from_run(&text, 0, size) };
-        ctx.srv.dbs[db].dict.insert(key.clone(), crate::object::Entry::new(Value::Str(value)));
-        crate::memory::key_stored(ctx.srv, db, &key, None);
+        let entry = slot.insert(crate::object::Entry::new(Value::Str(value)));
+        swapped_in += crate::memory::place(&mut srv.mem, key.len(), entry, None);
     }
+    ctx.srv.cost.block_us(swapped_in * ctx.srv.options.machine.swap_in_latency_us);
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();
 }

@@ -118,9 +118,16 @@ fn touch_record(heap: &mut Heap, rec: &[Alloc; 4], write_value: bool, pick: u64)
 /// recent frees left.
 pub fn key_stored(srv: &mut Server, db: usize, key: &[u8], old_handle: Option<u64>) {
     flush_pending(srv);
-    let mem = &mut srv.mem;
-    let old = old_handle.filter(|&h| mem.keys.record(h).is_some());
     let Some(entry) = srv.dbs[db].dict.get_mut(key) else { return };
+    let back = place(&mut srv.mem, key.len(), entry, old_handle);
+    stall(srv, back);
+}
+
+/// Lays out a stored entry's allocations and records its handle in the
+/// entry. Returns the 4 KiB pages swapped back in. Callers that already
+/// hold the entry (DEBUG POPULATE) use it directly to avoid a lookup.
+pub fn place(mem: &mut super::MemState, key_len: usize, entry: &mut crate::object::Entry, old_handle: Option<u64>) -> u64 {
+    let old = old_handle.filter(|&h| mem.keys.record(h).is_some());
     let mut back = 0;
     let handle = match old {
         Some(h) => {
@@ -133,7 +140,7 @@ pub fn key_stored(srv: &mut Server, db: usize, key: &[u8], old_handle: Option<u6
         }
         None => {
             let (e, b1) = mem.heap.alloc(DICT_ENTRY);
-            let (k, b2) = mem.heap.alloc(sds_request(key.len()));
+            let (k, b2) = mem.heap.alloc(sds_request(key_len));
             back += b1 + b2;
             let h = match mem.keys.free_handles.pop() {
                 Some(h) => h,
@@ -155,7 +162,7 @@ pub fn key_stored(srv: &mut Server, db: usize, key: &[u8], old_handle: Option<u6
     rec[2] = r;
     rec[3] = v;
     entry.meta.alloc = handle;
-    stall(srv, back);
+    back
 }
 
 /// A key is gone (dbDelete, or its value moved by RENAME/MOVE): its

@@ -5,7 +5,7 @@
 mod keys;
 pub mod pages;
 
-pub use keys::{db_emptied, flush_pending, key_read, key_removed, key_stored, key_write, rebuild, record_bytes};
+pub use keys::{db_emptied, flush_pending, key_read, key_removed, key_stored, key_write, place, rebuild, record_bytes};
 use pages::{Alloc, Heap};
 
 use crate::child::ChildKind;
