@@ -130,7 +130,7 @@ fn is_shared_integer(value: &Value, per_key_lru: bool) -> bool {
     // Only strings that went through tryObjectEncoding can be shared:
     // INCRBYFLOAT results and strings grown by APPEND/SETRANGE are not.
     let tried_as_integer = s.encoding == crate::object::StrEncoding::Auto;
-    !per_key_lru && tried_as_integer && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
+    !per_key_lru && tried_as_integer && s.len() <= 20 && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
 }
 
 /// OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ: a missing key replies nil.
