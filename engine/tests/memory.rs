@@ -228,6 +228,9 @@ fn compact_values_read_as_their_bytes() {
         let got = n.raw(&[b"GETRANGE", b"k", a.to_string().as_bytes(), b.to_string().as_bytes()]).0;
         assert_eq!(got, [format!("${}\r\n", want.len()).into_bytes(), want.to_vec(), b"\r\n".to_vec()].concat(), "{} {}", a, b);
     }
+    n.cmd("MEMORY USAGE k");
+    n.cmd("OBJECT ENCODING k");
+    assert!(string_at(&n, "k").real_bytes() < 64, "hot paths must not materialise the value");
     n.cmd("APPEND k xxxx");
     plain.extend_from_slice(b"xxxx");
     assert!(string_at(&n, "k").run().is_some(), "still a run");
@@ -322,4 +325,21 @@ fn loaded_keyspace_is_re_accounted_by_cron() {
     n.cron();
     assert_eq!(n.used(), used);
     assert_eq!(n.engine.server().mem.keys(), 1000);
+}
+
+#[test]
+fn aof_rewrite_child_logs_its_cow_and_age_grows() {
+    let mut n = Node::new();
+    n.cmd("DEBUG POPULATE 20000 key 100");
+    n.cron();
+    let pid = child::fork(n.engine.server_mut(), ChildKind::AofRewrite, ChildJob::Compute { cpu_us: 1 }).expect("fork");
+    n.drain();
+    n.cmd("SET key:1 changed");
+    n.cron();
+    assert_eq!(n.info("current_cow_size"), "8192");
+    assert_eq!(n.info("current_cow_size_age"), "0");
+    n.now_us += 3_000_000;
+    assert_eq!(n.info("current_cow_size_age"), "3");
+    n.child_exit(pid);
+    assert!(n.logs.iter().any(|l| l == "C:Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB"), "{:?}", n.logs);
 }
