@@ -171,8 +171,7 @@ pub fn background_save_done(srv: &mut Server, child: &Child, status: ChildExitSt
         if !socket {
             child_log(srv, LogLevel::Notice, "DB saved on disk".into());
         }
-        let mb = cow_bytes / (1024 * 1024);
-        child_log(srv, LogLevel::Notice, format!("Fork CoW for RDB: current {} MB, peak {} MB, average {} MB", mb, mb, mb));
+        crate::memory::log_cow_report(srv);
         srv.rdb.last_cow_size = cow_bytes;
     }
     if socket {
