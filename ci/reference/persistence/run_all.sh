@@ -8,6 +8,7 @@ set -e
 cd "$(dirname "$0")"
 mkdir -p logs results
 python3 fork_bgsave.py --repeat 3                      > logs/fork_bgsave.log 2>&1
+python3 fork_only.py --repeat 10                       > logs/fork_only.log 2>&1
 python3 cow_share.py --keys 1000000 --size 1000 --fractions 0,0.01,0.05,0.2 --repeat 3 > logs/cow_share.log 2>&1
 python3 bigkey_delete.py --elements 1000000 --repeat 3 > logs/bigkey_delete.log 2>&1
 python3 fsync_latency.py --runs 200 --repeat 3         > logs/fsync_latency.log 2>&1
