@@ -6,6 +6,9 @@ append 4 KB to a file and call os.fsync (then, separately, os.fdatasync,
 which is what Redis's redis_fsync is on Linux) `--runs` times; median, p99,
 max per round, --repeat rounds.
 
+Part A2: sequential write bandwidth, --seq-mb MB in 4 MB writes with
+fdatasync after each (what a BGSAVE child with rdb-save-incremental-fsync does).
+
 Part B: redis-server with appendonly no, appendonly yes + appendfsync
 everysec, appendonly yes + appendfsync always; for each,
 `redis-benchmark -p PORT -t set -n 100000 --csv` (50 clients, 3-byte values,
@@ -62,6 +65,29 @@ def part_a(runs, repeat):
     return out
 
 
+def seq_write(total_mb, repeat):
+    """Sequential write bandwidth as a BGSAVE child sees it: 4 MB writes, fsync after each (rdb-save-incremental-fsync)."""
+    d = tempfile.mkdtemp(prefix="redsim-calib-seq-", dir="/tmp")
+    chunk = os.urandom(4 << 20)
+    rounds = []
+    try:
+        for i in range(repeat):
+            p = os.path.join(d, "seq%d" % i)
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            t0 = time.perf_counter()
+            for _ in range(total_mb // 4):
+                os.write(fd, chunk)
+                os.fdatasync(fd)
+            dt = time.perf_counter() - t0
+            os.close(fd)
+            os.unlink(p)
+            rounds.append(total_mb / dt)
+            print("seq_write MB/s", rounds[-1], flush=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return {"total_mb": total_mb, "rounds_MBps": rounds, "MBps": common.summary(rounds)}
+
+
 def bench(port, n):
     cmd = ["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(n), "--csv"]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -100,8 +126,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--port", type=int, default=23130)
+    ap.add_argument("--seq-mb", type=int, default=256)
     args = ap.parse_args()
     a = part_a(args.runs, args.repeat)
+    a["seq_write_4MB_fdatasync"] = seq_write(args.seq_mb, args.repeat)
     b = part_b(args.port, args.requests, args.repeat)
     common.save_result("fsync_latency", {"disk": a, "redis_benchmark": b, "machine": common.machine_note()})
 

@@ -93,8 +93,13 @@ def fsync_tables():
     print("| call (after a 4 KB append, 200 per round) | median us | p99 us |")
     print("|---|---|---|")
     for k, s in d["disk"].items():
-        print("| %s | %s | %s |" % (k, fmt(s["median_us"], 1, 0), fmt(s["p99_us"], 1, 0)))
+        if "median_us" in s:
+            print("| %s | %s | %s |" % (k, fmt(s["median_us"], 1, 0), fmt(s["p99_us"], 1, 0)))
     print()
+    sq = d["disk"].get("seq_write_4MB_fdatasync")
+    if sq:
+        print("Sequential write, %d MB in 4 MB writes each followed by fdatasync: %s MB/s.\n"
+              % (sq["total_mb"], fmt(sq["MBps"], 1, 0)))
     print("| server config | SET requests/s | p50 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|")
     for k, s in d["redis_benchmark"].items():
