@@ -8,13 +8,18 @@ the client's round-trip time of the DEL/UNLINK (one command alone on the
 connection, loopback), INFO commandstats usec of that command (CONFIG
 RESETSTAT first, so it is this one call), used_memory before and after
 (UNLINK frees in a background thread: after is read once lazyfree_pending_objects
-is 0), and the encoding. Repeated --repeat times, each on a freshly built key.
+is 0), the encoding, and from /proc/<pid>/task/*/schedstat the main
+thread's CPU ns and run-queue wait ns over the command (the machine is shared,
+so cmdstat usec, a wall-clock figure, includes time the thread was runnable
+but not running), and the other threads' (lazyfree bio) CPU until the
+free is done. Repeated --repeat times, each on a freshly built key.
 
 Usage:
   python3 bigkey_delete.py --elements 1000000 --repeat 3
 """
 
 import argparse
+import os
 import time
 
 import common
@@ -44,6 +49,21 @@ def cmdstat(info, cmd):
     return {"calls": int(d["calls"]), "usec": int(d["usec"])}
 
 
+def schedstat(pid, tid=None):
+    """(ns on CPU, ns waiting on a run queue) of one thread, or summed over a process's threads."""
+    tids = [tid] if tid else os.listdir("/proc/%d/task" % pid)
+    run = wait = 0
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                a, b, _ = f.read().split()
+            run += int(a)
+            wait += int(b)
+        except OSError:
+            pass
+    return run, wait
+
+
 def one(srv, kind, cmd, n):
     c = srv.conn
     key = "big:%s" % kind
@@ -51,9 +71,12 @@ def one(srv, kind, cmd, n):
     enc = c.call("OBJECT", "ENCODING", key).decode()
     mem_before = int(c.info("memory")["used_memory"])
     c.call("CONFIG", "RESETSTAT")
+    pid = srv.proc.pid
+    main0, all0 = schedstat(pid, pid), schedstat(pid)
     t0 = time.perf_counter()
     reply = c.call(cmd, key)
     rtt = time.perf_counter() - t0
+    main1 = schedstat(pid, pid)
     assert reply == 1, reply
     st = cmdstat(c.info("commandstats"), cmd.lower())
     t1 = time.time()
@@ -61,10 +84,16 @@ def one(srv, kind, cmd, n):
         time.sleep(0.001)
     lazy_wait = time.time() - t1
     mem_after = int(c.info("memory")["used_memory"])
+    all1 = schedstat(pid)
+    main_cpu_ms = (main1[0] - main0[0]) / 1e6
+    other_cpu_ms = ((all1[0] - all0[0]) - (schedstat(pid, pid)[0] - main0[0])) / 1e6
     return {"kind": kind, "cmd": cmd, "elements": n, "encoding": enc, "client_rtt_ms": rtt * 1000,
             "cmdstat_usec": st["usec"] if st else None, "freed_bytes": mem_before - mem_after,
             "used_memory_before": mem_before, "lazyfree_wait_s": lazy_wait,
-            "ns_per_element_cmdstat": st["usec"] * 1000 / n if st else None}
+            "ns_per_element_cmdstat": st["usec"] * 1000 / n if st else None,
+            "main_thread_cpu_ms": main_cpu_ms, "main_thread_runqueue_wait_ms": (main1[1] - main0[1]) / 1e6,
+            "main_thread_cpu_ns_per_element": main_cpu_ms * 1e6 / n,
+            "bio_threads_cpu_ms": other_cpu_ms}
 
 
 def main():
@@ -92,6 +121,10 @@ def main():
                 "ns_per_element_cmdstat": common.summary([r["ns_per_element_cmdstat"] for r in rs]),
                 "freed_bytes": common.summary([r["freed_bytes"] for r in rs]),
                 "lazyfree_wait_s": common.summary([r["lazyfree_wait_s"] for r in rs]),
+                "main_thread_cpu_ms": common.summary([r["main_thread_cpu_ms"] for r in rs]),
+                "main_thread_cpu_ns_per_element": common.summary([r["main_thread_cpu_ns_per_element"] for r in rs]),
+                "main_thread_runqueue_wait_ms": common.summary([r["main_thread_runqueue_wait_ms"] for r in rs]),
+                "bio_threads_cpu_ms": common.summary([r["bio_threads_cpu_ms"] for r in rs]),
             }
     common.save_result("bigkey_delete", {"elements": args.elements, "runs": runs, "table": table,
                                          "machine": common.machine_note()})

@@ -14,6 +14,7 @@ records per run:
 Usage:
   python3 fork_bgsave.py                       # all datasets, 3 runs each
   python3 fork_bgsave.py --only pop1000x1M --repeat 3
+  python3 fork_bgsave.py --only rand1000x1M --rdbcompression no   # results/..._nocompress.json
 """
 
 import argparse
@@ -91,9 +92,9 @@ def one_bgsave(srv):
     }
 
 
-def run_dataset(name, port, repeat, extra_config):
+def run_dataset(name, port, repeat, compression="yes"):
     keys, size, rnd = DATASETS[name]
-    cfg = ["--rdbcompression", "yes"] + extra_config
+    cfg = ["--rdbcompression", compression]
     with common.Server(port, cfg, name=name) as srv:
         t0 = time.time()
         common.populate(srv, keys, size, random_values=rnd)
@@ -117,14 +118,14 @@ def run_dataset(name, port, repeat, extra_config):
                   flush=True)
             runs.append(r)
             time.sleep(1)
-    out = {"dataset": name, "keys": keys, "value_bytes": size, "random_values": rnd,
+    out = {"dataset": name, "rdbcompression": compression, "keys": keys, "value_bytes": size, "random_values": rnd,
            "fill_seconds": fill_s, "dbsize": dbsize, "runs": runs, "machine": common.machine_note()}
     for k in ("latest_fork_usec", "fork_ms_per_gb_rss", "child_wall_s_log", "child_cpu_s",
               "used_memory_bytes_per_s", "rdb_bytes_per_s", "child_cpu_ns_per_used_byte",
               "child_cpu_ns_per_key", "child_wall_ns_per_key", "rdb_bytes", "used_memory_rss",
               "used_memory", "rdb_last_cow_size"):
         out[k] = common.summary([r.get(k) for r in runs])
-    common.save_result("fork_bgsave_" + name, out)
+    common.save_result("fork_bgsave_" + name + ("" if compression == "yes" else "_nocompress"), out)
     return out
 
 
@@ -133,9 +134,10 @@ def main():
     ap.add_argument("--only", action="append", choices=sorted(DATASETS))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--port", type=int, default=23101)
+    ap.add_argument("--rdbcompression", default="yes", choices=("yes", "no"))
     args = ap.parse_args()
     for name in args.only or list(DATASETS):
-        run_dataset(name, args.port, args.repeat, [])
+        run_dataset(name, args.port, args.repeat, args.rdbcompression)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ def fork_tables():
     print("| dataset | keys | value | used_memory | RSS | latest_fork_usec (ms) | fork ms per GB RSS | load avg at end |")
     print("|---|---|---|---|---|---|---|---|")
     rows = []
-    for name in ("pop1000x1M", "pop1000x4M", "pop100x5M", "pop100x20M", "rand1000x1M", "rand100x5M"):
+    for name in ("pop1000x1M", "pop1000x4M", "pop100x5M", "pop100x20M", "rand1000x1M", "rand100x5M",
+                 "pop1000x1M_nocompress", "pop100x5M_nocompress", "rand1000x1M_nocompress",
+                 "rand100x5M_nocompress"):
         d = load("fork_bgsave_" + name)
         if not d:
             continue
