@@ -19,7 +19,6 @@ Usage:
 """
 
 import argparse
-import os
 import time
 
 import common
@@ -49,21 +48,6 @@ def cmdstat(info, cmd):
     return {"calls": int(d["calls"]), "usec": int(d["usec"])}
 
 
-def schedstat(pid, tid=None):
-    """(ns on CPU, ns waiting on a run queue) of one thread, or summed over a process's threads."""
-    tids = [tid] if tid else os.listdir("/proc/%d/task" % pid)
-    run = wait = 0
-    for t in tids:
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                a, b, _ = f.read().split()
-            run += int(a)
-            wait += int(b)
-        except OSError:
-            pass
-    return run, wait
-
-
 def one(srv, kind, cmd, n):
     c = srv.conn
     key = "big:%s" % kind
@@ -72,11 +56,11 @@ def one(srv, kind, cmd, n):
     mem_before = int(c.info("memory")["used_memory"])
     c.call("CONFIG", "RESETSTAT")
     pid = srv.proc.pid
-    main0, all0 = schedstat(pid, pid), schedstat(pid)
+    main0, all0 = common.schedstat(pid, pid), common.schedstat(pid)
     t0 = time.perf_counter()
     reply = c.call(cmd, key)
     rtt = time.perf_counter() - t0
-    main1 = schedstat(pid, pid)
+    main1 = common.schedstat(pid, pid)
     assert reply == 1, reply
     st = cmdstat(c.info("commandstats"), cmd.lower())
     t1 = time.time()
@@ -84,9 +68,9 @@ def one(srv, kind, cmd, n):
         time.sleep(0.001)
     lazy_wait = time.time() - t1
     mem_after = int(c.info("memory")["used_memory"])
-    all1 = schedstat(pid)
+    all1 = common.schedstat(pid)
     main_cpu_ms = (main1[0] - main0[0]) / 1e6
-    other_cpu_ms = ((all1[0] - all0[0]) - (schedstat(pid, pid)[0] - main0[0])) / 1e6
+    other_cpu_ms = ((all1[0] - all0[0]) - (common.schedstat(pid, pid)[0] - main0[0])) / 1e6
     return {"kind": kind, "cmd": cmd, "elements": n, "encoding": enc, "client_rtt_ms": rtt * 1000,
             "cmdstat_usec": st["usec"] if st else None, "freed_bytes": mem_before - mem_after,
             "used_memory_before": mem_before, "lazyfree_wait_s": lazy_wait,

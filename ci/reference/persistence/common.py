@@ -229,6 +229,21 @@ def percentile(vs, p):
     return s[k]
 
 
+def schedstat(pid, tid=None):
+    """(ns on CPU, ns waiting on a run queue) of one thread, or summed over a process's threads."""
+    tids = [tid] if tid else os.listdir("/proc/%d/task" % pid)
+    run = wait = 0
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                a, b, _ = f.read().split()
+            run += int(a)
+            wait += int(b)
+        except OSError:
+            pass
+    return run, wait
+
+
 def machine_note():
     load = open("/proc/loadavg").read().split()[:3]
     thp = open("/sys/kernel/mm/transparent_hugepage/enabled").read().strip()

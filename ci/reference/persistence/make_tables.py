@@ -54,6 +54,21 @@ def fork_tables():
     print()
 
 
+def fork_only_table():
+    print("| dataset | RSS | forks | latest_fork_usec ms | fork ms per GB RSS | main-thread CPU ms per GB over the BGSAVE call |"
+          " load avg at end |")
+    print("|---|---|---|---|---|---|---|")
+    for name in ("pop1000x1M", "pop1000x4M", "pop100x5M", "pop100x20M"):
+        d = load("fork_only_" + name)
+        if not d:
+            continue
+        print("| %s | %.2f GB | %d | %s | %s | %s | %s |" % (
+            name, d["used_memory_rss"] / GB, len(d["fork_usec"]), fmt(d["fork_usec_summary"], 1e-3),
+            fmt(d["fork_ms_per_gb_rss"]), fmt(d.get("main_thread_cpu_ms_per_gb_rss")),
+            " ".join(d["machine"]["loadavg"])))
+    print()
+
+
 def cow_tables():
     for p in sorted(glob.glob(os.path.join(common.RESULTS_DIR, "cow_share_*.json"))):
         d = load(os.path.basename(p)[:-5])
@@ -78,13 +93,15 @@ def bigkey_table():
     d = load("bigkey_delete")
     if not d:
         return
-    print("| command | encoding | client round trip ms | cmdstat usec | ns per element | freed MB | lazyfree done after s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| command | encoding | client round trip ms | cmdstat usec | main-thread CPU ms | main-thread run-queue"
+          " wait ms | main-thread CPU ns per element | freed MB | lazyfree done after s | bio thread CPU ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for k, s in d["table"].items():
-        print("| %s (%d elements) | %s | %s | %s | %s | %s | %s |" % (
+        print("| %s (%d elements) | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             k, d["elements"], s["encoding"], fmt(s["client_rtt_ms"], 1, 2), fmt(s["cmdstat_usec"], 1, 0),
-            fmt(s["ns_per_element_cmdstat"], 1, 1), fmt(s["freed_bytes"], 1 / MB, 0),
-            fmt(s["lazyfree_wait_s"], 1, 3)))
+            fmt(s.get("main_thread_cpu_ms"), 1, 2), fmt(s.get("main_thread_runqueue_wait_ms"), 1, 2),
+            fmt(s.get("main_thread_cpu_ns_per_element"), 1, 1), fmt(s["freed_bytes"], 1 / MB, 0),
+            fmt(s["lazyfree_wait_s"], 1, 3), fmt(s.get("bio_threads_cpu_ms"), 1, 0)))
     print()
 
 
@@ -130,6 +147,7 @@ def aof_table():
 
 if __name__ == "__main__":
     fork_tables()
+    fork_only_table()
     cow_tables()
     bigkey_table()
     fsync_tables()
