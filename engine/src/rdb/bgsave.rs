@@ -100,7 +100,12 @@ pub fn current_image(srv: &Server) -> Vec<u8> {
 
 /// CPU time serialising the current dataset into `bytes` bytes takes.
 pub fn save_cpu_us(srv: &Server, bytes: usize) -> u64 {
-    crate::cost::rdb_save_us(srv.total_keys() as u64, bytes as u64)
+    let compress_us = if srv.config.bool("rdbcompression") {
+        crate::memory::stats(srv).used_memory * crate::cost::RDB_COMPRESS_CENTI_NS_PER_BYTE / 100_000
+    } else {
+        0
+    };
+    crate::cost::rdb_save_us(srv.total_keys() as u64, bytes as u64) + compress_us
 }
 
 /// A log line the child process prints (role 'C').
