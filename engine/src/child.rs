@@ -78,6 +78,8 @@ pub fn child_exited(srv: &mut Server, pid: u32, status: ChildExitStatus) {
         ChildKind::Rdb => crate::rdb::bgsave::background_save_done(srv, &child, status, cow_bytes),
         ChildKind::AofRewrite => crate::aof::background_rewrite_done(srv, &child, status, cow_bytes),
     }
+    // A child that failed or was killed sent no COW report.
+    crate::memory::discard_cow_report(srv);
     // replicationStartPendingFork: replicas waiting for a BGSAVE go next.
     crate::replication::master::start_child_if_due(srv);
 }

@@ -26,7 +26,11 @@ pub const ACCEPT_NS: u64 = 20_000;
 /// shared machine at load 10 to 14 took 1.58 s (same set) and 0.84 s
 /// (1,000,000 integer members): contention, not the allocator; the quiet
 /// figure is kept until ci/reference/persistence has a clean one.
-pub const FREE_ELEMENT_NS: u64 = 320;
+/// ci/reference/persistence (RESULTS.md, 3 runs with per-process CPU time
+/// read from /proc, so machine load does not inflate it): DEL of a
+/// 1,000,000-member set costs 580 ns of main-thread CPU per member (a hash:
+/// 700 ns per field). The set figure is used for every collection.
+pub const FREE_ELEMENT_NS: u64 = 580;
 /// Freeing one key of a flushed db: its dict entry, key sds and value robj,
 /// three frees against a set member's two, so 1.5 x FREE_ELEMENT_NS. (A
 /// FLUSHALL SYNC of 1,000,000 small strings measured 1.8 to 5 s here, but
@@ -90,11 +94,17 @@ impl Cost {
 }
 
 /// RDB serialisation (rdbSaveRio) per key: dict walk, type and length
-/// headers. Calibrated later against redis-server's BGSAVE times.
-pub const RDB_SAVE_NS_PER_KEY: u64 = 800;
-/// RDB serialisation per byte of output (copying, LZF, CRC64), in
+/// headers. Fitted on redis-server 7.0.15's BGSAVE child CPU time over six
+/// datasets (ci/reference/persistence/RESULTS.md): 1.2 µs per key plus
+/// 2.7 ns per RDB byte written, plus about 1 ns per value byte that LZF
+/// compresses (rdbcompression yes).
+pub const RDB_SAVE_NS_PER_KEY: u64 = 1_200;
+/// RDB serialisation per byte of output (copying, CRC64, write), in
 /// hundredths of a nanosecond.
-pub const RDB_SAVE_CENTI_NS_PER_BYTE: u64 = 150;
+pub const RDB_SAVE_CENTI_NS_PER_BYTE: u64 = 270;
+/// LZF over the dataset's value bytes when rdbcompression is on, in
+/// hundredths of a nanosecond per byte of used_memory.
+pub const RDB_COMPRESS_CENTI_NS_PER_BYTE: u64 = 100;
 /// RDB loading (rdbLoadRio) per key: allocation and dict insertion.
 pub const RDB_LOAD_NS_PER_KEY: u64 = 1_200;
 /// RDB loading per byte of input, in hundredths of a nanosecond.

@@ -89,6 +89,7 @@ impl Server {
         if touch {
             crate::evict::touch(self, db, key);
         }
+        crate::memory::key_read(self, db, key);
         match self.dbs[db].dict.get(key) {
             Some(v) => {
                 self.stats.keyspace_hits += 1;
@@ -110,6 +111,7 @@ impl Server {
         if self.dbs[db].dict.contains_key(key) {
             self.signal_modified_key(db, key);
             crate::evict::touch_write(self, db, key);
+            crate::memory::key_write(self, db, key);
         }
         self.dbs[db].dict.get_mut(key).map(|e| &mut e.value)
     }
@@ -132,7 +134,9 @@ impl Server {
         }
         let mut entry = Entry::new(value);
         entry.meta.lru = lru;
-        if let Some(old) = d.dict.insert(key.to_vec(), entry) {
+        let old = d.dict.insert(key.to_vec(), entry);
+        crate::memory::key_stored(self, db, key, old.as_ref().map(|e| e.meta.alloc));
+        if let Some(old) = old {
             let lazy = self.config.bool("lazyfree-lazy-server-del");
             crate::lazyfree::free_value(self, old.value, lazy);
         }
@@ -157,6 +161,7 @@ impl Server {
         d.expires.swap_remove(key);
         match d.dict.swap_remove(key) {
             Some(v) => {
+                crate::memory::key_removed(self, v.meta.alloc);
                 self.cost.elements(1);
                 crate::lazyfree::free_value(self, v.value, lazy);
                 true
@@ -185,6 +190,11 @@ impl Server {
         for i in 0..self.dbs.len() {
             if db.map_or(true, |only| only == i) {
                 crate::multi::touch_all_watched_keys_in_db(self, i, None);
+            }
+        }
+        for i in 0..self.dbs.len() {
+            if db.map_or(true, |only| only == i) {
+                crate::memory::db_emptied(self, i);
             }
         }
         let mut removed = 0;
@@ -416,6 +426,7 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) {
         ctx.srv.db_delete(db, &dst);
     }
     let value = ctx.srv.dbs[db].dict.swap_remove(&src).expect("checked above");
+    crate::memory::key_removed(ctx.srv, value.meta.alloc);
     ctx.srv.dbs[db].expires.swap_remove(&src);
     ctx.srv.set_key(db, &dst, value.value, false);
     crate::evict::keep_lru(ctx.srv, db, &dst, value.meta.lru);
@@ -480,6 +491,7 @@ fn move_command(ctx: &mut Ctx) {
     }
     let expire = ctx.srv.get_expire(src_db, &key);
     let value = ctx.srv.dbs[src_db].dict.swap_remove(&key).expect("checked above");
+    crate::memory::key_removed(ctx.srv, value.meta.alloc);
     ctx.srv.dbs[src_db].expires.swap_remove(&key);
     ctx.srv.set_key(dst_db, &key, value.value, false);
     crate::evict::keep_lru(ctx.srv, dst_db, &key, value.meta.lru);

@@ -48,8 +48,10 @@ fn debug_command(ctx: &mut Ctx) {
 }
 
 /// DEBUG POPULATE count [prefix] [size]: keys "<prefix>:<n>" with values
-/// "value:<n>", padded with zero bytes (or cut) to `size`. Existing keys are
-/// skipped; nothing is propagated.
+/// "value:<n>", padded with zero bytes (or cut) to `size` when it is not
+/// 0. Existing keys are skipped; nothing is propagated. Padded values are
+/// stored compact (head + run of NULs), so a multi-GB simulated dataset
+/// costs only its keys in real memory.
 fn debug_populate(ctx: &mut Ctx) {
     let Some(count) = parse_i64(&ctx.argv[2]).filter(|&n| n >= 0) else {
         ctx.c.reply.err("ERR value is out of range, must be positive");
@@ -57,9 +59,9 @@ fn debug_populate(ctx: &mut Ctx) {
     };
     let prefix = ctx.argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
     let size = match ctx.argv.get(4) {
-        None => None,
+        None => 0,
         Some(a) => match parse_i64(a) {
-            Some(n) if n >= 0 => Some(n as usize),
+            Some(n) if n >= 0 => n as usize,
             _ => {
                 ctx.c.reply.err("ERR value is out of range, must be positive");
                 return;
@@ -67,25 +69,27 @@ fn debug_populate(ctx: &mut Ctx) {
         },
     };
     let db = ctx.c.db;
+    let mut key = prefix.clone();
+    key.push(b':');
+    let mut text = b"value:".to_vec();
+    let mut swapped_in = 0;
+    crate::memory::flush_pending(ctx.srv);
     for j in 0..count {
-        let mut key = prefix.clone();
-        key.extend_from_slice(format!(":{}", j).as_bytes());
-        if ctx.srv.dbs[db].dict.contains_key(&key) {
+        key.truncate(prefix.len() + 1);
+        crate::resp::push_decimal(&mut key, j as u64);
+        let srv = &mut *ctx.srv;
+        if srv.dbs[db].dict.contains_key(&key) {
             continue;
         }
-        let text = format!("value:{}", j).into_bytes();
-        let value = match size {
-            None => text,
-            Some(n) => {
-                let mut v = vec![0u8; n];
-                let copy = n.min(text.len());
-                v[..copy].copy_from_slice(&text[..copy]);
-                v
-            }
-        };
-        let entry = crate::evict::new_entry(ctx.srv, Value::Str(value.into()));
-        ctx.srv.dbs[db].dict.insert(key, entry);
+        text.truncate(6);
+        crate::resp::push_decimal(&mut text, j as u64);
+        let value = if size == 0 { crate::object::StrObj::from(text.clone()) } else { crate::object::StrObj::from_run(&text, 0, size) };
+        let new = crate::evict::new_entry(srv, Value::Str(value));
+        let indexmap::map::Entry::Vacant(slot) = srv.dbs[db].dict.entry(key.clone()) else { continue };
+        let entry = slot.insert(new);
+        swapped_in += crate::memory::place(&mut srv.mem, key.len(), entry, None);
     }
+    ctx.srv.cost.block_us(swapped_in * ctx.srv.options.machine.swap_in_latency_us);
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();
 }
@@ -131,7 +135,7 @@ fn is_shared_integer(value: &Value, per_key_lru: bool) -> bool {
     // Only strings that went through tryObjectEncoding can be shared:
     // INCRBYFLOAT results and strings grown by APPEND/SETRANGE are not.
     let tried_as_integer = s.encoding == crate::object::StrEncoding::Auto;
-    !per_key_lru && tried_as_integer && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
+    !per_key_lru && tried_as_integer && s.len() <= 20 && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
 }
 
 /// OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ: a missing key replies nil.

@@ -66,41 +66,33 @@ fn clients_section(srv: &Server) -> Fields {
     v
 }
 
-/// A rough used_memory: Redis's baseline plus per-key overhead and payload.
-/// The persistence issue replaces this with the page model.
+/// used_memory: the memory model's allocated bytes (memory/).
 pub fn used_memory(srv: &Server) -> u64 {
-    let mut bytes: u64 = 870_000;
-    for db in &srv.dbs {
-        for (k, val) in &db.dict {
-            bytes += 56 + k.len() as u64 + val.payload_bytes() as u64 + 16 * val.element_count() as u64;
-        }
-        bytes += db.expires.len() as u64 * 40;
-    }
-    bytes += srv.repl.backlog_histlen() as u64;
-    bytes
+    crate::memory::used_memory(srv)
 }
 
 fn memory_section(srv: &Server) -> Fields {
     let mut v = Fields::new();
-    let used = used_memory(srv);
-    let rss = used + 2_000_000;
+    let m = crate::memory::info_figures(srv);
+    let used = m.used;
+    let rss = m.rss;
     let maxmemory = srv.config.hot.maxmemory_bytes.max(0) as u64;
     f(&mut v, "used_memory", used);
     f(&mut v, "used_memory_human", bytes_to_human(used));
     f(&mut v, "used_memory_rss", rss);
     f(&mut v, "used_memory_rss_human", bytes_to_human(rss));
-    f(&mut v, "used_memory_peak", used);
-    f(&mut v, "used_memory_peak_human", bytes_to_human(used));
-    f(&mut v, "used_memory_peak_perc", "100.00%");
-    f(&mut v, "used_memory_overhead", 870_000 + srv.repl.backlog_histlen());
-    f(&mut v, "used_memory_startup", 862_000);
-    let dataset = used.saturating_sub(870_000);
+    f(&mut v, "used_memory_peak", m.peak);
+    f(&mut v, "used_memory_peak_human", bytes_to_human(m.peak));
+    f(&mut v, "used_memory_peak_perc", format!("{:.2}%", used as f64 * 100.0 / m.peak.max(1) as f64));
+    f(&mut v, "used_memory_overhead", m.overhead);
+    f(&mut v, "used_memory_startup", m.startup);
+    let dataset = used.saturating_sub(m.overhead);
     f(&mut v, "used_memory_dataset", dataset);
-    let net = used.saturating_sub(862_000).max(1);
+    let net = used.saturating_sub(m.startup).max(1);
     f(&mut v, "used_memory_dataset_perc", format!("{:.2}%", dataset as f64 * 100.0 / net as f64));
     f(&mut v, "allocator_allocated", used);
-    f(&mut v, "allocator_active", used);
-    f(&mut v, "allocator_resident", rss);
+    f(&mut v, "allocator_active", m.active);
+    f(&mut v, "allocator_resident", m.allocator_resident);
     // The engine cannot ask the host; the simulated machine's RAM is the host's business.
     f(&mut v, "total_system_memory", 0);
     f(&mut v, "total_system_memory_human", bytes_to_human(0));
@@ -121,14 +113,16 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "maxmemory", maxmemory);
     f(&mut v, "maxmemory_human", bytes_to_human(maxmemory));
     f(&mut v, "maxmemory_policy", srv.config.get("maxmemory-policy").unwrap_or_default());
-    f(&mut v, "allocator_frag_ratio", "1.00");
-    f(&mut v, "allocator_frag_bytes", 0);
-    f(&mut v, "allocator_rss_ratio", format!("{:.2}", rss as f64 / used as f64));
-    f(&mut v, "allocator_rss_bytes", rss - used);
-    f(&mut v, "rss_overhead_ratio", "1.00");
-    f(&mut v, "rss_overhead_bytes", 0);
-    f(&mut v, "mem_fragmentation_ratio", format!("{:.2}", rss as f64 / used as f64));
-    f(&mut v, "mem_fragmentation_bytes", rss - used);
+    let ratio = |a: u64, b: u64| format!("{:.2}", a as f64 / b.max(1) as f64);
+    let diff = |a: u64, b: u64| a as i64 - b as i64;
+    f(&mut v, "allocator_frag_ratio", ratio(m.active, used));
+    f(&mut v, "allocator_frag_bytes", diff(m.active, used));
+    f(&mut v, "allocator_rss_ratio", ratio(m.allocator_resident, m.active));
+    f(&mut v, "allocator_rss_bytes", diff(m.allocator_resident, m.active));
+    f(&mut v, "rss_overhead_ratio", ratio(rss, m.allocator_resident));
+    f(&mut v, "rss_overhead_bytes", diff(rss, m.allocator_resident));
+    f(&mut v, "mem_fragmentation_ratio", ratio(rss, used));
+    f(&mut v, "mem_fragmentation_bytes", diff(rss, used));
     f(&mut v, "mem_not_counted_for_evict", crate::evict::not_counted_memory(srv));
     f(&mut v, "mem_replication_backlog", srv.repl.backlog_histlen());
     f(&mut v, "mem_total_replication_buffers", srv.repl.backlog_histlen());
@@ -149,9 +143,10 @@ fn persistence_section(srv: &Server) -> Fields {
     let rdb_child = r.child_type.is_some();
     f(&mut v, "loading", u8::from(srv.loading));
     f(&mut v, "async_loading", 0);
-    f(&mut v, "current_cow_peak", 0);
-    f(&mut v, "current_cow_size", 0);
-    f(&mut v, "current_cow_size_age", 0);
+    let cow = crate::memory::cow_info(srv);
+    f(&mut v, "current_cow_peak", cow.current_cow_peak);
+    f(&mut v, "current_cow_size", cow.current_cow_size);
+    f(&mut v, "current_cow_size_age", cow.current_cow_size_age);
     f(&mut v, "current_fork_perc", "0.00");
     f(&mut v, "current_save_keys_processed", 0);
     f(&mut v, "current_save_keys_total", if srv.child.is_some() { r.save_keys_total } else { 0 });

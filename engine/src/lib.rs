@@ -223,6 +223,9 @@ pub struct MemoryStats {
     pub swapped_bytes: u64,
     /// The child's private pages (copy-on-write copies), bytes; 0 without a child.
     pub child_private_bytes: u64,
+    /// 4 KiB pages main-loop touches brought back from swap, since start
+    /// (each stalled the loop for swap_in_latency_us).
+    pub swap_in_pages: u64,
 }
 
 /// The engine: one Redis server process, minus the I/O.

@@ -150,34 +150,166 @@ pub enum StrEncoding {
 }
 
 /// A string value and its encoding; it reads as its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Values that are a short head followed by a long run of one byte (DEBUG
+/// POPULATE's NUL-padded values, the simulated clients' 'x'-padded ones)
+/// are kept compact, as head + fill byte + length, so GB-sized simulated
+/// datasets cost little real memory. Every reader still sees the real
+/// bytes: the hot paths ([`StrObj::bytes`], [`StrObj::range`], `len`, the RDB
+/// writer) work from the compact form; `Deref` materialises lazily, once,
+/// for the rare paths that need a plain slice.
+#[derive(Debug, Clone, Default)]
 pub struct StrObj {
-    pub bytes: Vec<u8>,
+    repr: StrRepr,
     pub encoding: StrEncoding,
+}
+
+#[derive(Debug, Clone)]
+enum StrRepr {
+    Plain(Vec<u8>),
+    Run { head: Box<[u8]>, fill: u8, len: usize, plain: std::cell::OnceCell<Vec<u8>> },
+}
+
+impl Default for StrRepr {
+    fn default() -> Self {
+        StrRepr::Plain(Vec::new())
+    }
+}
+
+/// Strings shorter than this stay plain: compacting them saves nothing.
+const RUN_MIN_LEN: usize = 128;
+
+/// A compact view of a run-shaped string: all bytes from `head.len()` on
+/// are `fill`.
+#[derive(Debug, Clone, Copy)]
+pub struct RunView<'a> {
+    pub head: &'a [u8],
+    pub fill: u8,
+    pub len: usize,
+}
+
+impl RunView<'_> {
+    pub fn at(&self, i: usize) -> u8 {
+        if i < self.head.len() { self.head[i] } else { self.fill }
+    }
 }
 
 impl StrObj {
     pub fn with_encoding(bytes: Vec<u8>, encoding: StrEncoding) -> StrObj {
-        StrObj { bytes, encoding }
+        StrObj { repr: compact_or_plain(bytes), encoding }
+    }
+
+    /// A plain value, never compacted (tests compare the two forms).
+    pub fn plain(bytes: Vec<u8>) -> StrObj {
+        StrObj { repr: StrRepr::Plain(bytes), encoding: StrEncoding::Auto }
+    }
+
+    /// A compact run value without building its bytes: `head` then `fill`
+    /// up to `len` bytes (the head is cut if longer than `len`).
+    pub fn from_run(head: &[u8], fill: u8, len: usize) -> StrObj {
+        let head = &head[..head.len().min(len)];
+        if len < RUN_MIN_LEN {
+            let mut v = head.to_vec();
+            v.resize(len, fill);
+            return StrObj::from(v);
+        }
+        let repr = StrRepr::Run { head: head.into(), fill, len, plain: Default::default() };
+        StrObj { repr, encoding: StrEncoding::Auto }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            StrRepr::Plain(v) => v.len(),
+            StrRepr::Run { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The compact form, if this value has one.
+    pub fn run(&self) -> Option<RunView<'_>> {
+        match &self.repr {
+            StrRepr::Plain(_) => None,
+            StrRepr::Run { head, fill, len, .. } => Some(RunView { head, fill: *fill, len: *len }),
+        }
+    }
+
+    /// The real bytes, built for the caller without keeping a copy.
+    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        self.range(0, self.len())
+    }
+
+    /// Bytes `from..to` (clamped to the length).
+    pub fn range(&self, from: usize, to: usize) -> std::borrow::Cow<'_, [u8]> {
+        let to = to.min(self.len());
+        let from = from.min(to);
+        match &self.repr {
+            StrRepr::Plain(v) => std::borrow::Cow::Borrowed(&v[from..to]),
+            StrRepr::Run { plain, .. } if plain.get().is_some() => {
+                std::borrow::Cow::Borrowed(&plain.get().expect("checked")[from..to])
+            }
+            StrRepr::Run { head, fill, .. } => {
+                let mut out = Vec::with_capacity(to - from);
+                if from < head.len() {
+                    out.extend_from_slice(&head[from..head.len().min(to)]);
+                }
+                out.resize(to - from, *fill);
+                std::borrow::Cow::Owned(out)
+            }
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.bytes().into_owned()
+    }
+
+    /// Real memory this representation holds (for the large-dataset bench).
+    pub fn real_bytes(&self) -> usize {
+        match &self.repr {
+            StrRepr::Plain(v) => v.capacity(),
+            StrRepr::Run { head, plain, .. } => head.len() + plain.get().map_or(0, |p| p.capacity()),
+        }
     }
 }
 
+/// Keeps `bytes` compact when it is a short head and a long run of its
+/// last byte. The check scans only the trailing run and stops at the first
+/// other byte.
+fn compact_or_plain(bytes: Vec<u8>) -> StrRepr {
+    if bytes.len() < RUN_MIN_LEN {
+        return StrRepr::Plain(bytes);
+    }
+    let fill = bytes[bytes.len() - 1];
+    let head_len = bytes.iter().rposition(|&b| b != fill).map_or(0, |i| i + 1);
+    if bytes.len() - head_len < bytes.len() / 2 || bytes.len() - head_len < RUN_MIN_LEN / 2 {
+        return StrRepr::Plain(bytes);
+    }
+    let head: Box<[u8]> = bytes[..head_len].into();
+    StrRepr::Run { head, fill, len: bytes.len(), plain: Default::default() }
+}
+
+impl PartialEq for StrObj {
+    fn eq(&self, other: &StrObj) -> bool {
+        self.encoding == other.encoding && self.len() == other.len() && self.bytes() == other.bytes()
+    }
+}
+impl Eq for StrObj {}
+
 impl From<Vec<u8>> for StrObj {
     fn from(bytes: Vec<u8>) -> StrObj {
-        StrObj { bytes, encoding: StrEncoding::Auto }
+        StrObj::with_encoding(bytes, StrEncoding::Auto)
     }
 }
 
 impl std::ops::Deref for StrObj {
-    type Target = Vec<u8>;
-    fn deref(&self) -> &Vec<u8> {
-        &self.bytes
-    }
-}
-
-impl std::ops::DerefMut for StrObj {
-    fn deref_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.bytes
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.repr {
+            StrRepr::Plain(v) => v,
+            StrRepr::Run { plain, .. } => plain.get_or_init(|| self.range(0, self.len()).into_owned()),
+        }
     }
 }
 

@@ -123,7 +123,7 @@ mod tests {
 
     fn shape(v: &Value) -> Vec<Vec<u8>> {
         match v {
-            Value::Str(s) => vec![s.bytes.clone()],
+            Value::Str(s) => vec![s.to_vec()],
             Value::List(l) => l.iter().cloned().collect(),
             Value::Hash(h) => h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(),
             Value::Set(s) => s.iter().cloned().collect(),

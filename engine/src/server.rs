@@ -99,6 +99,8 @@ pub struct Server {
     pub evict: crate::evict::EvictState,
     /// The BIO_LAZY_FREE thread's queue (lazyfree.rs).
     pub lazyfree: crate::lazyfree::LazyfreeState,
+    /// The memory model: simulated pages, key allocations, COW (memory/).
+    pub mem: crate::memory::MemState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -115,7 +117,9 @@ impl Server {
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
         let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
+        let mem = crate::memory::MemState::new(options.machine.thp);
         let mut srv = Server {
+            mem,
             config,
             options,
             run_id,
@@ -514,6 +518,7 @@ impl Server {
             (cmd.handler)(&mut ctx);
         }
         self.call_depth -= 1;
+        crate::memory::flush_pending(self);
         self.count_reply_error(c, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
         let usec = (self.cost.ns() - cost_before) / 1000;
@@ -625,6 +630,7 @@ impl Server {
         }
         crate::rdb::bgsave::cron_scheduled(self);
         self.clients_cron();
+        crate::memory::cron(self);
         self.cronloops += 1;
     }
 

@@ -129,7 +129,7 @@ fn get_generic(ctx: &mut Ctx) -> Result<(), ()> {
         None => ctx.c.reply.null(),
         Some(Value::Str(s)) => {
             let len = s.len();
-            ctx.c.reply.bulk(s);
+            ctx.c.reply.bulk(&s.bytes());
             cost_bytes(ctx.srv, len);
         }
         Some(_) => {
@@ -242,7 +242,7 @@ fn getex_command(ctx: &mut Ctx) {
     }
     if let Some(Value::Str(s)) = ctx.srv.dbs[db].dict.get(&key).map(|e| &e.value) {
         let len = s.len();
-        ctx.c.reply.bulk(s);
+        ctx.c.reply.bulk(&s.bytes());
         cost_bytes(ctx.srv, len);
     }
     let absolute = args.flags & (OBJ_EXAT | OBJ_PXAT) != 0;
@@ -299,7 +299,7 @@ fn mget_command(ctx: &mut Ctx) {
         match ctx.srv.lookup_read(db, key) {
             Some(Value::Str(s)) => {
                 let len = s.len();
-                ctx.c.reply.bulk(s);
+                ctx.c.reply.bulk(&s.bytes());
                 cost_bytes(ctx.srv, len);
             }
             _ => ctx.c.reply.null(),
@@ -350,7 +350,7 @@ fn string_for_write(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, ()> {
     let db = ctx.c.db;
     match ctx.srv.lookup_write(db, &ctx.argv[1]) {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.bytes.clone())),
+        Some(Value::Str(s)) => Ok(Some(s.to_vec())),
         Some(_) => {
             ctx.c.reply.err(errors::WRONGTYPE);
             Err(())
@@ -512,7 +512,7 @@ fn getrange_command(ctx: &mut Ctx) {
         Some(Value::Str(s)) => match getrange_bounds(s.len() as i64, start, end) {
             None => ctx.c.reply.bulk(b""),
             Some((from, to)) => {
-                ctx.c.reply.bulk(&s[from..=to]);
+                ctx.c.reply.bulk(&s.range(from, to + 1));
                 cost_bytes(ctx.srv, to - from);
             }
         },
@@ -598,7 +598,7 @@ fn lcs_inputs(ctx: &mut Ctx) -> Option<(Vec<u8>, Vec<u8>)> {
     for key in &ctx.argv[1..3] {
         match ctx.srv.lookup_read(db, key) {
             None => out.push(Vec::new()),
-            Some(Value::Str(s)) => out.push(s.bytes.clone()),
+            Some(Value::Str(s)) => out.push(s.to_vec()),
             Some(_) => {
                 wrong_type = true;
                 out.push(Vec::new());

@@ -343,7 +343,7 @@ fn to_dbs(data: &[Entry]) -> Vec<Db> {
 /// sorted sets in rank order with scores as Redis formats them.
 fn shape(v: &Value) -> (String, Vec<Vec<u8>>) {
     let mut items: Vec<Vec<u8>> = match v {
-        Value::Str(s) => vec![s.bytes.clone()],
+        Value::Str(s) => vec![s.to_vec()],
         Value::List(l) => l.iter().cloned().collect(),
         Value::Hash(h) => {
             let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = h.iter().map(|(f, v)| (f.clone(), v.clone())).collect();

@@ -105,7 +105,7 @@ fn rewrite_value(out: &mut Vec<u8>, key: &[u8], value: &crate::object::Value) {
         }
     };
     match value {
-        Value::Str(s) => crate::resp::encode_command_into(out, &[b"SET".to_vec(), key.to_vec(), s.bytes.clone()]),
+        Value::Str(s) => crate::resp::encode_command_into(out, &[b"SET".to_vec(), key.to_vec(), s.to_vec()]),
         Value::List(l) => batched(out, "RPUSH", l.iter().map(|v| vec![v.clone()]).collect()),
         Value::Set(s) => batched(out, "SADD", s.iter().map(|v| vec![v.clone()]).collect()),
         Value::ZSet(z) => batched(
@@ -317,6 +317,7 @@ fn remove_temp_files(srv: &mut Server, pid: u32) {
 pub fn background_rewrite_done(srv: &mut Server, child: &Child, status: ChildExitStatus, cow_bytes: u64) {
     match status {
         ChildExitStatus::Ok => {
+            crate::memory::log_cow_report(srv);
             srv.aof.last_cow_size = cow_bytes;
             rewrite_succeeded(srv, child.pid);
         }

@@ -100,7 +100,12 @@ pub fn current_image(srv: &Server) -> Vec<u8> {
 
 /// CPU time serialising the current dataset into `bytes` bytes takes.
 pub fn save_cpu_us(srv: &Server, bytes: usize) -> u64 {
-    crate::cost::rdb_save_us(srv.total_keys() as u64, bytes as u64)
+    let compress_us = if srv.config.bool("rdbcompression") {
+        crate::memory::stats(srv).used_memory * crate::cost::RDB_COMPRESS_CENTI_NS_PER_BYTE / 100_000
+    } else {
+        0
+    };
+    crate::cost::rdb_save_us(srv.total_keys() as u64, bytes as u64) + compress_us
 }
 
 /// A log line the child process prints (role 'C').
@@ -171,8 +176,7 @@ pub fn background_save_done(srv: &mut Server, child: &Child, status: ChildExitSt
         if !socket {
             child_log(srv, LogLevel::Notice, "DB saved on disk".into());
         }
-        let mb = cow_bytes / (1024 * 1024);
-        child_log(srv, LogLevel::Notice, format!("Fork CoW for RDB: current {} MB, peak {} MB, average {} MB", mb, mb, mb));
+        crate::memory::log_cow_report(srv);
         srv.rdb.last_cow_size = cow_bytes;
     }
     if socket {

@@ -29,34 +29,118 @@ pub fn compress(input: &[u8], max_out_bytes: usize) -> Option<Vec<u8>> {
     compress_with(input, max_out_bytes, input.len() > SPARSE_MAX_INPUT)
 }
 
+/// Compresses the string `head` followed by `fill` up to `len` bytes without
+/// building or scanning it: the output is byte for byte what [`compress`]
+/// writes for the materialised string, in time proportional to the head
+/// plus the number of back references (len / 264).
+pub fn compress_run(head: &[u8], fill: u8, len: usize, max_out_bytes: usize) -> Option<Vec<u8>> {
+    assert!(head.len() <= len);
+    let src = RunSource { head, fill, len };
+    let table = Slots::sparse(head.len() + 8);
+    compress_source(&src, max_out_bytes, table)
+}
+
 fn compress_with(input: &[u8], max_out_bytes: usize, dense: bool) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(max_out_bytes.min(input.len()));
-    let mut table = Slots::new(input.len(), dense);
+    let table = if dense { Slots::Dense(vec![0; 1 << HASH_LOG]) } else { Slots::sparse(input.len()) };
+    compress_source(&input, max_out_bytes, table)
+}
+
+/// The compressor's view of its input. `run_start` is an index from which
+/// every byte equals the last one: a match that reaches it runs to the end,
+/// and all positions past it share one hash slot, which lets a compact
+/// value skip its run without visiting each byte.
+trait Source {
+    fn len(&self) -> usize;
+    fn at(&self, i: usize) -> u8;
+    fn run_start(&self) -> usize;
+    fn push_slice(&self, from: usize, to: usize, out: &mut Vec<u8>);
+}
+
+impl Source for &[u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+    fn at(&self, i: usize) -> u8 {
+        self[i]
+    }
+    fn run_start(&self) -> usize {
+        <[u8]>::len(self)
+    }
+    fn push_slice(&self, from: usize, to: usize, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self[from..to]);
+    }
+}
+
+struct RunSource<'a> {
+    head: &'a [u8],
+    fill: u8,
+    len: usize,
+}
+
+impl Source for RunSource<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn at(&self, i: usize) -> u8 {
+        if i < self.head.len() { self.head[i] } else { self.fill }
+    }
+    fn run_start(&self) -> usize {
+        self.head.len()
+    }
+    fn push_slice(&self, from: usize, to: usize, out: &mut Vec<u8>) {
+        for i in from..to {
+            out.push(self.at(i));
+        }
+    }
+}
+
+fn trigram<S: Source>(input: &S, i: usize) -> [u8; 3] {
+    [input.at(i), input.at(i + 1), input.at(i + 2)]
+}
+
+fn compress_source<S: Source>(input: &S, max_out_bytes: usize, mut table: Slots) -> Option<Vec<u8>> {
+    let n = input.len();
+    let run_start = input.run_start();
+    let mut out = Vec::with_capacity(max_out_bytes.min(n).min(1 << 16));
     let mut literal_start = 0usize;
     let mut ip = 0usize;
-    while ip + 2 < input.len() {
-        let slot = hash3(&input[ip..ip + 3]);
+    while ip + 2 < n {
+        let slot = hash3(&trigram(input, ip));
         // Entries hold position + 1 so zero means empty.
         let candidate = table.get(slot);
         table.set(slot, ip + 1);
         if candidate > 0 {
             let start = candidate - 1;
             let distance = ip - start;
-            if distance <= MAX_OFFSET && input[start..start + 3] == input[ip..ip + 3] {
-                let limit = MAX_REF_LEN.min(input.len() - ip);
+            if distance <= MAX_OFFSET && trigram(input, start) == trigram(input, ip) {
+                let limit = MAX_REF_LEN.min(n - ip);
                 let mut len = 3;
-                while len < limit && input[start + len] == input[ip + len] {
+                while len < limit {
+                    if start + len >= run_start {
+                        // Both sides are inside the final run: equal to the end.
+                        len = limit;
+                        break;
+                    }
+                    if input.at(start + len) != input.at(ip + len) {
+                        break;
+                    }
                     len += 1;
                 }
-                push_literals(&mut out, &input[literal_start..ip]);
+                push_literals(&mut out, input, literal_start, ip);
                 push_back_reference(&mut out, len, distance - 1);
                 if out.len() > max_out_bytes {
                     return None;
                 }
                 // Index the positions the match covered too, as liblzf does:
-                // later data often repeats from inside a match.
-                for p in ip + 1..(ip + len).min(input.len().saturating_sub(2)) {
-                    table.set(hash3(&input[p..p + 3]), p + 1);
+                // later data often repeats from inside a match. Positions in
+                // the final run all hash alike, so only the last one counts.
+                let end = (ip + len).min(n.saturating_sub(2));
+                let run_from = run_start.max(ip + 1);
+                for p in ip + 1..end.min(run_from) {
+                    table.set(hash3(&trigram(input, p)), p + 1);
+                }
+                if end > run_from {
+                    table.set(hash3(&trigram(input, end - 1)), end);
                 }
                 ip += len;
                 literal_start = ip;
@@ -65,7 +149,7 @@ fn compress_with(input: &[u8], max_out_bytes: usize, dense: bool) -> Option<Vec<
         }
         ip += 1;
     }
-    push_literals(&mut out, &input[literal_start..]);
+    push_literals(&mut out, input, literal_start, n);
     if out.len() > max_out_bytes {
         return None;
     }
@@ -84,12 +168,10 @@ enum Slots {
 const SPARSE_MAX_INPUT: usize = 2048;
 
 impl Slots {
-    fn new(input_len: usize, dense: bool) -> Slots {
-        if dense {
-            return Slots::Dense(vec![0; 1 << HASH_LOG]);
-        }
-        // At most one distinct slot per position: load stays at or below half.
-        let cap = (2 * input_len).next_power_of_two().max(8);
+    /// A map for at most `distinct` slots (one per position at most).
+    fn sparse(distinct: usize) -> Slots {
+        // Load stays at or below half.
+        let cap = (2 * distinct).next_power_of_two().max(8);
         Slots::Sparse { keys: vec![0; cap], vals: vec![0; cap], mask: cap - 1 }
     }
 
@@ -128,10 +210,13 @@ fn hash3(b: &[u8]) -> usize {
     (v.wrapping_mul(2_654_435_761) >> (32 - HASH_LOG)) as usize
 }
 
-fn push_literals(out: &mut Vec<u8>, literals: &[u8]) {
-    for run in literals.chunks(MAX_LITERAL_RUN) {
-        out.push((run.len() - 1) as u8);
-        out.extend_from_slice(run);
+fn push_literals<S: Source>(out: &mut Vec<u8>, input: &S, from: usize, to: usize) {
+    let mut at = from;
+    while at < to {
+        let run = (to - at).min(MAX_LITERAL_RUN);
+        out.push((run - 1) as u8);
+        input.push_slice(at, at + run, out);
+        at += run;
     }
 }
 
@@ -252,6 +337,28 @@ mod tests {
         let out = decompress(&stream, 1 + 33 + 3).unwrap();
         assert_eq!(&out[..34], &[b'a'; 34][..]);
         assert_eq!(&out[34..], b"bcd");
+    }
+
+    /// The run path writes exactly what the plain path writes for the same
+    /// bytes, for heads that share bytes with the fill and that do not.
+    #[test]
+    fn run_compression_matches_plain() {
+        let heads: [&[u8]; 6] = [b"", b"value:17", b"c3:991", b"xxaxx", b"abcabcabcabcabcabcabcabcabcabcabcabcab", b"\0\0v\0"];
+        for head in heads {
+            for fill in [0u8, b'x', b'a'] {
+                for len in [head.len(), head.len() + 1, head.len() + 3, 64, 200, 263, 264, 265, 700, 4096, 10_000, 100_000] {
+                    if len < head.len() {
+                        continue;
+                    }
+                    let mut plain = head.to_vec();
+                    plain.resize(len, fill);
+                    for max in [len + 64, len.saturating_sub(4), 12] {
+                        let want = compress(&plain, max);
+                        assert_eq!(compress_run(head, fill, len, max), want, "head {:?} fill {} len {}", head, fill, len);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -164,6 +164,23 @@ impl Writer<'_> {
         self.out.extend_from_slice(s);
     }
 
+    /// A string value: compact values (memory model's head + run) are
+    /// written from their compact form, with the same bytes `string`
+    /// writes for the materialised value.
+    fn str_value(&mut self, s: &crate::object::StrObj) {
+        let Some(run) = s.run() else { return self.string(s) };
+        assert!(run.len > 20, "compact strings are long");
+        if self.opts.compression {
+            if let Some(c) = lzf::compress_run(run.head, run.fill, run.len, run.len - 4) {
+                self.lzf_blob(&c, run.len);
+                return;
+            }
+        }
+        self.len(run.len as u64);
+        self.out.extend_from_slice(run.head);
+        self.out.resize(self.out.len() + run.len - run.head.len(), run.fill);
+    }
+
     fn try_integer(&mut self, s: &[u8]) -> bool {
         let Some(v) = crate::util::parse_i64(s) else { return false };
         if let Ok(b) = i8::try_from(v) {
@@ -202,7 +219,7 @@ impl Writer<'_> {
         match value {
             Value::Str(s) => {
                 self.header(TYPE_STRING, key);
-                self.string(s);
+                self.str_value(s);
             }
             Value::List(l) => {
                 self.header(TYPE_LIST_QUICKLIST_2, key);
