@@ -10,7 +10,7 @@ fn report() -> Report {
     let seconds = 10;
     let mut m1 = NodeSeries::default();
     let mut r1 = NodeSeries::default();
-    for s in 0..seconds as u64 {
+    for s in 0..seconds {
         let up = s < 6;
         m1.used_memory.push(up.then_some(1_000_000 + s));
         m1.rss_bytes.push(up.then_some((20 + s) << 20));

@@ -16,7 +16,11 @@
 //!   the child). The pressure process is never chosen: the fault stands for
 //!   memory the node cannot win back.
 //! - The node's process killed = SIGKILL: the machine stays up. The child
-//!   killed = the parent sees the child exit by signal 9.
+//!   killed = the parent sees the child exit by signal 9; its memory is
+//!   free at once, before the parent reaps it.
+//! - Simplifications: a child's pages never swap; the child of a killed
+//!   parent (it runs on to its end) is not counted; RSS is measured after
+//!   the kernel made room, so it never exceeds what RAM could hold.
 
 use redsim_engine::MemoryStats;
 
