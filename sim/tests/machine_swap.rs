@@ -73,3 +73,36 @@ fn cow_copies_during_bgsave_oom_kill_the_child_and_free_its_memory() {
     assert!(w.node_log("m1").iter().any(|l| l.contains("Background saving terminated by signal 9")));
     assert_eq!(w.node_memory("m1").unwrap().process.child_private_bytes, 0);
 }
+
+#[test]
+fn reads_of_swapped_pages_stall_and_the_pressure_keeps_swapping_them_out() {
+    let machine = MachineSpec { memory_bytes: 64 * MB, swap_bytes: 64 * MB, swap_in_latency_us: 5000, ..MachineSpec::default() };
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec![] }];
+    let mut w = World::new(WorldSpec { seed: 9, nodes, ..WorldSpec::default() }).expect("valid world");
+    w.schedule_admin_line(100 * MS, "m1", "DEBUG POPULATE 20000 key 1000").unwrap();
+    w.run_until(300 * MS);
+    let rss = w.node_memory("m1").unwrap().process.rss_bytes;
+    w.schedule_fault(300 * MS, Fault::MemoryPressure { node: "m1".into(), bytes: 64 * MB - rss / 2 }).unwrap();
+    w.add_workload(redsim_sim::WorkloadSpec {
+        name: "readers".into(),
+        target: "m1".into(),
+        clients: 2,
+        ops_per_second: 200.0,
+        write_ratio: 0.0,
+        keys: 20000,
+        key_prefix: "key:".into(),
+        kind: redsim_sim::WorkloadKind::Get,
+        start_us: 400 * MS,
+        ..redsim_sim::WorkloadSpec::default()
+    })
+    .unwrap();
+    w.run_until(2000 * MS);
+    assert!(w.node_is_up("m1"));
+    let memory = w.node_memory("m1").unwrap();
+    // Pages read back in went out again: more was written to swap than it holds.
+    assert!(memory.swap_out_total_bytes > memory.swap_used_bytes, "{:?}", memory);
+    assert!(memory.swap_outs > 1);
+    let summary = w.history_summary();
+    assert!(summary.ok > 100);
+    assert!(summary.latency_ms.max >= 5.0, "a GET of a swapped-out value waits for the swap-in: {:?}", summary.latency_ms);
+}
