@@ -10,6 +10,8 @@ pub struct Builtin {
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "backlog-overflow", toml: include_str!("../specs/backlog-overflow.toml") },
     Builtin { name: "min-replicas-to-write", toml: include_str!("../specs/min-replicas-to-write.toml") },
+    Builtin { name: "aof-fsync-loss", toml: include_str!("../specs/aof-fsync-loss.toml") },
+    Builtin { name: "aof-rewrite-crash", toml: include_str!("../specs/aof-rewrite-crash.toml") },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
