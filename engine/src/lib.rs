@@ -243,6 +243,34 @@ impl Engine {
             return Step::default();
         }
         self.srv.begin_step(now_us);
+        self.dispatch(input);
+        self.srv.before_sleep();
+        self.srv.end_step()
+    }
+
+    /// Several inputs ready at once, as one pass of Redis's event loop
+    /// (aeProcessEvents) finds them: each is handled in turn, then
+    /// beforeSleep runs once, so one AOF write (and under appendfsync
+    /// always one fsync) covers every command of the pass, and the replies
+    /// leave after it.
+    pub fn handle_inputs<'a>(&mut self, now_us: u64, inputs: impl IntoIterator<Item = Input<'a>>) -> Step {
+        if self.exited() {
+            return Step::default();
+        }
+        self.srv.begin_step(now_us);
+        for input in inputs {
+            if self.exited() {
+                break;
+            }
+            self.dispatch(input);
+        }
+        if !self.exited() {
+            self.srv.before_sleep();
+        }
+        self.srv.end_step()
+    }
+
+    fn dispatch(&mut self, input: Input<'_>) {
         match input {
             Input::Accepted { conn, peer } => self.srv.accept_client(conn, peer),
             Input::Data { conn, bytes } => self.srv.read_from_client(conn, bytes),
@@ -252,8 +280,6 @@ impl Engine {
             Input::FsyncDone { token } => crate::aof::fsync_done(&mut self.srv, token),
             Input::ChildExit { pid, status } => crate::child::child_exited(&mut self.srv, pid, status),
         }
-        self.srv.before_sleep();
-        self.srv.end_step()
     }
 
     pub fn handle_timeout(&mut self, now_us: u64) -> Step {

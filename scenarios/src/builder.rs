@@ -252,6 +252,11 @@ impl WorkloadBuilder {
         self.0.stop_ms = Some(stop_ms);
         self
     }
+    pub fn timeout_ms(mut self, timeout_ms: u64) -> Self {
+        self.0.timeout_ms = Some(timeout_ms);
+        self
+    }
+
     pub fn pipeline(mut self, pipeline: u32) -> Self {
         self.0.pipeline = pipeline;
         self

@@ -74,7 +74,7 @@ fn workload_spec(w: &crate::spec::Workload) -> WorkloadSpec {
             WorkloadKind::Incr => SimKind::Incr,
             WorkloadKind::AppendList => SimKind::AppendList,
         },
-        timeout_ms: None,
+        timeout_ms: w.timeout_ms,
     }
 }
 

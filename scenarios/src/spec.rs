@@ -286,6 +286,11 @@ pub struct Workload {
     pub distribution: Distribution,
     #[serde(default = "default_workload_kind")]
     pub kind: WorkloadKind,
+    /// A client gives up on a reply after this long (the op is "unknown")
+    /// and reconnects, as clients with a read timeout do. Default: no
+    /// timeout (a client whose server died silently waits for ever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 fn default_clients() -> u32 {
@@ -335,6 +340,7 @@ impl Workload {
             pipeline: default_pipeline(),
             distribution: default_distribution(),
             kind: default_workload_kind(),
+            timeout_ms: None,
         }
     }
 }

@@ -215,6 +215,24 @@ impl Host {
         (step, None)
     }
 
+    /// Inputs that are ready together (no admin command among them): one
+    /// event-loop pass, one beforeSleep.
+    pub(crate) fn run_inputs(&mut self, now_us: u64, inputs: Vec<HostInput>) -> Step {
+        let node_us = self.clock.node_us(now_us);
+        let engine = self.engine.as_mut().expect("running inputs on a dead node");
+        let converted = inputs.iter().map(|input| match input {
+            HostInput::Accepted { conn, peer } => Input::Accepted { conn: *conn, peer: peer.clone() },
+            HostInput::Data { conn, bytes } => Input::Data { conn: *conn, bytes },
+            HostInput::Closed { conn } => Input::Closed { conn: *conn },
+            HostInput::Connected { conn } => Input::Connected { conn: *conn },
+            HostInput::ConnectFailed { conn } => Input::ConnectFailed { conn: *conn },
+            HostInput::FsyncDone { token } => Input::FsyncDone { token: *token },
+            HostInput::ChildExit { pid, status } => Input::ChildExit { pid: *pid, status: *status },
+            HostInput::Admin { .. } => unreachable!("admin commands run alone"),
+        });
+        engine.handle_inputs(node_us, converted)
+    }
+
     pub(crate) fn run_timer(&mut self, now_us: u64) -> Step {
         let node_us = self.clock.node_us(now_us);
         self.engine.as_mut().expect("running a timer on a dead node").handle_timeout(node_us)

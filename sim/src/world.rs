@@ -537,7 +537,20 @@ impl World {
             (None, Some(_)) => false,
         };
         let mut admin = None;
-        let (step, what) = if take_input {
+        let batch_limit_us = timer_due.unwrap_or(now);
+        let batch = take_input && host.inbox.iter().take(2).filter(|q| q.arrived_us <= batch_limit_us && !matches!(q.input, HostInput::Admin { .. })).count() == 2;
+        let (step, what) = if batch {
+            // Every input ready now is handled in one pass of the event
+            // loop (aeProcessEvents), then beforeSleep once.
+            let mut inputs = Vec::new();
+            while let Some(q) = host.inbox.front() {
+                if q.arrived_us > batch_limit_us || matches!(q.input, HostInput::Admin { .. }) {
+                    break;
+                }
+                inputs.push(host.inbox.pop_front().expect("front exists").input);
+            }
+            (host.run_inputs(now, inputs), "inputs")
+        } else if take_input {
             let queued = host.inbox.pop_front().expect("front exists");
             let what = queued.input.name();
             let argv = match &queued.input {

@@ -178,6 +178,9 @@ fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
             c.report(path.key(key), "must be at least 1".into());
         }
     }
+    if w.timeout_ms == Some(0) {
+        c.report(path.key("timeout_ms"), "must be at least 1".into());
+    }
     if w.ops == Some(0) {
         c.report(path.key("ops"), "must be at least 1".into());
     }
