@@ -9,6 +9,8 @@ pub struct Builtin {
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "backlog-overflow", toml: include_str!("../specs/backlog-overflow.toml") },
+    Builtin { name: "bigkey-delete", toml: include_str!("../specs/bigkey-delete.toml") },
+    Builtin { name: "fork-latency-thp", toml: include_str!("../specs/fork-latency-thp.toml") },
     Builtin { name: "min-replicas-to-write", toml: include_str!("../specs/min-replicas-to-write.toml") },
 ];
 
