@@ -522,6 +522,12 @@ fn bytes_label(v: f64, unit: f64, unit_name: &str) -> String {
 
 /// Lines of bytes per node (index in the report's node order, values), linear from zero.
 fn write_byte_lines(out: &mut String, axis: &TimeAxis, frame: &Frame, lines: &[(usize, Vec<Option<f64>>)]) {
+    let styled: Vec<(String, &[Option<f64>])> = lines.iter().map(|(i, v)| (node_class(*i), v.as_slice())).collect();
+    write_styled_byte_lines(out, axis, frame, &styled);
+}
+
+/// Lines of bytes, each with its CSS classes, on one linear axis from zero.
+fn write_styled_byte_lines(out: &mut String, axis: &TimeAxis, frame: &Frame, lines: &[(String, &[Option<f64>])]) {
     let max = lines.iter().flat_map(|(_, v)| v.iter().flatten()).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
     let units = [(1.0, "B"), (1024.0, "KiB"), (1048576.0, "MiB"), (1073741824.0, "GiB"), (1099511627776.0, "TiB")];
     let (unit, unit_name) = units.iter().rev().copied().find(|(u, _)| max >= *u).unwrap_or(units[0]);
@@ -534,8 +540,8 @@ fn write_byte_lines(out: &mut String, axis: &TimeAxis, frame: &Frame, lines: &[(
         write_y_tick(out, y(tick), &bytes_label(tick, unit, unit_name));
         tick += step;
     }
-    for (i, values) in lines {
-        write_series_path(out, &node_class(*i), &sample_path(axis, values, y), &[], false);
+    for (class, values) in lines {
+        write_series_path(out, class, &sample_path(axis, values, y), &[], false);
     }
 }
 
@@ -549,6 +555,9 @@ pub enum NodeMetric {
 
 impl NodeMetric {
     pub const ALL: [NodeMetric; 3] = [NodeMetric::ReplOffset, NodeMetric::ReplLag, NodeMetric::UsedMemory];
+
+    /// The metrics drawn one line per node; memory has its own chart ([`memory_chart`]).
+    pub const SINGLE_LINE: [NodeMetric; 2] = [NodeMetric::ReplOffset, NodeMetric::ReplLag];
 
     /// The chart's id (svg-{id}) and its heading in the page.
     pub fn id(self) -> &'static str {
@@ -619,4 +628,88 @@ pub fn series_nodes(report: &Report) -> Vec<(usize, String)> {
     let mut names: Vec<&String> = report.nodes.keys().filter(|n| series.nodes.contains_key(*n)).collect();
     names.extend(series.nodes.keys().filter(|n| !report.nodes.contains_key(*n)));
     names.into_iter().enumerate().map(|(i, n)| (i, n.clone())).collect()
+}
+
+/// One of the memory chart's three quantities, each drawn in its own line style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLine {
+    /// The main process's resident memory (solid).
+    Rss,
+    /// The child's copy-on-write copies (dashed).
+    Cow,
+    /// The main process's pages in swap (dotted).
+    Swap,
+}
+
+impl MemoryLine {
+    pub const ALL: [MemoryLine; 3] = [MemoryLine::Rss, MemoryLine::Cow, MemoryLine::Swap];
+
+    /// The CSS class of the line style and the legend's name.
+    pub fn class(self) -> &'static str {
+        match self {
+            MemoryLine::Rss => "mem-rss",
+            MemoryLine::Cow => "mem-cow",
+            MemoryLine::Swap => "mem-swap",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MemoryLine::Rss => "RSS",
+            MemoryLine::Cow => "COW (child's copies)",
+            MemoryLine::Swap => "swap",
+        }
+    }
+
+    /// The samples; a report without RSS samples (written before the machine's memory model)
+    /// draws used_memory as its RSS line.
+    fn values(self, s: &NodeSeries) -> Vec<Option<f64>> {
+        let pick = match self {
+            MemoryLine::Rss if s.rss_bytes.iter().all(Option::is_none) => &s.used_memory,
+            MemoryLine::Rss => &s.rss_bytes,
+            MemoryLine::Cow => &s.cow_bytes,
+            MemoryLine::Swap => &s.swap_bytes,
+        };
+        pick.iter().map(|v| v.map(|v| v as f64)).collect()
+    }
+}
+
+/// The memory chart's lines: (colour index, node, quantity, samples). COW and swap lines are
+/// drawn only for a node that had some (a flat zero would hide under the axis anyway).
+pub fn memory_lines(report: &Report) -> Vec<(usize, String, MemoryLine, Vec<Option<f64>>)> {
+    let Some(series) = &report.series else { return Vec::new() };
+    let mut lines = Vec::new();
+    for (i, name) in series_nodes(report) {
+        let Some(s) = series.nodes.get(&name) else { continue };
+        for line in MemoryLine::ALL {
+            let values = line.values(s);
+            let drawn = match line {
+                MemoryLine::Rss => values.iter().any(|v| v.is_some_and(f64::is_finite)),
+                _ => values.iter().any(|v| v.is_some_and(|v| v > 0.0)),
+            };
+            if drawn {
+                lines.push((i, name.clone(), line, values));
+            }
+        }
+    }
+    lines
+}
+
+/// Memory per node: RSS solid, the child's COW copies dashed, swap dotted, each in the node's
+/// colour, over the fault bands.
+pub fn memory_chart(report: &Report) -> String {
+    let axis = TimeAxis::new(report);
+    let title = "memory per node: RSS, the child's copy-on-write copies, swap (bytes)";
+    time_chart(report, NodeMetric::UsedMemory.id(), title, "memory", |out, frame| {
+        if report.series.as_ref().is_none_or(|s| s.nodes.is_empty()) {
+            return write_no_data(out, frame.top, frame.bottom, "no per-node series in this report");
+        }
+        let lines = memory_lines(report);
+        if lines.is_empty() {
+            return write_no_data(out, frame.top, frame.bottom, "no node was up");
+        }
+        let styled: Vec<(String, &[Option<f64>])> =
+            lines.iter().map(|(i, _, line, v)| (format!("{} {}", node_class(*i), line.class()), v.as_slice())).collect();
+        write_styled_byte_lines(out, &axis, frame, &styled);
+    })
 }

@@ -1,7 +1,7 @@
 //! The HTML report: one self-contained file (inline CSS, no scripts or external assets) that
 //! opens offline, with inline SVG charts (see charts.rs).
 
-use crate::charts::{self, NodeMetric};
+use crate::charts::{self, MemoryLine, NodeMetric};
 use crate::model::{value_text, Report};
 use crate::timeline::{self, MarkKind};
 use crate::summary::event_counts;
@@ -77,7 +77,11 @@ svg .node0{stroke:#2b6cb0}svg .node1{stroke:#38a169}svg .node2{stroke:#d69e2e}sv
 svg .node4{stroke:#dd6b20}svg .node5{stroke:#319795}svg .node6{stroke:#b83280}svg .node7{stroke:#4a5568}\
 .sw-node0{background:#2b6cb0}.sw-node1{background:#38a169}.sw-node2{background:#d69e2e}.sw-node3{background:#805ad5}\
 .sw-node4{background:#dd6b20}.sw-node5{background:#319795}.sw-node6{background:#b83280}.sw-node7{background:#4a5568}\
-svg .role-unknown,.sw-unknown{fill:#edf2f7;background:#edf2f7}svg .role{stroke:#fff;stroke-width:1}";
+svg .role-unknown,.sw-unknown{fill:#edf2f7;background:#edf2f7}svg .role{stroke:#fff;stroke-width:1}\
+svg .mem-cow{stroke-dasharray:6 3}svg .mem-swap{stroke-dasharray:1.5 2.5;stroke-width:2.4}\
+.sw-mem-rss{background:#444;height:2px;border:0}\
+.sw-mem-cow{background:repeating-linear-gradient(90deg,#444 0 6px,transparent 6px 9px);height:2px;border:0}\
+.sw-mem-swap{background:repeating-linear-gradient(90deg,#444 0 2px,transparent 2px 4px);height:3px;border:0}";
 
 /// The whole HTML document.
 pub fn to_html(report: &Report) -> String {
@@ -225,12 +229,24 @@ fn write_charts(out: &mut String, r: &Report) {
 /// Replication offsets, replication lag and memory per node, one colour per node; each
 /// legend names only the nodes drawn in its chart.
 fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
-    for metric in NodeMetric::ALL {
+    for metric in NodeMetric::SINGLE_LINE {
         let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>", metric.id(), metric.heading());
         let nodes: String = charts::metric_lines(r, metric).iter().map(|(i, name, _)| swatch(&charts::node_class(*i), name)).collect();
         let _ = writeln!(out, "<div class=\"legend\">{}{}</div>", nodes, bands);
         out.push_str(&charts::node_chart(r, metric));
     }
+    let memory = NodeMetric::UsedMemory;
+    let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>", memory.id(), memory.heading());
+    let lines = charts::memory_lines(r);
+    let mut nodes: Vec<(usize, &str)> = lines.iter().map(|(i, name, _, _)| (*i, name.as_str())).collect();
+    nodes.dedup();
+    let mut styles: Vec<MemoryLine> = lines.iter().map(|(_, _, line, _)| *line).collect();
+    styles.sort_by_key(|l| MemoryLine::ALL.iter().position(|a| a == l));
+    styles.dedup();
+    let node_swatches: String = nodes.iter().map(|(i, name)| swatch(&charts::node_class(*i), name)).collect();
+    let style_swatches: String = styles.iter().map(|l| swatch(l.class(), l.label())).collect();
+    let _ = writeln!(out, "<div class=\"legend\">{}{}{}</div>", node_swatches, style_swatches, bands);
+    out.push_str(&charts::memory_chart(r));
 }
 
 fn swatch(class: &str, label: &str) -> String {

@@ -170,6 +170,17 @@ pub struct NodeSeries {
     pub repl_lag_bytes: Vec<Option<i64>>,
     /// The engine's used_memory estimate, in bytes.
     pub used_memory: Vec<Option<u64>>,
+    /// The main process's resident memory, bytes (its swapped pages not included). Absent
+    /// from reports written before the machine's memory model.
+    #[serde(default)]
+    pub rss_bytes: Vec<Option<u64>>,
+    /// The child's private pages (copy-on-write copies made since the fork), bytes; 0 without
+    /// a child.
+    #[serde(default)]
+    pub cow_bytes: Vec<Option<u64>>,
+    /// The main process's pages in swap, bytes.
+    #[serde(default)]
+    pub swap_bytes: Vec<Option<u64>>,
 }
 
 /// Operation latency percentiles in virtual milliseconds.

@@ -14,7 +14,8 @@ pub enum MarkKind {
     Partition,
     Pause,
     Kill,
-    /// Any other fault (link, clock-jump, disk, memory-pressure, or a fault with no effect).
+    /// Any other fault (link, clock-jump, disk, memory-pressure, or a fault with no effect), and
+    /// an OOM kill.
     Fault,
     /// An admin command sent to a node at a scheduled time.
     Admin,
@@ -87,6 +88,10 @@ pub fn marks(report: &Report, end_ms: u64) -> Vec<Mark> {
         if let Some(name) = e.event.strip_prefix("fault:") {
             let node = if e.node == "*" { "" } else { e.node.as_str() };
             let label = join_label(&[name, node, &e.detail]);
+            out.push(Mark { start_ms: e.t_ms, end_ms: None, kind: MarkKind::Fault, label, open: false });
+        } else if e.event == "oom-kill" {
+            // The kernel's kill is drawn like a fault: memory charts show what led to it.
+            let label = join_label(&["oom-kill", &e.node]);
             out.push(Mark { start_ms: e.t_ms, end_ms: None, kind: MarkKind::Fault, label, open: false });
         } else if e.event == "admin" {
             let label = format!("{}: {}", e.node, e.detail);
@@ -236,7 +241,8 @@ impl Lane {
                     self.role = if no_one { RoleState::Master } else { RoleState::ReplicaLinkDown };
                 }
             }
-            "fault:kill" if had_effect(e) => self.down = true,
+            // A SIGKILL (the crash fault, or the OOM killer) leaves the node down as well.
+            "fault:kill" | "crash" if had_effect(e) => self.down = true,
             "fault:restart" if had_effect(e) => {
                 self.down = false;
                 self.paused = false;

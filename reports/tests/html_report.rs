@@ -84,7 +84,7 @@ fn node_series(seconds: usize) -> std::collections::BTreeMap<String, NodeSeries>
         r1.repl_lag_bytes.push((s < 14).then_some(if s == 10 { 3000 } else { 0 }));
         r1.used_memory.push(Some(950_000 + 20_000 * s as u64));
     }
-    let down = NodeSeries { role: vec![None; seconds], master_repl_offset: vec![None; seconds], repl_lag_bytes: vec![None; seconds], used_memory: vec![None; seconds] };
+    let down = NodeSeries { role: vec![None; seconds], master_repl_offset: vec![None; seconds], repl_lag_bytes: vec![None; seconds], used_memory: vec![None; seconds], ..NodeSeries::default() };
     [("m1".to_string(), m1), ("r1".to_string(), r1), (format!("n{}", HOSTILE), down)].into_iter().collect()
 }
 

@@ -166,7 +166,10 @@ fn run_sampling(scenario: &Scenario, world: &mut World, end_us: u64) -> BTreeMap
             s.role.push(sample.map(|x| x.role.to_string()));
             s.master_repl_offset.push(sample.map(|x| x.offset));
             s.repl_lag_bytes.push(sample.and_then(|x| x.lag));
-            s.used_memory.push(sample.map(|x| x.used_memory));
+            s.used_memory.push(sample.map(|x| x.memory.used_memory));
+            s.rss_bytes.push(sample.map(|x| x.memory.rss_bytes));
+            s.cow_bytes.push(sample.map(|x| x.memory.child_private_bytes));
+            s.swap_bytes.push(sample.map(|x| x.memory.swapped_bytes));
         }
     }
     series
@@ -177,23 +180,24 @@ struct NodeSample {
     role: &'static str,
     offset: i64,
     lag: Option<i64>,
-    used_memory: u64,
+    memory: redsim_engine::MemoryStats,
 }
 
 /// One node's state read from its live server; None while it is down.
 fn sample_node(scenario: &Scenario, world: &World, name: &str) -> Option<NodeSample> {
     let srv = world.engine(name)?.server();
-    let used_memory = redsim_engine::info::used_memory(srv);
+    // As the machine measured it after the node's last step: no keyspace walk.
+    let memory = world.node_memory(name)?.process;
     let offset = srv.repl.master_repl_offset;
     let Some(link) = srv.repl.master.as_ref() else {
-        return Some(NodeSample { role: "master", offset, lag: None, used_memory });
+        return Some(NodeSample { role: "master", offset, lag: None, memory });
     };
     // Off-line, the replica holds what it applied so far, which its own offset counts.
     let applied = if link.state == redsim_engine::replication::replica::ReplState::Connected { link.reploff } else { offset };
     let lag = master_node(scenario, &link.host, link.port)
         .and_then(|m| world.engine(m))
         .map(|m| m.server().repl.master_repl_offset - applied);
-    Some(NodeSample { role: "slave", offset, lag, used_memory })
+    Some(NodeSample { role: "slave", offset, lag, memory })
 }
 
 /// The scenario node a replica's `replicaof host port` names: by node name, or else by a port

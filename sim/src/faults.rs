@@ -177,6 +177,10 @@ impl World {
         }
         let event = format!("fault:{}", fault.kind());
         self.trace.notable(now, fault.subject(), &event, detail);
+        if let (true, Fault::MemoryPressure { node, .. }) = (fired, &fault) {
+            // After the fault's event, so a swap or kill it causes follows it.
+            self.machine_memory_check(self.host_index(node).expect("checked at schedule"));
+        }
     }
 
     fn add_partition(&mut self, rule: PartitionRule) -> bool {
@@ -240,7 +244,8 @@ impl World {
                 changed
             }
             Fault::MemoryPressure { bytes, .. } => {
-                let state = &mut self.machines[h].state;
+                // `bytes` is what the other process holds from now on (0 frees it).
+                let state = &mut self.machines[self.hosts[h].machine].state;
                 let changed = state.memory_pressure_bytes != *bytes;
                 state.memory_pressure_bytes = *bytes;
                 changed

@@ -18,7 +18,8 @@
 //! - checkers/: judgements of a finished run (acked_writes.rs: acknowledged writes lost).
 //! - trace.rs: the running SHA-256 of every event and the notable events.
 //! - clock.rs: node clocks (unix µs) from virtual time; Redis log timestamps.
-//! - machine.rs: machine specs and per-machine state.
+//! - machine.rs: machine specs and per-machine state; RAM, swap and the
+//!   OOM killer (checked after every step of a node's process).
 //! - disk.rs: each machine's files (page cache and durable views), the
 //!   device queue, fsync, writeback, power loss and torn writes.
 //! - child.rs: forked children (BGSAVE, AOF rewrite) on the machine's
@@ -73,7 +74,7 @@ pub use disk::DiskStats;
 pub use client::{Distribution, WorkloadKind, WorkloadSpec};
 pub use faults::Fault;
 pub use history::{History, HistorySummary, LatencyMs, Op, OpKind, Outcome};
-pub use machine::{MachineSpec, MachineStats};
+pub use machine::{MachineSpec, MachineStats, MemoryState};
 pub use network::LinkSpec;
 pub use trace::NotableEvent;
 pub use world::{NodeSpec, World, WorldSpec};

@@ -24,7 +24,7 @@ use crate::disk::Disk;
 use crate::faults::Fault;
 use crate::history::{History, HistorySummary};
 use crate::host::{Host, HostInput};
-use crate::machine::{Machine, MachineSpec, MachineState, MachineStats};
+use crate::machine::{Machine, MachineSpec, MachineState, MachineStats, MemoryState};
 use crate::network::{Conn, LinkSpec, Network};
 use crate::trace::{emit_log, format_redis_log, NotableEvent, Trace};
 
@@ -461,6 +461,13 @@ impl World {
         }
     }
 
+    /// The node's process memory as the machine last measured it (after
+    /// its last step), and the machine's swap in use; None while it is down.
+    pub fn node_memory(&self, node: &str) -> Option<MemoryState> {
+        let h = self.host_index(node).ok()?;
+        self.hosts[h].is_up().then(|| self.machines[self.hosts[h].machine].state.memory)
+    }
+
     pub fn machine_state(&self, name: &str) -> Option<&MachineState> {
         Some(&self.machines[self.machine_index(name).ok()?].state)
     }
@@ -574,6 +581,7 @@ impl World {
         if let Some((argv, reply)) = admin {
             self.record_admin_reply(h, now + busy_us, &argv, &reply);
         }
+        self.machine_memory_check(h);
         true
     }
 
