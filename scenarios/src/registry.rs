@@ -12,6 +12,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "bigkey-delete", toml: include_str!("../specs/bigkey-delete.toml") },
     Builtin { name: "fork-latency-thp", toml: include_str!("../specs/fork-latency-thp.toml") },
     Builtin { name: "min-replicas-to-write", toml: include_str!("../specs/min-replicas-to-write.toml") },
+    Builtin { name: "swap-latency", toml: include_str!("../specs/swap-latency.toml") },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
