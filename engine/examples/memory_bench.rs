@@ -2,7 +2,7 @@
 //! a fork, writes during the fork (copy-on-write), and serialising the
 //! fork-time RDB payload, with wall time and the real peak RSS (VmHWM).
 //! Usage: cargo run --release -p redsim-engine --example memory_bench
-//! [keys] [value_bytes] [thp 0|1]
+//! [keys] [value_bytes] [thp 0|1] [percent of keys overwritten during the fork, default 1]
 
 use redsim_engine::child::{self, ChildKind};
 use redsim_engine::{ChildJob, Config, ConnId, Engine, EngineOptions, Input, MachineInfo};
@@ -41,6 +41,7 @@ fn main() {
     let keys = args.first().copied().unwrap_or(1_000_000);
     let size = args.get(1).copied().unwrap_or(4096);
     let thp = args.get(2).copied().unwrap_or(0) == 1;
+    let percent = args.get(3).copied().unwrap_or(1);
     let mut now = 1_704_067_200_000_000u64;
     let mut config = Config::default();
     config.set("enable-debug-command", &["yes"]).expect("valid");
@@ -73,8 +74,8 @@ fn main() {
     println!("fork {:.3} s wall (latest_fork_usec {}); RDB payload {:.1} MB in {:.2} s wall ({:.2} s CPU)", fork_s, engine.server().forks.latest_fork_usec, payload.len() as f64 / 1e6, save_s, save_cpu);
     drop(payload);
 
-    // Overwrite 1% of the keys at random while the child runs.
-    let writes = (keys / 100).max(1);
+    // Overwrite `percent`% of the keys at random while the child runs.
+    let writes = (keys * percent / 100).max(1);
     let mut x = 99u64;
     let value = vec![b'w'; size as usize];
     let t3 = Instant::now();

@@ -550,6 +550,9 @@ pub fn timer_proc(srv: &mut Server) {
     }
     srv.evict.timer_running = false;
     srv.evict.timer_runs += 1;
+    // Between commands the memory model's regions (client buffers, tables)
+    // lag until serverCron; the timer reads used_memory as INFO will.
+    crate::memory::sync_regions(srv);
     if perform_evictions(srv) != EvictResult::Running {
         srv.evict.timer_running = false;
     }

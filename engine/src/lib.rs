@@ -308,6 +308,7 @@ impl Engine {
     /// All INFO fields, every section, as (name, value) pairs in Redis's order.
     pub fn info_fields(&mut self, now_us: u64) -> Vec<(String, String)> {
         self.srv.begin_step(now_us);
+        memory::sync_regions(&mut self.srv);
         let fields = info::all_fields(&self.srv);
         self.srv.end_step();
         fields

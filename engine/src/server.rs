@@ -714,6 +714,9 @@ fn time_command(ctx: &mut Ctx) {
 
 fn info_command(ctx: &mut Ctx) {
     let sections: Vec<String> = ctx.argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    // used_memory is exact at every moment in Redis: bring the regions that
+    // follow client buffers and tables up to date first.
+    crate::memory::sync_regions(ctx.srv);
     let text = crate::info::render(ctx.srv, &sections);
     ctx.c.reply.bulk(text.as_bytes());
 }

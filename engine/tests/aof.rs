@@ -466,7 +466,7 @@ fn describe(v: &redsim_engine::object::Value) -> String {
     use redsim_engine::object::Value;
     let s = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
     match v {
-        Value::Str(x) => s(&x.bytes),
+        Value::Str(x) => s(&x.to_vec()),
         Value::List(l) => l.iter().map(s).collect::<Vec<_>>().join(","),
         Value::Set(x) => {
             let mut m: Vec<String> = x.iter().map(s).collect();

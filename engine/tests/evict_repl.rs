@@ -55,6 +55,10 @@ impl Pair {
                         }
                     }
                     Output::Send { conn, bytes } if conn == CLIENT => self.client_replies.extend_from_slice(&bytes),
+                    // The full-sync child runs at once and succeeds.
+                    Output::Fork(f) => {
+                        self.master.handle_input(self.now_us, Input::ChildExit { pid: f.pid, status: redsim_engine::ChildExitStatus::Ok });
+                    }
                     _ => {}
                 }
             }

@@ -134,15 +134,16 @@ fn unlink_and_flush_async_counters() {
 }
 
 /// DEL of a 1,000,000-member set stalls the main thread for the whole free
-/// (measured on redis-server 7.0.15: 313..426 ms); UNLINK returns at once
-/// (29 µs there) and the bio thread frees it in the background.
+/// (measured on redis-server 7.0.15: 0.58 s of main-thread CPU, see
+/// ci/reference/persistence/RESULTS.md); UNLINK returns at once (30-60 µs
+/// there) and the bio thread frees it in the background.
 #[test]
 fn del_of_a_big_set_stalls_and_unlink_does_not() {
     let mut n = Node::new(&[]);
     n.put_set("s", 1_000_000);
     let (reply, del_us) = n.step("DEL s");
     assert_eq!(reply, ":1\r\n");
-    assert!((250_000..=450_000).contains(&del_us), "DEL took {} µs", del_us);
+    assert!((450_000..=700_000).contains(&del_us), "DEL took {} µs", del_us);
     assert_eq!(n.lazy(), (0, 0));
 
     n.put_set("s", 1_000_000);
@@ -155,10 +156,10 @@ fn del_of_a_big_set_stalls_and_unlink_does_not() {
     assert_eq!(reply, "$-1\r\n");
     assert!(get_us < 100);
     n.sleep_ms(100);
-    assert_eq!(n.lazy(), (1, 0), "the bio thread needs about 320 ms");
-    n.sleep_ms(300);
+    assert_eq!(n.lazy(), (1, 0), "the bio thread needs about 580 ms");
+    n.sleep_ms(600);
     assert_eq!(n.lazy(), (0, 1));
-    assert!(n.engine.server().lazyfree.bio_cpu_us >= 300_000);
+    assert!(n.engine.server().lazyfree.bio_cpu_us >= 500_000);
 }
 
 /// lazyfree-lazy-user-del makes DEL behave like UNLINK; lazyfree-lazy-server-del
@@ -166,7 +167,8 @@ fn del_of_a_big_set_stalls_and_unlink_does_not() {
 /// argument follows lazyfree-lazy-user-flush.
 #[test]
 fn lazyfree_options_move_frees_to_the_bio_thread() {
-    let mut n = Node::new(&["lazyfree-lazy-user-del yes", "lazyfree-lazy-server-del yes", "lazyfree-lazy-user-flush yes"]);
+    // No save points: with them FLUSHALL also runs a synchronous SAVE.
+    let mut n = Node::new(&["lazyfree-lazy-user-del yes", "lazyfree-lazy-server-del yes", "lazyfree-lazy-user-flush yes", "save \"\""]);
     n.put_set("s", 200_000);
     let (_, us) = n.step("DEL s");
     assert!(us < 100, "lazy DEL took {} µs", us);
@@ -202,9 +204,10 @@ fn bio_jobs_run_one_after_another() {
     n.cmd("UNLINK a");
     n.cmd("UNLINK b");
     assert_eq!(n.lazy(), (2, 0));
-    n.sleep_ms(120);
+    // 300,000 members at 580 ns each: about 174 ms per job.
+    n.sleep_ms(200);
     assert_eq!(n.lazy(), (1, 1));
-    n.sleep_ms(120);
+    n.sleep_ms(200);
     assert_eq!(n.lazy(), (0, 2));
 }
 

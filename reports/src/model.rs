@@ -105,6 +105,28 @@ pub struct History {
     pub first_fail_ms: Option<u64>,
     pub last_fail_ms: Option<u64>,
     pub latency_ms: Latency,
+    /// Workload name -> the same counts for that workload's operations alone. Absent from
+    /// reports written before it existed, and from the JSON when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workloads: BTreeMap<String, WorkloadHistory>,
+}
+
+/// One workload's share of the history: its operations, its acknowledged writes and which of
+/// them the lost-writes checker found missing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadHistory {
+    pub ok: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub acked_writes: u64,
+    pub acked_writes_lost: u64,
+    /// When the first and the last of this workload's lost writes were acknowledged.
+    pub first_lost_acked_ms: Option<u64>,
+    pub last_lost_acked_ms: Option<u64>,
+    pub errors: BTreeMap<String, u64>,
+    pub first_fail_ms: Option<u64>,
+    pub last_fail_ms: Option<u64>,
+    pub latency_ms: Latency,
 }
 
 /// How many lost writes a report lists; `acked_writes_lost` counts them all.

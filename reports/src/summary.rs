@@ -1,6 +1,6 @@
 //! The terminal summary `redsim run` prints.
 
-use crate::model::{value_text, History, Report};
+use crate::model::{value_text, History, Report, WorkloadHistory};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -49,6 +49,28 @@ fn write_history(out: &mut String, report: &Report) {
     }
     let l = &h.latency_ms;
     let _ = writeln!(out, "  latency ms: p50 {} p99 {} p999 {} max {}", l.p50, l.p99, l.p999, l.max);
+    if h.workloads.len() > 1 {
+        for (name, w) in &h.workloads {
+            let _ = writeln!(out, "  {}", workload_line(name, w));
+        }
+    }
+}
+
+/// One workload's counts on one line, for runs with more than one workload.
+pub fn workload_line(name: &str, w: &WorkloadHistory) -> String {
+    let mut line = format!(
+        "workload {}: ok {} fail {} unknown {}, acked writes {} lost {}",
+        name, w.ok, w.fail, w.unknown, w.acked_writes, w.acked_writes_lost
+    );
+    if let (Some(first), Some(last)) = (w.first_lost_acked_ms, w.last_lost_acked_ms) {
+        let _ = write!(line, " (acknowledged from {} ms to {} ms)", first, last);
+    }
+    if !w.errors.is_empty() {
+        let errors: Vec<String> = w.errors.iter().map(|(code, n)| format!("{} {}", code, n)).collect();
+        let _ = write!(line, ", errors: {}", errors.join(", "));
+    }
+    let _ = write!(line, ", latency ms p50 {} p99 {}", w.latency_ms.p50, w.latency_ms.p99);
+    line
 }
 
 /// One line about the acknowledged-writes checker: how many it judged, how many were lost and

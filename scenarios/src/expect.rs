@@ -1,13 +1,14 @@
 //! Expectations: `<lhs> <op> <rhs>`, parsed from a scenario and evaluated against a report.
 //!
-//! lhs: `<node>.<INFO field>`, `history.<field>`, `faults_fired.<kind>`, `count(<event>)`,
+//! lhs: `<node>.<INFO field>`, `history.<field>`, `history.workloads.<workload>.<field>`,
+//! `faults_fired.<kind>`, `count(<event>)`,
 //! `count(<node>:<event>)`, `first_ms(<event>)` or `first_ms(<node>:<event>)`.
 //! op: == != < <= > >=. rhs: a number or a quoted string.
 //! Both sides numeric (a quoted number counts) compare as numbers; otherwise == and != compare
 //! text and the ordering operators fail. An absent left-hand side fails every operator.
 
 use crate::spec::FAULT_KINDS;
-use redsim_reports::model::{value_text, ExpectationResult, Report};
+use redsim_reports::model::{value_text, ExpectationResult, Report, WorkloadHistory};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -52,6 +53,8 @@ pub enum Lhs {
     NodeField { node: String, field: String },
     /// A history field path below `history.`, e.g. "ok", "errors.NOREPLICAS", "latency_ms.p99".
     History(String),
+    /// A field of one workload's history, e.g. workload "w1", field "acked_writes_lost".
+    WorkloadHistory { workload: String, field: String },
     /// Faults of a kind that fired; absent counts as 0.
     FaultsFired(String),
     Count { node: Option<String>, event: String },
@@ -87,6 +90,18 @@ const HISTORY_FIELDS: &[&str] = &[
     "first_fail_ms",
     "last_fail_ms",
 ];
+/// The fields `history.workloads.<workload>.` accepts, besides errors.<CODE> and latency_ms.*.
+const WORKLOAD_HISTORY_FIELDS: &[&str] = &[
+    "ok",
+    "fail",
+    "unknown",
+    "acked_writes",
+    "acked_writes_lost",
+    "first_lost_acked_ms",
+    "last_lost_acked_ms",
+    "first_fail_ms",
+    "last_fail_ms",
+];
 const LATENCY_FIELDS: &[&str] = &["p50", "p99", "p999", "max"];
 const MACHINE_FIELDS: &[&str] = &["memory_bytes", "rss_bytes_max", "swap_bytes_max", "oom_kills"];
 
@@ -103,7 +118,15 @@ impl Expectation {
         match &self.lhs {
             Lhs::NodeField { node, .. } => Some(node),
             Lhs::Count { node, .. } | Lhs::FirstMs { node, .. } => node.as_deref(),
-            Lhs::History(_) | Lhs::FaultsFired(_) => None,
+            Lhs::History(_) | Lhs::WorkloadHistory { .. } | Lhs::FaultsFired(_) => None,
+        }
+    }
+
+    /// The workload the left-hand side names, if any, so a scenario can check it exists.
+    pub fn workload_name(&self) -> Option<&str> {
+        match &self.lhs {
+            Lhs::WorkloadHistory { workload, .. } => Some(workload),
+            _ => None,
         }
     }
 
@@ -206,26 +229,39 @@ fn parse_lhs(text: &str) -> Result<Lhs, String> {
         return Err(format!("'{}' names no field", text));
     }
     match head {
-        "history" => parse_history_field(field).map(|()| Lhs::History(field.to_string())),
+        "history" => match field.strip_prefix("workloads.") {
+            Some(rest) => parse_workload_field(rest),
+            None => parse_history_field(field).map(|()| Lhs::History(field.to_string())),
+        },
         "faults_fired" if FAULT_KINDS.contains(&field) || field == "command" => Ok(Lhs::FaultsFired(field.to_string())),
         "faults_fired" => Err(format!("unknown fault kind '{}' (expected one of: {}, command)", field, FAULT_KINDS.join(", "))),
         node => Ok(Lhs::NodeField { node: node.to_string(), field: field.to_string() }),
     }
 }
 
+/// `<workload>.<field>` after `history.workloads.`; workload names never hold '.'.
+fn parse_workload_field(rest: &str) -> Result<Lhs, String> {
+    let Some((workload, field)) = rest.split_once('.').filter(|(w, f)| !w.is_empty() && !f.is_empty()) else {
+        return Err(format!("'history.workloads.{}' is not history.workloads.<workload>.<field>", rest));
+    };
+    if WORKLOAD_HISTORY_FIELDS.contains(&field) || is_errors_or_latency(field) {
+        return Ok(Lhs::WorkloadHistory { workload: workload.to_string(), field: field.to_string() });
+    }
+    Err(format!(
+        "unknown workload history field '{}' (expected one of: {}, errors.<CODE>, latency_ms.p50|p99|p999|max)",
+        field,
+        WORKLOAD_HISTORY_FIELDS.join(", ")
+    ))
+}
+
+fn is_errors_or_latency(field: &str) -> bool {
+    field.strip_prefix("errors.").is_some_and(|code| !code.is_empty())
+        || field.strip_prefix("latency_ms.").is_some_and(|p| LATENCY_FIELDS.contains(&p))
+}
+
 fn parse_history_field(field: &str) -> Result<(), String> {
-    if HISTORY_FIELDS.contains(&field) {
+    if HISTORY_FIELDS.contains(&field) || is_errors_or_latency(field) {
         return Ok(());
-    }
-    if let Some(code) = field.strip_prefix("errors.") {
-        if !code.is_empty() {
-            return Ok(());
-        }
-    }
-    if let Some(percentile) = field.strip_prefix("latency_ms.") {
-        if LATENCY_FIELDS.contains(&percentile) {
-            return Ok(());
-        }
     }
     Err(format!(
         "unknown history field '{}' (expected one of: {}, errors.<CODE>, latency_ms.p50|p99|p999|max)",
@@ -238,6 +274,9 @@ fn lookup(lhs: &Lhs, report: &Report) -> Value {
     match lhs {
         Lhs::NodeField { node, field } => lookup_node(report, node, field),
         Lhs::History(field) => lookup_history(report, field),
+        Lhs::WorkloadHistory { workload, field } => {
+            report.history.workloads.get(workload).map_or(Value::Null, |w| lookup_workload(w, field))
+        }
         Lhs::FaultsFired(kind) => Value::from(report.faults_fired.get(kind).copied().unwrap_or(0)),
         Lhs::Count { node, event } => {
             Value::from(report.events.iter().filter(|e| matches_event(e, node.as_deref(), event)).count() as u64)
@@ -289,6 +328,30 @@ fn lookup_history(report: &Report, field: &str) -> Value {
         "last_lost_acked_ms" => h.last_lost_acked_ms.map_or(Value::Null, Value::from),
         "first_fail_ms" => h.first_fail_ms.map_or(Value::Null, Value::from),
         "last_fail_ms" => h.last_fail_ms.map_or(Value::Null, Value::from),
+        "latency_ms.p50" => Value::from(l.p50),
+        "latency_ms.p99" => Value::from(l.p99),
+        "latency_ms.p999" => Value::from(l.p999),
+        "latency_ms.max" => Value::from(l.max),
+        _ => Value::Null,
+    }
+}
+
+fn lookup_workload(w: &WorkloadHistory, field: &str) -> Value {
+    if let Some(code) = field.strip_prefix("errors.") {
+        return Value::from(w.errors.get(code).copied().unwrap_or(0));
+    }
+    let l = &w.latency_ms;
+    let optional = |v: Option<u64>| v.map_or(Value::Null, Value::from);
+    match field {
+        "ok" => Value::from(w.ok),
+        "fail" => Value::from(w.fail),
+        "unknown" => Value::from(w.unknown),
+        "acked_writes" => Value::from(w.acked_writes),
+        "acked_writes_lost" => Value::from(w.acked_writes_lost),
+        "first_lost_acked_ms" => optional(w.first_lost_acked_ms),
+        "last_lost_acked_ms" => optional(w.last_lost_acked_ms),
+        "first_fail_ms" => optional(w.first_fail_ms),
+        "last_fail_ms" => optional(w.last_fail_ms),
         "latency_ms.p50" => Value::from(l.p50),
         "latency_ms.p99" => Value::from(l.p99),
         "latency_ms.p999" => Value::from(l.p999),

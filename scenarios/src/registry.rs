@@ -13,6 +13,8 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "fork-latency-thp", toml: include_str!("../specs/fork-latency-thp.toml") },
     Builtin { name: "min-replicas-to-write", toml: include_str!("../specs/min-replicas-to-write.toml") },
     Builtin { name: "swap-latency", toml: include_str!("../specs/swap-latency.toml") },
+    Builtin { name: "aof-fsync-loss", toml: include_str!("../specs/aof-fsync-loss.toml") },
+    Builtin { name: "aof-rewrite-crash", toml: include_str!("../specs/aof-rewrite-crash.toml") },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

@@ -254,7 +254,7 @@ fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, 
         wall_ms,
         nodes,
         events,
-        history: history_report(world, &summary),
+        history: history_report(scenario, world, &summary),
         series: Some(series_report(&summary, world.now_us())),
         faults_fired: world.faults_fired(),
         scenario_resolved: scenario.to_json_value(),
@@ -281,9 +281,11 @@ fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
     }
 }
 
-fn history_report(world: &World, s: &HistorySummary) -> report::History {
+fn history_report(scenario: &Scenario, world: &World, s: &HistorySummary) -> report::History {
     let checked = world.check_acked_writes();
+    let workloads = workload_histories(scenario, world, &checked);
     report::History {
+        workloads,
         ok: s.ok,
         fail: s.fail,
         unknown: s.unknown,
@@ -303,6 +305,43 @@ fn history_report(world: &World, s: &HistorySummary) -> report::History {
         last_fail_ms: s.last_fail_ms,
         latency_ms: report::Latency { p50: s.latency_ms.p50, p99: s.latency_ms.p99, p999: s.latency_ms.p999, max: s.latency_ms.max },
     }
+}
+
+fn latency_report(l: &LatencyMs) -> report::Latency {
+    report::Latency { p50: l.p50, p99: l.p99, p999: l.p999, max: l.max }
+}
+
+/// Each workload's share of the history, by name. Operations carry their workload's index,
+/// which is its position in the scenario (the world adds workloads in that order); a lost
+/// write belongs to the workload of the operation the checker names.
+fn workload_histories(
+    scenario: &Scenario,
+    world: &World,
+    checked: &redsim_sim::checkers::AckedWritesResult,
+) -> BTreeMap<String, report::WorkloadHistory> {
+    let ops = &world.history().ops;
+    let mut out = BTreeMap::new();
+    for (index, w) in scenario.workloads.iter().enumerate() {
+        let index = index as u32;
+        let own = redsim_sim::history::History { ops: ops.iter().filter(|op| op.workload == index).cloned().collect() };
+        let s = own.summary();
+        let lost: Vec<&redsim_sim::checkers::LostWrite> = checked.lost.iter().filter(|l| ops[l.op].workload == index).collect();
+        let history = report::WorkloadHistory {
+            ok: s.ok,
+            fail: s.fail,
+            unknown: s.unknown,
+            acked_writes: own.ops.iter().filter(|op| op.is_acked_write()).count() as u64,
+            acked_writes_lost: lost.len() as u64,
+            first_lost_acked_ms: lost.iter().map(|l| l.acked_us / 1000).min(),
+            last_lost_acked_ms: lost.iter().map(|l| l.acked_us / 1000).max(),
+            errors: s.errors,
+            first_fail_ms: s.first_fail_ms,
+            last_fail_ms: s.last_fail_ms,
+            latency_ms: latency_report(&s.latency_ms),
+        };
+        out.insert(w.name.clone(), history);
+    }
+    out
 }
 
 fn lost_write_report(w: &redsim_sim::checkers::LostWrite) -> report::LostWrite {
@@ -362,5 +401,33 @@ mod tests {
         let n = &h.acked_writes_not_evaluated;
         assert_eq!(n.len(), 1);
         assert_eq!((n[0].node.as_str(), n[0].reason.as_str(), n[0].acked_writes), ("m1", "down at the end of the run", h.acked_writes));
+    }
+
+    #[test]
+    fn lost_writes_are_attributed_to_their_workload() {
+        let text = "title = \"two workloads\"\nseeds = [1]\nduration_ms = 4_000\n\
+             [[node]]\nname = \"m1\"\nkind = \"redis\"\n[[node]]\nname = \"m2\"\nkind = \"redis\"\n\
+             [[workload]]\nname = \"a\"\ntarget = \"m1\"\nops_per_second = 200\nkind = \"set\"\nwrite_ratio = 1.0\nstop_ms = 2_000\n\
+             [[workload]]\nname = \"b\"\ntarget = \"m2\"\nops_per_second = 100\nkind = \"set\"\nwrite_ratio = 1.0\nstop_ms = 2_000\n\
+             [[step]]\nat_ms = 3_000\nnode = \"m1\"\ncommand = \"FLUSHALL\"\n\
+             [[expect]]\nthat = \"history.workloads.a.acked_writes_lost > 150\"\n\
+             [[expect]]\nthat = \"history.workloads.b.acked_writes_lost == 0\"\n";
+        let scenario = Scenario::from_toml_str(text, "two.toml").expect("a valid scenario");
+        let out = run(&scenario, "two.toml", 1).expect("runs");
+        assert!(out.report.passed, "{:?}", out.report.expectations);
+        let h = &out.report.history;
+        let (a, b) = (&h.workloads["a"], &h.workloads["b"]);
+        assert_eq!((a.ok + b.ok, a.fail + b.fail, a.unknown + b.unknown), (h.ok, h.fail, h.unknown));
+        assert_eq!(a.acked_writes + b.acked_writes, h.acked_writes);
+        assert_eq!((a.acked_writes_lost, a.acked_writes), (h.acked_writes_lost, a.acked_writes));
+        assert_eq!((a.first_lost_acked_ms, a.last_lost_acked_ms), (h.first_lost_acked_ms, h.last_lost_acked_ms));
+        assert!(b.acked_writes > 80 && b.first_lost_acked_ms.is_none());
+        assert!(a.latency_ms.p50 > 0.0 && a.latency_ms.max <= h.latency_ms.max);
+        let text = redsim_reports::summary(&out.report);
+        assert!(text.contains(&format!("  workload a: ok {} fail {} unknown 0, acked writes {} lost {} (acknowledged from", a.ok, a.fail, a.acked_writes, a.acked_writes)), "{}", text);
+        assert!(text.contains(&format!("  workload b: ok {} fail {} unknown 0, acked writes {} lost 0", b.ok, b.fail, b.acked_writes)), "{}", text);
+        let one = run(&super::tests::scenario("", ""), "acked.toml", 1).expect("runs");
+        assert!(!redsim_reports::summary(&one.report).contains("workload w:"));
+        assert_eq!(one.report.history.workloads.len(), 1);
     }
 }

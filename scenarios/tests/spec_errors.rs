@@ -2,7 +2,7 @@
 //! the builder and a file give equal Scenarios; expectations parse and evaluate with every op.
 
 use proptest::prelude::*;
-use redsim_reports::model::{Event, History, Latency, MachineReport, NodeReport, Report};
+use redsim_reports::model::{Event, History, Latency, MachineReport, NodeReport, Report, WorkloadHistory};
 use redsim_scenarios::builder::ScenarioBuilder;
 use redsim_scenarios::expect::{evaluate_all, Expectation, Lhs, Op};
 use redsim_scenarios::spec::{Action, Scenario, Step, Thp};
@@ -209,6 +209,16 @@ fn bad_expectations_are_errors() {
     assert!(bad("history.oks == 1").contains("unknown history field 'oks'"));
     assert!(bad("history.latency_ms.p42 < 1").contains("unknown history field 'latency_ms.p42'"));
     assert!(bad("faults_fired.explode == 1").contains("unknown fault kind 'explode'"));
+    assert_eq!(
+        bad("history.workloads.readers.ok == 1"),
+        "x.toml:52:1: expect[0].that: 'history.workloads.readers.ok == 1': unknown workload 'readers' (workloads: writers)"
+    );
+    assert!(bad("history.workloads.writers.oks == 1").contains("unknown workload history field 'oks'"));
+    assert!(bad("history.workloads.writers.acked_writes_evaluated == 1").contains("unknown workload history field"));
+    assert!(bad("history.workloads.writers.latency_ms.p42 < 1").contains("unknown workload history field 'latency_ms.p42'"));
+    assert!(bad("history.workloads.writers.errors. == 1").contains("unknown workload history field 'errors.'"));
+    assert!(bad("history.workloads.writers == 1").contains("is not history.workloads.<workload>.<field>"));
+    assert!(bad("history.workloads. == 1").contains("is not history.workloads.<workload>.<field>"));
     assert!(bad("count() == 1").contains("count() needs an event name"));
     assert!(bad("sync_full == 1").contains("is not <node>.<field>"));
     assert!(bad(" == 1").contains("the left-hand side is missing"));
@@ -356,12 +366,27 @@ fn report() -> Report {
             first_fail_ms: Some(6000),
             last_fail_ms: None,
             latency_ms: Latency { p50: 0.5, p99: 12.0, p999: 40.0, max: 120.5 },
+            workloads: [("writers".to_string(), writers_history())].into_iter().collect(),
             ..History::default()
         },
         series: None,
         faults_fired: [("partition".to_string(), 1)].into_iter().collect(),
         scenario_resolved: Value::Null,
         replay: String::new(),
+    }
+}
+
+fn writers_history() -> WorkloadHistory {
+    WorkloadHistory {
+        ok: 7,
+        fail: 1,
+        acked_writes: 6,
+        acked_writes_lost: 2,
+        first_lost_acked_ms: Some(6100),
+        last_lost_acked_ms: Some(6900),
+        errors: [("NOREPLICAS".to_string(), 1)].into_iter().collect(),
+        latency_ms: Latency { p50: 0.25, p99: 3.0, p999: 9.0, max: 11.5 },
+        ..WorkloadHistory::default()
     }
 }
 
@@ -380,6 +405,14 @@ fn expectations_parse() {
     assert_eq!(e.lhs, Lhs::FirstMs { node: None, event: "-odown".into() });
     assert_eq!(e.op, Op::Lt);
     assert_eq!(Expectation::parse("m1.role != \"a == b\"").unwrap().op, Op::Ne);
+    let e = Expectation::parse("history.workloads.w-1.errors.NOREPLICAS > 0").unwrap();
+    assert_eq!(e.lhs, Lhs::WorkloadHistory { workload: "w-1".into(), field: "errors.NOREPLICAS".into() });
+    assert_eq!((e.workload_name(), e.node_name()), (Some("w-1"), None));
+    assert_eq!(Expectation::parse("history.ok > 0").unwrap().workload_name(), None);
+    let e = Expectation::parse("history.workloads.w-1.errors.NOREPLICAS > 0").unwrap();
+    assert_eq!(e.lhs, Lhs::WorkloadHistory { workload: "w-1".into(), field: "errors.NOREPLICAS".into() });
+    assert_eq!((e.workload_name(), e.node_name()), (Some("w-1"), None));
+    assert_eq!(Expectation::parse("history.ok > 0").unwrap().workload_name(), None);
 }
 
 #[test]
@@ -418,6 +451,19 @@ fn expectations_evaluate_with_every_op() {
         ("history.first_fail_ms >= 6000", true, json!(6000)),
         ("history.last_fail_ms == 0", false, Value::Null),
         ("history.latency_ms.p50 < 1", true, json!(0.5)),
+        ("history.workloads.writers.ok == 7", true, json!(7)),
+        ("history.workloads.writers.fail == 1", true, json!(1)),
+        ("history.workloads.writers.unknown == 0", true, json!(0)),
+        ("history.workloads.writers.acked_writes == 6", true, json!(6)),
+        ("history.workloads.writers.acked_writes_lost == 2", true, json!(2)),
+        ("history.workloads.writers.first_lost_acked_ms == 6100", true, json!(6100)),
+        ("history.workloads.writers.last_lost_acked_ms < 6900", false, json!(6900)),
+        ("history.workloads.writers.first_fail_ms == 0", false, Value::Null),
+        ("history.workloads.writers.errors.NOREPLICAS == 1", true, json!(1)),
+        ("history.workloads.writers.errors.READONLY == 0", true, json!(0)),
+        ("history.workloads.writers.latency_ms.p99 == 3", true, json!(3.0)),
+        ("history.workloads.writers.latency_ms.max > 11", true, json!(11.5)),
+        ("history.workloads.other.ok == 0", false, Value::Null),
         ("history.latency_ms.p99 == 12", true, json!(12.0)),
         ("history.latency_ms.p999 > 39.5", true, json!(40.0)),
         ("history.latency_ms.max <= 120.5", true, json!(120.5)),

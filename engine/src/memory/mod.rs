@@ -270,7 +270,7 @@ pub fn overhead_bytes(srv: &Server) -> u64 {
 /// Resizes the regions that follow the server's state: the replication
 /// backlog (and its writes since the last call, which dirty its tail
 /// pages), client buffers, and the dicts' bucket tables and expires.
-fn sync_regions(srv: &mut Server) {
+pub(crate) fn sync_regions(srv: &mut Server) {
     let histlen = srv.repl.backlog_histlen();
     let offset = srv.repl.master_repl_offset;
     let clients: u64 = srv.clients.values().map(|c| CLIENT_BYTES + c.querybuf.capacity() as u64 + c.reply.buf.len() as u64).sum();

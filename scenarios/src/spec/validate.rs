@@ -353,6 +353,13 @@ fn check_expect(c: &mut Checker, path: &KeyPath, that: &str) {
                     c.report(path.clone(), format!("'{}': unknown node '{}'", that, node));
                 }
             }
+            if let Some(workload) = expectation.workload_name() {
+                if !c.scenario.workloads.iter().any(|w| w.name == workload) {
+                    let known: Vec<&str> = c.scenario.workloads.iter().map(|w| w.name.as_str()).collect();
+                    let message = format!("'{}': unknown workload '{}' (workloads: {})", that, workload, known.join(", "));
+                    c.report(path.clone(), message);
+                }
+            }
         }
         Err(message) => c.report(path.clone(), format!("'{}': {}", that, message)),
     }
