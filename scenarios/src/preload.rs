@@ -21,14 +21,19 @@ pub fn rdb_file_name(node: &Node) -> String {
 pub fn build_db(preload: &[Preload]) -> Db {
     let mut db = Db::default();
     for p in preload {
-        match p.kind {
-            PreloadType::String => add_strings(&mut db, p),
-            _ => {
-                let key = p.key.clone().unwrap_or_default().into_bytes();
-                let value = collection(p.kind, p.elements.unwrap_or(0));
-                db.dict.insert(key, Entry::new(value));
+        let elements = p.elements.unwrap_or(0);
+        let value = match p.kind {
+            PreloadType::String => {
+                add_strings(&mut db, p);
+                continue;
             }
-        }
+            PreloadType::Set => set(elements),
+            PreloadType::Hash => hash(elements),
+            PreloadType::List => Value::List((0..elements).map(member).collect()),
+            PreloadType::Zset => zset(elements),
+        };
+        let key = p.key.clone().unwrap_or_default().into_bytes();
+        db.dict.insert(key, Entry::new(value));
     }
     db
 }
@@ -59,29 +64,25 @@ fn member(i: u64) -> Vec<u8> {
     format!("member:{}", i).into_bytes()
 }
 
-fn collection(kind: PreloadType, elements: u64) -> Value {
-    match kind {
-        PreloadType::Set => {
-            let mut set = SetObj::default();
-            set.members.reserve(elements as usize);
-            set.members.extend((0..elements).map(member));
-            Value::Set(set)
-        }
-        PreloadType::Hash => {
-            let mut hash = HashObj::default();
-            hash.fields.extend((0..elements).map(|i| (member(i), i.to_string().into_bytes())));
-            Value::Hash(hash)
-        }
-        PreloadType::List => Value::List((0..elements).map(member).collect()),
-        PreloadType::Zset => {
-            let mut zset = ZSet::default();
-            for i in 0..elements {
-                zset.insert(member(i), i as f64);
-            }
-            Value::ZSet(zset)
-        }
-        PreloadType::String => unreachable!("strings are added by add_strings"),
+fn set(elements: u64) -> Value {
+    let mut set = SetObj::default();
+    set.members.reserve(elements as usize);
+    set.members.extend((0..elements).map(member));
+    Value::Set(set)
+}
+
+fn hash(elements: u64) -> Value {
+    let mut hash = HashObj::default();
+    hash.fields.extend((0..elements).map(|i| (member(i), i.to_string().into_bytes())));
+    Value::Hash(hash)
+}
+
+fn zset(elements: u64) -> Value {
+    let mut zset = ZSet::default();
+    for i in 0..elements {
+        zset.insert(member(i), i as f64);
     }
+    Value::ZSet(zset)
 }
 
 /// The RDB image of the node's preload, written with the node's own rdbcompression and

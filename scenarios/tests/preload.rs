@@ -141,3 +141,29 @@ that = "m1.rdb_last_load_keys_loaded == 1002"
     assert!(out.trace_snapshot.contains("DB loaded from disk"), "{}", out.trace_snapshot);
     assert!(out.report.passed, "{:?}", out.report.expectations);
 }
+
+#[test]
+fn the_preloaded_file_is_durable() {
+    // A restored backup was fsynced long ago: a power loss right after boot keeps it.
+    let text = scenario(r#"[{ type = "list", key = "l", elements = 5000 }]"#, "") + r#"
+[[step]]
+at_ms = 1_500
+fault = "kill"
+node = "m1"
+
+[[step]]
+at_ms = 2_000
+fault = "restart"
+node = "m1"
+
+[[step]]
+at_ms = 2_900
+node = "m1"
+command = "LLEN l"
+"#;
+    let scenario = Scenario::from_toml_str(&text, "p.toml").unwrap();
+    let out = runner::run(&scenario, "p.toml", 2).unwrap();
+    let replies: Vec<&str> = out.report.events.iter().filter(|e| e.event == "admin-reply").map(|e| e.detail.as_str()).collect();
+    assert_eq!(replies, ["LLEN l -> (integer) 5000"]);
+    assert_eq!(out.trace_snapshot.matches("DB loaded from disk").count(), 2, "{}", out.trace_snapshot);
+}
