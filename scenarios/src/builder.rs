@@ -201,6 +201,11 @@ impl NodeBuilder {
         self.0.swap_in_latency_us = Some(us);
         self
     }
+    /// Adds a part of the dataset the node starts with (see `spec::Preload`).
+    pub fn preload(mut self, preload: crate::spec::Preload) -> Self {
+        self.0.preload.push(preload);
+        self
+    }
 }
 
 /// Edits one workload.

@@ -6,6 +6,7 @@ pub mod builder;
 pub mod cli;
 pub mod expect;
 pub mod logging;
+pub mod preload;
 pub mod registry;
 pub mod runner;
 pub mod serve;

@@ -9,7 +9,10 @@ pub struct Builtin {
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "backlog-overflow", toml: include_str!("../specs/backlog-overflow.toml") },
+    Builtin { name: "bigkey-delete", toml: include_str!("../specs/bigkey-delete.toml") },
+    Builtin { name: "fork-latency-thp", toml: include_str!("../specs/fork-latency-thp.toml") },
     Builtin { name: "min-replicas-to-write", toml: include_str!("../specs/min-replicas-to-write.toml") },
+    Builtin { name: "swap-latency", toml: include_str!("../specs/swap-latency.toml") },
     Builtin { name: "aof-fsync-loss", toml: include_str!("../specs/aof-fsync-loss.toml") },
     Builtin { name: "aof-rewrite-crash", toml: include_str!("../specs/aof-rewrite-crash.toml") },
 ];

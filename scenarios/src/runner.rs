@@ -117,6 +117,9 @@ pub fn build_world(scenario: &Scenario, seed: u64) -> Result<World, String> {
         return Err(format!("node '{}': kind = \"sentinel\" does not run yet (Sentinel mode is a later issue); only redis nodes do", n.name));
     }
     let mut world = World::new(world_spec(scenario, seed))?;
+    for n in scenario.nodes.iter().filter(|n| !n.preload.is_empty()) {
+        world.install_file(&n.name, &crate::preload::rdb_file_name(n), crate::preload::rdb_image(n))?;
+    }
     for w in &scenario.workloads {
         world.add_workload(workload_spec(w))?;
     }

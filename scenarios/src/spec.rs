@@ -170,6 +170,53 @@ pub struct Node {
     pub fork_ms_per_gb: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap_in_latency_us: Option<u64>,
+    /// A dataset the node starts with, as if restored from a backup: the runner writes it as
+    /// the node's dump.rdb before the process boots, and the normal start-up load reads it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preload: Vec<Preload>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PreloadType {
+    String,
+    Set,
+    Hash,
+    List,
+    Zset,
+}
+
+/// One part of a preloaded dataset. Strings: `keys` keys named `<key_prefix><i>` holding
+/// `value:<i>` padded with zero bytes to `value_bytes` (DEBUG POPULATE's values, kept compact
+/// in memory), or one `key`. Sets, hashes, lists and sorted sets: one `key` with `elements`
+/// members (`member:<i>`, hash values and zset scores `<i>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preload {
+    #[serde(rename = "type")]
+    pub kind: PreloadType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<u64>,
+}
+
+impl Preload {
+    /// `keys` string keys named `<prefix><i>` with `value_bytes`-byte values.
+    pub fn strings(keys: u64, value_bytes: u64, prefix: &str) -> Preload {
+        Preload { kind: PreloadType::String, key: None, keys: Some(keys), key_prefix: Some(prefix.into()), value_bytes: Some(value_bytes), elements: None }
+    }
+
+    /// One collection key with `elements` members.
+    pub fn collection(kind: PreloadType, key: &str, elements: u64) -> Preload {
+        Preload { kind, key: Some(key.into()), keys: None, key_prefix: None, value_bytes: None, elements: Some(elements) }
+    }
 }
 
 impl Node {
@@ -187,6 +234,7 @@ impl Node {
             fsync_latency_ms: None,
             fork_ms_per_gb: None,
             swap_in_latency_us: None,
+            preload: Vec::new(),
         }
     }
 

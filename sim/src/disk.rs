@@ -433,6 +433,18 @@ impl Disk {
         Some((id, self.rng.gen_range(low..=high) * SECTOR_BYTES))
     }
 
+    /// Puts a file on the disk as if it had been written and fsynced long ago (a restored
+    /// backup): durable, clean, replacing any file of that name.
+    pub fn install(&mut self, file: &str, bytes: Vec<u8>) {
+        let id = self.create(file);
+        let len = bytes.len() as u64;
+        let inode = self.inodes.get_mut(&id).expect("create made the inode");
+        inode.data = bytes;
+        inode.durable = Durable::Prefix(len);
+        inode.dirty_bytes = 0;
+        inode.dirty_since_us = None;
+    }
+
     /// The page-cache view: what a process reading the files sees.
     pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
         self.names.iter().map(|(name, id)| (name.clone(), self.inodes[id].data.clone())).collect()

@@ -232,6 +232,18 @@ impl World {
 
     // ---- the runner's API ----
 
+    /// Puts a durable file on a node's disk before the run starts (a restored backup, such as
+    /// a preloaded dump.rdb), so the process finds it at boot.
+    pub fn install_file(&mut self, node: &str, file: &str, bytes: Vec<u8>) -> Result<(), String> {
+        let h = self.host_index(node)?;
+        if self.now_us > 0 {
+            return Err(format!("node '{}': files can be installed only before the run starts", node));
+        }
+        let machine = self.hosts[h].machine;
+        self.disks[machine].install(file, bytes);
+        Ok(())
+    }
+
     pub fn add_workload(&mut self, spec: WorkloadSpec) -> Result<(), String> {
         client::validate(&spec)?;
         let target = self.host_index(&spec.target).map_err(|e| format!("workload '{}': {}", spec.name, e))?;

@@ -1,7 +1,7 @@
 //! Checks what serde cannot: units, names, fault keys, redis.conf lines, expectations.
 //! Every check reports a key path and a message; none of them panics.
 
-use super::{Action, KeyPath, Machine, Node, NodeKind, Problem, Scenario, Size, Step, Workload};
+use super::{Action, KeyPath, Machine, Node, NodeKind, Preload, PreloadType, Problem, Scenario, Size, Step, Workload};
 use crate::expect::Expectation;
 use std::collections::BTreeSet;
 
@@ -126,6 +126,75 @@ fn check_node(c: &mut Checker, i: usize, node: &Node) {
         c.report(path.key("port"), "port 0 cannot be connected to".into());
     }
     check_config(c, &path.key("config"), node);
+    for (j, preload) in node.preload.iter().enumerate() {
+        check_preload(c, &path.key("preload").index(j), preload);
+    }
+    check_preload_loads(c, &path, node);
+}
+
+/// Collections are built member by member in real memory, so their size is bounded; string
+/// values stay compact however large.
+const PRELOAD_MAX_ELEMENTS: u64 = 20_000_000;
+const PRELOAD_MAX_KEYS: u64 = 50_000_000;
+/// proto-max-bulk-len's default: no string value can be larger.
+const PRELOAD_MAX_VALUE_BYTES: u64 = 512 * 1024 * 1024;
+
+fn check_preload(c: &mut Checker, path: &KeyPath, p: &Preload) {
+    if p.kind == PreloadType::String {
+        match (&p.key, p.keys) {
+            (Some(_), Some(_)) => c.report(path.key("keys"), "give either `key` (one string) or `keys` (a count), not both".into()),
+            (None, None) => c.report(path.clone(), "a string preload needs `keys` (a count) or `key` (one key)".into()),
+            _ => {}
+        }
+        if p.elements.is_some() {
+            c.report(path.key("elements"), "only set, hash, list and zset preloads have elements".into());
+        }
+        if let Some(n) = p.keys {
+            if n == 0 || n > PRELOAD_MAX_KEYS {
+                c.report(path.key("keys"), format!("{} is not between 1 and {}", n, PRELOAD_MAX_KEYS));
+            }
+        }
+        if let Some(n) = p.value_bytes {
+            if n > PRELOAD_MAX_VALUE_BYTES {
+                c.report(path.key("value_bytes"), format!("{} is more than proto-max-bulk-len ({})", n, PRELOAD_MAX_VALUE_BYTES));
+            }
+        }
+    } else {
+        if p.key.is_none() {
+            c.report(path.clone(), "a set, hash, list or zset preload needs `key`".into());
+        }
+        for (key, given) in [("keys", p.keys.is_some()), ("key_prefix", p.key_prefix.is_some()), ("value_bytes", p.value_bytes.is_some())] {
+            if given {
+                c.report(path.key(key), "only string preloads have this key".into());
+            }
+        }
+        match p.elements {
+            None => c.report(path.clone(), "a set, hash, list or zset preload needs `elements`".into()),
+            Some(n) if n == 0 || n > PRELOAD_MAX_ELEMENTS => {
+                c.report(path.key("elements"), format!("{} is not between 1 and {}", n, PRELOAD_MAX_ELEMENTS))
+            }
+            Some(_) => {}
+        }
+    }
+    if p.key.as_deref() == Some("") {
+        c.report(path.key("key"), "the key must not be empty".into());
+    }
+}
+
+/// The preload becomes dump.rdb, which start-up reads only when appendonly is off (with
+/// appendonly yes Redis loads the AOF and ignores the RDB file).
+fn check_preload_loads(c: &mut Checker, path: &KeyPath, node: &Node) {
+    if node.preload.is_empty() {
+        return;
+    }
+    let lines: Vec<&str> = node.config.iter().map(String::as_str).collect();
+    let Ok(config) = redsim_engine::Config::from_conf_lines(&lines) else { return };
+    if config.bool("appendonly") {
+        c.report(path.key("preload"), "the preload is written as the RDB file, which a node with `appendonly yes` does not load at start-up".into());
+    }
+    if node.kind == NodeKind::Sentinel {
+        c.report(path.key("preload"), "only redis nodes hold a dataset".into());
+    }
 }
 
 /// Runs the lines through the engine's redis.conf parser. Sentinel nodes' `sentinel ...`
