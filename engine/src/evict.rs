@@ -177,7 +177,7 @@ pub fn touched_lru(srv: &mut Server, old: u32) -> u32 {
 /// lookupKey's access-time update. Not while a child is saving (it would
 /// copy-on-write every page it touches), and not for NOTOUCH lookups.
 pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
-    if has_active_child(srv) || written_this_command(srv, db, key) {
+    if crate::child::has_active_child(srv) || written_this_command(srv, db, key) {
         return;
     }
     let Some(old) = srv.dbs[db].dict.get(key).map(|e| e.meta.lru) else { return };
@@ -206,11 +206,6 @@ fn written_this_command(srv: &Server, db: usize, key: &[u8]) -> bool {
     srv.evict.last_touch.as_ref().is_some_and(|(d, k)| *d == db && k == key)
 }
 
-/// hasActiveChildProcess: a fork for RDB/AOF or a replication transfer.
-fn has_active_child(srv: &Server) -> bool {
-    crate::child::has_active_child(srv)
-}
-
 /// A keyspace entry for a value created now (createObject's header), for
 /// code that inserts into a dict directly (loading, DEBUG POPULATE).
 pub fn new_entry(srv: &Server, value: crate::object::Value) -> crate::object::Entry {
@@ -225,7 +220,7 @@ pub fn new_entry(srv: &Server, value: crate::object::Value) -> crate::object::En
 pub fn lru_for_set(srv: &mut Server, db: usize, key: &[u8]) -> u32 {
     let lru = match srv.dbs[db].dict.get(key).map(|e| e.meta.lru) {
         Some(old) if policy(srv).is_lfu() => {
-            if written_this_command(srv, db, key) || has_active_child(srv) {
+            if written_this_command(srv, db, key) || crate::child::has_active_child(srv) {
                 old
             } else {
                 touched_lru(srv, old)

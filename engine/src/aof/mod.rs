@@ -163,11 +163,6 @@ fn policy_of(config: &crate::Config) -> FsyncPolicy {
     }
 }
 
-/// hasActiveChildProcess: a BGSAVE/AOF child or replication's RDB child.
-pub fn has_active_child(srv: &Server) -> bool {
-    srv.child.is_some() || srv.repl.child.is_some()
-}
-
 pub fn aof_child_running(srv: &Server) -> bool {
     srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::AofRewrite)
 }
@@ -306,7 +301,7 @@ pub fn flush(srv: &mut Server, force: bool) {
 }
 
 fn try_fsync(srv: &mut Server, file: &str, policy: FsyncPolicy, sync_in_progress: bool) {
-    if srv.aof.no_fsync_on_rewrite && has_active_child(srv) {
+    if srv.aof.no_fsync_on_rewrite && crate::child::has_active_child(srv) {
         return;
     }
     let now = srv.unixtime();
@@ -347,10 +342,10 @@ pub(crate) fn fsync_and_close(srv: &mut Server, file: &str) {
 /// serverCron's AOF duties, in Redis's order: a scheduled rewrite, the
 /// automatic rewrite on growth, and the retry of a postponed flush.
 pub fn cron(srv: &mut Server) {
-    if !has_active_child(srv) && srv.aof.rewrite_scheduled && !rewrite::rewrite_limited(srv) {
+    if !crate::child::has_active_child(srv) && srv.aof.rewrite_scheduled && !rewrite::rewrite_limited(srv) {
         rewrite::rewrite_background(srv);
     }
-    if !has_active_child(srv) {
+    if !crate::child::has_active_child(srv) {
         rewrite::auto_rewrite_check(srv);
     }
     if srv.aof.status != AofStatus::Off && srv.aof.flush_postponed_start_s != 0 {

@@ -6,7 +6,7 @@
 //! on success the parent renames it in, retires the old BASE and INCR files
 //! to HISTORY in the manifest and deletes them.
 
-use super::{create_truncated, disk, has_active_child, manifest, persist_manifest, remove_if_known, AofStatus};
+use super::{create_truncated, disk, manifest, persist_manifest, remove_if_known, AofStatus};
 use crate::child::{Child, ChildKind};
 use crate::commands::{flags, Command, Ctx};
 use crate::server::Server;
@@ -122,9 +122,14 @@ fn serialise_cpu_us(bytes: usize, keys: usize) -> u64 {
     (bytes as u64 / 400) + keys as u64 / 2 + 200
 }
 
+/// The file the rewrite child writes.
+fn temp_rewrite_file(pid: u32) -> String {
+    format!("temp-rewriteaof-bg-{}.aof", pid)
+}
+
 /// rewriteAppendOnlyFileBackground: the child's pid, or None (C_ERR).
 pub fn rewrite_background(srv: &mut Server) -> Option<u32> {
-    if has_active_child(srv) {
+    if crate::child::has_active_child(srv) {
         return None;
     }
     // Force a SELECT in the new INCR file.
@@ -132,25 +137,18 @@ pub fn rewrite_background(srv: &mut Server) -> Option<u32> {
     super::flush(srv, true);
     open_new_incr_for_append(srv);
     srv.aof.rewrites += 1;
-    let pid = srv.options.pid + srv.forks.next_pid_offset + 1;
-    let file = format!("temp-rewriteaof-bg-{}.aof", pid);
     let bytes = base_image(srv);
     let keys: usize = srv.dbs.iter().map(|d| d.dict.len()).sum();
     srv.aof.child_base_size = bytes.len() as u64;
-    let job = ChildJob::WriteFile {
-        file: file.clone(),
-        cpu_us: serialise_cpu_us(bytes.len(), keys),
-        bytes,
-        incremental_fsync: srv.config.bool("aof-rewrite-incremental-fsync"),
-        rename_to: None,
-    };
-    let Some(child_pid) = crate::child::fork(srv, ChildKind::AofRewrite, job) else {
+    let cpu_us = serialise_cpu_us(bytes.len(), keys);
+    let incremental_fsync = srv.config.bool("aof-rewrite-incremental-fsync");
+    let make_job = |pid| ChildJob::WriteFile { file: temp_rewrite_file(pid), cpu_us, bytes, incremental_fsync, rename_to: None };
+    let Some(pid) = crate::child::fork_with(srv, ChildKind::AofRewrite, make_job) else {
         srv.aof.lastbgrewrite_ok = false;
         srv.log(LogLevel::Warning, "Can't rewrite append only file in background: fork: Resource temporarily unavailable".into());
         return None;
     };
-    assert_eq!(child_pid, pid, "child::fork assigns pids in sequence");
-    srv.aof.known_files.insert(file);
+    srv.aof.known_files.insert(temp_rewrite_file(pid));
     srv.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {}", pid));
     srv.aof.rewrite_scheduled = false;
     srv.aof.rewrite_time_start_s = srv.unixtime();
@@ -233,7 +231,7 @@ pub fn auto_rewrite_check(srv: &mut Server) {
 fn bgrewriteaof_command(ctx: &mut Ctx) {
     if super::aof_child_running(ctx.srv) {
         ctx.c.reply.err("ERR Background append only file rewriting already in progress");
-    } else if has_active_child(ctx.srv) || ctx.srv.in_exec {
+    } else if crate::child::has_active_child(ctx.srv) || ctx.srv.in_exec {
         ctx.srv.aof.rewrite_scheduled = true;
         // A manual request resets the back-off so it can run at once.
         ctx.srv.aof.consecutive_failures = 0;
@@ -251,7 +249,7 @@ pub const COMMANDS: &[Command] = &[Command::new("bgrewriteaof", 1, flags::ADMIN 
 pub fn start_append_only(srv: &mut Server) -> bool {
     srv.aof.status = AofStatus::WaitRewrite;
     srv.aof.started = true;
-    if has_active_child(srv) && !super::aof_child_running(srv) {
+    if crate::child::has_active_child(srv) && !super::aof_child_running(srv) {
         srv.aof.rewrite_scheduled = true;
         srv.log(LogLevel::Warning, "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.".into());
     } else if srv.in_exec {
@@ -309,7 +307,7 @@ pub(crate) fn kill_append_only_child(srv: &mut Server) {
 
 /// aofRemoveTempFile.
 fn remove_temp_files(srv: &mut Server, pid: u32) {
-    remove_if_known(srv, &format!("temp-rewriteaof-bg-{}.aof", pid));
+    remove_if_known(srv, &temp_rewrite_file(pid));
     remove_if_known(srv, &format!("temp-rewriteaof-{}.aof", pid));
 }
 
@@ -352,7 +350,7 @@ pub fn background_rewrite_done(srv: &mut Server, child: &Child, status: ChildExi
 
 fn rewrite_succeeded(srv: &mut Server, pid: u32) {
     srv.log(LogLevel::Notice, "Background AOF rewrite terminated with success".into());
-    let tmpfile = format!("temp-rewriteaof-bg-{}.aof", pid);
+    let tmpfile = temp_rewrite_file(pid);
     let mut am = srv.aof.manifest.clone();
     let preamble = srv.config.bool("aof-use-rdb-preamble");
     let base = am.new_base_marking_previous(&srv.aof.filename, preamble);
