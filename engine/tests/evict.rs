@@ -4,7 +4,9 @@
 //! used_memory differs between the two, the tests set maxmemory relative to
 //! the node's own used_memory and check which keys survive.
 
-use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input, Output};
+mod common;
+
+use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input};
 
 const START_US: u64 = 1_700_000_000_000_000;
 const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
@@ -27,18 +29,7 @@ impl Node {
 
     /// Sends one command on a connection and returns the reply bytes as text.
     fn on(&mut self, conn: u64, args: &[&str]) -> String {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
-        }
-        self.engine.handle_input(self.now_us, Input::Data { conn: ConnId(conn), bytes: &req });
-        let mut out = Vec::new();
-        while let Some(o) = self.engine.poll_output() {
-            if let Output::Send { bytes, .. } = o {
-                out.extend_from_slice(&bytes);
-            }
-        }
-        String::from_utf8(out).expect("utf8")
+        common::send(&mut self.engine, self.now_us, ConnId(conn), args).0
     }
 
     fn cmd(&mut self, line: &str) -> String {
@@ -47,8 +38,7 @@ impl Node {
     }
 
     fn info(&mut self, field: &str) -> String {
-        let fields = self.engine.info_fields(self.now_us);
-        fields.into_iter().find(|(k, _)| k == field).map(|(_, v)| v).unwrap_or_else(|| panic!("no INFO field {}", field))
+        common::info_field(&mut self.engine, self.now_us, field)
     }
 
     fn info_u64(&mut self, field: &str) -> u64 {
@@ -57,16 +47,7 @@ impl Node {
 
     /// Lets `ms` of node time pass, running every timer that falls due.
     fn sleep_ms(&mut self, ms: u64) {
-        let end = self.now_us + ms * 1000;
-        while let Some(t) = self.engine.poll_timeout() {
-            if t > end {
-                break;
-            }
-            self.now_us = self.now_us.max(t);
-            self.engine.handle_timeout(self.now_us);
-            while self.engine.poll_output().is_some() {}
-        }
-        self.now_us = end;
+        self.now_us = common::run_timers_until(&mut self.engine, self.now_us, self.now_us + ms * 1000);
     }
 
     fn keys(&mut self) -> Vec<String> {

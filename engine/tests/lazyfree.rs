@@ -4,7 +4,9 @@
 //! 7.0.15 with the same sequences.
 
 use redsim_engine::object::{Entry, SetObj, Value};
-use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input, Output};
+mod common;
+
+use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input};
 
 const START_US: u64 = 1_700_000_000_000_000;
 const CONN: ConnId = ConnId(1);
@@ -25,22 +27,11 @@ impl Node {
 
     /// Runs a command; returns the reply and the main thread's CPU for it (µs).
     fn step(&mut self, line: &str) -> (String, u64) {
-        let mut req = Vec::new();
         let args: Vec<&str> = line.split(' ').collect();
-        req.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-        for a in &args {
-            req.extend_from_slice(format!("${}\r\n{}\r\n", a.len(), a).as_bytes());
-        }
-        let step = self.engine.handle_input(self.now_us, Input::Data { conn: CONN, bytes: &req });
-        let mut out = Vec::new();
-        while let Some(o) = self.engine.poll_output() {
-            if let Output::Send { bytes, .. } = o {
-                out.extend_from_slice(&bytes);
-            }
-        }
+        let (reply, step) = common::send(&mut self.engine, self.now_us, CONN, &args);
         // The host lets the node's clock run on by the CPU it used.
         self.now_us += step.cpu_us;
-        (String::from_utf8(out).expect("utf8"), step.cpu_us)
+        (reply, step.cpu_us)
     }
 
     fn cmd(&mut self, line: &str) -> String {
@@ -48,22 +39,12 @@ impl Node {
     }
 
     fn lazy(&mut self) -> (u64, u64) {
-        let fields = self.engine.info_fields(self.now_us);
-        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.parse::<u64>().unwrap()).unwrap();
+        let mut get = |name: &str| common::info_field(&mut self.engine, self.now_us, name).parse::<u64>().expect("number");
         (get("lazyfree_pending_objects"), get("lazyfreed_objects"))
     }
 
     fn sleep_ms(&mut self, ms: u64) {
-        let end = self.now_us + ms * 1000;
-        while let Some(t) = self.engine.poll_timeout() {
-            if t > end {
-                break;
-            }
-            self.now_us = self.now_us.max(t);
-            self.engine.handle_timeout(self.now_us);
-            while self.engine.poll_output().is_some() {}
-        }
-        self.now_us = end;
+        self.now_us = common::run_timers_until(&mut self.engine, self.now_us, self.now_us + ms * 1000);
     }
 
     /// A set of `n` members "member:<i>" (hashtable encoding), put in place
