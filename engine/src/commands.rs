@@ -84,8 +84,13 @@ pub struct CommandTable {
 
 impl CommandTable {
     pub fn new() -> CommandTable {
+        CommandTable::from_tables(&tables())
+    }
+
+    /// A table of the given commands only (Sentinel mode has its own).
+    pub fn from_tables(tables: &[&'static [Command]]) -> CommandTable {
         let mut by_name = std::collections::BTreeMap::new();
-        for table in tables() {
+        for table in tables.iter().copied() {
             for cmd in table {
                 let previous = by_name.insert(cmd.name, cmd);
                 assert!(previous.is_none(), "command {} defined twice", cmd.name);

@@ -299,12 +299,15 @@ pub struct Hot {
 pub struct Config {
     values: BTreeMap<&'static str, String>,
     pub hot: Hot,
+    /// `sentinel ...` directives (without the leading word), in order: only
+    /// a process in sentinel mode may have them.
+    pub sentinel_lines: Vec<Vec<String>>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let values = SPECS.iter().map(|s| (s.name, s.default.to_string())).collect();
-        let mut c = Config { values, hot: placeholder_hot() };
+        let mut c = Config { values, hot: placeholder_hot(), sentinel_lines: Vec::new() };
         c.refresh();
         c
     }
@@ -360,6 +363,10 @@ impl Config {
             })?;
             let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
             let Some((name, rest)) = args.split_first() else { continue };
+            if name.eq_ignore_ascii_case("sentinel") && !rest.is_empty() {
+                config.sentinel_lines.push(rest.to_vec());
+                continue;
+            }
             // In a file, the first "save" line replaces the defaults and later ones add to it.
             let result = if name.eq_ignore_ascii_case("save") && saw_save {
                 let mut joined = config.get("save").unwrap_or_default();

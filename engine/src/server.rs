@@ -101,6 +101,8 @@ pub struct Server {
     pub lazyfree: crate::lazyfree::LazyfreeState,
     /// The memory model: simulated pages, key allocations, COW (memory/).
     pub mem: crate::memory::MemState,
+    /// Sentinel mode's state (sentinel/); None in Redis mode.
+    pub sentinel: Option<crate::sentinel::SentinelState>,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -118,13 +120,14 @@ impl Server {
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
         let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
         let mem = crate::memory::MemState::new(options.machine.thp);
+        let table = if options.sentinel { CommandTable::from_tables(&[crate::sentinel::commands::COMMANDS]) } else { CommandTable::new() };
         let mut srv = Server {
             mem,
             config,
             options,
             run_id,
             rng,
-            table: CommandTable::new(),
+            table,
             now_us,
             start_us: now_us,
             dbs,
@@ -156,7 +159,15 @@ impl Server {
             aof,
             evict: crate::evict::EvictState::new(now_us),
             lazyfree: Default::default(),
+            sentinel: None,
         };
+        if srv.options.sentinel {
+            if let Err(e) = crate::sentinel::on_startup(&mut srv) {
+                srv.log(LogLevel::Warning, format!("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) *** {}", e));
+                srv.rdb.exited = Some(e);
+            }
+            return srv;
+        }
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
         crate::aof::on_startup(&mut srv);
@@ -213,7 +224,13 @@ impl Server {
     // ---- output ----
 
     pub fn log(&mut self, level: LogLevel, message: String) {
-        let role = if self.repl.master.is_some() { 'S' } else { 'M' };
+        let role = if self.options.sentinel {
+            'X'
+        } else if self.repl.master.is_some() {
+            'S'
+        } else {
+            'M'
+        };
         self.outputs.push_back(Output::Log(LogLine { level, role, message }));
     }
 
@@ -242,6 +259,10 @@ impl Server {
     }
 
     pub fn connection_closed(&mut self, conn: ConnId) {
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::closed(self, conn);
+            return;
+        }
         if crate::replication::owns_outbound(self, conn) {
             crate::replication::master_link_closed(self, conn);
             return;
@@ -250,10 +271,18 @@ impl Server {
     }
 
     pub fn outbound_connected(&mut self, conn: ConnId) {
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::connected(self, conn);
+            return;
+        }
         crate::replication::master_link_connected(self, conn);
     }
 
     pub fn outbound_failed(&mut self, conn: ConnId) {
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::closed(self, conn);
+            return;
+        }
         crate::replication::master_link_failed(self, conn);
     }
 
@@ -277,6 +306,10 @@ impl Server {
     pub fn read_from_client(&mut self, conn: ConnId, bytes: &[u8]) {
         self.stats.net_input_bytes += bytes.len() as u64;
         self.cost.bytes_in(bytes.len());
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::read(self, conn, bytes);
+            return;
+        }
         if crate::replication::owns_outbound(self, conn) && !self.clients.contains_key(&conn) {
             crate::replication::read_from_master_link(self, conn, bytes);
             return;
@@ -631,6 +664,9 @@ impl Server {
         crate::rdb::bgsave::cron_scheduled(self);
         self.clients_cron();
         crate::memory::cron(self);
+        if self.sentinel.is_some() {
+            crate::sentinel::timer(self);
+        }
         self.cronloops += 1;
     }
 
@@ -671,7 +707,7 @@ fn util_eq(a: &[u8], b: &str) -> bool {
 
 // ---- generic commands ----
 
-fn ping_command(ctx: &mut Ctx) {
+pub(crate) fn ping_command(ctx: &mut Ctx) {
     match ctx.argv.len() {
         1 => ctx.c.reply.simple("PONG"),
         2 => ctx.c.reply.bulk(&ctx.argv[1]),
@@ -712,7 +748,7 @@ fn time_command(ctx: &mut Ctx) {
     ctx.c.reply.bulk_i64((us % 1_000_000) as i64);
 }
 
-fn info_command(ctx: &mut Ctx) {
+pub(crate) fn info_command(ctx: &mut Ctx) {
     let sections: Vec<String> = ctx.argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
     // used_memory is exact at every moment in Redis: bring the regions that
     // follow client buffers and tables up to date first.
@@ -1057,7 +1093,7 @@ fn client_kill_command(ctx: &mut Ctx) {
     }
 }
 
-const CLIENT_SUBCOMMANDS: &[Command] = &[
+pub(crate) const CLIENT_SUBCOMMANDS: &[Command] = &[
     Command::new("list", -2, flags::ADMIN | flags::STALE | flags::LOADING, client_list_command),
     Command::new("kill", -3, flags::ADMIN | flags::STALE | flags::LOADING, client_kill_command),
     Command::new("id", 2, flags::STALE | flags::LOADING, client_id_command),
@@ -1099,12 +1135,12 @@ fn command_docs_command(ctx: &mut Ctx) {
     ctx.c.reply.array(0);
 }
 
-const COMMAND_SUBCOMMANDS: &[Command] = &[
+pub(crate) const COMMAND_SUBCOMMANDS: &[Command] = &[
     Command::new("count", 2, flags::STALE | flags::LOADING, command_count_command),
     Command::new("docs", -2, flags::STALE | flags::LOADING, command_docs_command),
 ];
 
-fn command_entry(ctx: &mut Ctx) {
+pub(crate) fn command_entry(ctx: &mut Ctx) {
     if ctx.argv.len() == 1 {
         command_command(ctx);
     }
