@@ -199,6 +199,8 @@ pub struct EngineOptions {
     /// This process's own address as its outbound connections show it
     /// (getsockname); Sentinel announces it unless `announce-ip` is set.
     pub ip: String,
+    /// Host names this process can resolve -> addresses (/etc/hosts).
+    pub hosts: std::collections::BTreeMap<String, String>,
 }
 
 /// What the engine knows of its machine.

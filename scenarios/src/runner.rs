@@ -39,7 +39,8 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
             let mut config_lines = vec![format!("port {}", n.port())];
             config_lines.extend(n.config.iter().cloned());
             let params = scenario.machine_for(&n.name).expect("the node exists");
-            NodeSpec { name: n.name.clone(), machine: machine_spec(&params), config_lines }
+            let sentinel = n.kind == crate::spec::NodeKind::Sentinel;
+            NodeSpec { name: n.name.clone(), machine: machine_spec(&params), config_lines, sentinel }
         })
         .collect();
     let mut client_machines: Vec<String> = scenario.workloads.iter().filter_map(|w| w.on.clone()).collect();
@@ -113,9 +114,6 @@ fn schedule(world: &mut World, at_ms: u64, action: Action) -> Result<(), String>
 
 /// Builds the world for `scenario` at `seed`, ready to run.
 pub fn build_world(scenario: &Scenario, seed: u64) -> Result<World, String> {
-    if let Some(n) = scenario.nodes.iter().find(|n| n.kind == crate::spec::NodeKind::Sentinel) {
-        return Err(format!("node '{}': kind = \"sentinel\" does not run yet (Sentinel mode is a later issue); only redis nodes do", n.name));
-    }
     let mut world = World::new(world_spec(scenario, seed))?;
     for n in scenario.nodes.iter().filter(|n| !n.preload.is_empty()) {
         world.install_file(&n.name, &crate::preload::rdb_file_name(n), crate::preload::rdb_image(n))?;

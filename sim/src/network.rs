@@ -492,7 +492,7 @@ mod tests {
     use crate::world::{NodeSpec, World, WorldSpec};
 
     fn two_nodes() -> World {
-        let node = |name: &str| NodeSpec { name: name.into(), machine: MachineSpec::default(), config_lines: vec![] };
+        let node = |name: &str| NodeSpec { name: name.into(), machine: MachineSpec::default(), config_lines: vec![], sentinel: false };
         let mut w = World::new(WorldSpec { seed: 11, nodes: vec![node("m1"), node("m2")], ..WorldSpec::default() }).unwrap();
         w.keep_trace_lines();
         // Both processes are up once the seeded boot window has passed.

@@ -219,7 +219,7 @@ fn a_machine_without_a_process_holds_only_the_pressure() {
 fn world(ram: u64, swap: u64, config: &[&str]) -> World {
     let machine = MachineSpec { memory_bytes: ram, swap_bytes: swap, ..MachineSpec::default() };
     let config_lines = config.iter().map(|l| l.to_string()).collect();
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines, sentinel: false }];
     World::new(WorldSpec { seed: 3, nodes, ..WorldSpec::default() }).expect("valid world")
 }
 
@@ -325,7 +325,7 @@ fn replica_with_oom_score_adj_is_the_one_chosen_by_its_setting() {
 fn saving_world(config: &[&str]) -> World {
     let machine = MachineSpec { memory_bytes: 64 * MB, swap_bytes: 0, disk_bandwidth_bytes_per_s: 64 << 10, ..MachineSpec::default() };
     let config_lines = config.iter().map(|l| l.to_string()).collect();
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines, sentinel: false }];
     let mut w = World::new(WorldSpec { seed: 4, nodes, ..WorldSpec::default() }).expect("valid world");
     w.schedule_admin_line(100 * MS, "m1", "DEBUG POPULATE 20000 key 100").unwrap();
     w.schedule_admin_line(200 * MS, "m1", "BGSAVE").unwrap();

@@ -68,7 +68,8 @@ pub fn handle_directive(st: &mut SentinelState, args: &[String], now_ms: i64) ->
                 return Err("Duplicate master name.".into());
             }
             let port = a[3].parse::<u16>().map_err(|_| "Invalid port number".to_string())?;
-            st.masters.insert(a[1].to_string(), Master::new(a[1], a[2], port, quorum as u32, now_ms));
+            let ip = st.resolve(a[2]);
+            st.masters.insert(a[1].to_string(), Master::new(a[1], &ip, port, quorum as u32, now_ms));
         }
         ("down-after-milliseconds", 3) => {
             let ms = positive_ms(a[2])?;
@@ -119,6 +120,8 @@ fn add_known(
     now_ms: i64,
 ) -> Result<(), String> {
     let port = port.parse::<u16>().map_err(|_| "Invalid port number".to_string())?;
+    let ip = st.resolve(host);
+    let host = ip.as_str();
     let m = master_mut(st, master)?;
     let name = match runid {
         Some(id) => id.to_string(),
@@ -190,6 +193,18 @@ fn render_master(out: &mut Vec<String>, name: &str, m: &Master) {
             out.push(format!("sentinel known-sentinel {} {} {} {}", name, s.host, s.port, id));
         }
     }
+}
+
+/// Checks `sentinel` directives as Sentinel would load them: the index of
+/// the first bad line and why.
+pub fn check_lines(lines: &[Vec<String>]) -> Result<(), (usize, String)> {
+    let mut st = SentinelState::default();
+    let (monitors, rest): (Vec<usize>, Vec<usize>) =
+        (0..lines.len()).partition(|&i| lines[i].first().is_some_and(|w| w.eq_ignore_ascii_case("monitor")));
+    for i in monitors.into_iter().chain(rest) {
+        handle_directive(&mut st, &lines[i], 0).map_err(|e| (i, e))?;
+    }
+    Ok(())
 }
 
 /// sentinelFlushConfig: rewrite, fsync, rename; the disk decides what

@@ -584,6 +584,8 @@ pub fn replica_role_acting(st: &mut SentinelState, srv: &mut Server, name: &str,
         return;
     }
     let now = srv.mstime();
+    // sentinelAddrEqualsHostname: the reported master host is resolved before comparing.
+    let reported = st.masters[name].slaves.get(slave).and_then(|s| s.slave_master_host.clone()).map(|h| st.resolve(&h));
     let m = st.masters.get_mut(name).expect("master");
     let sane = master_looks_sane(m, now);
     let (mhost, mport, timeout) = (m.inst.host.clone(), m.inst.port, m.failover_timeout_ms);
@@ -592,8 +594,7 @@ pub fn replica_role_acting(st: &mut SentinelState, srv: &mut Server, name: &str,
     let Some(s) = m.slaves.get_mut(slave) else {
         return;
     };
-    let wrong_master =
-        s.slave_master_port != i64::from(mport) || !s.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&mhost));
+    let wrong_master = s.slave_master_port != i64::from(mport) || !reported.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&mhost));
     if wrong_master && sane && s.no_down_for(timeout, now) && now - s.slave_conf_change_time_ms > timeout {
         if send_slaveof(srv, s, Some((&mhost, mport))) {
             event(srv, LogLevel::Notice, "+fix-slave-config", desc.clone());
@@ -604,7 +605,7 @@ pub fn replica_role_acting(st: &mut SentinelState, srv: &mut Server, name: &str,
     }
     if let Some((phost, pport)) = promoted {
         let points_to_promoted =
-            s.slave_master_host.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&phost)) && s.slave_master_port == i64::from(pport);
+            reported.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&phost)) && s.slave_master_port == i64::from(pport);
         if s.has(flags::RECONF_SENT) && points_to_promoted {
             s.flags &= !flags::RECONF_SENT;
             s.flags |= flags::RECONF_INPROG;

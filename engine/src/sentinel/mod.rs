@@ -69,6 +69,16 @@ pub struct SentinelState {
     pub conns: links::Conns,
     /// The config file's lines that are not `sentinel` lines, kept for rewrites.
     pub other_lines: Vec<String>,
+    /// Names this process resolves (EngineOptions.hosts).
+    pub hosts: BTreeMap<String, String>,
+}
+
+impl SentinelState {
+    /// createSentinelAddr: a host name becomes its address (as with
+    /// `resolve-hostnames yes`); Sentinel reports addresses, not names.
+    pub fn resolve(&self, host: &str) -> String {
+        self.hosts.get(host).cloned().unwrap_or_else(|| host.to_string())
+    }
 }
 
 /// Takes the state out of the server while `f` runs.
@@ -88,7 +98,7 @@ pub fn is_sentinel(srv: &Server) -> bool {
 /// create an id on first start, and log the monitored masters
 /// (sentinelIsRunning).
 pub fn on_startup(srv: &mut Server) -> Result<(), String> {
-    let mut st = SentinelState { previous_time_ms: srv.mstime(), ..Default::default() };
+    let mut st = SentinelState { previous_time_ms: srv.mstime(), hosts: srv.options.hosts.clone(), ..Default::default() };
     let now = srv.mstime();
     match srv.options.files.get(CONFIG_FILE) {
         Some(bytes) => config::load_file(&mut st, &String::from_utf8_lossy(bytes), now)?,
