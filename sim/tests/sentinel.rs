@@ -8,9 +8,8 @@ use redsim_sim::world::{NodeSpec, World, WorldSpec};
 
 const S: u64 = 1_000_000;
 
-/// Fixed ids, so each Sentinel can list the others as known (as a
-/// rewritten sentinel.conf would): discovery through the master's hello
-/// channel needs pub/sub in Redis mode.
+/// Fixed ids, so tests can name the Sentinels; they find each other
+/// through the hellos on the master's and replicas' hello channel.
 const IDS: [&str; 5] = [
     "1111111111111111111111111111111111111111",
     "2222222222222222222222222222222222222222",
@@ -28,17 +27,19 @@ fn redis(name: &str, lines: &[&str]) -> NodeSpec {
     }
 }
 
-fn sentinel(i: usize, count: usize, quorum: u32) -> NodeSpec {
-    let mut lines = vec![
+fn sentinel(i: usize, quorum: u32) -> NodeSpec {
+    let lines = vec![
         format!("sentinel myid {}", IDS[i]),
         format!("sentinel monitor mymaster m1 6379 {}", quorum),
         "sentinel down-after-milliseconds mymaster 5000".to_string(),
         "sentinel failover-timeout mymaster 60000".to_string(),
     ];
-    for j in (0..count).filter(|&j| j != i) {
-        lines.push(format!("sentinel known-sentinel mymaster s{} 26379 {}", j + 1, IDS[j]));
+    NodeSpec {
+        name: format!("s{}", i + 1),
+        machine: MachineSpec::default(),
+        config_lines: lines,
+        sentinel: true,
     }
-    NodeSpec { name: format!("s{}", i + 1), machine: MachineSpec::default(), config_lines: lines, sentinel: true }
 }
 
 /// m1 with replicas r1 (priority 100) and r2 (priority 10: the one to
@@ -49,22 +50,41 @@ fn world(seed: u64, count: usize, quorum: u32) -> World {
         redis("r1", &["replicaof m1 6379", "replica-priority 100"]),
         redis("r2", &["replicaof m1 6379", "replica-priority 10"]),
     ];
-    nodes.extend((0..count).map(|i| sentinel(i, count, quorum)));
-    let mut w = World::new(WorldSpec { seed, nodes, boot_spread_us: S, ..WorldSpec::default() }).expect("valid world");
+    nodes.extend((0..count).map(|i| sentinel(i, quorum)));
+    let mut w = World::new(WorldSpec {
+        seed,
+        nodes,
+        boot_spread_us: S,
+        ..WorldSpec::default()
+    })
+    .expect("valid world");
     w.keep_trace_lines();
     w
 }
 
 fn events(w: &World, node: &str) -> Vec<(u64, String, String)> {
-    w.notable_events().iter().filter(|e| e.node == node).map(|e| (e.t_us, e.event.clone(), e.detail.clone())).collect()
+    w.notable_events()
+        .iter()
+        .filter(|e| e.node == node)
+        .map(|e| (e.t_us, e.event.clone(), e.detail.clone()))
+        .collect()
 }
 
 fn first(w: &World, node: &str, name: &str) -> Option<(u64, String)> {
-    events(w, node).into_iter().find(|(_, n, _)| n == name).map(|(t, _, d)| (t, d))
+    events(w, node)
+        .into_iter()
+        .find(|(_, n, _)| n == name)
+        .map(|(t, _, d)| (t, d))
 }
 
 fn master_addr(w: &World, node: &str) -> (String, u16) {
-    let st = w.engine(node).expect("up").server().sentinel.as_ref().expect("a sentinel");
+    let st = w
+        .engine(node)
+        .expect("up")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("a sentinel");
     st.masters["mymaster"].current_addr()
 }
 
@@ -73,31 +93,67 @@ fn sentinels_discover_the_replicas_and_agree_the_master_is_up() {
     let mut w = world(1, 3, 2);
     w.run_until(15 * S);
     for s in ["s1", "s2", "s3"] {
-        let st = w.engine(s).expect("up").server().sentinel.as_ref().expect("a sentinel");
+        let st = w
+            .engine(s)
+            .expect("up")
+            .server()
+            .sentinel
+            .as_ref()
+            .expect("a sentinel");
         let m = &st.masters["mymaster"];
         assert_eq!(m.inst.host, "10.0.0.1", "{} resolves m1", s);
-        assert_eq!(m.slaves.len(), 2, "{} found both replicas: {:?}", s, m.slaves.keys().collect::<Vec<_>>());
+        assert_eq!(
+            m.slaves.len(),
+            2,
+            "{} found both replicas: {:?}",
+            s,
+            m.slaves.keys().collect::<Vec<_>>()
+        );
         assert_eq!(m.sentinels.len(), 2);
         assert!(!m.inst.has(flags::S_DOWN));
-        assert!(m.sentinels.values().all(|si| !si.link.disconnected), "{} links up", s);
+        assert!(
+            m.sentinels.values().all(|si| !si.link.disconnected),
+            "{} links up",
+            s
+        );
+        let (t, detail) =
+            first(&w, s, "+sentinel").expect("+sentinel: found through the hello channel");
+        assert!(t < 6 * S, "hellos every 2 s: {}", t);
+        assert!(
+            detail.starts_with("sentinel ") && detail.contains(" 26379 @ mymaster 10.0.0.1 6379"),
+            "{}",
+            detail
+        );
         let (_, detail) = first(&w, s, "+slave").expect("+slave");
         assert!(detail.starts_with("slave 10.0.0."), "{}", detail);
         assert!(detail.ends_with("@ mymaster 10.0.0.1 6379"), "{}", detail);
     }
-    assert!(w.node_log("s1").iter().any(|l| l.contains("X ") && l.contains("+monitor master mymaster 10.0.0.1 6379 quorum 2")));
+    assert!(
+        w.node_log("s1")
+            .iter()
+            .any(|l| l.contains("X ")
+                && l.contains("+monitor master mymaster 10.0.0.1 6379 quorum 2"))
+    );
 }
 
 #[test]
 fn paused_master_fails_over_to_the_best_priority_replica() {
     let mut w = world(2, 3, 2);
-    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() }).expect("m1");
+    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+        .expect("m1");
     w.run_until(60 * S);
-    let sdown: Vec<u64> = ["s1", "s2", "s3"].iter().map(|s| first(&w, s, "+sdown").expect("+sdown").0).collect();
+    let sdown: Vec<u64> = ["s1", "s2", "s3"]
+        .iter()
+        .map(|s| first(&w, s, "+sdown").expect("+sdown").0)
+        .collect();
     for t in &sdown {
         // down-after 5 s after the last answered PING (sent within 1 s before the pause).
         assert!(*t > 24 * S && *t < 27 * S, "+sdown at {}", t);
     }
-    let leaders: Vec<&str> = ["s1", "s2", "s3"].into_iter().filter(|s| first(&w, s, "+elected-leader").is_some()).collect();
+    let leaders: Vec<&str> = ["s1", "s2", "s3"]
+        .into_iter()
+        .filter(|s| first(&w, s, "+elected-leader").is_some())
+        .collect();
     assert_eq!(leaders.len(), 1, "exactly one leader: {:?}", leaders);
     let leader = leaders[0];
     let names: Vec<String> = events(&w, leader).into_iter().map(|(_, n, _)| n).collect();
@@ -122,21 +178,37 @@ fn paused_master_fails_over_to_the_best_priority_replica() {
     ];
     let mut at = 0;
     for name in order {
-        let pos = names[at..].iter().position(|n| n == name).unwrap_or_else(|| panic!("{} after {:?} in {:?}", name, &names[..at], names));
+        let pos = names[at..]
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("{} after {:?} in {:?}", name, &names[..at], names));
         at += pos + 1;
     }
     let (_, odown) = first(&w, leader, "+odown").expect("+odown");
-    assert!(odown.starts_with("master mymaster 10.0.0.1 6379 #quorum ") && odown.ends_with("/2"), "{}", odown);
+    assert!(
+        odown.starts_with("master mymaster 10.0.0.1 6379 #quorum ") && odown.ends_with("/2"),
+        "{}",
+        odown
+    );
     let (_, selected) = first(&w, leader, "+selected-slave").expect("+selected-slave");
-    assert_eq!(selected, "slave 10.0.0.3:6379 10.0.0.3 6379 @ mymaster 10.0.0.1 6379");
+    assert_eq!(
+        selected,
+        "slave 10.0.0.3:6379 10.0.0.3 6379 @ mymaster 10.0.0.1 6379"
+    );
     for s in ["s1", "s2", "s3"] {
         let (_, switch) = first(&w, s, "+switch-master").expect("every sentinel switches");
         assert_eq!(switch, "mymaster 10.0.0.1 6379 10.0.0.3 6379");
         assert_eq!(master_addr(&w, s), ("10.0.0.3".to_string(), 6379));
     }
     assert_eq!(w.node_role("r2").as_deref(), Some("master"));
-    assert_eq!(w.info_field("r1", "master_host").as_deref(), Some("10.0.0.3"));
-    assert_eq!(w.info_field("r1", "master_link_status").as_deref(), Some("up"));
+    assert_eq!(
+        w.info_field("r1", "master_host").as_deref(),
+        Some("10.0.0.3")
+    );
+    assert_eq!(
+        w.info_field("r1", "master_link_status").as_deref(),
+        Some("up")
+    );
 }
 
 #[test]
@@ -144,14 +216,20 @@ fn no_failover_without_a_majority() {
     // Five Sentinels, quorum 2, three of them down: ODOWN, but 2 votes of 5 are no majority.
     let mut w = world(3, 5, 2);
     for s in ["s3", "s4", "s5"] {
-        w.schedule_fault(10 * S, Fault::Kill { node: s.into() }).expect("sentinel");
+        w.schedule_fault(10 * S, Fault::Kill { node: s.into() })
+            .expect("sentinel");
     }
-    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() }).expect("m1");
+    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+        .expect("m1");
     w.run_until(80 * S);
     let mut tried = 0;
     for s in ["s1", "s2"] {
         assert!(first(&w, s, "+odown").is_some(), "{} reaches ODOWN", s);
-        assert!(first(&w, s, "+elected-leader").is_none(), "{} is not elected", s);
+        assert!(
+            first(&w, s, "+elected-leader").is_none(),
+            "{} is not elected",
+            s
+        );
         assert!(first(&w, s, "+switch-master").is_none());
         assert_eq!(master_addr(&w, s), ("10.0.0.1".to_string(), 6379));
         // One that voted for the other holds its own attempt back for 2*failover-timeout.
@@ -159,7 +237,12 @@ fn no_failover_without_a_majority() {
             tried += 1;
             let (t_abort, _) = first(&w, s, "-failover-abort-not-elected").expect("gives up");
             // The election waits min(10 s, failover-timeout) from the start time (+ up to 1 s desync).
-            assert!(t_abort > t_try + 10 * S && t_abort < t_try + 11 * S + 200_000, "{} {}", t_try, t_abort);
+            assert!(
+                t_abort > t_try + 10 * S && t_abort < t_try + 11 * S + 200_000,
+                "{} {}",
+                t_try,
+                t_abort
+            );
         }
     }
     assert!(tried >= 1, "someone tried to fail over");
@@ -169,14 +252,29 @@ fn no_failover_without_a_majority() {
 #[test]
 fn clock_jump_enters_tilt_and_causes_no_failover() {
     let mut w = world(4, 3, 2);
-    w.schedule_fault(20 * S, Fault::ClockJump { node: "s1".into(), jump_ms: 10_000 }).expect("s1");
+    w.schedule_fault(
+        20 * S,
+        Fault::ClockJump {
+            node: "s1".into(),
+            jump_ms: 10_000,
+        },
+    )
+    .expect("s1");
     w.run_until(70 * S);
     let (t_tilt, detail) = first(&w, "s1", "+tilt").expect("+tilt");
     assert_eq!(detail, "#tilt mode entered");
-    assert!(t_tilt >= 20 * S && t_tilt < 20 * S + 200_000, "+tilt at {}", t_tilt);
+    assert!(
+        t_tilt >= 20 * S && t_tilt < 20 * S + 200_000,
+        "+tilt at {}",
+        t_tilt
+    );
     let (t_exit, _) = first(&w, "s1", "-tilt").expect("-tilt");
     // 30 s after the trigger, seen on the next timer tick.
-    assert!(t_exit >= t_tilt + 30 * S && t_exit < t_tilt + 30 * S + 200_000, "-tilt at {}", t_exit);
+    assert!(
+        t_exit >= t_tilt + 30 * S && t_exit < t_tilt + 30 * S + 200_000,
+        "-tilt at {}",
+        t_exit
+    );
     for s in ["s1", "s2", "s3"] {
         assert!(first(&w, s, "+sdown").is_none(), "{} saw no false SDOWN", s);
         assert!(first(&w, s, "+switch-master").is_none());
@@ -186,29 +284,62 @@ fn clock_jump_enters_tilt_and_causes_no_failover() {
 #[test]
 fn sentinel_restarted_mid_failover_keeps_its_epoch() {
     let mut w = world(2, 3, 2);
-    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() }).expect("m1");
+    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+        .expect("m1");
     // Power loss of s1 right after it voted in the election: the vote was
     // flushed (written, fsynced, renamed) before it was announced.
     let voted = w.run_until_pred(|w| first(w, "s1", "+vote-for-leader").is_some(), 40 * S);
     assert!(voted, "s1 votes");
-    let st = w.engine("s1").expect("up").server().sentinel.as_ref().expect("sentinel");
+    let st = w
+        .engine("s1")
+        .expect("up")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("sentinel");
     let (epoch, leader_epoch) = (st.current_epoch, st.masters["mymaster"].inst.leader_epoch);
-    assert!(epoch >= 1 && leader_epoch == epoch, "{} {}", epoch, leader_epoch);
+    assert!(
+        epoch >= 1 && leader_epoch == epoch,
+        "{} {}",
+        epoch,
+        leader_epoch
+    );
     let now = w.now_us();
-    w.schedule_fault(now, Fault::Kill { node: "s1".into() }).expect("s1");
-    w.schedule_fault(now + S / 2, Fault::Restart { node: "s1".into() }).expect("s1");
+    w.schedule_fault(now, Fault::Kill { node: "s1".into() })
+        .expect("s1");
+    w.schedule_fault(now + S / 2, Fault::Restart { node: "s1".into() })
+        .expect("s1");
     w.run_until(now + S / 2 + 1000);
-    let st = w.engine("s1").expect("up again").server().sentinel.as_ref().expect("sentinel");
+    let st = w
+        .engine("s1")
+        .expect("up again")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("sentinel");
     assert_eq!(st.myid, IDS[0]);
     assert_eq!(st.current_epoch, epoch, "the epoch survives the power loss");
-    assert_eq!(st.masters["mymaster"].inst.leader_epoch, leader_epoch, "and so does the vote");
-    assert_eq!(st.masters["mymaster"].slaves.len(), 2, "and the replicas it knew");
+    assert_eq!(
+        st.masters["mymaster"].inst.leader_epoch, leader_epoch,
+        "and so does the vote"
+    );
+    assert_eq!(
+        st.masters["mymaster"].slaves.len(),
+        2,
+        "and the replicas it knew"
+    );
     assert_eq!(st.masters["mymaster"].sentinels.len(), 2);
     // The failover completes without it, and the others' hellos bring it the new configuration.
     w.run_until(60 * S);
     assert_eq!(master_addr(&w, "s1"), ("10.0.0.3".to_string(), 6379));
     let (_, from) = first(&w, "s1", "+config-update-from").expect("updated by a hello");
     assert!(from.starts_with("sentinel "), "{}", from);
-    let st = w.engine("s1").expect("up").server().sentinel.as_ref().expect("sentinel");
+    let st = w
+        .engine("s1")
+        .expect("up")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("sentinel");
     assert_eq!(st.masters["mymaster"].config_epoch, st.current_epoch);
 }

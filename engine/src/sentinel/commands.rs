@@ -19,16 +19,28 @@ fn reply_instance(r: &mut Reply, ri: &Instance, m: Option<&super::Master>, now: 
         ("port", ri.port.to_string()),
         ("runid", ri.runid.clone().unwrap_or_default()),
         ("flags", flag_names(ri)),
-        ("link-pending-commands", ri.link.pending_commands.to_string()),
+        (
+            "link-pending-commands",
+            ri.link.pending_commands.to_string(),
+        ),
         ("link-refcount", "1".into()),
     ];
     if let (Some(m), true) = (m, ri.has(flags::FAILOVER_IN_PROGRESS)) {
         fields.push(("failover-state", m.failover_state.as_str().into()));
     }
     let act = ri.link.act_ping_time_ms;
-    fields.push(("last-ping-sent", if act != 0 { now - act } else { 0 }.to_string()));
-    fields.push(("last-ok-ping-reply", (now - ri.link.last_avail_time_ms).to_string()));
-    fields.push(("last-ping-reply", (now - ri.link.last_pong_time_ms).to_string()));
+    fields.push((
+        "last-ping-sent",
+        if act != 0 { now - act } else { 0 }.to_string(),
+    ));
+    fields.push((
+        "last-ok-ping-reply",
+        (now - ri.link.last_avail_time_ms).to_string(),
+    ));
+    fields.push((
+        "last-ping-reply",
+        (now - ri.link.last_pong_time_ms).to_string(),
+    ));
     if ri.has(flags::S_DOWN) {
         fields.push(("s-down-time", (now - ri.s_down_since_ms).to_string()));
     }
@@ -37,10 +49,17 @@ fn reply_instance(r: &mut Reply, ri: &Instance, m: Option<&super::Master>, now: 
     }
     fields.push(("down-after-milliseconds", ri.down_after_ms.to_string()));
     if ri.role != Role::Sentinel {
-        let refresh = if ri.info_refresh_ms != 0 { now - ri.info_refresh_ms } else { 0 };
+        let refresh = if ri.info_refresh_ms != 0 {
+            now - ri.info_refresh_ms
+        } else {
+            0
+        };
         fields.push(("info-refresh", refresh.to_string()));
         fields.push(("role-reported", ri.role_reported.type_str().into()));
-        fields.push(("role-reported-time", (now - ri.role_reported_time_ms).to_string()));
+        fields.push((
+            "role-reported-time",
+            (now - ri.role_reported_time_ms).to_string(),
+        ));
     }
     match (ri.role, m) {
         (Role::Master, Some(m)) => {
@@ -52,17 +71,32 @@ fn reply_instance(r: &mut Reply, ri: &Instance, m: Option<&super::Master>, now: 
             fields.push(("parallel-syncs", m.parallel_syncs.to_string()));
         }
         (Role::Slave, _) => {
-            fields.push(("master-link-down-time", ri.master_link_down_time_ms.to_string()));
-            fields.push(("master-link-status", if ri.slave_master_link_up { "ok" } else { "err" }.into()));
-            fields.push(("master-host", ri.slave_master_host.clone().unwrap_or_else(|| "?".into())));
+            fields.push((
+                "master-link-down-time",
+                ri.master_link_down_time_ms.to_string(),
+            ));
+            fields.push((
+                "master-link-status",
+                if ri.slave_master_link_up { "ok" } else { "err" }.into(),
+            ));
+            fields.push((
+                "master-host",
+                ri.slave_master_host.clone().unwrap_or_else(|| "?".into()),
+            ));
             fields.push(("master-port", ri.slave_master_port.to_string()));
             fields.push(("slave-priority", ri.slave_priority.to_string()));
             fields.push(("slave-repl-offset", ri.slave_repl_offset.to_string()));
             fields.push(("replica-announced", ri.replica_announced.to_string()));
         }
         (Role::Sentinel, _) => {
-            fields.push(("last-hello-message", (now - ri.last_hello_time_ms).to_string()));
-            fields.push(("voted-leader", ri.leader.clone().unwrap_or_else(|| "?".into())));
+            fields.push((
+                "last-hello-message",
+                (now - ri.last_hello_time_ms).to_string(),
+            ));
+            fields.push((
+                "voted-leader",
+                ri.leader.clone().unwrap_or_else(|| "?".into()),
+            ));
             fields.push(("voted-leader-epoch", ri.leader_epoch.to_string()));
         }
         _ => {}
@@ -116,7 +150,14 @@ fn masters_command(ctx: &mut Ctx) {
 fn master_command(ctx: &mut Ctx) {
     let now = ctx.srv.mstime();
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
-    match ctx.srv.sentinel.as_ref().expect("sentinel mode").masters.get(&name) {
+    match ctx
+        .srv
+        .sentinel
+        .as_ref()
+        .expect("sentinel mode")
+        .masters
+        .get(&name)
+    {
         Some(m) => reply_instance(&mut ctx.c.reply, &m.inst, Some(m), now),
         None => ctx.c.reply.err(NO_SUCH_MASTER),
     }
@@ -125,7 +166,14 @@ fn master_command(ctx: &mut Ctx) {
 fn list_of(ctx: &mut Ctx, sentinels: bool) {
     let now = ctx.srv.mstime();
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
-    let Some(m) = ctx.srv.sentinel.as_ref().expect("sentinel mode").masters.get(&name) else {
+    let Some(m) = ctx
+        .srv
+        .sentinel
+        .as_ref()
+        .expect("sentinel mode")
+        .masters
+        .get(&name)
+    else {
         ctx.c.reply.err(NO_SUCH_MASTER);
         return;
     };
@@ -164,14 +212,21 @@ fn get_master_addr_command(ctx: &mut Ctx) {
 /// SENTINEL is-master-down-by-addr <ip> <port> <epoch> <runid|*>: our
 /// opinion (never "down" in TILT), and our vote when asked for one.
 fn is_master_down_command(ctx: &mut Ctx) {
-    let (Some(port), Some(req_epoch)) = (crate::util::parse_i64(&ctx.argv[3]), crate::util::parse_i64(&ctx.argv[4])) else {
+    let (Some(port), Some(req_epoch)) = (
+        crate::util::parse_i64(&ctx.argv[3]),
+        crate::util::parse_i64(&ctx.argv[4]),
+    ) else {
         ctx.c.reply.err(crate::reply::errors::NOT_INTEGER);
         return;
     };
     let ip = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
     let runid = String::from_utf8_lossy(&ctx.argv[5]).into_owned();
     let answer = with_state(ctx.srv, |st, srv| {
-        let name = st.masters.iter().find(|(_, m)| m.inst.addr_is(&ip, port)).map(|(n, _)| n.clone());
+        let name = st
+            .masters
+            .iter()
+            .find(|(_, m)| m.inst.addr_is(&ip, port))
+            .map(|(n, _)| n.clone());
         let Some(name) = name else {
             return (false, None, 0);
         };
@@ -192,7 +247,12 @@ fn is_master_down_command(ctx: &mut Ctx) {
 fn reset_command(ctx: &mut Ctx) {
     let pattern = ctx.argv[2].clone();
     let count = with_state(ctx.srv, |st, srv| {
-        let names: Vec<String> = st.masters.keys().filter(|n| crate::util::glob_match(&pattern, n.as_bytes(), false)).cloned().collect();
+        let names: Vec<String> = st
+            .masters
+            .keys()
+            .filter(|n| crate::util::glob_match(&pattern, n.as_bytes(), false))
+            .cloned()
+            .collect();
         for name in &names {
             failover::reset_master(st, srv, name, false, true);
         }
@@ -215,7 +275,10 @@ fn failover_command(ctx: &mut Ctx) {
         if failover::select_slave(m, now).is_none() {
             return Err("NOGOODSLAVE No suitable replica to promote");
         }
-        srv.log(LogLevel::Warning, format!("Executing user requested FAILOVER of '{}'", name));
+        srv.log(
+            LogLevel::Warning,
+            format!("Executing user requested FAILOVER of '{}'", name),
+        );
         failover::start_failover(st, srv, &name);
         st.masters.get_mut(&name).expect("master").inst.flags |= flags::FORCE_FAILOVER;
         Ok(())
@@ -232,7 +295,10 @@ fn flushconfig_command(ctx: &mut Ctx) {
 }
 
 fn monitor_command(ctx: &mut Ctx) {
-    let args: Vec<String> = ctx.argv[2..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let args: Vec<String> = ctx.argv[2..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
     let quorum = crate::util::parse_i64(&ctx.argv[5]);
     let port = crate::util::parse_i64(&ctx.argv[4]);
     let error = match (quorum, port) {
@@ -291,11 +357,18 @@ fn ckquorum_command(ctx: &mut Ctx) {
         return;
     };
     let voters = m.sentinels.len() + 1;
-    let usable = 1 + m.sentinels.values().filter(|s| !s.has(flags::S_DOWN | flags::O_DOWN)).count();
+    let usable = 1 + m
+        .sentinels
+        .values()
+        .filter(|s| !s.has(flags::S_DOWN | flags::O_DOWN))
+        .count();
     let no_quorum = usable < m.quorum as usize;
     let no_auth = usable < voters / 2 + 1;
     if !no_quorum && !no_auth {
-        ctx.c.reply.simple(&format!("OK {} usable Sentinels. Quorum and failover authorization can be reached", usable));
+        ctx.c.reply.simple(&format!(
+            "OK {} usable Sentinels. Quorum and failover authorization can be reached",
+            usable
+        ));
         return;
     }
     let mut e = format!("NOQUORUM {} usable Sentinels. ", usable);
@@ -314,7 +387,10 @@ fn ckquorum_command(ctx: &mut Ctx) {
 /// SENTINEL SET <master> <option> <value> ...: the options a scenario
 /// tunes; each change is an event and a config rewrite.
 fn set_command(ctx: &mut Ctx) {
-    let args: Vec<String> = ctx.argv[2..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let args: Vec<String> = ctx.argv[2..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
     let now = ctx.srv.mstime();
     let result = with_state(ctx.srv, |st, srv| {
         if !st.masters.contains_key(&args[0]) {
@@ -327,17 +403,43 @@ fn set_command(ctx: &mut Ctx) {
             let option_l = option.to_ascii_lowercase();
             if option_l == "quorum" {
                 match value.parse::<i64>() {
-                    Ok(q) if q > 0 => st.masters.get_mut(&args[0]).expect("master").quorum = q as u32,
-                    _ => return Err(format!("ERR Invalid argument '{}' for SENTINEL SET '{}'", value, option)),
+                    Ok(q) if q > 0 => {
+                        st.masters.get_mut(&args[0]).expect("master").quorum = q as u32
+                    }
+                    _ => {
+                        return Err(format!(
+                            "ERR Invalid argument '{}' for SENTINEL SET '{}'",
+                            value, option
+                        ))
+                    }
                 }
-            } else if ["down-after-milliseconds", "failover-timeout", "parallel-syncs", "auth-pass"].contains(&option_l.as_str()) {
+            } else if [
+                "down-after-milliseconds",
+                "failover-timeout",
+                "parallel-syncs",
+                "auth-pass",
+            ]
+            .contains(&option_l.as_str())
+            {
                 let line = vec![option_l.clone(), args[0].clone(), value.clone()];
-                config::handle_directive(st, &line, now)
-                    .map_err(|_| format!("ERR Invalid argument '{}' for SENTINEL SET '{}'", value, option))?;
+                config::handle_directive(st, &line, now).map_err(|_| {
+                    format!(
+                        "ERR Invalid argument '{}' for SENTINEL SET '{}'",
+                        value, option
+                    )
+                })?;
             } else {
-                return Err(format!("ERR Invalid argument '{}' for SENTINEL SET", option));
+                return Err(format!(
+                    "ERR Invalid argument '{}' for SENTINEL SET",
+                    option
+                ));
             }
-            let msg = format!("{} {} {}", st.masters[&args[0]].describe(&Who::Master), option, value);
+            let msg = format!(
+                "{} {} {}",
+                st.masters[&args[0]].describe(&Who::Master),
+                option,
+                value
+            );
             event(srv, LogLevel::Warning, "+set", msg);
         }
         config::flush(st, srv);
@@ -353,8 +455,15 @@ fn set_command(ctx: &mut Ctx) {
 fn info_cache_command(ctx: &mut Ctx) {
     let now = ctx.srv.mstime();
     let st = ctx.srv.sentinel.as_ref().expect("sentinel mode");
-    let wanted: Vec<String> = ctx.argv[2..].iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-    let masters: Vec<&super::Master> = st.masters.values().filter(|m| wanted.is_empty() || wanted.contains(&m.inst.name)).collect();
+    let wanted: Vec<String> = ctx.argv[2..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let masters: Vec<&super::Master> = st
+        .masters
+        .values()
+        .filter(|m| wanted.is_empty() || wanted.contains(&m.inst.name))
+        .collect();
     let r = &mut ctx.c.reply;
     r.array(masters.len() * 2);
     for m in masters {
@@ -362,7 +471,11 @@ fn info_cache_command(ctx: &mut Ctx) {
         r.array(m.slaves.len() + 1);
         for ri in std::iter::once(&m.inst).chain(m.slaves.values()) {
             r.array(2);
-            r.int(if m.inst.info_refresh_ms != 0 { now - ri.info_refresh_ms } else { 0 });
+            r.int(if m.inst.info_refresh_ms != 0 {
+                now - ri.info_refresh_ms
+            } else {
+                0
+            });
             match &ri.info {
                 Some(text) => r.bulk_str(text),
                 None => r.null(),
@@ -378,9 +491,19 @@ const SENTINEL_SUBCOMMANDS: &[Command] = &[
     Command::new("slaves", 3, cf::ADMIN, replicas_command),
     Command::new("sentinels", 3, cf::ADMIN, sentinels_command),
     Command::new("myid", 2, cf::ADMIN, myid_command),
-    Command::new("is-master-down-by-addr", 6, cf::ADMIN, is_master_down_command),
+    Command::new(
+        "is-master-down-by-addr",
+        6,
+        cf::ADMIN,
+        is_master_down_command,
+    ),
     Command::new("reset", 3, cf::ADMIN, reset_command),
-    Command::new("get-master-addr-by-name", 3, cf::ADMIN, get_master_addr_command),
+    Command::new(
+        "get-master-addr-by-name",
+        3,
+        cf::ADMIN,
+        get_master_addr_command,
+    ),
     Command::new("failover", 3, cf::ADMIN, failover_command),
     Command::new("monitor", 6, cf::ADMIN, monitor_command),
     Command::new("flushconfig", 2, cf::ADMIN, flushconfig_command),
@@ -404,11 +527,15 @@ fn role_command(ctx: &mut Ctx) {
 /// PUBLISH: only hellos, processed as if they came over pub/sub.
 fn publish_command(ctx: &mut Ctx) {
     if ctx.argv[1] != super::HELLO_CHANNEL.as_bytes() {
-        ctx.c.reply.err("ERR Only HELLO messages are accepted by Sentinel instances.");
+        ctx.c
+            .reply
+            .err("ERR Only HELLO messages are accepted by Sentinel instances.");
         return;
     }
     let hello = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
-    with_state(ctx.srv, |st, srv| super::monitor::process_hello(st, srv, &hello));
+    with_state(ctx.srv, |st, srv| {
+        super::monitor::process_hello(st, srv, &hello)
+    });
     ctx.c.reply.int(1);
 }
 
@@ -420,7 +547,14 @@ pub fn info_fields(srv: &Server) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = vec![
         ("sentinel_masters".into(), st.masters.len().to_string()),
         ("sentinel_tilt".into(), u8::from(st.tilt).to_string()),
-        ("sentinel_tilt_since_seconds".into(), if st.tilt { ((srv.mstime() - st.tilt_start_ms) / 1000).to_string() } else { "-1".into() }),
+        (
+            "sentinel_tilt_since_seconds".into(),
+            if st.tilt {
+                ((srv.mstime() - st.tilt_start_ms) / 1000).to_string()
+            } else {
+                "-1".into()
+            },
+        ),
         ("sentinel_running_scripts".into(), "0".into()),
         ("sentinel_scripts_queue_length".into(), "0".into()),
         ("sentinel_simulate_failure_flags".into(), "0".into()),
@@ -448,9 +582,28 @@ pub fn info_fields(srv: &Server) -> Vec<(String, String)> {
     v
 }
 
-/// sentinelcmds: the only commands a Sentinel answers.
+/// sentinelcmds: the only commands a Sentinel answers, with the pub/sub
+/// ones that let clients follow its events.
+pub fn table() -> crate::commands::CommandTable {
+    let mut t = crate::commands::CommandTable::from_tables(&[COMMANDS]);
+    let subscribe = ["subscribe", "unsubscribe", "psubscribe", "punsubscribe"];
+    for cmd in crate::pubsub::COMMANDS
+        .iter()
+        .filter(|c| subscribe.contains(&c.name))
+    {
+        t.add(cmd);
+    }
+    t
+}
+
+/// The commands of Sentinel's own table.
 pub const COMMANDS: &[Command] = &[
-    Command::new("ping", -1, cf::FAST | cf::STALE, crate::server::ping_command),
+    Command::new(
+        "ping",
+        -1,
+        cf::FAST | cf::STALE,
+        crate::server::ping_command,
+    ),
     Command::container("sentinel", -2, cf::ADMIN, SENTINEL_SUBCOMMANDS),
     Command::new("role", 1, cf::FAST | cf::STALE, role_command),
     Command::new("publish", 3, cf::FAST, publish_command),

@@ -13,8 +13,12 @@ pub fn load_file(st: &mut SentinelState, text: &str, now_ms: i64) -> Result<(), 
     let mut lines = Vec::new();
     for raw in text.lines() {
         let line = raw.trim();
-        let args = crate::resp::split_args(line.as_bytes()).ok_or("Unbalanced quotes in configuration line")?;
-        let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
+        let args = crate::resp::split_args(line.as_bytes())
+            .ok_or("Unbalanced quotes in configuration line")?;
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| String::from_utf8_lossy(&a).into_owned())
+            .collect();
         match args.first() {
             Some(first) if first.eq_ignore_ascii_case("sentinel") => lines.push(args[1..].to_vec()),
             _ if line.is_empty() || line.starts_with('#') => {}
@@ -26,17 +30,25 @@ pub fn load_file(st: &mut SentinelState, text: &str, now_ms: i64) -> Result<(), 
 
 /// Applies `sentinel` directives (without the leading word). Redis loads
 /// `monitor` lines first so the others can name any master.
-pub fn load_lines(st: &mut SentinelState, lines: &[Vec<String>], now_ms: i64) -> Result<(), String> {
-    let (monitors, rest): (Vec<&Vec<String>>, Vec<&Vec<String>>) =
-        lines.iter().partition(|a| a.first().is_some_and(|w| w.eq_ignore_ascii_case("monitor")));
+pub fn load_lines(
+    st: &mut SentinelState,
+    lines: &[Vec<String>],
+    now_ms: i64,
+) -> Result<(), String> {
+    let (monitors, rest): (Vec<&Vec<String>>, Vec<&Vec<String>>) = lines
+        .iter()
+        .partition(|a| a.first().is_some_and(|w| w.eq_ignore_ascii_case("monitor")));
     for args in monitors.into_iter().chain(rest) {
-        handle_directive(st, args, now_ms).map_err(|e| format!("sentinel {}: {}", args.join(" "), e))?;
+        handle_directive(st, args, now_ms)
+            .map_err(|e| format!("sentinel {}: {}", args.join(" "), e))?;
     }
     Ok(())
 }
 
 fn master_mut<'a>(st: &'a mut SentinelState, name: &str) -> Result<&'a mut Master, String> {
-    st.masters.get_mut(name).ok_or_else(|| "No such master with specified name.".to_string())
+    st.masters
+        .get_mut(name)
+        .ok_or_else(|| "No such master with specified name.".to_string())
 }
 
 fn positive_ms(v: &str) -> Result<i64, String> {
@@ -50,14 +62,24 @@ fn yes_no(v: &str, option: &str) -> Result<bool, String> {
     match v.to_ascii_lowercase().as_str() {
         "yes" => Ok(true),
         "no" => Ok(false),
-        _ => Err(format!("Please specify yes or no for the {} option.", option)),
+        _ => Err(format!(
+            "Please specify yes or no for the {} option.",
+            option
+        )),
     }
 }
 
 /// sentinelHandleConfiguration: one directive with Redis's error texts.
-pub fn handle_directive(st: &mut SentinelState, args: &[String], now_ms: i64) -> Result<(), String> {
+pub fn handle_directive(
+    st: &mut SentinelState,
+    args: &[String],
+    now_ms: i64,
+) -> Result<(), String> {
     let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    let word = a.first().map(|w| w.to_ascii_lowercase()).unwrap_or_default();
+    let word = a
+        .first()
+        .map(|w| w.to_ascii_lowercase())
+        .unwrap_or_default();
     match (word.as_str(), a.len()) {
         ("monitor", 5) => {
             let quorum = a[4].parse::<i64>().unwrap_or(0);
@@ -67,15 +89,23 @@ pub fn handle_directive(st: &mut SentinelState, args: &[String], now_ms: i64) ->
             if st.masters.contains_key(a[1]) {
                 return Err("Duplicate master name.".into());
             }
-            let port = a[3].parse::<u16>().map_err(|_| "Invalid port number".to_string())?;
+            let port = a[3]
+                .parse::<u16>()
+                .map_err(|_| "Invalid port number".to_string())?;
             let ip = st.resolve(a[2]);
-            st.masters.insert(a[1].to_string(), Master::new(a[1], &ip, port, quorum as u32, now_ms));
+            st.masters.insert(
+                a[1].to_string(),
+                Master::new(a[1], &ip, port, quorum as u32, now_ms),
+            );
         }
         ("down-after-milliseconds", 3) => {
             let ms = positive_ms(a[2])?;
             let m = master_mut(st, a[1])?;
             m.inst.down_after_ms = ms;
-            m.slaves.values_mut().chain(m.sentinels.values_mut()).for_each(|ri| ri.down_after_ms = ms);
+            m.slaves
+                .values_mut()
+                .chain(m.sentinels.values_mut())
+                .for_each(|ri| ri.down_after_ms = ms);
         }
         ("failover-timeout", 3) => {
             let ms = positive_ms(a[2])?;
@@ -96,15 +126,21 @@ pub fn handle_directive(st: &mut SentinelState, args: &[String], now_ms: i64) ->
             st.current_epoch = st.current_epoch.max(epoch);
         }
         ("leader-epoch", 3) => master_mut(st, a[1])?.inst.leader_epoch = a[2].parse().unwrap_or(0),
-        ("known-slave" | "known-replica", 4) => add_known(st, a[1], Role::Slave, a[2], a[3], None, now_ms)?,
+        ("known-slave" | "known-replica", 4) => {
+            add_known(st, a[1], Role::Slave, a[2], a[3], None, now_ms)?
+        }
         // The old form without a run id is ignored, as in Redis.
         ("known-sentinel", 4) => {}
-        ("known-sentinel", 5) => add_known(st, a[1], Role::Sentinel, a[2], a[3], Some(a[4]), now_ms)?,
+        ("known-sentinel", 5) => {
+            add_known(st, a[1], Role::Sentinel, a[2], a[3], Some(a[4]), now_ms)?
+        }
         ("announce-ip", 2) => st.announce_ip = Some(a[1].to_string()).filter(|s| !s.is_empty()),
         ("announce-port", 2) => st.announce_port = a[1].parse().unwrap_or(0),
         ("resolve-hostnames", 2) => st.resolve_hostnames = yes_no(a[1], "resolve-hostnames")?,
         ("announce-hostnames", 2) => st.announce_hostnames = yes_no(a[1], "announce-hostnames")?,
-        ("deny-scripts-reconfig", 2) => st.deny_scripts_reconfig = yes_no(a[1], "deny-scripts-reconfig")?,
+        ("deny-scripts-reconfig", 2) => {
+            st.deny_scripts_reconfig = yes_no(a[1], "deny-scripts-reconfig")?
+        }
         _ => return Err("Unrecognized sentinel configuration statement.".into()),
     }
     Ok(())
@@ -119,7 +155,9 @@ fn add_known(
     runid: Option<&str>,
     now_ms: i64,
 ) -> Result<(), String> {
-    let port = port.parse::<u16>().map_err(|_| "Invalid port number".to_string())?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| "Invalid port number".to_string())?;
     let ip = st.resolve(host);
     let host = ip.as_str();
     let m = master_mut(st, master)?;
@@ -127,9 +165,18 @@ fn add_known(
         Some(id) => id.to_string(),
         None => super::instance::slave_name(host, port),
     };
-    let table = if role == Role::Slave { &mut m.slaves } else { &mut m.sentinels };
+    let table = if role == Role::Slave {
+        &mut m.slaves
+    } else {
+        &mut m.sentinels
+    };
     if table.contains_key(&name) {
-        return Err(if role == Role::Slave { "Duplicate hostname and port for replica." } else { "Duplicate runid for sentinel." }.into());
+        return Err(if role == Role::Slave {
+            "Duplicate hostname and port for replica."
+        } else {
+            "Duplicate runid for sentinel."
+        }
+        .into());
     }
     let mut ri = Instance::new(role, name.clone(), host, port, m.inst.down_after_ms, now_ms);
     ri.runid = runid.map(str::to_string);
@@ -168,29 +215,51 @@ pub fn render(st: &SentinelState) -> String {
 
 fn render_master(out: &mut Vec<String>, name: &str, m: &Master) {
     let (host, port) = m.current_addr();
-    out.push(format!("sentinel monitor {} {} {} {}", name, host, port, m.quorum));
+    out.push(format!(
+        "sentinel monitor {} {} {} {}",
+        name, host, port, m.quorum
+    ));
     if m.inst.down_after_ms != super::DEFAULT_DOWN_AFTER_MS {
-        out.push(format!("sentinel down-after-milliseconds {} {}", name, m.inst.down_after_ms));
+        out.push(format!(
+            "sentinel down-after-milliseconds {} {}",
+            name, m.inst.down_after_ms
+        ));
     }
     if m.failover_timeout_ms != super::DEFAULT_FAILOVER_TIMEOUT_MS {
-        out.push(format!("sentinel failover-timeout {} {}", name, m.failover_timeout_ms));
+        out.push(format!(
+            "sentinel failover-timeout {} {}",
+            name, m.failover_timeout_ms
+        ));
     }
     if m.parallel_syncs != super::DEFAULT_PARALLEL_SYNCS {
-        out.push(format!("sentinel parallel-syncs {} {}", name, m.parallel_syncs));
+        out.push(format!(
+            "sentinel parallel-syncs {} {}",
+            name, m.parallel_syncs
+        ));
     }
     if let Some(pass) = &m.auth_pass {
         out.push(format!("sentinel auth-pass {} {}", name, pass));
     }
     out.push(format!("sentinel config-epoch {} {}", name, m.config_epoch));
-    out.push(format!("sentinel leader-epoch {} {}", name, m.inst.leader_epoch));
+    out.push(format!(
+        "sentinel leader-epoch {} {}",
+        name, m.inst.leader_epoch
+    ));
     for s in m.slaves.values() {
         // The promoted replica is written as the old master's address.
-        let (h, p) = if s.addr_is(&host, i64::from(port)) { (m.inst.host.clone(), m.inst.port) } else { (s.host.clone(), s.port) };
+        let (h, p) = if s.addr_is(&host, i64::from(port)) {
+            (m.inst.host.clone(), m.inst.port)
+        } else {
+            (s.host.clone(), s.port)
+        };
         out.push(format!("sentinel known-replica {} {} {}", name, h, p));
     }
     for s in m.sentinels.values() {
         if let Some(id) = &s.runid {
-            out.push(format!("sentinel known-sentinel {} {} {} {}", name, s.host, s.port, id));
+            out.push(format!(
+                "sentinel known-sentinel {} {} {} {}",
+                name, s.host, s.port, id
+            ));
         }
     }
 }
@@ -199,8 +268,11 @@ fn render_master(out: &mut Vec<String>, name: &str, m: &Master) {
 /// the first bad line and why.
 pub fn check_lines(lines: &[Vec<String>]) -> Result<(), (usize, String)> {
     let mut st = SentinelState::default();
-    let (monitors, rest): (Vec<usize>, Vec<usize>) =
-        (0..lines.len()).partition(|&i| lines[i].first().is_some_and(|w| w.eq_ignore_ascii_case("monitor")));
+    let (monitors, rest): (Vec<usize>, Vec<usize>) = (0..lines.len()).partition(|&i| {
+        lines[i]
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("monitor"))
+    });
     for i in monitors.into_iter().chain(rest) {
         handle_directive(&mut st, &lines[i], 0).map_err(|e| (i, e))?;
     }
@@ -212,8 +284,30 @@ pub fn check_lines(lines: &[Vec<String>]) -> Result<(), (usize, String)> {
 pub fn flush(st: &mut SentinelState, srv: &mut Server) {
     let temp = format!("{}.tmp", CONFIG_FILE);
     crate::aof::create_truncated(srv, &temp);
-    crate::aof::disk(srv, DiskOp::Append { file: temp.clone(), bytes: render(st).into_bytes() });
-    crate::aof::disk(srv, DiskOp::Fsync { file: temp.clone(), token: 0, blocking: true });
-    crate::aof::disk(srv, DiskOp::Rename { from: temp, to: CONFIG_FILE.to_string() });
-    srv.log(LogLevel::Notice, "Sentinel new configuration saved on disk".into());
+    crate::aof::disk(
+        srv,
+        DiskOp::Append {
+            file: temp.clone(),
+            bytes: render(st).into_bytes(),
+        },
+    );
+    crate::aof::disk(
+        srv,
+        DiskOp::Fsync {
+            file: temp.clone(),
+            token: 0,
+            blocking: true,
+        },
+    );
+    crate::aof::disk(
+        srv,
+        DiskOp::Rename {
+            from: temp,
+            to: CONFIG_FILE.to_string(),
+        },
+    );
+    srv.log(
+        LogLevel::Notice,
+        "Sentinel new configuration saved on disk".into(),
+    );
 }

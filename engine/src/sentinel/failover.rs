@@ -9,7 +9,10 @@ use super::instance::{flags, slave_name, Instance, Role};
 use super::links::{self, Callback};
 use super::SLAVE_RECONF_TIMEOUT_MS;
 use super::{event, SentinelState, Who};
-use super::{ASK_PERIOD_MS, ELECTION_TIMEOUT_MS, INFO_PERIOD_MS, MAX_DESYNC_MS, PING_PERIOD_MS, PUBLISH_PERIOD_MS};
+use super::{
+    ASK_PERIOD_MS, ELECTION_TIMEOUT_MS, INFO_PERIOD_MS, MAX_DESYNC_MS, PING_PERIOD_MS,
+    PUBLISH_PERIOD_MS,
+};
 use crate::resp::Value;
 use crate::server::Server;
 use crate::LogLevel;
@@ -48,11 +51,20 @@ pub fn check_objectively_down(st: &mut SentinelState, srv: &mut Server, name: &s
     let m = st.masters.get_mut(name).expect("master");
     let mut quorum = 0;
     if m.inst.has(flags::S_DOWN) {
-        quorum = 1 + m.sentinels.values().filter(|s| s.has(flags::MASTER_DOWN)).count() as u32;
+        quorum = 1 + m
+            .sentinels
+            .values()
+            .filter(|s| s.has(flags::MASTER_DOWN))
+            .count() as u32;
     }
     let odown = m.inst.has(flags::S_DOWN) && quorum >= m.quorum;
     if odown && !m.inst.has(flags::O_DOWN) {
-        let msg = format!("{} #quorum {}/{}", m.describe(&Who::Master), quorum, m.quorum);
+        let msg = format!(
+            "{} #quorum {}/{}",
+            m.describe(&Who::Master),
+            quorum,
+            m.quorum
+        );
         m.inst.flags |= flags::O_DOWN;
         m.inst.o_down_since_ms = now;
         event(srv, LogLevel::Warning, "+odown", msg);
@@ -64,7 +76,13 @@ pub fn check_objectively_down(st: &mut SentinelState, srv: &mut Server, name: &s
 }
 
 /// sentinelReceiveIsMasterDownReply: [down, leader runid or "*", leader epoch].
-pub fn on_is_master_down_reply(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who, reply: Value) {
+pub fn on_is_master_down_reply(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    who: &Who,
+    reply: Value,
+) {
     let now = srv.mstime();
     let Some(si) = st.masters.get_mut(name).and_then(|m| m.get_mut(who)) else {
         return;
@@ -102,7 +120,11 @@ pub fn ask_master_state(st: &mut SentinelState, srv: &mut Server, name: &str, fo
     let myid = st.myid.clone();
     let m = st.masters.get_mut(name).expect("master");
     let sdown = m.inst.has(flags::S_DOWN);
-    let runid = if m.failover_state > State::None { myid } else { "*".to_string() };
+    let runid = if m.failover_state > State::None {
+        myid
+    } else {
+        "*".to_string()
+    };
     let (ip, port) = (m.inst.host.clone(), m.inst.port.to_string());
     for si in m.sentinels.values_mut() {
         if now - si.last_master_down_reply_time_ms > ASK_PERIOD_MS * 5 {
@@ -115,14 +137,27 @@ pub fn ask_master_state(st: &mut SentinelState, srv: &mut Server, name: &str, fo
         if !forced && now - si.last_master_down_reply_time_ms < ASK_PERIOD_MS {
             continue;
         }
-        let argv = ["SENTINEL", "is-master-down-by-addr", &ip, &port, &epoch, &runid];
+        let argv = [
+            "SENTINEL",
+            "is-master-down-by-addr",
+            &ip,
+            &port,
+            &epoch,
+            &runid,
+        ];
         links::send_command(srv, &mut si.link, &argv, Callback::IsMasterDown);
     }
 }
 
 /// sentinelVoteLeader: one vote per epoch, first come first served.
 /// Returns our current vote and its epoch.
-pub fn vote_leader(st: &mut SentinelState, srv: &mut Server, name: &str, req_epoch: u64, req_runid: &str) -> (Option<String>, u64) {
+pub fn vote_leader(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    req_epoch: u64,
+    req_runid: &str,
+) -> (Option<String>, u64) {
     let now = srv.mstime();
     if req_epoch > st.current_epoch {
         st.current_epoch = req_epoch;
@@ -226,7 +261,10 @@ pub fn start_failover_if_needed(st: &mut SentinelState, srv: &mut Server, name: 
         if m.failover_delay_logged_ms != m.failover_start_time_ms {
             m.failover_delay_logged_ms = m.failover_start_time_ms;
             let at_s = (m.failover_start_time_ms + m.failover_timeout_ms * 2) / 1000;
-            let line = format!("Next failover delay: I will not start a failover before {}", ctime(at_s));
+            let line = format!(
+                "Next failover delay: I will not start a failover before {}",
+                ctime(at_s)
+            );
             srv.log(LogLevel::Warning, line);
         }
         return false;
@@ -238,7 +276,9 @@ pub fn start_failover_if_needed(st: &mut SentinelState, srv: &mut Server, name: 
 /// ctime_r without the newline, in UTC: "Sun Dec  6 12:47:36 2026".
 fn ctime(unix_s: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = unix_s.div_euclid(86_400);
     let secs = unix_s.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.
@@ -315,7 +355,12 @@ fn select_slave_state(st: &mut SentinelState, srv: &mut Server, name: &str) {
     let m = st.masters.get_mut(name).expect("master");
     let Some(slave) = chosen else {
         let desc = m.describe(&Who::Master);
-        event(srv, LogLevel::Warning, "-failover-abort-no-good-slave", desc);
+        event(
+            srv,
+            LogLevel::Warning,
+            "-failover-abort-no-good-slave",
+            desc,
+        );
         abort_failover(st, srv, name);
         return;
     };
@@ -325,7 +370,12 @@ fn select_slave_state(st: &mut SentinelState, srv: &mut Server, name: &str) {
     m.slaves.get_mut(&slave).expect("slave").flags |= flags::PROMOTED;
     m.promoted_slave = Some(slave);
     set_state(st, srv, name, State::SendSlaveofNoone);
-    event(srv, LogLevel::Notice, "+failover-state-send-slaveof-noone", desc);
+    event(
+        srv,
+        LogLevel::Notice,
+        "+failover-state-send-slaveof-noone",
+        desc,
+    );
 }
 
 /// sentinelSelectSlave: drop replicas that are down, unreachable, stale
@@ -337,7 +387,11 @@ pub fn select_slave(m: &super::Master, now: i64) -> Option<String> {
     if sdown {
         max_master_down_ms += now - m.inst.s_down_since_ms;
     }
-    let info_validity_ms = if sdown { PING_PERIOD_MS * 5 } else { INFO_PERIOD_MS * 3 };
+    let info_validity_ms = if sdown {
+        PING_PERIOD_MS * 5
+    } else {
+        INFO_PERIOD_MS * 3
+    };
     let mut candidates: Vec<&Instance> = m
         .slaves
         .values()
@@ -349,14 +403,15 @@ pub fn select_slave(m: &super::Master, now: i64) -> Option<String> {
         .filter(|s| s.master_link_down_time_ms <= max_master_down_ms)
         .collect();
     candidates.sort_by(|a, b| {
-        a.slave_priority.cmp(&b.slave_priority).then(b.slave_repl_offset.cmp(&a.slave_repl_offset)).then_with(|| {
-            match (&a.runid, &b.runid) {
+        a.slave_priority
+            .cmp(&b.slave_priority)
+            .then(b.slave_repl_offset.cmp(&a.slave_repl_offset))
+            .then_with(|| match (&a.runid, &b.runid) {
                 (None, None) => std::cmp::Ordering::Equal,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
-            }
-        })
+            })
     });
     candidates.first().map(|s| s.name.clone())
 }
@@ -372,8 +427,18 @@ pub fn send_slaveof(srv: &mut Server, ri: &mut Instance, to: Option<(&str, u16)>
     links::send_command(srv, link, &["MULTI"], Callback::Discard)
         && links::send_command(srv, link, &["SLAVEOF", &host, &port], Callback::Discard)
         && links::send_command(srv, link, &["CONFIG", "REWRITE"], Callback::Discard)
-        && links::send_command(srv, link, &["CLIENT", "KILL", "TYPE", "normal"], Callback::Discard)
-        && links::send_command(srv, link, &["CLIENT", "KILL", "TYPE", "pubsub"], Callback::Discard)
+        && links::send_command(
+            srv,
+            link,
+            &["CLIENT", "KILL", "TYPE", "normal"],
+            Callback::Discard,
+        )
+        && links::send_command(
+            srv,
+            link,
+            &["CLIENT", "KILL", "TYPE", "pubsub"],
+            Callback::Discard,
+        )
         && links::send_command(srv, link, &["EXEC"], Callback::Discard)
 }
 
@@ -394,13 +459,23 @@ fn send_slaveof_noone(st: &mut SentinelState, srv: &mut Server, name: &str) {
     if !send_slaveof(srv, ri, None) {
         return;
     }
-    event(srv, LogLevel::Notice, "+failover-state-wait-promotion", desc);
+    event(
+        srv,
+        LogLevel::Notice,
+        "+failover-state-wait-promotion",
+        desc,
+    );
     set_state(st, srv, name, State::WaitPromotion);
 }
 
 fn abort_slave_timeout(st: &mut SentinelState, srv: &mut Server, name: &str) {
     let desc = st.masters[name].describe(&Who::Master);
-    event(srv, LogLevel::Warning, "-failover-abort-slave-timeout", desc);
+    event(
+        srv,
+        LogLevel::Warning,
+        "-failover-abort-slave-timeout",
+        desc,
+    );
     abort_failover(st, srv, name);
 }
 
@@ -424,9 +499,16 @@ fn abort_failover(st: &mut SentinelState, srv: &Server, name: &str) {
 fn reconf_next_slave(st: &mut SentinelState, srv: &mut Server, name: &str) {
     let now = srv.mstime();
     let m = st.masters.get_mut(name).expect("master");
-    let promoted = m.promoted_slave.clone().and_then(|p| m.slaves.get(&p).map(|s| (s.host.clone(), s.port)));
+    let promoted = m
+        .promoted_slave
+        .clone()
+        .and_then(|p| m.slaves.get(&p).map(|s| (s.host.clone(), s.port)));
     let Some((host, port)) = promoted else { return };
-    let mut in_progress = m.slaves.values().filter(|s| s.has(flags::RECONF_SENT | flags::RECONF_INPROG)).count() as i64;
+    let mut in_progress = m
+        .slaves
+        .values()
+        .filter(|s| s.has(flags::RECONF_SENT | flags::RECONF_INPROG))
+        .count() as i64;
     let names: Vec<String> = m.slaves.keys().cloned().collect();
     for sname in names {
         if in_progress >= m.parallel_syncs {
@@ -437,8 +519,14 @@ fn reconf_next_slave(st: &mut SentinelState, srv: &mut Server, name: &str) {
         if s.has(flags::PROMOTED | flags::RECONF_DONE) {
             continue;
         }
-        if s.has(flags::RECONF_SENT) && now - s.slave_reconf_sent_time_ms > SLAVE_RECONF_TIMEOUT_MS {
-            event(srv, LogLevel::Notice, "-slave-reconf-sent-timeout", desc.clone());
+        if s.has(flags::RECONF_SENT) && now - s.slave_reconf_sent_time_ms > SLAVE_RECONF_TIMEOUT_MS
+        {
+            event(
+                srv,
+                LogLevel::Notice,
+                "-slave-reconf-sent-timeout",
+                desc.clone(),
+            );
             s.flags &= !flags::RECONF_SENT;
             s.flags |= flags::RECONF_DONE;
         }
@@ -463,15 +551,29 @@ fn detect_end(st: &mut SentinelState, srv: &mut Server, name: &str) {
     let Some(promoted) = m.promoted_slave.clone() else {
         return;
     };
-    let Some((host, port)) = m.slaves.get(&promoted).filter(|p| !p.has(flags::S_DOWN)).map(|p| (p.host.clone(), p.port)) else {
+    let Some((host, port)) = m
+        .slaves
+        .get(&promoted)
+        .filter(|p| !p.has(flags::S_DOWN))
+        .map(|p| (p.host.clone(), p.port))
+    else {
         return;
     };
-    let mut not_reconfigured = m.slaves.values().filter(|s| !s.has(flags::PROMOTED | flags::RECONF_DONE) && !s.has(flags::S_DOWN)).count();
+    let mut not_reconfigured = m
+        .slaves
+        .values()
+        .filter(|s| !s.has(flags::PROMOTED | flags::RECONF_DONE) && !s.has(flags::S_DOWN))
+        .count();
     let desc = m.describe(&Who::Master);
     let timeout = now - m.failover_state_change_time_ms > m.failover_timeout_ms;
     if timeout {
         not_reconfigured = 0;
-        event(srv, LogLevel::Warning, "+failover-end-for-timeout", desc.clone());
+        event(
+            srv,
+            LogLevel::Warning,
+            "+failover-end-for-timeout",
+            desc.clone(),
+        );
     }
     if not_reconfigured == 0 {
         event(srv, LogLevel::Warning, "+failover-end", desc);
@@ -509,7 +611,13 @@ pub fn switch_to_promoted(st: &mut SentinelState, srv: &mut Server, name: &str) 
 
 /// sentinelResetMaster: forget replicas (and Sentinels unless kept), drop
 /// the links, clear every flag and the failover.
-pub fn reset_master(st: &mut SentinelState, srv: &mut Server, name: &str, keep_sentinels: bool, generate_event: bool) {
+pub fn reset_master(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    keep_sentinels: bool,
+    generate_event: bool,
+) {
     let now = srv.mstime();
     let SentinelState { conns, masters, .. } = st;
     let m = masters.get_mut(name).expect("master");
@@ -544,11 +652,21 @@ pub fn reset_master(st: &mut SentinelState, srv: &mut Server, name: &str, keep_s
 
 /// sentinelResetMasterAndChangeAddress: the master moves to host:port;
 /// its replicas, and the old master's address, become its replicas.
-pub fn reset_master_and_change_address(st: &mut SentinelState, srv: &mut Server, name: &str, host: &str, port: u16) {
+pub fn reset_master_and_change_address(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    host: &str,
+    port: u16,
+) {
     let now = srv.mstime();
     let m = &st.masters[name];
-    let mut addrs: Vec<(String, u16)> =
-        m.slaves.values().filter(|s| !s.addr_is(host, i64::from(port))).map(|s| (s.host.clone(), s.port)).collect();
+    let mut addrs: Vec<(String, u16)> = m
+        .slaves
+        .values()
+        .filter(|s| !s.addr_is(host, i64::from(port)))
+        .map(|s| (s.host.clone(), s.port))
+        .collect();
     if !m.inst.addr_is(host, i64::from(port)) {
         addrs.push((m.inst.host.clone(), m.inst.port));
     }
@@ -563,7 +681,10 @@ pub fn reset_master_and_change_address(st: &mut SentinelState, srv: &mut Server,
         if m.slaves.contains_key(&sname) {
             continue;
         }
-        m.slaves.insert(sname.clone(), Instance::new(Role::Slave, sname.clone(), &h, p, m.inst.down_after_ms, now));
+        m.slaves.insert(
+            sname.clone(),
+            Instance::new(Role::Slave, sname.clone(), &h, p, m.inst.down_after_ms, now),
+        );
         let desc = m.describe(&Who::Slave(sname));
         event(srv, LogLevel::Notice, "+slave", desc);
     }
@@ -572,30 +693,53 @@ pub fn reset_master_and_change_address(st: &mut SentinelState, srv: &mut Server,
 
 /// sentinelMasterLooksSane.
 fn master_looks_sane(m: &super::Master, now: i64) -> bool {
-    m.inst.role_reported == Role::Master && !m.inst.has(flags::S_DOWN | flags::O_DOWN) && now - m.inst.info_refresh_ms < INFO_PERIOD_MS * 2
+    m.inst.role_reported == Role::Master
+        && !m.inst.has(flags::S_DOWN | flags::O_DOWN)
+        && now - m.inst.info_refresh_ms < INFO_PERIOD_MS * 2
 }
 
 /// The acting half of sentinelRefreshInstanceInfo for a replica: the
 /// promotion seen, an old master converted, a misconfigured replica
 /// fixed, and reconfiguration progress.
-pub fn replica_role_acting(st: &mut SentinelState, srv: &mut Server, name: &str, slave: &str, role: Role) {
+pub fn replica_role_acting(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    slave: &str,
+    role: Role,
+) {
     if role == Role::Master {
         replica_reports_master(st, srv, name, slave);
         return;
     }
     let now = srv.mstime();
     // sentinelAddrEqualsHostname: the reported master host is resolved before comparing.
-    let reported = st.masters[name].slaves.get(slave).and_then(|s| s.slave_master_host.clone()).map(|h| st.resolve(&h));
+    let reported = st.masters[name]
+        .slaves
+        .get(slave)
+        .and_then(|s| s.slave_master_host.clone())
+        .map(|h| st.resolve(&h));
     let m = st.masters.get_mut(name).expect("master");
     let sane = master_looks_sane(m, now);
     let (mhost, mport, timeout) = (m.inst.host.clone(), m.inst.port, m.failover_timeout_ms);
-    let promoted = m.promoted_slave.as_ref().and_then(|p| m.slaves.get(p)).map(|p| (p.host.clone(), p.port));
+    let promoted = m
+        .promoted_slave
+        .as_ref()
+        .and_then(|p| m.slaves.get(p))
+        .map(|p| (p.host.clone(), p.port));
     let desc = m.describe(&Who::Slave(slave.to_string()));
     let Some(s) = m.slaves.get_mut(slave) else {
         return;
     };
-    let wrong_master = s.slave_master_port != i64::from(mport) || !reported.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&mhost));
-    if wrong_master && sane && s.no_down_for(timeout, now) && now - s.slave_conf_change_time_ms > timeout {
+    let wrong_master = s.slave_master_port != i64::from(mport)
+        || !reported
+            .as_ref()
+            .is_some_and(|h| h.eq_ignore_ascii_case(&mhost));
+    if wrong_master
+        && sane
+        && s.no_down_for(timeout, now)
+        && now - s.slave_conf_change_time_ms > timeout
+    {
         if send_slaveof(srv, s, Some((&mhost, mport))) {
             event(srv, LogLevel::Notice, "+fix-slave-config", desc.clone());
         }
@@ -604,8 +748,10 @@ pub fn replica_role_acting(st: &mut SentinelState, srv: &mut Server, name: &str,
         return;
     }
     if let Some((phost, pport)) = promoted {
-        let points_to_promoted =
-            reported.as_ref().is_some_and(|h| h.eq_ignore_ascii_case(&phost)) && s.slave_master_port == i64::from(pport);
+        let points_to_promoted = reported
+            .as_ref()
+            .is_some_and(|h| h.eq_ignore_ascii_case(&phost))
+            && s.slave_master_port == i64::from(pport);
         if s.has(flags::RECONF_SENT) && points_to_promoted {
             s.flags &= !flags::RECONF_SENT;
             s.flags |= flags::RECONF_INPROG;
@@ -627,14 +773,22 @@ fn replica_reports_master(st: &mut SentinelState, srv: &mut Server, name: &str, 
     let desc = m.describe(&Who::Slave(slave.to_string()));
     let Some(s) = m.slaves.get(slave) else { return };
     let promoted = s.has(flags::PROMOTED);
-    if promoted && m.inst.has(flags::FAILOVER_IN_PROGRESS) && m.failover_state == State::WaitPromotion {
+    if promoted
+        && m.inst.has(flags::FAILOVER_IN_PROGRESS)
+        && m.failover_state == State::WaitPromotion
+    {
         m.config_epoch = m.failover_epoch;
         m.failover_state = State::ReconfSlaves;
         m.failover_state_change_time_ms = now;
         let master_desc = m.describe(&Who::Master);
         super::config::flush(st, srv);
         event(srv, LogLevel::Warning, "+promoted-slave", desc);
-        event(srv, LogLevel::Warning, "+failover-state-reconf-slaves", master_desc);
+        event(
+            srv,
+            LogLevel::Warning,
+            "+failover-state-reconf-slaves",
+            master_desc,
+        );
         force_hello_update(st, name);
         return;
     }
@@ -652,7 +806,9 @@ fn replica_reports_master(st: &mut SentinelState, srv: &mut Server, name: &str, 
 /// sentinelForceHelloUpdateForMaster: hellos go out on the next tick.
 fn force_hello_update(st: &mut SentinelState, name: &str) {
     let m = st.masters.get_mut(name).expect("master");
-    let all = std::iter::once(&mut m.inst).chain(m.sentinels.values_mut()).chain(m.slaves.values_mut());
+    let all = std::iter::once(&mut m.inst)
+        .chain(m.sentinels.values_mut())
+        .chain(m.slaves.values_mut());
     for ri in all {
         if ri.last_pub_time_ms > PUBLISH_PERIOD_MS {
             ri.last_pub_time_ms -= PUBLISH_PERIOD_MS + 1;

@@ -86,7 +86,14 @@ pub struct Instance {
 
 impl Instance {
     /// createSentinelRedisInstance's defaults.
-    pub fn new(role: Role, name: String, host: &str, port: u16, down_after_ms: i64, now_ms: i64) -> Instance {
+    pub fn new(
+        role: Role,
+        name: String,
+        host: &str,
+        port: u16,
+        down_after_ms: i64,
+        now_ms: i64,
+    ) -> Instance {
         Instance {
             role,
             flags: 0,
@@ -111,7 +118,11 @@ impl Instance {
             slave_repl_offset: 0,
             info_refresh_ms: 0,
             info: None,
-            role_reported: if role == Role::Sentinel { Role::Master } else { role },
+            role_reported: if role == Role::Sentinel {
+                Role::Master
+            } else {
+                role
+            },
             role_reported_time_ms: now_ms,
             slave_conf_change_time_ms: now_ms,
             leader: None,
@@ -157,7 +168,14 @@ pub struct Master {
 impl Master {
     pub fn new(name: &str, host: &str, port: u16, quorum: u32, now_ms: i64) -> Master {
         Master {
-            inst: Instance::new(Role::Master, name.to_string(), host, port, super::DEFAULT_DOWN_AFTER_MS, now_ms),
+            inst: Instance::new(
+                Role::Master,
+                name.to_string(),
+                host,
+                port,
+                super::DEFAULT_DOWN_AFTER_MS,
+                now_ms,
+            ),
             quorum,
             parallel_syncs: super::DEFAULT_PARALLEL_SYNCS,
             failover_timeout_ms: super::DEFAULT_FAILOVER_TIMEOUT_MS,
@@ -202,8 +220,13 @@ impl Master {
     /// sentinelGetCurrentMasterAddress: once the promoted replica has
     /// acknowledged, the new address is advertised.
     pub fn current_addr(&self) -> (String, u16) {
-        if self.inst.has(flags::FAILOVER_IN_PROGRESS) && self.failover_state >= State::ReconfSlaves {
-            if let Some(p) = self.promoted_slave.as_ref().and_then(|n| self.slaves.get(n)) {
+        if self.inst.has(flags::FAILOVER_IN_PROGRESS) && self.failover_state >= State::ReconfSlaves
+        {
+            if let Some(p) = self
+                .promoted_slave
+                .as_ref()
+                .and_then(|n| self.slaves.get(n))
+            {
                 return (p.host.clone(), p.port);
             }
         }

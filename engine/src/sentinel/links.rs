@@ -90,7 +90,12 @@ fn write(srv: &mut Server, conn: &mut Conn, bytes: Vec<u8>) {
 
 /// redisAsyncCommand on the command link: queued even before the
 /// connection is up, as hiredis buffers it. False when there is no link.
-pub fn send_command<A: AsRef<[u8]>>(srv: &mut Server, link: &mut Link, argv: &[A], cb: Callback) -> bool {
+pub fn send_command<A: AsRef<[u8]>>(
+    srv: &mut Server,
+    link: &mut Link,
+    argv: &[A],
+    cb: Callback,
+) -> bool {
     if link.cc.id.is_none() {
         return false;
     }
@@ -105,16 +110,35 @@ pub fn send_pubsub<A: AsRef<[u8]>>(srv: &mut Server, link: &mut Link, argv: &[A]
 }
 
 /// Asks the host for a connection and records whose it is.
-pub fn open(st: &mut SentinelState, srv: &mut Server, master: &str, who: &Who, kind: LinkKind, host: &str, port: u16) -> ConnId {
+pub fn open(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    master: &str,
+    who: &Who,
+    kind: LinkKind,
+    host: &str,
+    port: u16,
+) -> ConnId {
     let conn = srv.new_outbound_conn();
-    srv.outputs.push_back(Output::Connect { conn, host: host.to_string(), port });
-    st.conns.insert(conn, (master.to_string(), who.clone(), kind));
+    srv.outputs.push_back(Output::Connect {
+        conn,
+        host: host.to_string(),
+        port,
+    });
+    st.conns
+        .insert(conn, (master.to_string(), who.clone(), kind));
     conn
 }
 
 /// instanceLinkCloseConnection. `tell_host`: we close it (the peer did
 /// not already).
-pub fn close(conns: &mut Conns, srv: &mut Server, link: &mut Link, kind: LinkKind, tell_host: bool) {
+pub fn close(
+    conns: &mut Conns,
+    srv: &mut Server,
+    link: &mut Link,
+    kind: LinkKind,
+    tell_host: bool,
+) {
     let conn = match kind {
         LinkKind::Cmd => &mut link.cc,
         LinkKind::Pubsub => &mut link.pc,
@@ -140,14 +164,25 @@ pub fn close_all(conns: &mut Conns, srv: &mut Server, link: &mut Link) {
 }
 
 /// Closes one link of an instance named by master and who.
-pub fn close_of(st: &mut SentinelState, srv: &mut Server, master: &str, who: &Who, kind: LinkKind, tell_host: bool) {
+pub fn close_of(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    master: &str,
+    who: &Who,
+    kind: LinkKind,
+    tell_host: bool,
+) {
     let SentinelState { conns, masters, .. } = st;
     if let Some(ri) = masters.get_mut(master).and_then(|m| m.get_mut(who)) {
         close(conns, srv, &mut ri.link, kind, tell_host);
     }
 }
 
-fn with_link<R>(st: &mut SentinelState, conn: ConnId, f: impl FnOnce(&mut Link, LinkKind) -> R) -> Option<R> {
+fn with_link<R>(
+    st: &mut SentinelState,
+    conn: ConnId,
+    f: impl FnOnce(&mut Link, LinkKind) -> R,
+) -> Option<R> {
     let (master, who, kind) = st.conns.get(&conn)?.clone();
     let link = &mut st.masters.get_mut(&master)?.get_mut(&who)?.link;
     Some(f(link, kind))
@@ -156,7 +191,11 @@ fn with_link<R>(st: &mut SentinelState, conn: ConnId, f: impl FnOnce(&mut Link, 
 pub fn connected(srv: &mut Server, conn: ConnId) {
     super::with_state(srv, |st, srv| {
         let pending = with_link(st, conn, |link, kind| {
-            let c = if kind == LinkKind::Cmd { &mut link.cc } else { &mut link.pc };
+            let c = if kind == LinkKind::Cmd {
+                &mut link.cc
+            } else {
+                &mut link.pc
+            };
             c.up = true;
             std::mem::take(&mut c.out)
         });
@@ -180,7 +219,11 @@ pub fn closed(srv: &mut Server, conn: ConnId) {
 pub fn read(srv: &mut Server, conn: ConnId, bytes: &[u8]) {
     super::with_state(srv, |st, srv| {
         let appended = with_link(st, conn, |link, kind| {
-            let c = if kind == LinkKind::Cmd { &mut link.cc } else { &mut link.pc };
+            let c = if kind == LinkKind::Cmd {
+                &mut link.cc
+            } else {
+                &mut link.pc
+            };
             c.inbuf.extend_from_slice(bytes);
         });
         if appended.is_none() {
@@ -209,7 +252,11 @@ pub fn read(srv: &mut Server, conn: ConnId, bytes: &[u8]) {
 /// The next complete reply on `conn`, if any; a protocol error closes the link.
 fn next_reply(st: &mut SentinelState, srv: &mut Server, conn: ConnId) -> Option<Value> {
     let parsed = with_link(st, conn, |link, kind| {
-        let c = if kind == LinkKind::Cmd { &mut link.cc } else { &mut link.pc };
+        let c = if kind == LinkKind::Cmd {
+            &mut link.cc
+        } else {
+            &mut link.pc
+        };
         match resp::parse_reply(&c.inbuf) {
             Ok(Some((value, used))) => {
                 c.inbuf.drain(..used);

@@ -77,12 +77,18 @@ impl SentinelState {
     /// createSentinelAddr: a host name becomes its address (as with
     /// `resolve-hostnames yes`); Sentinel reports addresses, not names.
     pub fn resolve(&self, host: &str) -> String {
-        self.hosts.get(host).cloned().unwrap_or_else(|| host.to_string())
+        self.hosts
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| host.to_string())
     }
 }
 
 /// Takes the state out of the server while `f` runs.
-pub fn with_state<R>(srv: &mut Server, f: impl FnOnce(&mut SentinelState, &mut Server) -> R) -> Option<R> {
+pub fn with_state<R>(
+    srv: &mut Server,
+    f: impl FnOnce(&mut SentinelState, &mut Server) -> R,
+) -> Option<R> {
     let mut st = srv.sentinel.take()?;
     let out = f(&mut st, srv);
     srv.sentinel = Some(st);
@@ -98,7 +104,11 @@ pub fn is_sentinel(srv: &Server) -> bool {
 /// create an id on first start, and log the monitored masters
 /// (sentinelIsRunning).
 pub fn on_startup(srv: &mut Server) -> Result<(), String> {
-    let mut st = SentinelState { previous_time_ms: srv.mstime(), hosts: srv.options.hosts.clone(), ..Default::default() };
+    let mut st = SentinelState {
+        previous_time_ms: srv.mstime(),
+        hosts: srv.options.hosts.clone(),
+        ..Default::default()
+    };
     let now = srv.mstime();
     match srv.options.files.get(CONFIG_FILE) {
         Some(bytes) => config::load_file(&mut st, &String::from_utf8_lossy(bytes), now)?,
@@ -107,7 +117,10 @@ pub fn on_startup(srv: &mut Server) -> Result<(), String> {
             config::load_lines(&mut st, &lines, now)?;
         }
     }
-    srv.log(LogLevel::Notice, format!("Running mode=sentinel, port={}.", srv.options.port));
+    srv.log(
+        LogLevel::Notice,
+        format!("Running mode=sentinel, port={}.", srv.options.port),
+    );
     if st.myid.is_empty() {
         st.myid = crate::server::random_hex40(&mut srv.rng);
         config::flush(&mut st, srv);
@@ -130,6 +143,7 @@ pub fn event(srv: &mut Server, level: LogLevel, kind: &str, msg: String) {
         return;
     }
     srv.log(level, format!("{} {}", kind, msg));
+    crate::pubsub::publish_message(srv, kind.as_bytes(), msg.as_bytes());
     srv.event(kind, msg);
 }
 
@@ -141,7 +155,11 @@ pub fn timer(srv: &mut Server) {
         let mut switch_to_promoted = None;
         for name in names {
             monitor::handle_master_and_children(st, srv, &name);
-            if st.masters.get(&name).is_some_and(|m| m.failover_state == failover::State::UpdateConfig) {
+            if st
+                .masters
+                .get(&name)
+                .is_some_and(|m| m.failover_state == failover::State::UpdateConfig)
+            {
                 switch_to_promoted = Some(name);
             }
         }
@@ -170,5 +188,7 @@ fn check_tilt(st: &mut SentinelState, srv: &mut Server) {
 
 /// The outbound connection belongs to Sentinel's links.
 pub fn owns_outbound(srv: &Server, conn: ConnId) -> bool {
-    srv.sentinel.as_ref().is_some_and(|st| st.conns.contains_key(&conn))
+    srv.sentinel
+        .as_ref()
+        .is_some_and(|st| st.conns.contains_key(&conn))
 }

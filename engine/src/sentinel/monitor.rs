@@ -60,33 +60,63 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
     let now = srv.mstime();
     let myid = st.myid.clone();
     let (host, port, role, need_cc, need_pc) = {
-        let ri = st.masters.get_mut(name).and_then(|m| m.get_mut(who)).expect("instance");
-        if !ri.link.disconnected || ri.port == 0 || now - ri.link.last_reconn_time_ms < PING_PERIOD_MS {
+        let ri = st
+            .masters
+            .get_mut(name)
+            .and_then(|m| m.get_mut(who))
+            .expect("instance");
+        if !ri.link.disconnected
+            || ri.port == 0
+            || now - ri.link.last_reconn_time_ms < PING_PERIOD_MS
+        {
             return;
         }
         ri.link.last_reconn_time_ms = now;
-        (ri.host.clone(), ri.port, ri.role, ri.link.cc.id.is_none(), ri.link.pc.id.is_none())
+        (
+            ri.host.clone(),
+            ri.port,
+            ri.role,
+            ri.link.cc.id.is_none(),
+            ri.link.pc.id.is_none(),
+        )
     };
     if need_cc {
         let conn = links::open(st, srv, name, who, LinkKind::Cmd, &host, port);
-        let ri = st.masters.get_mut(name).and_then(|m| m.get_mut(who)).expect("instance");
+        let ri = st
+            .masters
+            .get_mut(name)
+            .and_then(|m| m.get_mut(who))
+            .expect("instance");
         ri.link.cc.id = Some(conn);
         ri.link.pending_commands = 0;
         ri.link.cc_conn_time_ms = now;
         let client_name = format!("sentinel-{}-cmd", &myid[..8]);
-        links::send_command(srv, &mut ri.link, &["CLIENT", "SETNAME", &client_name], Callback::Discard);
+        links::send_command(
+            srv,
+            &mut ri.link,
+            &["CLIENT", "SETNAME", &client_name],
+            Callback::Discard,
+        );
         send_ping(srv, ri, now);
     }
     if role != Role::Sentinel && need_pc {
         let conn = links::open(st, srv, name, who, LinkKind::Pubsub, &host, port);
-        let ri = st.masters.get_mut(name).and_then(|m| m.get_mut(who)).expect("instance");
+        let ri = st
+            .masters
+            .get_mut(name)
+            .and_then(|m| m.get_mut(who))
+            .expect("instance");
         ri.link.pc.id = Some(conn);
         ri.link.pc_conn_time_ms = now;
         let client_name = format!("sentinel-{}-pubsub", &myid[..8]);
         links::send_pubsub(srv, &mut ri.link, &["CLIENT", "SETNAME", &client_name]);
         links::send_pubsub(srv, &mut ri.link, &["SUBSCRIBE", super::HELLO_CHANNEL]);
     }
-    let ri = st.masters.get_mut(name).and_then(|m| m.get_mut(who)).expect("instance");
+    let ri = st
+        .masters
+        .get_mut(name)
+        .and_then(|m| m.get_mut(who))
+        .expect("instance");
     if ri.link.cc.id.is_some() && (ri.role == Role::Sentinel || ri.link.pc.id.is_some()) {
         ri.link.disconnected = false;
     }
@@ -115,13 +145,28 @@ fn send_periodic_commands(st: &mut SentinelState, srv: &mut Server, name: &str, 
     if ri.link.disconnected || ri.link.pending_commands >= super::MAX_PENDING_COMMANDS {
         return;
     }
-    let info_period = if ri.role == Role::Slave && (master_busy || ri.master_link_down_time_ms != 0) { 1000 } else { INFO_PERIOD_MS };
+    let info_period = if ri.role == Role::Slave && (master_busy || ri.master_link_down_time_ms != 0)
+    {
+        1000
+    } else {
+        INFO_PERIOD_MS
+    };
     let ping_period = ri.down_after_ms.min(PING_PERIOD_MS);
-    let wants_info = ri.role != Role::Sentinel && (ri.info_refresh_ms == 0 || now - ri.info_refresh_ms > info_period);
-    let wants_ping = now - ri.link.last_pong_time_ms > ping_period && now - ri.link.last_ping_time_ms > ping_period / 2;
+    let wants_info = ri.role != Role::Sentinel
+        && (ri.info_refresh_ms == 0 || now - ri.info_refresh_ms > info_period);
+    let wants_ping = now - ri.link.last_pong_time_ms > ping_period
+        && now - ri.link.last_ping_time_ms > ping_period / 2;
     let wants_hello = now - ri.last_pub_time_ms > PUBLISH_PERIOD_MS;
-    let hello = if wants_hello { Some(hello_payload(st, srv, name)) } else { None };
-    let ri = st.masters.get_mut(name).and_then(|m| m.get_mut(who)).expect("instance");
+    let hello = if wants_hello {
+        Some(hello_payload(st, srv, name))
+    } else {
+        None
+    };
+    let ri = st
+        .masters
+        .get_mut(name)
+        .and_then(|m| m.get_mut(who))
+        .expect("instance");
     if wants_info {
         links::send_command(srv, &mut ri.link, &["INFO"], Callback::Info);
     }
@@ -129,7 +174,12 @@ fn send_periodic_commands(st: &mut SentinelState, srv: &mut Server, name: &str, 
         send_ping(srv, ri, now);
     }
     if let Some(payload) = hello {
-        links::send_command(srv, &mut ri.link, &["PUBLISH", super::HELLO_CHANNEL, payload.as_str()], Callback::Publish);
+        links::send_command(
+            srv,
+            &mut ri.link,
+            &["PUBLISH", super::HELLO_CHANNEL, payload.as_str()],
+            Callback::Publish,
+        );
     }
 }
 
@@ -142,13 +192,27 @@ fn hello_payload(st: &SentinelState, srv: &Server, name: &str) -> String {
         None if srv.options.ip.is_empty() => "127.0.0.1".to_string(),
         None => srv.options.ip.clone(),
     };
-    let port = if st.announce_port != 0 { st.announce_port } else { srv.options.port };
+    let port = if st.announce_port != 0 {
+        st.announce_port
+    } else {
+        srv.options.port
+    };
     let (mip, mport) = m.current_addr();
-    format!("{},{},{},{},{},{},{},{}", ip, port, st.myid, st.current_epoch, m.inst.name, mip, mport, m.config_epoch)
+    format!(
+        "{},{},{},{},{},{},{},{}",
+        ip, port, st.myid, st.current_epoch, m.inst.name, mip, mport, m.config_epoch
+    )
 }
 
 /// A reply on an instance's command link.
-pub fn on_reply(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who, cb: Callback, reply: Value) {
+pub fn on_reply(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    who: &Who,
+    cb: Callback,
+    reply: Value,
+) {
     let now = srv.mstime();
     match cb {
         Callback::Discard => {}
@@ -157,7 +221,10 @@ pub fn on_reply(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who,
                 return;
             };
             if let Value::Simple(text) | Value::Error(text) = &reply {
-                if ["PONG", "LOADING", "MASTERDOWN"].iter().any(|p| text.starts_with(p)) {
+                if ["PONG", "LOADING", "MASTERDOWN"]
+                    .iter()
+                    .any(|p| text.starts_with(p))
+                {
                     ri.link.last_avail_time_ms = now;
                     ri.link.act_ping_time_ms = 0;
                 }
@@ -184,7 +251,13 @@ pub fn on_reply(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who,
 
 /// sentinelReceiveHelloMessages: any reply counts as activity; a
 /// "message" from someone else is a hello to process.
-pub fn on_pubsub_message(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who, msg: Value) {
+pub fn on_pubsub_message(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    who: &Who,
+    msg: Value,
+) {
     let now = srv.mstime();
     if let Some(ri) = st.masters.get_mut(name).and_then(|m| m.get_mut(who)) {
         ri.link.pc_last_activity_ms = now;
@@ -215,7 +288,10 @@ pub fn process_hello(st: &mut SentinelState, srv: &mut Server, hello: &str) {
     let current_epoch = token[3].parse::<u64>().unwrap_or(0);
     let master_config_epoch = token[7].parse::<u64>().unwrap_or(0);
     let runid = token[2].to_string();
-    let known = st.masters[&name].sentinels.get(&runid).is_some_and(|si| si.addr_is(token[0], i64::from(port)));
+    let known = st.masters[&name]
+        .sentinels
+        .get(&runid)
+        .is_some_and(|si| si.addr_is(token[0], i64::from(port)));
     if !known {
         learn_sentinel(st, srv, &name, token[0], port, &runid);
     }
@@ -231,12 +307,19 @@ pub fn process_hello(st: &mut SentinelState, srv: &mut Server, hello: &str) {
         if !m.inst.addr_is(token[5], master_port) {
             let from = m.describe(&Who::Sentinel(runid.clone()));
             event(srv, LogLevel::Warning, "+config-update-from", from);
-            let msg = format!("{} {} {} {} {}", name, m.inst.host, m.inst.port, token[5], master_port);
+            let msg = format!(
+                "{} {} {} {} {}",
+                name, m.inst.host, m.inst.port, token[5], master_port
+            );
             event(srv, LogLevel::Warning, "+switch-master", msg);
             failover::reset_master_and_change_address(st, srv, &name, token[5], master_port as u16);
         }
     }
-    if let Some(si) = st.masters.get_mut(&name).and_then(|m| m.sentinels.get_mut(&runid)) {
+    if let Some(si) = st
+        .masters
+        .get_mut(&name)
+        .and_then(|m| m.sentinels.get_mut(&runid))
+    {
         si.last_hello_time_ms = now;
     }
 }
@@ -244,16 +327,33 @@ pub fn process_hello(st: &mut SentinelState, srv: &mut Server, hello: &str) {
 /// A hello from a Sentinel we do not know at this address: drop any old
 /// record with its run id (an address switch) or with its address (a
 /// stale id), then add it.
-fn learn_sentinel(st: &mut SentinelState, srv: &mut Server, name: &str, ip: &str, port: u16, runid: &str) {
+fn learn_sentinel(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    ip: &str,
+    port: u16,
+    runid: &str,
+) {
     let now = srv.mstime();
     let removed = remove_sentinel_everywhere(st, srv, Some(name), runid);
     if removed {
         let m = &st.masters[name];
-        let msg = format!("{} ip {} port {} for {}", m.describe(&Who::Master), ip, port, runid);
+        let msg = format!(
+            "{} ip {} port {} for {}",
+            m.describe(&Who::Master),
+            ip,
+            port,
+            runid
+        );
         event(srv, LogLevel::Notice, "+sentinel-address-switch", msg);
     } else {
         let m = &st.masters[name];
-        let other = m.sentinels.values().find(|si| si.addr_is(ip, i64::from(port))).map(|si| si.name.clone());
+        let other = m
+            .sentinels
+            .values()
+            .find(|si| si.addr_is(ip, i64::from(port)))
+            .map(|si| si.name.clone());
         if let Some(other) = other {
             let msg = m.describe(&Who::Sentinel(other.clone()));
             event(srv, LogLevel::Notice, "+sentinel-invalid-addr", msg);
@@ -261,7 +361,14 @@ fn learn_sentinel(st: &mut SentinelState, srv: &mut Server, name: &str, ip: &str
         }
     }
     let m = st.masters.get_mut(name).expect("master");
-    let mut si = Instance::new(Role::Sentinel, runid.to_string(), ip, port, m.inst.down_after_ms, now);
+    let mut si = Instance::new(
+        Role::Sentinel,
+        runid.to_string(),
+        ip,
+        port,
+        m.inst.down_after_ms,
+        now,
+    );
     si.runid = Some(runid.to_string());
     m.sentinels.insert(runid.to_string(), si);
     if !removed {
@@ -272,7 +379,12 @@ fn learn_sentinel(st: &mut SentinelState, srv: &mut Server, name: &str, ip: &str
 }
 
 /// removeMatchingSentinelFromMaster for one master (Some) or all (None).
-fn remove_sentinel_everywhere(st: &mut SentinelState, srv: &mut Server, only: Option<&str>, runid: &str) -> bool {
+fn remove_sentinel_everywhere(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    only: Option<&str>,
+    runid: &str,
+) -> bool {
     let SentinelState { conns, masters, .. } = st;
     let mut removed = false;
     for (name, m) in masters.iter_mut() {
@@ -288,7 +400,9 @@ fn remove_sentinel_everywhere(st: &mut SentinelState, srv: &mut Server, only: Op
 }
 
 fn atoi(s: &str) -> i64 {
-    let end = s.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(s.len());
     s[..end].parse().unwrap_or(0)
 }
 
@@ -359,7 +473,13 @@ fn parse_slave_line(l: &str) -> Option<(String, u16)> {
 }
 
 /// sentinelRefreshInstanceInfo.
-fn refresh_instance_info(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who, info: &str) {
+fn refresh_instance_info(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    who: &Who,
+    info: &str,
+) {
     let now = srv.mstime();
     let p = parse_info(info);
     let Some(m) = st.masters.get_mut(name) else {
@@ -399,7 +519,11 @@ fn refresh_instance_info(st: &mut SentinelState, srv: &mut Server, name: &str, w
         if r == Role::Slave {
             ri.slave_conf_change_time_ms = now;
         }
-        let kind = if ri.role == r { "+role-change" } else { "-role-change" };
+        let kind = if ri.role == r {
+            "+role-change"
+        } else {
+            "-role-change"
+        };
         let msg = format!("{} new reported role is {}", m.describe(who), r.type_str());
         event(srv, LogLevel::Verbose, kind, msg);
     }
@@ -413,7 +537,11 @@ fn refresh_instance_info(st: &mut SentinelState, srv: &mut Server, name: &str, w
 
 fn update_replica_fields(ri: &mut Instance, p: &ParsedInfo, now: i64) {
     if let Some(h) = &p.master_host {
-        if ri.slave_master_host.as_ref().map_or(true, |old| !old.eq_ignore_ascii_case(h)) {
+        if ri
+            .slave_master_host
+            .as_ref()
+            .map_or(true, |old| !old.eq_ignore_ascii_case(h))
+        {
             ri.slave_master_host = Some(h.clone());
             ri.slave_conf_change_time_ms = now;
         }
@@ -439,7 +567,12 @@ fn update_replica_fields(ri: &mut Instance, p: &ParsedInfo, now: i64) {
 }
 
 /// New replicas listed by the master's INFO: +slave, and the config is saved.
-fn discover_replicas(st: &mut SentinelState, srv: &mut Server, name: &str, slaves: &[(String, u16)]) {
+fn discover_replicas(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    slaves: &[(String, u16)],
+) {
     let now = srv.mstime();
     for (ip, port) in slaves {
         let m = st.masters.get_mut(name).expect("master");
@@ -447,7 +580,14 @@ fn discover_replicas(st: &mut SentinelState, srv: &mut Server, name: &str, slave
             continue;
         }
         let sname = slave_name(ip, *port);
-        let ri = Instance::new(Role::Slave, sname.clone(), ip, *port, m.inst.down_after_ms, now);
+        let ri = Instance::new(
+            Role::Slave,
+            sname.clone(),
+            ip,
+            *port,
+            m.inst.down_after_ms,
+            now,
+        );
         m.slaves.insert(sname.clone(), ri);
         let msg = m.describe(&Who::Slave(sname));
         event(srv, LogLevel::Notice, "+slave", msg);
@@ -459,7 +599,11 @@ fn discover_replicas(st: &mut SentinelState, srv: &mut Server, name: &str, slave
 fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
     let now = srv.mstime();
     let (close_cc, close_pc) = {
-        let ri = st.masters.get(name).and_then(|m| m.get(who)).expect("instance");
+        let ri = st
+            .masters
+            .get(name)
+            .and_then(|m| m.get(who))
+            .expect("instance");
         let l = &ri.link;
         let half = ri.down_after_ms / 2;
         let close_cc = l.cc.id.is_some()
