@@ -142,9 +142,21 @@ pub fn event(srv: &mut Server, level: LogLevel, kind: &str, msg: String) {
     if level == LogLevel::Debug {
         return;
     }
-    srv.log(level, format!("{} {}", kind, msg));
+    if level >= verbosity(srv) {
+        srv.log(level, format!("{} {}", kind, msg));
+    }
     crate::pubsub::publish_message(srv, kind.as_bytes(), msg.as_bytes());
     srv.event(kind, msg);
+}
+
+/// server.verbosity from `loglevel`.
+fn verbosity(srv: &Server) -> LogLevel {
+    match srv.config.get("loglevel").as_deref() {
+        Some("debug") => LogLevel::Debug,
+        Some("verbose") => LogLevel::Verbose,
+        Some("warning") => LogLevel::Warning,
+        _ => LogLevel::Notice,
+    }
 }
 
 /// sentinelTimer, run from every serverCron tick.
