@@ -739,10 +739,9 @@ pub fn replica_role_acting(
         && sane
         && s.no_down_for(timeout, now)
         && now - s.slave_conf_change_time_ms > timeout
+        && send_slaveof(srv, s, Some((&mhost, mport)))
     {
-        if send_slaveof(srv, s, Some((&mhost, mport))) {
-            event(srv, LogLevel::Notice, "+fix-slave-config", desc.clone());
-        }
+        event(srv, LogLevel::Notice, "+fix-slave-config", desc.clone());
     }
     if !s.has(flags::RECONF_SENT | flags::RECONF_INPROG) {
         return;
@@ -796,10 +795,10 @@ fn replica_reports_master(st: &mut SentinelState, srv: &mut Server, name: &str, 
     let sane = master_looks_sane(m, now);
     let (mhost, mport) = (m.inst.host.clone(), m.inst.port);
     let s = m.slaves.get_mut(slave).expect("slave");
-    if !promoted && sane && s.no_down_for(wait_ms, now) && now - s.role_reported_time_ms > wait_ms {
-        if send_slaveof(srv, s, Some((&mhost, mport))) {
-            event(srv, LogLevel::Notice, "+convert-to-slave", desc);
-        }
+    let calm =
+        !promoted && sane && s.no_down_for(wait_ms, now) && now - s.role_reported_time_ms > wait_ms;
+    if calm && send_slaveof(srv, s, Some((&mhost, mport))) {
+        event(srv, LogLevel::Notice, "+convert-to-slave", desc);
     }
 }
 

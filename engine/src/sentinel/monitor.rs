@@ -540,7 +540,7 @@ fn update_replica_fields(ri: &mut Instance, p: &ParsedInfo, now: i64) {
         if ri
             .slave_master_host
             .as_ref()
-            .map_or(true, |old| !old.eq_ignore_ascii_case(h))
+            .is_none_or(|old| !old.eq_ignore_ascii_case(h))
         {
             ri.slave_master_host = Some(h.clone());
             ri.slave_conf_change_time_ms = now;
