@@ -147,8 +147,10 @@ fn paused_master_fails_over_to_the_best_priority_replica() {
         .map(|s| first(&w, s, "+sdown").expect("+sdown").0)
         .collect();
     for t in &sdown {
-        // down-after 5 s after the last answered PING (sent within 1 s before the pause).
-        assert!(*t > 24 * S && *t < 27 * S, "+sdown at {}", t);
+        // The oldest unanswered PING leaves within a ping period and a timer
+        // tick (<= 100 ms) of the pause; +sdown once it is 5 s old, seen on
+        // the next tick. redis-sentinel 7.0.15 on loopback: 5.7-5.8 s.
+        assert!(*t > 25 * S && *t < 26 * S + 300_000, "+sdown at {}", t);
     }
     let leaders: Vec<&str> = ["s1", "s2", "s3"]
         .into_iter()
@@ -184,6 +186,9 @@ fn paused_master_fails_over_to_the_best_priority_replica() {
             .unwrap_or_else(|| panic!("{} after {:?} in {:?}", name, &names[..at], names));
         at += pos + 1;
     }
+    let leader_id = IDS[leader[1..].parse::<usize>().expect("s<n>") - 1];
+    let (_, vote) = first(&w, leader, "+vote-for-leader").expect("it votes for itself");
+    assert_eq!(vote, format!("{} 1", leader_id));
     let (_, odown) = first(&w, leader, "+odown").expect("+odown");
     assert!(
         odown.starts_with("master mymaster 10.0.0.1 6379 #quorum ") && odown.ends_with("/2"),

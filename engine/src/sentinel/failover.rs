@@ -170,7 +170,8 @@ pub fn vote_leader(
     if m.inst.leader_epoch < req_epoch && current <= req_epoch {
         m.inst.leader = Some(req_runid.to_string());
         m.inst.leader_epoch = current;
-        let msg = format!("{} {} {}", m.describe(&Who::Master), req_runid, current);
+        // "%s %llu": the vote alone, without the instance.
+        let msg = format!("{} {}", req_runid, current);
         let voted_other = !req_runid.eq_ignore_ascii_case(&st.myid);
         if voted_other {
             // Voting for another Sentinel holds our own attempt back for 2*failover-timeout.
