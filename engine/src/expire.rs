@@ -3,8 +3,8 @@
 
 use crate::commands::{flags, Command, Ctx};
 use crate::reply::errors;
-use crate::util::parse_i64;
 use crate::server::Server;
+use crate::util::parse_i64;
 
 pub const ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP: u64 = 20;
 pub const ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US: u64 = 1000;
@@ -38,8 +38,10 @@ struct Effort {
 fn effort(srv: &Server) -> Effort {
     let e = (srv.config.hot.active_expire_effort - 1).max(0) as u64;
     Effort {
-        keys_per_loop: ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP + ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP / 4 * e,
-        fast_duration_us: ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US + ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US / 4 * e,
+        keys_per_loop: ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
+            + ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP / 4 * e,
+        fast_duration_us: ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US
+            + ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US / 4 * e,
         slow_time_perc: ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC + 2 * e,
         acceptable_stale: ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE - e,
     }
@@ -102,7 +104,11 @@ fn active_expire_cycle(srv: &mut Server, kind: CycleKind) {
             }
         }
     }
-    let current_perc = if total_sampled > 0 { total_expired as f64 / total_sampled as f64 } else { 0.0 };
+    let current_perc = if total_sampled > 0 {
+        total_expired as f64 / total_sampled as f64
+    } else {
+        0.0
+    };
     srv.stats.expired_stale_perc = current_perc * 0.05 + srv.stats.expired_stale_perc * 0.95;
 }
 
@@ -116,7 +122,11 @@ fn sample_db(srv: &mut Server, db: usize, count: u64) -> (u64, u64) {
             break;
         }
         let index = srv.dbs[db].expires_cursor % len;
-        let (key, when) = srv.dbs[db].expires.get_index(index).map(|(k, w)| (k.clone(), *w)).expect("in range");
+        let (key, when) = srv.dbs[db]
+            .expires
+            .get_index(index)
+            .map(|(k, w)| (k.clone(), *w))
+            .expect("in range");
         sampled += 1;
         srv.cost.elements(1);
         if now > when {
@@ -142,8 +152,9 @@ const EXPIRE_LT: u32 = 1 << 3;
 
 /// parseExtendedExpireArgumentsOrReply: NX XX GT LT after the time.
 fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
+    let argv = ctx.argv;
     let mut f = 0;
-    for opt in &ctx.argv[3..] {
+    for opt in &argv[3..] {
         // Redis compares options as C strings: stop at a NUL byte.
         let text = &opt[..opt.iter().position(|&b| b == 0).unwrap_or(opt.len())];
         f |= match text.to_ascii_lowercase().as_slice() {
@@ -152,17 +163,22 @@ fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
             b"gt" => EXPIRE_GT,
             b"lt" => EXPIRE_LT,
             _ => {
-                ctx.c.reply.err(&format!("ERR Unsupported option {}", String::from_utf8_lossy(text)));
+                ctx.reply().err(&format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(text)
+                ));
                 return None;
             }
         };
     }
     if f & EXPIRE_NX != 0 && f & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT) != 0 {
-        ctx.c.reply.err("ERR NX and XX, GT or LT options at the same time are not compatible");
+        ctx.reply()
+            .err("ERR NX and XX, GT or LT options at the same time are not compatible");
         return None;
     }
     if f & EXPIRE_GT != 0 && f & EXPIRE_LT != 0 {
-        ctx.c.reply.err("ERR GT and LT options at the same time are not compatible");
+        ctx.reply()
+            .err("ERR GT and LT options at the same time are not compatible");
         return None;
     }
     Some(f)
@@ -170,20 +186,21 @@ fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
 
 /// The absolute unix-ms time EXPIRE & co. ask for, with Redis's overflow checks.
 fn expire_when_ms(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) -> Option<i64> {
-    let Some(mut when) = parse_i64(&ctx.argv[2]) else {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+    let argv = ctx.argv;
+    let Some(mut when) = parse_i64(&argv[2]) else {
+        ctx.reply().err(errors::NOT_INTEGER);
         return None;
     };
     let error = format!("ERR invalid expire time in '{}' command", name);
     if seconds {
         if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
-            ctx.c.reply.err(&error);
+            ctx.reply().err(&error);
             return None;
         }
         when *= 1000;
     }
     if when > i64::MAX - basetime_ms {
-        ctx.c.reply.err(&error);
+        ctx.reply().err(&error);
         return None;
     }
     Some(when + basetime_ms)
@@ -209,23 +226,31 @@ fn expire_flags_allow(f: u32, current: Option<i64>, when: i64) -> bool {
 
 /// expireGenericCommand: `basetime_ms` is now for relative variants, 0 for *AT.
 fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) {
-    let Some(f) = parse_expire_flags(ctx) else { return };
-    let Some(when) = expire_when_ms(ctx, basetime_ms, seconds, name) else { return };
-    let db = ctx.c.db;
+    let Some(f) = parse_expire_flags(ctx) else {
+        return;
+    };
+    let Some(when) = expire_when_ms(ctx, basetime_ms, seconds, name) else {
+        return;
+    };
+    let db = ctx.db;
     let key = ctx.argv[1].clone();
     if ctx.srv.lookup_write(db, &key).is_none() {
-        ctx.c.reply.int(0);
+        ctx.reply().int(0);
         return;
     }
     if f != 0 && !expire_flags_allow(f, ctx.srv.get_expire(db, &key), when) {
-        ctx.c.reply.int(0);
+        ctx.reply().int(0);
         return;
     }
     ctx.srv.dirty += 1;
     if check_already_expired(ctx.srv, when) {
         let deleted = ctx.srv.db_delete(db, &key);
         assert!(deleted, "EXPIRE found the key a moment ago");
-        let cmd: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-expire") { b"UNLINK" } else { b"DEL" };
+        let cmd: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-expire") {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
         ctx.srv.also_propagate.push((db, vec![cmd.to_vec(), key]));
     } else {
         ctx.srv.set_expire(db, &key, when);
@@ -237,7 +262,7 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) {
         argv[2] = when.to_string().into_bytes();
         ctx.srv.also_propagate.push((db, argv));
     }
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 fn expire_command(ctx: &mut Ctx) {
@@ -260,17 +285,24 @@ fn pexpireat_command(ctx: &mut Ctx) {
 
 /// ttlGenericCommand for TTL, PTTL, EXPIRETIME and PEXPIRETIME.
 fn ttl_generic(ctx: &mut Ctx, output_ms: bool, output_abs: bool) {
-    let db = ctx.c.db;
-    if ctx.srv.lookup_read_notouch(db, &ctx.argv[1]).is_none() {
-        ctx.c.reply.int(-2);
+    let argv = ctx.argv;
+    let db = ctx.db;
+    if ctx.srv.lookup_read_notouch(db, &argv[1]).is_none() {
+        ctx.reply().int(-2);
         return;
     }
-    let Some(expire) = ctx.srv.get_expire(db, &ctx.argv[1]) else {
-        ctx.c.reply.int(-1);
+    let Some(expire) = ctx.srv.get_expire(db, &argv[1]) else {
+        ctx.reply().int(-1);
         return;
     };
-    let ttl = if output_abs { expire } else { expire - ctx.srv.mstime() }.max(0);
-    ctx.c.reply.int(if output_ms { ttl } else { (ttl + 500) / 1000 });
+    let ttl = if output_abs {
+        expire
+    } else {
+        expire - ctx.srv.mstime()
+    }
+    .max(0);
+    ctx.reply()
+        .int(if output_ms { ttl } else { (ttl + 500) / 1000 });
 }
 
 fn ttl_command(ctx: &mut Ctx) {
@@ -290,16 +322,17 @@ fn pexpiretime_command(ctx: &mut Ctx) {
 }
 
 fn persist_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
-    if ctx.srv.lookup_write(db, &ctx.argv[1]).is_none() {
-        ctx.c.reply.int(0);
+    let argv = ctx.argv;
+    let db = ctx.db;
+    if ctx.srv.lookup_write(db, &argv[1]).is_none() {
+        ctx.reply().int(0);
         return;
     }
-    if ctx.srv.dbs[db].expires.swap_remove(&ctx.argv[1]).is_some() {
+    if ctx.srv.dbs[db].expires.swap_remove(&argv[1]).is_some() {
         ctx.srv.dirty += 1;
-        ctx.c.reply.int(1);
+        ctx.reply().int(1);
     } else {
-        ctx.c.reply.int(0);
+        ctx.reply().int(0);
     }
 }
 
@@ -307,10 +340,25 @@ pub const COMMANDS: &[Command] = &[
     Command::new("expire", -3, flags::WRITE | flags::FAST, expire_command),
     Command::new("pexpire", -3, flags::WRITE | flags::FAST, pexpire_command),
     Command::new("expireat", -3, flags::WRITE | flags::FAST, expireat_command),
-    Command::new("pexpireat", -3, flags::WRITE | flags::FAST, pexpireat_command),
+    Command::new(
+        "pexpireat",
+        -3,
+        flags::WRITE | flags::FAST,
+        pexpireat_command,
+    ),
     Command::new("ttl", 2, flags::READONLY | flags::FAST, ttl_command),
     Command::new("pttl", 2, flags::READONLY | flags::FAST, pttl_command),
-    Command::new("expiretime", 2, flags::READONLY | flags::FAST, expiretime_command),
-    Command::new("pexpiretime", 2, flags::READONLY | flags::FAST, pexpiretime_command),
+    Command::new(
+        "expiretime",
+        2,
+        flags::READONLY | flags::FAST,
+        expiretime_command,
+    ),
+    Command::new(
+        "pexpiretime",
+        2,
+        flags::READONLY | flags::FAST,
+        pexpiretime_command,
+    ),
     Command::new("persist", 2, flags::WRITE | flags::FAST, persist_command),
 ];

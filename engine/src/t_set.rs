@@ -11,7 +11,10 @@ use crate::db::parse_scan_options;
 use crate::object::{EncodingLimits, SetObj, Value};
 use crate::reply::errors;
 use crate::server::Server;
-use crate::t_hash::{delete_if_empty, empty_scan, note_encoding, parse_rand_count, rand_indexes, scan_cursor, scan_reply};
+use crate::t_hash::{
+    delete_if_empty, empty_scan, note_encoding, parse_rand_count, rand_indexes, scan_cursor,
+    scan_reply,
+};
 use crate::t_list::arg_positive;
 use crate::util::{eq_ic, parse_i64};
 use rand::Rng;
@@ -37,13 +40,17 @@ fn limits(srv: &Server) -> EncodingLimits {
 }
 
 fn sadd_command(ctx: &mut Ctx) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(Some(s)) => s,
         Ok(None) => {
-            ctx.srv.set_key(db, &argv[1], Value::Set(SetObj::default()), true);
-            set_write(ctx.srv, db, &argv[1]).ok().flatten().expect("just created")
+            ctx.srv
+                .set_key(db, &argv[1], Value::Set(SetObj::default()), true);
+            set_write(ctx.srv, db, &argv[1])
+                .ok()
+                .flatten()
+                .expect("just created")
         }
     };
     let mut added = 0;
@@ -55,14 +62,14 @@ fn sadd_command(ctx: &mut Ctx) {
     note_encoding(ctx.srv, db, &argv[1]);
     ctx.srv.cost.elements(argv.len() - 2);
     ctx.srv.dirty += added as u64;
-    ctx.c.reply.int(added);
+    ctx.reply().int(added);
 }
 
 fn srem_command(ctx: &mut Ctx) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(s)) => s,
     };
     let mut removed = 0;
@@ -77,39 +84,52 @@ fn srem_command(ctx: &mut Ctx) {
     delete_if_empty(ctx.srv, db, &argv[1]);
     ctx.srv.cost.elements(argv.len() - 2);
     ctx.srv.dirty += removed as u64;
-    ctx.c.reply.int(removed);
+    ctx.reply().int(removed);
 }
 
 fn scard_command(ctx: &mut Ctx) {
-    match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(s) => ctx.c.reply.int(s.map_or(0, |s| s.len()) as i64),
+    let argv = ctx.argv;
+    match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(s) => {
+            let n = s.map_or(0, |s| s.len()) as i64;
+            ctx.reply().int(n)
+        }
     }
 }
 
 fn sismember_command(ctx: &mut Ctx) {
-    match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(s) => ctx.c.reply.int(s.is_some_and(|s| s.contains(&ctx.argv[2])) as i64),
+    let argv = ctx.argv;
+    match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(s) => {
+            let n = s.is_some_and(|s| s.contains(&argv[2])) as i64;
+            ctx.reply().int(n)
+        }
     }
 }
 
 fn smismember_command(ctx: &mut Ctx) {
-    let set = match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let argv = ctx.argv;
+    let set = match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(s) => s,
     };
-    let members = &ctx.argv[2..];
-    ctx.c.reply.array(members.len());
-    for m in members {
-        ctx.c.reply.int(set.is_some_and(|s| s.contains(m)) as i64);
+    let members = &argv[2..];
+    let found: Vec<bool> = members
+        .iter()
+        .map(|m| set.is_some_and(|s| s.contains(m)))
+        .collect();
+    ctx.reply().array(members.len());
+    for f in found {
+        ctx.reply().int(i64::from(f));
     }
     ctx.srv.cost.elements(members.len());
 }
 
 /// Replies with a set's members in its iteration order.
 fn reply_members(ctx: &mut Ctx, members: &[Vec<u8>]) {
-    ctx.c.reply.bulks(members.iter());
+    ctx.reply().bulks(members.iter());
     ctx.srv.cost.elements(members.len());
 }
 
@@ -118,35 +138,42 @@ fn spop_command(ctx: &mut Ctx) {
         return spop_with_count(ctx);
     }
     if ctx.argv.len() > 3 {
-        return ctx.c.reply.err(errors::SYNTAX);
+        return ctx.reply().err(errors::SYNTAX);
     }
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.null(),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(s)) => s,
     };
     let len = set.len();
     let index = ctx.srv.rng.gen_range(0..len);
-    let set = set_write(ctx.srv, db, &argv[1]).ok().flatten().expect("checked above");
+    let set = set_write(ctx.srv, db, &argv[1])
+        .ok()
+        .flatten()
+        .expect("checked above");
     let member = set.shift_remove_index(index).expect("index in range");
     delete_if_empty(ctx.srv, db, &argv[1]);
     ctx.srv.dirty += 1;
-    ctx.srv.also_propagate.push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
-    ctx.c.reply.bulk(&member);
+    ctx.srv
+        .also_propagate
+        .push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
+    ctx.reply().bulk(&member);
 }
 
 fn spop_with_count(ctx: &mut Ctx) {
-    let Some(count) = arg_positive(ctx, 2) else { return };
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let Some(count) = arg_positive(ctx, 2) else {
+        return;
+    };
+    let (db, argv) = (ctx.db, ctx.argv);
     let lim = limits(ctx.srv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.array(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().array(0),
         Ok(Some(s)) => s,
     };
     if count == 0 {
-        return ctx.c.reply.array(0);
+        return ctx.reply().array(0);
     }
     if count >= set.len() {
         // The whole set goes: Redis answers with SUNION of the key (one more
@@ -156,28 +183,45 @@ fn spop_with_count(ctx: &mut Ctx) {
         ctx.srv.lookup_read(db, &argv[1]);
         ctx.srv.db_delete(db, &argv[1]);
         ctx.srv.dirty += members.len() as u64;
-        let del: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-server-del") { b"UNLINK" } else { b"DEL" };
-        ctx.srv.also_propagate.push((db, vec![del.to_vec(), argv[1].clone()]));
+        let del: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-server-del") {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        ctx.srv
+            .also_propagate
+            .push((db, vec![del.to_vec(), argv[1].clone()]));
         return reply_members(ctx, &members);
     }
     let len = set.len();
-    let indexes: Vec<usize> = (0..count).map(|i| ctx.srv.rng.gen_range(0..len - i)).collect();
-    let set = set_write(ctx.srv, db, &argv[1]).ok().flatten().expect("checked above");
-    let popped: Vec<Vec<u8>> = indexes.into_iter().map(|i| set.shift_remove_index(i).expect("index in range")).collect();
+    let indexes: Vec<usize> = (0..count)
+        .map(|i| ctx.srv.rng.gen_range(0..len - i))
+        .collect();
+    let set = set_write(ctx.srv, db, &argv[1])
+        .ok()
+        .flatten()
+        .expect("checked above");
+    let popped: Vec<Vec<u8>> = indexes
+        .into_iter()
+        .map(|i| set.shift_remove_index(i).expect("index in range"))
+        .collect();
     ctx.srv.dirty += count as u64;
     // Redis 7.0 propagates one SREM per popped member (checked in its AOF),
     // wrapped together in MULTI/EXEC by the propagation layer.
     for member in &popped {
-        ctx.srv.also_propagate.push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
+        ctx.srv
+            .also_propagate
+            .push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
     }
     reply_members(ctx, &popped);
 }
 
 fn srandmember_command(ctx: &mut Ctx) {
-    if ctx.argv.len() > 3 {
-        return ctx.c.reply.err(errors::SYNTAX);
+    let argv = ctx.argv;
+    if argv.len() > 3 {
+        return ctx.reply().err(errors::SYNTAX);
     }
-    let parsed = if ctx.argv.len() == 3 {
+    let parsed = if argv.len() == 3 {
         match parse_rand_count(ctx, None) {
             Some((count, _)) => Some(count),
             None => return,
@@ -186,49 +230,60 @@ fn srandmember_command(ctx: &mut Ctx) {
         None
     };
     let lim = limits(ctx.srv);
-    let set = match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) if parsed.is_some() => return ctx.c.reply.array(0),
-        Ok(None) => return ctx.c.reply.null(),
+    let set = match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) if parsed.is_some() => return ctx.reply().array(0),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(s)) => s.ordered_members(&lim),
     };
     let Some(count) = parsed else {
         let index = ctx.srv.rng.gen_range(0..set.len());
-        return ctx.c.reply.bulk(&set[index]);
+        return ctx.reply().bulk(&set[index]);
     };
-    let picked: Vec<Vec<u8>> = rand_indexes(&mut ctx.srv.rng, set.len(), count).into_iter().map(|i| set[i].clone()).collect();
+    let picked: Vec<Vec<u8>> = rand_indexes(&mut ctx.srv.rng, set.len(), count)
+        .into_iter()
+        .map(|i| set[i].clone())
+        .collect();
     reply_members(ctx, &picked);
 }
 
 fn smove_command(ctx: &mut Ctx) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let (src, dst, member) = (&argv[1], &argv[2], &argv[3]);
     let src_type = set_write(ctx.srv, db, src).map(|s| s.is_some());
     let dst_type = set_write(ctx.srv, db, dst).map(|s| s.is_some());
     let (src_exists, dst_exists) = match (src_type, dst_type) {
-        (Ok(false), _) => return ctx.c.reply.int(0),
-        (Err(()), _) | (_, Err(())) => return ctx.c.reply.err(errors::WRONGTYPE),
+        (Ok(false), _) => return ctx.reply().int(0),
+        (Err(()), _) | (_, Err(())) => return ctx.reply().err(errors::WRONGTYPE),
         (Ok(s), Ok(d)) => (s, d),
     };
     assert!(src_exists);
-    let set = set_write(ctx.srv, db, src).ok().flatten().expect("checked above");
+    let set = set_write(ctx.srv, db, src)
+        .ok()
+        .flatten()
+        .expect("checked above");
     if src == dst {
-        return ctx.c.reply.int(set.contains(member) as i64);
+        let found = set.contains(member);
+        return ctx.reply().int(i64::from(found));
     }
     if !set.shift_remove(member) {
-        return ctx.c.reply.int(0);
+        return ctx.reply().int(0);
     }
     delete_if_empty(ctx.srv, db, src);
     if !dst_exists {
-        ctx.srv.set_key(db, dst, Value::Set(SetObj::default()), true);
+        ctx.srv
+            .set_key(db, dst, Value::Set(SetObj::default()), true);
     }
     ctx.srv.dirty += 1;
-    let target = set_write(ctx.srv, db, dst).ok().flatten().expect("exists or just created");
+    let target = set_write(ctx.srv, db, dst)
+        .ok()
+        .flatten()
+        .expect("exists or just created");
     if target.insert(member.clone()) {
         ctx.srv.dirty += 1;
     }
     note_encoding(ctx.srv, db, dst);
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 /// Looks up the input sets of SINTER/SUNION/SDIFF; None if one has the
@@ -236,12 +291,12 @@ fn smove_command(ctx: &mut Ctx) {
 /// The STORE forms read their sources too: Redis counts them in
 /// keyspace_hits/misses (checked against INFO).
 fn input_sets(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Option<SetObj>>> {
-    let db = ctx.c.db;
+    let db = ctx.db;
     let mut sets = Vec::with_capacity(keys.len());
     for key in keys {
         match set_read(ctx.srv, db, key).map(|s| s.cloned()) {
             Err(()) => {
-                ctx.c.reply.err(errors::WRONGTYPE);
+                ctx.reply().err(errors::WRONGTYPE);
                 return None;
             }
             Ok(s) => sets.push(s),
@@ -253,7 +308,7 @@ fn input_sets(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Option<SetObj>>> {
 /// Stores a computed set at `dst` (or deletes `dst` when it is empty) and
 /// replies with its size, as the *STORE commands do.
 fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetObj) {
-    let db = ctx.c.db;
+    let db = ctx.db;
     let len = result.len();
     if len > 0 {
         let mut value = Value::Set(result);
@@ -263,13 +318,15 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetObj) {
     } else if ctx.srv.db_delete(db, dst) {
         ctx.srv.dirty += 1;
     }
-    ctx.c.reply.int(len as i64);
+    ctx.reply().int(len as i64);
 }
 
 /// SINTER, SINTERSTORE, SINTERCARD (and SMEMBERS, which Redis implements as
 /// SINTER of one key).
 fn sinter_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, card_limit: Option<usize>) {
-    let Some(sets) = input_sets(ctx, keys) else { return };
+    let Some(sets) = input_sets(ctx, keys) else {
+        return;
+    };
     let lim = limits(ctx.srv);
     let mut present: Vec<SetObj> = Vec::with_capacity(sets.len());
     for s in sets {
@@ -297,7 +354,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, card_limi
     }
     match (dst, card_limit) {
         (Some(dst), _) => store_result(ctx, dst, result),
-        (None, Some(_)) => ctx.c.reply.int(result.len() as i64),
+        (None, Some(_)) => ctx.reply().int(result.len() as i64),
         (None, None) => {
             let members: Vec<Vec<u8>> = result.members.into_iter().collect();
             reply_members(ctx, &members);
@@ -318,23 +375,29 @@ fn sinterstore_command(ctx: &mut Ctx) {
 fn sintercard_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     let numkeys = match parse_i64(&argv[1]) {
-        None | Some(i64::MIN..=0) => return ctx.c.reply.err("ERR numkeys should be greater than 0"),
+        None | Some(i64::MIN..=0) => {
+            return ctx.reply().err("ERR numkeys should be greater than 0")
+        }
         Some(n) => n as usize,
     };
     if numkeys > argv.len() - 2 {
-        return ctx.c.reply.err("ERR Number of keys can't be greater than number of args");
+        return ctx
+            .reply()
+            .err("ERR Number of keys can't be greater than number of args");
     }
     let mut limit = 0;
     let mut i = 2 + numkeys;
     while i < argv.len() {
         if eq_ic(&argv[i], "limit") && i + 1 < argv.len() {
             match parse_i64(&argv[i + 1]) {
-                None | Some(i64::MIN..=-1) => return ctx.c.reply.err("ERR LIMIT can't be negative"),
+                None | Some(i64::MIN..=-1) => {
+                    return ctx.reply().err("ERR LIMIT can't be negative")
+                }
                 Some(n) => limit = n as usize,
             }
             i += 2;
         } else {
-            return ctx.c.reply.err(errors::SYNTAX);
+            return ctx.reply().err(errors::SYNTAX);
         }
     }
     sinter_generic(ctx, &argv[2..2 + numkeys], None, Some(limit));
@@ -343,7 +406,9 @@ fn sintercard_command(ctx: &mut Ctx) {
 /// SUNION, SDIFF and their STORE forms. The result is a fresh set, so its
 /// iteration order is an intset's when it qualifies.
 fn sunion_diff_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, diff: bool) {
-    let Some(sets) = input_sets(ctx, keys) else { return };
+    let Some(sets) = input_sets(ctx, keys) else {
+        return;
+    };
     let mut result = SetObj::default();
     let mut touched = 0;
     for (j, s) in sets.iter().enumerate() {
@@ -393,15 +458,24 @@ fn sdiffstore_command(ctx: &mut Ctx) {
 }
 
 fn sscan_command(ctx: &mut Ctx) {
-    let Some(cursor) = scan_cursor(ctx) else { return };
+    let argv = ctx.argv;
+    let Some(cursor) = scan_cursor(ctx) else {
+        return;
+    };
     let lim = limits(ctx.srv);
-    let set = match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let set = match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(None) => return empty_scan(ctx),
         Ok(Some(s)) => s.clone(),
     };
-    let Some(opts) = parse_scan_options(ctx, 3, false) else { return };
-    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = set.ordered_members(&lim).into_iter().map(|m| (m, None)).collect();
+    let Some(opts) = parse_scan_options(ctx, 3, false) else {
+        return;
+    };
+    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = set
+        .ordered_members(&lim)
+        .into_iter()
+        .map(|m| (m, None))
+        .collect();
     scan_reply(ctx, cursor, &opts, &items, set.is_intset(&lim));
 }
 
