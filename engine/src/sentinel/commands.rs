@@ -138,50 +138,49 @@ fn state<'a>(ctx: &'a Ctx) -> &'a SentinelState {
     ctx.srv.sentinel.as_ref().expect("sentinel mode")
 }
 
-fn masters_command(ctx: &mut Ctx) {
+/// Builds a reply from the state, then hands it to the caller (the
+/// caller's buffer lives in the server too).
+fn reply_with(ctx: &mut Ctx, build: impl FnOnce(&SentinelState, i64, &mut Reply)) {
     let now = ctx.srv.mstime();
-    let st = ctx.srv.sentinel.as_ref().expect("sentinel mode");
-    ctx.c.reply.array(st.masters.len());
-    for m in st.masters.values() {
-        reply_instance(&mut ctx.c.reply, &m.inst, Some(m), now);
-    }
+    let mut r = Reply::default();
+    build(
+        ctx.srv.sentinel.as_ref().expect("sentinel mode"),
+        now,
+        &mut r,
+    );
+    ctx.reply().raw(&r.buf);
+}
+
+fn masters_command(ctx: &mut Ctx) {
+    reply_with(ctx, |st, now, r| {
+        r.array(st.masters.len());
+        for m in st.masters.values() {
+            reply_instance(r, &m.inst, Some(m), now);
+        }
+    });
 }
 
 fn master_command(ctx: &mut Ctx) {
-    let now = ctx.srv.mstime();
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
-    match ctx
-        .srv
-        .sentinel
-        .as_ref()
-        .expect("sentinel mode")
-        .masters
-        .get(&name)
-    {
-        Some(m) => reply_instance(&mut ctx.c.reply, &m.inst, Some(m), now),
-        None => ctx.c.reply.err(NO_SUCH_MASTER),
-    }
+    reply_with(ctx, |st, now, r| match st.masters.get(&name) {
+        Some(m) => reply_instance(r, &m.inst, Some(m), now),
+        None => r.err(NO_SUCH_MASTER),
+    });
 }
 
 fn list_of(ctx: &mut Ctx, sentinels: bool) {
-    let now = ctx.srv.mstime();
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
-    let Some(m) = ctx
-        .srv
-        .sentinel
-        .as_ref()
-        .expect("sentinel mode")
-        .masters
-        .get(&name)
-    else {
-        ctx.c.reply.err(NO_SUCH_MASTER);
-        return;
-    };
-    let table = if sentinels { &m.sentinels } else { &m.slaves };
-    ctx.c.reply.array(table.len());
-    for ri in table.values() {
-        reply_instance(&mut ctx.c.reply, ri, Some(m), now);
-    }
+    reply_with(ctx, |st, now, r| {
+        let Some(m) = st.masters.get(&name) else {
+            r.err(NO_SUCH_MASTER);
+            return;
+        };
+        let table = if sentinels { &m.sentinels } else { &m.slaves };
+        r.array(table.len());
+        for ri in table.values() {
+            reply_instance(r, ri, Some(m), now);
+        }
+    });
 }
 
 fn replicas_command(ctx: &mut Ctx) {
@@ -194,18 +193,18 @@ fn sentinels_command(ctx: &mut Ctx) {
 
 fn myid_command(ctx: &mut Ctx) {
     let id = state(ctx).myid.clone();
-    ctx.c.reply.bulk_str(&id);
+    ctx.reply().bulk_str(&id);
 }
 
 fn get_master_addr_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
     match state(ctx).masters.get(&name).map(|m| m.current_addr()) {
         Some((host, port)) => {
-            ctx.c.reply.array(2);
-            ctx.c.reply.bulk_str(&host);
-            ctx.c.reply.bulk_str(&port.to_string());
+            ctx.reply().array(2);
+            ctx.reply().bulk_str(&host);
+            ctx.reply().bulk_str(&port.to_string());
         }
-        None => ctx.c.reply.null_array(),
+        None => ctx.reply().null_array(),
     }
 }
 
@@ -216,7 +215,7 @@ fn is_master_down_command(ctx: &mut Ctx) {
         crate::util::parse_i64(&ctx.argv[3]),
         crate::util::parse_i64(&ctx.argv[4]),
     ) else {
-        ctx.c.reply.err(crate::reply::errors::NOT_INTEGER);
+        ctx.reply().err(crate::reply::errors::NOT_INTEGER);
         return;
     };
     let ip = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
@@ -238,10 +237,10 @@ fn is_master_down_command(ctx: &mut Ctx) {
         (isdown, leader, epoch)
     });
     let (isdown, leader, epoch) = answer.expect("sentinel mode");
-    ctx.c.reply.array(3);
-    ctx.c.reply.int(i64::from(isdown));
-    ctx.c.reply.bulk_str(leader.as_deref().unwrap_or("*"));
-    ctx.c.reply.int(epoch as i64);
+    ctx.reply().array(3);
+    ctx.reply().int(i64::from(isdown));
+    ctx.reply().bulk_str(leader.as_deref().unwrap_or("*"));
+    ctx.reply().int(epoch as i64);
 }
 
 fn reset_command(ctx: &mut Ctx) {
@@ -258,7 +257,7 @@ fn reset_command(ctx: &mut Ctx) {
         }
         names.len()
     });
-    ctx.c.reply.int(count.unwrap_or(0) as i64);
+    ctx.reply().int(count.unwrap_or(0) as i64);
 }
 
 /// SENTINEL FAILOVER: forced, no agreement asked.
@@ -284,14 +283,14 @@ fn failover_command(ctx: &mut Ctx) {
         Ok(())
     });
     match result.expect("sentinel mode") {
-        Ok(()) => ctx.c.reply.ok(),
-        Err(e) => ctx.c.reply.err(e),
+        Ok(()) => ctx.reply().ok(),
+        Err(e) => ctx.reply().err(e),
     }
 }
 
 fn flushconfig_command(ctx: &mut Ctx) {
     with_state(ctx.srv, config::flush);
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 fn monitor_command(ctx: &mut Ctx) {
@@ -308,7 +307,7 @@ fn monitor_command(ctx: &mut Ctx) {
         _ => None,
     };
     if let Some(e) = error {
-        ctx.c.reply.err(&e);
+        ctx.reply().err(&e);
         return;
     }
     let now = ctx.srv.mstime();
@@ -323,8 +322,8 @@ fn monitor_command(ctx: &mut Ctx) {
         Ok::<(), String>(())
     });
     match result.expect("sentinel mode") {
-        Ok(()) => ctx.c.reply.ok(),
-        Err(e) => ctx.c.reply.err(&format!("ERR {}", e)),
+        Ok(()) => ctx.reply().ok(),
+        Err(e) => ctx.reply().err(&format!("ERR {}", e)),
     }
 }
 
@@ -342,9 +341,9 @@ fn remove_command(ctx: &mut Ctx) {
         true
     });
     if found == Some(true) {
-        ctx.c.reply.ok();
+        ctx.reply().ok();
     } else {
-        ctx.c.reply.err(NO_SUCH_MASTER);
+        ctx.reply().err(NO_SUCH_MASTER);
     }
 }
 
@@ -353,7 +352,7 @@ fn remove_command(ctx: &mut Ctx) {
 fn ckquorum_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
     let Some(m) = state(ctx).masters.get(&name) else {
-        ctx.c.reply.err(NO_SUCH_MASTER);
+        ctx.reply().err(NO_SUCH_MASTER);
         return;
     };
     let voters = m.sentinels.len() + 1;
@@ -365,7 +364,7 @@ fn ckquorum_command(ctx: &mut Ctx) {
     let no_quorum = usable < m.quorum as usize;
     let no_auth = usable < voters / 2 + 1;
     if !no_quorum && !no_auth {
-        ctx.c.reply.simple(&format!(
+        ctx.reply().simple(&format!(
             "OK {} usable Sentinels. Quorum and failover authorization can be reached",
             usable
         ));
@@ -381,7 +380,7 @@ fn ckquorum_command(ctx: &mut Ctx) {
         }
         e.push_str("Not enough available Sentinels to reach the majority and authorize a failover");
     }
-    ctx.c.reply.err(&e);
+    ctx.reply().err(&e);
 }
 
 /// SENTINEL SET <master> <option> <value> ...: the options a scenario
@@ -446,42 +445,41 @@ fn set_command(ctx: &mut Ctx) {
         Ok(())
     });
     match result.expect("sentinel mode") {
-        Ok(()) => ctx.c.reply.ok(),
-        Err(e) => ctx.c.reply.err(&e),
+        Ok(()) => ctx.reply().ok(),
+        Err(e) => ctx.reply().err(&e),
     }
 }
 
 /// SENTINEL INFO-CACHE [master ...]: the last INFO of each master and its replicas.
 fn info_cache_command(ctx: &mut Ctx) {
-    let now = ctx.srv.mstime();
-    let st = ctx.srv.sentinel.as_ref().expect("sentinel mode");
     let wanted: Vec<String> = ctx.argv[2..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
-    let masters: Vec<&super::Master> = st
-        .masters
-        .values()
-        .filter(|m| wanted.is_empty() || wanted.contains(&m.inst.name))
-        .collect();
-    let r = &mut ctx.c.reply;
-    r.array(masters.len() * 2);
-    for m in masters {
-        r.bulk_str(&m.inst.name);
-        r.array(m.slaves.len() + 1);
-        for ri in std::iter::once(&m.inst).chain(m.slaves.values()) {
-            r.array(2);
-            r.int(if m.inst.info_refresh_ms != 0 {
-                now - ri.info_refresh_ms
-            } else {
-                0
-            });
-            match &ri.info {
-                Some(text) => r.bulk_str(text),
-                None => r.null(),
+    reply_with(ctx, |st, now, r| {
+        let masters: Vec<&super::Master> = st
+            .masters
+            .values()
+            .filter(|m| wanted.is_empty() || wanted.contains(&m.inst.name))
+            .collect();
+        r.array(masters.len() * 2);
+        for m in masters {
+            r.bulk_str(&m.inst.name);
+            r.array(m.slaves.len() + 1);
+            for ri in std::iter::once(&m.inst).chain(m.slaves.values()) {
+                r.array(2);
+                r.int(if m.inst.info_refresh_ms != 0 {
+                    now - ri.info_refresh_ms
+                } else {
+                    0
+                });
+                match &ri.info {
+                    Some(text) => r.bulk_str(text),
+                    None => r.null(),
+                }
             }
         }
-    }
+    });
 }
 
 const SENTINEL_SUBCOMMANDS: &[Command] = &[
@@ -516,19 +514,18 @@ const SENTINEL_SUBCOMMANDS: &[Command] = &[
 /// ROLE: "sentinel" and the names of the monitored masters.
 fn role_command(ctx: &mut Ctx) {
     let names: Vec<String> = state(ctx).masters.keys().cloned().collect();
-    ctx.c.reply.array(2);
-    ctx.c.reply.bulk_str("sentinel");
-    ctx.c.reply.array(names.len());
+    ctx.reply().array(2);
+    ctx.reply().bulk_str("sentinel");
+    ctx.reply().array(names.len());
     for n in names {
-        ctx.c.reply.bulk_str(&n);
+        ctx.reply().bulk_str(&n);
     }
 }
 
 /// PUBLISH: only hellos, processed as if they came over pub/sub.
 fn publish_command(ctx: &mut Ctx) {
     if ctx.argv[1] != super::HELLO_CHANNEL.as_bytes() {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR Only HELLO messages are accepted by Sentinel instances.");
         return;
     }
@@ -536,7 +533,7 @@ fn publish_command(ctx: &mut Ctx) {
     with_state(ctx.srv, |st, srv| {
         super::monitor::process_hello(st, srv, &hello)
     });
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 /// INFO's Sentinel section.
