@@ -429,7 +429,7 @@ fn set_command(ctx: &mut Ctx) {
                 })?;
             } else {
                 return Err(format!(
-                    "ERR Invalid argument '{}' for SENTINEL SET",
+                    "ERR Unknown option or number of arguments for SENTINEL SET '{}'",
                     option
                 ));
             }
@@ -564,7 +564,8 @@ pub fn info_fields(srv: &Server) -> Vec<(String, String)> {
         } else {
             "ok"
         };
-        let (host, port) = m.current_addr();
+        // The configured address, even while a failover advertises the new one.
+        let (host, port) = (m.inst.host.clone(), m.inst.port);
         let value = format!(
             "name={},status={},address={}:{},slaves={},sentinels={}",
             m.inst.name,

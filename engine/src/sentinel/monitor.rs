@@ -59,6 +59,12 @@ fn handle_instance(st: &mut SentinelState, srv: &mut Server, name: &str, who: &W
 fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
     let now = srv.mstime();
     let myid = st.myid.clone();
+    // sentinelSendAuthIfNeeded: masters and replicas take the master's auth-pass.
+    let auth = if *who == Who::Master || matches!(who, Who::Slave(_)) {
+        st.masters[name].auth_pass.clone()
+    } else {
+        None
+    };
     let (host, port, role, need_cc, need_pc) = {
         let ri = st
             .masters
@@ -90,6 +96,14 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
         ri.link.cc.id = Some(conn);
         ri.link.pending_commands = 0;
         ri.link.cc_conn_time_ms = now;
+        if let Some(pass) = &auth {
+            links::send_command(
+                srv,
+                &mut ri.link,
+                &["AUTH", pass.as_str()],
+                Callback::Discard,
+            );
+        }
         let client_name = format!("sentinel-{}-cmd", &myid[..8]);
         links::send_command(
             srv,
@@ -108,6 +122,9 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             .expect("instance");
         ri.link.pc.id = Some(conn);
         ri.link.pc_conn_time_ms = now;
+        if let Some(pass) = &auth {
+            links::send_pubsub(srv, &mut ri.link, &["AUTH", pass.as_str()]);
+        }
         let client_name = format!("sentinel-{}-pubsub", &myid[..8]);
         links::send_pubsub(srv, &mut ri.link, &["CLIENT", "SETNAME", &client_name]);
         links::send_pubsub(srv, &mut ri.link, &["SUBSCRIBE", super::HELLO_CHANNEL]);
