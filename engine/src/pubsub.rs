@@ -215,8 +215,6 @@ fn deliver(
             );
         }
     }
-    // Matching each pattern is a walk of the pattern list, as in Redis.
-    srv.cost.elements(srv.pubsub.patterns.len());
     for (conn, pattern) in targets {
         let client = match current.as_deref_mut() {
             Some(c) if c.conn == conn => Some(c),
@@ -229,8 +227,7 @@ fn deliver(
         }
         receivers += 1;
     }
-    // Each receiver costs a reply built and a client queued for writing.
-    srv.cost.elements(receivers);
+    srv.cost.publish(srv.pubsub.patterns.len(), receivers);
     receivers
 }
 
