@@ -225,6 +225,14 @@ fn replies_have_redis_sentinel_shapes() {
             "NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master".into()
         )
     );
+    // SENTINEL HELP, byte for byte as redis-sentinel 7.0.15 sent it (2179 bytes, 49 lines).
+    let argv = vec![b"SENTINEL".to_vec(), b"HELP".to_vec()];
+    let (help, _) = e.admin_command(T0 + 1000, argv);
+    assert_eq!(help.len(), 2179);
+    assert!(help.starts_with(b"*49\r\n+SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+CKQUORUM <master-name>\r\n"));
+    assert!(
+        help.ends_with(b"+    Simulate a Sentinel crash.\r\n+HELP\r\n+    Prints this help.\r\n")
+    );
     let Value::Bulk(info) = command(&mut e, &["INFO"]) else {
         panic!("bulk")
     };
