@@ -47,7 +47,7 @@ fn main() {
     config.set("enable-debug-command", &["yes"]).expect("valid");
     let machine = MachineInfo { thp, ..Default::default() };
     let mut engine = Engine::new(config, EngineOptions { seed: 1, pid: 1, port: 6379, machine, ..Default::default() }, now);
-    engine.handle_input(now, Input::Accepted { conn: ConnId(1), peer: "127.0.0.1:1".into() });
+    engine.handle_input(now, Input::Accepted { conn: ConnId(1), peer: "127.0.0.1:1".into(), local_port: 6379 });
     let t0 = Instant::now();
     let c0 = cpu_s();
     send(&mut engine, now, &[b"DEBUG", b"POPULATE", keys.to_string().as_bytes(), b"key", size.to_string().as_bytes()]);

@@ -23,7 +23,7 @@ fn main() {
     let now = 1_704_067_200_000_000u64;
     let mut engine = Engine::new(Config::default(), EngineOptions { seed: 1, pid: 1, port: 6379, ..Default::default() }, now);
     let conn = ConnId(1);
-    engine.handle_input(now, Input::Accepted { conn, peer: "127.0.0.1:1".into() });
+    engine.handle_input(now, Input::Accepted { conn, peer: "127.0.0.1:1".into(), local_port: 6379 });
     for cmd in ["SET", "GET"] {
         let batches: Vec<Vec<u8>> = (0..requests / pipeline).map(|b| batch(cmd, b * pipeline, pipeline)).collect();
         let started = Instant::now();

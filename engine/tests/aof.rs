@@ -118,7 +118,7 @@ impl Node {
     }
 
     fn connect(&mut self) {
-        self.eng.handle_input(self.now, Input::Accepted { conn: CLIENT, peer: "127.0.0.1:5000".into() });
+        self.eng.handle_input(self.now, Input::Accepted { conn: CLIENT, peer: "127.0.0.1:5000".into(), local_port: 6379 });
         self.drain();
     }
 
@@ -900,7 +900,7 @@ fn pump(master: &mut Engine, replica: &mut Node, link: &mut Option<ConnId>) {
                 Output::Connect { conn, .. } => {
                     moved = true;
                     *link = Some(conn);
-                    master.handle_input(replica.now, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into() });
+                    master.handle_input(replica.now, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into(), local_port: 6379 });
                     replica.eng.handle_input(replica.now, Input::Connected { conn });
                 }
                 Output::Send { conn, bytes } if Some(conn) == *link => {

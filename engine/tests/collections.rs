@@ -19,7 +19,7 @@ impl Session {
         let now_us = 1_700_000_000_000_000;
         let mut engine = Engine::new(Config::default(), EngineOptions { seed, pid: 1, port: 6379, ..Default::default() }, now_us);
         let conn = ConnId(1);
-        engine.handle_input(now_us, Input::Accepted { conn, peer: "127.0.0.1:50000".into() });
+        engine.handle_input(now_us, Input::Accepted { conn, peer: "127.0.0.1:50000".into(), local_port: 6379 });
         let mut session = Session { engine, conn, now_us };
         session.drain();
         session

@@ -21,7 +21,7 @@ impl Node {
         let config = Config::from_conf_lines(conf).expect("config");
         let mut engine = Engine::new(config, EngineOptions { seed: 7, pid: 1, port: 6379, ..Default::default() }, START_US);
         for conn in [1, 2] {
-            engine.handle_input(START_US, Input::Accepted { conn: ConnId(conn), peer: format!("127.0.0.1:5000{}", conn) });
+            engine.handle_input(START_US, Input::Accepted { conn: ConnId(conn), peer: format!("127.0.0.1:5000{}", conn), local_port: 6379 });
         }
         while engine.poll_output().is_some() {}
         Node { engine, now_us: START_US }

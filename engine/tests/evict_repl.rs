@@ -25,7 +25,7 @@ impl Pair {
         let rconf = Config::from_conf_lines(&rlines).unwrap();
         let mut master = Engine::new(mconf, EngineOptions { seed: 1, pid: 10, port: 6379, ..Default::default() }, T0);
         let replica = Engine::new(rconf, EngineOptions { seed: 2, pid: 20, port: 6380, ..Default::default() }, T0);
-        master.handle_input(T0, Input::Accepted { conn: CLIENT, peer: "10.0.0.9:5000".into() });
+        master.handle_input(T0, Input::Accepted { conn: CLIENT, peer: "10.0.0.9:5000".into(), local_port: 6379 });
         Pair { master, replica, now_us: T0, link: None, client_replies: Vec::new() }
     }
 
@@ -37,7 +37,7 @@ impl Pair {
                 match out {
                     Output::Connect { conn, .. } => {
                         self.link = Some(conn);
-                        self.master.handle_input(self.now_us, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into() });
+                        self.master.handle_input(self.now_us, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into(), local_port: 6379 });
                         self.replica.handle_input(self.now_us, Input::Connected { conn });
                     }
                     Output::Send { bytes, .. } => {

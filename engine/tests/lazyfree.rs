@@ -20,7 +20,7 @@ impl Node {
     fn new(conf: &[&str]) -> Node {
         let config = Config::from_conf_lines(conf).expect("config");
         let mut engine = Engine::new(config, EngineOptions { seed: 3, pid: 1, port: 6379, ..Default::default() }, START_US);
-        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into() });
+        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into(), local_port: 6379 });
         while engine.poll_output().is_some() {}
         Node { engine, now_us: START_US }
     }

@@ -22,7 +22,7 @@ impl Node {
         let mut config = Config::default();
         config.set("enable-debug-command", &["yes"]).expect("valid");
         let mut engine = Engine::new(config, opts, START_US);
-        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into() });
+        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into(), local_port: 6379 });
         while engine.poll_output().is_some() {}
         Node { engine, now_us: START_US, logs: Vec::new() }
     }

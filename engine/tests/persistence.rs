@@ -38,7 +38,7 @@ impl Node {
         let mut n = Node { e, now, logs: vec![], disk: vec![], forks: vec![], events: vec![], replies: vec![], last_cpu_us: 0 };
         n.drain();
         if !n.e.exited() {
-            let step = n.e.handle_input(now, Input::Accepted { conn: redsim_engine::ConnId(1), peer: "127.0.0.1:5000".into() });
+            let step = n.e.handle_input(now, Input::Accepted { conn: redsim_engine::ConnId(1), peer: "127.0.0.1:5000".into(), local_port: 6379 });
             n.last_cpu_us = step.cpu_us;
             n.drain();
         }
@@ -382,7 +382,7 @@ fn a_short_rdb_at_startup_makes_the_process_exit() {
     assert!(!n.logged("Ready to accept connections"));
     assert!(n.events.iter().any(|(name, _)| name == "exit"));
     assert_eq!(n.e.poll_timeout(), None);
-    let step = n.e.handle_input(T0, Input::Accepted { conn: redsim_engine::ConnId(2), peer: "x:1".into() });
+    let step = n.e.handle_input(T0, Input::Accepted { conn: redsim_engine::ConnId(2), peer: "x:1".into(), local_port: 6379 });
     assert_eq!(step.cpu_us, 0);
     assert!(n.e.poll_output().is_none(), "an exited process answers nothing");
     let bad = [("dump.rdb".to_string(), b"NOTREDIS0010".to_vec())].into_iter().collect();

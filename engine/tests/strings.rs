@@ -20,7 +20,7 @@ struct Node {
 impl Node {
     fn new() -> Node {
         let mut engine = Engine::new(Config::default(), EngineOptions { seed: 1, pid: 1, port: 6379, ..Default::default() }, START_US);
-        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into() });
+        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into(), local_port: 6379 });
         while engine.poll_output().is_some() {}
         Node { engine, now_us: START_US }
     }

@@ -39,7 +39,7 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
             let mut config_lines = vec![format!("port {}", n.port())];
             config_lines.extend(n.config.iter().cloned());
             let params = scenario.machine_for(&n.name).expect("the node exists");
-            NodeSpec { name: n.name.clone(), machine: machine_spec(&params), config_lines }
+            NodeSpec { name: n.name.clone(), machine: machine_spec(&params), config_lines, machine_name: n.machine.clone() }
         })
         .collect();
     let mut client_machines: Vec<String> = scenario.workloads.iter().filter_map(|w| w.on.clone()).collect();

@@ -160,7 +160,7 @@ fn names_must_exist_and_be_unique() {
     assert_eq!(error(&edit("target = \"m1\"", "target = \"m9\"")), "x.toml:27:1: workload[0].target: unknown node 'm9'");
     assert!(error(&edit("node = \"m1\"", "node = \"m9\"")).starts_with("x.toml:39:1: step[0].node: unknown node 'm9'"));
     assert!(error(&edit("[[\"r1\"], [\"m1\", \"app1\"]]", "[[\"r1\"], [\"m1\", \"app2\"]]"))
-        .starts_with("x.toml:45:26: step[1].groups[1][1]: unknown node 'app2'"));
+        .starts_with("x.toml:45:26: step[1].groups[1][1]: unknown machine 'app2'"));
     assert!(error(&edit("[[\"r1\"], [\"m1\", \"app1\"]]", "[[\"r1\"], [\"m1\", \"r1\"]]")).contains("step[1].groups[1][1]: 'r1' is in more than one group"));
     assert_eq!(error(&edit("m1.sync_full == 1", "m9.sync_full == 1")), "x.toml:52:1: expect[0].that: 'm9.sync_full == 1': unknown node 'm9'");
     assert!(error(&edit("name = \"r1\"", "name = \"history\"")).contains("node[1].name: 'history' is reserved"));
@@ -177,7 +177,7 @@ fn steps_need_known_faults_and_their_keys() {
         "x.toml:49:1: step[2].fault: unknown fault 'explode' (expected one of: partition, heal, kill, restart, pause, \
          resume, link, disk, memory-pressure, clock-jump, crash)"
     );
-    assert_eq!(error(&heal("fault = \"kill\"")), "x.toml:47:1: step[2]: fault 'kill' needs key 'node'");
+    assert_eq!(error(&heal("fault = \"kill\"")), "x.toml:47:1: step[2]: fault 'kill' needs key 'node' or 'machine'");
     assert!(error(&heal("fault = \"partition\"")).starts_with("x.toml:47:1: step[2]: fault 'partition' needs key 'groups', or 'from' and 'to'"));
     assert!(error(&heal("fault = \"partition\"\nfrom = \"m1\"")).starts_with("x.toml:47:1: step[2]: fault 'partition' needs key 'to'"));
     assert!(error(&heal("fault = \"link\"\nfrom = \"m1\"\nto = \"r1\"")).contains("step[2]: fault 'link' needs key 'latency_ms' or 'bandwidth'"));

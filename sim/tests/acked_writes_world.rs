@@ -12,6 +12,7 @@ fn world(seed: u64, nodes: &[(&str, &[&str])]) -> World {
             name: name.to_string(),
             machine: MachineSpec::default(),
             config_lines: config.iter().map(|l| l.to_string()).collect(),
+            machine_name: None,
         })
         .collect();
     World::new(WorldSpec { seed, nodes, ..WorldSpec::default() }).expect("valid world")

@@ -11,7 +11,7 @@ const S: u64 = 1_000_000;
 const MIB: usize = 1 << 20;
 
 fn world_on(seed: u64, machine: MachineSpec) -> World {
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec![] }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec![], machine_name: None }];
     let mut w = World::new(WorldSpec { seed, nodes, ..WorldSpec::default() }).expect("valid world");
     w.keep_trace_lines();
     w.run_until(S);

@@ -4,7 +4,7 @@
 //! swap_out), the wiring against the real engine in a world.
 
 use redsim_engine::MemoryStats;
-use redsim_sim::machine::{check_memory, MachineState, OomScoreAdj, OomVictim, ProcessMemory};
+use redsim_sim::machine::{check_memory, MachineState, MemoryCheck, OomScoreAdj, OomVictim, ProcessMemory, ProcessMemoryState, Resident};
 use redsim_sim::{Fault, MachineSpec, NodeSpec, WorkloadKind, WorkloadSpec, World, WorldSpec};
 
 const MB: u64 = 1 << 20;
@@ -55,42 +55,50 @@ fn state(pressure: u64) -> MachineState {
     MachineState { memory_pressure_bytes: pressure, ..MachineState::default() }
 }
 
+/// The check of a machine with one live process.
+fn check1(spec: &MachineSpec, st: &mut MachineState, pm: &mut ProcessMemoryState, p: &mut dyn ProcessMemory) -> MemoryCheck {
+    check_memory(spec, st, &mut [Resident { process: p, memory: pm }])
+}
+
 #[test]
 fn fitting_in_ram_swaps_nothing_and_records_rss() {
     let (spec, mut st, mut p) = (spec(100 * MB, 50 * MB), state(10 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!((check.swapped_out, check.oom.is_some(), check.in_use_bytes), (0, false, 90 * MB));
     assert!(p.swap_calls.is_empty());
-    assert_eq!((st.rss_bytes_max, st.swap_bytes_max, st.oom_kills), (80 * MB, 0, 0));
+    assert_eq!((pm.rss_bytes_max, st.swap_bytes_max, st.oom_kills), (80 * MB, 0, 0));
 }
 
 #[test]
 fn rss_plus_pressure_over_ram_swaps_the_excess() {
     let (spec, mut st, mut p) = (spec(100 * MB, 50 * MB), state(40 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(p.swap_calls, vec![20 * MB]);
     assert_eq!((check.swapped_out, check.oom, check.in_use_bytes), (20 * MB, None, 100 * MB));
     // RSS is measured after the kernel made room: it never held 80 MB.
-    assert_eq!((st.rss_bytes_max, st.swap_bytes_max), (60 * MB, 20 * MB));
-    assert_eq!((st.memory.swap_used_bytes, st.memory.swap_out_total_bytes, st.memory.swap_outs), (20 * MB, 20 * MB, 1));
+    assert_eq!((pm.rss_bytes_max, st.swap_bytes_max), (60 * MB, 20 * MB));
+    assert_eq!((st.swap_used_bytes, st.swap_out_total_bytes, st.swap_outs), (20 * MB, 20 * MB, 1));
     // The process swaps pages back in (the engine does, on touch): RSS is
     // over again, the same excess goes out once more; the peak stays.
     p.stats.rss_bytes += 20 * MB;
     p.stats.swapped_bytes -= 20 * MB;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(check.swapped_out, 20 * MB);
-    assert_eq!((st.swap_bytes_max, st.memory.swap_out_total_bytes), (20 * MB, 40 * MB));
+    assert_eq!((st.swap_bytes_max, st.swap_out_total_bytes), (20 * MB, 40 * MB));
     // Pressure gone: nothing to do, the swapped pages stay out until touched.
     st.memory_pressure_bytes = 0;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!((check.swapped_out, check.in_use_bytes), (0, 60 * MB));
-    assert_eq!(st.memory.swap_used_bytes, 20 * MB);
+    assert_eq!(st.swap_used_bytes, 20 * MB);
 }
 
 #[test]
 fn swap_full_leaves_an_excess_and_the_oom_killer_takes_the_main_process() {
     let (spec, mut st, mut p) = (spec(100 * MB, 8 * MB), state(40 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(p.swap_calls, vec![8 * MB]);
     assert_eq!(st.swap_bytes_max, 8 * MB);
     let kill = check.oom.expect("12 MB cannot be swapped");
@@ -106,7 +114,8 @@ fn swap_full_leaves_an_excess_and_the_oom_killer_takes_the_main_process() {
 #[test]
 fn without_swap_nothing_is_swapped() {
     let (spec, mut st, mut p) = (spec(100 * MB, 0), state(30 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert!(p.swap_calls.is_empty());
     assert_eq!(check.oom.map(|k| k.victim), Some(OomVictim::Main));
     assert_eq!(st.swap_bytes_max, 0);
@@ -134,51 +143,54 @@ fn a_process_that_cannot_swap_is_killed_even_with_swap_free() {
         }
     }
     let (spec, mut st, mut p) = (spec(100 * MB, 50 * MB), state(30 * MB), Stuck(Fake::new(80 * MB)));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!((check.swapped_out, check.oom.map(|k| (k.victim, k.pid))), (0, Some((OomVictim::Main, 7))));
-    assert_eq!(st.memory.swap_outs, 0);
+    assert_eq!(st.swap_outs, 0);
 }
 
 #[test]
 fn the_child_counts_its_copies_and_loses_ties_with_its_parent() {
     let (spec, mut st) = (spec(100 * MB, 0), state(0));
+    let mut pm = ProcessMemoryState::default();
     let mut p = Fake::new(60 * MB);
     p.child = Some(5000);
     // Fork: the child maps the parent's 60 MB.
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom, None);
-    assert_eq!(st.memory.child.map(|c| (c.pid, c.fork_bytes)), Some((5000, 60 * MB)));
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom, None);
+    assert_eq!(pm.child.map(|c| (c.pid, c.fork_bytes)), Some((5000, 60 * MB)));
     // The parent rewrites 45 MB: the child keeps the old copies.
     p.stats.child_private_bytes = 45 * MB;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(check.in_use_bytes, 105 * MB);
     // Equal badness (60 MB each): the later task in the list, the child.
     let kill = check.oom.expect("over RAM without swap");
     assert_eq!((kill.victim, kill.pid, kill.anon_rss_bytes), (OomVictim::Child, 5000, 60 * MB));
     // A parent that grew past the child's size is the one killed.
     p.stats.rss_bytes = 61 * MB;
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom.map(|k| k.victim), Some(OomVictim::Main));
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom.map(|k| k.victim), Some(OomVictim::Main));
     // The child is gone: forgotten, and its copies no longer count.
     p.child = None;
     p.stats.child_private_bytes = 0;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
-    assert_eq!((check.oom, st.memory.child), (None, None));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
+    assert_eq!((check.oom, pm.child), (None, None));
 }
 
 #[test]
 fn a_killed_child_frees_its_copies_at_once_and_is_not_killed_twice() {
     let (spec, mut st) = (spec(100 * MB, 0), state(0));
+    let mut pm = ProcessMemoryState::default();
     let mut p = Fake::new(60 * MB);
     p.child = Some(5000);
-    check_memory(&spec, &mut st, Some(&mut p));
+    check1(&spec, &mut st, &mut pm, &mut p);
     p.stats.child_private_bytes = 45 * MB;
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom.map(|k| k.victim), Some(OomVictim::Child));
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom.map(|k| k.victim), Some(OomVictim::Child));
     // The world marks it killed; the parent has not reaped it yet, so the
     // engine still reports the child and its copies.
-    st.memory.child.as_mut().unwrap().killed = true;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    pm.child.as_mut().unwrap().killed = true;
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!((check.in_use_bytes, check.oom), (60 * MB, None));
     st.memory_pressure_bytes = 50 * MB;
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom.map(|k| k.victim), Some(OomVictim::Main));
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom.map(|k| k.victim), Some(OomVictim::Main));
 }
 
 #[test]
@@ -188,30 +200,32 @@ fn oom_score_adj_yes_makes_the_child_the_victim() {
     assert_eq!(OomScoreAdj::from_config("relative", "0 200 800", true), OomScoreAdj { main: 200, child: 800 });
     assert_eq!(OomScoreAdj::from_config("absolute", "-1000 2000 100", false), OomScoreAdj { main: -1000, child: 100 });
     let (spec, mut st) = (spec(100 * MB, 0), state(0));
+    let mut pm = ProcessMemoryState::default();
     let mut p = Fake::new(70 * MB);
     p.child = Some(5000);
-    check_memory(&spec, &mut st, Some(&mut p));
+    check1(&spec, &mut st, &mut pm, &mut p);
     // The parent grew to 80 MB after the fork at 70.
     p.stats.rss_bytes = 80 * MB;
     p.stats.child_private_bytes = 30 * MB;
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom.map(|k| k.victim), Some(OomVictim::Main));
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom.map(|k| k.victim), Some(OomVictim::Main));
     p.adj = OomScoreAdj::from_config("yes", "0 200 800", false);
-    let kill = check_memory(&spec, &mut st, Some(&mut p)).oom.expect("still over");
+    let kill = check1(&spec, &mut st, &mut pm, &mut p).oom.expect("still over");
     assert_eq!((kill.victim, kill.oom_score_adj), (OomVictim::Child, 800));
     // oom_score_adj -1000 protects a process; with no candidate, nobody dies.
     p.adj = OomScoreAdj { main: -1000, child: -1000 };
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom, None);
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom, None);
 }
 
 #[test]
 fn a_machine_without_a_process_holds_only_the_pressure() {
     let (spec, mut st, mut p) = (spec(100 * MB, 50 * MB), state(0), Fake::new(80 * MB));
+    let mut pm = ProcessMemoryState::default();
     p.stats.swapped_bytes = 5 * MB;
-    check_memory(&spec, &mut st, Some(&mut p));
+    check1(&spec, &mut st, &mut pm, &mut p);
     st.memory_pressure_bytes = 120 * MB;
-    let check = check_memory(&spec, &mut st, None);
-    assert_eq!((check.in_use_bytes, check.oom, st.memory.swap_used_bytes), (120 * MB, None, 0));
-    assert_eq!((st.rss_bytes_max, st.swap_bytes_max), (80 * MB, 5 * MB));
+    let check = check_memory(&spec, &mut st, &mut []);
+    assert_eq!((check.in_use_bytes, check.oom, st.swap_used_bytes), (120 * MB, None, 0));
+    assert_eq!((pm.rss_bytes_max, st.swap_bytes_max), (80 * MB, 5 * MB));
 }
 
 // ---- in a world, with the real engine ----
@@ -219,7 +233,7 @@ fn a_machine_without_a_process_holds_only_the_pressure() {
 fn world(ram: u64, swap: u64, config: &[&str]) -> World {
     let machine = MachineSpec { memory_bytes: ram, swap_bytes: swap, ..MachineSpec::default() };
     let config_lines = config.iter().map(|l| l.to_string()).collect();
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines, machine_name: None }];
     World::new(WorldSpec { seed: 3, nodes, ..WorldSpec::default() }).expect("valid world")
 }
 
@@ -325,7 +339,7 @@ fn replica_with_oom_score_adj_is_the_one_chosen_by_its_setting() {
 fn saving_world(config: &[&str]) -> World {
     let machine = MachineSpec { memory_bytes: 64 * MB, swap_bytes: 0, disk_bandwidth_bytes_per_s: 64 << 10, ..MachineSpec::default() };
     let config_lines = config.iter().map(|l| l.to_string()).collect();
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines, machine_name: None }];
     let mut w = World::new(WorldSpec { seed: 4, nodes, ..WorldSpec::default() }).expect("valid world");
     w.schedule_admin_line(100 * MS, "m1", "DEBUG POPULATE 20000 key 100").unwrap();
     w.schedule_admin_line(200 * MS, "m1", "BGSAVE").unwrap();

@@ -8,7 +8,7 @@ const MS: u64 = 1000;
 
 fn world(swap: u64) -> World {
     let machine = MachineSpec { memory_bytes: 64 * MB, swap_bytes: swap, ..MachineSpec::default() };
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec![] }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec![], machine_name: None }];
     let mut w = World::new(WorldSpec { seed: 9, nodes, ..WorldSpec::default() }).expect("valid world");
     w.schedule_admin_line(100 * MS, "m1", "DEBUG POPULATE 20000 key 1000").unwrap();
     w
@@ -43,7 +43,7 @@ fn pressure_with_swap_swaps_the_excess_and_the_node_lives() {
 #[test]
 fn cow_copies_during_bgsave_oom_kill_the_child_and_free_its_memory() {
     let machine = MachineSpec { memory_bytes: 64 * MB, swap_bytes: 0, disk_bandwidth_bytes_per_s: 1 << 20, ..MachineSpec::default() };
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec!["oom-score-adj yes".into()] }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec!["oom-score-adj yes".into()], machine_name: None }];
     let mut w = World::new(WorldSpec { seed: 9, nodes, ..WorldSpec::default() }).expect("valid world");
     w.schedule_admin_line(100 * MS, "m1", "DEBUG POPULATE 20000 key 1000").unwrap();
     w.schedule_admin_line(200 * MS, "m1", "BGSAVE").unwrap();
@@ -77,7 +77,7 @@ fn cow_copies_during_bgsave_oom_kill_the_child_and_free_its_memory() {
 #[test]
 fn reads_of_swapped_pages_stall_and_the_pressure_keeps_swapping_them_out() {
     let machine = MachineSpec { memory_bytes: 64 * MB, swap_bytes: 64 * MB, swap_in_latency_us: 5000, ..MachineSpec::default() };
-    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec![] }];
+    let nodes = vec![NodeSpec { name: "m1".into(), machine, config_lines: vec![], machine_name: None }];
     let mut w = World::new(WorldSpec { seed: 9, nodes, ..WorldSpec::default() }).expect("valid world");
     w.schedule_admin_line(100 * MS, "m1", "DEBUG POPULATE 20000 key 1000").unwrap();
     w.run_until(300 * MS);

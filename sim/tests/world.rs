@@ -8,7 +8,7 @@ const S: u64 = 1_000_000;
 fn world_with(seed: u64, nodes: &[&str]) -> World {
     let nodes = nodes
         .iter()
-        .map(|name| NodeSpec { name: name.to_string(), machine: MachineSpec::default(), config_lines: vec![] })
+        .map(|name| NodeSpec { name: name.to_string(), machine: MachineSpec::default(), config_lines: vec![], machine_name: None })
         .collect();
     World::new(WorldSpec { seed, nodes, ..WorldSpec::default() }).expect("valid world")
 }
@@ -77,6 +77,7 @@ fn config_errors_name_the_node_and_line() {
         name: "r1".into(),
         machine: MachineSpec::default(),
         config_lines: vec!["hz 10".into(), "no-such-directive 1".into()],
+        machine_name: None,
     };
     let err = World::new(WorldSpec { seed: 1, nodes: vec![node], ..WorldSpec::default() }).err().expect("an error");
     assert!(err.contains("node 'r1'") && err.contains("line 2"), "{}", err);
@@ -352,7 +353,7 @@ fn logs_are_redis_formatted_from_the_node_clock() {
 /// ticks have different phases; a node killed before its boot never starts.
 #[test]
 fn seeded_boot_times_spread_cron_phases() {
-    let nodes = ["a", "b", "c"].iter().map(|n| NodeSpec { name: n.to_string(), machine: MachineSpec::default(), config_lines: vec![] }).collect();
+    let nodes = ["a", "b", "c"].iter().map(|n| NodeSpec { name: n.to_string(), machine: MachineSpec::default(), config_lines: vec![], machine_name: None }).collect();
     let mut w = World::new(WorldSpec { seed: 3, nodes, boot_spread_us: S, ..WorldSpec::default() }).expect("valid world");
     w.schedule_fault(0, Fault::Kill { node: "c".into() }).expect("c exists");
     w.run_until(2 * S);
