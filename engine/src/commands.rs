@@ -41,10 +41,27 @@ pub struct Command {
 
 impl Command {
     pub const fn new(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
-        Command { name, arity, flags, handler, subcommands: &[] }
+        Command {
+            name,
+            arity,
+            flags,
+            handler,
+            subcommands: &[],
+        }
     }
-    pub const fn container(name: &'static str, arity: i32, flags: u32, subcommands: &'static [Command]) -> Command {
-        Command { name, arity, flags, handler: no_handler, subcommands }
+    pub const fn container(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        subcommands: &'static [Command],
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            handler: no_handler,
+            subcommands,
+        }
     }
     pub fn is_write(&self) -> bool {
         self.flags & flags::WRITE != 0
@@ -119,7 +136,10 @@ impl Default for CommandTable {
 
 /// Resolves a container's subcommand, or gives Redis's error (without the
 /// leading "ERR "). Returns the command to run and its full name ("config|get").
-pub fn resolve(cmd: &'static Command, argv: &[Vec<u8>]) -> Result<(&'static Command, String), Vec<u8>> {
+pub fn resolve(
+    cmd: &'static Command,
+    argv: &[Vec<u8>],
+) -> Result<(&'static Command, String), Vec<u8>> {
     if cmd.subcommands.is_empty() {
         return Ok((cmd, cmd.name.to_string()));
     }

@@ -167,9 +167,15 @@ impl OomScoreAdj {
         if mode == "no" {
             return OomScoreAdj::default();
         }
-        let v: Vec<i32> = values.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        let v: Vec<i32> = values
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
         let pick = |i: usize| v.get(i).copied().unwrap_or(0).clamp(-1000, 1000);
-        OomScoreAdj { main: pick(if replica { 1 } else { 0 }), child: pick(2) }
+        OomScoreAdj {
+            main: pick(if replica { 1 } else { 0 }),
+            child: pick(2),
+        }
     }
 }
 
@@ -188,7 +194,10 @@ impl ProcessMemory for redsim_engine::Engine {
     }
     fn oom_score_adj(&self) -> OomScoreAdj {
         let srv = self.server();
-        let mode = srv.config.get("oom-score-adj").unwrap_or_else(|| "no".into());
+        let mode = srv
+            .config
+            .get("oom-score-adj")
+            .unwrap_or_else(|| "no".into());
         let values = srv.config.get("oom-score-adj-values").unwrap_or_default();
         OomScoreAdj::from_config(&mode, &values, srv.repl.master.is_some())
     }
@@ -253,7 +262,11 @@ pub struct Resident<'a> {
 /// `procs` (in node order): updates the figures, swaps out what it can
 /// and picks an OOM victim for the rest. O(processes) apart from the
 /// processes' own figures.
-pub fn check_memory(spec: &MachineSpec, state: &mut MachineState, procs: &mut [Resident<'_>]) -> MemoryCheck {
+pub fn check_memory(
+    spec: &MachineSpec,
+    state: &mut MachineState,
+    procs: &mut [Resident<'_>],
+) -> MemoryCheck {
     let mut stats: Vec<MemoryStats> = Vec::with_capacity(procs.len());
     for p in procs.iter_mut() {
         let mut s = p.process.memory_stats();
@@ -264,7 +277,13 @@ pub fn check_memory(spec: &MachineSpec, state: &mut MachineState, procs: &mut [R
         stats.push(s);
     }
     let pressure = state.memory_pressure_bytes;
-    let in_use_of = |stats: &[MemoryStats]| stats.iter().map(|s| s.rss_bytes + s.child_private_bytes).sum::<u64>() + pressure;
+    let in_use_of = |stats: &[MemoryStats]| {
+        stats
+            .iter()
+            .map(|s| s.rss_bytes + s.child_private_bytes)
+            .sum::<u64>()
+            + pressure
+    };
     let mut in_use = in_use_of(&stats);
     let mut swapped_from = Vec::new();
     if in_use > spec.memory_bytes {
@@ -277,20 +296,37 @@ pub fn check_memory(spec: &MachineSpec, state: &mut MachineState, procs: &mut [R
     }
     state.swap_used_bytes = stats.iter().map(|s| s.swapped_bytes).sum();
     state.swap_bytes_max = state.swap_bytes_max.max(state.swap_used_bytes);
-    let oom = if in_use > spec.memory_bytes { pick_victim(spec, procs) } else { None };
+    let oom = if in_use > spec.memory_bytes {
+        pick_victim(spec, procs)
+    } else {
+        None
+    };
     let swapped_out = swapped_from.iter().map(|(_, b)| b).sum();
-    MemoryCheck { in_use_bytes: in_use, swapped_out, swapped_from, oom }
+    MemoryCheck {
+        in_use_bytes: in_use,
+        swapped_out,
+        swapped_from,
+        oom,
+    }
 }
 
 /// Moves up to `excess` bytes to swap, from the process with the largest
 /// RSS first (the earlier one on a tie), while swap space lasts.
-fn swap_out_largest(spec: &MachineSpec, state: &mut MachineState, procs: &mut [Resident<'_>], stats: &mut [MemoryStats], excess: u64) -> Vec<(usize, u64)> {
+fn swap_out_largest(
+    spec: &MachineSpec,
+    state: &mut MachineState,
+    procs: &mut [Resident<'_>],
+    stats: &mut [MemoryStats],
+    excess: u64,
+) -> Vec<(usize, u64)> {
     let mut order: Vec<usize> = (0..procs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(stats[i].rss_bytes));
     let mut left = excess;
     let mut moved_from = Vec::new();
     for i in order {
-        let room = spec.swap_bytes.saturating_sub(stats.iter().map(|s| s.swapped_bytes).sum());
+        let room = spec
+            .swap_bytes
+            .saturating_sub(stats.iter().map(|s| s.swapped_bytes).sum());
         let want = left.min(room).min(stats[i].rss_bytes);
         if want == 0 {
             continue;
@@ -318,7 +354,11 @@ fn note_child(memory: &mut ProcessMemoryState, pid: Option<u32>, stats: &MemoryS
     memory.child = match (pid, memory.child) {
         (None, _) => None,
         (Some(pid), Some(known)) if known.pid == pid => Some(known),
-        (Some(pid), _) => Some(ChildMemory { pid, fork_bytes: stats.rss_bytes + stats.swapped_bytes, killed: false }),
+        (Some(pid), _) => Some(ChildMemory {
+            pid,
+            fork_bytes: stats.rss_bytes + stats.swapped_bytes,
+            killed: false,
+        }),
     };
 }
 
@@ -342,15 +382,34 @@ fn pick_victim(spec: &MachineSpec, procs: &[Resident<'_>]) -> Option<OomKill> {
     for (i, p) in procs.iter().enumerate() {
         let adj = p.process.oom_score_adj();
         let stats = p.memory.stats;
-        consider(badness(stats.rss_bytes + stats.swapped_bytes, adj.main).map(|points| {
-            let kill = OomKill { process: i, victim: OomVictim::Main, pid: p.process.pid(), anon_rss_bytes: stats.rss_bytes, swap_bytes: stats.swapped_bytes, oom_score_adj: adj.main };
-            (points, kill)
-        }));
+        consider(
+            badness(stats.rss_bytes + stats.swapped_bytes, adj.main).map(|points| {
+                let kill = OomKill {
+                    process: i,
+                    victim: OomVictim::Main,
+                    pid: p.process.pid(),
+                    anon_rss_bytes: stats.rss_bytes,
+                    swap_bytes: stats.swapped_bytes,
+                    oom_score_adj: adj.main,
+                };
+                (points, kill)
+            }),
+        );
         consider(p.memory.child.filter(|c| !c.killed).and_then(|c| {
             // The child maps the fork-time pages (shared or its private copies).
             let bytes = c.fork_bytes.max(stats.child_private_bytes);
             badness(bytes, adj.child).map(|points| {
-                (points, OomKill { process: i, victim: OomVictim::Child, pid: c.pid, anon_rss_bytes: bytes, swap_bytes: 0, oom_score_adj: adj.child })
+                (
+                    points,
+                    OomKill {
+                        process: i,
+                        victim: OomVictim::Child,
+                        pid: c.pid,
+                        anon_rss_bytes: bytes,
+                        swap_bytes: 0,
+                        oom_score_adj: adj.child,
+                    },
+                )
             })
         }));
     }
@@ -380,14 +439,20 @@ impl World {
         let machine = &mut self.machines[m];
         let mut residents: Vec<Resident<'_>> = if live.len() == 1 {
             let host = &mut self.hosts[live[0]];
-            vec![Resident { process: host.engine.as_mut().expect("live"), memory: &mut host.memory }]
+            vec![Resident {
+                process: host.engine.as_mut().expect("live"),
+                memory: &mut host.memory,
+            }]
         } else {
             // Several processes: borrow each once, in node order.
             self.hosts
                 .iter_mut()
                 .enumerate()
                 .filter(|(h, _)| live.binary_search(h).is_ok())
-                .map(|(_, host)| Resident { process: host.engine.as_mut().expect("live"), memory: &mut host.memory })
+                .map(|(_, host)| Resident {
+                    process: host.engine.as_mut().expect("live"),
+                    memory: &mut host.memory,
+                })
                 .collect()
         };
         let check = check_memory(&machine.spec, &mut machine.state, &mut residents);
@@ -410,11 +475,15 @@ impl World {
             // kswapd writes the pages behind the other I/O; the process does not wait.
             let done_us = self.disk_io(m, bytes);
             let fields = [("bytes", bytes), ("swap_used", used), ("done_us", done_us)];
-            self.trace.record_fields(now, &self.hosts[h].name, "swap-out", "", &fields);
+            self.trace
+                .record_fields(now, &self.hosts[h].name, "swap-out", "", &fields);
         }
         if first {
             let h = live[check.swapped_from[0].0];
-            let detail = format!("{} bytes of pid {} to swap (RAM {} bytes in use)", check.swapped_out, self.hosts[h].pid, check.in_use_bytes);
+            let detail = format!(
+                "{} bytes of pid {} to swap (RAM {} bytes in use)",
+                check.swapped_out, self.hosts[h].pid, check.in_use_bytes
+            );
             self.trace.notable(now, &self.hosts[h].name, "swap", detail);
         }
     }
@@ -422,7 +491,8 @@ impl World {
     fn oom_kill(&mut self, m: usize, h: usize, kill: OomKill) {
         let now = self.now_us;
         self.machines[m].state.oom_kills += 1;
-        self.trace.notable(now, &self.hosts[h].name, "oom-kill", kill.kernel_line());
+        self.trace
+            .notable(now, &self.hosts[h].name, "oom-kill", kill.kernel_line());
         match kill.victim {
             OomVictim::Main => {
                 // SIGKILL of the process; the machine stays up (the kernel
