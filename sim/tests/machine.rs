@@ -663,3 +663,67 @@ fn oom_score_adj_no_spares_a_grown_parent_s_child_only_if_it_is_smaller() {
     );
     assert_eq!(w.node_children("m1"), vec![child]);
 }
+
+#[test]
+fn several_processes_share_one_ram_swap_from_the_largest_and_the_oom_killer_picks_among_all() {
+    let (spec, mut st) = (spec(100 * MB, 10 * MB), state(0));
+    let (mut small, mut big) = (Fake::new(30 * MB), Fake::new(60 * MB));
+    let (mut small_mem, mut big_mem) =
+        (ProcessMemoryState::default(), ProcessMemoryState::default());
+    let check = |st: &mut MachineState,
+                 small: &mut Fake,
+                 big: &mut Fake,
+                 small_mem: &mut ProcessMemoryState,
+                 big_mem: &mut ProcessMemoryState| {
+        check_memory(
+            &spec,
+            st,
+            &mut [
+                Resident {
+                    process: small,
+                    memory: small_mem,
+                },
+                Resident {
+                    process: big,
+                    memory: big_mem,
+                },
+            ],
+        )
+    };
+    let c = check(&mut st, &mut small, &mut big, &mut small_mem, &mut big_mem);
+    assert_eq!((c.in_use_bytes, c.swapped_out, c.oom), (90 * MB, 0, None));
+    // 20 MB over RAM, 10 MB of swap: the largest process gives what swap holds.
+    st.memory_pressure_bytes = 30 * MB;
+    let c = check(&mut st, &mut small, &mut big, &mut small_mem, &mut big_mem);
+    assert_eq!(
+        (small.swap_calls.len(), big.swap_calls.clone()),
+        (0, vec![10 * MB])
+    );
+    assert_eq!(
+        (c.swapped_from.clone(), st.swap_used_bytes, c.in_use_bytes),
+        (vec![(1, 10 * MB)], 10 * MB, 110 * MB)
+    );
+    let kill = c.oom.expect("10 MB still over");
+    assert_eq!(
+        (
+            kill.process,
+            kill.victim,
+            kill.anon_rss_bytes,
+            kill.swap_bytes
+        ),
+        (1, OomVictim::Main, 50 * MB, 10 * MB)
+    );
+    // oom_score_adj moves the choice to the smaller process.
+    small.adj = OomScoreAdj {
+        main: 500,
+        child: 0,
+    };
+    let kill = check(&mut st, &mut small, &mut big, &mut small_mem, &mut big_mem)
+        .oom
+        .expect("still over");
+    assert_eq!(kill.process, 0);
+    assert_eq!(
+        (small_mem.rss_bytes_max, big_mem.rss_bytes_max),
+        (30 * MB, 60 * MB)
+    );
+}
