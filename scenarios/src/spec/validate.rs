@@ -429,7 +429,8 @@ fn check_config(c: &mut Checker, path: &KeyPath, node: &Node) {
     }
 }
 
-/// A host in replicaof or sentinel monitor must be a node: the simulation has no other hosts.
+/// A host in replicaof or sentinel monitor must be a node or a machine: the simulation has no
+/// other hosts.
 fn check_config_host(c: &mut Checker, path: &KeyPath, line: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let host = match words.as_slice() {
@@ -448,7 +449,7 @@ fn check_config_host(c: &mut Checker, path: &KeyPath, line: &str) {
         }
         _ => return,
     };
-    if !c.node_names.contains(host) {
+    if !c.node_names.contains(host) && !c.node_machines.contains(host) {
         c.report(
             path.clone(),
             format!("'{}': unknown node '{}'", line.trim(), host),
