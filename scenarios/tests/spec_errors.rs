@@ -974,3 +974,36 @@ fn machines_are_known_and_their_nodes_agree() {
     );
     assert!(parse(&together).is_ok());
 }
+
+#[test]
+fn the_builder_places_nodes_on_machines_and_faults_on_them() {
+    let built = ScenarioBuilder::new("box")
+        .seeds([1])
+        .duration_ms(10_000)
+        .node("m1", |n| n.machine("h1").memory("2gb").config("dir /d/m1"))
+        .node("r1", |n| {
+            n.machine("h1")
+                .port(6380)
+                .config("dir /d/r1")
+                .config("replicaof m1 6379")
+        })
+        .node("r2", |n| n.config("replicaof h1 6379"))
+        .step_at(1_000, Step::kill("").on_machine("h1"))
+        .build()
+        .unwrap();
+    assert_eq!(built, parse(BOX).unwrap());
+    let clash = ScenarioBuilder::new("box")
+        .seeds([1])
+        .duration_ms(10_000)
+        .node("m1", |n| n.machine("h1"))
+        .node("r1", |n| n.machine("h1"))
+        .build();
+    let message = clash.unwrap_err().to_string();
+    assert!(
+        message.contains(
+            "<builder>: node[1].port: node 'm1' on machine 'h1' already listens on port 6379"
+        ),
+        "{}",
+        message
+    );
+}
