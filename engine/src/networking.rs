@@ -59,6 +59,9 @@ pub struct Client {
     pub id: u64,
     pub conn: ConnId,
     pub peer: String,
+    /// The local port an accepted connection came in on (None for the
+    /// replica's link to its master, which this process dialled).
+    pub local_port: Option<u16>,
     pub name: Vec<u8>,
     pub db: usize,
     pub kind: ClientKind,
@@ -123,6 +126,7 @@ impl Client {
             id,
             conn,
             peer,
+            local_port: None,
             name: Vec::new(),
             db: 0,
             kind: ClientKind::Normal,
@@ -195,6 +199,15 @@ impl Client {
             flags.push('N');
         }
         flags
+    }
+
+    /// CLIENT LIST's laddr: the listening address's host with the port the
+    /// connection came in on; `listen_laddr` for a connection this process dialled.
+    pub fn laddr(&self, listen_laddr: &str) -> String {
+        match (self.local_port, listen_laddr.rsplit_once(':')) {
+            (Some(port), Some((host, _))) => format!("{}:{}", host, port),
+            _ => listen_laddr.to_string(),
+        }
     }
 
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.

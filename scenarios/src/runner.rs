@@ -44,6 +44,7 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
                 machine: machine_spec(&params),
                 config_lines,
                 sentinel: n.kind == crate::spec::NodeKind::Sentinel,
+                machine_name: n.machine.clone(),
             }
         })
         .collect();

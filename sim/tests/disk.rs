@@ -16,6 +16,7 @@ fn world_on(seed: u64, machine: MachineSpec) -> World {
         machine,
         config_lines: vec![],
         sentinel: false,
+        machine_name: None,
     }];
     let mut w = World::new(WorldSpec {
         seed,
