@@ -60,7 +60,7 @@ fn failover_report() -> Report {
             event(33_000, "r1", "fault:pause", ""),
         ],
         history: History { ok: ok.iter().sum(), fail: fail.iter().sum(), ..History::default() },
-        series: Some(Series { ok_per_s: ok, fail_per_s: fail, latency_p50_ms: p50, latency_p99_ms: p99, nodes: node_series(seconds as usize) }),
+        series: Some(Series { ok_per_s: ok, fail_per_s: fail, latency_p50_ms: p50, latency_p99_ms: p99, nodes: node_series(seconds as usize), ..Series::default() }),
         faults_fired: [("partition".to_string(), 1), (HOSTILE.to_string(), 1)].into_iter().collect(),
         scenario_resolved: json!({"node": [{"name": "m1", "config": []}, {"name": "r1", "config": ["replicaof m1 6379"]}]}),
         replay: format!("redsim run {}", HOSTILE),
@@ -227,6 +227,7 @@ fn series_of_zeros_and_ragged_lengths_render() {
         latency_p50_ms: vec![None, Some(0.0), Some(f64::NAN)],
         latency_p99_ms: vec![Some(3.0)],
         nodes: node_series(7),
+        ..Series::default()
     });
     let html = to_html(&report);
     assert_well_nested(&html);
