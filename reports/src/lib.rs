@@ -10,6 +10,7 @@ pub mod json;
 pub mod model;
 pub mod summary;
 pub mod timeline;
+pub mod workload_charts;
 
 pub use html::to_html;
 pub use json::{from_json, to_json_pretty};

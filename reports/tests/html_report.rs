@@ -154,7 +154,7 @@ fn assert_self_contained(html: &str) {
             assert!(!tag.contains(attribute), "<{}> has {:?}", tag, attribute);
         }
     }
-    for bad in ["NaN", "inf\"", "\"inf"] {
+    for bad in ["NaN", "inf\"", "\"inf", "Some(", "None"] {
         assert!(!html.contains(bad), "HTML contains {:?}", bad);
     }
 }
@@ -191,30 +191,30 @@ fn hostile_strings_are_escaped_everywhere() {
     assert_well_nested(&html);
 }
 
+/// A chart with nothing to draw is left out, and a note says why.
 #[test]
-fn report_without_series_still_renders_every_chart() {
+fn report_without_series_draws_only_the_roles() {
     let mut report = failover_report();
     report.series = None;
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert_eq!(svg_count(&html), 6);
-    assert_eq!(html.matches("no per-second series in this report").count(), 2);
-    assert_eq!(html.matches("no per-node series in this report").count(), 3);
+    assert_eq!(svg_count(&html), 1);
+    assert!(html.contains("<svg id=\"svg-roles\""));
+    assert!(html.contains("<p class=\"note\">This report has no time series: no latency or throughput chart.</p>"));
     assert!(html.contains("band-partition"), "fault bands come from the events alone");
 }
 
 #[test]
-fn empty_report_renders() {
+fn empty_report_renders_no_chart() {
     for series in [None, Some(Series::default())] {
         let mut report = bare_report();
         report.series = series;
         let html = to_html(&report);
         assert_well_nested(&html);
         assert_self_contained(&html);
-        assert_eq!(svg_count(&html), 6);
-        assert!(html.contains("no nodes in this report"));
-        assert_eq!(html.matches("no per-node series in this report").count(), 3);
+        assert_eq!(svg_count(&html), 0);
+        assert!(html.contains("no latency or throughput chart"));
     }
 }
 
@@ -232,8 +232,11 @@ fn series_of_zeros_and_ragged_lengths_render() {
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert_eq!(svg_count(&html), 6);
-    assert!(html.contains("no operation completed"), "throughput is all zero");
+    assert_eq!(svg_count(&html), 4, "no latency or throughput chart: throughput is all zero");
+    assert!(html.contains("No operation completed"));
+    for id in ["repl-offset", "repl-lag", "memory", "roles"] {
+        assert!(html.contains(&format!("<svg id=\"svg-{}\"", id)), "{}", id);
+    }
 }
 
 #[test]
@@ -352,7 +355,7 @@ fn node_charts_draw_one_line_per_node_with_samples() {
 }
 
 #[test]
-fn node_charts_without_samples_say_so() {
+fn node_charts_without_samples_are_left_out() {
     let mut report = failover_report();
     let series = report.series.as_mut().unwrap();
     for s in series.nodes.values_mut() {
@@ -362,14 +365,21 @@ fn node_charts_without_samples_say_so() {
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert!(svg_of(&html, "repl-lag").contains("no replica in this run"));
-    let lag_legend = html.split("id=\"chart-repl-lag\">").nth(1).unwrap().split("<svg").next().unwrap();
-    assert!(!lag_legend.contains("sw-node"), "the legend names only nodes drawn");
-    assert!(svg_of(&html, "memory").contains("no node was up"));
+    assert!(!html.contains("svg-repl-lag") && !html.contains("chart-repl-lag"), "no lag sample: no lag chart");
+    assert!(!html.contains("svg-memory"), "no memory sample: no memory chart");
     assert!(svg_of(&html, "repl-offset").contains("series node0"));
     report.series.as_mut().unwrap().nodes.clear();
     let html = to_html(&report);
-    assert_eq!(html.matches("no per-node series in this report").count(), 3);
+    assert_eq!(svg_count(&html), 3, "latency, throughput, roles");
+    // Without any replica, no replication chart even with samples.
+    let mut report = failover_report();
+    report.events.retain(|e| e.event != "master_link_up");
+    report.nodes.get_mut("m1").unwrap().role = "master".into();
+    for s in report.series.as_mut().unwrap().nodes.values_mut() {
+        s.role = s.role.iter().map(|r| r.as_ref().map(|_| "master".to_string())).collect();
+    }
+    let html = to_html(&report);
+    assert!(!html.contains("svg-repl-offset") && !html.contains("svg-repl-lag") && html.contains("svg-memory"));
 }
 
 #[test]
