@@ -11,7 +11,8 @@ use crate::commands::{self, flags, Command, CommandTable, Ctx};
 use crate::config::Config;
 use crate::cost::Cost;
 use crate::db::Db;
-use crate::networking::{Client, ClientKind};
+use crate::multi::Target;
+use crate::networking::{Client, ClientKind, ClientType};
 use crate::replication::ReplicationState;
 use crate::reply::errors;
 use crate::resp::{self, Parsed};
@@ -72,7 +73,7 @@ pub struct Server {
     pub also_propagate: Vec<(usize, Vec<Vec<u8>>)>,
     /// What the running top-level call will propagate, wrapped in
     /// MULTI/EXEC if it is more than one command (server.also_propagate).
-    pub pending_propagate: Vec<(usize, Vec<Vec<u8>>)>,
+    pub pending_propagate: Vec<(usize, Vec<Vec<u8>>, Target)>,
     /// Nesting of call(): 1 for a client's command, 2 inside its EXEC.
     pub call_depth: u32,
     /// EXEC is running its queued commands (server.in_exec).
@@ -101,6 +102,8 @@ pub struct Server {
     pub lazyfree: crate::lazyfree::LazyfreeState,
     /// The memory model: simulated pages, key allocations, COW (memory/).
     pub mem: crate::memory::MemState,
+    /// Channels and patterns with their subscribers (pubsub.rs).
+    pub pubsub: crate::pubsub::PubsubState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -156,6 +159,7 @@ impl Server {
             aof,
             evict: crate::evict::EvictState::new(now_us),
             lazyfree: Default::default(),
+            pubsub: Default::default(),
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
@@ -186,7 +190,8 @@ impl Server {
         // A clock that jumps backwards is honoured, as Redis honours it.
         self.now_us = now_us;
         self.cost = Cost::default();
-        self.cost.block_us(std::mem::take(&mut self.rdb.startup_block_us));
+        self.cost
+            .block_us(std::mem::take(&mut self.rdb.startup_block_us));
     }
 
     pub fn end_step(&mut self) -> Step {
@@ -214,11 +219,18 @@ impl Server {
 
     pub fn log(&mut self, level: LogLevel, message: String) {
         let role = if self.repl.master.is_some() { 'S' } else { 'M' };
-        self.outputs.push_back(Output::Log(LogLine { level, role, message }));
+        self.outputs.push_back(Output::Log(LogLine {
+            level,
+            role,
+            message,
+        }));
     }
 
     pub fn event(&mut self, name: &str, detail: String) {
-        self.outputs.push_back(Output::Event(Event { name: name.to_string(), detail }));
+        self.outputs.push_back(Output::Event(Event {
+            name: name.to_string(),
+            detail,
+        }));
     }
 
     pub fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
@@ -258,8 +270,11 @@ impl Server {
     }
 
     pub fn free_client(&mut self, conn: ConnId) {
-        let Some(client) = self.clients.remove(&conn) else { return };
+        let Some(mut client) = self.clients.remove(&conn) else {
+            return;
+        };
         crate::multi::free_client_state(self, conn);
+        crate::pubsub::free_client(self, &mut client);
         match client.kind {
             ClientKind::Replica => crate::replication::replica_freed(self, &client),
             ClientKind::Master => crate::replication::master_client_freed(self, &client),
@@ -281,7 +296,9 @@ impl Server {
             crate::replication::read_from_master_link(self, conn, bytes);
             return;
         }
-        let Some(client) = self.clients.get_mut(&conn) else { return };
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
         if client.close_after_reply || client.close_asap {
             return;
         }
@@ -305,10 +322,14 @@ impl Server {
     }
 
     fn process_input_batch(&mut self, conn: ConnId) {
-        let limits = resp::Limits { proto_max_bulk_len: self.config.hot.proto_max_bulk_len };
+        let limits = resp::Limits {
+            proto_max_bulk_len: self.config.hot.proto_max_bulk_len,
+        };
         let now_ms = self.mstime();
         loop {
-            let Some(client) = self.clients.get_mut(&conn) else { return };
+            let Some(client) = self.clients.get_mut(&conn) else {
+                return;
+            };
             if client.blocked_wait.is_some() || client.close_after_reply || client.close_asap {
                 return;
             }
@@ -320,7 +341,13 @@ impl Server {
                 Ok(Parsed::Incomplete) => {
                     if client.querybuf.len() as i64 > self.config.hot.client_query_buffer_limit {
                         let line = client.info_line(now_ms, "");
-                        self.log(LogLevel::Warning, format!("Closing client that reached max query buffer length: {}", line));
+                        self.log(
+                            LogLevel::Warning,
+                            format!(
+                                "Closing client that reached max query buffer length: {}",
+                                line
+                            ),
+                        );
                         self.close_connection(conn);
                     }
                     return;
@@ -329,7 +356,11 @@ impl Server {
                     let start = client.qb_pos;
                     client.qb_pos += consumed;
                     // A replica keeps the master's stream bytes it applied (offset, backlog, sub-replicas).
-                    let request = if is_master { client.querybuf[start..start + consumed].to_vec() } else { Vec::new() };
+                    let request = if is_master {
+                        client.querybuf[start..start + consumed].to_vec()
+                    } else {
+                        Vec::new()
+                    };
                     if !argv.is_empty() {
                         self.run_client_command(conn, argv);
                     }
@@ -346,7 +377,10 @@ impl Server {
                     self.stats.total_error_replies += 1;
                     *self.stats.errors_by_code.entry("ERR".into()).or_default() += 1;
                     let info = client.info_line(now_ms, "");
-                    self.log(LogLevel::Verbose, format!("Protocol error ({}) from client: {}", text, info));
+                    self.log(
+                        LogLevel::Verbose,
+                        format!("Protocol error ({}) from client: {}", text, info),
+                    );
                     return;
                 }
             }
@@ -356,7 +390,9 @@ impl Server {
     /// Runs a command for a connected client, taking it out of the client map
     /// for the duration so handlers can borrow both.
     pub fn run_client_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
-        let Some(mut client) = self.clients.remove(&conn) else { return };
+        let Some(mut client) = self.clients.remove(&conn) else {
+            return;
+        };
         self.executing_master_stream = client.kind == ClientKind::Master;
         client.argv_mem = argv.iter().map(|a| a.len()).sum();
         self.process_command(&mut client, &argv);
@@ -373,6 +409,7 @@ impl Server {
         }
         self.process_command(&mut admin, &argv);
         crate::multi::free_client_state(self, admin.conn);
+        crate::pubsub::free_client(self, &mut admin);
         admin.reply.take()
     }
 
@@ -389,12 +426,20 @@ impl Server {
     fn reject_bytes(&mut self, c: &mut Client, error: &[u8]) {
         self.stats.rejected_calls += 1;
         let mut line = b"-".to_vec();
-        line.extend(error.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        line.extend(
+            error
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
         line.extend_from_slice(b"\r\n");
         c.reply.raw(&line);
         self.stats.total_error_replies += 1;
         let end = error.iter().position(|&b| b == b' ').unwrap_or(error.len());
-        *self.stats.errors_by_code.entry(String::from_utf8_lossy(&error[..end]).into_owned()).or_default() += 1;
+        *self
+            .stats
+            .errors_by_code
+            .entry(String::from_utf8_lossy(&error[..end]).into_owned())
+            .or_default() += 1;
     }
 
     fn reject(&mut self, c: &mut Client, error: &str) {
@@ -409,7 +454,10 @@ impl Server {
         if is_exec {
             crate::multi::discard_transaction(self, c);
             let reason = error.strip_prefix("ERR ").unwrap_or(error);
-            self.reject(c, &format!("EXECABORT Transaction discarded because of: {}", reason));
+            self.reject(
+                c,
+                &format!("EXECABORT Transaction discarded because of: {}", reason),
+            );
         } else {
             self.reject(c, error);
         }
@@ -436,7 +484,11 @@ impl Server {
         }
         let is_exec = base.name == "exec";
         if !base.arity_ok(argv.len()) {
-            self.reject_command(c, is_exec, &format!("ERR wrong number of arguments for '{}' command", base.name));
+            self.reject_command(
+                c,
+                is_exec,
+                &format!("ERR wrong number of arguments for '{}' command", base.name),
+            );
             return;
         }
         let (cmd, full_name) = match commands::resolve(base, argv) {
@@ -449,7 +501,11 @@ impl Server {
         };
         c.last_cmd = full_name.clone();
         if !cmd.arity_ok(argv.len()) {
-            self.reject_command(c, false, &format!("ERR wrong number of arguments for '{}' command", full_name));
+            self.reject_command(
+                c,
+                false,
+                &format!("ERR wrong number of arguments for '{}' command", full_name),
+            );
             return;
         }
         if c.in_multi && crate::multi::denied_in_multi(cmd) {
@@ -461,8 +517,8 @@ impl Server {
             self.stats.per_command.entry(full_name).or_default().2 += 1;
             return;
         }
-        if let Some(error) = self.deny_reason(c, cmd) {
-            self.reject_command(c, is_exec, error);
+        if let Some(error) = self.deny_reason(c, cmd, &full_name) {
+            self.reject_command(c, is_exec, &error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
             return;
         }
@@ -473,34 +529,52 @@ impl Server {
         self.call(c, cmd, &full_name, argv);
     }
 
-    fn deny_reason(&self, c: &Client, cmd: &Command) -> Option<&'static str> {
+    fn deny_reason(
+        &self,
+        c: &Client,
+        cmd: &Command,
+        full_name: &str,
+    ) -> Option<std::borrow::Cow<'static, str>> {
         // An EXEC counts as a write if it would run one (processCommand's is_write_command).
         let is_write = cmd.is_write() || (cmd.name == "exec" && c.mstate_write);
         let from_master = c.kind == ClientKind::Master;
         if (is_write || cmd.name == "ping") && !from_master {
             if let Some(error) = crate::rdb::bgsave::disk_error(self) {
-                return Some(error);
+                return Some(error.into());
             }
         }
         if is_write && !from_master && !crate::replication::good_replicas_ok(self) {
-            return Some(errors::NOREPLICAS);
+            return Some(errors::NOREPLICAS.into());
         }
-        if is_write && !from_master && self.repl.master.is_some() && self.config.hot.replica_read_only {
-            return Some(errors::READONLY);
+        if is_write
+            && !from_master
+            && self.repl.master.is_some()
+            && self.config.hot.replica_read_only
+        {
+            return Some(errors::READONLY.into());
+        }
+        if let Some(error) = crate::pubsub::context_error(c, cmd, full_name) {
+            return Some(error.into());
         }
         if self.repl.master.is_some()
             && !self.config.hot.replica_serve_stale_data
             && !crate::replication::master_link_up(self)
             && cmd.flags & flags::STALE == 0
         {
-            return Some(errors::MASTERDOWN);
+            return Some(errors::MASTERDOWN.into());
         }
         None
     }
 
     /// call(): run the handler, account, and collect what changed the
     /// dataset for propagation; the outermost call propagates it all.
-    pub(crate) fn call(&mut self, c: &mut Client, cmd: &'static Command, full_name: &str, argv: &[Vec<u8>]) {
+    pub(crate) fn call(
+        &mut self,
+        c: &mut Client,
+        cmd: &'static Command,
+        full_name: &str,
+        argv: &[Vec<u8>],
+    ) {
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
         let reply_len_before = c.reply.buf.len();
@@ -512,12 +586,15 @@ impl Server {
             self.watch.clear_pending();
         }
         self.call_depth += 1;
+        // CLIENT_FORCE_REPL is per call: an EXEC's PUBLISH does not force the EXEC.
+        let force_repl_outer = std::mem::take(&mut c.force_repl);
         crate::evict::command_starts(self);
         {
             let mut ctx = Ctx { srv: self, c, argv };
             (cmd.handler)(&mut ctx);
         }
         self.call_depth -= 1;
+        let force_repl = std::mem::replace(&mut c.force_repl, force_repl_outer);
         crate::memory::flush_pending(self);
         self.count_reply_error(c, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
@@ -525,7 +602,11 @@ impl Server {
         // Look up by &str first: allocating the name on every call is costly.
         let entry = match self.stats.per_command.get_mut(full_name) {
             Some(entry) => entry,
-            None => self.stats.per_command.entry(full_name.to_string()).or_default(),
+            None => self
+                .stats
+                .per_command
+                .entry(full_name.to_string())
+                .or_default(),
         };
         entry.0 += 1;
         entry.1 += usec;
@@ -534,7 +615,15 @@ impl Server {
         if changed && cmd.flags & flags::NO_PROPAGATE == 0 && own.is_empty() {
             own.push((db_before, argv.to_vec()));
         }
-        self.pending_propagate.extend(own);
+        let forced_only = force_repl && own.is_empty();
+        self.pending_propagate.extend(
+            own.into_iter()
+                .map(|(db, argv)| (db, argv, Target::AofAndRepl)),
+        );
+        if forced_only {
+            self.pending_propagate
+                .push((db_before, argv.to_vec(), Target::ReplOnly));
+        }
         crate::multi::commit_modified_keys(self, changed);
         if self.call_depth == 0 {
             crate::multi::propagate_pending_commands(self, cmd);
@@ -554,7 +643,10 @@ impl Server {
         if new.first() == Some(&b'-') {
             self.stats.failed_calls += 1;
             self.stats.total_error_replies += 1;
-            let end = new.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(new.len());
+            let end = new
+                .iter()
+                .position(|&b| b == b' ' || b == b'\r')
+                .unwrap_or(new.len());
             let code = String::from_utf8_lossy(&new[1..end]).into_owned();
             *self.stats.errors_by_code.entry(code).or_default() += 1;
         }
@@ -643,7 +735,9 @@ impl Server {
         let idle: Vec<ConnId> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.kind == ClientKind::Normal && c.blocked_wait.is_none())
+            .filter(|(_, c)| {
+                c.kind == ClientKind::Normal && c.blocked_wait.is_none() && !c.in_pubsub()
+            })
             .filter(|(_, c)| (now - c.last_interaction_ms) / 1000 > timeout_s)
             .map(|(k, _)| *k)
             .collect();
@@ -672,10 +766,16 @@ fn util_eq(a: &[u8], b: &str) -> bool {
 // ---- generic commands ----
 
 fn ping_command(ctx: &mut Ctx) {
+    if crate::pubsub::ping_in_context(ctx.c, ctx.argv) {
+        return;
+    }
     match ctx.argv.len() {
         1 => ctx.c.reply.simple("PONG"),
         2 => ctx.c.reply.bulk(&ctx.argv[1]),
-        _ => ctx.c.reply.err("ERR wrong number of arguments for 'ping' command"),
+        _ => ctx
+            .c
+            .reply
+            .err("ERR wrong number of arguments for 'ping' command"),
     }
 }
 
@@ -690,7 +790,10 @@ pub fn get_int_arg(arg: &[u8], msg: Option<&str>) -> Result<i32, String> {
         return Err(msg.map_or(errors::NOT_INTEGER.to_string(), |m| format!("ERR {}", m)));
     };
     i32::try_from(n).map_err(|_| {
-        msg.map_or("ERR value is out of range, value must between -2147483648 and 2147483647".to_string(), |m| format!("ERR {}", m))
+        msg.map_or(
+            "ERR value is out of range, value must between -2147483648 and 2147483647".to_string(),
+            |m| format!("ERR {}", m),
+        )
     })
 }
 
@@ -713,7 +816,10 @@ fn time_command(ctx: &mut Ctx) {
 }
 
 fn info_command(ctx: &mut Ctx) {
-    let sections: Vec<String> = ctx.argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let sections: Vec<String> = ctx.argv[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
     // used_memory is exact at every moment in Redis: bring the regions that
     // follow client buffers and tables up to date first.
     crate::memory::sync_regions(ctx.srv);
@@ -750,12 +856,18 @@ fn config_set_names_error(args: &[Vec<u8>]) -> Option<String> {
         } else if crate::config::PROTECTED.contains(&spec.name) {
             other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config", name));
         } else if specs.contains(&spec.name) {
-            other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter", name));
+            other = Some(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
+                name
+            ));
         }
         specs.push(spec.name);
     }
     match unknown {
-        Some(name) => Some(format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", name)),
+        Some(name) => Some(format!(
+            "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+            name
+        )),
         None => other,
     }
 }
@@ -776,7 +888,10 @@ fn config_set_command(ctx: &mut Ctx) {
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
         let canonical = crate::config::find_spec(&name).map_or(name.as_str(), |s| s.name);
         if let Err(e) = trial.set(&name, &[value]) {
-            ctx.c.reply.err(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", canonical, e.reason));
+            ctx.c.reply.err(&format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+                canonical, e.reason
+            ));
             return;
         }
     }
@@ -787,7 +902,10 @@ fn config_set_command(ctx: &mut Ctx) {
         return;
     }
     crate::replication::config_changed(ctx.srv);
-    if args.chunks(2).any(|pair| crate::util::eq_ic(&pair[0], "maxmemory")) {
+    if args
+        .chunks(2)
+        .any(|pair| crate::util::eq_ic(&pair[0], "maxmemory"))
+    {
         crate::evict::maxmemory_changed(ctx.srv);
     }
     ctx.c.reply.ok();
@@ -801,7 +919,9 @@ fn config_resetstat_command(ctx: &mut Ctx) {
 }
 
 fn config_rewrite_command(ctx: &mut Ctx) {
-    ctx.c.reply.err("ERR The server is running without a config file");
+    ctx.c
+        .reply
+        .err("ERR The server is running without a config file");
 }
 
 fn config_help_command(ctx: &mut Ctx) {
@@ -822,21 +942,45 @@ fn config_help_command(ctx: &mut Ctx) {
 }
 
 const CONFIG_SUBCOMMANDS: &[Command] = &[
-    Command::new("get", -3, flags::ADMIN | flags::STALE | flags::LOADING, config_get_command),
-    Command::new("set", -4, flags::ADMIN | flags::STALE | flags::LOADING, config_set_command),
-    Command::new("resetstat", 2, flags::ADMIN | flags::STALE | flags::LOADING, config_resetstat_command),
-    Command::new("rewrite", 2, flags::ADMIN | flags::STALE | flags::LOADING, config_rewrite_command),
-    Command::new("help", 2, flags::STALE | flags::LOADING, config_help_command),
+    Command::new(
+        "get",
+        -3,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_get_command,
+    ),
+    Command::new(
+        "set",
+        -4,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_set_command,
+    ),
+    Command::new(
+        "resetstat",
+        2,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_resetstat_command,
+    ),
+    Command::new(
+        "rewrite",
+        2,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_rewrite_command,
+    ),
+    Command::new(
+        "help",
+        2,
+        flags::STALE | flags::LOADING,
+        config_help_command,
+    ),
 ];
 
-/// CLIENT TYPE names as getClientTypeByName knows them; pubsub clients
-/// do not exist here, so that type matches nobody.
-fn client_type_by_name(name: &[u8]) -> Option<Option<ClientKind>> {
+/// CLIENT TYPE names as getClientTypeByName knows them.
+fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
     match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {
-        "normal" => Some(Some(ClientKind::Normal)),
-        "slave" | "replica" => Some(Some(ClientKind::Replica)),
-        "master" => Some(Some(ClientKind::Master)),
-        "pubsub" => Some(None),
+        "normal" => Some(ClientType::Normal),
+        "slave" | "replica" => Some(ClientType::Replica),
+        "master" => Some(ClientType::Master),
+        "pubsub" => Some(ClientType::Pubsub),
         _ => None,
     }
 }
@@ -844,11 +988,14 @@ fn client_type_by_name(name: &[u8]) -> Option<Option<ClientKind>> {
 fn client_list_command(ctx: &mut Ctx) {
     let now = ctx.srv.mstime();
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let mut type_filter: Option<Option<ClientKind>> = None;
+    let mut type_filter: Option<ClientType> = None;
     let mut ids: Option<Vec<u64>> = None;
     if ctx.argv.len() == 4 && util_eq(&ctx.argv[2], "type") {
         let Some(kind) = client_type_by_name(&ctx.argv[3]) else {
-            ctx.c.reply.err(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&ctx.argv[3])));
+            ctx.c.reply.err(&format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(&ctx.argv[3])
+            ));
             return;
         };
         type_filter = Some(kind);
@@ -877,7 +1024,7 @@ fn client_list_command(ctx: &mut Ctx) {
         if current_id == 0 && client.id == 0 {
             continue;
         }
-        if type_filter.is_some_and(|t| t != Some(client.kind)) {
+        if type_filter.is_some_and(|t| t != client.client_type()) {
             continue;
         }
         if ids.as_ref().is_some_and(|list| !list.contains(&client.id)) {
@@ -957,7 +1104,9 @@ fn client_id_command(ctx: &mut Ctx) {
 fn client_setname_command(ctx: &mut Ctx) {
     let name = &ctx.argv[2];
     if name.iter().any(|&b| b <= b' ' || b > b'~') {
-        ctx.c.reply.err("ERR Client names cannot contain spaces, newlines or special characters.");
+        ctx.c
+            .reply
+            .err("ERR Client names cannot contain spaces, newlines or special characters.");
         return;
     }
     ctx.c.name = name.clone();
@@ -973,12 +1122,11 @@ fn client_getname_command(ctx: &mut Ctx) {
     }
 }
 
-/// The filters of CLIENT KILL. `kind` is Some(None) for a type that
-/// matches nobody here (pubsub).
+/// The filters of CLIENT KILL.
 #[derive(Default)]
 struct KillFilter {
     id: Option<u64>,
-    kind: Option<Option<ClientKind>>,
+    kind: Option<ClientType>,
     addr: Option<String>,
     laddr: Option<String>,
     skipme: bool,
@@ -987,7 +1135,7 @@ struct KillFilter {
 impl KillFilter {
     fn matches(&self, c: &Client, laddr: &str) -> bool {
         self.id.map_or(true, |i| c.id == i)
-            && self.kind.map_or(true, |k| k == Some(c.kind))
+            && self.kind.map_or(true, |k| k == c.client_type())
             && self.addr.as_ref().map_or(true, |a| c.peer == *a)
             && self.laddr.as_ref().map_or(true, |a| a == laddr)
     }
@@ -995,12 +1143,20 @@ impl KillFilter {
 
 /// Parses CLIENT KILL's new-style options, replying with Redis's error.
 fn client_kill_options(args: &[Vec<u8>]) -> Result<KillFilter, String> {
-    let mut f = KillFilter { skipme: true, ..Default::default() };
+    let mut f = KillFilter {
+        skipme: true,
+        ..Default::default()
+    };
     let mut i = 0;
     while i < args.len() {
-        let Some(value) = args.get(i + 1) else { return Err(errors::SYNTAX.into()) };
+        let Some(value) = args.get(i + 1) else {
+            return Err(errors::SYNTAX.into());
+        };
         let text = String::from_utf8_lossy(value).into_owned();
-        match String::from_utf8_lossy(&args[i]).to_ascii_lowercase().as_str() {
+        match String::from_utf8_lossy(&args[i])
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "id" => match crate::util::parse_i64(value) {
                 Some(v) if v >= 1 => f.id = Some(v as u64),
                 _ => return Err("ERR client-id should be greater than 0".into()),
@@ -1027,7 +1183,11 @@ fn client_kill_options(args: &[Vec<u8>]) -> Result<KillFilter, String> {
 fn client_kill_command(ctx: &mut Ctx) {
     let old_style = ctx.argv.len() == 3;
     let filter = if old_style {
-        KillFilter { addr: Some(String::from_utf8_lossy(&ctx.argv[2]).into_owned()), skipme: false, ..Default::default() }
+        KillFilter {
+            addr: Some(String::from_utf8_lossy(&ctx.argv[2]).into_owned()),
+            skipme: false,
+            ..Default::default()
+        }
     } else {
         match client_kill_options(&ctx.argv[2..]) {
             Ok(f) => f,
@@ -1038,7 +1198,13 @@ fn client_kill_command(ctx: &mut Ctx) {
         }
     };
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let victims: Vec<ConnId> = ctx.srv.clients.values().filter(|c| filter.matches(c, &laddr)).map(|c| c.conn).collect();
+    let victims: Vec<ConnId> = ctx
+        .srv
+        .clients
+        .values()
+        .filter(|c| filter.matches(c, &laddr))
+        .map(|c| c.conn)
+        .collect();
     let mut killed = victims.len();
     for conn in &victims {
         // freeClient logs "Connection with replica ... lost." for replicas.
@@ -1058,13 +1224,43 @@ fn client_kill_command(ctx: &mut Ctx) {
 }
 
 const CLIENT_SUBCOMMANDS: &[Command] = &[
-    Command::new("list", -2, flags::ADMIN | flags::STALE | flags::LOADING, client_list_command),
-    Command::new("kill", -3, flags::ADMIN | flags::STALE | flags::LOADING, client_kill_command),
+    Command::new(
+        "list",
+        -2,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        client_list_command,
+    ),
+    Command::new(
+        "kill",
+        -3,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        client_kill_command,
+    ),
     Command::new("id", 2, flags::STALE | flags::LOADING, client_id_command),
-    Command::new("info", 2, flags::STALE | flags::LOADING, client_info_command),
-    Command::new("help", 2, flags::STALE | flags::LOADING, client_help_command),
-    Command::new("setname", 3, flags::STALE | flags::LOADING, client_setname_command),
-    Command::new("getname", 2, flags::STALE | flags::LOADING, client_getname_command),
+    Command::new(
+        "info",
+        2,
+        flags::STALE | flags::LOADING,
+        client_info_command,
+    ),
+    Command::new(
+        "help",
+        2,
+        flags::STALE | flags::LOADING,
+        client_help_command,
+    ),
+    Command::new(
+        "setname",
+        3,
+        flags::STALE | flags::LOADING,
+        client_setname_command,
+    ),
+    Command::new(
+        "getname",
+        2,
+        flags::STALE | flags::LOADING,
+        client_getname_command,
+    ),
 ];
 
 fn command_count_command(ctx: &mut Ctx) {
@@ -1100,8 +1296,18 @@ fn command_docs_command(ctx: &mut Ctx) {
 }
 
 const COMMAND_SUBCOMMANDS: &[Command] = &[
-    Command::new("count", 2, flags::STALE | flags::LOADING, command_count_command),
-    Command::new("docs", -2, flags::STALE | flags::LOADING, command_docs_command),
+    Command::new(
+        "count",
+        2,
+        flags::STALE | flags::LOADING,
+        command_count_command,
+    ),
+    Command::new(
+        "docs",
+        -2,
+        flags::STALE | flags::LOADING,
+        command_docs_command,
+    ),
 ];
 
 fn command_entry(ctx: &mut Ctx) {
@@ -1116,7 +1322,10 @@ fn function_flush_command(ctx: &mut Ctx) {
     match ctx.argv.get(2) {
         None => ctx.c.reply.ok(),
         Some(mode) if util_eq(mode, "async") || util_eq(mode, "sync") => ctx.c.reply.ok(),
-        Some(_) => ctx.c.reply.err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+        Some(_) => ctx
+            .c
+            .reply
+            .err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
     }
 }
 
@@ -1126,7 +1335,12 @@ fn function_list_command(ctx: &mut Ctx) {
 }
 
 const FUNCTION_SUBCOMMANDS: &[Command] = &[
-    Command::new("flush", -2, flags::WRITE | flags::NOSCRIPT, function_flush_command),
+    Command::new(
+        "flush",
+        -2,
+        flags::WRITE | flags::NOSCRIPT,
+        function_flush_command,
+    ),
     Command::new("list", -2, flags::NOSCRIPT, function_list_command),
 ];
 
@@ -1137,12 +1351,33 @@ fn lastsave_command(ctx: &mut Ctx) {
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, flags::FAST | flags::STALE, ping_command),
     Command::new("echo", 2, flags::FAST, echo_command),
-    Command::new("select", 2, flags::FAST | flags::STALE | flags::LOADING, select_command),
-    Command::new("time", 1, flags::FAST | flags::STALE | flags::LOADING, time_command),
+    Command::new(
+        "select",
+        2,
+        flags::FAST | flags::STALE | flags::LOADING,
+        select_command,
+    ),
+    Command::new(
+        "time",
+        1,
+        flags::FAST | flags::STALE | flags::LOADING,
+        time_command,
+    ),
     Command::new("info", -1, flags::STALE | flags::LOADING, info_command),
-    Command::new("lastsave", 1, flags::FAST | flags::STALE | flags::LOADING, lastsave_command),
+    Command::new(
+        "lastsave",
+        1,
+        flags::FAST | flags::STALE | flags::LOADING,
+        lastsave_command,
+    ),
     Command::container("config", -2, 0, CONFIG_SUBCOMMANDS),
     Command::container("client", -2, 0, CLIENT_SUBCOMMANDS),
     Command::container("function", -2, 0, FUNCTION_SUBCOMMANDS),
-    Command { name: "command", arity: -1, flags: flags::STALE | flags::LOADING, handler: command_entry, subcommands: COMMAND_SUBCOMMANDS },
+    Command {
+        name: "command",
+        arity: -1,
+        flags: flags::STALE | flags::LOADING,
+        handler: command_entry,
+        subcommands: COMMAND_SUBCOMMANDS,
+    },
 ];

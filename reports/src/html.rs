@@ -2,10 +2,10 @@
 //! opens offline, with inline SVG charts (see charts.rs).
 
 use crate::charts::{self, MemoryLine, NodeMetric};
-use crate::workload_charts;
 use crate::model::{value_text, Report};
-use crate::timeline::{self, MarkKind};
 use crate::summary::event_counts;
+use crate::timeline::{self, MarkKind};
+use crate::workload_charts;
 use std::fmt::Write;
 
 /// INFO fields shown in the nodes table, when the node has them; the full INFO is in the JSON.
@@ -101,8 +101,15 @@ ol.marks .t{color:#555;font-variant-numeric:tabular-nums}";
 pub fn to_html(report: &Report) -> String {
     let mut out = String::new();
     let title = escape(&report.title);
-    let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    let _ = write!(out, "<title>redsim: {}</title>\n<style>{}</style>\n</head>\n<body>\n", title, STYLE);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    );
+    let _ = write!(
+        out,
+        "<title>redsim: {}</title>\n<style>{}</style>\n</head>\n<body>\n",
+        title, STYLE
+    );
     write_header(&mut out, report);
     write_expectations(&mut out, report);
     write_charts(&mut out, report);
@@ -135,7 +142,11 @@ fn write_header(out: &mut String, r: &Report) {
     for (name, value) in rows {
         let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", name, escape(&value));
     }
-    let _ = writeln!(out, "<tr><th>replay</th><td><code>{}</code></td></tr>\n</table>", escape(&r.replay));
+    let _ = writeln!(
+        out,
+        "<tr><th>replay</th><td><code>{}</code></td></tr>\n</table>",
+        escape(&r.replay)
+    );
 }
 
 fn write_expectations(out: &mut String, r: &Report) {
@@ -154,7 +165,10 @@ fn write_expectations(out: &mut String, r: &Report) {
 
 fn write_history(out: &mut String, r: &Report) {
     let h = &r.history;
-    let opt = |v: Option<u64>| v.map(|ms| format!("{} ms", ms)).unwrap_or_else(|| "-".to_string());
+    let opt = |v: Option<u64>| {
+        v.map(|ms| format!("{} ms", ms))
+            .unwrap_or_else(|| "-".to_string())
+    };
     let _ = writeln!(out, "<h2>History</h2>\n<table id=\"history\">");
     let rows = [
         ("ok", h.ok.to_string()),
@@ -162,21 +176,45 @@ fn write_history(out: &mut String, r: &Report) {
         ("unknown", h.unknown.to_string()),
         ("acked writes", h.acked_writes.to_string()),
         ("acked writes lost", h.acked_writes_lost.to_string()),
-        ("acked writes evaluated", h.acked_writes_evaluated.to_string()),
+        (
+            "acked writes evaluated",
+            h.acked_writes_evaluated.to_string(),
+        ),
         ("first lost write acked", opt(h.first_lost_acked_ms)),
         ("last lost write acked", opt(h.last_lost_acked_ms)),
         ("first fail", opt(h.first_fail_ms)),
         ("last fail", opt(h.last_fail_ms)),
-        ("latency p50 / p99 / p999 / max", format!("{} / {} / {} / {} ms", h.latency_ms.p50, h.latency_ms.p99, h.latency_ms.p999, h.latency_ms.max)),
+        (
+            "latency p50 / p99 / p999 / max",
+            format!(
+                "{} / {} / {} / {} ms",
+                h.latency_ms.p50, h.latency_ms.p99, h.latency_ms.p999, h.latency_ms.max
+            ),
+        ),
     ];
     for (name, value) in rows {
-        let _ = writeln!(out, "<tr><th>{}</th><td class=\"num\">{}</td></tr>", name, escape(&value));
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td class=\"num\">{}</td></tr>",
+            name,
+            escape(&value)
+        );
     }
     for (code, n) in &h.errors {
-        let _ = writeln!(out, "<tr><th>error {}</th><td class=\"num\">{}</td></tr>", escape(code), n);
+        let _ = writeln!(
+            out,
+            "<tr><th>error {}</th><td class=\"num\">{}</td></tr>",
+            escape(code),
+            n
+        );
     }
     for (kind, n) in &r.faults_fired {
-        let _ = writeln!(out, "<tr><th>fault {}</th><td class=\"num\">{}</td></tr>", escape(kind), n);
+        let _ = writeln!(
+            out,
+            "<tr><th>fault {}</th><td class=\"num\">{}</td></tr>",
+            escape(kind),
+            n
+        );
     }
     out.push_str("</table>\n");
     write_lost_writes(out, h);
@@ -185,17 +223,31 @@ fn write_history(out: &mut String, r: &Report) {
 /// The lost writes the report lists, and what the checker could not judge.
 fn write_lost_writes(out: &mut String, h: &crate::model::History) {
     for n in &h.acked_writes_not_evaluated {
-        let _ = writeln!(out, "<p class=\"fail\">{} acked writes not evaluated ({}: {})</p>", n.acked_writes, escape(&n.node), escape(&n.reason));
+        let _ = writeln!(
+            out,
+            "<p class=\"fail\">{} acked writes not evaluated ({}: {})</p>",
+            n.acked_writes,
+            escape(&n.node),
+            escape(&n.reason)
+        );
     }
     if h.lost_writes.is_empty() {
         return;
     }
     let listed = if (h.lost_writes.len() as u64) < h.acked_writes_lost {
-        format!("the first {} of {}", h.lost_writes.len(), h.acked_writes_lost)
+        format!(
+            "the first {} of {}",
+            h.lost_writes.len(),
+            h.acked_writes_lost
+        )
     } else {
         h.acked_writes_lost.to_string()
     };
-    let _ = writeln!(out, "<h3>Lost writes ({})</h3>\n<table id=\"lost-writes\">", listed);
+    let _ = writeln!(
+        out,
+        "<h3>Lost writes ({})</h3>\n<table id=\"lost-writes\">",
+        listed
+    );
     out.push_str("<tr><th>acked ms</th><th>invoked ms</th><th>node</th><th>kind</th><th>key</th><th>value</th><th>client</th><th>op</th></tr>\n");
     for w in &h.lost_writes {
         let _ = writeln!(
@@ -224,16 +276,30 @@ fn write_charts(out: &mut String, r: &Report) {
     let bands = band_legend(r);
     if workload_charts::has_operations(r) {
         write_workload_charts(out, r, &bands);
-    } else if r.series.as_ref().is_some_and(|s| s.ok_per_s.iter().chain(&s.fail_per_s).any(|n| *n > 0)) {
+    } else if r
+        .series
+        .as_ref()
+        .is_some_and(|s| s.ok_per_s.iter().chain(&s.fail_per_s).any(|n| *n > 0))
+    {
         write_total_charts(out, r, &bands);
     } else if r.series.is_none() {
         out.push_str("<p class=\"note\">This report has no time series: no latency or throughput chart.</p>\n");
     } else {
-        out.push_str("<p class=\"note\">No operation completed: no latency or throughput chart.</p>\n");
+        out.push_str(
+            "<p class=\"note\">No operation completed: no latency or throughput chart.</p>\n",
+        );
     }
     if !workload_charts::lost_lines(r).is_empty() {
-        let lines: String = workload_charts::lost_lines(r).iter().map(|(i, name, _)| swatch(&charts::node_class(*i), name)).collect();
-        write_chart_head(out, "lost-writes", "Lost writes", &format!("{}{}", lines, bands));
+        let lines: String = workload_charts::lost_lines(r)
+            .iter()
+            .map(|(i, name, _)| swatch(&charts::node_class(*i), name))
+            .collect();
+        write_chart_head(
+            out,
+            "lost-writes",
+            "Lost writes",
+            &format!("{}{}", lines, bands),
+        );
         out.push_str(&workload_charts::lost_writes_chart(r));
         out.push_str("</div>\n");
     }
@@ -242,45 +308,88 @@ fn write_charts(out: &mut String, r: &Report) {
         out.push_str("</div>\n");
         return;
     }
-    let _ = writeln!(out, "<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>");
-    let states: String = charts::role_states_used(r).iter().map(|s| swatch(s.class(), s.label())).collect();
+    let _ = writeln!(
+        out,
+        "<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>"
+    );
+    let states: String = charts::role_states_used(r)
+        .iter()
+        .map(|s| swatch(s.class(), s.label()))
+        .collect();
     let _ = writeln!(out, "<div class=\"legend\">{}</div>", states);
     out.push_str(&charts::roles_chart(r));
     out.push_str("</div>\n</div>\n");
 }
 
 fn write_chart_head(out: &mut String, id: &str, heading: &str, legend: &str) {
-    let _ = writeln!(out, "<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>\n<div class=\"legend\">{}</div>", id, escape(heading), legend);
+    let _ = writeln!(
+        out,
+        "<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>\n<div class=\"legend\">{}</div>",
+        id,
+        escape(heading),
+        legend
+    );
 }
 
 /// The list that explains the charts' numbered marks, when they are numbered.
 fn write_numbered_marks(out: &mut String, r: &Report) {
-    let Some(numbered) = charts::numbered_marks(r) else { return };
+    let Some(numbered) = charts::numbered_marks(r) else {
+        return;
+    };
     out.push_str("<h3>Marks on the time axis</h3>\n<ol class=\"marks\" id=\"marks\">\n");
     for (n, m) in numbered {
         let when = match m.end_ms {
-            Some(end) if !m.open => format!("{:.3} s to {:.3} s", m.start_ms as f64 / 1000.0, end as f64 / 1000.0),
+            Some(end) if !m.open => format!(
+                "{:.3} s to {:.3} s",
+                m.start_ms as f64 / 1000.0,
+                end as f64 / 1000.0
+            ),
             Some(_) => format!("{:.3} s to the end", m.start_ms as f64 / 1000.0),
             None => format!("{:.3} s", m.start_ms as f64 / 1000.0),
         };
-        let _ = writeln!(out, "<li value=\"{}\"><span class=\"t\">{}</span> {}</li>", n, when, escape(&m.label));
+        let _ = writeln!(
+            out,
+            "<li value=\"{}\"><span class=\"t\">{}</span> {}</li>",
+            n,
+            when,
+            escape(&m.label)
+        );
     }
     out.push_str("</ol>\n");
 }
 
 /// Latency and throughput, one colour per workload.
 fn write_workload_charts(out: &mut String, r: &Report, bands: &str) {
-    let names: String = workload_charts::workloads(r).iter().map(|(i, name, _)| swatch(&charts::node_class(*i), name)).collect();
-    let styles: String = workload_charts::LatencyLine::ALL.iter().map(|l| swatch(l.class(), l.label())).collect();
+    let names: String = workload_charts::workloads(r)
+        .iter()
+        .map(|(i, name, _)| swatch(&charts::node_class(*i), name))
+        .collect();
+    let styles: String = workload_charts::LatencyLine::ALL
+        .iter()
+        .map(|l| swatch(l.class(), l.label()))
+        .collect();
     let bucket = workload_charts::bucket_text(r);
-    write_chart_head(out, "latency", &format!("Latency per workload ({} buckets)", bucket), &format!("{}{}{}", names, styles, bands));
+    write_chart_head(
+        out,
+        "latency",
+        &format!("Latency per workload ({} buckets)", bucket),
+        &format!("{}{}{}", names, styles, bands),
+    );
     out.push_str(&workload_charts::latency_chart(r));
     out.push_str("</div>\n");
     let mut kinds = swatch("tp-ok", &format!("ok ({} total)", r.history.ok));
     if workload_charts::any_failed(r) {
-        kinds.push_str(&swatch("tp-failed", &format!("failed ({} total)", r.history.fail)));
+        kinds.push_str(&swatch(
+            "tp-failed",
+            &format!("failed ({} total)", r.history.fail),
+        ));
     }
-    write_chart_head(out, "throughput", &format!("Throughput per workload ({} buckets)", bucket), &format!("{}{}{}", names, kinds, bands));
+    write_chart_head(
+        out,
+        "throughput",
+        &format!("Throughput per workload ({} buckets)", bucket),
+        &format!("{}{}{}", names, kinds, bands),
+    );
     out.push_str(&workload_charts::throughput_chart(r));
     out.push_str("</div>\n");
 }
@@ -288,10 +397,22 @@ fn write_workload_charts(out: &mut String, r: &Report, bands: &str) {
 /// Latency and throughput of all operations per second, for reports without per-workload
 /// series.
 fn write_total_charts(out: &mut String, r: &Report, bands: &str) {
-    let _ = writeln!(out, "<div class=\"chart\" id=\"chart-latency\">\n<h3>Latency per second</h3>");
-    let _ = writeln!(out, "<div class=\"legend\">{}{}{}</div>", swatch("p50", "p50"), swatch("p99", "p99"), bands);
+    let _ = writeln!(
+        out,
+        "<div class=\"chart\" id=\"chart-latency\">\n<h3>Latency per second</h3>"
+    );
+    let _ = writeln!(
+        out,
+        "<div class=\"legend\">{}{}{}</div>",
+        swatch("p50", "p50"),
+        swatch("p99", "p99"),
+        bands
+    );
     out.push_str(&charts::latency_chart(r));
-    let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-throughput\">\n<h3>Throughput per second</h3>");
+    let _ = writeln!(
+        out,
+        "</div>\n<div class=\"chart\" id=\"chart-throughput\">\n<h3>Throughput per second</h3>"
+    );
     let (ok, failed) = (r.history.ok, r.history.fail);
     let _ = writeln!(
         out,
@@ -306,20 +427,37 @@ fn write_total_charts(out: &mut String, r: &Report, bands: &str) {
 
 /// Whether any node was a replica at some point: the replication charts are drawn only then.
 fn replicated(r: &Report) -> bool {
-    let sampled = r.series.as_ref().is_some_and(|s| s.nodes.values().any(|n| n.role.iter().flatten().any(|role| role == "slave")));
-    sampled || r.nodes.values().any(|n| n.role == "slave") || r.events.iter().any(|e| e.event == "master_link_up")
+    let sampled = r.series.as_ref().is_some_and(|s| {
+        s.nodes
+            .values()
+            .any(|n| n.role.iter().flatten().any(|role| role == "slave"))
+    });
+    sampled
+        || r.nodes.values().any(|n| n.role == "slave")
+        || r.events.iter().any(|e| e.event == "master_link_up")
 }
 
 /// Replication offsets and lag (when a node was a replica) and memory per node, one colour
 /// per node; each legend names only the nodes drawn in its chart.
 fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
-    for metric in NodeMetric::SINGLE_LINE.into_iter().filter(|_| replicated(r)) {
+    for metric in NodeMetric::SINGLE_LINE
+        .into_iter()
+        .filter(|_| replicated(r))
+    {
         let lines = charts::metric_lines(r, metric);
         if lines.is_empty() {
             continue;
         }
-        let nodes: String = lines.iter().map(|(i, name, _)| swatch(&charts::node_class(*i), name)).collect();
-        write_chart_head(out, metric.id(), metric.heading(), &format!("{}{}", nodes, bands));
+        let nodes: String = lines
+            .iter()
+            .map(|(i, name, _)| swatch(&charts::node_class(*i), name))
+            .collect();
+        write_chart_head(
+            out,
+            metric.id(),
+            metric.heading(),
+            &format!("{}{}", nodes, bands),
+        );
         out.push_str(&charts::node_chart(r, metric));
         out.push_str("</div>\n");
     }
@@ -328,13 +466,22 @@ fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
         return;
     }
     let memory = NodeMetric::UsedMemory;
-    let mut nodes: Vec<(usize, &str)> = lines.iter().map(|(i, name, _, _)| (*i, name.as_str())).collect();
+    let mut nodes: Vec<(usize, &str)> = lines
+        .iter()
+        .map(|(i, name, _, _)| (*i, name.as_str()))
+        .collect();
     nodes.dedup();
     let mut styles: Vec<MemoryLine> = lines.iter().map(|(_, _, line, _)| *line).collect();
     styles.sort_by_key(|l| MemoryLine::ALL.iter().position(|a| a == l));
     styles.dedup();
-    let node_swatches: String = nodes.iter().map(|(i, name)| swatch(&charts::node_class(*i), name)).collect();
-    let style_swatches: String = styles.iter().map(|l| swatch(l.class(), l.label())).collect();
+    let node_swatches: String = nodes
+        .iter()
+        .map(|(i, name)| swatch(&charts::node_class(*i), name))
+        .collect();
+    let style_swatches: String = styles
+        .iter()
+        .map(|l| swatch(l.class(), l.label()))
+        .collect();
     let ram: String = charts::ram_limits(r)
         .iter()
         .map(|(bytes, names, drawn)| {
@@ -342,22 +489,37 @@ fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
             if *drawn {
                 swatch("limit", &label)
             } else {
-                format!("<span class=\"note\">{} (above this scale)</span>", escape(&label))
+                format!(
+                    "<span class=\"note\">{} (above this scale)</span>",
+                    escape(&label)
+                )
             }
         })
         .collect();
-    write_chart_head(out, memory.id(), memory.heading(), &format!("{}{}{}{}", node_swatches, style_swatches, ram, bands));
+    write_chart_head(
+        out,
+        memory.id(),
+        memory.heading(),
+        &format!("{}{}{}{}", node_swatches, style_swatches, ram, bands),
+    );
     out.push_str(&charts::memory_chart(r));
     out.push_str("</div>\n");
 }
 
 fn swatch(class: &str, label: &str) -> String {
-    format!("<span><i class=\"sw sw-{}\"></i>{}</span>", class, escape(label))
+    format!(
+        "<span><i class=\"sw sw-{}\"></i>{}</span>",
+        class,
+        escape(label)
+    )
 }
 
 /// Legend entries for the kinds of bands and marks this run has.
 fn band_legend(r: &Report) -> String {
-    let mut kinds: Vec<MarkKind> = timeline::marks(r, r.virtual_ms).iter().map(|m| m.kind).collect();
+    let mut kinds: Vec<MarkKind> = timeline::marks(r, r.virtual_ms)
+        .iter()
+        .map(|m| m.kind)
+        .collect();
     kinds.sort();
     kinds.dedup();
     kinds
@@ -365,7 +527,10 @@ fn band_legend(r: &Report) -> String {
         .map(|k| match k {
             MarkKind::Admin => swatch("admin", "admin command"),
             MarkKind::Fault => swatch("fault", "other fault"),
-            band => swatch(band.name(), &format!("{} (until {})", band.name(), band_end(*band))),
+            band => swatch(
+                band.name(),
+                &format!("{} (until {})", band.name(), band_end(*band)),
+            ),
         })
         .collect()
 }
@@ -401,7 +566,11 @@ fn write_nodes(out: &mut String, r: &Report) {
 
 /// Key INFO fields side by side, one column per node, so nodes compare at a glance.
 fn write_node_info(out: &mut String, r: &Report) {
-    let fields: Vec<&str> = KEY_INFO_FIELDS.iter().copied().filter(|f| r.nodes.values().any(|n| n.info.contains_key(*f))).collect();
+    let fields: Vec<&str> = KEY_INFO_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| r.nodes.values().any(|n| n.info.contains_key(*f)))
+        .collect();
     if fields.is_empty() {
         return;
     }
@@ -433,12 +602,23 @@ fn bytes_text(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("<span title=\"{} bytes\">{:.1} {}</span>", bytes, value, UNITS[unit])
+    format!(
+        "<span title=\"{} bytes\">{:.1} {}</span>",
+        bytes, value, UNITS[unit]
+    )
 }
 
 fn write_events(out: &mut String, r: &Report) {
-    let counts: Vec<String> = event_counts(r).iter().map(|(name, n)| format!("{} {}", escape(name), n)).collect();
-    let _ = writeln!(out, "<h2>Events ({})</h2>\n<p>{}</p>\n<table id=\"events\">", r.events.len(), counts.join(", "));
+    let counts: Vec<String> = event_counts(r)
+        .iter()
+        .map(|(name, n)| format!("{} {}", escape(name), n))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<h2>Events ({})</h2>\n<p>{}</p>\n<table id=\"events\">",
+        r.events.len(),
+        counts.join(", ")
+    );
     out.push_str("<tr><th>t ms</th><th>node</th><th>event</th><th>detail</th></tr>\n");
     for e in &r.events {
         let class = if e.event.starts_with("fault:") {

@@ -14,5 +14,8 @@ pub mod workload_charts;
 
 pub use html::to_html;
 pub use json::{from_json, to_json_pretty};
-pub use model::{info_fields, info_value, Event, ExpectationResult, History, Latency, LostWrite, MachineReport, NotEvaluated, NodeReport, Report, Series, WorkloadSeries};
+pub use model::{
+    info_fields, info_value, Event, ExpectationResult, History, Latency, LostWrite, MachineReport,
+    NodeReport, NotEvaluated, Report, Series, WorkloadSeries,
+};
 pub use summary::summary;

@@ -7,7 +7,10 @@
 //! more than one line for all operations, and a 100 ms bucket ([`crate::model::bucket_ms_for`])
 //! shows a half-second stall as the stall it is.
 
-use crate::charts::{gapped_bucket_path, log_y_axis, nice_step, node_class, step_bucket_path, time_chart, write_no_data, write_series_path, write_y_tick, TimeAxis};
+use crate::charts::{
+    gapped_bucket_path, log_y_axis, nice_step, node_class, step_bucket_path, time_chart,
+    write_no_data, write_series_path, write_y_tick, TimeAxis,
+};
 use crate::model::{Report, WorkloadSeries};
 
 /// One of the latency chart's three quantities, each in its own line style.
@@ -49,7 +52,12 @@ impl LatencyLine {
 
 /// The bucket width of the per-workload series, in ms.
 pub fn bucket_ms(report: &Report) -> u64 {
-    report.series.as_ref().and_then(|s| s.bucket_ms).unwrap_or(1000).max(1)
+    report
+        .series
+        .as_ref()
+        .and_then(|s| s.bucket_ms)
+        .unwrap_or(1000)
+        .max(1)
 }
 
 /// "100 ms" or "1 s": a bucket's width for titles and units.
@@ -63,16 +71,39 @@ pub fn bucket_text(report: &Report) -> String {
 /// The workloads with a series, each with its colour index: in the scenario's order (as its
 /// resolved form lists them), then any other the series names.
 pub fn workloads(report: &Report) -> Vec<(usize, &str, &WorkloadSeries)> {
-    let Some(series) = &report.series else { return Vec::new() };
-    let listed = report.scenario_resolved.get("workload").and_then(|w| w.as_array());
-    let mut names: Vec<&str> = listed.into_iter().flatten().filter_map(|w| w.get("name")?.as_str()).filter(|n| series.workloads.contains_key(*n)).collect();
-    names.extend(series.workloads.keys().map(String::as_str).filter(|n| !names.contains(n)).collect::<Vec<_>>());
-    names.into_iter().enumerate().map(|(i, n)| (i, n, &series.workloads[n])).collect()
+    let Some(series) = &report.series else {
+        return Vec::new();
+    };
+    let listed = report
+        .scenario_resolved
+        .get("workload")
+        .and_then(|w| w.as_array());
+    let mut names: Vec<&str> = listed
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w.get("name")?.as_str())
+        .filter(|n| series.workloads.contains_key(*n))
+        .collect();
+    names.extend(
+        series
+            .workloads
+            .keys()
+            .map(String::as_str)
+            .filter(|n| !names.contains(n))
+            .collect::<Vec<_>>(),
+    );
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (i, n, &series.workloads[n]))
+        .collect()
 }
 
 /// Whether the report has per-workload series with any completed operation.
 pub fn has_operations(report: &Report) -> bool {
-    workloads(report).iter().any(|(_, _, w)| w.ok.iter().chain(&w.fail).any(|n| *n > 0))
+    workloads(report)
+        .iter()
+        .any(|(_, _, w)| w.ok.iter().chain(&w.fail).any(|n| *n > 0))
 }
 
 /// The workloads with a lost write, with their lost writes per bucket.
@@ -80,18 +111,29 @@ pub fn lost_lines(report: &Report) -> Vec<(usize, &str, Vec<f64>)> {
     workloads(report)
         .into_iter()
         .filter(|(_, _, w)| w.acked_writes_lost.iter().any(|n| *n > 0))
-        .map(|(i, name, w)| (i, name, w.acked_writes_lost.iter().map(|n| *n as f64).collect()))
+        .map(|(i, name, w)| {
+            (
+                i,
+                name,
+                w.acked_writes_lost.iter().map(|n| *n as f64).collect(),
+            )
+        })
         .collect()
 }
 
 /// Whether any workload had a failed operation (the throughput chart then draws failures).
 pub fn any_failed(report: &Report) -> bool {
-    workloads(report).iter().any(|(_, _, w)| w.fail.iter().any(|n| *n > 0))
+    workloads(report)
+        .iter()
+        .any(|(_, _, w)| w.fail.iter().any(|n| *n > 0))
 }
 
 /// Dots for values with no neighbour, which a path alone would not show.
 fn isolated_dots(out: &mut String, class: &str, values: &[Option<f64>], points: &[(f64, f64)]) {
-    let present: Vec<bool> = values.iter().map(|v| v.is_some_and(|v| v.is_finite() && v > 0.0)).collect();
+    let present: Vec<bool> = values
+        .iter()
+        .map(|v| v.is_some_and(|v| v.is_finite() && v > 0.0))
+        .collect();
     let mut k = 0;
     let mut lone = Vec::new();
     for (i, here) in present.iter().enumerate() {
@@ -112,26 +154,48 @@ fn isolated_dots(out: &mut String, class: &str, values: &[Option<f64>], points: 
 pub fn latency_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
     let bucket = bucket_ms(report) as f64;
-    let title = format!("latency per {} per workload: p50, p99 and max (ms)", bucket_text(report));
-    time_chart(report, "latency", &title, "latency, ms (log scale)", |out, frame| {
-        let lines = workloads(report);
-        let all: Vec<f64> = lines.iter().flat_map(|(_, _, w)| LatencyLine::ALL.into_iter().flat_map(move |l| l.values(w).iter().flatten().copied())).collect();
-        let Some(y) = log_y_axis(out, frame, &all) else {
-            return write_no_data(out, frame.top, frame.bottom, "no operation completed");
-        };
-        for (i, _, w) in &lines {
-            for line in LatencyLine::ALL {
-                let class = format!("{} {}", node_class(*i), line.class());
-                let (d, points) = gapped_bucket_path(&axis, line.values(w), bucket, &y);
-                write_series_path(out, &class, &d, &[], false);
-                isolated_dots(out, &class, line.values(w), &points);
+    let title = format!(
+        "latency per {} per workload: p50, p99 and max (ms)",
+        bucket_text(report)
+    );
+    time_chart(
+        report,
+        "latency",
+        &title,
+        "latency, ms (log scale)",
+        |out, frame| {
+            let lines = workloads(report);
+            let all: Vec<f64> = lines
+                .iter()
+                .flat_map(|(_, _, w)| {
+                    LatencyLine::ALL
+                        .into_iter()
+                        .flat_map(move |l| l.values(w).iter().flatten().copied())
+                })
+                .collect();
+            let Some(y) = log_y_axis(out, frame, &all) else {
+                return write_no_data(out, frame.top, frame.bottom, "no operation completed");
+            };
+            for (i, _, w) in &lines {
+                for line in LatencyLine::ALL {
+                    let class = format!("{} {}", node_class(*i), line.class());
+                    let (d, points) = gapped_bucket_path(&axis, line.values(w), bucket, &y);
+                    write_series_path(out, &class, &d, &[], false);
+                    isolated_dots(out, &class, line.values(w), &points);
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// Linear y ticks from zero to a round maximum at or above `max`; returns the y mapping.
-fn linear_y_axis(out: &mut String, top: f64, bottom: f64, max: f64, label: impl Fn(f64) -> String) -> impl Fn(f64) -> f64 {
+fn linear_y_axis(
+    out: &mut String,
+    top: f64,
+    bottom: f64,
+    max: f64,
+    label: impl Fn(f64) -> String,
+) -> impl Fn(f64) -> f64 {
     let step = nice_step(max.max(1.0), 4.0);
     let y_max = ((max / step).ceil() * step).max(step);
     let y = move |v: f64| bottom - (bottom - top) * v.clamp(0.0, y_max) / y_max;
@@ -148,19 +212,43 @@ fn linear_y_axis(out: &mut String, top: f64, bottom: f64, max: f64, label: impl 
 pub fn throughput_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
     let bucket = bucket_ms(report) as f64;
-    let title = format!("throughput per {} per workload: ok and failed operations (ops/s)", bucket_text(report));
+    let title = format!(
+        "throughput per {} per workload: ok and failed operations (ops/s)",
+        bucket_text(report)
+    );
     time_chart(report, "throughput", &title, "ops/s", |out, frame| {
-        let rate = |counts: &[u64]| -> Vec<f64> { counts.iter().map(|n| *n as f64 * 1000.0 / bucket).collect() };
-        let lines: Vec<(usize, Vec<f64>, Vec<f64>)> = workloads(report).into_iter().map(|(i, _, w)| (i, rate(&w.ok), rate(&w.fail))).collect();
-        let max = lines.iter().flat_map(|(_, ok, fail)| ok.iter().chain(fail)).copied().fold(0.0, f64::max);
+        let rate = |counts: &[u64]| -> Vec<f64> {
+            counts.iter().map(|n| *n as f64 * 1000.0 / bucket).collect()
+        };
+        let lines: Vec<(usize, Vec<f64>, Vec<f64>)> = workloads(report)
+            .into_iter()
+            .map(|(i, _, w)| (i, rate(&w.ok), rate(&w.fail)))
+            .collect();
+        let max = lines
+            .iter()
+            .flat_map(|(_, ok, fail)| ok.iter().chain(fail))
+            .copied()
+            .fold(0.0, f64::max);
         if max == 0.0 {
             return write_no_data(out, frame.top, frame.bottom, "no operation completed");
         }
         let y = linear_y_axis(out, frame.top, frame.bottom, max, |v| format!("{}", v));
         for (i, ok, fail) in &lines {
-            write_series_path(out, &format!("{} tp-ok", node_class(*i)), &step_bucket_path(&axis, ok, bucket, &y), &[], false);
+            write_series_path(
+                out,
+                &format!("{} tp-ok", node_class(*i)),
+                &step_bucket_path(&axis, ok, bucket, &y),
+                &[],
+                false,
+            );
             if fail.iter().any(|v| *v > 0.0) {
-                write_series_path(out, &format!("{} tp-failed", node_class(*i)), &step_bucket_path(&axis, fail, bucket, &y), &[], false);
+                write_series_path(
+                    out,
+                    &format!("{} tp-failed", node_class(*i)),
+                    &step_bucket_path(&axis, fail, bucket, &y),
+                    &[],
+                    false,
+                );
             }
         }
     })
@@ -170,17 +258,35 @@ pub fn throughput_chart(report: &Report) -> String {
 pub fn lost_writes_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
     let bucket = bucket_ms(report) as f64;
-    let title = format!("acknowledged writes lost, per workload, by when they were acknowledged (writes per {})", bucket_text(report));
+    let title = format!(
+        "acknowledged writes lost, per workload, by when they were acknowledged (writes per {})",
+        bucket_text(report)
+    );
     let y_title = format!("lost writes / {}", bucket_text(report));
     time_chart(report, "lost-writes", &title, &y_title, |out, frame| {
         let lines = lost_lines(report);
-        let max = lines.iter().flat_map(|(_, _, v)| v.iter()).copied().fold(0.0, f64::max);
+        let max = lines
+            .iter()
+            .flat_map(|(_, _, v)| v.iter())
+            .copied()
+            .fold(0.0, f64::max);
         if max == 0.0 {
-            return write_no_data(out, frame.top, frame.bottom, "no acknowledged write was lost");
+            return write_no_data(
+                out,
+                frame.top,
+                frame.bottom,
+                "no acknowledged write was lost",
+            );
         }
         let y = linear_y_axis(out, frame.top, frame.bottom, max, |v| format!("{}", v));
         for (i, _, values) in &lines {
-            write_series_path(out, &format!("{} tp-ok", node_class(*i)), &step_bucket_path(&axis, values, bucket, &y), &[], false);
+            write_series_path(
+                out,
+                &format!("{} tp-ok", node_class(*i)),
+                &step_bucket_path(&axis, values, bucket, &y),
+                &[],
+                false,
+            );
         }
     })
 }

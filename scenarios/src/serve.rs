@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redsim_engine::{ConnId, Config, Engine, EngineOptions, Input, LogLevel, Output};
+use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input, LogLevel, Output};
 
 enum Msg {
     Accepted(ConnId, TcpStream, String),
@@ -23,7 +23,10 @@ enum Msg {
 }
 
 fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
@@ -56,12 +59,18 @@ pub fn serve(bind: &str, port: u16, config: Config) -> std::io::Result<()> {
 pub fn spawn(bind: &str, port: u16, config: Config) -> std::io::Result<u16> {
     let (engine, rx, tx) = start(bind, port, config)?;
     let port = engine.server().options.port;
-    thread::Builder::new().name("redsim-serve".into()).spawn(move || event_loop(engine, rx, tx))?;
+    thread::Builder::new()
+        .name("redsim-serve".into())
+        .spawn(move || event_loop(engine, rx, tx))?;
     Ok(port)
 }
 
 /// Binds the listener, starts the accept thread and builds the engine.
-fn start(bind: &str, port: u16, config: Config) -> std::io::Result<(Engine, Receiver<Msg>, Sender<Msg>)> {
+fn start(
+    bind: &str,
+    port: u16,
+    config: Config,
+) -> std::io::Result<(Engine, Receiver<Msg>, Sender<Msg>)> {
     let listener = TcpListener::bind((bind, port))?;
     let port = listener.local_addr()?.port();
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -70,17 +79,27 @@ fn start(bind: &str, port: u16, config: Config) -> std::io::Result<(Engine, Rece
         let mut next = 1u64;
         for stream in listener.incoming().flatten() {
             let _ = stream.set_nodelay(true);
-            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            let peer = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             let conn = ConnId(next);
             next += 1;
-            let Ok(reader) = stream.try_clone() else { continue };
+            let Ok(reader) = stream.try_clone() else {
+                continue;
+            };
             if accept_tx.send(Msg::Accepted(conn, stream, peer)).is_err() {
                 return;
             }
             spawn_reader(conn, reader, accept_tx.clone());
         }
     });
-    let options = EngineOptions { seed: now_us(), pid: std::process::id(), port, ..Default::default() };
+    let options = EngineOptions {
+        seed: now_us(),
+        pid: std::process::id(),
+        port,
+        ..Default::default()
+    };
     let engine = Engine::new(config, options, now_us());
     eprintln!("redsim serve: listening on {}:{}", bind, port);
     Ok((engine, rx, tx))
@@ -90,7 +109,10 @@ fn event_loop(mut engine: Engine, rx: Receiver<Msg>, tx: Sender<Msg>) -> std::io
     let mut sockets: BTreeMap<ConnId, TcpStream> = BTreeMap::new();
     drain(&mut engine, &mut sockets, &tx);
     loop {
-        let wait_us = engine.poll_timeout().map(|t| t.saturating_sub(now_us())).unwrap_or(100_000);
+        let wait_us = engine
+            .poll_timeout()
+            .map(|t| t.saturating_sub(now_us()))
+            .unwrap_or(100_000);
         let msg = match rx.recv_timeout(Duration::from_micros(wait_us)) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
@@ -102,7 +124,13 @@ fn event_loop(mut engine: Engine, rx: Receiver<Msg>, tx: Sender<Msg>) -> std::io
                 sockets.insert(conn, stream);
                 engine.handle_input(now_us(), Input::Accepted { conn, peer })
             }
-            Some(Msg::Data(conn, bytes)) => engine.handle_input(now_us(), Input::Data { conn, bytes: &bytes }),
+            Some(Msg::Data(conn, bytes)) => engine.handle_input(
+                now_us(),
+                Input::Data {
+                    conn,
+                    bytes: &bytes,
+                },
+            ),
             Some(Msg::Closed(conn)) => {
                 sockets.remove(&conn);
                 engine.handle_input(now_us(), Input::Closed { conn })
@@ -111,7 +139,9 @@ fn event_loop(mut engine: Engine, rx: Receiver<Msg>, tx: Sender<Msg>) -> std::io
                 sockets.insert(conn, stream);
                 engine.handle_input(now_us(), Input::Connected { conn })
             }
-            Some(Msg::ConnectFailed(conn)) => engine.handle_input(now_us(), Input::ConnectFailed { conn }),
+            Some(Msg::ConnectFailed(conn)) => {
+                engine.handle_input(now_us(), Input::ConnectFailed { conn })
+            }
         };
         // The engine reports virtual CPU time; on real hardware the real time
         // already passed while it ran, so there is nothing to wait for here,
@@ -163,7 +193,13 @@ fn drain(engine: &mut Engine, sockets: &mut BTreeMap<ConnId, TcpStream>, tx: &Se
             }
             Output::Log(line) => {
                 if line.level >= LogLevel::Notice {
-                    eprintln!("{}:{} {} {}", std::process::id(), line.role, line.level.marker(), line.message);
+                    eprintln!(
+                        "{}:{} {} {}",
+                        std::process::id(),
+                        line.role,
+                        line.level.marker(),
+                        line.message
+                    );
                 }
             }
             Output::Event(_) => {}
