@@ -509,7 +509,7 @@ pub fn latency_chart(report: &Report) -> String {
                 ("p50", &series.latency_p50_ms),
                 ("p99", &series.latency_p99_ms),
             ] {
-                let (d, points) = gapped_path(&axis, values, &y);
+                let (d, points) = gapped_path(&axis, values, y);
                 write_series_path(out, class, &d, &points, dots);
             }
         },
@@ -1131,7 +1131,7 @@ pub fn ram_limits(report: &Report) -> Vec<(u64, Vec<String>, bool)> {
 /// "RAM 1 GiB" for a limit every node shares, "RAM 1 GiB (m1, m2)" otherwise.
 pub fn ram_label(report: &Report, bytes: u64, nodes: &[String]) -> String {
     let all = ram_limits(report).len() == 1;
-    let size = if bytes % (1 << 30) == 0 {
+    let size = if bytes.is_multiple_of(1 << 30) {
         format!("{} GiB", bytes >> 30)
     } else {
         format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)

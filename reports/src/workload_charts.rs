@@ -179,7 +179,7 @@ pub fn latency_chart(report: &Report) -> String {
             for (i, _, w) in &lines {
                 for line in LatencyLine::ALL {
                     let class = format!("{} {}", node_class(*i), line.class());
-                    let (d, points) = gapped_bucket_path(&axis, line.values(w), bucket, &y);
+                    let (d, points) = gapped_bucket_path(&axis, line.values(w), bucket, y);
                     write_series_path(out, &class, &d, &[], false);
                     isolated_dots(out, &class, line.values(w), &points);
                 }
