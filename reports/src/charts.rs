@@ -1007,17 +1007,29 @@ pub fn node_chart(report: &Report, metric: NodeMetric) -> String {
     })
 }
 
-/// The nodes that have per-node series, each with its colour index: the report's nodes in
-/// order first, then any the series alone names.
+/// The nodes that have per-node series, each with its colour index: in the scenario's order
+/// (as its resolved form lists them), then the report's other nodes in name order, then any
+/// the series alone names.
 pub fn series_nodes(report: &Report) -> Vec<(usize, String)> {
     let Some(series) = &report.series else {
         return Vec::new();
     };
-    let mut names: Vec<&String> = report
+    let listed = report
+        .scenario_resolved
+        .get("node")
+        .and_then(|n| n.as_array());
+    let mut names: Vec<&String> = listed
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.get("name")?.as_str())
+        .filter_map(|n| series.nodes.get_key_value(n).map(|(k, _)| k))
+        .collect();
+    let others: Vec<&String> = report
         .nodes
         .keys()
-        .filter(|n| series.nodes.contains_key(*n))
+        .filter(|n| series.nodes.contains_key(*n) && !names.contains(n))
         .collect();
+    names.extend(others);
     names.extend(
         series
             .nodes

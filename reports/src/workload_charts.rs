@@ -68,8 +68,12 @@ pub fn bucket_text(report: &Report) -> String {
     }
 }
 
-/// The workloads with a series, each with its colour index: in the scenario's order (as its
+/// The workloads with a series, each with its colour index, in the scenario's order (as its
 /// resolved form lists them), then any other the series names.
+///
+/// Colours: when each workload targets a node of its own, a workload takes its node's colour,
+/// so the latency of `big_writers` and the memory of `big` read alike; otherwise workloads take
+/// the colours after the nodes', so no workload looks like a node it is not about.
 pub fn workloads(report: &Report) -> Vec<(usize, &str, &WorkloadSeries)> {
     let Some(series) = &report.series else {
         return Vec::new();
@@ -92,10 +96,31 @@ pub fn workloads(report: &Report) -> Vec<(usize, &str, &WorkloadSeries)> {
             .filter(|n| !names.contains(n))
             .collect::<Vec<_>>(),
     );
+    let nodes = crate::charts::series_nodes(report);
+    let target = |name: &str| -> Option<usize> {
+        let spec = listed?
+            .iter()
+            .find(|w| w.get("name").and_then(|n| n.as_str()) == Some(name))?;
+        let target = spec.get("target")?.as_str()?;
+        nodes.iter().find(|(_, n)| n == target).map(|(i, _)| *i)
+    };
+    let targets: Vec<Option<usize>> = names.iter().map(|n| target(n)).collect();
+    let own_node = targets.iter().all(Option::is_some)
+        && (1..targets.len()).all(|i| !targets[..i].contains(&targets[i]));
     names
         .into_iter()
         .enumerate()
-        .map(|(i, n)| (i, n, &series.workloads[n]))
+        .map(|(i, n)| {
+            (
+                if own_node {
+                    targets[i].unwrap_or(i)
+                } else {
+                    nodes.len() + i
+                },
+                n,
+                &series.workloads[n],
+            )
+        })
         .collect()
 }
 

@@ -466,11 +466,11 @@ fn svg_of<'a>(html: &'a str, id: &str) -> &'a str {
 fn node_charts_draw_one_line_per_node_with_samples() {
     let html = to_html(&failover_report());
     // m1 is down from 11 s to 18 s, so its offset line breaks in two; r1's is unbroken; the
-    // never-up node (colour 1, in name order between them) draws nothing.
+    // never-up node (colour 2: after m1 and r1, which the scenario lists) draws nothing.
     let offsets = svg_of(&html, "repl-offset");
     assert_eq!(offsets.matches("class=\"series node0\"").count(), 1);
-    assert_eq!(offsets.matches("class=\"series node2\"").count(), 1);
-    assert!(!offsets.contains("node1"));
+    assert_eq!(offsets.matches("class=\"series node1\"").count(), 1);
+    assert!(!offsets.contains("node2"));
     let m1 = offsets.split("class=\"series node0\" d=\"").nth(1).unwrap();
     assert_eq!(m1[..m1.find('"').unwrap()].matches('M').count(), 2);
     assert!(
@@ -479,7 +479,7 @@ fn node_charts_draw_one_line_per_node_with_samples() {
     );
     assert!(offsets.contains(" KiB<"), "byte ticks");
     let lag = svg_of(&html, "repl-lag");
-    assert!(lag.contains("series node0") && lag.contains("series node2"));
+    assert!(lag.contains("series node0") && lag.contains("series node1"));
     let memory = svg_of(&html, "memory");
     assert!(memory.contains("MiB<"), "about 1.7 MiB at the end");
     for id in ["repl-offset", "repl-lag", "memory"] {
