@@ -75,9 +75,9 @@ svg .role-master,.sw-master{fill:#2b6cb0;background:#2b6cb0}svg .role-replica,.s
 svg .role-linkdown,.sw-linkdown{fill:#c6f6d5;background:#c6f6d5}svg .role-sentinel,.sw-sentinel{fill:#805ad5;background:#805ad5}\
 svg .role-paused,.sw-paused{fill:#cbd5e0;background:#cbd5e0}svg .role-down,.sw-down{fill:#742a2a;background:#742a2a}\
 svg .node0{stroke:#2b6cb0}svg .node1{stroke:#38a169}svg .node2{stroke:#d69e2e}svg .node3{stroke:#805ad5}\
-svg .node4{stroke:#dd6b20}svg .node5{stroke:#319795}svg .node6{stroke:#b83280}svg .node7{stroke:#4a5568}\
+svg .node4{stroke:#b83280}svg .node5{stroke:#319795}svg .node6{stroke:#dd6b20}svg .node7{stroke:#4a5568}\
 .sw-node0{background:#2b6cb0}.sw-node1{background:#38a169}.sw-node2{background:#d69e2e}.sw-node3{background:#805ad5}\
-.sw-node4{background:#dd6b20}.sw-node5{background:#319795}.sw-node6{background:#b83280}.sw-node7{background:#4a5568}\
+.sw-node4{background:#b83280}.sw-node5{background:#319795}.sw-node6{background:#dd6b20}.sw-node7{background:#4a5568}\
 svg .role-unknown,.sw-unknown{fill:#edf2f7;background:#edf2f7}svg .role{stroke:#fff;stroke-width:1}\
 svg .mem-cow{stroke-dasharray:6 3}svg .mem-swap{stroke-dasharray:1.5 2.5;stroke-width:2.4}\
 .sw-mem-rss{background:#444;height:2px;border:0}\
@@ -86,7 +86,7 @@ svg .mem-cow{stroke-dasharray:6 3}svg .mem-swap{stroke-dasharray:1.5 2.5;stroke-
 svg .lat-p99{stroke-width:2}svg .lat-p50{stroke-dasharray:5 3;stroke-width:1.3}svg .lat-max{stroke-dasharray:1.5 2.5;stroke-width:1.6}\
 svg .tp-failed{stroke-dasharray:6 3}\
 svg circle.node0{fill:#2b6cb0}svg circle.node1{fill:#38a169}svg circle.node2{fill:#d69e2e}svg circle.node3{fill:#805ad5}\
-svg circle.node4{fill:#dd6b20}svg circle.node5{fill:#319795}svg circle.node6{fill:#b83280}svg circle.node7{fill:#4a5568}\
+svg circle.node4{fill:#b83280}svg circle.node5{fill:#319795}svg circle.node6{fill:#dd6b20}svg circle.node7{fill:#4a5568}\
 .sw-lat-p99{background:#444;height:3px;border:0}\
 .sw-lat-p50{background:repeating-linear-gradient(90deg,#444 0 5px,transparent 5px 8px);height:2px;border:0}\
 .sw-lat-max{background:repeating-linear-gradient(90deg,#444 0 2px,transparent 2px 4px);height:2px;border:0}\
