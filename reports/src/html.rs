@@ -372,7 +372,10 @@ fn write_workload_charts(out: &mut String, r: &Report, bands: &str) {
     write_chart_head(
         out,
         "latency",
-        &format!("Latency per workload ({} buckets)", bucket),
+        &format!(
+            "Latency per workload ({} buckets, by completion time)",
+            bucket
+        ),
         &format!("{}{}{}", names, styles, bands),
     );
     out.push_str(&workload_charts::latency_chart(r));
@@ -387,7 +390,10 @@ fn write_workload_charts(out: &mut String, r: &Report, bands: &str) {
     write_chart_head(
         out,
         "throughput",
-        &format!("Throughput per workload ({} buckets)", bucket),
+        &format!(
+            "Throughput per workload ({} buckets, by completion time)",
+            bucket
+        ),
         &format!("{}{}{}", names, kinds, bands),
     );
     out.push_str(&workload_charts::throughput_chart(r));

@@ -180,7 +180,7 @@ pub fn latency_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
     let bucket = bucket_ms(report) as f64;
     let title = format!(
-        "latency per {} per workload: p50, p99 and max (ms)",
+        "latency of the operations completed in each {} per workload: p50, p99 and max (ms)",
         bucket_text(report)
     );
     time_chart(

@@ -152,7 +152,7 @@ fn workloads_have_their_own_lines_in_their_node_colour() {
         "{}",
         del_p99
     );
-    assert!(html.contains("Latency per workload (100 ms buckets)"));
+    assert!(html.contains("Latency per workload (100 ms buckets, by completion time)"));
     let throughput = svg_of(&html, "throughput");
     assert!(
         throughput.contains("class=\"series node1 tp-ok\"")
