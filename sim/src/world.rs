@@ -47,6 +47,9 @@ pub struct NodeSpec {
     pub machine: MachineSpec,
     /// redis.conf lines, verbatim.
     pub config_lines: Vec<String>,
+    /// Runs redis-sentinel (redis-server --sentinel) instead of redis-server;
+    /// `config_lines` are then its sentinel.conf.
+    pub sentinel: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -217,15 +220,34 @@ impl World {
                     e
                 )
             })?;
+            if !node.sentinel && !config.sentinel_lines.is_empty() {
+                return Err(format!(
+                    "node '{}': sentinel directive while not in sentinel mode",
+                    node.name
+                ));
+            }
             let index = world.add_machine(&node.name, node.machine.clone())?;
             let rng = rng_stream(spec.seed, STREAM_NODE_BASE + index as u64);
-            world.hosts.push(Host::new(
+            let mut host = Host::new(
                 node.name.clone(),
                 index,
                 config,
                 NodeClock::new(phase_us),
                 rng,
-            ));
+            );
+            host.ip = world.machines[index].ip.clone();
+            if node.sentinel {
+                let port_given = node
+                    .config_lines
+                    .iter()
+                    .any(|l| l.trim_start().to_ascii_lowercase().starts_with("port "));
+                host.make_sentinel(port_given);
+                // Sentinel reads its config file and rewrites it: it lives on the machine's disk.
+                let mut text = node.config_lines.join("\n");
+                text.push('\n');
+                world.disks[index].install(redsim_engine::sentinel::CONFIG_FILE, text.into_bytes());
+            }
+            world.hosts.push(host);
         }
         let mut client_machines = spec.client_machines.clone();
         if !client_machines.iter().any(|m| m == "client") {
@@ -245,6 +267,14 @@ impl World {
                 Some(link.latency_us),
                 Some(link.bandwidth_bytes_per_s),
             );
+        }
+        let hosts: BTreeMap<String, String> = world
+            .machines
+            .iter()
+            .map(|m| (m.name.clone(), m.ip.clone()))
+            .collect();
+        for host in &mut world.hosts {
+            host.hosts = hosts.clone();
         }
         let mut boot_rng = rng_stream(spec.seed, STREAM_BOOT);
         for h in 0..world.hosts.len() {

@@ -14,6 +14,7 @@ fn world_with(seed: u64, nodes: &[&str]) -> World {
             name: name.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            sentinel: false,
         })
         .collect();
     World::new(WorldSpec {
@@ -107,6 +108,7 @@ fn config_errors_name_the_node_and_line() {
         name: "r1".into(),
         machine: MachineSpec::default(),
         config_lines: vec!["hz 10".into(), "no-such-directive 1".into()],
+        sentinel: false,
     };
     let err = World::new(WorldSpec {
         seed: 1,
@@ -584,6 +586,7 @@ fn seeded_boot_times_spread_cron_phases() {
             name: n.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            sentinel: false,
         })
         .collect();
     let mut w = World::new(WorldSpec {
