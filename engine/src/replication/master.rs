@@ -399,7 +399,10 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
     feed_stream(srv, &bytes);
 }
 
-/// Appends raw stream bytes to the backlog and every attached replica.
+/// Appends raw stream bytes to the backlog and every attached replica (to
+/// its output if online, else to what it gets after its RDB). The one
+/// feed: a master's own writes come here through feed_replicas, and a
+/// replica's applied master stream through replica::stream_applied.
 pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
     if let Some(b) = srv.repl.backlog.as_mut() {
         b.append(bytes);

@@ -581,26 +581,10 @@ pub fn stream_applied(srv: &mut Server, _conn: ConnId, bytes: &[u8]) {
         l.reploff += bytes.len() as i64;
     }
     srv.stats.net_repl_input_bytes += bytes.len() as u64;
-    if let Some(b) = srv.repl.backlog.as_mut() {
-        b.append(bytes);
-    }
-    srv.repl.master_repl_offset += bytes.len() as i64;
-    let subs: Vec<ConnId> = srv
-        .clients
-        .values()
-        .filter(|c| c.kind == ClientKind::Replica)
-        .map(|c| c.conn)
-        .collect();
-    for conn in subs {
-        if let Some(c) = srv.clients.get_mut(&conn) {
-            if c.replica
-                .as_ref()
-                .is_some_and(|r| r.state == crate::networking::SlaveState::Online)
-            {
-                c.reply.raw(bytes);
-            }
-        }
-    }
+    // replicationFeedStreamFromMasterStream: the very bytes we applied go
+    // through the one feed a master uses, so sub-replicas waiting for or in
+    // a full sync get them too (Redis 7.0's shared replication buffer).
+    super::master::feed_stream(srv, bytes);
 }
 
 /// freeClient for the master: cache it for a later PSYNC.
