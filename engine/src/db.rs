@@ -303,6 +303,8 @@ fn flushall_command(ctx: &mut Ctx) {
     let Some(lazy) = flush_flags(ctx) else { return };
     let removed = ctx.srv.empty_data_lazy(None, lazy);
     ctx.srv.dirty += removed as u64;
+    // flushAllDataAndResetRDB: a BGSAVE of the old data must not land.
+    crate::child::kill_rdb_child(ctx.srv);
     // With save points the empty dataset is saved at once (dirty back to
     // 0). FLUSHALL is propagated even when it changed nothing
     // (forceCommandPropagation), and only removed keys count as changes.

@@ -478,12 +478,29 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// readSyncBulkPayload: a BGSAVE of the old dataset must neither overwrite
+/// the synced one nor copy-on-write the whole load.
+fn kill_rdb_child_before_load(srv: &mut Server) {
+    let Some(child) = srv.child.as_ref() else {
+        return;
+    };
+    if child.kind != crate::child::ChildKind::Rdb || child.killed {
+        return;
+    }
+    let pid = child.pid;
+    if srv.config.get("repl-diskless-load").as_deref() != Some("swapdb") {
+        srv.log(LogLevel::Notice, format!("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process {} and removing its temp file to avoid any race", pid));
+    }
+    crate::child::kill_rdb_child(srv);
+}
+
 fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
     let usemark = link(srv)
         .transfer
         .as_ref()
         .is_some_and(|t| t.eof_mark.is_some());
     crate::aof::stop_for_full_sync(srv);
+    kill_rdb_child_before_load(srv);
     srv.log(
         LogLevel::Notice,
         "MASTER <-> REPLICA sync: Flushing old data".into(),
