@@ -45,6 +45,53 @@ pub struct Stats {
     pub errors_by_code: BTreeMap<String, u64>,
     /// Calls per command full name: (calls, usec, rejected, failed).
     pub per_command: BTreeMap<String, (u64, u64, u64, u64)>,
+    /// Per command full name, the latency of each call in ns, as Redis's
+    /// hdr_histogram (1 ns .. 1 s, 2 significant digits) keeps it.
+    pub latency: BTreeMap<String, hdrhistogram::Histogram<u64>>,
+    /// total_error_replies when the last call() began or ended
+    /// (incrCommandStatsOnError's prev_err_count).
+    pub prev_err_count: u64,
+}
+
+/// LATENCY_HISTOGRAM_MIN_VALUE / MAX_VALUE / PRECISION.
+const LATENCY_MIN_NS: u64 = 1;
+const LATENCY_MAX_NS: u64 = 1_000_000_000;
+const LATENCY_SIGFIG: u8 = 2;
+
+impl Stats {
+    /// call()'s accounting: calls, usec, failed_calls (an error reply
+    /// since the call began or since a call nested in it ended), and the
+    /// latency histogram (Redis records the usec duration times 1000).
+    fn account_call(&mut self, full_name: &str, usec: u64) {
+        let failed = self.total_error_replies > self.prev_err_count;
+        self.prev_err_count = self.total_error_replies;
+        // Look up by &str first: allocating the name on every call is costly.
+        let entry = match self.per_command.get_mut(full_name) {
+            Some(entry) => entry,
+            None => self.per_command.entry(full_name.to_string()).or_default(),
+        };
+        entry.0 += 1;
+        entry.1 += usec;
+        entry.3 += u64::from(failed);
+        let ns = (usec * 1000).clamp(LATENCY_MIN_NS, LATENCY_MAX_NS);
+        let histogram = match self.latency.get_mut(full_name) {
+            Some(h) => h,
+            None => self
+                .latency
+                .entry(full_name.to_string())
+                .or_insert_with(|| {
+                    hdrhistogram::Histogram::new_with_bounds(
+                        LATENCY_MIN_NS,
+                        LATENCY_MAX_NS,
+                        LATENCY_SIGFIG,
+                    )
+                    .expect("valid histogram bounds")
+                }),
+        };
+        histogram
+            .record(ns)
+            .expect("clamped into the histogram's range");
+    }
 }
 
 pub struct Server {
@@ -61,6 +108,9 @@ pub struct Server {
     /// The client whose command is running (server.current_client): it is
     /// in `clients`, and freeing it waits until the command is over.
     pub current_client: Option<ConnId>,
+    /// File descriptors the clients' sockets hold (lowest free first, as
+    /// the kernel hands them out).
+    pub client_fds: std::collections::BTreeSet<i64>,
     pub next_client_id: u64,
     pub next_outbound: u64,
     pub outputs: VecDeque<Output>,
@@ -109,6 +159,9 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubsubState,
 }
 
+/// The first descriptor a client socket gets (see Server::alloc_fd).
+const FIRST_CLIENT_FD: i64 = 8;
+
 /// The connection of the scenario's admin hand while its command runs. It
 /// has the outbound bit, so it never clashes with a host's connection, and
 /// the engine never dials that many outbound connections.
@@ -141,6 +194,7 @@ impl Server {
             dbs,
             clients: BTreeMap::new(),
             current_client: None,
+            client_fds: Default::default(),
             next_client_id: 1,
             next_outbound: 1,
             outputs: VecDeque::new(),
@@ -258,7 +312,8 @@ impl Server {
         self.next_client_id += 1;
         self.stats.total_connections_received += 1;
         self.cost.accept();
-        let client = Client::new(id, conn, peer, self.mstime());
+        let mut client = Client::new(id, conn, peer, self.mstime());
+        client.fd = self.alloc_fd();
         self.clients.insert(conn, Box::new(client));
     }
 
@@ -290,6 +345,7 @@ impl Server {
         let Some(mut client) = self.clients.remove(&conn) else {
             return;
         };
+        self.client_fds.remove(&client.fd);
         crate::multi::free_client_state(self, conn);
         crate::pubsub::free_client(self, &mut client);
         match client.kind {
@@ -297,6 +353,18 @@ impl Server {
             ClientKind::Master => crate::replication::master_client_freed(self, &client),
             ClientKind::Normal => {}
         }
+    }
+
+    /// The lowest free descriptor for a new socket. 0-7 are redis-server
+    /// 7.0.15's own at start (stdio, a pipe, epoll, the IPv4 and IPv6
+    /// listening sockets): its first client gets fd 8.
+    pub fn alloc_fd(&mut self) -> i64 {
+        let mut fd = FIRST_CLIENT_FD;
+        while self.client_fds.contains(&fd) {
+            fd += 1;
+        }
+        self.client_fds.insert(fd);
+        fd
     }
 
     /// Allocates an id for an outbound connection.
@@ -448,6 +516,7 @@ impl Server {
         self.next_client_id += 1;
         self.stats.total_connections_received += 1;
         let mut admin = Client::new(id, ADMIN_CONN, "127.0.0.1:0".into(), self.mstime());
+        admin.fd = self.alloc_fd();
         admin.admin = true;
         self.clients.insert(ADMIN_CONN, Box::new(admin));
         self.run_client_command(ADMIN_CONN, argv);
@@ -644,6 +713,8 @@ impl Server {
     ) {
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
+        // incrCommandStatsOnError(NULL, 0): errors from here on are this call's.
+        self.stats.prev_err_count = errors_before;
         let c = self.client_mut(conn);
         let reply_len_before = c.reply.buf.len();
         let db_before = c.db;
@@ -664,17 +735,7 @@ impl Server {
         self.count_reply_error(conn, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
         let usec = (self.cost.ns() - cost_before) / 1000;
-        // Look up by &str first: allocating the name on every call is costly.
-        let entry = match self.stats.per_command.get_mut(full_name) {
-            Some(entry) => entry,
-            None => self
-                .stats
-                .per_command
-                .entry(full_name.to_string())
-                .or_default(),
-        };
-        entry.0 += 1;
-        entry.1 += usec;
+        self.stats.account_call(full_name, usec);
         let changed = self.dirty > dirty_before;
         let mut own = std::mem::take(&mut self.also_propagate);
         if changed && cmd.flags & flags::NO_PROPAGATE == 0 && own.is_empty() {

@@ -582,6 +582,7 @@ fn create_master_client(srv: &mut Server, reploff: i64, leftover: Vec<u8>) {
         )
     };
     let mut client = Client::new(id, conn, peer, now_ms);
+    client.fd = srv.alloc_fd();
     client.kind = ClientKind::Master;
     srv.clients.insert(conn, Box::new(client));
     srv.repl.down_since_s = 0;
@@ -754,7 +755,9 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
         // the new master is dialled below.
         let reploff = link(srv).reploff;
         srv.repl.cached_master = Some((srv.repl.replid.clone(), reploff));
-        srv.clients.remove(&conn);
+        if let Some(c) = srv.clients.remove(&conn) {
+            srv.client_fds.remove(&c.fd);
+        }
         srv.outputs.push_back(Output::Close { conn });
     } else if srv.repl.master.is_some() {
         cancel_handshake(srv, true);
@@ -787,7 +790,9 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
 /// replicationUnsetMaster: promotion.
 pub fn unset_master(srv: &mut Server) {
     if let Some(conn) = master_client(srv).map(|c| c.conn) {
-        srv.clients.remove(&conn);
+        if let Some(c) = srv.clients.remove(&conn) {
+            srv.client_fds.remove(&c.fd);
+        }
         srv.outputs.push_back(Output::Close { conn });
     } else if srv.repl.master.is_some() {
         cancel_handshake(srv, true);
