@@ -435,7 +435,7 @@ pub const COMMANDS: &[Command] = &[
         exec_command,
     ),
     Command::new("discard", 1, TXN, discard_command),
-    Command::new("watch", -2, TXN, watch_command),
+    Command::new("watch", -2, TXN, watch_command).with_keys(1, -1, 1),
     Command::new("unwatch", 1, TXN, unwatch_command),
     Command::new("hello", -1, TXN, hello_command),
 ];

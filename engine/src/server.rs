@@ -1417,28 +1417,63 @@ fn command_count_command(ctx: &mut Ctx) {
     ctx.reply().int(count);
 }
 
-fn command_command(ctx: &mut Ctx) {
-    // Bare COMMAND: a short table, enough for clients that probe it.
-    let names: Vec<&'static Command> = ctx.srv.table.iter().collect();
-    ctx.reply().array(names.len());
-    for cmd in names {
-        ctx.reply().array(6);
-        ctx.reply().bulk_str(cmd.name);
-        ctx.reply().int(cmd.arity as i64);
-        let mut fl = Vec::new();
-        if cmd.is_write() {
-            fl.push("write");
-        } else {
-            fl.push("readonly");
-        }
-        ctx.reply().array(fl.len());
-        for f in fl {
-            ctx.reply().simple(f);
-        }
-        ctx.reply().int(1);
-        ctx.reply().int(1);
-        ctx.reply().int(1);
+/// One command's entry: the first six fields of Redis 7.0's (name, arity,
+/// flags, first key, last key, step), enough for clients that probe it.
+fn reply_command_entry(out: &mut crate::reply::Reply, cmd: &Command, name: &str) {
+    out.array(6);
+    out.bulk_str(name);
+    out.int(cmd.arity as i64);
+    let mut fl = vec![if cmd.is_write() { "write" } else { "readonly" }];
+    if cmd.is_movable() {
+        fl.push("movablekeys");
     }
+    out.array(fl.len());
+    for f in fl {
+        out.simple(f);
+    }
+    out.int(i64::from(cmd.keys.first));
+    out.int(i64::from(cmd.keys.last));
+    out.int(i64::from(cmd.keys.step));
+}
+
+fn command_command(ctx: &mut Ctx) {
+    let mut out = crate::reply::Reply::default();
+    let names: Vec<&'static Command> = ctx.srv.table.iter().collect();
+    out.array(names.len());
+    for cmd in names {
+        reply_command_entry(&mut out, cmd, cmd.name);
+    }
+    ctx.reply().raw(&out.buf);
+}
+
+/// COMMAND INFO [name ...]: "container|sub" names a subcommand; an
+/// unknown name gets a nil; no name means every command.
+fn command_info_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
+    if argv.len() == 2 {
+        return command_command(ctx);
+    }
+    let mut out = crate::reply::Reply::default();
+    out.array(argv.len() - 2);
+    for arg in &argv[2..] {
+        let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+        let (base, sub) = name
+            .split_once('|')
+            .map_or((name.as_str(), None), |(b, s)| (b, Some(s)));
+        let found = ctx
+            .srv
+            .table
+            .lookup(base.as_bytes())
+            .and_then(|cmd| match sub {
+                None => Some(cmd),
+                Some(sub) => cmd.subcommands.iter().find(|c| c.name == sub),
+            });
+        match found {
+            Some(cmd) => reply_command_entry(&mut out, cmd, &name),
+            None => out.null(),
+        }
+    }
+    ctx.reply().raw(&out.buf);
 }
 
 fn command_docs_command(ctx: &mut Ctx) {
@@ -1457,6 +1492,12 @@ const COMMAND_SUBCOMMANDS: &[Command] = &[
         -2,
         flags::STALE | flags::LOADING,
         command_docs_command,
+    ),
+    Command::new(
+        "info",
+        -2,
+        flags::STALE | flags::LOADING,
+        command_info_command,
     ),
 ];
 
@@ -1530,5 +1571,6 @@ pub const COMMANDS: &[Command] = &[
         flags: flags::STALE | flags::LOADING,
         handler: command_entry,
         subcommands: COMMAND_SUBCOMMANDS,
+        keys: crate::commands::KeySpec::NONE,
     },
 ];

@@ -129,7 +129,7 @@ fn memory_help_command(ctx: &mut Ctx) {
 }
 
 const MEMORY_SUBCOMMANDS: &[Command] = &[
-    Command::new("usage", -3, flags::READONLY, memory_usage_command),
+    Command::new("usage", -3, flags::READONLY, memory_usage_command).with_keys(2, 2, 1),
     Command::new(
         "help",
         2,
