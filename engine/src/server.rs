@@ -181,7 +181,7 @@ impl Server {
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
         let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
-        let mem = crate::memory::MemState::new(options.machine.thp);
+        let mem = crate::memory::MemState::new(options.machine.thp, options.seed);
         let mut srv = Server {
             mem,
             config,

@@ -255,14 +255,14 @@ pub struct MemState {
 }
 
 impl MemState {
-    pub fn new(thp: bool) -> MemState {
+    pub fn new(thp: bool, seed: u64) -> MemState {
         let mut heap = Heap::new(thp);
         let mut baseline = Region::default();
         baseline.resize(&mut heap, STARTUP_BYTES);
         let peak = heap.allocated;
         MemState {
             heap,
-            keys: Default::default(),
+            keys: keys::KeyTable::new(seed),
             baseline,
             backlog: Region::default(),
             clients: Region::default(),
