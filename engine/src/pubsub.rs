@@ -193,8 +193,7 @@ pub fn free_client(srv: &mut Server, c: &mut Client) {
 // ---- publishing ----
 
 /// pubsubPublishMessage: appends the message to every subscriber's reply
-/// buffer (the publisher's too, if subscribed: it is in the client table)
-/// and returns how many received it.
+/// buffer and returns how many received it.
 fn deliver(srv: &mut Server, channel: &[u8], message: &[u8]) -> usize {
     let mut receivers = 0;
     let mut targets: Vec<(ConnId, Option<&[u8]>)> = Vec::new();
@@ -210,8 +209,6 @@ fn deliver(srv: &mut Server, channel: &[u8], message: &[u8]) -> usize {
             );
         }
     }
-    // Matching each pattern is a walk of the pattern list, as in Redis.
-    srv.cost.elements(srv.pubsub.patterns.len());
     for (conn, pattern) in targets {
         let Some(client) = srv.clients.get_mut(&conn) else {
             continue;
@@ -222,8 +219,7 @@ fn deliver(srv: &mut Server, channel: &[u8], message: &[u8]) -> usize {
         }
         receivers += 1;
     }
-    // Each receiver costs a reply built and a client queued for writing.
-    srv.cost.elements(receivers);
+    srv.cost.publish(srv.pubsub.patterns.len(), receivers);
     receivers
 }
 
@@ -271,49 +267,51 @@ pub fn ping_in_context(c: &mut Client, argv: &[Vec<u8>]) -> bool {
 // ---- commands ----
 
 /// The server's subscription maps and the calling client, borrowed together.
-fn state_and_caller<'a>(ctx: &'a mut Ctx) -> (&'a mut PubsubState, &'a mut Client) {
-    let c = ctx
-        .srv
+fn state_and_client<'a>(ctx: &'a mut Ctx) -> (&'a mut PubsubState, &'a mut Client) {
+    let srv = &mut *ctx.srv;
+    let c = srv
         .clients
         .get_mut(&ctx.conn)
         .expect("the running client is in the client table");
-    (&mut ctx.srv.pubsub, c)
+    (&mut srv.pubsub, c)
 }
 
 fn subscribe_command(ctx: &mut Ctx) {
-    for channel in &ctx.argv[1..] {
-        let (ps, c) = state_and_caller(ctx);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    for channel in &argv[1..] {
         subscribe_channel(ps, c, channel);
     }
 }
 
 fn unsubscribe_command(ctx: &mut Ctx) {
-    if ctx.argv.len() == 1 {
-        let (ps, c) = state_and_caller(ctx);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    if argv.len() == 1 {
         unsubscribe_all_channels(ps, c, true);
         return;
     }
-    for channel in &ctx.argv[1..] {
-        let (ps, c) = state_and_caller(ctx);
+    for channel in &argv[1..] {
         unsubscribe_channel(ps, c, channel, true);
     }
 }
 
 fn psubscribe_command(ctx: &mut Ctx) {
-    for pattern in &ctx.argv[1..] {
-        let (ps, c) = state_and_caller(ctx);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    for pattern in &argv[1..] {
         subscribe_pattern(ps, c, pattern);
     }
 }
 
 fn punsubscribe_command(ctx: &mut Ctx) {
-    if ctx.argv.len() == 1 {
-        let (ps, c) = state_and_caller(ctx);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    if argv.len() == 1 {
         unsubscribe_all_patterns(ps, c, true);
         return;
     }
-    for pattern in &ctx.argv[1..] {
-        let (ps, c) = state_and_caller(ctx);
+    for pattern in &argv[1..] {
         unsubscribe_pattern(ps, c, pattern, true);
     }
 }
@@ -349,8 +347,7 @@ fn pubsub_help_command(ctx: &mut Ctx) {
 
 /// addReplySubcommandSyntaxError: the table's arity passed, the command's own check did not.
 fn subcommand_syntax_error(ctx: &mut Ctx) {
-    let argv = ctx.argv;
-    let sub = crate::commands::c_string_prefix(&argv[1], 128);
+    let sub = crate::commands::c_string_prefix(&ctx.argv[1], 128);
     let mut e = b"-ERR unknown subcommand or wrong number of arguments for '".to_vec();
     e.extend(
         sub.iter()
@@ -363,17 +360,16 @@ fn subcommand_syntax_error(ctx: &mut Ctx) {
 /// PUBSUB CHANNELS [pattern] and SHARDCHANNELS: `channels` is None for the
 /// shard channels, which no client can subscribe to here (no SSUBSCRIBE).
 fn channel_list(ctx: &mut Ctx, shard: bool) {
-    let argv = ctx.argv;
-    if argv.len() > 3 {
+    if ctx.argv.len() > 3 {
         subcommand_syntax_error(ctx);
         return;
     }
-    let pattern = argv.get(2);
+    let pattern = ctx.argv.get(2);
     let names: Vec<Vec<u8>> = if shard {
         Vec::new()
     } else {
         let all = ctx.srv.pubsub.channels.keys();
-        all.filter(|ch| pattern.map_or(true, |p| crate::util::glob_match(p, ch, false)))
+        all.filter(|ch| pattern.is_none_or(|p| crate::util::glob_match(p, ch, false)))
             .cloned()
             .collect()
     };
@@ -424,13 +420,12 @@ fn reset_command(ctx: &mut Ctx) {
             .err("ERR can only reset normal client connections");
         return;
     }
-    ctx.db = 0;
     ctx.c().db = 0;
+    ctx.db = 0;
     ctx.c().resp = 2;
     crate::multi::discard_transaction(ctx.srv, ctx.conn);
-    let (ps, c) = state_and_caller(ctx);
+    let (ps, c) = state_and_client(ctx);
     unsubscribe_all_channels(ps, c, false);
-    let (ps, c) = state_and_caller(ctx);
     unsubscribe_all_patterns(ps, c, false);
     ctx.c().name.clear();
     ctx.reply().simple("RESET");
