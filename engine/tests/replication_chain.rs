@@ -224,12 +224,12 @@ fn write_load(chain: &mut Chain, round: u64) {
     chain.write(&["SET", &key, &value]);
     chain.write(&["INCR", &format!("n{}", round % 13)]);
     chain.write(&["RPUSH", &format!("l{}", round % 7), &value]);
-    if round % 5 == 0 {
+    if round.is_multiple_of(5) {
         chain.write(&["SELECT", "3"]);
         chain.write(&["APPEND", "other", "x"]);
         chain.write(&["SELECT", "0"]);
     }
-    if round % 11 == 0 {
+    if round.is_multiple_of(11) {
         chain.write(&["DEL", &format!("k{}", (round / 11) % 97)]);
     }
 }

@@ -170,7 +170,7 @@ fn client_memory_is_the_model_figure_split_by_type() {
         .expect("number");
     assert_eq!(field(&mut e, "mem_clients_slaves").as_deref(), Some("0"));
     // Two idle clients with nothing pending, each the model's client size.
-    assert!(normal > 0 && normal % 2 == 0, "{}", normal);
+    assert!(normal > 0 && normal.is_multiple_of(2), "{}", normal);
     e.handle_input(T0, Input::Closed { conn: ConnId(2) });
     let one: u64 = field(&mut e, "mem_clients_normal")
         .expect("normal")
