@@ -158,6 +158,15 @@ pub enum Output {
     Event(Event),
     Disk(DiskOp),
     Fork(ForkRequest),
+    /// kill(pid, SIGUSR1): stop the child started with [`Output::Fork`]
+    /// at once; it does no more of its job (no more writes, no rename).
+    /// The host then reports [`Input::ChildExit`] with `Signal(10)`. The
+    /// engine has either already reaped it (an AOF rewrite child, which
+    /// Redis waits for) and ignores that report, or reaps it then (an RDB
+    /// child, as checkChildrenDone does) and removes its temp file.
+    KillChild {
+        pid: u32,
+    },
 }
 
 /// Redis log levels, with the marker character Redis prints for each.

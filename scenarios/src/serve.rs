@@ -12,7 +12,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input, LogLevel, Output};
+use redsim_engine::{
+    ChildExitStatus, Config, ConnId, Engine, EngineOptions, Input, LogLevel, Output,
+};
 
 enum Msg {
     Accepted(ConnId, TcpStream, String),
@@ -20,6 +22,8 @@ enum Msg {
     Closed(ConnId),
     Connected(ConnId, TcpStream),
     ConnectFailed(ConnId),
+    /// A child the engine killed (Output::KillChild) is gone: SIGUSR1.
+    ChildKilled(u32),
 }
 
 fn now_us() -> u64 {
@@ -142,6 +146,13 @@ fn event_loop(mut engine: Engine, rx: Receiver<Msg>, tx: Sender<Msg>) -> std::io
             Some(Msg::ConnectFailed(conn)) => {
                 engine.handle_input(now_us(), Input::ConnectFailed { conn })
             }
+            Some(Msg::ChildKilled(pid)) => engine.handle_input(
+                now_us(),
+                Input::ChildExit {
+                    pid,
+                    status: ChildExitStatus::Signal(10),
+                },
+            ),
         };
         // The engine reports virtual CPU time; on real hardware the real time
         // already passed while it ran, so there is nothing to wait for here,
@@ -166,6 +177,10 @@ fn drain(engine: &mut Engine, sockets: &mut BTreeMap<ConnId, TcpStream>, tx: &Se
             }
             // Real files and child processes for serve arrive with the persistence model.
             Output::Disk(_) | Output::Fork(_) => {}
+            // No child runs here, so a kill ends it at once.
+            Output::KillChild { pid } => {
+                let _ = tx.send(Msg::ChildKilled(pid));
+            }
             Output::Close { conn } => {
                 if let Some(s) = sockets.remove(&conn) {
                     let _ = s.shutdown(Shutdown::Both);

@@ -815,6 +815,9 @@ impl World {
                     }
                 }
                 Output::Fork(request) => self.start_child(h, request),
+                Output::KillChild { pid } => {
+                    self.kill_child_pid(h, pid, crate::child::SIGUSR1);
+                }
             }
             if !self.hosts[h].is_up() {
                 return;
