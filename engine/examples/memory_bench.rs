@@ -31,13 +31,22 @@ fn cpu_s() -> f64 {
 
 fn send(engine: &mut Engine, now: u64, argv: &[&[u8]]) -> u64 {
     let req = redsim_engine::resp::encode_command(argv);
-    let step = engine.handle_input(now, Input::Data { conn: ConnId(1), bytes: &req });
+    let step = engine.handle_input(
+        now,
+        Input::Data {
+            conn: ConnId(1),
+            bytes: &req,
+        },
+    );
     while engine.poll_output().is_some() {}
     step.cpu_us
 }
 
 fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let keys = args.first().copied().unwrap_or(1_000_000);
     let size = args.get(1).copied().unwrap_or(4096);
     let thp = args.get(2).copied().unwrap_or(0) == 1;
@@ -45,27 +54,74 @@ fn main() {
     let mut now = 1_704_067_200_000_000u64;
     let mut config = Config::default();
     config.set("enable-debug-command", &["yes"]).expect("valid");
-    let machine = MachineInfo { thp, ..Default::default() };
-    let mut engine = Engine::new(config, EngineOptions { seed: 1, pid: 1, port: 6379, machine, ..Default::default() }, now);
-    engine.handle_input(now, Input::Accepted { conn: ConnId(1), peer: "127.0.0.1:1".into() });
+    let machine = MachineInfo {
+        thp,
+        ..Default::default()
+    };
+    let mut engine = Engine::new(
+        config,
+        EngineOptions {
+            seed: 1,
+            pid: 1,
+            port: 6379,
+            machine,
+            ..Default::default()
+        },
+        now,
+    );
+    engine.handle_input(
+        now,
+        Input::Accepted {
+            conn: ConnId(1),
+            peer: "127.0.0.1:1".into(),
+        },
+    );
     let t0 = Instant::now();
     let c0 = cpu_s();
-    send(&mut engine, now, &[b"DEBUG", b"POPULATE", keys.to_string().as_bytes(), b"key", size.to_string().as_bytes()]);
+    send(
+        &mut engine,
+        now,
+        &[
+            b"DEBUG",
+            b"POPULATE",
+            keys.to_string().as_bytes(),
+            b"key",
+            size.to_string().as_bytes(),
+        ],
+    );
     now += 200_000;
     engine.handle_timeout(now);
     let populate_s = t0.elapsed().as_secs_f64();
     let populate_cpu = cpu_s() - c0;
     let st = engine.memory_stats();
-    println!("populate {} keys x {} B: {:.2} s wall ({:.2} s CPU); used_memory {:.2} GB, rss {:.2} GB", keys, size, populate_s, populate_cpu, st.used_memory as f64 / 1e9, st.rss_bytes as f64 / 1e9);
+    println!(
+        "populate {} keys x {} B: {:.2} s wall ({:.2} s CPU); used_memory {:.2} GB, rss {:.2} GB",
+        keys,
+        size,
+        populate_s,
+        populate_cpu,
+        st.used_memory as f64 / 1e9,
+        st.rss_bytes as f64 / 1e9
+    );
 
     let t1 = Instant::now();
-    let pid = child::fork(engine.server_mut(), ChildKind::Rdb, ChildJob::Compute { cpu_us: 1 }).expect("fork");
+    let pid = child::fork(
+        engine.server_mut(),
+        ChildKind::Rdb,
+        ChildJob::Compute { cpu_us: 1 },
+    )
+    .expect("fork");
     let fork_s = t1.elapsed().as_secs_f64();
     let t2 = Instant::now();
     let c2 = cpu_s();
     let payload = {
         let srv = engine.server();
-        let aux = redsim_engine::rdb::Aux { ctime_s: 1, used_mem: st.used_memory, repl_id: "0".repeat(40), repl_offset: 0 };
+        let aux = redsim_engine::rdb::Aux {
+            ctime_s: 1,
+            used_mem: st.used_memory,
+            repl_id: "0".repeat(40),
+            repl_offset: 0,
+        };
         let opts = redsim_engine::rdb::SaveOptions::from_config(&srv.config);
         redsim_engine::rdb::save_with(&srv.dbs, &aux, &opts)
     };
@@ -80,7 +136,9 @@ fn main() {
     let value = vec![b'w'; size as usize];
     let t3 = Instant::now();
     for _ in 0..writes {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let key = format!("key:{}", (x >> 33) % keys);
         send(&mut engine, now, &[b"SET", key.as_bytes(), &value]);
     }
@@ -93,11 +151,22 @@ fn main() {
         st2.child_private_bytes as f64 * 100.0 / st.rss_bytes as f64,
         st.rss_bytes as f64 / 1e6
     );
-    engine.handle_input(now, Input::ChildExit { pid, status: redsim_engine::ChildExitStatus::Ok });
+    engine.handle_input(
+        now,
+        Input::ChildExit {
+            pid,
+            status: redsim_engine::ChildExitStatus::Ok,
+        },
+    );
     while let Some(o) = engine.poll_output() {
         if let redsim_engine::Output::Log(l) = o {
             println!("log: {}", l.message);
         }
     }
-    println!("total {:.2} s wall, {:.2} s CPU; real peak RSS (VmHWM) {:.0} MB", t0.elapsed().as_secs_f64(), cpu_s() - c0, vm_hwm_kb() as f64 / 1024.0);
+    println!(
+        "total {:.2} s wall, {:.2} s CPU; real peak RSS (VmHWM) {:.0} MB",
+        t0.elapsed().as_secs_f64(),
+        cpu_s() - c0,
+        vm_hwm_kb() as f64 / 1024.0
+    );
 }

@@ -44,21 +44,31 @@ pub fn fork(srv: &mut Server, kind: ChildKind, job: ChildJob) -> Option<u32> {
 
 /// Like [`fork`], for jobs that name files after the child's pid
 /// (temp-<pid>.rdb): `make_job` gets the pid.
-pub fn fork_with(srv: &mut Server, kind: ChildKind, make_job: impl FnOnce(u32) -> ChildJob) -> Option<u32> {
+pub fn fork_with(
+    srv: &mut Server,
+    kind: ChildKind,
+    make_job: impl FnOnce(u32) -> ChildJob,
+) -> Option<u32> {
     if srv.child.is_some() {
         return None;
     }
     let rss = crate::memory::stats(srv).rss_bytes;
-    let fork_us = (srv.options.machine.fork_ms_per_gb * 1000.0 * rss as f64 / (1u64 << 30) as f64) as u64;
+    let fork_us =
+        (srv.options.machine.fork_ms_per_gb * 1000.0 * rss as f64 / (1u64 << 30) as f64) as u64;
     srv.cost.block_us(fork_us);
     srv.forks.latest_fork_usec = fork_us.max(1);
     srv.forks.total_forks += 1;
     srv.forks.next_pid_offset += 1;
     let pid = srv.options.pid + srv.forks.next_pid_offset;
-    srv.child = Some(Child { pid, kind, started_us: srv.now_us });
+    srv.child = Some(Child {
+        pid,
+        kind,
+        started_us: srv.now_us,
+    });
     crate::memory::fork_started(srv);
     let job = make_job(pid);
-    srv.outputs.push_back(Output::Fork(ForkRequest { pid, job }));
+    srv.outputs
+        .push_back(Output::Fork(ForkRequest { pid, job }));
     Some(pid)
 }
 
@@ -68,7 +78,9 @@ pub fn has_active_child(srv: &Server) -> bool {
 
 /// checkChildrenDone: the host says the child ended.
 pub fn child_exited(srv: &mut Server, pid: u32, status: ChildExitStatus) {
-    let Some(child) = srv.child.as_ref() else { return };
+    let Some(child) = srv.child.as_ref() else {
+        return;
+    };
     if child.pid != pid {
         return;
     }
@@ -76,7 +88,9 @@ pub fn child_exited(srv: &mut Server, pid: u32, status: ChildExitStatus) {
     let cow_bytes = crate::memory::child_ended(srv, child.kind);
     match child.kind {
         ChildKind::Rdb => crate::rdb::bgsave::background_save_done(srv, &child, status, cow_bytes),
-        ChildKind::AofRewrite => crate::aof::background_rewrite_done(srv, &child, status, cow_bytes),
+        ChildKind::AofRewrite => {
+            crate::aof::background_rewrite_done(srv, &child, status, cow_bytes)
+        }
     }
     // A child that failed or was killed sent no COW report.
     crate::memory::discard_cow_report(srv);

@@ -41,10 +41,27 @@ pub struct Command {
 
 impl Command {
     pub const fn new(name: &'static str, arity: i32, flags: u32, handler: Handler) -> Command {
-        Command { name, arity, flags, handler, subcommands: &[] }
+        Command {
+            name,
+            arity,
+            flags,
+            handler,
+            subcommands: &[],
+        }
     }
-    pub const fn container(name: &'static str, arity: i32, flags: u32, subcommands: &'static [Command]) -> Command {
-        Command { name, arity, flags, handler: no_handler, subcommands }
+    pub const fn container(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        subcommands: &'static [Command],
+    ) -> Command {
+        Command {
+            name,
+            arity,
+            flags,
+            handler: no_handler,
+            subcommands,
+        }
     }
     pub fn is_write(&self) -> bool {
         self.flags & flags::WRITE != 0
@@ -58,7 +75,7 @@ impl Command {
 fn no_handler(_: &mut Ctx) {}
 
 /// Every command table, one per subsystem file.
-pub fn tables() -> [&'static [Command]; 14] {
+pub fn tables() -> [&'static [Command]; 15] {
     [
         crate::server::COMMANDS,
         crate::db::COMMANDS,
@@ -74,6 +91,7 @@ pub fn tables() -> [&'static [Command]; 14] {
         crate::memory::COMMANDS,
         crate::rdb::bgsave::COMMANDS,
         crate::aof::COMMANDS,
+        crate::shutdown::COMMANDS,
     ]
 }
 
@@ -119,7 +137,10 @@ impl Default for CommandTable {
 
 /// Resolves a container's subcommand, or gives Redis's error (without the
 /// leading "ERR "). Returns the command to run and its full name ("config|get").
-pub fn resolve(cmd: &'static Command, argv: &[Vec<u8>]) -> Result<(&'static Command, String), Vec<u8>> {
+pub fn resolve(
+    cmd: &'static Command,
+    argv: &[Vec<u8>],
+) -> Result<(&'static Command, String), Vec<u8>> {
     if cmd.subcommands.is_empty() {
         return Ok((cmd, cmd.name.to_string()));
     }

@@ -25,8 +25,20 @@ pub struct Spec {
     pub mutable: bool,
 }
 
-const fn spec(name: &'static str, alias: Option<&'static str>, kind: Kind, default: &'static str, mutable: bool) -> Spec {
-    Spec { name, alias, kind, default, mutable }
+const fn spec(
+    name: &'static str,
+    alias: Option<&'static str>,
+    kind: Kind,
+    default: &'static str,
+    mutable: bool,
+) -> Spec {
+    Spec {
+        name,
+        alias,
+        kind,
+        default,
+        mutable,
+    }
 }
 
 const GB: i64 = 1024 * 1024 * 1024;
@@ -54,38 +66,110 @@ pub const SPECS: &[Spec] = &[
     spec("lazyfree-lazy-user-flush", None, Kind::Bool, "no", true),
     spec("repl-disable-tcp-nodelay", None, Kind::Bool, "no", true),
     spec("repl-diskless-sync", None, Kind::Bool, "yes", true),
-    spec("aof-rewrite-incremental-fsync", None, Kind::Bool, "yes", true),
+    spec(
+        "aof-rewrite-incremental-fsync",
+        None,
+        Kind::Bool,
+        "yes",
+        true,
+    ),
     spec("no-appendfsync-on-rewrite", None, Kind::Bool, "no", true),
-    spec("cluster-require-full-coverage", None, Kind::Bool, "yes", true),
+    spec(
+        "cluster-require-full-coverage",
+        None,
+        Kind::Bool,
+        "yes",
+        true,
+    ),
     spec("rdb-save-incremental-fsync", None, Kind::Bool, "yes", true),
     spec("aof-load-truncated", None, Kind::Bool, "yes", true),
     spec("aof-use-rdb-preamble", None, Kind::Bool, "yes", true),
     spec("aof-timestamp-enabled", None, Kind::Bool, "no", true),
-    spec("cluster-replica-no-failover", Some("cluster-slave-no-failover"), Kind::Bool, "no", true),
-    spec("replica-lazy-flush", Some("slave-lazy-flush"), Kind::Bool, "no", true),
-    spec("replica-serve-stale-data", Some("slave-serve-stale-data"), Kind::Bool, "yes", true),
-    spec("replica-read-only", Some("slave-read-only"), Kind::Bool, "yes", true),
-    spec("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), Kind::Bool, "yes", true),
+    spec(
+        "cluster-replica-no-failover",
+        Some("cluster-slave-no-failover"),
+        Kind::Bool,
+        "no",
+        true,
+    ),
+    spec(
+        "replica-lazy-flush",
+        Some("slave-lazy-flush"),
+        Kind::Bool,
+        "no",
+        true,
+    ),
+    spec(
+        "replica-serve-stale-data",
+        Some("slave-serve-stale-data"),
+        Kind::Bool,
+        "yes",
+        true,
+    ),
+    spec(
+        "replica-read-only",
+        Some("slave-read-only"),
+        Kind::Bool,
+        "yes",
+        true,
+    ),
+    spec(
+        "replica-ignore-maxmemory",
+        Some("slave-ignore-maxmemory"),
+        Kind::Bool,
+        "yes",
+        true,
+    ),
     spec("jemalloc-bg-thread", None, Kind::Bool, "yes", true),
     spec("activedefrag", None, Kind::Bool, "no", true),
     spec("syslog-enabled", None, Kind::Bool, "no", false),
     spec("cluster-enabled", None, Kind::Bool, "no", false),
     spec("appendonly", None, Kind::Bool, "no", true),
-    spec("cluster-allow-reads-when-down", None, Kind::Bool, "no", true),
-    spec("cluster-allow-pubsubshard-when-down", None, Kind::Bool, "yes", true),
+    spec(
+        "cluster-allow-reads-when-down",
+        None,
+        Kind::Bool,
+        "no",
+        true,
+    ),
+    spec(
+        "cluster-allow-pubsubshard-when-down",
+        None,
+        Kind::Bool,
+        "yes",
+        true,
+    ),
     spec("crash-log-enabled", None, Kind::Bool, "yes", true),
     spec("crash-memcheck-enabled", None, Kind::Bool, "yes", true),
     spec("use-exit-on-panic", None, Kind::Bool, "no", true),
     spec("disable-thp", None, Kind::Bool, "yes", false),
-    spec("cluster-allow-replica-migration", None, Kind::Bool, "yes", true),
+    spec(
+        "cluster-allow-replica-migration",
+        None,
+        Kind::Bool,
+        "yes",
+        true,
+    ),
     spec("replica-announced", None, Kind::Bool, "yes", true),
     spec("latency-tracking", None, Kind::Bool, "yes", true),
     spec("aof-disable-auto-gc", None, Kind::Bool, "no", true),
-    spec("replica-ignore-disk-write-errors", None, Kind::Bool, "no", true),
+    spec(
+        "replica-ignore-disk-write-errors",
+        None,
+        Kind::Bool,
+        "no",
+        true,
+    ),
     spec("aclfile", None, Kind::Str, "", false),
     spec("unixsocket", None, Kind::Str, "", false),
     spec("pidfile", None, Kind::Str, "", false),
-    spec("replica-announce-ip", Some("slave-announce-ip"), Kind::Str, "", true),
+    spec(
+        "replica-announce-ip",
+        Some("slave-announce-ip"),
+        Kind::Str,
+        "",
+        true,
+    ),
     spec("masteruser", None, Kind::Str, "", true),
     spec("cluster-announce-ip", None, Kind::Str, "", true),
     spec("cluster-config-file", None, Kind::Str, "nodes.conf", false),
@@ -99,99 +183,482 @@ pub const SPECS: &[Spec] = &[
     spec("aof_rewrite_cpulist", None, Kind::Str, "", false),
     spec("bgsave_cpulist", None, Kind::Str, "", false),
     spec("ignore-warnings", None, Kind::Str, "", true),
-    spec("proc-title-template", None, Kind::Str, "{title} {listen-addr} {server-mode}", true),
+    spec(
+        "proc-title-template",
+        None,
+        Kind::Str,
+        "{title} {listen-addr} {server-mode}",
+        true,
+    ),
     spec("bind-source-addr", None, Kind::Str, "", true),
     spec("logfile", None, Kind::Str, "", false),
     spec("masterauth", None, Kind::Str, "", true),
     spec("requirepass", None, Kind::Str, "", true),
-    spec("supervised", None, Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", false),
-    spec("syslog-facility", None, Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0", false),
-    spec("repl-diskless-load", None, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", true),
-    spec("loglevel", None, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice", true),
-    spec("maxmemory-policy", None, Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction", true),
-    spec("appendfsync", None, Kind::Enum(&["everysec", "always", "no"]), "everysec", true),
-    spec("oom-score-adj", None, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
-    spec("acl-pubsub-default", None, Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", true),
-    spec("sanitize-dump-payload", None, Kind::Enum(&["no", "yes", "clients"]), "no", true),
-    spec("enable-protected-configs", None, Kind::Enum(&["no", "yes", "local"]), "no", false),
-    spec("enable-debug-command", None, Kind::Enum(&["no", "yes", "local"]), "no", false),
-    spec("enable-module-command", None, Kind::Enum(&["no", "yes", "local"]), "no", false),
-    spec("cluster-preferred-endpoint-type", None, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip", true),
-    spec("propagation-error-behavior", None, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", true),
-    spec("shutdown-on-sigint", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
-    spec("shutdown-on-sigterm", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
+    spec(
+        "supervised",
+        None,
+        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        "no",
+        false,
+    ),
+    spec(
+        "syslog-facility",
+        None,
+        Kind::Enum(&[
+            "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+        ]),
+        "local0",
+        false,
+    ),
+    spec(
+        "repl-diskless-load",
+        None,
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+        true,
+    ),
+    spec(
+        "loglevel",
+        None,
+        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
+        "notice",
+        true,
+    ),
+    spec(
+        "maxmemory-policy",
+        None,
+        Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
+        ]),
+        "noeviction",
+        true,
+    ),
+    spec(
+        "appendfsync",
+        None,
+        Kind::Enum(&["everysec", "always", "no"]),
+        "everysec",
+        true,
+    ),
+    spec(
+        "oom-score-adj",
+        None,
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+        true,
+    ),
+    spec(
+        "acl-pubsub-default",
+        None,
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+        true,
+    ),
+    spec(
+        "sanitize-dump-payload",
+        None,
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+        true,
+    ),
+    spec(
+        "enable-protected-configs",
+        None,
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        false,
+    ),
+    spec(
+        "enable-debug-command",
+        None,
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        false,
+    ),
+    spec(
+        "enable-module-command",
+        None,
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        false,
+    ),
+    spec(
+        "cluster-preferred-endpoint-type",
+        None,
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
+        true,
+    ),
+    spec(
+        "propagation-error-behavior",
+        None,
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+        true,
+    ),
+    spec(
+        "shutdown-on-sigint",
+        None,
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+        true,
+    ),
+    spec(
+        "shutdown-on-sigterm",
+        None,
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+        true,
+    ),
     spec("databases", None, Kind::Int(1, I32), "16", false),
     spec("port", None, Kind::Int(0, 65535), "6379", true),
     spec("io-threads", None, Kind::Int(1, 128), "1", false),
-    spec("auto-aof-rewrite-percentage", None, Kind::Int(0, I32), "100", true),
-    spec("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), Kind::Int(0, I32), "10", true),
-    spec("list-max-listpack-size", Some("list-max-ziplist-size"), Kind::Int(i32::MIN as i64, I32), "-2", true),
+    spec(
+        "auto-aof-rewrite-percentage",
+        None,
+        Kind::Int(0, I32),
+        "100",
+        true,
+    ),
+    spec(
+        "cluster-replica-validity-factor",
+        Some("cluster-slave-validity-factor"),
+        Kind::Int(0, I32),
+        "10",
+        true,
+    ),
+    spec(
+        "list-max-listpack-size",
+        Some("list-max-ziplist-size"),
+        Kind::Int(i32::MIN as i64, I32),
+        "-2",
+        true,
+    ),
     spec("tcp-keepalive", None, Kind::Int(0, I32), "300", true),
-    spec("cluster-migration-barrier", None, Kind::Int(0, I32), "1", true),
+    spec(
+        "cluster-migration-barrier",
+        None,
+        Kind::Int(0, I32),
+        "1",
+        true,
+    ),
     spec("active-defrag-cycle-min", None, Kind::Int(1, 99), "1", true),
-    spec("active-defrag-cycle-max", None, Kind::Int(1, 99), "25", true),
-    spec("active-defrag-threshold-lower", None, Kind::Int(0, 1000), "10", true),
-    spec("active-defrag-threshold-upper", None, Kind::Int(0, 1000), "100", true),
+    spec(
+        "active-defrag-cycle-max",
+        None,
+        Kind::Int(1, 99),
+        "25",
+        true,
+    ),
+    spec(
+        "active-defrag-threshold-lower",
+        None,
+        Kind::Int(0, 1000),
+        "10",
+        true,
+    ),
+    spec(
+        "active-defrag-threshold-upper",
+        None,
+        Kind::Int(0, 1000),
+        "100",
+        true,
+    ),
     spec("lfu-log-factor", None, Kind::Int(0, I32), "10", true),
     spec("lfu-decay-time", None, Kind::Int(0, I32), "1", true),
-    spec("replica-priority", Some("slave-priority"), Kind::Int(0, I32), "100", true),
-    spec("repl-diskless-sync-delay", None, Kind::Int(0, I32), "5", true),
+    spec(
+        "replica-priority",
+        Some("slave-priority"),
+        Kind::Int(0, I32),
+        "100",
+        true,
+    ),
+    spec(
+        "repl-diskless-sync-delay",
+        None,
+        Kind::Int(0, I32),
+        "5",
+        true,
+    ),
     spec("maxmemory-samples", None, Kind::Int(1, I32), "5", true),
-    spec("maxmemory-eviction-tenacity", None, Kind::Int(0, 100), "10", true),
+    spec(
+        "maxmemory-eviction-tenacity",
+        None,
+        Kind::Int(0, 100),
+        "10",
+        true,
+    ),
     spec("timeout", None, Kind::Int(0, I32), "0", true),
-    spec("replica-announce-port", Some("slave-announce-port"), Kind::Int(0, 65535), "0", true),
+    spec(
+        "replica-announce-port",
+        Some("slave-announce-port"),
+        Kind::Int(0, 65535),
+        "0",
+        true,
+    ),
     spec("tcp-backlog", None, Kind::Int(0, I32), "511", false),
     spec("cluster-port", None, Kind::Int(0, 65535), "0", false),
-    spec("cluster-announce-bus-port", None, Kind::Int(0, 65535), "0", true),
-    spec("cluster-announce-port", None, Kind::Int(0, 65535), "0", true),
-    spec("cluster-announce-tls-port", None, Kind::Int(0, 65535), "0", true),
+    spec(
+        "cluster-announce-bus-port",
+        None,
+        Kind::Int(0, 65535),
+        "0",
+        true,
+    ),
+    spec(
+        "cluster-announce-port",
+        None,
+        Kind::Int(0, 65535),
+        "0",
+        true,
+    ),
+    spec(
+        "cluster-announce-tls-port",
+        None,
+        Kind::Int(0, 65535),
+        "0",
+        true,
+    ),
     spec("repl-timeout", None, Kind::Int(1, I32), "60", true),
-    spec("repl-ping-replica-period", Some("repl-ping-slave-period"), Kind::Int(1, I32), "10", true),
+    spec(
+        "repl-ping-replica-period",
+        Some("repl-ping-slave-period"),
+        Kind::Int(1, I32),
+        "10",
+        true,
+    ),
     spec("list-compress-depth", None, Kind::Int(0, I32), "0", true),
-    spec("rdb-key-save-delay", None, Kind::Int(i32::MIN as i64, I32), "0", true),
-    spec("key-load-delay", None, Kind::Int(i32::MIN as i64, I32), "0", true),
+    spec(
+        "rdb-key-save-delay",
+        None,
+        Kind::Int(i32::MIN as i64, I32),
+        "0",
+        true,
+    ),
+    spec(
+        "key-load-delay",
+        None,
+        Kind::Int(i32::MIN as i64, I32),
+        "0",
+        true,
+    ),
     spec("active-expire-effort", None, Kind::Int(1, 10), "1", true),
     spec("hz", None, Kind::Int(0, I32), "10", true),
-    spec("min-replicas-to-write", Some("min-slaves-to-write"), Kind::Int(0, I32), "0", true),
-    spec("min-replicas-max-lag", Some("min-slaves-max-lag"), Kind::Int(0, I32), "10", true),
+    spec(
+        "min-replicas-to-write",
+        Some("min-slaves-to-write"),
+        Kind::Int(0, I32),
+        "0",
+        true,
+    ),
+    spec(
+        "min-replicas-max-lag",
+        Some("min-slaves-max-lag"),
+        Kind::Int(0, I32),
+        "10",
+        true,
+    ),
     spec("watchdog-period", None, Kind::Int(0, I32), "0", true),
     spec("shutdown-timeout", None, Kind::Int(0, I32), "10", true),
-    spec("repl-diskless-sync-max-replicas", None, Kind::Int(0, I32), "0", true),
+    spec(
+        "repl-diskless-sync-max-replicas",
+        None,
+        Kind::Int(0, I32),
+        "0",
+        true,
+    ),
     spec("maxclients", None, Kind::Int(1, 4294967295), "10000", true),
     spec("unixsocketperm", None, Kind::Str, "0", false),
     spec("socket-mark-id", None, Kind::Int(0, 4294967295), "0", false),
-    spec("active-defrag-max-scan-fields", None, Kind::Int(1, i64::MAX), "1000", true),
+    spec(
+        "active-defrag-max-scan-fields",
+        None,
+        Kind::Int(1, i64::MAX),
+        "1000",
+        true,
+    ),
     spec("slowlog-max-len", None, Kind::Int(0, i64::MAX), "128", true),
     spec("acllog-max-len", None, Kind::Int(0, i64::MAX), "128", true),
-    spec("busy-reply-threshold", Some("lua-time-limit"), Kind::Int(0, i64::MAX), "5000", true),
-    spec("cluster-node-timeout", None, Kind::Int(0, i64::MAX), "15000", true),
-    spec("slowlog-log-slower-than", None, Kind::Int(-1, i64::MAX), "10000", true),
-    spec("latency-monitor-threshold", None, Kind::Int(0, i64::MAX), "0", true),
-    spec("proto-max-bulk-len", None, Kind::Memory(1048576, i64::MAX), "536870912", true),
-    spec("stream-node-max-entries", None, Kind::Int(0, i64::MAX), "100", true),
-    spec("repl-backlog-size", None, Kind::Memory(1, i64::MAX), "1048576", true),
+    spec(
+        "busy-reply-threshold",
+        Some("lua-time-limit"),
+        Kind::Int(0, i64::MAX),
+        "5000",
+        true,
+    ),
+    spec(
+        "cluster-node-timeout",
+        None,
+        Kind::Int(0, i64::MAX),
+        "15000",
+        true,
+    ),
+    spec(
+        "slowlog-log-slower-than",
+        None,
+        Kind::Int(-1, i64::MAX),
+        "10000",
+        true,
+    ),
+    spec(
+        "latency-monitor-threshold",
+        None,
+        Kind::Int(0, i64::MAX),
+        "0",
+        true,
+    ),
+    spec(
+        "proto-max-bulk-len",
+        None,
+        Kind::Memory(1048576, i64::MAX),
+        "536870912",
+        true,
+    ),
+    spec(
+        "stream-node-max-entries",
+        None,
+        Kind::Int(0, i64::MAX),
+        "100",
+        true,
+    ),
+    spec(
+        "repl-backlog-size",
+        None,
+        Kind::Memory(1, i64::MAX),
+        "1048576",
+        true,
+    ),
     spec("maxmemory", None, Kind::Memory(0, i64::MAX), "0", true),
-    spec("cluster-link-sendbuf-limit", None, Kind::Memory(0, i64::MAX), "0", true),
-    spec("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), Kind::Int(0, i64::MAX), "512", true),
-    spec("set-max-intset-entries", None, Kind::Int(0, i64::MAX), "512", true),
-    spec("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), Kind::Int(0, i64::MAX), "128", true),
-    spec("active-defrag-ignore-bytes", None, Kind::Memory(1, i64::MAX), "104857600", true),
-    spec("hash-max-listpack-value", Some("hash-max-ziplist-value"), Kind::Memory(0, i64::MAX), "64", true),
-    spec("stream-node-max-bytes", None, Kind::Memory(0, i64::MAX), "4096", true),
-    spec("zset-max-listpack-value", Some("zset-max-ziplist-value"), Kind::Memory(0, i64::MAX), "64", true),
-    spec("hll-sparse-max-bytes", None, Kind::Memory(0, i64::MAX), "3000", true),
-    spec("tracking-table-max-keys", None, Kind::Int(0, i64::MAX), "1000000", true),
-    spec("client-query-buffer-limit", None, Kind::Memory(1048576, i64::MAX), "1073741824", true),
+    spec(
+        "cluster-link-sendbuf-limit",
+        None,
+        Kind::Memory(0, i64::MAX),
+        "0",
+        true,
+    ),
+    spec(
+        "hash-max-listpack-entries",
+        Some("hash-max-ziplist-entries"),
+        Kind::Int(0, i64::MAX),
+        "512",
+        true,
+    ),
+    spec(
+        "set-max-intset-entries",
+        None,
+        Kind::Int(0, i64::MAX),
+        "512",
+        true,
+    ),
+    spec(
+        "zset-max-listpack-entries",
+        Some("zset-max-ziplist-entries"),
+        Kind::Int(0, i64::MAX),
+        "128",
+        true,
+    ),
+    spec(
+        "active-defrag-ignore-bytes",
+        None,
+        Kind::Memory(1, i64::MAX),
+        "104857600",
+        true,
+    ),
+    spec(
+        "hash-max-listpack-value",
+        Some("hash-max-ziplist-value"),
+        Kind::Memory(0, i64::MAX),
+        "64",
+        true,
+    ),
+    spec(
+        "stream-node-max-bytes",
+        None,
+        Kind::Memory(0, i64::MAX),
+        "4096",
+        true,
+    ),
+    spec(
+        "zset-max-listpack-value",
+        Some("zset-max-ziplist-value"),
+        Kind::Memory(0, i64::MAX),
+        "64",
+        true,
+    ),
+    spec(
+        "hll-sparse-max-bytes",
+        None,
+        Kind::Memory(0, i64::MAX),
+        "3000",
+        true,
+    ),
+    spec(
+        "tracking-table-max-keys",
+        None,
+        Kind::Int(0, i64::MAX),
+        "1000000",
+        true,
+    ),
+    spec(
+        "client-query-buffer-limit",
+        None,
+        Kind::Memory(1048576, i64::MAX),
+        "1073741824",
+        true,
+    ),
     spec("maxmemory-clients", None, Kind::Str, "0", true),
-    spec("repl-backlog-ttl", None, Kind::Int(0, i64::MAX), "3600", true),
-    spec("auto-aof-rewrite-min-size", None, Kind::Memory(0, i64::MAX), "67108864", true),
-    spec("loading-process-events-interval-bytes", None, Kind::Int(1024, I32), "1024*1024*2", true),
+    spec(
+        "repl-backlog-ttl",
+        None,
+        Kind::Int(0, i64::MAX),
+        "3600",
+        true,
+    ),
+    spec(
+        "auto-aof-rewrite-min-size",
+        None,
+        Kind::Memory(0, i64::MAX),
+        "67108864",
+        true,
+    ),
+    spec(
+        "loading-process-events-interval-bytes",
+        None,
+        Kind::Int(1024, I32),
+        "1024*1024*2",
+        true,
+    ),
     spec("tls-port", None, Kind::Int(0, 65535), "0", true),
-    spec("tls-session-cache-size", None, Kind::Int(0, I32), "20480", true),
-    spec("tls-session-cache-timeout", None, Kind::Int(0, I32), "300", true),
+    spec(
+        "tls-session-cache-size",
+        None,
+        Kind::Int(0, I32),
+        "20480",
+        true,
+    ),
+    spec(
+        "tls-session-cache-timeout",
+        None,
+        Kind::Int(0, I32),
+        "300",
+        true,
+    ),
     spec("tls-cluster", None, Kind::Bool, "no", true),
     spec("tls-replication", None, Kind::Bool, "no", true),
-    spec("tls-auth-clients", None, Kind::Enum(&["no", "yes", "optional"]), "yes", true),
+    spec(
+        "tls-auth-clients",
+        None,
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+        true,
+    ),
     spec("tls-prefer-server-ciphers", None, Kind::Bool, "no", true),
     spec("tls-session-caching", None, Kind::Bool, "yes", true),
     spec("tls-cert-file", None, Kind::Str, "", true),
@@ -208,19 +675,37 @@ pub const SPECS: &[Spec] = &[
     spec("tls-ciphersuites", None, Kind::Str, "", true),
     spec("dir", None, Kind::Special, "/var/lib/redis", true),
     spec("save", None, Kind::Special, "3600 1 300 100 60 10000", true),
-    spec("client-output-buffer-limit", None, Kind::Special, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true),
+    spec(
+        "client-output-buffer-limit",
+        None,
+        Kind::Special,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        true,
+    ),
     spec("oom-score-adj-values", None, Kind::Str, "0 200 800", true),
     spec("notify-keyspace-events", None, Kind::Str, "", true),
     spec("bind", None, Kind::Str, "* -::*", true),
     spec("replicaof", Some("slaveof"), Kind::Special, "", false),
-    spec("latency-tracking-info-percentiles", None, Kind::Str, "50 99 99.9", true),
+    spec(
+        "latency-tracking-info-percentiles",
+        None,
+        Kind::Str,
+        "50 99 99.9",
+        true,
+    ),
 ];
 
 /// Directives CONFIG SET refuses while enable-protected-configs is "no" (the default).
 pub const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// Directives CONFIG GET matches only by exact name, never by a glob.
-pub const HIDDEN: &[&str] = &["use-exit-on-panic", "rdb-key-save-delay", "key-load-delay", "watchdog-period", "loading-process-events-interval-bytes"];
+pub const HIDDEN: &[&str] = &[
+    "use-exit-on-panic",
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "watchdog-period",
+    "loading-process-events-interval-bytes",
+];
 
 /// A config error, with Redis's wording for the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +725,9 @@ impl std::fmt::Display for ConfigError {
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.to_ascii_lowercase();
     // memtoull: unsigned digits, then an optional unit; no sign.
-    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
     let mul: i64 = match unit {
         "" | "b" => 1,
@@ -303,15 +790,25 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        let values = SPECS.iter().map(|s| (s.name, s.default.to_string())).collect();
-        let mut c = Config { values, hot: placeholder_hot() };
+        let values = SPECS
+            .iter()
+            .map(|s| (s.name, s.default.to_string()))
+            .collect();
+        let mut c = Config {
+            values,
+            hot: placeholder_hot(),
+        };
         c.refresh();
         c
     }
 }
 
 fn placeholder_hot() -> Hot {
-    let zero = ObufLimit { hard_bytes: 0, soft_bytes: 0, soft_seconds: 0 };
+    let zero = ObufLimit {
+        hard_bytes: 0,
+        soft_bytes: 0,
+        soft_seconds: 0,
+    };
     Hot {
         hz: 10,
         databases: 16,
@@ -342,7 +839,9 @@ fn placeholder_hot() -> Hot {
 
 pub fn find_spec(name: &str) -> Option<&'static Spec> {
     let lower = name.to_ascii_lowercase();
-    SPECS.iter().find(|s| s.name == lower || s.alias == Some(lower.as_str()))
+    SPECS
+        .iter()
+        .find(|s| s.name == lower || s.alias == Some(lower.as_str()))
 }
 
 impl Config {
@@ -356,10 +855,21 @@ impl Config {
                 continue;
             }
             let args = crate::resp::split_args(line.as_bytes()).ok_or_else(|| {
-                (index + 1, ConfigError { directive: line.to_string(), reason: "Unbalanced quotes in configuration line".into() })
+                (
+                    index + 1,
+                    ConfigError {
+                        directive: line.to_string(),
+                        reason: "Unbalanced quotes in configuration line".into(),
+                    },
+                )
             })?;
-            let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
-            let Some((name, rest)) = args.split_first() else { continue };
+            let args: Vec<String> = args
+                .into_iter()
+                .map(|a| String::from_utf8_lossy(&a).into_owned())
+                .collect();
+            let Some((name, rest)) = args.split_first() else {
+                continue;
+            };
             // In a file, the first "save" line replaces the defaults and later ones add to it.
             let result = if name.eq_ignore_ascii_case("save") && saw_save {
                 let mut joined = config.get("save").unwrap_or_default();
@@ -426,8 +936,12 @@ impl Config {
     /// Sets one directive from its arguments (as on a redis.conf line or CONFIG SET).
     pub fn set<S: AsRef<str>>(&mut self, name: &str, args: &[S]) -> Result<(), ConfigError> {
         let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
-        let err = |reason: &str| ConfigError { directive: name.to_string(), reason: reason.to_string() };
-        let spec = find_spec(name).ok_or_else(|| err("Bad directive or wrong number of arguments"))?;
+        let err = |reason: &str| ConfigError {
+            directive: name.to_string(),
+            reason: reason.to_string(),
+        };
+        let spec =
+            find_spec(name).ok_or_else(|| err("Bad directive or wrong number of arguments"))?;
         let value = match spec.kind {
             Kind::Special => special_value(spec.name, &args).map_err(|r| err(&r))?,
             _ => {
@@ -452,7 +966,9 @@ impl Config {
 
     fn refresh(&mut self) {
         let obuf = parse_obuf_limits(&self.values["client-output-buffer-limit"]);
-        let replicaof = self.values["replicaof"].split_once(' ').and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)));
+        let replicaof = self.values["replicaof"]
+            .split_once(' ')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse().ok()?)));
         let save_points = self.values["save"]
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -503,9 +1019,14 @@ fn normalize_value(name: &str, value: String) -> Result<String, String> {
             if values.len() != 3 {
                 return Err("wrong number of arguments".into());
             }
-            let ok = values.iter().all(|v| crate::resp::parse_i64_strict(v.as_bytes()).is_some_and(|n| (-2000..=2000).contains(&n)));
+            let ok = values.iter().all(|v| {
+                crate::resp::parse_i64_strict(v.as_bytes())
+                    .is_some_and(|n| (-2000..=2000).contains(&n))
+            });
             if !ok {
-                return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
+                return Err(
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into(),
+                );
             }
             Ok(values.join(" "))
         }
@@ -521,7 +1042,9 @@ fn notify_flags_canonical(classes: &str) -> Result<String, String> {
     for c in classes.chars() {
         match c {
             'A' => present.push_str(ALL),
-            'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 'K' | 'E' | 't' | 'm' | 'd' | 'n' => present.push(c),
+            'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 'K' | 'E' | 't' | 'm' | 'd' | 'n' => {
+                present.push(c)
+            }
             _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
         }
     }
@@ -544,11 +1067,13 @@ fn typed_value(spec: &Spec, arg: &str) -> Result<String, String> {
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int(min, max) => {
-            let n = crate::resp::parse_i64_strict(arg.as_bytes()).ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+            let n = crate::resp::parse_i64_strict(arg.as_bytes())
+                .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
             bounded(n, min, max)
         }
         Kind::Memory(min, max) => {
-            let n = parse_memory(arg).ok_or_else(|| "argument must be a memory value".to_string())?;
+            let n =
+                parse_memory(arg).ok_or_else(|| "argument must be a memory value".to_string())?;
             bounded(n, min, max)
         }
         Kind::Enum(values) => {
@@ -556,7 +1081,10 @@ fn typed_value(spec: &Spec, arg: &str) -> Result<String, String> {
             if values.contains(&lower.as_str()) {
                 Ok(lower)
             } else {
-                Err(format!("argument(s) must be one of the following: {}", values.join(", ")))
+                Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    values.join(", ")
+                ))
             }
         }
         Kind::Str => Ok(arg.to_string()),
@@ -566,7 +1094,10 @@ fn typed_value(spec: &Spec, arg: &str) -> Result<String, String> {
 
 fn bounded(n: i64, min: i64, max: i64) -> Result<String, String> {
     if n < min || n > max {
-        return Err(format!("argument must be between {} and {} inclusive", min, max));
+        return Err(format!(
+            "argument must be between {} and {} inclusive",
+            min, max
+        ));
     }
     Ok(n.to_string())
 }
@@ -578,15 +1109,23 @@ fn special_value(name: &str, args: &[&str]) -> Result<String, String> {
             if words.is_empty() || (words.len() == 1 && words[0].is_empty()) {
                 return Ok(String::new());
             }
-            if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<i64>().map_or(true, |n| n < 0)) {
+            if words.len() % 2 != 0
+                || words
+                    .iter()
+                    .any(|w| w.parse::<i64>().map_or(true, |n| n < 0))
+            {
                 return Err("Invalid save parameters".into());
             }
             Ok(words.join(" "))
         }
         "replicaof" => match args {
-            [host, port] if host.eq_ignore_ascii_case("no") && port.eq_ignore_ascii_case("one") => Ok(String::new()),
+            [host, port] if host.eq_ignore_ascii_case("no") && port.eq_ignore_ascii_case("one") => {
+                Ok(String::new())
+            }
             [host, port] => {
-                let port: u16 = port.parse().map_err(|_| "Invalid master port".to_string())?;
+                let port: u16 = port
+                    .parse()
+                    .map_err(|_| "Invalid master port".to_string())?;
                 Ok(format!("{} {}", host, port))
             }
             [] => Ok(String::new()),
@@ -601,13 +1140,19 @@ fn special_value(name: &str, args: &[&str]) -> Result<String, String> {
             if words.is_empty() || words.len() % 4 != 0 {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
-            let mut current = parse_obuf_all("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+            let mut current = parse_obuf_all(
+                "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+            );
             for chunk in words.chunks(4) {
                 let class = match chunk[0].to_ascii_lowercase().as_str() {
                     "normal" => 0,
                     "slave" | "replica" => 1,
                     "pubsub" => 2,
-                    _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+                    _ => {
+                        return Err(
+                            "Invalid client class specified in buffer limit configuration.".into(),
+                        )
+                    }
                 };
                 let hard = parse_memory(chunk[1]);
                 let soft = parse_memory(chunk[2]);
@@ -633,7 +1178,11 @@ fn special_value(name: &str, args: &[&str]) -> Result<String, String> {
 
 fn parse_obuf_all(s: &str) -> [ObufLimit; 3] {
     let words: Vec<&str> = s.split_whitespace().collect();
-    let mut out = [ObufLimit { hard_bytes: 0, soft_bytes: 0, soft_seconds: 0 }; 3];
+    let mut out = [ObufLimit {
+        hard_bytes: 0,
+        soft_bytes: 0,
+        soft_seconds: 0,
+    }; 3];
     for (i, chunk) in words.chunks(4).take(3).enumerate() {
         out[i] = ObufLimit {
             hard_bytes: chunk[1].parse().unwrap_or(0),
@@ -658,7 +1207,12 @@ mod tests {
         assert_eq!(parse_memory("1m"), Some(1000000));
         assert_eq!(parse_memory("2GB"), Some(2 * GB));
         assert_eq!(parse_memory("1tb"), None);
-        let c = Config::from_conf_lines(&["repl-backlog-size 2mb", "slaveof m1 6379", "min-slaves-to-write 1"]).unwrap();
+        let c = Config::from_conf_lines(&[
+            "repl-backlog-size 2mb",
+            "slaveof m1 6379",
+            "min-slaves-to-write 1",
+        ])
+        .unwrap();
         assert_eq!(c.hot.repl_backlog_size_bytes, 2 * 1024 * 1024);
         assert_eq!(c.hot.replicaof, Some(("m1".into(), 6379)));
         assert_eq!(c.hot.min_replicas_to_write, 1);

@@ -59,7 +59,11 @@ impl Server {
         self.db_delete_unsignaled(db, key, lazy);
         self.stats.expired_keys += 1;
         crate::multi::touch_watched_key(self, db, key);
-        let cmd: &[u8] = if self.config.bool("lazyfree-lazy-expire") { b"UNLINK" } else { b"DEL" };
+        let cmd: &[u8] = if self.config.bool("lazyfree-lazy-expire") {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
         let argv = vec![cmd.to_vec(), key.to_vec()];
         // Inside a command the DEL joins what the command propagates (and
         // may make it a MULTI/EXEC); from the expire cycle it goes at once.
@@ -105,7 +109,10 @@ impl Server {
     /// lookupKeyWrite: lazy expire, no stats.
     pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed(db, key);
-        if self.repl.master.is_some() && !self.executing_master_stream && self.key_is_expired(db, key) {
+        if self.repl.master.is_some()
+            && !self.executing_master_stream
+            && self.key_is_expired(db, key)
+        {
             return None;
         }
         if self.dbs[db].dict.contains_key(key) {
@@ -171,7 +178,10 @@ impl Server {
     }
 
     pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) {
-        assert!(self.dbs[db].dict.contains_key(key), "set_expire on a missing key");
+        assert!(
+            self.dbs[db].dict.contains_key(key),
+            "set_expire on a missing key"
+        );
         self.signal_modified_key(db, key);
         self.dbs[db].expires.insert(key.to_vec(), when_ms);
     }
@@ -249,7 +259,10 @@ fn exists_command(ctx: &mut Ctx) {
 }
 
 fn type_command(ctx: &mut Ctx) {
-    let name = ctx.srv.lookup_read_notouch(ctx.c.db, &ctx.argv[1]).map_or("none", |v| v.type_name());
+    let name = ctx
+        .srv
+        .lookup_read_notouch(ctx.c.db, &ctx.argv[1])
+        .map_or("none", |v| v.type_name());
     ctx.c.reply.simple(name);
 }
 
@@ -295,9 +308,20 @@ fn keys_command(ctx: &mut Ctx) {
     let pattern = ctx.argv[1].clone();
     let db = ctx.c.db;
     let all_match = pattern == b"*";
-    let candidates: Vec<Vec<u8>> = ctx.srv.dbs[db].dict.keys().filter(|k| all_match || glob_match(&pattern, k, false)).cloned().collect();
+    let candidates: Vec<Vec<u8>> = ctx.srv.dbs[db]
+        .dict
+        .keys()
+        .filter(|k| all_match || glob_match(&pattern, k, false))
+        .cloned()
+        .collect();
     ctx.srv.cost.elements(ctx.srv.dbs[db].dict.len());
-    let live: Vec<Vec<u8>> = candidates.into_iter().filter(|k| !ctx.srv.key_is_expired(db, k) || (ctx.srv.repl.master.is_some() && ctx.srv.executing_master_stream)).collect();
+    let live: Vec<Vec<u8>> = candidates
+        .into_iter()
+        .filter(|k| {
+            !ctx.srv.key_is_expired(db, k)
+                || (ctx.srv.repl.master.is_some() && ctx.srv.executing_master_stream)
+        })
+        .collect();
     ctx.c.reply.bulks(live.iter());
 }
 
@@ -320,7 +344,11 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
     for &d in digits {
         value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
     }
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// Options shared by SCAN, SSCAN, HSCAN, ZSCAN: MATCH, COUNT, TYPE.
@@ -332,7 +360,11 @@ pub struct ScanOptions {
 
 /// Parses the scan options after the cursor; replies with Redis's error on failure.
 pub fn parse_scan_options(ctx: &mut Ctx, from: usize, allow_type: bool) -> Option<ScanOptions> {
-    let mut opts = ScanOptions { pattern: None, count: 10, type_name: None };
+    let mut opts = ScanOptions {
+        pattern: None,
+        count: 10,
+        type_name: None,
+    };
     let mut i = from;
     while i < ctx.argv.len() {
         let remaining = ctx.argv.len() - i - 1;
@@ -371,12 +403,18 @@ fn scan_command(ctx: &mut Ctx) {
         ctx.c.reply.err("ERR invalid cursor");
         return;
     };
-    let Some(opts) = parse_scan_options(ctx, 2, true) else { return };
+    let Some(opts) = parse_scan_options(ctx, 2, true) else {
+        return;
+    };
     let db = ctx.c.db;
     let len = ctx.srv.dbs[db].dict.len();
     let start = (cursor as usize).min(len);
     let end = (start + opts.count).min(len);
-    let keys: Vec<Vec<u8>> = ctx.srv.dbs[db].dict.get_range(start..end).map(|r| r.keys().cloned().collect()).unwrap_or_default();
+    let keys: Vec<Vec<u8>> = ctx.srv.dbs[db]
+        .dict
+        .get_range(start..end)
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default();
     ctx.srv.cost.elements(keys.len());
     let mut out = Vec::new();
     for key in keys {
@@ -425,7 +463,10 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) {
         }
         ctx.srv.db_delete(db, &dst);
     }
-    let value = ctx.srv.dbs[db].dict.swap_remove(&src).expect("checked above");
+    let value = ctx.srv.dbs[db]
+        .dict
+        .swap_remove(&src)
+        .expect("checked above");
     crate::memory::key_removed(ctx.srv, value.meta.alloc);
     ctx.srv.dbs[db].expires.swap_remove(&src);
     ctx.srv.set_key(db, &dst, value.value, false);
@@ -457,7 +498,11 @@ fn randomkey_command(ctx: &mut Ctx) {
             break;
         }
         let index = ctx.srv.rng.gen_range(0..len);
-        let key = ctx.srv.dbs[db].dict.get_index(index).map(|(k, _)| k.clone()).expect("index in range");
+        let key = ctx.srv.dbs[db]
+            .dict
+            .get_index(index)
+            .map(|(k, _)| k.clone())
+            .expect("index in range");
         if ctx.srv.expire_if_needed(db, &key) {
             continue;
         }
@@ -481,16 +526,22 @@ fn move_command(ctx: &mut Ctx) {
         }
     };
     if src_db == dst_db {
-        ctx.c.reply.err("ERR source and destination objects are the same");
+        ctx.c
+            .reply
+            .err("ERR source and destination objects are the same");
         return;
     }
     let key = ctx.argv[1].clone();
-    if ctx.srv.lookup_write(src_db, &key).is_none() || ctx.srv.lookup_write(dst_db, &key).is_some() {
+    if ctx.srv.lookup_write(src_db, &key).is_none() || ctx.srv.lookup_write(dst_db, &key).is_some()
+    {
         ctx.c.reply.int(0);
         return;
     }
     let expire = ctx.srv.get_expire(src_db, &key);
-    let value = ctx.srv.dbs[src_db].dict.swap_remove(&key).expect("checked above");
+    let value = ctx.srv.dbs[src_db]
+        .dict
+        .swap_remove(&key)
+        .expect("checked above");
     crate::memory::key_removed(ctx.srv, value.meta.alloc);
     ctx.srv.dbs[src_db].expires.swap_remove(&key);
     ctx.srv.set_key(dst_db, &key, value.value, false);
@@ -525,7 +576,10 @@ fn copy_command(ctx: &mut Ctx) {
     }
     let (key, newkey) = (ctx.argv[1].clone(), ctx.argv[2].clone());
     if src_db == dst_db && key == newkey {
-        return ctx.c.reply.err("ERR source and destination objects are the same");
+        return ctx
+            .c
+            .reply
+            .err("ERR source and destination objects are the same");
     }
     let Some(value) = ctx.srv.lookup_read(src_db, &key).cloned() else {
         return ctx.c.reply.int(0);

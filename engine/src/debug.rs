@@ -8,7 +8,9 @@ use crate::util::{eq_ic, parse_f64, parse_i64};
 /// allows loopback clients. The scenario's admin hand (client id 0, the
 /// operator on the box) may always use it.
 fn debug_allowed(ctx: &Ctx) -> bool {
-    let local = ctx.c.peer.starts_with("127.") || ctx.c.peer.starts_with("[::1]") || ctx.c.peer.starts_with("::1");
+    let local = ctx.c.peer.starts_with("127.")
+        || ctx.c.peer.starts_with("[::1]")
+        || ctx.c.peer.starts_with("::1");
     match ctx.srv.config.get("enable-debug-command").as_deref() {
         Some("yes") => true,
         Some("local") => local || ctx.c.id == 0,
@@ -54,7 +56,9 @@ fn debug_command(ctx: &mut Ctx) {
 /// costs only its keys in real memory.
 fn debug_populate(ctx: &mut Ctx) {
     let Some(count) = parse_i64(&ctx.argv[2]).filter(|&n| n >= 0) else {
-        ctx.c.reply.err("ERR value is out of range, must be positive");
+        ctx.c
+            .reply
+            .err("ERR value is out of range, must be positive");
         return;
     };
     let prefix = ctx.argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
@@ -63,7 +67,9 @@ fn debug_populate(ctx: &mut Ctx) {
         Some(a) => match parse_i64(a) {
             Some(n) if n >= 0 => n as usize,
             _ => {
-                ctx.c.reply.err("ERR value is out of range, must be positive");
+                ctx.c
+                    .reply
+                    .err("ERR value is out of range, must be positive");
                 return;
             }
         },
@@ -83,13 +89,21 @@ fn debug_populate(ctx: &mut Ctx) {
         }
         text.truncate(6);
         crate::resp::push_decimal(&mut text, j as u64);
-        let value = if size == 0 { crate::object::StrObj::from(text.clone()) } else { crate::object::StrObj::from_run(&text, 0, size) };
+        let value = if size == 0 {
+            crate::object::StrObj::from(text.clone())
+        } else {
+            crate::object::StrObj::from_run(&text, 0, size)
+        };
         let new = crate::evict::new_entry(srv, Value::Str(value));
-        let indexmap::map::Entry::Vacant(slot) = srv.dbs[db].dict.entry(key.clone()) else { continue };
+        let indexmap::map::Entry::Vacant(slot) = srv.dbs[db].dict.entry(key.clone()) else {
+            continue;
+        };
         let entry = slot.insert(new);
         swapped_in += crate::memory::place(&mut srv.mem, key.len(), entry, None);
     }
-    ctx.srv.cost.block_us(swapped_in * ctx.srv.options.machine.swap_in_latency_us);
+    ctx.srv
+        .cost
+        .block_us(swapped_in * ctx.srv.options.machine.swap_in_latency_us);
     ctx.srv.cost.elements(count as usize * 4);
     ctx.c.reply.ok();
 }
@@ -135,14 +149,18 @@ fn is_shared_integer(value: &Value, per_key_lru: bool) -> bool {
     // Only strings that went through tryObjectEncoding can be shared:
     // INCRBYFLOAT results and strings grown by APPEND/SETRANGE are not.
     let tried_as_integer = s.encoding == crate::object::StrEncoding::Auto;
-    !per_key_lru && tried_as_integer && s.len() <= 20 && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
+    !per_key_lru
+        && tried_as_integer
+        && s.len() <= 20
+        && parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
 }
 
 /// OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ: a missing key replies nil.
 fn object_key_command(ctx: &mut Ctx) {
     let limits = encoding_limits(ctx.srv);
     let policy = ctx.srv.config.get("maxmemory-policy").unwrap_or_default();
-    let per_key_lru = ctx.srv.config.hot.maxmemory_bytes > 0 && (policy.contains("lru") || policy.contains("lfu"));
+    let per_key_lru = ctx.srv.config.hot.maxmemory_bytes > 0
+        && (policy.contains("lru") || policy.contains("lfu"));
     let db = ctx.c.db;
     let sub = ctx.argv[1].clone();
     let key = ctx.argv[2].clone();
@@ -155,7 +173,9 @@ fn object_key_command(ctx: &mut Ctx) {
         ctx.c.reply.bulk_str(enc);
     } else if eq_ic(&sub, "refcount") {
         let shared = is_shared_integer(value, per_key_lru);
-        ctx.c.reply.int(if shared { i64::from(i32::MAX) } else { 1 });
+        ctx.c
+            .reply
+            .int(if shared { i64::from(i32::MAX) } else { 1 });
     } else {
         object_lru_reply(ctx, db, &key, eq_ic(&sub, "idletime"));
     }
@@ -180,7 +200,12 @@ fn object_lru_reply(ctx: &mut Ctx, db: usize, key: &[u8], idletime: bool) {
 }
 
 const OBJECT_SUBCOMMANDS: &[Command] = &[
-    Command::new("help", 2, flags::LOADING | flags::STALE, object_help_command),
+    Command::new(
+        "help",
+        2,
+        flags::LOADING | flags::STALE,
+        object_help_command,
+    ),
     Command::new("encoding", 3, flags::READONLY, object_key_command),
     Command::new("refcount", 3, flags::READONLY, object_key_command),
     Command::new("idletime", 3, flags::READONLY, object_key_command),
@@ -188,6 +213,11 @@ const OBJECT_SUBCOMMANDS: &[Command] = &[
 ];
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("debug", -2, flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::NO_PROPAGATE, debug_command),
+    Command::new(
+        "debug",
+        -2,
+        flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::NO_PROPAGATE,
+        debug_command,
+    ),
     Command::container("object", -2, 0, OBJECT_SUBCOMMANDS),
 ];

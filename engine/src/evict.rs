@@ -50,7 +50,10 @@ impl Policy {
         matches!(self, Policy::VolatileLru | Policy::AllkeysLru)
     }
     pub fn all_keys(self) -> bool {
-        matches!(self, Policy::AllkeysLru | Policy::AllkeysLfu | Policy::AllkeysRandom)
+        matches!(
+            self,
+            Policy::AllkeysLru | Policy::AllkeysLfu | Policy::AllkeysRandom
+        )
     }
     fn uses_pool(self) -> bool {
         self.is_lru() || self.is_lfu() || self == Policy::VolatileTtl
@@ -101,7 +104,10 @@ pub struct EvictState {
 
 impl EvictState {
     pub fn new(now_us: u64) -> EvictState {
-        EvictState { lruclock: lru_clock_at(now_us), ..Default::default() }
+        EvictState {
+            lruclock: lru_clock_at(now_us),
+            ..Default::default()
+        }
     }
 }
 
@@ -131,7 +137,11 @@ pub fn new_object_lru(srv: &Server) -> u32 {
 /// estimateObjectIdleTime in milliseconds, with the clock's wrap-around.
 pub fn idle_ms(srv: &Server, lru: u32) -> u64 {
     let clock = srv.evict.lruclock;
-    let ticks = if clock >= lru { clock - lru } else { clock + (LRU_CLOCK_MAX - lru) };
+    let ticks = if clock >= lru {
+        clock - lru
+    } else {
+        clock + (LRU_CLOCK_MAX - lru)
+    };
     u64::from(ticks) * LRU_CLOCK_RESOLUTION_MS
 }
 
@@ -141,9 +151,17 @@ pub fn lfu_decr_and_return(srv: &Server, lru: u32) -> u32 {
     let ldt = lru >> 8;
     let counter = lru & 255;
     let now = lfu_minutes(srv);
-    let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
     let decay = srv.config.hot.lfu_decay_time;
-    let periods = if decay > 0 { i64::from(elapsed) / decay } else { 0 };
+    let periods = if decay > 0 {
+        i64::from(elapsed) / decay
+    } else {
+        0
+    };
     (i64::from(counter) - periods).max(0) as u32
 }
 
@@ -180,7 +198,9 @@ pub fn touch(srv: &mut Server, db: usize, key: &[u8]) {
     if crate::child::has_active_child(srv) || written_this_command(srv, db, key) {
         return;
     }
-    let Some(old) = srv.dbs[db].dict.get(key).map(|e| e.meta.lru) else { return };
+    let Some(old) = srv.dbs[db].dict.get(key).map(|e| e.meta.lru) else {
+        return;
+    };
     let lru = touched_lru(srv, old);
     if let Some(e) = srv.dbs[db].dict.get_mut(key) {
         e.meta.lru = lru;
@@ -203,7 +223,10 @@ fn mark_written(srv: &mut Server, db: usize, key: &[u8]) {
 }
 
 fn written_this_command(srv: &Server, db: usize, key: &[u8]) -> bool {
-    srv.evict.last_touch.as_ref().is_some_and(|(d, k)| *d == db && k == key)
+    srv.evict
+        .last_touch
+        .as_ref()
+        .is_some_and(|(d, k)| *d == db && k == key)
 }
 
 /// A keyspace entry for a value created now (createObject's header), for
@@ -336,8 +359,14 @@ fn update_exceeded_time(srv: &mut Server, result: EvictResult) {
 
 /// (total_eviction_exceeded_time, current_eviction_exceeded_time) in ms.
 pub fn exceeded_time_ms(srv: &Server) -> (u64, u64) {
-    let current = srv.evict.exceeded_since_us.map_or(0, |since| srv.now_us.saturating_sub(since));
-    ((srv.evict.exceeded_total_us + current) / 1000, current / 1000)
+    let current = srv
+        .evict
+        .exceeded_since_us
+        .map_or(0, |since| srv.now_us.saturating_sub(since));
+    (
+        (srv.evict.exceeded_total_us + current) / 1000,
+        current / 1000,
+    )
 }
 
 /// CONFIG RESETSTAT.
@@ -352,7 +381,8 @@ pub fn reset_stats(srv: &mut Server) {
 /// DELs' own propagation buffers would otherwise keep the loop going.
 fn evict_loop(srv: &mut Server, to_free: u64) -> EvictResult {
     let pol = policy(srv);
-    let limit_ns = time_limit_us(srv.config.int("maxmemory-eviction-tenacity")).saturating_mul(1000);
+    let limit_ns =
+        time_limit_us(srv.config.int("maxmemory-eviction-tenacity")).saturating_mul(1000);
     let start_ns = srv.cost.ns();
     let lazy = srv.config.bool("lazyfree-lazy-eviction");
     let mut freed: u64 = 0;
@@ -389,7 +419,9 @@ fn evict_loop(srv: &mut Server, to_free: u64) -> EvictResult {
 /// main thread stalls for that long (until the last job ends, at most the
 /// budget); used_memory is only re-read by the next command.
 fn wait_for_lazyfree(srv: &mut Server, limit_us: u64) {
-    let Some(done_us) = crate::lazyfree::last_job_done_us(srv) else { return };
+    let Some(done_us) = crate::lazyfree::last_job_done_us(srv) else {
+        return;
+    };
     let wait_us = done_us.saturating_sub(srv.now_us).min(limit_us);
     srv.cost.block_us(wait_us);
 }
@@ -413,7 +445,11 @@ fn pick_key(srv: &mut Server, pol: Policy) -> Option<(usize, Vec<u8>)> {
     for _ in 0..n {
         srv.evict.next_db = srv.evict.next_db.wrapping_add(1);
         let db = srv.evict.next_db % n;
-        let len = if pol.all_keys() { srv.dbs[db].dict.len() } else { srv.dbs[db].expires.len() };
+        let len = if pol.all_keys() {
+            srv.dbs[db].dict.len()
+        } else {
+            srv.dbs[db].expires.len()
+        };
         if len == 0 {
             continue;
         }
@@ -434,7 +470,11 @@ fn pick_from_pool(srv: &mut Server, pol: Policy) -> Option<(usize, Vec<u8>)> {
     loop {
         let mut total = 0;
         for db in 0..srv.dbs.len() {
-            let len = if pol.all_keys() { srv.dbs[db].dict.len() } else { srv.dbs[db].expires.len() };
+            let len = if pol.all_keys() {
+                srv.dbs[db].dict.len()
+            } else {
+                srv.dbs[db].expires.len()
+            };
             if len > 0 {
                 populate_pool(srv, pol, db);
                 total += len;
@@ -445,7 +485,11 @@ fn pick_from_pool(srv: &mut Server, pol: Policy) -> Option<(usize, Vec<u8>)> {
         }
         while let Some(best) = srv.evict.pool.pop() {
             let d = &srv.dbs[best.db];
-            let exists = if pol.all_keys() { d.dict.contains_key(&best.key) } else { d.expires.contains_key(&best.key) };
+            let exists = if pol.all_keys() {
+                d.dict.contains_key(&best.key)
+            } else {
+                d.expires.contains_key(&best.key)
+            };
             if exists {
                 return Some((best.db, best.key));
             }
@@ -475,13 +519,22 @@ fn sample_indices(srv: &mut Server, len: usize, count: usize) -> Vec<usize> {
 /// the best EVPOOL_SIZE candidates, sorted by ascending score.
 fn populate_pool(srv: &mut Server, pol: Policy, db: usize) {
     let samples = srv.config.int("maxmemory-samples").max(1) as usize;
-    let len = if pol.all_keys() { srv.dbs[db].dict.len() } else { srv.dbs[db].expires.len() };
+    let len = if pol.all_keys() {
+        srv.dbs[db].dict.len()
+    } else {
+        srv.dbs[db].expires.len()
+    };
     let indices = sample_indices(srv, len, samples);
     srv.cost.add_ns(SAMPLE_NS * indices.len() as u64);
     for i in indices {
-        let Some((key, idle)) = score(srv, pol, db, i) else { continue };
+        let Some((key, idle)) = score(srv, pol, db, i) else {
+            continue;
+        };
         let pool = &mut srv.evict.pool;
-        let k = pool.iter().position(|e| e.idle >= idle).unwrap_or(pool.len());
+        let k = pool
+            .iter()
+            .position(|e| e.idle >= idle)
+            .unwrap_or(pool.len());
         let entry = PoolEntry { idle, db, key };
         if pool.len() < EVPOOL_SIZE {
             pool.insert(k, entry);
@@ -501,16 +554,28 @@ fn score(srv: &Server, pol: Policy, db: usize, i: usize) -> Option<(Vec<u8>, u64
         let (k, &when) = d.expires.get_index(i)?;
         return Some((k.clone(), u64::MAX - when.max(0) as u64));
     }
-    let key = if pol.all_keys() { d.dict.get_index(i)?.0 } else { d.expires.get_index(i)?.0 };
+    let key = if pol.all_keys() {
+        d.dict.get_index(i)?.0
+    } else {
+        d.expires.get_index(i)?.0
+    };
     let lru = d.dict.get(key)?.meta.lru;
-    let idle = if pol.is_lru() { idle_ms(srv, lru) } else { 255 - u64::from(lfu_decr_and_return(srv, lru)) };
+    let idle = if pol.is_lru() {
+        idle_ms(srv, lru)
+    } else {
+        255 - u64::from(lfu_decr_and_return(srv, lru))
+    };
     Some((key.clone(), idle))
 }
 
 /// processCommand's maxmemory check: evict, then refuse deny-oom commands
 /// (and anything but EXEC/DISCARD/QUIT/RESET inside MULTI) if still over.
 /// Returns the error to reject with.
-pub fn check_before_command(srv: &mut Server, c: &crate::networking::Client, cmd: &crate::commands::Command) -> Option<&'static str> {
+pub fn check_before_command(
+    srv: &mut Server,
+    c: &crate::networking::Client,
+    cmd: &crate::commands::Command,
+) -> Option<&'static str> {
     if srv.config.hot.maxmemory_bytes <= 0 {
         return None;
     }
@@ -518,7 +583,8 @@ pub fn check_before_command(srv: &mut Server, c: &crate::networking::Client, cmd
     if !out_of_memory {
         return None;
     }
-    let mut reject = cmd.flags & crate::commands::flags::DENYOOM != 0 || (cmd.name == "exec" && queued_denyoom(srv, c));
+    let mut reject = cmd.flags & crate::commands::flags::DENYOOM != 0
+        || (cmd.name == "exec" && queued_denyoom(srv, c));
     if c.in_multi && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset") {
         reject = true;
     }
@@ -559,7 +625,9 @@ pub fn maxmemory_changed(srv: &mut Server) {
     if maxmemory == 0 {
         return;
     }
-    let used = crate::memory::stats(srv).used_memory.saturating_sub(not_counted_memory(srv));
+    let used = crate::memory::stats(srv)
+        .used_memory
+        .saturating_sub(not_counted_memory(srv));
     if maxmemory < used {
         srv.log(
             crate::LogLevel::Warning,

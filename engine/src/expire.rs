@@ -3,8 +3,8 @@
 
 use crate::commands::{flags, Command, Ctx};
 use crate::reply::errors;
-use crate::util::parse_i64;
 use crate::server::Server;
+use crate::util::parse_i64;
 
 pub const ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP: u64 = 20;
 pub const ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US: u64 = 1000;
@@ -38,8 +38,10 @@ struct Effort {
 fn effort(srv: &Server) -> Effort {
     let e = (srv.config.hot.active_expire_effort - 1).max(0) as u64;
     Effort {
-        keys_per_loop: ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP + ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP / 4 * e,
-        fast_duration_us: ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US + ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US / 4 * e,
+        keys_per_loop: ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
+            + ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP / 4 * e,
+        fast_duration_us: ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US
+            + ACTIVE_EXPIRE_CYCLE_FAST_DURATION_US / 4 * e,
         slow_time_perc: ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC + 2 * e,
         acceptable_stale: ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE - e,
     }
@@ -102,7 +104,11 @@ fn active_expire_cycle(srv: &mut Server, kind: CycleKind) {
             }
         }
     }
-    let current_perc = if total_sampled > 0 { total_expired as f64 / total_sampled as f64 } else { 0.0 };
+    let current_perc = if total_sampled > 0 {
+        total_expired as f64 / total_sampled as f64
+    } else {
+        0.0
+    };
     srv.stats.expired_stale_perc = current_perc * 0.05 + srv.stats.expired_stale_perc * 0.95;
 }
 
@@ -116,7 +122,11 @@ fn sample_db(srv: &mut Server, db: usize, count: u64) -> (u64, u64) {
             break;
         }
         let index = srv.dbs[db].expires_cursor % len;
-        let (key, when) = srv.dbs[db].expires.get_index(index).map(|(k, w)| (k.clone(), *w)).expect("in range");
+        let (key, when) = srv.dbs[db]
+            .expires
+            .get_index(index)
+            .map(|(k, w)| (k.clone(), *w))
+            .expect("in range");
         sampled += 1;
         srv.cost.elements(1);
         if now > when {
@@ -152,17 +162,24 @@ fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
             b"gt" => EXPIRE_GT,
             b"lt" => EXPIRE_LT,
             _ => {
-                ctx.c.reply.err(&format!("ERR Unsupported option {}", String::from_utf8_lossy(text)));
+                ctx.c.reply.err(&format!(
+                    "ERR Unsupported option {}",
+                    String::from_utf8_lossy(text)
+                ));
                 return None;
             }
         };
     }
     if f & EXPIRE_NX != 0 && f & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT) != 0 {
-        ctx.c.reply.err("ERR NX and XX, GT or LT options at the same time are not compatible");
+        ctx.c
+            .reply
+            .err("ERR NX and XX, GT or LT options at the same time are not compatible");
         return None;
     }
     if f & EXPIRE_GT != 0 && f & EXPIRE_LT != 0 {
-        ctx.c.reply.err("ERR GT and LT options at the same time are not compatible");
+        ctx.c
+            .reply
+            .err("ERR GT and LT options at the same time are not compatible");
         return None;
     }
     Some(f)
@@ -209,8 +226,12 @@ fn expire_flags_allow(f: u32, current: Option<i64>, when: i64) -> bool {
 
 /// expireGenericCommand: `basetime_ms` is now for relative variants, 0 for *AT.
 fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) {
-    let Some(f) = parse_expire_flags(ctx) else { return };
-    let Some(when) = expire_when_ms(ctx, basetime_ms, seconds, name) else { return };
+    let Some(f) = parse_expire_flags(ctx) else {
+        return;
+    };
+    let Some(when) = expire_when_ms(ctx, basetime_ms, seconds, name) else {
+        return;
+    };
     let db = ctx.c.db;
     let key = ctx.argv[1].clone();
     if ctx.srv.lookup_write(db, &key).is_none() {
@@ -225,7 +246,11 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) {
     if check_already_expired(ctx.srv, when) {
         let deleted = ctx.srv.db_delete(db, &key);
         assert!(deleted, "EXPIRE found the key a moment ago");
-        let cmd: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-expire") { b"UNLINK" } else { b"DEL" };
+        let cmd: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-expire") {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
         ctx.srv.also_propagate.push((db, vec![cmd.to_vec(), key]));
     } else {
         ctx.srv.set_expire(db, &key, when);
@@ -269,8 +294,15 @@ fn ttl_generic(ctx: &mut Ctx, output_ms: bool, output_abs: bool) {
         ctx.c.reply.int(-1);
         return;
     };
-    let ttl = if output_abs { expire } else { expire - ctx.srv.mstime() }.max(0);
-    ctx.c.reply.int(if output_ms { ttl } else { (ttl + 500) / 1000 });
+    let ttl = if output_abs {
+        expire
+    } else {
+        expire - ctx.srv.mstime()
+    }
+    .max(0);
+    ctx.c
+        .reply
+        .int(if output_ms { ttl } else { (ttl + 500) / 1000 });
 }
 
 fn ttl_command(ctx: &mut Ctx) {
@@ -307,10 +339,25 @@ pub const COMMANDS: &[Command] = &[
     Command::new("expire", -3, flags::WRITE | flags::FAST, expire_command),
     Command::new("pexpire", -3, flags::WRITE | flags::FAST, pexpire_command),
     Command::new("expireat", -3, flags::WRITE | flags::FAST, expireat_command),
-    Command::new("pexpireat", -3, flags::WRITE | flags::FAST, pexpireat_command),
+    Command::new(
+        "pexpireat",
+        -3,
+        flags::WRITE | flags::FAST,
+        pexpireat_command,
+    ),
     Command::new("ttl", 2, flags::READONLY | flags::FAST, ttl_command),
     Command::new("pttl", 2, flags::READONLY | flags::FAST, pttl_command),
-    Command::new("expiretime", 2, flags::READONLY | flags::FAST, expiretime_command),
-    Command::new("pexpiretime", 2, flags::READONLY | flags::FAST, pexpiretime_command),
+    Command::new(
+        "expiretime",
+        2,
+        flags::READONLY | flags::FAST,
+        expiretime_command,
+    ),
+    Command::new(
+        "pexpiretime",
+        2,
+        flags::READONLY | flags::FAST,
+        pexpiretime_command,
+    ),
     Command::new("persist", 2, flags::WRITE | flags::FAST, persist_command),
 ];

@@ -53,8 +53,16 @@ fn server_section(srv: &Server) -> Fields {
 
 fn clients_section(srv: &Server) -> Fields {
     let mut v = Fields::new();
-    let normal = srv.clients.values().filter(|c| c.kind != crate::networking::ClientKind::Replica).count();
-    let blocked = srv.clients.values().filter(|c| c.blocked_wait.is_some()).count();
+    let normal = srv
+        .clients
+        .values()
+        .filter(|c| c.kind != crate::networking::ClientKind::Replica)
+        .count();
+    let blocked = srv
+        .clients
+        .values()
+        .filter(|c| c.blocked_wait.is_some())
+        .count();
     f(&mut v, "connected_clients", normal);
     f(&mut v, "cluster_connections", 0);
     f(&mut v, "maxclients", srv.config.int("maxclients"));
@@ -83,13 +91,21 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "used_memory_rss_human", bytes_to_human(rss));
     f(&mut v, "used_memory_peak", m.peak);
     f(&mut v, "used_memory_peak_human", bytes_to_human(m.peak));
-    f(&mut v, "used_memory_peak_perc", format!("{:.2}%", used as f64 * 100.0 / m.peak.max(1) as f64));
+    f(
+        &mut v,
+        "used_memory_peak_perc",
+        format!("{:.2}%", used as f64 * 100.0 / m.peak.max(1) as f64),
+    );
     f(&mut v, "used_memory_overhead", m.overhead);
     f(&mut v, "used_memory_startup", m.startup);
     let dataset = used.saturating_sub(m.overhead);
     f(&mut v, "used_memory_dataset", dataset);
     let net = used.saturating_sub(m.startup).max(1);
-    f(&mut v, "used_memory_dataset_perc", format!("{:.2}%", dataset as f64 * 100.0 / net as f64));
+    f(
+        &mut v,
+        "used_memory_dataset_perc",
+        format!("{:.2}%", dataset as f64 * 100.0 / net as f64),
+    );
     f(&mut v, "allocator_allocated", used);
     f(&mut v, "allocator_active", m.active);
     f(&mut v, "allocator_resident", m.allocator_resident);
@@ -112,28 +128,68 @@ fn memory_section(srv: &Server) -> Fields {
     f(&mut v, "used_memory_scripts_human", bytes_to_human(200));
     f(&mut v, "maxmemory", maxmemory);
     f(&mut v, "maxmemory_human", bytes_to_human(maxmemory));
-    f(&mut v, "maxmemory_policy", srv.config.get("maxmemory-policy").unwrap_or_default());
+    f(
+        &mut v,
+        "maxmemory_policy",
+        srv.config.get("maxmemory-policy").unwrap_or_default(),
+    );
     let ratio = |a: u64, b: u64| format!("{:.2}", a as f64 / b.max(1) as f64);
     let diff = |a: u64, b: u64| a as i64 - b as i64;
     f(&mut v, "allocator_frag_ratio", ratio(m.active, used));
     f(&mut v, "allocator_frag_bytes", diff(m.active, used));
-    f(&mut v, "allocator_rss_ratio", ratio(m.allocator_resident, m.active));
-    f(&mut v, "allocator_rss_bytes", diff(m.allocator_resident, m.active));
-    f(&mut v, "rss_overhead_ratio", ratio(rss, m.allocator_resident));
-    f(&mut v, "rss_overhead_bytes", diff(rss, m.allocator_resident));
+    f(
+        &mut v,
+        "allocator_rss_ratio",
+        ratio(m.allocator_resident, m.active),
+    );
+    f(
+        &mut v,
+        "allocator_rss_bytes",
+        diff(m.allocator_resident, m.active),
+    );
+    f(
+        &mut v,
+        "rss_overhead_ratio",
+        ratio(rss, m.allocator_resident),
+    );
+    f(
+        &mut v,
+        "rss_overhead_bytes",
+        diff(rss, m.allocator_resident),
+    );
     f(&mut v, "mem_fragmentation_ratio", ratio(rss, used));
     f(&mut v, "mem_fragmentation_bytes", diff(rss, used));
-    f(&mut v, "mem_not_counted_for_evict", crate::evict::not_counted_memory(srv));
-    f(&mut v, "mem_replication_backlog", srv.repl.backlog_histlen());
-    f(&mut v, "mem_total_replication_buffers", srv.repl.backlog_histlen());
+    f(
+        &mut v,
+        "mem_not_counted_for_evict",
+        crate::evict::not_counted_memory(srv),
+    );
+    f(
+        &mut v,
+        "mem_replication_backlog",
+        srv.repl.backlog_histlen(),
+    );
+    f(
+        &mut v,
+        "mem_total_replication_buffers",
+        srv.repl.backlog_histlen(),
+    );
     f(&mut v, "mem_clients_slaves", 0);
     f(&mut v, "mem_clients_normal", 0);
     f(&mut v, "mem_cluster_links", 0);
     f(&mut v, "mem_aof_buffer", 0);
     f(&mut v, "mem_allocator", "jemalloc-5.3.0");
     f(&mut v, "active_defrag_running", 0);
-    f(&mut v, "lazyfree_pending_objects", crate::lazyfree::pending_objects(srv));
-    f(&mut v, "lazyfreed_objects", crate::lazyfree::freed_objects(srv));
+    f(
+        &mut v,
+        "lazyfree_pending_objects",
+        crate::lazyfree::pending_objects(srv),
+    );
+    f(
+        &mut v,
+        "lazyfreed_objects",
+        crate::lazyfree::freed_objects(srv),
+    );
     v
 }
 
@@ -149,17 +205,37 @@ fn persistence_section(srv: &Server) -> Fields {
     f(&mut v, "current_cow_size_age", cow.current_cow_size_age);
     f(&mut v, "current_fork_perc", "0.00");
     f(&mut v, "current_save_keys_processed", 0);
-    f(&mut v, "current_save_keys_total", if srv.child.is_some() { r.save_keys_total } else { 0 });
+    f(
+        &mut v,
+        "current_save_keys_total",
+        if srv.child.is_some() {
+            r.save_keys_total
+        } else {
+            0
+        },
+    );
     f(&mut v, "rdb_changes_since_last_save", srv.dirty);
     f(&mut v, "rdb_bgsave_in_progress", u8::from(rdb_child));
     f(&mut v, "rdb_last_save_time", srv.lastsave_s);
-    f(&mut v, "rdb_last_bgsave_status", if r.lastbgsave_ok { "ok" } else { "err" });
+    f(
+        &mut v,
+        "rdb_last_bgsave_status",
+        if r.lastbgsave_ok { "ok" } else { "err" },
+    );
     f(&mut v, "rdb_last_bgsave_time_sec", r.save_time_last_s);
-    let current = if rdb_child { srv.unixtime() - r.save_time_start_s } else { -1 };
+    let current = if rdb_child {
+        srv.unixtime() - r.save_time_start_s
+    } else {
+        -1
+    };
     f(&mut v, "rdb_current_bgsave_time_sec", current);
     f(&mut v, "rdb_saves", r.saves);
     f(&mut v, "rdb_last_cow_size", r.last_cow_size);
-    f(&mut v, "rdb_last_load_keys_expired", r.last_load_keys_expired);
+    f(
+        &mut v,
+        "rdb_last_load_keys_expired",
+        r.last_load_keys_expired,
+    );
     f(&mut v, "rdb_last_load_keys_loaded", r.last_load_keys_loaded);
     v.extend(crate::aof::info_fields(srv));
     v
@@ -168,13 +244,25 @@ fn persistence_section(srv: &Server) -> Fields {
 fn stats_section(srv: &Server) -> Fields {
     let s = &srv.stats;
     let mut v = Fields::new();
-    f(&mut v, "total_connections_received", s.total_connections_received);
-    f(&mut v, "total_commands_processed", s.total_commands_processed);
+    f(
+        &mut v,
+        "total_connections_received",
+        s.total_connections_received,
+    );
+    f(
+        &mut v,
+        "total_commands_processed",
+        s.total_commands_processed,
+    );
     f(&mut v, "instantaneous_ops_per_sec", 0);
     f(&mut v, "total_net_input_bytes", s.net_input_bytes);
     f(&mut v, "total_net_output_bytes", s.net_output_bytes);
     f(&mut v, "total_net_repl_input_bytes", s.net_repl_input_bytes);
-    f(&mut v, "total_net_repl_output_bytes", s.net_repl_output_bytes);
+    f(
+        &mut v,
+        "total_net_repl_output_bytes",
+        s.net_repl_output_bytes,
+    );
     f(&mut v, "instantaneous_input_kbps", "0.00");
     f(&mut v, "instantaneous_output_kbps", "0.00");
     f(&mut v, "instantaneous_input_repl_kbps", "0.00");
@@ -184,14 +272,26 @@ fn stats_section(srv: &Server) -> Fields {
     f(&mut v, "sync_partial_ok", s.sync_partial_ok);
     f(&mut v, "sync_partial_err", s.sync_partial_err);
     f(&mut v, "expired_keys", s.expired_keys);
-    f(&mut v, "expired_stale_perc", format!("{:.2}", s.expired_stale_perc * 100.0));
+    f(
+        &mut v,
+        "expired_stale_perc",
+        format!("{:.2}", s.expired_stale_perc * 100.0),
+    );
     f(&mut v, "expired_time_cap_reached_count", 0);
-    f(&mut v, "expire_cycle_cpu_milliseconds", s.expire_cycle_cpu_milliseconds);
+    f(
+        &mut v,
+        "expire_cycle_cpu_milliseconds",
+        s.expire_cycle_cpu_milliseconds,
+    );
     f(&mut v, "evicted_keys", s.evicted_keys);
     f(&mut v, "evicted_clients", 0);
     let (exceeded_total_ms, exceeded_current_ms) = crate::evict::exceeded_time_ms(srv);
     f(&mut v, "total_eviction_exceeded_time", exceeded_total_ms);
-    f(&mut v, "current_eviction_exceeded_time", exceeded_current_ms);
+    f(
+        &mut v,
+        "current_eviction_exceeded_time",
+        exceeded_current_ms,
+    );
     f(&mut v, "keyspace_hits", s.keyspace_hits);
     f(&mut v, "keyspace_misses", s.keyspace_misses);
     f(&mut v, "pubsub_channels", 0);
@@ -229,13 +329,25 @@ fn cpu_section(srv: &Server) -> Fields {
     f(&mut v, "used_cpu_user", format!("{:.6}", user * 0.7));
     f(&mut v, "used_cpu_sys_children", "0.000000");
     f(&mut v, "used_cpu_user_children", "0.000000");
-    f(&mut v, "used_cpu_sys_main_thread", format!("{:.6}", user * 0.3));
-    f(&mut v, "used_cpu_user_main_thread", format!("{:.6}", user * 0.7));
+    f(
+        &mut v,
+        "used_cpu_sys_main_thread",
+        format!("{:.6}", user * 0.3),
+    );
+    f(
+        &mut v,
+        "used_cpu_user_main_thread",
+        format!("{:.6}", user * 0.7),
+    );
     v
 }
 
 fn errorstats_section(srv: &Server) -> Fields {
-    srv.stats.errors_by_code.iter().map(|(code, n)| (format!("errorstat_{}", code), format!("count={}", n))).collect()
+    srv.stats
+        .errors_by_code
+        .iter()
+        .map(|(code, n)| (format!("errorstat_{}", code), format!("count={}", n)))
+        .collect()
 }
 
 fn commandstats_section(srv: &Server) -> Fields {
@@ -243,10 +355,17 @@ fn commandstats_section(srv: &Server) -> Fields {
         .per_command
         .iter()
         .map(|(name, (calls, usec, rejected, failed))| {
-            let per_call = if *calls > 0 { *usec as f64 / *calls as f64 } else { 0.0 };
+            let per_call = if *calls > 0 {
+                *usec as f64 / *calls as f64
+            } else {
+                0.0
+            };
             (
                 format!("cmdstat_{}", name),
-                format!("calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}", calls, usec, per_call, rejected, failed),
+                format!(
+                    "calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
+                    calls, usec, per_call, rejected, failed
+                ),
             )
         })
         .collect()
@@ -260,7 +379,10 @@ fn latencystats_section(srv: &Server) -> Fields {
         .filter(|(_, (calls, ..))| *calls > 0)
         .map(|(name, (calls, usec, ..))| {
             let mean = *usec as f64 / *calls as f64;
-            (format!("latency_percentiles_usec_{}", name), format!("p50={:.3},p99={:.3},p99.9={:.3}", mean, mean, mean))
+            (
+                format!("latency_percentiles_usec_{}", name),
+                format!("p50={:.3},p99={:.3},p99.9={:.3}", mean, mean, mean),
+            )
         })
         .collect()
 }
@@ -271,7 +393,16 @@ fn keyspace_section(srv: &Server) -> Fields {
         if db.is_empty() {
             continue;
         }
-        f(&mut v, &format!("db{}", i), format!("keys={},expires={},avg_ttl={}", db.len(), db.expires.len(), db.avg_ttl_ms));
+        f(
+            &mut v,
+            &format!("db{}", i),
+            format!(
+                "keys={},expires={},avg_ttl={}",
+                db.len(),
+                db.expires.len(),
+                db.avg_ttl_ms
+            ),
+        );
     }
     v
 }
@@ -285,13 +416,20 @@ const SECTIONS: &[(&str, &str, bool, SectionFn)] = &[
     ("memory", "Memory", true, memory_section),
     ("persistence", "Persistence", true, persistence_section),
     ("stats", "Stats", true, stats_section),
-    ("replication", "Replication", true, crate::replication::info_fields),
+    (
+        "replication",
+        "Replication",
+        true,
+        crate::replication::info_fields,
+    ),
     ("cpu", "CPU", true, cpu_section),
     ("modules", "Modules", true, |_| Fields::new()),
     ("commandstats", "Commandstats", false, commandstats_section),
     ("errorstats", "Errorstats", true, errorstats_section),
     ("latencystats", "Latencystats", false, latencystats_section),
-    ("cluster", "Cluster", true, |_| vec![("cluster_enabled".into(), "0".into())]),
+    ("cluster", "Cluster", true, |_| {
+        vec![("cluster_enabled".into(), "0".into())]
+    }),
     ("keyspace", "Keyspace", true, keyspace_section),
 ];
 

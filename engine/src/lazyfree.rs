@@ -47,10 +47,12 @@ pub fn free_effort(srv: &Server, value: &Value) -> usize {
             let bytes: usize = l.iter().map(|e| e.len() + 2).sum();
             bytes / 8192 + 1
         }
-        Value::Set(_) | Value::Hash(_) | Value::ZSet(_) => match crate::object::encoding_of(value, &crate::debug::encoding_limits(srv)) {
-            "hashtable" | "skiplist" => value.element_count(),
-            _ => 1,
-        },
+        Value::Set(_) | Value::Hash(_) | Value::ZSet(_) => {
+            match crate::object::encoding_of(value, &crate::debug::encoding_limits(srv)) {
+                "hashtable" | "skiplist" => value.element_count(),
+                _ => 1,
+            }
+        }
     }
 }
 
@@ -81,7 +83,11 @@ pub fn db_free_ns(db: &crate::db::Db) -> u64 {
 /// counts its keys as pending objects.
 pub fn free_db_async(srv: &mut Server, db: crate::db::Db) {
     let objects = db.dict.len() as u64;
-    let bytes: u64 = db.dict.iter().map(|(k, v)| crate::memory::key_usage_bytes(k, v) as u64).sum();
+    let bytes: u64 = db
+        .dict
+        .iter()
+        .map(|(k, v)| crate::memory::key_usage_bytes(k, v) as u64)
+        .sum();
     let work_ns = db_free_ns(&db);
     enqueue(srv, objects, bytes, work_ns);
 }
@@ -93,25 +99,46 @@ fn enqueue(srv: &mut Server, objects: u64, bytes: u64, work_ns: u64) {
     let done_us = start + work_us;
     srv.lazyfree.busy_until_us = done_us;
     srv.lazyfree.bio_cpu_us += work_us;
-    srv.lazyfree.jobs.push_back(Job { objects, bytes, done_us });
+    srv.lazyfree.jobs.push_back(Job {
+        objects,
+        bytes,
+        done_us,
+    });
     // The main thread only queues the job (bioCreateLazyFreeJob).
     srv.cost.add_ns(cost::BIO_JOB_SUBMIT_NS);
 }
 
 /// lazyfree_pending_objects: objects of jobs the bio thread has not finished.
 pub fn pending_objects(srv: &Server) -> u64 {
-    srv.lazyfree.jobs.iter().filter(|j| j.done_us > srv.now_us).map(|j| j.objects).sum()
+    srv.lazyfree
+        .jobs
+        .iter()
+        .filter(|j| j.done_us > srv.now_us)
+        .map(|j| j.objects)
+        .sum()
 }
 
 /// lazyfreed_objects: objects the bio thread has freed.
 pub fn freed_objects(srv: &Server) -> u64 {
-    srv.lazyfree.freed_objects + srv.lazyfree.jobs.iter().filter(|j| j.done_us <= srv.now_us).map(|j| j.objects).sum::<u64>()
+    srv.lazyfree.freed_objects
+        + srv
+            .lazyfree
+            .jobs
+            .iter()
+            .filter(|j| j.done_us <= srv.now_us)
+            .map(|j| j.objects)
+            .sum::<u64>()
 }
 
 /// Bytes still held by unfinished jobs: used_memory includes them until the
 /// bio thread releases them.
 pub fn pending_bytes(srv: &Server) -> u64 {
-    srv.lazyfree.jobs.iter().filter(|j| j.done_us > srv.now_us).map(|j| j.bytes).sum()
+    srv.lazyfree
+        .jobs
+        .iter()
+        .filter(|j| j.done_us > srv.now_us)
+        .map(|j| j.bytes)
+        .sum()
 }
 
 /// Are there jobs the bio thread has not finished (bioPendingJobsOfType)?

@@ -30,6 +30,7 @@ pub mod replication;
 pub mod reply;
 pub mod resp;
 pub mod server;
+pub mod shutdown;
 pub mod t_hash;
 pub mod t_list;
 pub mod t_set;
@@ -98,7 +99,11 @@ pub enum DiskOp {
     /// always), so the host holds the node's later outputs until the disk
     /// answers. Otherwise a background thread does it (bio) and the host
     /// reports [`Input::FsyncDone`] with `token`.
-    Fsync { file: String, token: u64, blocking: bool },
+    Fsync {
+        file: String,
+        token: u64,
+        blocking: bool,
+    },
     /// rename(2), atomic; it replaces `to` if it exists.
     Rename { from: String, to: String },
     /// unlink(2).
@@ -121,7 +126,13 @@ pub enum ChildJob {
     /// `bytes` to `file` as it goes, fsync every 4 MB when `incremental_fsync`
     /// (rdb-save-incremental-fsync), a final fsync, then rename the file to
     /// `rename_to` if given; exit 0.
-    WriteFile { file: String, bytes: Vec<u8>, cpu_us: u64, incremental_fsync: bool, rename_to: Option<String> },
+    WriteFile {
+        file: String,
+        bytes: Vec<u8>,
+        cpu_us: u64,
+        incremental_fsync: bool,
+        rename_to: Option<String>,
+    },
     /// CPU work only: a diskless transfer whose bytes the parent already
     /// handed to the replicas' connections.
     Compute { cpu_us: u64 },
@@ -130,9 +141,18 @@ pub enum ChildJob {
 /// What the engine asks the host to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    Send { conn: ConnId, bytes: Vec<u8> },
-    Close { conn: ConnId },
-    Connect { conn: ConnId, host: String, port: u16 },
+    Send {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    Close {
+        conn: ConnId,
+    },
+    Connect {
+        conn: ConnId,
+        host: String,
+        port: u16,
+    },
     Log(LogLine),
     Event(Event),
     Disk(DiskOp),
@@ -208,7 +228,12 @@ pub struct MachineInfo {
 
 impl Default for MachineInfo {
     fn default() -> Self {
-        MachineInfo { fork_ms_per_gb: 10.0, thp: false, swap_in_latency_us: 100, cores: 2 }
+        MachineInfo {
+            fork_ms_per_gb: 10.0,
+            thp: false,
+            swap_in_latency_us: 100,
+            cores: 2,
+        }
     }
 }
 
@@ -235,7 +260,9 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: Config, options: EngineOptions, now_us: u64) -> Engine {
-        Engine { srv: Server::new(config, options, now_us) }
+        Engine {
+            srv: Server::new(config, options, now_us),
+        }
     }
 
     pub fn handle_input(&mut self, now_us: u64, input: Input<'_>) -> Step {
@@ -253,7 +280,11 @@ impl Engine {
     /// beforeSleep runs once, so one AOF write (and under appendfsync
     /// always one fsync) covers every command of the pass, and the replies
     /// leave after it.
-    pub fn handle_inputs<'a>(&mut self, now_us: u64, inputs: impl IntoIterator<Item = Input<'a>>) -> Step {
+    pub fn handle_inputs<'a>(
+        &mut self,
+        now_us: u64,
+        inputs: impl IntoIterator<Item = Input<'a>>,
+    ) -> Step {
         if self.exited() {
             return Step::default();
         }
@@ -278,7 +309,9 @@ impl Engine {
             Input::Connected { conn } => self.srv.outbound_connected(conn),
             Input::ConnectFailed { conn } => self.srv.outbound_failed(conn),
             Input::FsyncDone { token } => crate::aof::fsync_done(&mut self.srv, token),
-            Input::ChildExit { pid, status } => crate::child::child_exited(&mut self.srv, pid, status),
+            Input::ChildExit { pid, status } => {
+                crate::child::child_exited(&mut self.srv, pid, status)
+            }
         }
     }
 
@@ -310,6 +343,25 @@ impl Engine {
     /// treat the node as down and drain the remaining outputs (its logs).
     pub fn exited(&self) -> bool {
         self.srv.rdb.exited.is_some()
+    }
+
+    /// The exit code of a process that exited (0 after SHUTDOWN or a
+    /// signal's shutdown, 1 after a fatal error).
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exited()
+            .then(|| self.srv.shutdown.exit_code.unwrap_or(1))
+    }
+
+    /// The process received SIGTERM or SIGINT (sigShutdownHandler): the
+    /// shutdown runs in the next serverCron, with Redis's log lines. A
+    /// second SIGINT exits at once.
+    pub fn signal(&mut self, now_us: u64, sig: i32) -> Step {
+        if self.exited() {
+            return Step::default();
+        }
+        self.srv.begin_step(now_us);
+        crate::shutdown::signal(&mut self.srv, sig);
+        self.srv.end_step()
     }
 
     /// Memory figures for the machine's accounting (swap, OOM killer).

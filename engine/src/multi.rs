@@ -71,11 +71,17 @@ pub fn commit_modified_keys(srv: &mut Server, changed: bool) {
 /// touchWatchedKey: every client watching the key fails its next EXEC,
 /// except one that watched it already expired and sees it now deleted.
 pub fn touch_watched_key(srv: &mut Server, db: usize, key: &[u8]) {
-    let Some(conns) = srv.watch.keys.get(&(db, key.to_vec())).cloned() else { return };
+    let Some(conns) = srv.watch.keys.get(&(db, key.to_vec())).cloned() else {
+        return;
+    };
     let exists = srv.dbs[db].dict.contains_key(key);
     for conn in conns {
-        let Some(list) = srv.watch.by_client.get_mut(&conn) else { continue };
-        let Some(wk) = list.iter_mut().find(|wk| wk.db == db && wk.key == key) else { continue };
+        let Some(list) = srv.watch.by_client.get_mut(&conn) else {
+            continue;
+        };
+        let Some(wk) = list.iter_mut().find(|wk| wk.db == db && wk.key == key) else {
+            continue;
+        };
         if wk.expired {
             if !exists {
                 // The stale key is gone: logically nothing changed.
@@ -92,19 +98,39 @@ pub fn touch_watched_key(srv: &mut Server, db: usize, key: &[u8]) {
 
 /// touchAllWatchedKeysInDb: FLUSHDB/FLUSHALL (replaced_with None) and
 /// SWAPDB. Call before the databases change.
-pub fn touch_all_watched_keys_in_db(srv: &mut Server, emptied: usize, replaced_with: Option<usize>) {
-    let keys: Vec<(usize, Vec<u8>)> = srv.watch.keys.range((emptied, Vec::new())..).take_while(|(k, _)| k.0 == emptied).map(|(k, _)| k.clone()).collect();
+pub fn touch_all_watched_keys_in_db(
+    srv: &mut Server,
+    emptied: usize,
+    replaced_with: Option<usize>,
+) {
+    let keys: Vec<(usize, Vec<u8>)> = srv
+        .watch
+        .keys
+        .range((emptied, Vec::new())..)
+        .take_while(|(k, _)| k.0 == emptied)
+        .map(|(k, _)| k.clone())
+        .collect();
     for (db, key) in keys {
         let exists_in_emptied = srv.dbs[db].dict.contains_key(&key);
-        let exists_in_other = replaced_with.is_some_and(|other| srv.dbs[other].dict.contains_key(&key));
+        let exists_in_other =
+            replaced_with.is_some_and(|other| srv.dbs[other].dict.contains_key(&key));
         if !exists_in_emptied && !exists_in_other {
             continue;
         }
         let other_expired = replaced_with.is_some_and(|other| srv.key_is_expired(other, &key));
-        let conns = srv.watch.keys.get(&(db, key.clone())).cloned().unwrap_or_default();
+        let conns = srv
+            .watch
+            .keys
+            .get(&(db, key.clone()))
+            .cloned()
+            .unwrap_or_default();
         for conn in conns {
-            let Some(list) = srv.watch.by_client.get_mut(&conn) else { continue };
-            let Some(wk) = list.iter_mut().find(|wk| wk.db == db && wk.key == key) else { continue };
+            let Some(list) = srv.watch.by_client.get_mut(&conn) else {
+                continue;
+            };
+            let Some(wk) = list.iter_mut().find(|wk| wk.db == db && wk.key == key) else {
+                continue;
+            };
             if wk.expired {
                 if !exists_in_other {
                     wk.expired = false;
@@ -127,12 +153,26 @@ fn watch_for_key(srv: &mut Server, conn: ConnId, db: usize, key: &[u8]) {
         return;
     }
     let expired = srv.key_is_expired(db, key);
-    srv.watch.by_client.entry(conn).or_default().push(WatchedKey { db, key: key.to_vec(), expired });
-    srv.watch.keys.entry((db, key.to_vec())).or_default().push(conn);
+    srv.watch
+        .by_client
+        .entry(conn)
+        .or_default()
+        .push(WatchedKey {
+            db,
+            key: key.to_vec(),
+            expired,
+        });
+    srv.watch
+        .keys
+        .entry((db, key.to_vec()))
+        .or_default()
+        .push(conn);
 }
 
 pub fn unwatch_all_keys(srv: &mut Server, conn: ConnId) {
-    let Some(list) = srv.watch.by_client.remove(&conn) else { return };
+    let Some(list) = srv.watch.by_client.remove(&conn) else {
+        return;
+    };
     for wk in list {
         let slot = (wk.db, wk.key);
         if let Some(conns) = srv.watch.keys.get_mut(&slot) {
@@ -147,8 +187,11 @@ pub fn unwatch_all_keys(srv: &mut Server, conn: ConnId) {
 /// isWatchedKeyExpired: a key that was live at WATCH time and has expired
 /// since then (even if nobody deleted it yet) fails the EXEC.
 fn watched_key_expired(srv: &Server, conn: ConnId) -> bool {
-    let Some(list) = srv.watch.by_client.get(&conn) else { return false };
-    list.iter().any(|wk| !wk.expired && srv.key_is_expired(wk.db, &wk.key))
+    let Some(list) = srv.watch.by_client.get(&conn) else {
+        return false;
+    };
+    list.iter()
+        .any(|wk| !wk.expired && srv.key_is_expired(wk.db, &wk.key))
 }
 
 /// A client goes away: forget its watches.
@@ -180,7 +223,10 @@ pub fn denied_in_multi(cmd: &Command) -> bool {
 
 /// Commands that run at once even inside MULTI.
 pub fn runs_inside_multi(cmd: &Command) -> bool {
-    matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+    matches!(
+        cmd.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// queueMultiCommand plus the +QUEUED reply. Once the transaction is
@@ -237,7 +283,11 @@ fn exec_command(ctx: &mut Ctx) {
     ctx.srv.in_exec = true;
     for argv in &queued {
         // The table is static, so the lookup that queued the command finds it again.
-        let base = ctx.srv.table.lookup(&argv[0]).expect("queued commands exist");
+        let base = ctx
+            .srv
+            .table
+            .lookup(&argv[0])
+            .expect("queued commands exist");
         let (cmd, full_name) = commands::resolve(base, argv).expect("queued commands resolve");
         ctx.c.last_cmd = full_name.clone();
         ctx.srv.call(ctx.c, cmd, &full_name, argv);
@@ -273,7 +323,9 @@ fn hello_command(ctx: &mut Ctx) {
     let mut next = 1;
     if ctx.argv.len() >= 2 {
         let Some(ver) = crate::util::parse_i64(&ctx.argv[1]) else {
-            ctx.c.reply.err("ERR Protocol version is not an integer or out of range");
+            ctx.c
+                .reply
+                .err("ERR Protocol version is not an integer or out of range");
             return;
         };
         // RESP3 is not implemented, so version 3 is refused like an unknown one.
@@ -290,14 +342,18 @@ fn hello_command(ctx: &mut Ctx) {
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             // Only the default user without a password exists.
             if !ctx.argv[j + 1].eq_ignore_ascii_case(b"default") {
-                ctx.c.reply.err("WRONGPASS invalid username-password pair or user is disabled.");
+                ctx.c
+                    .reply
+                    .err("WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
             j += 3;
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             let n = &ctx.argv[j + 1];
             if n.iter().any(|&b| b <= b' ' || b > b'~') {
-                ctx.c.reply.err("ERR Client names cannot contain spaces, newlines or special characters.");
+                ctx.c
+                    .reply
+                    .err("ERR Client names cannot contain spaces, newlines or special characters.");
                 return;
             }
             // Redis renames at once, even if a later option is bad.
@@ -323,7 +379,11 @@ fn hello_command(ctx: &mut Ctx) {
     ctx.c.reply.bulk_str("mode");
     ctx.c.reply.bulk_str("standalone");
     ctx.c.reply.bulk_str("role");
-    ctx.c.reply.bulk_str(if ctx.srv.repl.master.is_some() { "replica" } else { "master" });
+    ctx.c.reply.bulk_str(if ctx.srv.repl.master.is_some() {
+        "replica"
+    } else {
+        "master"
+    });
     ctx.c.reply.bulk_str("modules");
     ctx.c.reply.array(0);
 }
@@ -354,7 +414,12 @@ const TXN: u32 = flags::FAST | flags::STALE | flags::LOADING | flags::NOSCRIPT;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("multi", 1, TXN, multi_command),
-    Command::new("exec", 1, flags::STALE | flags::LOADING | flags::NOSCRIPT | flags::NO_PROPAGATE, exec_command),
+    Command::new(
+        "exec",
+        1,
+        flags::STALE | flags::LOADING | flags::NOSCRIPT | flags::NO_PROPAGATE,
+        exec_command,
+    ),
     Command::new("discard", 1, TXN, discard_command),
     Command::new("watch", -2, TXN, watch_command),
     Command::new("unwatch", 1, TXN, unwatch_command),

@@ -59,7 +59,11 @@ impl ZSet {
     /// 0-based rank in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
-        Some(self.ordered.range(..(OrdF64(score), member.to_vec())).count())
+        Some(
+            self.ordered
+                .range(..(OrdF64(score), member.to_vec()))
+                .count(),
+        )
     }
 }
 
@@ -73,7 +77,10 @@ pub struct HashObj {
 
 impl From<Map<Vec<u8>, Vec<u8>>> for HashObj {
     fn from(fields: Map<Vec<u8>, Vec<u8>>) -> HashObj {
-        HashObj { fields, hashtable: false }
+        HashObj {
+            fields,
+            hashtable: false,
+        }
     }
 }
 
@@ -100,7 +107,10 @@ pub struct SetObj {
 
 impl From<Set<Vec<u8>>> for SetObj {
     fn from(members: Set<Vec<u8>>) -> SetObj {
-        SetObj { members, hashtable: false }
+        SetObj {
+            members,
+            hashtable: false,
+        }
     }
 }
 
@@ -120,7 +130,9 @@ impl std::ops::DerefMut for SetObj {
 impl SetObj {
     /// Is this set an intset right now (so replies list members sorted)?
     pub fn is_intset(&self, limits: &EncodingLimits) -> bool {
-        !self.hashtable && self.members.len() <= limits.set_max_intset_entries && self.members.iter().all(|m| is_intset_member(m))
+        !self.hashtable
+            && self.members.len() <= limits.set_max_intset_entries
+            && self.members.iter().all(|m| is_intset_member(m))
     }
 
     /// Members in the order Redis's iteration yields them where that order is
@@ -167,7 +179,12 @@ pub struct StrObj {
 #[derive(Debug, Clone)]
 enum StrRepr {
     Plain(Vec<u8>),
-    Run { head: Box<[u8]>, fill: u8, len: usize, plain: std::cell::OnceCell<Vec<u8>> },
+    Run {
+        head: Box<[u8]>,
+        fill: u8,
+        len: usize,
+        plain: std::cell::OnceCell<Vec<u8>>,
+    },
 }
 
 impl Default for StrRepr {
@@ -190,18 +207,28 @@ pub struct RunView<'a> {
 
 impl RunView<'_> {
     pub fn at(&self, i: usize) -> u8 {
-        if i < self.head.len() { self.head[i] } else { self.fill }
+        if i < self.head.len() {
+            self.head[i]
+        } else {
+            self.fill
+        }
     }
 }
 
 impl StrObj {
     pub fn with_encoding(bytes: Vec<u8>, encoding: StrEncoding) -> StrObj {
-        StrObj { repr: compact_or_plain(bytes), encoding }
+        StrObj {
+            repr: compact_or_plain(bytes),
+            encoding,
+        }
     }
 
     /// A plain value, never compacted (tests compare the two forms).
     pub fn plain(bytes: Vec<u8>) -> StrObj {
-        StrObj { repr: StrRepr::Plain(bytes), encoding: StrEncoding::Auto }
+        StrObj {
+            repr: StrRepr::Plain(bytes),
+            encoding: StrEncoding::Auto,
+        }
     }
 
     /// A compact run value without building its bytes: `head` then `fill`
@@ -213,8 +240,16 @@ impl StrObj {
             v.resize(len, fill);
             return StrObj::from(v);
         }
-        let repr = StrRepr::Run { head: head.into(), fill, len, plain: Default::default() };
-        StrObj { repr, encoding: StrEncoding::Auto }
+        let repr = StrRepr::Run {
+            head: head.into(),
+            fill,
+            len,
+            plain: Default::default(),
+        };
+        StrObj {
+            repr,
+            encoding: StrEncoding::Auto,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -232,7 +267,13 @@ impl StrObj {
     pub fn run(&self) -> Option<RunView<'_>> {
         match &self.repr {
             StrRepr::Plain(_) => None,
-            StrRepr::Run { head, fill, len, .. } => Some(RunView { head, fill: *fill, len: *len }),
+            StrRepr::Run {
+                head, fill, len, ..
+            } => Some(RunView {
+                head,
+                fill: *fill,
+                len: *len,
+            }),
         }
     }
 
@@ -269,7 +310,9 @@ impl StrObj {
     pub fn real_bytes(&self) -> usize {
         match &self.repr {
             StrRepr::Plain(v) => v.capacity(),
-            StrRepr::Run { head, plain, .. } => head.len() + plain.get().map_or(0, |p| p.capacity()),
+            StrRepr::Run { head, plain, .. } => {
+                head.len() + plain.get().map_or(0, |p| p.capacity())
+            }
         }
     }
 }
@@ -287,12 +330,19 @@ fn compact_or_plain(bytes: Vec<u8>) -> StrRepr {
         return StrRepr::Plain(bytes);
     }
     let head: Box<[u8]> = bytes[..head_len].into();
-    StrRepr::Run { head, fill, len: bytes.len(), plain: Default::default() }
+    StrRepr::Run {
+        head,
+        fill,
+        len: bytes.len(),
+        plain: Default::default(),
+    }
 }
 
 impl PartialEq for StrObj {
     fn eq(&self, other: &StrObj) -> bool {
-        self.encoding == other.encoding && self.len() == other.len() && self.bytes() == other.bytes()
+        self.encoding == other.encoding
+            && self.len() == other.len()
+            && self.bytes() == other.bytes()
     }
 }
 impl Eq for StrObj {}
@@ -308,7 +358,9 @@ impl std::ops::Deref for StrObj {
     fn deref(&self) -> &[u8] {
         match &self.repr {
             StrRepr::Plain(v) => v,
-            StrRepr::Run { plain, .. } => plain.get_or_init(|| self.range(0, self.len()).into_owned()),
+            StrRepr::Run { plain, .. } => {
+                plain.get_or_init(|| self.range(0, self.len()).into_owned())
+            }
         }
     }
 }
@@ -333,7 +385,10 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, meta: KeyMeta::default() }
+        Entry {
+            value,
+            meta: KeyMeta::default(),
+        }
     }
 }
 
@@ -425,13 +480,25 @@ pub fn encoding_of(v: &Value, limits: &EncodingLimits) -> &'static str {
         },
         Value::List(_) => "quicklist",
         Value::Hash(h) => {
-            if hash_is_listpack(h, limits) { "listpack" } else { "hashtable" }
+            if hash_is_listpack(h, limits) {
+                "listpack"
+            } else {
+                "hashtable"
+            }
         }
         Value::Set(s) => {
-            if s.is_intset(limits) { "intset" } else { "hashtable" }
+            if s.is_intset(limits) {
+                "intset"
+            } else {
+                "hashtable"
+            }
         }
         Value::ZSet(z) => {
-            if zset_is_listpack(z, limits) { "listpack" } else { "skiplist" }
+            if zset_is_listpack(z, limits) {
+                "listpack"
+            } else {
+                "skiplist"
+            }
         }
     }
 }
@@ -439,11 +506,17 @@ pub fn encoding_of(v: &Value, limits: &EncodingLimits) -> &'static str {
 fn hash_is_listpack(h: &HashObj, limits: &EncodingLimits) -> bool {
     !h.hashtable
         && h.len() <= limits.hash_max_listpack_entries
-        && h.iter().all(|(k, v)| k.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value)
+        && h.iter().all(|(k, v)| {
+            k.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value
+        })
 }
 
 fn zset_is_listpack(z: &ZSet, limits: &EncodingLimits) -> bool {
-    !z.skiplist && z.len() <= limits.zset_max_listpack_entries && z.scores.keys().all(|m| m.len() <= limits.zset_max_listpack_value)
+    !z.skiplist
+        && z.len() <= limits.zset_max_listpack_entries
+        && z.scores
+            .keys()
+            .all(|m| m.len() <= limits.zset_max_listpack_value)
 }
 
 impl Value {

@@ -9,11 +9,11 @@
 //! `redis-check-rdb` and redis-server in engine/tests/rdb.rs.
 
 pub mod bgsave;
-pub mod startup;
 mod listpack;
 mod load;
 pub mod lzf;
 mod save;
+pub mod startup;
 
 pub use load::{load, load_with, LoadOptions, Loaded};
 pub use save::{dump_payload, limits_from_config, save, save_with, Aux, SaveOptions};
@@ -127,7 +127,11 @@ mod tests {
             Value::List(l) => l.iter().cloned().collect(),
             Value::Hash(h) => h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect(),
             Value::Set(s) => s.iter().cloned().collect(),
-            Value::ZSet(z) => z.ordered.iter().flat_map(|(s, m)| [m.clone(), s.0.to_string().into_bytes()]).collect(),
+            Value::ZSet(z) => z
+                .ordered
+                .iter()
+                .flat_map(|(s, m)| [m.clone(), s.0.to_string().into_bytes()])
+                .collect(),
         }
     }
 
@@ -138,9 +142,22 @@ mod tests {
         let mut body = Vec::new();
         body.extend_from_slice(&[OPCODE_SELECTDB, 2]);
         body.push(OPCODE_FUNCTION2);
-        raw(&mut body, b"#!lua name=lib\nredis.register_function('f', f)");
-        with_blob(&mut body, TYPE_HASH_ZIPLIST, b"h", &ziplist(&[b"f", b"v", b"g", b"w"]));
-        with_blob(&mut body, TYPE_ZSET_ZIPLIST, b"z", &ziplist(&[b"a", b"1", b"b", b"2.5"]));
+        raw(
+            &mut body,
+            b"#!lua name=lib\nredis.register_function('f', f)",
+        );
+        with_blob(
+            &mut body,
+            TYPE_HASH_ZIPLIST,
+            b"h",
+            &ziplist(&[b"f", b"v", b"g", b"w"]),
+        );
+        with_blob(
+            &mut body,
+            TYPE_ZSET_ZIPLIST,
+            b"z",
+            &ziplist(&[b"a", b"1", b"b", b"2.5"]),
+        );
         with_blob(&mut body, TYPE_LIST_ZIPLIST, b"l0", &ziplist(&[b"x", b"y"]));
         body.push(OPCODE_EXPIRETIME);
         body.extend_from_slice(&1_000i32.to_le_bytes());
@@ -161,29 +178,68 @@ mod tests {
         let loaded = load(&image("0009", &body), 16).unwrap();
         let d = &loaded.dbs[2];
         assert_eq!(loaded.functions_skipped, 1);
-        assert_eq!(shape(&d.dict[&b"h"[..]]), vec![b"f".to_vec(), b"v".to_vec(), b"g".to_vec(), b"w".to_vec()]);
-        assert_eq!(shape(&d.dict[&b"z"[..]]), vec![b"a".to_vec(), b"1".to_vec(), b"b".to_vec(), b"2.5".to_vec()]);
-        assert_eq!(shape(&d.dict[&b"l0"[..]]), vec![b"x".to_vec(), b"y".to_vec()]);
-        assert_eq!(shape(&d.dict[&b"l"[..]]), vec![b"p".to_vec(), b"q".to_vec()]);
+        assert_eq!(
+            shape(&d.dict[&b"h"[..]]),
+            vec![b"f".to_vec(), b"v".to_vec(), b"g".to_vec(), b"w".to_vec()]
+        );
+        assert_eq!(
+            shape(&d.dict[&b"z"[..]]),
+            vec![b"a".to_vec(), b"1".to_vec(), b"b".to_vec(), b"2.5".to_vec()]
+        );
+        assert_eq!(
+            shape(&d.dict[&b"l0"[..]]),
+            vec![b"x".to_vec(), b"y".to_vec()]
+        );
+        assert_eq!(
+            shape(&d.dict[&b"l"[..]]),
+            vec![b"p".to_vec(), b"q".to_vec()]
+        );
         assert_eq!(d.expires.get(&b"l"[..]), Some(&1_000_000));
-        assert_eq!(shape(&d.dict[&b"old"[..]]), vec![b"m".to_vec(), b"3.5".to_vec(), b"n".to_vec(), b"inf".to_vec()]);
+        assert_eq!(
+            shape(&d.dict[&b"old"[..]]),
+            vec![
+                b"m".to_vec(),
+                b"3.5".to_vec(),
+                b"n".to_vec(),
+                b"inf".to_vec()
+            ]
+        );
     }
 
     #[test]
     fn rejects_what_redsim_cannot_hold_and_names_the_offset() {
-        let module_aux = load(&image("0010", &[OPCODE_MODULE_AUX, 0, 0]), 16).err().unwrap();
-        assert!(module_aux.contains("module AUX data at offset 9"), "{}", module_aux);
-        let stream = load(&image("0010", &[TYPE_STREAM_LISTPACKS_2, 1, b'k']), 16).err().unwrap();
+        let module_aux = load(&image("0010", &[OPCODE_MODULE_AUX, 0, 0]), 16)
+            .err()
+            .unwrap();
+        assert!(
+            module_aux.contains("module AUX data at offset 9"),
+            "{}",
+            module_aux
+        );
+        let stream = load(&image("0010", &[TYPE_STREAM_LISTPACKS_2, 1, b'k']), 16)
+            .err()
+            .unwrap();
         assert!(stream.contains("offset 9"), "{}", stream);
-        let huge = load(&image("0010", &[TYPE_LIST, 1, b'k', 0x80, 0xff, 0xff, 0xff, 0xff]), 16).err().unwrap();
+        let huge = load(
+            &image("0010", &[TYPE_LIST, 1, b'k', 0x80, 0xff, 0xff, 0xff, 0xff]),
+            16,
+        )
+        .err()
+        .unwrap();
         assert!(huge.contains("at offset 12"), "{}", huge);
         let truncated = &image("0010", &[TYPE_STRING, 1, b'k', 5, b'a'])[..14];
         assert!(load(truncated, 16).err().unwrap().contains("offset"));
         let mut bad_crc = image("0010", &[TYPE_STRING, 1, b'k', 1, b'v']);
         let n = bad_crc.len();
         bad_crc[n - 1] ^= 1;
-        assert!(load(&bad_crc, 16).err().unwrap().starts_with("Wrong RDB checksum"));
-        assert!(load(&image("0011", &[]), 16).err().unwrap().contains("version"));
+        assert!(load(&bad_crc, 16)
+            .err()
+            .unwrap()
+            .starts_with("Wrong RDB checksum"));
+        assert!(load(&image("0011", &[]), 16)
+            .err()
+            .unwrap()
+            .contains("version"));
     }
 
     #[test]
@@ -194,7 +250,10 @@ mod tests {
         let img = image("0010", &body);
         let all = load(&img, 16).unwrap();
         assert_eq!((all.dbs[0].dict.len(), all.empty_keys_skipped), (2, 1));
-        let opts = LoadOptions { discard_expired_before_ms: Some(100), ..LoadOptions::new(16) };
+        let opts = LoadOptions {
+            discard_expired_before_ms: Some(100),
+            ..LoadOptions::new(16)
+        };
         let live = load_with(&img, &opts).unwrap();
         assert_eq!((live.dbs[0].dict.len(), live.expired_keys_skipped), (1, 1));
     }
@@ -202,9 +261,17 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut db = Db::default();
-        db.dict.insert(b"a".to_vec(), crate::object::Entry::new(Value::Str(b"1".to_vec().into())));
+        db.dict.insert(
+            b"a".to_vec(),
+            crate::object::Entry::new(Value::Str(b"1".to_vec().into())),
+        );
         db.expires.insert(b"a".to_vec(), 123);
-        let aux = Aux { ctime_s: 0, used_mem: 0, repl_id: "x".into(), repl_offset: 5 };
+        let aux = Aux {
+            ctime_s: 0,
+            used_mem: 0,
+            repl_id: "x".into(),
+            repl_offset: 5,
+        };
         let img = save(&[db], &aux);
         let loaded = load(&img, 16).unwrap();
         assert_eq!(loaded.dbs[0].dict.len(), 1);

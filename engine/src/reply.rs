@@ -39,7 +39,8 @@ impl Reply {
     pub fn err(&mut self, e: &str) {
         self.buf.push(b'-');
         for b in e.bytes() {
-            self.buf.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+            self.buf
+                .push(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.extend_from_slice(b"\r\n");
     }

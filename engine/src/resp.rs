@@ -30,7 +30,11 @@ impl ProtoError {
     /// reply, CR and LF inside become spaces.
     pub fn reply(&self) -> Vec<u8> {
         let mut out = b"-ERR Protocol error: ".to_vec();
-        out.extend(self.0.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        out.extend(
+            self.0
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
         out.extend_from_slice(b"\r\n");
         out
     }
@@ -52,7 +56,10 @@ pub enum Parsed {
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| p + from)
+    buf.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| p + from)
 }
 
 /// Parses a signed decimal the way Redis's string2ll does: no spaces, no
@@ -61,7 +68,11 @@ pub fn parse_i64_strict(s: &[u8]) -> Option<i64> {
     if s.is_empty() || s.len() > 20 {
         return None;
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || (digits[0] == b'0' && (digits.len() > 1 || neg)) {
         return None;
     }
@@ -118,7 +129,9 @@ pub fn parse_request(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
 
 fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
     let eol = match header_end(buf, 0) {
-        LineEnd::Missing if buf.len() > PROTO_INLINE_MAX_SIZE => return Err(ProtoError::new("too big mbulk count string")),
+        LineEnd::Missing if buf.len() > PROTO_INLINE_MAX_SIZE => {
+            return Err(ProtoError::new("too big mbulk count string"))
+        }
         LineEnd::Missing | LineEnd::Partial => return Ok(Parsed::Incomplete),
         LineEnd::At(eol) => eol,
     };
@@ -128,7 +141,10 @@ fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
     };
     let mut pos = eol + 2;
     if count <= 0 {
-        return Ok(Parsed::Request { argv: Vec::new(), consumed: pos });
+        return Ok(Parsed::Request {
+            argv: Vec::new(),
+            consumed: pos,
+        });
     }
     // Never trust the count for an allocation: grow as arguments arrive.
     let mut argv = Vec::with_capacity((count as usize).min(1024));
@@ -158,7 +174,10 @@ fn parse_multibulk(buf: &[u8], limits: Limits) -> Result<Parsed, ProtoError> {
         argv.push(buf[start..end].to_vec());
         pos = end + 2;
     }
-    Ok(Parsed::Request { argv, consumed: pos })
+    Ok(Parsed::Request {
+        argv,
+        consumed: pos,
+    })
 }
 
 fn parse_inline(buf: &[u8]) -> Result<Parsed, ProtoError> {
@@ -173,7 +192,10 @@ fn parse_inline(buf: &[u8]) -> Result<Parsed, ProtoError> {
         line = &line[..line.len() - 1];
     }
     let argv = split_args(line).ok_or_else(|| ProtoError::new("unbalanced quotes in request"))?;
-    Ok(Parsed::Request { argv, consumed: nl + 1 })
+    Ok(Parsed::Request {
+        argv,
+        consumed: nl + 1,
+    })
 }
 
 /// C's isspace(): space, \t, \n, \v, \f, \r.
@@ -264,7 +286,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 /// Encodes a command as a RESP multibulk.
 pub fn encode_command<A: AsRef<[u8]>>(argv: &[A]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + argv.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(16 + argv.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
     encode_command_into(&mut out, argv);
     out
 }
@@ -332,11 +355,15 @@ fn parse_reply_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Value,
     if depth > 64 {
         return Err("reply nested too deeply".into());
     }
-    let Some(&kind) = buf.get(pos) else { return Ok(None) };
+    let Some(&kind) = buf.get(pos) else {
+        return Ok(None);
+    };
     if !matches!(kind, b'+' | b'-' | b':' | b'$' | b'*') {
         return Err(format!("unexpected reply type byte {:?}", kind as char));
     }
-    let Some(eol) = find_crlf(buf, pos + 1) else { return Ok(None) };
+    let Some(eol) = find_crlf(buf, pos + 1) else {
+        return Ok(None);
+    };
     let line = &buf[pos + 1..eol];
     let text = || String::from_utf8_lossy(line).into_owned();
     let number = || parse_i64_strict(line).ok_or_else(|| format!("bad number {:?}", text()));
@@ -381,22 +408,51 @@ fn parse_reply_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Value,
 #[cfg(test)]
 mod tests {
     use super::*;
-    const LIMITS: Limits = Limits { proto_max_bulk_len: 512 * 1024 * 1024 };
+    const LIMITS: Limits = Limits {
+        proto_max_bulk_len: 512 * 1024 * 1024,
+    };
 
     #[test]
     fn multibulk_and_inline() {
         let r = parse_request(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", LIMITS).unwrap();
-        assert_eq!(r, Parsed::Request { argv: vec![b"GET".to_vec(), b"k".to_vec()], consumed: 20 });
+        assert_eq!(
+            r,
+            Parsed::Request {
+                argv: vec![b"GET".to_vec(), b"k".to_vec()],
+                consumed: 20
+            }
+        );
         let r = parse_request(b"set a \"b c\"\r\n", LIMITS).unwrap();
-        assert_eq!(r, Parsed::Request { argv: vec![b"set".to_vec(), b"a".to_vec(), b"b c".to_vec()], consumed: 13 });
-        assert_eq!(parse_request(b"*2\r\n$3\r\nGE", LIMITS).unwrap(), Parsed::Incomplete);
+        assert_eq!(
+            r,
+            Parsed::Request {
+                argv: vec![b"set".to_vec(), b"a".to_vec(), b"b c".to_vec()],
+                consumed: 13
+            }
+        );
+        assert_eq!(
+            parse_request(b"*2\r\n$3\r\nGE", LIMITS).unwrap(),
+            Parsed::Incomplete
+        );
     }
 
     #[test]
     fn protocol_errors_use_redis_wording() {
-        assert_eq!(parse_request(b"*x\r\n", LIMITS).unwrap_err().text(), "invalid multibulk length");
-        assert_eq!(parse_request(b"*1\r\n:1\r\n", LIMITS).unwrap_err().text(), "expected '$', got ':'");
-        assert_eq!(parse_request(b"*1\r\n$-5\r\n", LIMITS).unwrap_err().text(), "invalid bulk length");
-        assert_eq!(parse_request(b"a \"b\r\n", LIMITS).unwrap_err().text(), "unbalanced quotes in request");
+        assert_eq!(
+            parse_request(b"*x\r\n", LIMITS).unwrap_err().text(),
+            "invalid multibulk length"
+        );
+        assert_eq!(
+            parse_request(b"*1\r\n:1\r\n", LIMITS).unwrap_err().text(),
+            "expected '$', got ':'"
+        );
+        assert_eq!(
+            parse_request(b"*1\r\n$-5\r\n", LIMITS).unwrap_err().text(),
+            "invalid bulk length"
+        );
+        assert_eq!(
+            parse_request(b"a \"b\r\n", LIMITS).unwrap_err().text(),
+            "unbalanced quotes in request"
+        );
     }
 }

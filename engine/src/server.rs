@@ -93,6 +93,7 @@ pub struct Server {
     pub forks: crate::child::ForkStats,
     /// SAVE/BGSAVE state, save points, loading stats (rdb/bgsave.rs).
     pub rdb: crate::rdb::bgsave::RdbState,
+    pub shutdown: crate::shutdown::ShutdownState,
     /// The append-only file (aof/).
     pub aof: crate::aof::AofState,
     /// maxmemory: LRU clock, eviction pool, eviction timer (evict.rs).
@@ -153,6 +154,7 @@ impl Server {
             child: None,
             forks: Default::default(),
             rdb: Default::default(),
+            shutdown: Default::default(),
             aof,
             evict: crate::evict::EvictState::new(now_us),
             lazyfree: Default::default(),
@@ -186,7 +188,8 @@ impl Server {
         // A clock that jumps backwards is honoured, as Redis honours it.
         self.now_us = now_us;
         self.cost = Cost::default();
-        self.cost.block_us(std::mem::take(&mut self.rdb.startup_block_us));
+        self.cost
+            .block_us(std::mem::take(&mut self.rdb.startup_block_us));
     }
 
     pub fn end_step(&mut self) -> Step {
@@ -214,11 +217,18 @@ impl Server {
 
     pub fn log(&mut self, level: LogLevel, message: String) {
         let role = if self.repl.master.is_some() { 'S' } else { 'M' };
-        self.outputs.push_back(Output::Log(LogLine { level, role, message }));
+        self.outputs.push_back(Output::Log(LogLine {
+            level,
+            role,
+            message,
+        }));
     }
 
     pub fn event(&mut self, name: &str, detail: String) {
-        self.outputs.push_back(Output::Event(Event { name: name.to_string(), detail }));
+        self.outputs.push_back(Output::Event(Event {
+            name: name.to_string(),
+            detail,
+        }));
     }
 
     pub fn send(&mut self, conn: ConnId, bytes: Vec<u8>) {
@@ -258,7 +268,9 @@ impl Server {
     }
 
     pub fn free_client(&mut self, conn: ConnId) {
-        let Some(client) = self.clients.remove(&conn) else { return };
+        let Some(client) = self.clients.remove(&conn) else {
+            return;
+        };
         crate::multi::free_client_state(self, conn);
         match client.kind {
             ClientKind::Replica => crate::replication::replica_freed(self, &client),
@@ -281,7 +293,9 @@ impl Server {
             crate::replication::read_from_master_link(self, conn, bytes);
             return;
         }
-        let Some(client) = self.clients.get_mut(&conn) else { return };
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
         if client.close_after_reply || client.close_asap {
             return;
         }
@@ -305,10 +319,14 @@ impl Server {
     }
 
     fn process_input_batch(&mut self, conn: ConnId) {
-        let limits = resp::Limits { proto_max_bulk_len: self.config.hot.proto_max_bulk_len };
+        let limits = resp::Limits {
+            proto_max_bulk_len: self.config.hot.proto_max_bulk_len,
+        };
         let now_ms = self.mstime();
         loop {
-            let Some(client) = self.clients.get_mut(&conn) else { return };
+            let Some(client) = self.clients.get_mut(&conn) else {
+                return;
+            };
             if client.blocked_wait.is_some() || client.close_after_reply || client.close_asap {
                 return;
             }
@@ -320,7 +338,13 @@ impl Server {
                 Ok(Parsed::Incomplete) => {
                     if client.querybuf.len() as i64 > self.config.hot.client_query_buffer_limit {
                         let line = client.info_line(now_ms, "");
-                        self.log(LogLevel::Warning, format!("Closing client that reached max query buffer length: {}", line));
+                        self.log(
+                            LogLevel::Warning,
+                            format!(
+                                "Closing client that reached max query buffer length: {}",
+                                line
+                            ),
+                        );
                         self.close_connection(conn);
                     }
                     return;
@@ -329,7 +353,11 @@ impl Server {
                     let start = client.qb_pos;
                     client.qb_pos += consumed;
                     // A replica keeps the master's stream bytes it applied (offset, backlog, sub-replicas).
-                    let request = if is_master { client.querybuf[start..start + consumed].to_vec() } else { Vec::new() };
+                    let request = if is_master {
+                        client.querybuf[start..start + consumed].to_vec()
+                    } else {
+                        Vec::new()
+                    };
                     if !argv.is_empty() {
                         self.run_client_command(conn, argv);
                     }
@@ -346,7 +374,10 @@ impl Server {
                     self.stats.total_error_replies += 1;
                     *self.stats.errors_by_code.entry("ERR".into()).or_default() += 1;
                     let info = client.info_line(now_ms, "");
-                    self.log(LogLevel::Verbose, format!("Protocol error ({}) from client: {}", text, info));
+                    self.log(
+                        LogLevel::Verbose,
+                        format!("Protocol error ({}) from client: {}", text, info),
+                    );
                     return;
                 }
             }
@@ -356,7 +387,9 @@ impl Server {
     /// Runs a command for a connected client, taking it out of the client map
     /// for the duration so handlers can borrow both.
     pub fn run_client_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
-        let Some(mut client) = self.clients.remove(&conn) else { return };
+        let Some(mut client) = self.clients.remove(&conn) else {
+            return;
+        };
         self.executing_master_stream = client.kind == ClientKind::Master;
         client.argv_mem = argv.iter().map(|a| a.len()).sum();
         self.process_command(&mut client, &argv);
@@ -389,12 +422,20 @@ impl Server {
     fn reject_bytes(&mut self, c: &mut Client, error: &[u8]) {
         self.stats.rejected_calls += 1;
         let mut line = b"-".to_vec();
-        line.extend(error.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        line.extend(
+            error
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
         line.extend_from_slice(b"\r\n");
         c.reply.raw(&line);
         self.stats.total_error_replies += 1;
         let end = error.iter().position(|&b| b == b' ').unwrap_or(error.len());
-        *self.stats.errors_by_code.entry(String::from_utf8_lossy(&error[..end]).into_owned()).or_default() += 1;
+        *self
+            .stats
+            .errors_by_code
+            .entry(String::from_utf8_lossy(&error[..end]).into_owned())
+            .or_default() += 1;
     }
 
     fn reject(&mut self, c: &mut Client, error: &str) {
@@ -409,7 +450,10 @@ impl Server {
         if is_exec {
             crate::multi::discard_transaction(self, c);
             let reason = error.strip_prefix("ERR ").unwrap_or(error);
-            self.reject(c, &format!("EXECABORT Transaction discarded because of: {}", reason));
+            self.reject(
+                c,
+                &format!("EXECABORT Transaction discarded because of: {}", reason),
+            );
         } else {
             self.reject(c, error);
         }
@@ -436,7 +480,11 @@ impl Server {
         }
         let is_exec = base.name == "exec";
         if !base.arity_ok(argv.len()) {
-            self.reject_command(c, is_exec, &format!("ERR wrong number of arguments for '{}' command", base.name));
+            self.reject_command(
+                c,
+                is_exec,
+                &format!("ERR wrong number of arguments for '{}' command", base.name),
+            );
             return;
         }
         let (cmd, full_name) = match commands::resolve(base, argv) {
@@ -449,7 +497,11 @@ impl Server {
         };
         c.last_cmd = full_name.clone();
         if !cmd.arity_ok(argv.len()) {
-            self.reject_command(c, false, &format!("ERR wrong number of arguments for '{}' command", full_name));
+            self.reject_command(
+                c,
+                false,
+                &format!("ERR wrong number of arguments for '{}' command", full_name),
+            );
             return;
         }
         if c.in_multi && crate::multi::denied_in_multi(cmd) {
@@ -485,7 +537,11 @@ impl Server {
         if is_write && !from_master && !crate::replication::good_replicas_ok(self) {
             return Some(errors::NOREPLICAS);
         }
-        if is_write && !from_master && self.repl.master.is_some() && self.config.hot.replica_read_only {
+        if is_write
+            && !from_master
+            && self.repl.master.is_some()
+            && self.config.hot.replica_read_only
+        {
             return Some(errors::READONLY);
         }
         if self.repl.master.is_some()
@@ -500,7 +556,13 @@ impl Server {
 
     /// call(): run the handler, account, and collect what changed the
     /// dataset for propagation; the outermost call propagates it all.
-    pub(crate) fn call(&mut self, c: &mut Client, cmd: &'static Command, full_name: &str, argv: &[Vec<u8>]) {
+    pub(crate) fn call(
+        &mut self,
+        c: &mut Client,
+        cmd: &'static Command,
+        full_name: &str,
+        argv: &[Vec<u8>],
+    ) {
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
         let reply_len_before = c.reply.buf.len();
@@ -525,7 +587,11 @@ impl Server {
         // Look up by &str first: allocating the name on every call is costly.
         let entry = match self.stats.per_command.get_mut(full_name) {
             Some(entry) => entry,
-            None => self.stats.per_command.entry(full_name.to_string()).or_default(),
+            None => self
+                .stats
+                .per_command
+                .entry(full_name.to_string())
+                .or_default(),
         };
         entry.0 += 1;
         entry.1 += usec;
@@ -554,7 +620,10 @@ impl Server {
         if new.first() == Some(&b'-') {
             self.stats.failed_calls += 1;
             self.stats.total_error_replies += 1;
-            let end = new.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(new.len());
+            let end = new
+                .iter()
+                .position(|&b| b == b' ' || b == b'\r')
+                .unwrap_or(new.len());
             let code = String::from_utf8_lossy(&new[1..end]).into_owned();
             *self.stats.errors_by_code.entry(code).or_default() += 1;
         }
@@ -621,6 +690,10 @@ impl Server {
     fn server_cron(&mut self) {
         self.cost.cron();
         crate::evict::cron(self);
+        crate::shutdown::cron(self);
+        if self.rdb.exited.is_some() {
+            return;
+        }
         crate::lazyfree::reap(self);
         crate::expire::databases_cron(self);
         crate::rdb::bgsave::cron_save_points(self);
@@ -675,7 +748,10 @@ fn ping_command(ctx: &mut Ctx) {
     match ctx.argv.len() {
         1 => ctx.c.reply.simple("PONG"),
         2 => ctx.c.reply.bulk(&ctx.argv[1]),
-        _ => ctx.c.reply.err("ERR wrong number of arguments for 'ping' command"),
+        _ => ctx
+            .c
+            .reply
+            .err("ERR wrong number of arguments for 'ping' command"),
     }
 }
 
@@ -690,7 +766,10 @@ pub fn get_int_arg(arg: &[u8], msg: Option<&str>) -> Result<i32, String> {
         return Err(msg.map_or(errors::NOT_INTEGER.to_string(), |m| format!("ERR {}", m)));
     };
     i32::try_from(n).map_err(|_| {
-        msg.map_or("ERR value is out of range, value must between -2147483648 and 2147483647".to_string(), |m| format!("ERR {}", m))
+        msg.map_or(
+            "ERR value is out of range, value must between -2147483648 and 2147483647".to_string(),
+            |m| format!("ERR {}", m),
+        )
     })
 }
 
@@ -713,7 +792,10 @@ fn time_command(ctx: &mut Ctx) {
 }
 
 fn info_command(ctx: &mut Ctx) {
-    let sections: Vec<String> = ctx.argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let sections: Vec<String> = ctx.argv[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
     // used_memory is exact at every moment in Redis: bring the regions that
     // follow client buffers and tables up to date first.
     crate::memory::sync_regions(ctx.srv);
@@ -750,12 +832,18 @@ fn config_set_names_error(args: &[Vec<u8>]) -> Option<String> {
         } else if crate::config::PROTECTED.contains(&spec.name) {
             other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config", name));
         } else if specs.contains(&spec.name) {
-            other = Some(format!("ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter", name));
+            other = Some(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
+                name
+            ));
         }
         specs.push(spec.name);
     }
     match unknown {
-        Some(name) => Some(format!("ERR Unknown option or number of arguments for CONFIG SET - '{}'", name)),
+        Some(name) => Some(format!(
+            "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+            name
+        )),
         None => other,
     }
 }
@@ -776,7 +864,10 @@ fn config_set_command(ctx: &mut Ctx) {
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
         let canonical = crate::config::find_spec(&name).map_or(name.as_str(), |s| s.name);
         if let Err(e) = trial.set(&name, &[value]) {
-            ctx.c.reply.err(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - {}", canonical, e.reason));
+            ctx.c.reply.err(&format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+                canonical, e.reason
+            ));
             return;
         }
     }
@@ -787,7 +878,10 @@ fn config_set_command(ctx: &mut Ctx) {
         return;
     }
     crate::replication::config_changed(ctx.srv);
-    if args.chunks(2).any(|pair| crate::util::eq_ic(&pair[0], "maxmemory")) {
+    if args
+        .chunks(2)
+        .any(|pair| crate::util::eq_ic(&pair[0], "maxmemory"))
+    {
         crate::evict::maxmemory_changed(ctx.srv);
     }
     ctx.c.reply.ok();
@@ -801,7 +895,9 @@ fn config_resetstat_command(ctx: &mut Ctx) {
 }
 
 fn config_rewrite_command(ctx: &mut Ctx) {
-    ctx.c.reply.err("ERR The server is running without a config file");
+    ctx.c
+        .reply
+        .err("ERR The server is running without a config file");
 }
 
 fn config_help_command(ctx: &mut Ctx) {
@@ -822,11 +918,36 @@ fn config_help_command(ctx: &mut Ctx) {
 }
 
 const CONFIG_SUBCOMMANDS: &[Command] = &[
-    Command::new("get", -3, flags::ADMIN | flags::STALE | flags::LOADING, config_get_command),
-    Command::new("set", -4, flags::ADMIN | flags::STALE | flags::LOADING, config_set_command),
-    Command::new("resetstat", 2, flags::ADMIN | flags::STALE | flags::LOADING, config_resetstat_command),
-    Command::new("rewrite", 2, flags::ADMIN | flags::STALE | flags::LOADING, config_rewrite_command),
-    Command::new("help", 2, flags::STALE | flags::LOADING, config_help_command),
+    Command::new(
+        "get",
+        -3,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_get_command,
+    ),
+    Command::new(
+        "set",
+        -4,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_set_command,
+    ),
+    Command::new(
+        "resetstat",
+        2,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_resetstat_command,
+    ),
+    Command::new(
+        "rewrite",
+        2,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        config_rewrite_command,
+    ),
+    Command::new(
+        "help",
+        2,
+        flags::STALE | flags::LOADING,
+        config_help_command,
+    ),
 ];
 
 /// CLIENT TYPE names as getClientTypeByName knows them; pubsub clients
@@ -848,7 +969,10 @@ fn client_list_command(ctx: &mut Ctx) {
     let mut ids: Option<Vec<u64>> = None;
     if ctx.argv.len() == 4 && util_eq(&ctx.argv[2], "type") {
         let Some(kind) = client_type_by_name(&ctx.argv[3]) else {
-            ctx.c.reply.err(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&ctx.argv[3])));
+            ctx.c.reply.err(&format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(&ctx.argv[3])
+            ));
             return;
         };
         type_filter = Some(kind);
@@ -957,7 +1081,9 @@ fn client_id_command(ctx: &mut Ctx) {
 fn client_setname_command(ctx: &mut Ctx) {
     let name = &ctx.argv[2];
     if name.iter().any(|&b| b <= b' ' || b > b'~') {
-        ctx.c.reply.err("ERR Client names cannot contain spaces, newlines or special characters.");
+        ctx.c
+            .reply
+            .err("ERR Client names cannot contain spaces, newlines or special characters.");
         return;
     }
     ctx.c.name = name.clone();
@@ -995,12 +1121,20 @@ impl KillFilter {
 
 /// Parses CLIENT KILL's new-style options, replying with Redis's error.
 fn client_kill_options(args: &[Vec<u8>]) -> Result<KillFilter, String> {
-    let mut f = KillFilter { skipme: true, ..Default::default() };
+    let mut f = KillFilter {
+        skipme: true,
+        ..Default::default()
+    };
     let mut i = 0;
     while i < args.len() {
-        let Some(value) = args.get(i + 1) else { return Err(errors::SYNTAX.into()) };
+        let Some(value) = args.get(i + 1) else {
+            return Err(errors::SYNTAX.into());
+        };
         let text = String::from_utf8_lossy(value).into_owned();
-        match String::from_utf8_lossy(&args[i]).to_ascii_lowercase().as_str() {
+        match String::from_utf8_lossy(&args[i])
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "id" => match crate::util::parse_i64(value) {
                 Some(v) if v >= 1 => f.id = Some(v as u64),
                 _ => return Err("ERR client-id should be greater than 0".into()),
@@ -1027,7 +1161,11 @@ fn client_kill_options(args: &[Vec<u8>]) -> Result<KillFilter, String> {
 fn client_kill_command(ctx: &mut Ctx) {
     let old_style = ctx.argv.len() == 3;
     let filter = if old_style {
-        KillFilter { addr: Some(String::from_utf8_lossy(&ctx.argv[2]).into_owned()), skipme: false, ..Default::default() }
+        KillFilter {
+            addr: Some(String::from_utf8_lossy(&ctx.argv[2]).into_owned()),
+            skipme: false,
+            ..Default::default()
+        }
     } else {
         match client_kill_options(&ctx.argv[2..]) {
             Ok(f) => f,
@@ -1038,7 +1176,13 @@ fn client_kill_command(ctx: &mut Ctx) {
         }
     };
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let victims: Vec<ConnId> = ctx.srv.clients.values().filter(|c| filter.matches(c, &laddr)).map(|c| c.conn).collect();
+    let victims: Vec<ConnId> = ctx
+        .srv
+        .clients
+        .values()
+        .filter(|c| filter.matches(c, &laddr))
+        .map(|c| c.conn)
+        .collect();
     let mut killed = victims.len();
     for conn in &victims {
         // freeClient logs "Connection with replica ... lost." for replicas.
@@ -1058,13 +1202,43 @@ fn client_kill_command(ctx: &mut Ctx) {
 }
 
 const CLIENT_SUBCOMMANDS: &[Command] = &[
-    Command::new("list", -2, flags::ADMIN | flags::STALE | flags::LOADING, client_list_command),
-    Command::new("kill", -3, flags::ADMIN | flags::STALE | flags::LOADING, client_kill_command),
+    Command::new(
+        "list",
+        -2,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        client_list_command,
+    ),
+    Command::new(
+        "kill",
+        -3,
+        flags::ADMIN | flags::STALE | flags::LOADING,
+        client_kill_command,
+    ),
     Command::new("id", 2, flags::STALE | flags::LOADING, client_id_command),
-    Command::new("info", 2, flags::STALE | flags::LOADING, client_info_command),
-    Command::new("help", 2, flags::STALE | flags::LOADING, client_help_command),
-    Command::new("setname", 3, flags::STALE | flags::LOADING, client_setname_command),
-    Command::new("getname", 2, flags::STALE | flags::LOADING, client_getname_command),
+    Command::new(
+        "info",
+        2,
+        flags::STALE | flags::LOADING,
+        client_info_command,
+    ),
+    Command::new(
+        "help",
+        2,
+        flags::STALE | flags::LOADING,
+        client_help_command,
+    ),
+    Command::new(
+        "setname",
+        3,
+        flags::STALE | flags::LOADING,
+        client_setname_command,
+    ),
+    Command::new(
+        "getname",
+        2,
+        flags::STALE | flags::LOADING,
+        client_getname_command,
+    ),
 ];
 
 fn command_count_command(ctx: &mut Ctx) {
@@ -1100,8 +1274,18 @@ fn command_docs_command(ctx: &mut Ctx) {
 }
 
 const COMMAND_SUBCOMMANDS: &[Command] = &[
-    Command::new("count", 2, flags::STALE | flags::LOADING, command_count_command),
-    Command::new("docs", -2, flags::STALE | flags::LOADING, command_docs_command),
+    Command::new(
+        "count",
+        2,
+        flags::STALE | flags::LOADING,
+        command_count_command,
+    ),
+    Command::new(
+        "docs",
+        -2,
+        flags::STALE | flags::LOADING,
+        command_docs_command,
+    ),
 ];
 
 fn command_entry(ctx: &mut Ctx) {
@@ -1116,7 +1300,10 @@ fn function_flush_command(ctx: &mut Ctx) {
     match ctx.argv.get(2) {
         None => ctx.c.reply.ok(),
         Some(mode) if util_eq(mode, "async") || util_eq(mode, "sync") => ctx.c.reply.ok(),
-        Some(_) => ctx.c.reply.err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
+        Some(_) => ctx
+            .c
+            .reply
+            .err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
     }
 }
 
@@ -1126,7 +1313,12 @@ fn function_list_command(ctx: &mut Ctx) {
 }
 
 const FUNCTION_SUBCOMMANDS: &[Command] = &[
-    Command::new("flush", -2, flags::WRITE | flags::NOSCRIPT, function_flush_command),
+    Command::new(
+        "flush",
+        -2,
+        flags::WRITE | flags::NOSCRIPT,
+        function_flush_command,
+    ),
     Command::new("list", -2, flags::NOSCRIPT, function_list_command),
 ];
 
@@ -1137,12 +1329,33 @@ fn lastsave_command(ctx: &mut Ctx) {
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, flags::FAST | flags::STALE, ping_command),
     Command::new("echo", 2, flags::FAST, echo_command),
-    Command::new("select", 2, flags::FAST | flags::STALE | flags::LOADING, select_command),
-    Command::new("time", 1, flags::FAST | flags::STALE | flags::LOADING, time_command),
+    Command::new(
+        "select",
+        2,
+        flags::FAST | flags::STALE | flags::LOADING,
+        select_command,
+    ),
+    Command::new(
+        "time",
+        1,
+        flags::FAST | flags::STALE | flags::LOADING,
+        time_command,
+    ),
     Command::new("info", -1, flags::STALE | flags::LOADING, info_command),
-    Command::new("lastsave", 1, flags::FAST | flags::STALE | flags::LOADING, lastsave_command),
+    Command::new(
+        "lastsave",
+        1,
+        flags::FAST | flags::STALE | flags::LOADING,
+        lastsave_command,
+    ),
     Command::container("config", -2, 0, CONFIG_SUBCOMMANDS),
     Command::container("client", -2, 0, CLIENT_SUBCOMMANDS),
     Command::container("function", -2, 0, FUNCTION_SUBCOMMANDS),
-    Command { name: "command", arity: -1, flags: flags::STALE | flags::LOADING, handler: command_entry, subcommands: COMMAND_SUBCOMMANDS },
+    Command {
+        name: "command",
+        arity: -1,
+        flags: flags::STALE | flags::LOADING,
+        handler: command_entry,
+        subcommands: COMMAND_SUBCOMMANDS,
+    },
 ];

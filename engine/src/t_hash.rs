@@ -6,18 +6,22 @@
 //! hashtable its order is Redis's hash order, which redsim does not
 //! reproduce (insertion order stands in; tests compare such replies sorted).
 
-use crate::t_string::LongDouble;
 use crate::commands::{flags, Command, Ctx};
 use crate::db::{parse_scan_cursor, parse_scan_options, ScanOptions};
 use crate::object::{HashObj, Value};
 use crate::reply::errors;
 use crate::server::Server;
 use crate::t_list::arg_i64;
+use crate::t_string::LongDouble;
 use crate::util::{eq_ic, glob_match, parse_i64};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-fn hash_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'a mut HashObj>, ()> {
+fn hash_write<'a>(
+    srv: &'a mut Server,
+    db: usize,
+    key: &[u8],
+) -> Result<Option<&'a mut HashObj>, ()> {
     match srv.lookup_write(db, key) {
         None => Ok(None),
         Some(Value::Hash(h)) => Ok(Some(h)),
@@ -34,7 +38,11 @@ fn hash_read<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'
 }
 
 /// hashTypeLookupWriteOrCreate: Err(()) means the key holds another type.
-fn hash_write_or_create<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<&'a mut HashObj, ()> {
+fn hash_write_or_create<'a>(
+    srv: &'a mut Server,
+    db: usize,
+    key: &[u8],
+) -> Result<&'a mut HashObj, ()> {
     if hash_write(srv, db, key)?.is_none() {
         srv.set_key(db, key, Value::Hash(HashObj::default()), true);
     }
@@ -51,14 +59,21 @@ pub(crate) fn note_encoding(srv: &mut Server, db: usize, key: &[u8]) {
 
 /// Deletes `key` if its collection became empty.
 pub(crate) fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
-    if srv.dbs[db].dict.get(key).is_some_and(|v| v.element_count() == 0) {
+    if srv.dbs[db]
+        .dict
+        .get(key)
+        .is_some_and(|v| v.element_count() == 0)
+    {
         srv.db_delete(db, key);
     }
 }
 
 fn hset_generic(ctx: &mut Ctx, name: &str) {
     if ctx.argv.len() % 2 == 1 {
-        return ctx.c.reply.err(&format!("ERR wrong number of arguments for '{}' command", name));
+        return ctx.c.reply.err(&format!(
+            "ERR wrong number of arguments for '{}' command",
+            name
+        ));
     }
     let argv = ctx.argv;
     let Ok(h) = hash_write_or_create(ctx.srv, ctx.c.db, &argv[1]) else {
@@ -160,14 +175,20 @@ fn hlen_command(ctx: &mut Ctx) {
 fn hstrlen_command(ctx: &mut Ctx) {
     match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(h) => ctx.c.reply.int(h.and_then(|h| h.get(&ctx.argv[2])).map_or(0, |v| v.len()) as i64),
+        Ok(h) => ctx
+            .c
+            .reply
+            .int(h.and_then(|h| h.get(&ctx.argv[2])).map_or(0, |v| v.len()) as i64),
     }
 }
 
 fn hexists_command(ctx: &mut Ctx) {
     match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(h) => ctx.c.reply.int(h.is_some_and(|h| h.contains_key(&ctx.argv[2])) as i64),
+        Ok(h) => ctx
+            .c
+            .reply
+            .int(h.is_some_and(|h| h.contains_key(&ctx.argv[2])) as i64),
     }
 }
 
@@ -244,7 +265,10 @@ fn hincrbyfloat_command(ctx: &mut Ctx) {
     };
     let sum = current.sum(incr);
     if !sum.is_finite() {
-        return ctx.c.reply.err("ERR increment would produce NaN or Infinity");
+        return ctx
+            .c
+            .reply
+            .err("ERR increment would produce NaN or Infinity");
     }
     let new = sum.to_human_string().into_bytes();
     h.insert(argv[2].clone(), new.clone());
@@ -253,7 +277,15 @@ fn hincrbyfloat_command(ctx: &mut Ctx) {
     ctx.srv.dirty += 1;
     // Redis 7.0 propagates the result, not the increment, so replicas and the
     // AOF never redo float arithmetic.
-    ctx.srv.also_propagate.push((db, vec![b"HSET".to_vec(), argv[1].clone(), argv[2].clone(), new.clone()]));
+    ctx.srv.also_propagate.push((
+        db,
+        vec![
+            b"HSET".to_vec(),
+            argv[1].clone(),
+            argv[2].clone(),
+            new.clone(),
+        ],
+    ));
     ctx.c.reply.bulk(&new);
 }
 
@@ -317,7 +349,9 @@ pub(crate) fn parse_rand_count(ctx: &mut Ctx, with_flag: Option<&str>) -> Option
 /// count covers the whole collection).
 pub(crate) fn rand_indexes(rng: &mut ChaCha8Rng, len: usize, count: i64) -> Vec<usize> {
     if count < 0 {
-        return (0..count.unsigned_abs()).map(|_| rng.gen_range(0..len)).collect();
+        return (0..count.unsigned_abs())
+            .map(|_| rng.gen_range(0..len))
+            .collect();
     }
     let count = count as usize;
     if count >= len {
@@ -347,7 +381,9 @@ fn hrandfield_command(ctx: &mut Ctx) {
         return ctx.c.reply.bulk(field);
     };
     let indexes = rand_indexes(&mut ctx.srv.rng, h.len(), count);
-    ctx.c.reply.array(indexes.len() * if with_values { 2 } else { 1 });
+    ctx.c
+        .reply
+        .array(indexes.len() * if with_values { 2 } else { 1 });
     for &i in &indexes {
         let (field, value) = h.get_index(i).expect("index in range");
         ctx.c.reply.bulk(field);
@@ -362,7 +398,13 @@ fn hrandfield_command(ctx: &mut Ctx) {
 /// hashes and zsets, its value). A compact encoding (listpack/intset) is
 /// returned whole with cursor 0, ignoring COUNT, as Redis does; a hashtable
 /// is walked by position (Redis walks buckets, whose order we cannot copy).
-pub(crate) fn scan_reply(ctx: &mut Ctx, cursor: u64, opts: &ScanOptions, items: &[(Vec<u8>, Option<Vec<u8>>)], compact: bool) {
+pub(crate) fn scan_reply(
+    ctx: &mut Ctx,
+    cursor: u64,
+    opts: &ScanOptions,
+    items: &[(Vec<u8>, Option<Vec<u8>>)],
+    compact: bool,
+) {
     let len = items.len();
     let (start, end) = if compact {
         (0, len)
@@ -405,16 +447,23 @@ pub(crate) fn empty_scan(ctx: &mut Ctx) {
 }
 
 fn hscan_command(ctx: &mut Ctx) {
-    let Some(cursor) = scan_cursor(ctx) else { return };
+    let Some(cursor) = scan_cursor(ctx) else {
+        return;
+    };
     let limits = crate::debug::encoding_limits(ctx.srv);
     let h = match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
         Ok(None) => return empty_scan(ctx),
         Ok(Some(h)) => h.clone(),
     };
-    let Some(opts) = parse_scan_options(ctx, 3, false) else { return };
+    let Some(opts) = parse_scan_options(ctx, 3, false) else {
+        return;
+    };
     let compact = crate::object::encoding_of(&Value::Hash(h.clone()), &limits) == "listpack";
-    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = h.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect();
+    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = h
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
     scan_reply(ctx, cursor, &opts, &items, compact);
 }
 
@@ -441,4 +490,3 @@ pub const COMMANDS: &[Command] = &[
     Command::new("hrandfield", -2, R, hrandfield_command),
     Command::new("hscan", -3, R, hscan_command),
 ];
-

@@ -50,7 +50,9 @@ pub(crate) fn arg_i64(ctx: &mut Ctx, index: usize) -> Option<i64> {
 pub(crate) fn arg_positive(ctx: &mut Ctx, index: usize) -> Option<usize> {
     match parse_i64(&ctx.argv[index]) {
         None | Some(i64::MIN..=-1) => {
-            ctx.c.reply.err("ERR value is out of range, must be positive");
+            ctx.c
+                .reply
+                .err("ERR value is out of range, must be positive");
             None
         }
         Some(n) => Some(n as usize),
@@ -66,7 +68,10 @@ fn push_generic(ctx: &mut Ctx, left: bool, only_if_exists: bool) {
         Ok(None) if only_if_exists => return ctx.c.reply.int(0),
         Ok(None) => {
             ctx.srv.set_key(db, key, Value::List(VecDeque::new()), true);
-            list_write(ctx.srv, db, key).ok().flatten().expect("just created")
+            list_write(ctx.srv, db, key)
+                .ok()
+                .flatten()
+                .expect("just created")
         }
         Ok(Some(l)) => l,
     };
@@ -99,7 +104,10 @@ fn rpushx_command(ctx: &mut Ctx) {
 fn pop_generic(ctx: &mut Ctx, left: bool) {
     if ctx.argv.len() > 3 {
         let name = if left { "lpop" } else { "rpop" };
-        return ctx.c.reply.err(&format!("ERR wrong number of arguments for '{}' command", name));
+        return ctx.c.reply.err(&format!(
+            "ERR wrong number of arguments for '{}' command",
+            name
+        ));
     }
     let count = if ctx.argv.len() == 3 {
         match arg_positive(ctx, 2) {
@@ -118,7 +126,15 @@ fn pop_generic(ctx: &mut Ctx, left: bool) {
         Ok(Some(l)) => l,
     };
     let take = count.unwrap_or(1).min(list.len());
-    let popped: Vec<Vec<u8>> = (0..take).filter_map(|_| if left { list.pop_front() } else { list.pop_back() }).collect();
+    let popped: Vec<Vec<u8>> = (0..take)
+        .filter_map(|_| {
+            if left {
+                list.pop_front()
+            } else {
+                list.pop_back()
+            }
+        })
+        .collect();
     match count {
         None => ctx.c.reply.bulk(&popped[0]),
         Some(_) => ctx.c.reply.bulks(popped.iter()),
@@ -186,7 +202,9 @@ fn lset_command(ctx: &mut Ctx) {
     }
     let Some(index) = arg_i64(ctx, 2) else { return };
     let value = ctx.argv[3].clone();
-    let Ok(Some(list)) = list_write(ctx.srv, db, &ctx.argv[1]) else { return };
+    let Ok(Some(list)) = list_write(ctx.srv, db, &ctx.argv[1]) else {
+        return;
+    };
     let len = list.len() as i64;
     let index = if index < 0 { len + index } else { index };
     if index < 0 || index >= len {
@@ -232,7 +250,11 @@ fn lrem_command(ctx: &mut Ctx) {
         Ok(None) => return ctx.c.reply.int(0),
         Ok(Some(l)) => l,
     };
-    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
     let scanned = list.len();
     let mut removed = 0;
     let mut kept: List = VecDeque::with_capacity(list.len());
@@ -292,7 +314,11 @@ struct LposOptions {
 }
 
 fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
-    let mut opts = LposOptions { rank: 1, count: None, maxlen: 0 };
+    let mut opts = LposOptions {
+        rank: 1,
+        count: None,
+        maxlen: 0,
+    };
     let mut i = 3;
     while i < ctx.argv.len() {
         let has_arg = i + 1 < ctx.argv.len();
@@ -334,7 +360,9 @@ fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
 }
 
 fn lpos_command(ctx: &mut Ctx) {
-    let Some(opts) = parse_lpos_options(ctx) else { return };
+    let Some(opts) = parse_lpos_options(ctx) else {
+        return;
+    };
     let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
         Ok(None) if opts.count.is_some() => return ctx.c.reply.array(0),
@@ -347,12 +375,24 @@ fn lpos_command(ctx: &mut Ctx) {
         Some(n) => n,
         None => 1,
     };
-    let maxlen = if opts.maxlen == 0 { len } else { opts.maxlen.min(len) };
+    let maxlen = if opts.maxlen == 0 {
+        len
+    } else {
+        opts.maxlen.min(len)
+    };
     // RANK -9223372036854775808 cannot be negated in C: Redis ends up
     // treating it as "from the tail, every match", which we copy.
     let overflowed = opts.rank == i64::MIN;
-    let wanted = if overflowed && opts.count.is_some() { usize::MAX } else { wanted };
-    let mut skip = if overflowed { 0 } else { opts.rank.unsigned_abs() - 1 };
+    let wanted = if overflowed && opts.count.is_some() {
+        usize::MAX
+    } else {
+        wanted
+    };
+    let mut skip = if overflowed {
+        0
+    } else {
+        opts.rank.unsigned_abs() - 1
+    };
     let mut matches = Vec::new();
     for step in 0..maxlen {
         let index = if opts.rank > 0 { step } else { len - 1 - step };
@@ -406,15 +446,25 @@ fn lmove_generic(ctx: &mut Ctx, from_left: bool, to_left: bool) {
     if list_write(ctx.srv, db, &dst).is_err() {
         return ctx.c.reply.err(errors::WRONGTYPE);
     }
-    let Ok(Some(list)) = list_write(ctx.srv, db, &src) else { return };
-    let value = if from_left { list.pop_front() } else { list.pop_back() }.expect("lists in the keyspace are never empty");
+    let Ok(Some(list)) = list_write(ctx.srv, db, &src) else {
+        return;
+    };
+    let value = if from_left {
+        list.pop_front()
+    } else {
+        list.pop_back()
+    }
+    .expect("lists in the keyspace are never empty");
     if src != dst {
         delete_if_empty(ctx.srv, db, &src);
     }
     if !ctx.srv.dbs[db].dict.contains_key(&dst) {
-        ctx.srv.set_key(db, &dst, Value::List(VecDeque::new()), true);
+        ctx.srv
+            .set_key(db, &dst, Value::List(VecDeque::new()), true);
     }
-    let Ok(Some(target)) = list_write(ctx.srv, db, &dst) else { return };
+    let Ok(Some(target)) = list_write(ctx.srv, db, &dst) else {
+        return;
+    };
     if to_left {
         target.push_front(value.clone());
     } else {
@@ -430,7 +480,8 @@ fn rpoplpush_command(ctx: &mut Ctx) {
 }
 
 fn lmove_command(ctx: &mut Ctx) {
-    let (Some(from_left), Some(to_left)) = (parse_where(&ctx.argv[3]), parse_where(&ctx.argv[4])) else {
+    let (Some(from_left), Some(to_left)) = (parse_where(&ctx.argv[3]), parse_where(&ctx.argv[4]))
+    else {
         return ctx.c.reply.err(errors::SYNTAX);
     };
     lmove_generic(ctx, from_left, to_left);

@@ -11,7 +11,10 @@ use crate::db::parse_scan_options;
 use crate::object::{EncodingLimits, SetObj, Value};
 use crate::reply::errors;
 use crate::server::Server;
-use crate::t_hash::{delete_if_empty, empty_scan, note_encoding, parse_rand_count, rand_indexes, scan_cursor, scan_reply};
+use crate::t_hash::{
+    delete_if_empty, empty_scan, note_encoding, parse_rand_count, rand_indexes, scan_cursor,
+    scan_reply,
+};
 use crate::t_list::arg_positive;
 use crate::util::{eq_ic, parse_i64};
 use rand::Rng;
@@ -42,8 +45,12 @@ fn sadd_command(ctx: &mut Ctx) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
         Ok(Some(s)) => s,
         Ok(None) => {
-            ctx.srv.set_key(db, &argv[1], Value::Set(SetObj::default()), true);
-            set_write(ctx.srv, db, &argv[1]).ok().flatten().expect("just created")
+            ctx.srv
+                .set_key(db, &argv[1], Value::Set(SetObj::default()), true);
+            set_write(ctx.srv, db, &argv[1])
+                .ok()
+                .flatten()
+                .expect("just created")
         }
     };
     let mut added = 0;
@@ -90,7 +97,10 @@ fn scard_command(ctx: &mut Ctx) {
 fn sismember_command(ctx: &mut Ctx) {
     match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(s) => ctx.c.reply.int(s.is_some_and(|s| s.contains(&ctx.argv[2])) as i64),
+        Ok(s) => ctx
+            .c
+            .reply
+            .int(s.is_some_and(|s| s.contains(&ctx.argv[2])) as i64),
     }
 }
 
@@ -128,16 +138,23 @@ fn spop_command(ctx: &mut Ctx) {
     };
     let len = set.len();
     let index = ctx.srv.rng.gen_range(0..len);
-    let set = set_write(ctx.srv, db, &argv[1]).ok().flatten().expect("checked above");
+    let set = set_write(ctx.srv, db, &argv[1])
+        .ok()
+        .flatten()
+        .expect("checked above");
     let member = set.shift_remove_index(index).expect("index in range");
     delete_if_empty(ctx.srv, db, &argv[1]);
     ctx.srv.dirty += 1;
-    ctx.srv.also_propagate.push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
+    ctx.srv
+        .also_propagate
+        .push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
     ctx.c.reply.bulk(&member);
 }
 
 fn spop_with_count(ctx: &mut Ctx) {
-    let Some(count) = arg_positive(ctx, 2) else { return };
+    let Some(count) = arg_positive(ctx, 2) else {
+        return;
+    };
     let (db, argv) = (ctx.c.db, ctx.argv);
     let lim = limits(ctx.srv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
@@ -156,19 +173,35 @@ fn spop_with_count(ctx: &mut Ctx) {
         ctx.srv.lookup_read(db, &argv[1]);
         ctx.srv.db_delete(db, &argv[1]);
         ctx.srv.dirty += members.len() as u64;
-        let del: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-server-del") { b"UNLINK" } else { b"DEL" };
-        ctx.srv.also_propagate.push((db, vec![del.to_vec(), argv[1].clone()]));
+        let del: &[u8] = if ctx.srv.config.bool("lazyfree-lazy-server-del") {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        ctx.srv
+            .also_propagate
+            .push((db, vec![del.to_vec(), argv[1].clone()]));
         return reply_members(ctx, &members);
     }
     let len = set.len();
-    let indexes: Vec<usize> = (0..count).map(|i| ctx.srv.rng.gen_range(0..len - i)).collect();
-    let set = set_write(ctx.srv, db, &argv[1]).ok().flatten().expect("checked above");
-    let popped: Vec<Vec<u8>> = indexes.into_iter().map(|i| set.shift_remove_index(i).expect("index in range")).collect();
+    let indexes: Vec<usize> = (0..count)
+        .map(|i| ctx.srv.rng.gen_range(0..len - i))
+        .collect();
+    let set = set_write(ctx.srv, db, &argv[1])
+        .ok()
+        .flatten()
+        .expect("checked above");
+    let popped: Vec<Vec<u8>> = indexes
+        .into_iter()
+        .map(|i| set.shift_remove_index(i).expect("index in range"))
+        .collect();
     ctx.srv.dirty += count as u64;
     // Redis 7.0 propagates one SREM per popped member (checked in its AOF),
     // wrapped together in MULTI/EXEC by the propagation layer.
     for member in &popped {
-        ctx.srv.also_propagate.push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
+        ctx.srv
+            .also_propagate
+            .push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
     }
     reply_members(ctx, &popped);
 }
@@ -196,7 +229,10 @@ fn srandmember_command(ctx: &mut Ctx) {
         let index = ctx.srv.rng.gen_range(0..set.len());
         return ctx.c.reply.bulk(&set[index]);
     };
-    let picked: Vec<Vec<u8>> = rand_indexes(&mut ctx.srv.rng, set.len(), count).into_iter().map(|i| set[i].clone()).collect();
+    let picked: Vec<Vec<u8>> = rand_indexes(&mut ctx.srv.rng, set.len(), count)
+        .into_iter()
+        .map(|i| set[i].clone())
+        .collect();
     reply_members(ctx, &picked);
 }
 
@@ -211,7 +247,10 @@ fn smove_command(ctx: &mut Ctx) {
         (Ok(s), Ok(d)) => (s, d),
     };
     assert!(src_exists);
-    let set = set_write(ctx.srv, db, src).ok().flatten().expect("checked above");
+    let set = set_write(ctx.srv, db, src)
+        .ok()
+        .flatten()
+        .expect("checked above");
     if src == dst {
         return ctx.c.reply.int(set.contains(member) as i64);
     }
@@ -220,10 +259,14 @@ fn smove_command(ctx: &mut Ctx) {
     }
     delete_if_empty(ctx.srv, db, src);
     if !dst_exists {
-        ctx.srv.set_key(db, dst, Value::Set(SetObj::default()), true);
+        ctx.srv
+            .set_key(db, dst, Value::Set(SetObj::default()), true);
     }
     ctx.srv.dirty += 1;
-    let target = set_write(ctx.srv, db, dst).ok().flatten().expect("exists or just created");
+    let target = set_write(ctx.srv, db, dst)
+        .ok()
+        .flatten()
+        .expect("exists or just created");
     if target.insert(member.clone()) {
         ctx.srv.dirty += 1;
     }
@@ -269,7 +312,9 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetObj) {
 /// SINTER, SINTERSTORE, SINTERCARD (and SMEMBERS, which Redis implements as
 /// SINTER of one key).
 fn sinter_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, card_limit: Option<usize>) {
-    let Some(sets) = input_sets(ctx, keys) else { return };
+    let Some(sets) = input_sets(ctx, keys) else {
+        return;
+    };
     let lim = limits(ctx.srv);
     let mut present: Vec<SetObj> = Vec::with_capacity(sets.len());
     for s in sets {
@@ -318,18 +363,25 @@ fn sinterstore_command(ctx: &mut Ctx) {
 fn sintercard_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     let numkeys = match parse_i64(&argv[1]) {
-        None | Some(i64::MIN..=0) => return ctx.c.reply.err("ERR numkeys should be greater than 0"),
+        None | Some(i64::MIN..=0) => {
+            return ctx.c.reply.err("ERR numkeys should be greater than 0")
+        }
         Some(n) => n as usize,
     };
     if numkeys > argv.len() - 2 {
-        return ctx.c.reply.err("ERR Number of keys can't be greater than number of args");
+        return ctx
+            .c
+            .reply
+            .err("ERR Number of keys can't be greater than number of args");
     }
     let mut limit = 0;
     let mut i = 2 + numkeys;
     while i < argv.len() {
         if eq_ic(&argv[i], "limit") && i + 1 < argv.len() {
             match parse_i64(&argv[i + 1]) {
-                None | Some(i64::MIN..=-1) => return ctx.c.reply.err("ERR LIMIT can't be negative"),
+                None | Some(i64::MIN..=-1) => {
+                    return ctx.c.reply.err("ERR LIMIT can't be negative")
+                }
                 Some(n) => limit = n as usize,
             }
             i += 2;
@@ -343,7 +395,9 @@ fn sintercard_command(ctx: &mut Ctx) {
 /// SUNION, SDIFF and their STORE forms. The result is a fresh set, so its
 /// iteration order is an intset's when it qualifies.
 fn sunion_diff_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, diff: bool) {
-    let Some(sets) = input_sets(ctx, keys) else { return };
+    let Some(sets) = input_sets(ctx, keys) else {
+        return;
+    };
     let mut result = SetObj::default();
     let mut touched = 0;
     for (j, s) in sets.iter().enumerate() {
@@ -393,15 +447,23 @@ fn sdiffstore_command(ctx: &mut Ctx) {
 }
 
 fn sscan_command(ctx: &mut Ctx) {
-    let Some(cursor) = scan_cursor(ctx) else { return };
+    let Some(cursor) = scan_cursor(ctx) else {
+        return;
+    };
     let lim = limits(ctx.srv);
     let set = match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
         Ok(None) => return empty_scan(ctx),
         Ok(Some(s)) => s.clone(),
     };
-    let Some(opts) = parse_scan_options(ctx, 3, false) else { return };
-    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = set.ordered_members(&lim).into_iter().map(|m| (m, None)).collect();
+    let Some(opts) = parse_scan_options(ctx, 3, false) else {
+        return;
+    };
+    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = set
+        .ordered_members(&lim)
+        .into_iter()
+        .map(|m| (m, None))
+        .collect();
     scan_reply(ctx, cursor, &opts, &items, set.is_intset(&lim));
 }
 

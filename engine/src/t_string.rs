@@ -48,7 +48,12 @@ struct ExtendedArgs {
 /// which allow a repeated option (EX 1 EX 2: the last one wins).
 fn parse_extended_args(ctx: &mut Ctx, is_set: bool) -> Option<ExtendedArgs> {
     // Each expire option excludes the others and KEEPTTL/PERSIST, but not itself.
-    const EXPIRE_OPTIONS: [(&str, u32); 4] = [("ex", OBJ_EX), ("px", OBJ_PX), ("exat", OBJ_EXAT), ("pxat", OBJ_PXAT)];
+    const EXPIRE_OPTIONS: [(&str, u32); 4] = [
+        ("ex", OBJ_EX),
+        ("px", OBJ_PX),
+        ("exat", OBJ_EXAT),
+        ("pxat", OBJ_PXAT),
+    ];
     let mut f = 0u32;
     let mut expire_index = None;
     let mut j = if is_set { 3 } else { 2 };
@@ -56,7 +61,10 @@ fn parse_extended_args(ctx: &mut Ctx, is_set: bool) -> Option<ExtendedArgs> {
         let opt = c_str(&ctx.argv[j]);
         let has_next = j + 1 < ctx.argv.len();
         let is = |name: &str| eq_ic(opt, name);
-        let expire_option = EXPIRE_OPTIONS.iter().find(|(name, _)| is(name)).map(|&(_, flag)| flag);
+        let expire_option = EXPIRE_OPTIONS
+            .iter()
+            .find(|(name, _)| is(name))
+            .map(|&(_, flag)| flag);
         let ok = if let Some(flag) = expire_option {
             let excluded = (OBJ_ANY_EXPIRE & !flag) | OBJ_KEEPTTL | OBJ_PERSIST;
             let ok = f & excluded == 0 && has_next;
@@ -90,11 +98,16 @@ fn parse_extended_args(ctx: &mut Ctx, is_set: bool) -> Option<ExtendedArgs> {
         }
         j += 1;
     }
-    Some(ExtendedArgs { flags: f, expire_index })
+    Some(ExtendedArgs {
+        flags: f,
+        expire_index,
+    })
 }
 
 fn reply_expire_time_error(ctx: &mut Ctx, command: &str) {
-    ctx.c.reply.err(&format!("ERR invalid expire time in '{}' command", command));
+    ctx.c
+        .reply
+        .err(&format!("ERR invalid expire time in '{}' command", command));
 }
 
 /// getExpireMillisecondsOrReply: the absolute unix-ms time of an EX/PX/EXAT/PXAT argument.
@@ -150,11 +163,23 @@ struct SetReplies {
     abort: &'static [u8],
 }
 
-const SET_REPLIES: SetReplies = SetReplies { ok: b"+OK\r\n", abort: b"$-1\r\n" };
-const SETNX_REPLIES: SetReplies = SetReplies { ok: b":1\r\n", abort: b":0\r\n" };
+const SET_REPLIES: SetReplies = SetReplies {
+    ok: b"+OK\r\n",
+    abort: b"$-1\r\n",
+};
+const SETNX_REPLIES: SetReplies = SetReplies {
+    ok: b":1\r\n",
+    abort: b":0\r\n",
+};
 
 /// setGenericCommand for SET, SETNX, SETEX and PSETEX.
-fn set_generic(ctx: &mut Ctx, args: &ExtendedArgs, value_index: usize, command: &str, replies: SetReplies) {
+fn set_generic(
+    ctx: &mut Ctx,
+    args: &ExtendedArgs,
+    value_index: usize,
+    command: &str,
+    replies: SetReplies,
+) {
     let f = args.flags;
     let mut when_ms = None;
     if let Some(index) = args.expire_index {
@@ -177,15 +202,28 @@ fn set_generic(ctx: &mut Ctx, args: &ExtendedArgs, value_index: usize, command: 
     }
     let value = ctx.argv[value_index].clone();
     cost_bytes(ctx.srv, value.len());
-    ctx.srv.set_key(db, key, Value::Str(value.into()), f & OBJ_KEEPTTL != 0);
+    ctx.srv
+        .set_key(db, key, Value::Str(value.into()), f & OBJ_KEEPTTL != 0);
     ctx.srv.dirty += 1;
     if let Some(when) = when_ms {
         ctx.srv.set_expire(db, key, when);
-        let argv = vec![b"SET".to_vec(), key.clone(), ctx.argv[value_index].clone(), b"PXAT".to_vec(), when.to_string().into_bytes()];
+        let argv = vec![
+            b"SET".to_vec(),
+            key.clone(),
+            ctx.argv[value_index].clone(),
+            b"PXAT".to_vec(),
+            when.to_string().into_bytes(),
+        ];
         ctx.srv.also_propagate.push((db, argv));
     } else if f & OBJ_SET_GET != 0 {
         // Replicas must not see GET: it would make them reply to nobody.
-        let argv: Vec<Vec<u8>> = ctx.argv.iter().enumerate().filter(|(j, a)| *j < 3 || !eq_ic(c_str(a), "get")).map(|(_, a)| a.clone()).collect();
+        let argv: Vec<Vec<u8>> = ctx
+            .argv
+            .iter()
+            .enumerate()
+            .filter(|(j, a)| *j < 3 || !eq_ic(c_str(a), "get"))
+            .map(|(_, a)| a.clone())
+            .collect();
         ctx.srv.also_propagate.push((db, argv));
     }
     if f & OBJ_SET_GET == 0 {
@@ -194,32 +232,49 @@ fn set_generic(ctx: &mut Ctx, args: &ExtendedArgs, value_index: usize, command: 
 }
 
 fn set_command(ctx: &mut Ctx) {
-    let Some(args) = parse_extended_args(ctx, true) else { return };
+    let Some(args) = parse_extended_args(ctx, true) else {
+        return;
+    };
     set_generic(ctx, &args, 2, "set", SET_REPLIES);
 }
 
 fn setnx_command(ctx: &mut Ctx) {
-    let args = ExtendedArgs { flags: OBJ_SET_NX, expire_index: None };
+    let args = ExtendedArgs {
+        flags: OBJ_SET_NX,
+        expire_index: None,
+    };
     set_generic(ctx, &args, 2, "setnx", SETNX_REPLIES);
 }
 
 fn setex_command(ctx: &mut Ctx) {
-    let args = ExtendedArgs { flags: OBJ_EX, expire_index: Some(2) };
+    let args = ExtendedArgs {
+        flags: OBJ_EX,
+        expire_index: Some(2),
+    };
     set_generic(ctx, &args, 3, "setex", SET_REPLIES);
 }
 
 fn psetex_command(ctx: &mut Ctx) {
-    let args = ExtendedArgs { flags: OBJ_PX, expire_index: Some(2) };
+    let args = ExtendedArgs {
+        flags: OBJ_PX,
+        expire_index: Some(2),
+    };
     set_generic(ctx, &args, 3, "psetex", SET_REPLIES);
 }
 
 /// The command Redis propagates for a user-requested delete.
 fn del_command_name(srv: &Server, lazy_config: &str) -> Vec<u8> {
-    if srv.config.bool(lazy_config) { b"UNLINK".to_vec() } else { b"DEL".to_vec() }
+    if srv.config.bool(lazy_config) {
+        b"UNLINK".to_vec()
+    } else {
+        b"DEL".to_vec()
+    }
 }
 
 fn getex_command(ctx: &mut Ctx) {
-    let Some(args) = parse_extended_args(ctx, false) else { return };
+    let Some(args) = parse_extended_args(ctx, false) else {
+        return;
+    };
     let db = ctx.c.db;
     let key = ctx.argv[1].clone();
     match ctx.srv.lookup_read(db, &key) {
@@ -260,7 +315,9 @@ fn getex_command(ctx: &mut Ctx) {
         ctx.srv.dirty += 1;
     } else if args.flags & OBJ_PERSIST != 0 && ctx.srv.dbs[db].expires.swap_remove(&key).is_some() {
         ctx.srv.signal_modified_key(db, &key);
-        ctx.srv.also_propagate.push((db, vec![b"PERSIST".to_vec(), key]));
+        ctx.srv
+            .also_propagate
+            .push((db, vec![b"PERSIST".to_vec(), key]));
         ctx.srv.dirty += 1;
     }
 }
@@ -285,7 +342,8 @@ fn getset_command(ctx: &mut Ctx) {
     let db = ctx.c.db;
     let value = ctx.argv[2].clone();
     cost_bytes(ctx.srv, value.len());
-    ctx.srv.set_key(db, &ctx.argv[1], Value::Str(value.into()), false);
+    ctx.srv
+        .set_key(db, &ctx.argv[1], Value::Str(value.into()), false);
     ctx.srv.dirty += 1;
     let mut argv = ctx.argv.to_vec();
     argv[0] = b"SET".to_vec();
@@ -310,7 +368,10 @@ fn mget_command(ctx: &mut Ctx) {
 
 fn mset_generic(ctx: &mut Ctx, nx: bool, name: &str) {
     if ctx.argv.len().is_multiple_of(2) {
-        ctx.c.reply.err(&format!("ERR wrong number of arguments for '{}' command", name));
+        ctx.c.reply.err(&format!(
+            "ERR wrong number of arguments for '{}' command",
+            name
+        ));
         return;
     }
     let db = ctx.c.db;
@@ -324,7 +385,8 @@ fn mset_generic(ctx: &mut Ctx, nx: bool, name: &str) {
     }
     for pair in ctx.argv[1..].chunks(2) {
         cost_bytes(ctx.srv, pair[1].len());
-        ctx.srv.set_key(db, &pair[0], Value::Str(pair[1].clone().into()), false);
+        ctx.srv
+            .set_key(db, &pair[0], Value::Str(pair[1].clone().into()), false);
     }
     let pairs = (ctx.argv.len() - 1) / 2;
     ctx.srv.cost.elements(pairs);
@@ -361,12 +423,19 @@ fn string_for_write(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, ()> {
 /// Stores a new string value keeping the key's TTL (dbOverwrite / dbAdd).
 fn overwrite_string(ctx: &mut Ctx, value: Vec<u8>, encoding: StrEncoding) {
     let db = ctx.c.db;
-    ctx.srv.set_key(db, &ctx.argv[1], Value::Str(StrObj::with_encoding(value, encoding)), true);
+    ctx.srv.set_key(
+        db,
+        &ctx.argv[1],
+        Value::Str(StrObj::with_encoding(value, encoding)),
+        true,
+    );
     ctx.srv.dirty += 1;
 }
 
 fn incr_decr(ctx: &mut Ctx, incr: i64) {
-    let Ok(old) = string_for_write(ctx) else { return };
+    let Ok(old) = string_for_write(ctx) else {
+        return;
+    };
     let value = match old {
         None => 0,
         Some(s) => match parse_i64(&s) {
@@ -409,7 +478,9 @@ fn decrby_command(ctx: &mut Ctx) {
 }
 
 fn incrbyfloat_command(ctx: &mut Ctx) {
-    let Ok(old) = string_for_write(ctx) else { return };
+    let Ok(old) = string_for_write(ctx) else {
+        return;
+    };
     let value = match &old {
         None => Some(LongDouble::ZERO),
         Some(s) => LongDouble::parse(s),
@@ -421,14 +492,21 @@ fn incrbyfloat_command(ctx: &mut Ctx) {
     };
     let sum = value.sum(incr);
     if !sum.is_finite() {
-        ctx.c.reply.err("ERR increment would produce NaN or Infinity");
+        ctx.c
+            .reply
+            .err("ERR increment would produce NaN or Infinity");
         return;
     }
     let text = sum.to_human_string().into_bytes();
     overwrite_string(ctx, text.clone(), StrEncoding::Embstr);
     ctx.c.reply.bulk(&text);
     // Replicas get the result, so float formatting can never make them diverge.
-    let argv = vec![b"SET".to_vec(), ctx.argv[1].clone(), text, b"KEEPTTL".to_vec()];
+    let argv = vec![
+        b"SET".to_vec(),
+        ctx.argv[1].clone(),
+        text,
+        b"KEEPTTL".to_vec(),
+    ];
     ctx.srv.also_propagate.push((ctx.c.db, argv));
 }
 
@@ -440,14 +518,18 @@ fn check_string_length(ctx: &mut Ctx, size: i64, append: i64) -> bool {
     }
     let total = (size as u64).wrapping_add(append as u64) as i64;
     if total > ctx.srv.config.hot.proto_max_bulk_len || total < size || total < append {
-        ctx.c.reply.err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        ctx.c
+            .reply
+            .err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return false;
     }
     true
 }
 
 fn append_command(ctx: &mut Ctx) {
-    let Ok(old) = string_for_write(ctx) else { return };
+    let Ok(old) = string_for_write(ctx) else {
+        return;
+    };
     let add = &ctx.argv[2];
     // A new key takes the argument as SET would; an existing string is
     // unshared into a raw sds and grown in place.
@@ -529,7 +611,9 @@ fn setrange_command(ctx: &mut Ctx) {
         ctx.c.reply.err("ERR offset is out of range");
         return;
     }
-    let Ok(old) = string_for_write(ctx) else { return };
+    let Ok(old) = string_for_write(ctx) else {
+        return;
+    };
     let patch_len = ctx.argv[3].len();
     if patch_len == 0 {
         ctx.c.reply.int(old.map_or(0, |s| s.len() as i64));
@@ -560,7 +644,12 @@ struct LcsOptions {
 }
 
 fn parse_lcs_options(ctx: &mut Ctx) -> Option<LcsOptions> {
-    let mut o = LcsOptions { get_len: false, get_idx: false, with_match_len: false, min_match_len: 0 };
+    let mut o = LcsOptions {
+        get_len: false,
+        get_idx: false,
+        with_match_len: false,
+        min_match_len: 0,
+    };
     let mut j = 3;
     while j < ctx.argv.len() {
         let opt = c_str(&ctx.argv[j]);
@@ -584,7 +673,9 @@ fn parse_lcs_options(ctx: &mut Ctx) -> Option<LcsOptions> {
         j += 1;
     }
     if o.get_len && o.get_idx {
-        ctx.c.reply.err("ERR If you want both the length and indexes, please just use IDX.");
+        ctx.c
+            .reply
+            .err("ERR If you want both the length and indexes, please just use IDX.");
         return None;
     }
     Some(o)
@@ -606,7 +697,9 @@ fn lcs_inputs(ctx: &mut Ctx) -> Option<(Vec<u8>, Vec<u8>)> {
         }
     }
     if wrong_type {
-        ctx.c.reply.err("ERR The specified keys must contain string values");
+        ctx.c
+            .reply
+            .err("ERR The specified keys must contain string values");
         return None;
     }
     let b = out.pop().expect("two inputs");
@@ -619,7 +712,12 @@ type LcsRange = (usize, usize, usize, usize);
 
 /// Walks the LCS table back from the end, as Redis does, collecting the
 /// common subsequence and the contiguous matched ranges (last first).
-fn lcs_backtrack(a: &[u8], b: &[u8], table: &[u32], min_match_len: i64) -> (Vec<u8>, Vec<LcsRange>) {
+fn lcs_backtrack(
+    a: &[u8],
+    b: &[u8],
+    table: &[u32],
+    min_match_len: i64,
+) -> (Vec<u8>, Vec<LcsRange>) {
     let width = b.len() + 1;
     let cell = |i: usize, j: usize| table[i * width + j];
     let mut result = vec![0u8; cell(a.len(), b.len()) as usize];
@@ -666,11 +764,17 @@ fn lcs_backtrack(a: &[u8], b: &[u8], table: &[u32], min_match_len: i64) -> (Vec<
 }
 
 fn lcs_command(ctx: &mut Ctx) {
-    let Some((a, b)) = lcs_inputs(ctx) else { return };
-    let Some(opts) = parse_lcs_options(ctx) else { return };
+    let Some((a, b)) = lcs_inputs(ctx) else {
+        return;
+    };
+    let Some(opts) = parse_lcs_options(ctx) else {
+        return;
+    };
     let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
     if cells * 4 > ctx.srv.config.hot.proto_max_bulk_len as u64 {
-        ctx.c.reply.err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        ctx.c
+            .reply
+            .err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
         return;
     }
     ctx.srv.cost.elements((cells / 64) as usize);
@@ -717,24 +821,69 @@ fn lcs_command(ctx: &mut Ctx) {
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, flags::READONLY | flags::FAST, get_command),
     Command::new("set", -3, flags::WRITE | flags::DENYOOM, set_command),
-    Command::new("setnx", 3, flags::WRITE | flags::DENYOOM | flags::FAST, setnx_command),
+    Command::new(
+        "setnx",
+        3,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        setnx_command,
+    ),
     Command::new("setex", 4, flags::WRITE | flags::DENYOOM, setex_command),
     Command::new("psetex", 4, flags::WRITE | flags::DENYOOM, psetex_command),
     Command::new("mget", -2, flags::READONLY | flags::FAST, mget_command),
     Command::new("mset", -3, flags::WRITE | flags::DENYOOM, mset_command),
     Command::new("msetnx", -3, flags::WRITE | flags::DENYOOM, msetnx_command),
-    Command::new("getset", 3, flags::WRITE | flags::DENYOOM | flags::FAST, getset_command),
+    Command::new(
+        "getset",
+        3,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        getset_command,
+    ),
     Command::new("getdel", 2, flags::WRITE | flags::FAST, getdel_command),
     Command::new("getex", -2, flags::WRITE | flags::FAST, getex_command),
-    Command::new("incr", 2, flags::WRITE | flags::DENYOOM | flags::FAST, incr_command),
-    Command::new("decr", 2, flags::WRITE | flags::DENYOOM | flags::FAST, decr_command),
-    Command::new("incrby", 3, flags::WRITE | flags::DENYOOM | flags::FAST, incrby_command),
-    Command::new("decrby", 3, flags::WRITE | flags::DENYOOM | flags::FAST, decrby_command),
-    Command::new("incrbyfloat", 3, flags::WRITE | flags::DENYOOM | flags::FAST, incrbyfloat_command),
-    Command::new("append", 3, flags::WRITE | flags::DENYOOM | flags::FAST, append_command),
+    Command::new(
+        "incr",
+        2,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        incr_command,
+    ),
+    Command::new(
+        "decr",
+        2,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        decr_command,
+    ),
+    Command::new(
+        "incrby",
+        3,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        incrby_command,
+    ),
+    Command::new(
+        "decrby",
+        3,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        decrby_command,
+    ),
+    Command::new(
+        "incrbyfloat",
+        3,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        incrbyfloat_command,
+    ),
+    Command::new(
+        "append",
+        3,
+        flags::WRITE | flags::DENYOOM | flags::FAST,
+        append_command,
+    ),
     Command::new("strlen", 2, flags::READONLY | flags::FAST, strlen_command),
     Command::new("getrange", 4, flags::READONLY, getrange_command),
     Command::new("substr", 4, flags::READONLY, getrange_command),
-    Command::new("setrange", 4, flags::WRITE | flags::DENYOOM, setrange_command),
+    Command::new(
+        "setrange",
+        4,
+        flags::WRITE | flags::DENYOOM,
+        setrange_command,
+    ),
     Command::new("lcs", -3, flags::READONLY, lcs_command),
 ];

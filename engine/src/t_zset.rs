@@ -10,7 +10,10 @@ use crate::db::parse_scan_options;
 use crate::object::{Value, ZSet};
 use crate::reply::errors;
 use crate::server::Server;
-use crate::t_hash::{delete_if_empty, empty_scan, note_encoding, parse_rand_count, rand_indexes, scan_cursor, scan_reply};
+use crate::t_hash::{
+    delete_if_empty, empty_scan, note_encoding, parse_rand_count, rand_indexes, scan_cursor,
+    scan_reply,
+};
 use crate::t_list::arg_i64;
 use crate::util::{eq_ic, format_double};
 
@@ -46,11 +49,22 @@ fn strtod(arg: &[u8], leading_space: bool) -> Option<(f64, bool)> {
     };
     let lower = body.to_ascii_lowercase();
     let magnitude = if lower == "inf" || lower == "infinity" {
-        return Some((if negative { f64::NEG_INFINITY } else { f64::INFINITY }, false));
+        return Some((
+            if negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            },
+            false,
+        ));
     } else if let Some(hex) = lower.strip_prefix("0x") {
         parse_hex_float(hex)?
     } else {
-        if lower.is_empty() || !lower.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'e' || b == b'-' || b == b'+') {
+        if lower.is_empty()
+            || !lower
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'e' || b == b'-' || b == b'+')
+        {
             return None;
         }
         lower.parse::<f64>().ok()?
@@ -59,7 +73,10 @@ fn strtod(arg: &[u8], leading_space: bool) -> Option<(f64, bool)> {
         Some(hex) => hex.split('p').next(),
         None => lower.split('e').next(),
     };
-    let mantissa_nonzero = mantissa.unwrap_or("").bytes().any(|b| b.is_ascii_hexdigit() && b != b'0');
+    let mantissa_nonzero = mantissa
+        .unwrap_or("")
+        .bytes()
+        .any(|b| b.is_ascii_hexdigit() && b != b'0');
     let erange = magnitude.is_infinite() || (magnitude == 0.0 && mantissa_nonzero);
     Some((if negative { -magnitude } else { magnitude }, erange))
 }
@@ -98,15 +115,21 @@ fn settle_zset(srv: &mut Server, db: usize, key: &[u8]) {
     let limits = crate::debug::encoding_limits(srv);
     if let Some(v @ Value::ZSet(_)) = srv.dbs[db].dict.get_mut(key).map(|e| &mut e.value) {
         if crate::object::encoding_of(v, &limits) == "listpack" {
-            let Value::ZSet(z) = v else { unreachable!("matched above") };
+            let Value::ZSet(z) = v else {
+                unreachable!("matched above")
+            };
             normalize_negative_zero(z);
         }
     }
 }
 
 fn normalize_negative_zero(z: &mut ZSet) {
-    let negative_zeros: Vec<Vec<u8>> =
-        z.scores.iter().filter(|(_, s)| **s == 0.0 && s.is_sign_negative()).map(|(m, _)| m.clone()).collect();
+    let negative_zeros: Vec<Vec<u8>> = z
+        .scores
+        .iter()
+        .filter(|(_, s)| **s == 0.0 && s.is_sign_negative())
+        .map(|(m, _)| m.clone())
+        .collect();
     for m in negative_zeros {
         z.insert(m, 0.0);
     }
@@ -195,13 +218,22 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
         return ctx.c.reply.err(errors::SYNTAX);
     }
     if f.nx && f.xx {
-        return ctx.c.reply.err("ERR XX and NX options at the same time are not compatible");
+        return ctx
+            .c
+            .reply
+            .err("ERR XX and NX options at the same time are not compatible");
     }
     if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
-        return ctx.c.reply.err("ERR GT, LT, and/or NX options at the same time are not compatible");
+        return ctx
+            .c
+            .reply
+            .err("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if f.incr && elements > 2 {
-        return ctx.c.reply.err("ERR INCR option supports a single increment-element pair");
+        return ctx
+            .c
+            .reply
+            .err("ERR INCR option supports a single increment-element pair");
     }
     let mut pairs = Vec::with_capacity(elements / 2);
     for pair in argv[score_index..].chunks(2) {
@@ -215,8 +247,12 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
         Ok(Some(z)) => z,
         Ok(None) if f.xx => return zadd_reply(ctx, f, 0, None),
         Ok(None) => {
-            ctx.srv.set_key(db, &argv[1], Value::ZSet(ZSet::default()), true);
-            zset_write(ctx.srv, db, &argv[1]).ok().flatten().expect("just created")
+            ctx.srv
+                .set_key(db, &argv[1], Value::ZSet(ZSet::default()), true);
+            zset_write(ctx.srv, db, &argv[1])
+                .ok()
+                .flatten()
+                .expect("just created")
         }
     };
     let (mut added, mut updated, mut last_score) = (0, 0, None);
@@ -247,7 +283,12 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
     if nan {
         return ctx.c.reply.err("ERR resulting score is not a number (NaN)");
     }
-    zadd_reply(ctx, f, if f.ch { added + updated } else { added }, last_score);
+    zadd_reply(
+        ctx,
+        f,
+        if f.ch { added + updated } else { added },
+        last_score,
+    );
 }
 
 fn zadd_reply(ctx: &mut Ctx, f: AddFlags, count: i64, score: Option<f64>) {
@@ -266,7 +307,14 @@ fn zadd_command(ctx: &mut Ctx) {
 }
 
 fn zincrby_command(ctx: &mut Ctx) {
-    zadd_generic(ctx, AddFlags { incr: true, ..AddFlags::default() }, 2);
+    zadd_generic(
+        ctx,
+        AddFlags {
+            incr: true,
+            ..AddFlags::default()
+        },
+        2,
+    );
 }
 
 fn zrem_command(ctx: &mut Ctx) {
@@ -332,7 +380,10 @@ fn zrank_generic(ctx: &mut Ctx, reverse: bool) {
     };
     let len = z.len();
     match z.rank(&ctx.argv[2]) {
-        Some(r) => ctx.c.reply.int(if reverse { len - 1 - r } else { r } as i64),
+        Some(r) => ctx
+            .c
+            .reply
+            .int(if reverse { len - 1 - r } else { r } as i64),
         None => ctx.c.reply.null(),
     }
     ctx.srv.cost.elements(len / 64);
@@ -356,10 +407,18 @@ struct ScoreRange {
 
 impl ScoreRange {
     fn gte_min(&self, v: f64) -> bool {
-        if self.minex { v > self.min } else { v >= self.min }
+        if self.minex {
+            v > self.min
+        } else {
+            v >= self.min
+        }
     }
     fn lte_max(&self, v: f64) -> bool {
-        if self.maxex { v < self.max } else { v <= self.max }
+        if self.maxex {
+            v < self.max
+        } else {
+            v <= self.max
+        }
     }
 }
 
@@ -370,14 +429,23 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
         Some(b'(') => (true, &arg[1..]),
         _ => (false, arg),
     };
-    let value = if text.is_empty() { 0.0 } else { strtod(text, true)?.0 };
+    let value = if text.is_empty() {
+        0.0
+    } else {
+        strtod(text, true)?.0
+    };
     Some((value, exclusive))
 }
 
 fn parse_score_range(min: &[u8], max: &[u8]) -> Option<ScoreRange> {
     let (min, minex) = parse_score_bound(min)?;
     let (max, maxex) = parse_score_bound(max)?;
-    Some(ScoreRange { min, max, minex, maxex })
+    Some(ScoreRange {
+        min,
+        max,
+        minex,
+        maxex,
+    })
 }
 
 /// A lexicographic bound: "-", "+", "[x" or "(x".
@@ -440,13 +508,18 @@ impl LexRange {
         if lo > hi || (lo == hi && (exclusive(&self.min) || exclusive(&self.max))) {
             return false;
         }
-        let (Some(first), Some(last)) = (z.ordered.first(), z.ordered.last()) else { return false };
+        let (Some(first), Some(last)) = (z.ordered.first(), z.ordered.last()) else {
+            return false;
+        };
         self.gte_min(&last.1) && self.lte_max(&first.1)
     }
 }
 
 fn parse_lex_range(min: &[u8], max: &[u8]) -> Option<LexRange> {
-    Some(LexRange { min: parse_lex_bound(min)?, max: parse_lex_bound(max)? })
+    Some(LexRange {
+        min: parse_lex_bound(min)?,
+        max: parse_lex_bound(max)?,
+    })
 }
 
 /// The three ways to select a range.
@@ -459,41 +532,75 @@ enum RangeSpec {
 
 /// The elements a range selects, in reply order, after LIMIT offset/count
 /// (a negative offset selects nothing, a negative count means all).
-fn select_range(z: &ZSet, spec: &RangeSpec, reverse: bool, offset: i64, limit: i64) -> Vec<(Vec<u8>, f64)> {
+fn select_range(
+    z: &ZSet,
+    spec: &RangeSpec,
+    reverse: bool,
+    offset: i64,
+    limit: i64,
+) -> Vec<(Vec<u8>, f64)> {
     let asc = z.ordered.iter().map(|(s, m)| (m, s.0));
-    let iter: Box<dyn Iterator<Item = (&Vec<u8>, f64)>> = if reverse { Box::new(asc.rev()) } else { Box::new(asc) };
+    let iter: Box<dyn Iterator<Item = (&Vec<u8>, f64)>> = if reverse {
+        Box::new(asc.rev())
+    } else {
+        Box::new(asc)
+    };
     let picked: Box<dyn Iterator<Item = (&Vec<u8>, f64)>> = match spec {
-        RangeSpec::Rank(start, end) => match crate::util::clamp_index_range(*start, *end, z.len()) {
-            None => return Vec::new(),
-            Some((from, to)) => Box::new(iter.skip(from).take(to - from + 1)),
-        },
+        RangeSpec::Rank(start, end) => {
+            match crate::util::clamp_index_range(*start, *end, z.len()) {
+                None => return Vec::new(),
+                Some((from, to)) => Box::new(iter.skip(from).take(to - from + 1)),
+            }
+        }
         RangeSpec::Score(r) => {
             let r = *r;
             if reverse {
-                Box::new(iter.skip_while(move |(_, s)| !r.lte_max(*s)).take_while(move |(_, s)| r.gte_min(*s)))
+                Box::new(
+                    iter.skip_while(move |(_, s)| !r.lte_max(*s))
+                        .take_while(move |(_, s)| r.gte_min(*s)),
+                )
             } else {
-                Box::new(iter.skip_while(move |(_, s)| !r.gte_min(*s)).take_while(move |(_, s)| r.lte_max(*s)))
+                Box::new(
+                    iter.skip_while(move |(_, s)| !r.gte_min(*s))
+                        .take_while(move |(_, s)| r.lte_max(*s)),
+                )
             }
         }
         RangeSpec::Lex(r) if !r.may_intersect(z) => return Vec::new(),
         RangeSpec::Lex(r) => {
             let (r1, r2) = (r.clone(), r.clone());
             if reverse {
-                Box::new(iter.skip_while(move |(m, _)| !r1.lte_max(m)).take_while(move |(m, _)| r2.gte_min(m)))
+                Box::new(
+                    iter.skip_while(move |(m, _)| !r1.lte_max(m))
+                        .take_while(move |(m, _)| r2.gte_min(m)),
+                )
             } else {
-                Box::new(iter.skip_while(move |(m, _)| !r1.gte_min(m)).take_while(move |(m, _)| r2.lte_max(m)))
+                Box::new(
+                    iter.skip_while(move |(m, _)| !r1.gte_min(m))
+                        .take_while(move |(m, _)| r2.lte_max(m)),
+                )
             }
         }
     };
     if offset < 0 {
         return Vec::new();
     }
-    let limit = if limit < 0 { usize::MAX } else { limit as usize };
-    picked.skip(offset as usize).take(limit).map(|(m, s)| (m.clone(), s)).collect()
+    let limit = if limit < 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
+    picked
+        .skip(offset as usize)
+        .take(limit)
+        .map(|(m, s)| (m.clone(), s))
+        .collect()
 }
 
 fn reply_scored(ctx: &mut Ctx, items: &[(Vec<u8>, f64)], with_scores: bool) {
-    ctx.c.reply.array(items.len() * if with_scores { 2 } else { 1 });
+    ctx.c
+        .reply
+        .array(items.len() * if with_scores { 2 } else { 1 });
     for (m, s) in items {
         ctx.c.reply.bulk(m);
         if with_scores {
@@ -522,7 +629,13 @@ struct RangeRequest {
 }
 
 /// zrangeGenericCommand's argument parsing; `first` is the source key's index.
-fn parse_range_request(ctx: &mut Ctx, first: usize, store: bool, mut kind: RangeKind, fixed_reverse: Option<bool>) -> Option<RangeRequest> {
+fn parse_range_request(
+    ctx: &mut Ctx,
+    first: usize,
+    store: bool,
+    mut kind: RangeKind,
+    fixed_reverse: Option<bool>,
+) -> Option<RangeRequest> {
     let argv = ctx.argv;
     let (mut with_scores, mut offset, mut limit) = (false, 0, -1);
     let mut reverse = None;
@@ -553,11 +666,15 @@ fn parse_range_request(ctx: &mut Ctx, first: usize, store: bool, mut kind: Range
         kind = RangeKind::Rank;
     }
     if limit != -1 && kind == RangeKind::Rank {
-        ctx.c.reply.err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        ctx.c.reply.err(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        );
         return None;
     }
     if with_scores && kind == RangeKind::Lex {
-        ctx.c.reply.err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+        ctx.c
+            .reply
+            .err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
         return None;
     }
     let (mut lo, mut hi) = (&argv[first + 1], &argv[first + 2]);
@@ -575,17 +692,27 @@ fn parse_range_request(ctx: &mut Ctx, first: usize, store: bool, mut kind: Range
         RangeKind::Lex => match parse_lex_range(lo, hi) {
             Some(r) => RangeSpec::Lex(r),
             None => {
-                ctx.c.reply.err("ERR min or max not valid string range item");
+                ctx.c
+                    .reply
+                    .err("ERR min or max not valid string range item");
                 return None;
             }
         },
         _ => RangeSpec::Rank(arg_i64(ctx, first + 1)?, arg_i64(ctx, first + 2)?),
     };
-    Some(RangeRequest { spec, reverse, with_scores, offset, limit })
+    Some(RangeRequest {
+        spec,
+        reverse,
+        with_scores,
+        offset,
+        limit,
+    })
 }
 
 fn zrange_generic(ctx: &mut Ctx, kind: RangeKind, fixed_reverse: Option<bool>) {
-    let Some(req) = parse_range_request(ctx, 1, false, kind, fixed_reverse) else { return };
+    let Some(req) = parse_range_request(ctx, 1, false, kind, fixed_reverse) else {
+        return;
+    };
     let z = match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
         Ok(None) => return ctx.c.reply.array(0),
@@ -631,7 +758,9 @@ fn store_zset(ctx: &mut Ctx, dst: &[u8], result: ZSet) {
 }
 
 fn zrangestore_command(ctx: &mut Ctx) {
-    let Some(req) = parse_range_request(ctx, 2, true, RangeKind::Auto, None) else { return };
+    let Some(req) = parse_range_request(ctx, 2, true, RangeKind::Auto, None) else {
+        return;
+    };
     let argv = ctx.argv;
     let items = match zset_read(ctx.srv, ctx.c.db, &argv[2]) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
@@ -651,7 +780,12 @@ fn zcount_generic(ctx: &mut Ctx, lex: bool) {
     let spec = if lex {
         match parse_lex_range(&argv[2], &argv[3]) {
             Some(r) => RangeSpec::Lex(r),
-            None => return ctx.c.reply.err("ERR min or max not valid string range item"),
+            None => {
+                return ctx
+                    .c
+                    .reply
+                    .err("ERR min or max not valid string range item")
+            }
         }
     } else {
         match parse_score_range(&argv[2], &argv[3]) {
@@ -685,7 +819,12 @@ fn zremrange_generic(ctx: &mut Ctx, kind: RangeKind) {
         },
         RangeKind::Lex => match parse_lex_range(&argv[2], &argv[3]) {
             Some(r) => RangeSpec::Lex(r),
-            None => return ctx.c.reply.err("ERR min or max not valid string range item"),
+            None => {
+                return ctx
+                    .c
+                    .reply
+                    .err("ERR min or max not valid string range item")
+            }
         },
         _ => {
             let Some(start) = arg_i64(ctx, 2) else { return };
@@ -739,9 +878,18 @@ fn zpop_generic(ctx: &mut Ctx, max: bool) {
     };
     let take = count.min(z.len());
     let picked: Vec<(Vec<u8>, f64)> = if max {
-        z.ordered.iter().rev().take(take).map(|(s, m)| (m.clone(), s.0)).collect()
+        z.ordered
+            .iter()
+            .rev()
+            .take(take)
+            .map(|(s, m)| (m.clone(), s.0))
+            .collect()
     } else {
-        z.ordered.iter().take(take).map(|(s, m)| (m.clone(), s.0)).collect()
+        z.ordered
+            .iter()
+            .take(take)
+            .map(|(s, m)| (m.clone(), s.0))
+            .collect()
     };
     for (m, _) in &picked {
         z.remove(m);
@@ -790,16 +938,23 @@ fn zrandmember_command(ctx: &mut Ctx) {
 }
 
 fn zscan_command(ctx: &mut Ctx) {
-    let Some(cursor) = scan_cursor(ctx) else { return };
+    let Some(cursor) = scan_cursor(ctx) else {
+        return;
+    };
     let limits = crate::debug::encoding_limits(ctx.srv);
     let z = match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
         Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
         Ok(None) => return empty_scan(ctx),
         Ok(Some(z)) => z.clone(),
     };
-    let Some(opts) = parse_scan_options(ctx, 3, false) else { return };
-    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-        z.ordered.iter().map(|(s, m)| (m.clone(), Some(format_double(s.0).into_bytes()))).collect();
+    let Some(opts) = parse_scan_options(ctx, 3, false) else {
+        return;
+    };
+    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = z
+        .ordered
+        .iter()
+        .map(|(s, m)| (m.clone(), Some(format_double(s.0).into_bytes())))
+        .collect();
     let compact = crate::object::encoding_of(&Value::ZSet(z), &limits) == "listpack";
     scan_reply(ctx, cursor, &opts, &items, compact);
 }
@@ -846,7 +1001,11 @@ fn aggregate(acc: f64, value: f64, how: Aggregate) -> f64 {
         // inf + -inf is NaN; Redis keeps 0 instead.
         Aggregate::Sum => {
             let sum = acc + value;
-            if sum.is_nan() { 0.0 } else { sum }
+            if sum.is_nan() {
+                0.0
+            } else {
+                sum
+            }
         }
         Aggregate::Min => acc.min(value),
         Aggregate::Max => acc.max(value),
@@ -855,7 +1014,11 @@ fn aggregate(acc: f64, value: f64, how: Aggregate) -> f64 {
 
 fn weighted(score: f64, weight: f64) -> f64 {
     let w = score * weight;
-    if w.is_nan() { 0.0 } else { w }
+    if w.is_nan() {
+        0.0
+    } else {
+        w
+    }
 }
 
 fn combine(sources: &[Source], weights: &[f64], op: SetOp, how: Aggregate) -> ZSet {
@@ -876,8 +1039,11 @@ fn combine(sources: &[Source], weights: &[f64], op: SetOp, how: Aggregate) -> ZS
         }
         SetOp::Inter => {
             if sources.iter().all(|s| s.is_some()) {
-                let lookups: Vec<crate::object::Map<&[u8], f64>> =
-                    sources.iter().flatten().map(|s| s.iter().map(|(m, v)| (m.as_slice(), *v)).collect()).collect();
+                let lookups: Vec<crate::object::Map<&[u8], f64>> = sources
+                    .iter()
+                    .flatten()
+                    .map(|s| s.iter().map(|(m, v)| (m.as_slice(), *v)).collect())
+                    .collect();
                 for (m, s) in sources[0].iter().flatten() {
                     let mut value = weighted(*s, weights[0]);
                     let mut everywhere = true;
@@ -895,7 +1061,11 @@ fn combine(sources: &[Source], weights: &[f64], op: SetOp, how: Aggregate) -> ZS
         }
         SetOp::Diff => {
             for (m, s) in sources[0].iter().flatten() {
-                if !sources[1..].iter().flatten().any(|o| o.iter().any(|(x, _)| x == m)) {
+                if !sources[1..]
+                    .iter()
+                    .flatten()
+                    .any(|o| o.iter().any(|(x, _)| x == m))
+                {
                     acc.insert(m.clone(), *s);
                 }
             }
@@ -919,12 +1089,21 @@ struct SetOpArgs {
 
 /// Parses numkeys, keys, WEIGHTS, AGGREGATE and WITHSCORES the way
 /// zunionInterDiffGenericCommand does; `name` is the command for errors.
-fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool, name: &str) -> Option<SetOpArgs> {
+fn parse_setop_args(
+    ctx: &mut Ctx,
+    numkeys_index: usize,
+    op: SetOp,
+    store: bool,
+    name: &str,
+) -> Option<SetOpArgs> {
     let card_only = name == "zintercard";
     let argv = ctx.argv;
     let numkeys = arg_i64(ctx, numkeys_index)?;
     if numkeys < 1 {
-        ctx.c.reply.err(&format!("ERR at least 1 input key is needed for '{}' command", name));
+        ctx.c.reply.err(&format!(
+            "ERR at least 1 input key is needed for '{}' command",
+            name
+        ));
         return None;
     }
     if numkeys as usize > argv.len() - numkeys_index - 1 {
@@ -935,7 +1114,13 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
     let keys = argv[numkeys_index + 1..numkeys_index + 1 + n].to_vec();
     // Redis looks the keys up (and rejects a wrong type) before the options.
     let sources = load_sources(ctx, &keys)?;
-    let mut args = SetOpArgs { weights: vec![1.0; n], how: Aggregate::Sum, with_scores: false, limit: 0, sources };
+    let mut args = SetOpArgs {
+        weights: vec![1.0; n],
+        how: Aggregate::Sum,
+        with_scores: false,
+        limit: 0,
+        sources,
+    };
     let mut j = numkeys_index + 1 + n;
     while j < argv.len() {
         let remaining = argv.len() - j;
@@ -950,7 +1135,8 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
                 }
             }
             j += 1 + n;
-        } else if op != SetOp::Diff && !card_only && remaining >= 2 && eq_ic(&argv[j], "aggregate") {
+        } else if op != SetOp::Diff && !card_only && remaining >= 2 && eq_ic(&argv[j], "aggregate")
+        {
             let a = &argv[j + 1];
             args.how = if eq_ic(a, "sum") {
                 Aggregate::Sum
@@ -985,20 +1171,30 @@ fn parse_setop_args(ctx: &mut Ctx, numkeys_index: usize, op: SetOp, store: bool,
 
 fn setop_generic(ctx: &mut Ctx, op: SetOp, store: bool, name: &str) {
     let numkeys_index = if store { 2 } else { 1 };
-    let Some(mut args) = parse_setop_args(ctx, numkeys_index, op, store, name) else { return };
+    let Some(mut args) = parse_setop_args(ctx, numkeys_index, op, store, name) else {
+        return;
+    };
     let sources = std::mem::take(&mut args.sources);
     let touched: usize = sources.iter().flatten().map(|s| s.len()).sum();
     ctx.srv.cost.elements(touched);
     let result = combine(&sources, &args.weights, op, args.how);
     if name == "zintercard" {
         let len = result.len();
-        return ctx.c.reply.int(if args.limit > 0 { len.min(args.limit) } else { len } as i64);
+        return ctx.c.reply.int(if args.limit > 0 {
+            len.min(args.limit)
+        } else {
+            len
+        } as i64);
     }
     if store {
         let argv = ctx.argv;
         return store_zset(ctx, &argv[1], result);
     }
-    let items: Vec<(Vec<u8>, f64)> = result.ordered.iter().map(|(s, m)| (m.clone(), s.0)).collect();
+    let items: Vec<(Vec<u8>, f64)> = result
+        .ordered
+        .iter()
+        .map(|(s, m)| (m.clone(), s.0))
+        .collect();
     reply_scored(ctx, &items, args.with_scores);
 }
 
@@ -1062,4 +1258,3 @@ pub const COMMANDS: &[Command] = &[
     Command::new("zdiff", -3, R, zdiff_command),
     Command::new("zintercard", -3, R, zintercard_command),
 ];
-

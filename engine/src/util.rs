@@ -12,7 +12,10 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 /// leading/trailing spaces. "inf", "+inf", "-inf" are accepted.
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(s).ok()?;
-    if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
+    if text.is_empty()
+        || text.starts_with(|c: char| c.is_whitespace())
+        || text.ends_with(|c: char| c.is_whitespace())
+    {
         return None;
     }
     let lower = text.to_ascii_lowercase();
@@ -47,7 +50,11 @@ pub fn format_double(d: f64) -> String {
 /// C's %.{precision}g.
 pub fn format_g(d: f64, precision: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let precision = precision.max(1);
     let exp = d.abs().log10().floor() as i32;
@@ -93,7 +100,11 @@ pub fn format_long_double_human(d: f64) -> String {
 /// (LRANGE, LTRIM, ZRANGE by rank, ...).
 pub fn clamp_index_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let start = if start < 0 { (len + start).max(0) } else { start };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
     let end = if end < 0 { len + end } else { end };
     if start > end || start >= len {
         return None;

@@ -4,7 +4,9 @@
 //! loads it to the same dataset, and redsim loads what redis-server wrote.
 //! Ports 7931-7939 are this file's.
 
-use redsim_engine::{ChildExitStatus, ChildJob, Config, ConnId, DiskOp, Engine, EngineOptions, Input, Output};
+use redsim_engine::{
+    ChildExitStatus, ChildJob, Config, ConnId, DiskOp, Engine, EngineOptions, Input, Output,
+};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 
@@ -48,7 +50,11 @@ fn read_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, std::fs::read(&path).unwrap());
             }
         }
@@ -59,9 +65,22 @@ fn read_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 impl Node {
     fn start(dir: &Path, conf: &[&str]) -> Node {
         let config = Config::from_conf_lines(conf).unwrap();
-        let options = EngineOptions { seed: 7, pid: 100, port: 6379, files: read_files(dir), ..Default::default() };
+        let options = EngineOptions {
+            seed: 7,
+            pid: 100,
+            port: 6379,
+            files: read_files(dir),
+            ..Default::default()
+        };
         let eng = Engine::new(config, options, T0);
-        let mut node = Node { eng, now: T0, dir: dir.to_path_buf(), log: Vec::new(), fsyncs: Vec::new(), children: Vec::new() };
+        let mut node = Node {
+            eng,
+            now: T0,
+            dir: dir.to_path_buf(),
+            log: Vec::new(),
+            fsyncs: Vec::new(),
+            children: Vec::new(),
+        };
         node.drain();
         node
     }
@@ -78,13 +97,26 @@ impl Node {
         match op {
             DiskOp::Append { file, bytes } => {
                 std::fs::create_dir_all(path(file).parent().unwrap()).unwrap();
-                let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path(file)).unwrap();
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path(file))
+                    .unwrap();
                 f.write_all(bytes).unwrap();
             }
             DiskOp::Truncate { file, len } => {
-                std::fs::OpenOptions::new().write(true).open(path(file)).unwrap().set_len(*len).unwrap();
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path(file))
+                    .unwrap()
+                    .set_len(*len)
+                    .unwrap();
             }
-            DiskOp::Fsync { file, token, blocking } => {
+            DiskOp::Fsync {
+                file,
+                token,
+                blocking,
+            } => {
                 assert!(path(file).exists(), "fsync of a missing file {}", file);
                 if !blocking {
                     self.fsyncs.push(*token);
@@ -92,11 +124,14 @@ impl Node {
             }
             DiskOp::Rename { from, to } => {
                 std::fs::create_dir_all(path(to).parent().unwrap()).unwrap();
-                std::fs::rename(path(from), path(to)).unwrap_or_else(|e| panic!("rename {} -> {}: {}", from, to, e));
+                std::fs::rename(path(from), path(to))
+                    .unwrap_or_else(|e| panic!("rename {} -> {}: {}", from, to, e));
             }
             // unlink(2) of a file a killed child never created: ENOENT, as in the sim's disk.
             DiskOp::Remove { file } => match std::fs::remove_file(path(file)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("remove {}: {}", file, e),
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    panic!("remove {}: {}", file, e)
+                }
                 _ => {}
             },
         }
@@ -118,7 +153,13 @@ impl Node {
     }
 
     fn connect(&mut self) {
-        self.eng.handle_input(self.now, Input::Accepted { conn: CLIENT, peer: "127.0.0.1:5000".into() });
+        self.eng.handle_input(
+            self.now,
+            Input::Accepted {
+                conn: CLIENT,
+                peer: "127.0.0.1:5000".into(),
+            },
+        );
         self.drain();
     }
 
@@ -126,7 +167,13 @@ impl Node {
     fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
         let mut req = Vec::new();
         redsim_engine::resp::encode_command_into(&mut req, args);
-        self.eng.handle_input(self.now, Input::Data { conn: CLIENT, bytes: &req });
+        self.eng.handle_input(
+            self.now,
+            Input::Data {
+                conn: CLIENT,
+                bytes: &req,
+            },
+        );
         self.drain();
         self.log
             .iter()
@@ -139,7 +186,10 @@ impl Node {
     }
 
     fn admin(&mut self, args: &[&str]) -> String {
-        let (reply, _) = self.eng.admin_command(self.now, args.iter().map(|a| a.as_bytes().to_vec()).collect());
+        let (reply, _) = self.eng.admin_command(
+            self.now,
+            args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        );
         self.drain();
         String::from_utf8_lossy(&reply).into_owned()
     }
@@ -165,20 +215,34 @@ impl Node {
     /// The host runs each child: writes its file, renames, exits with `status`.
     fn run_children(&mut self, status: ChildExitStatus) {
         for (pid, job) in std::mem::take(&mut self.children) {
-            if let (ChildJob::WriteFile { file, bytes, rename_to, .. }, ChildExitStatus::Ok) = (&job, status) {
+            if let (
+                ChildJob::WriteFile {
+                    file,
+                    bytes,
+                    rename_to,
+                    ..
+                },
+                ChildExitStatus::Ok,
+            ) = (&job, status)
+            {
                 std::fs::write(self.dir.join(file), bytes).unwrap();
                 if let Some(to) = rename_to {
                     std::fs::rename(self.dir.join(file), self.dir.join(to)).unwrap();
                 }
             }
-            self.eng.handle_input(self.now, Input::ChildExit { pid, status });
+            self.eng
+                .handle_input(self.now, Input::ChildExit { pid, status });
             self.drain();
         }
     }
 
     fn info(&mut self, field: &str) -> String {
         let fields = self.eng.info_fields(self.now);
-        fields.into_iter().find(|(k, _)| k == field).map(|(_, v)| v).unwrap_or_else(|| panic!("no INFO field {}", field))
+        fields
+            .into_iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no INFO field {}", field))
     }
 
     fn logs(&self) -> Vec<String> {
@@ -218,22 +282,59 @@ fn aof_startup_creates_base_incr_and_manifest_like_redis() {
     let mut n = Node::start(&dir, &["appendonly yes"]);
     assert_eq!(n.load(), Ok(false));
     let logs = n.logs();
-    assert!(logs.contains(&"Creating AOF base file appendonly.aof.1.base.rdb on server start".to_string()), "{:?}", logs);
-    assert!(logs.contains(&"Creating AOF incr file appendonly.aof.1.incr.aof on server start".to_string()), "{:?}", logs);
+    assert!(
+        logs.contains(
+            &"Creating AOF base file appendonly.aof.1.base.rdb on server start".to_string()
+        ),
+        "{:?}",
+        logs
+    );
+    assert!(
+        logs.contains(
+            &"Creating AOF incr file appendonly.aof.1.incr.aof on server start".to_string()
+        ),
+        "{:?}",
+        logs
+    );
     assert_eq!(n.manifest(), "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
     let files = read_files(&dir);
     let names: Vec<&String> = files.keys().collect();
-    assert_eq!(names, ["appendonlydir/appendonly.aof.1.base.rdb", INCR1, "appendonlydir/appendonly.aof.manifest"]);
+    assert_eq!(
+        names,
+        [
+            "appendonlydir/appendonly.aof.1.base.rdb",
+            INCR1,
+            "appendonlydir/appendonly.aof.manifest"
+        ]
+    );
     let base = &files["appendonlydir/appendonly.aof.1.base.rdb"];
     assert!(base.starts_with(b"REDIS0010"));
     // Like Redis's preamble: aof-base 1 and no replication aux fields.
-    assert!(base.windows(10).any(|w| w == b"aof-base\xc0\x01"), "{:?}", String::from_utf8_lossy(base));
+    assert!(
+        base.windows(10).any(|w| w == b"aof-base\xc0\x01"),
+        "{:?}",
+        String::from_utf8_lossy(base)
+    );
     assert!(!base.windows(7).any(|w| w == b"repl-id"));
-    let rdb_check = Command::new(require_tool("redis-check-rdb")).arg(dir.join("appendonlydir/appendonly.aof.1.base.rdb")).output().unwrap();
-    assert!(rdb_check.status.success(), "{}", String::from_utf8_lossy(&rdb_check.stdout));
+    let rdb_check = Command::new(require_tool("redis-check-rdb"))
+        .arg(dir.join("appendonlydir/appendonly.aof.1.base.rdb"))
+        .output()
+        .unwrap();
+    assert!(
+        rdb_check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rdb_check.stdout)
+    );
     assert_eq!(files[INCR1].len(), 0);
     // As in redis-server after an empty start.
-    assert_eq!((n.info("aof_enabled").as_str(), n.info("aof_current_size").as_str(), n.info("aof_base_size").as_str()), ("1", "0", "0"));
+    assert_eq!(
+        (
+            n.info("aof_enabled").as_str(),
+            n.info("aof_current_size").as_str(),
+            n.info("aof_base_size").as_str()
+        ),
+        ("1", "0", "0")
+    );
 }
 
 #[test]
@@ -246,11 +347,26 @@ fn aof_is_written_before_the_reply_and_fsynced_once_per_second_under_everysec() 
     n.now += 1_000_000;
     assert_eq!(n.cmd(&["SET", "a", "1"]), b"+OK\r\n");
     let out = n.take();
-    let append = out.iter().position(|o| matches!(o, Output::Disk(DiskOp::Append { file, .. }) if file == INCR1)).expect("an AOF write");
-    let reply = out.iter().position(|o| matches!(o, Output::Send { .. })).expect("a reply");
-    assert!(append < reply, "the AOF write comes before the reply: {:?}", out);
+    let append = out
+        .iter()
+        .position(|o| matches!(o, Output::Disk(DiskOp::Append { file, .. }) if file == INCR1))
+        .expect("an AOF write");
+    let reply = out
+        .iter()
+        .position(|o| matches!(o, Output::Send { .. }))
+        .expect("a reply");
+    assert!(
+        append < reply,
+        "the AOF write comes before the reply: {:?}",
+        out
+    );
     let ops = disk_ops(&out);
-    assert_eq!(ops.iter().filter(|o| is_fsync(o, false)).count(), 1, "{:?}", ops);
+    assert_eq!(
+        ops.iter().filter(|o| is_fsync(o, false)).count(),
+        1,
+        "{:?}",
+        ops
+    );
     assert!(!ops.iter().any(|o| is_fsync(o, true)));
     // Same second: written, not synced again.
     n.fsync_done_all();
@@ -258,12 +374,22 @@ fn aof_is_written_before_the_reply_and_fsynced_once_per_second_under_everysec() 
     n.cmd(&["SELECT", "2"]);
     n.cmd(&["SET", "c", "3"]);
     let ops = disk_ops(&n.take());
-    assert_eq!(ops.iter().filter(|o| matches!(o, DiskOp::Append { .. })).count(), 2);
+    assert_eq!(
+        ops.iter()
+            .filter(|o| matches!(o, DiskOp::Append { .. }))
+            .count(),
+        2
+    );
     assert_eq!(ops.iter().filter(|o| is_fsync(o, false)).count(), 0);
     // Idle: 7.0 syncs the unsynced tail within the next second anyway.
     n.advance_ms(1100);
     let ops = disk_ops(&n.take());
-    assert_eq!(ops.iter().filter(|o| is_fsync(o, false)).count(), 1, "{:?}", ops);
+    assert_eq!(
+        ops.iter().filter(|o| is_fsync(o, false)).count(),
+        1,
+        "{:?}",
+        ops
+    );
     let text = std::fs::read(dir.join(INCR1)).unwrap();
     let expected = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n\
                     *2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\n3\r\n";
@@ -279,21 +405,46 @@ fn aof_everysec_postpones_the_write_up_to_two_seconds_behind_a_slow_fsync() {
     n.connect();
     n.now += 1_000_000;
     n.cmd(&["SET", "a", "1"]);
-    assert_eq!(n.fsyncs.len(), 1, "the first write starts a background fsync");
+    assert_eq!(
+        n.fsyncs.len(),
+        1,
+        "the first write starts a background fsync"
+    );
     assert_eq!(n.info("aof_pending_bio_fsync"), "1");
     n.take();
     // The fsync hangs for 3 s. The next write is postponed, its reply is not.
     n.now += 100_000;
     assert_eq!(n.cmd(&["SET", "b", "2"]), b"+OK\r\n");
-    assert!(!disk_ops(&n.take()).iter().any(|o| matches!(o, DiskOp::Append { .. })));
+    assert!(!disk_ops(&n.take())
+        .iter()
+        .any(|o| matches!(o, DiskOp::Append { .. })));
     assert_ne!(n.info("aof_buffer_length"), "0");
     n.advance_ms(1000);
-    assert!(!disk_ops(&n.take()).iter().any(|o| matches!(o, DiskOp::Append { .. })), "still within 2 s");
+    assert!(
+        !disk_ops(&n.take())
+            .iter()
+            .any(|o| matches!(o, DiskOp::Append { .. })),
+        "still within 2 s"
+    );
     assert_eq!(n.info("aof_delayed_fsync"), "0");
     n.advance_ms(1000);
     let out = n.take();
-    assert!(disk_ops(&out).iter().any(|o| matches!(o, DiskOp::Append { .. })), "written after 2 s");
-    let logs: Vec<String> = out.iter().filter_map(|o| if let Output::Log(l) = o { Some(l.message.clone()) } else { None }).collect();
+    assert!(
+        disk_ops(&out)
+            .iter()
+            .any(|o| matches!(o, DiskOp::Append { .. })),
+        "written after 2 s"
+    );
+    let logs: Vec<String> = out
+        .iter()
+        .filter_map(|o| {
+            if let Output::Log(l) = o {
+                Some(l.message.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
     assert!(logs.contains(&"Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.".to_string()));
     n.advance_ms(1000);
     assert_eq!(n.info("aof_delayed_fsync"), "1");
@@ -314,8 +465,14 @@ fn aof_always_fsyncs_blocking_before_the_reply_and_no_never_fsyncs() {
     n.take();
     n.cmd(&["SET", "a", "1"]);
     let out = n.take();
-    let fsync = out.iter().position(|o| matches!(o, Output::Disk(op) if is_fsync(op, true))).expect("a blocking fsync");
-    let reply = out.iter().position(|o| matches!(o, Output::Send { .. })).unwrap();
+    let fsync = out
+        .iter()
+        .position(|o| matches!(o, Output::Disk(op) if is_fsync(op, true)))
+        .expect("a blocking fsync");
+    let reply = out
+        .iter()
+        .position(|o| matches!(o, Output::Send { .. }))
+        .unwrap();
     assert!(fsync < reply);
     n.cmd(&["GET", "a"]);
     assert!(disk_ops(&n.take()).is_empty(), "reads write nothing");
@@ -330,7 +487,12 @@ fn aof_always_fsyncs_blocking_before_the_reply_and_no_never_fsyncs() {
     }
     let ops = disk_ops(&n.take());
     assert_eq!(ops.iter().filter(|o| matches!(o, DiskOp::Append { file, bytes } if file == INCR1 && !bytes.is_empty())).count(), 5);
-    assert!(!ops.iter().any(|o| matches!(o, DiskOp::Fsync { file, .. } if file == INCR1)), "{:?}", ops);
+    assert!(
+        !ops.iter()
+            .any(|o| matches!(o, DiskOp::Fsync { file, .. } if file == INCR1)),
+        "{:?}",
+        ops
+    );
 }
 
 #[test]
@@ -360,16 +522,25 @@ fn aof_bgrewriteaof_rotates_incr_and_base_and_deletes_history() {
     n.cmd(&["SET", "a", "1"]);
     n.cmd(&["RPUSH", "l", "x", "y"]);
     n.take();
-    assert_eq!(n.cmd(&["BGREWRITEAOF"]), b"+Background append only file rewriting started\r\n");
-    assert_eq!(n.cmd(&["BGREWRITEAOF"]), b"-ERR Background append only file rewriting already in progress\r\n");
+    assert_eq!(
+        n.cmd(&["BGREWRITEAOF"]),
+        b"+Background append only file rewriting started\r\n"
+    );
+    assert_eq!(
+        n.cmd(&["BGREWRITEAOF"]),
+        b"-ERR Background append only file rewriting already in progress\r\n"
+    );
     assert_eq!(n.info("aof_rewrite_in_progress"), "1");
     assert_eq!(n.manifest(), "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
     // Writes during the rewrite go to the new INCR file.
     n.cmd(&["SET", "during", "yes"]);
     let during = std::fs::read(dir.join("appendonlydir/appendonly.aof.2.incr.aof")).unwrap();
-    assert!(String::from_utf8_lossy(&during).starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$6\r\nduring"));
+    assert!(String::from_utf8_lossy(&during)
+        .starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$6\r\nduring"));
     let (pid, job) = n.children[0].clone();
-    assert!(matches!(&job, ChildJob::WriteFile { file, rename_to: None, incremental_fsync: true, .. } if *file == format!("temp-rewriteaof-bg-{}.aof", pid)));
+    assert!(
+        matches!(&job, ChildJob::WriteFile { file, rename_to: None, incremental_fsync: true, .. } if *file == format!("temp-rewriteaof-bg-{}.aof", pid))
+    );
     n.run_children(ChildExitStatus::Ok);
     let logs = n.logs();
     for line in [
@@ -385,10 +556,19 @@ fn aof_bgrewriteaof_rotates_incr_and_base_and_deletes_history() {
     }
     assert_eq!(n.manifest(), "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
     let names: Vec<String> = read_files(&dir).into_keys().collect();
-    assert_eq!(names, ["appendonlydir/appendonly.aof.2.base.rdb", "appendonlydir/appendonly.aof.2.incr.aof", "appendonlydir/appendonly.aof.manifest"]);
+    assert_eq!(
+        names,
+        [
+            "appendonlydir/appendonly.aof.2.base.rdb",
+            "appendonlydir/appendonly.aof.2.incr.aof",
+            "appendonlydir/appendonly.aof.manifest"
+        ]
+    );
     assert_eq!(n.info("aof_rewrites"), "1");
     assert_eq!(n.info("aof_last_bgrewrite_status"), "ok");
-    let base = std::fs::metadata(dir.join("appendonlydir/appendonly.aof.2.base.rdb")).unwrap().len();
+    let base = std::fs::metadata(dir.join("appendonlydir/appendonly.aof.2.base.rdb"))
+        .unwrap()
+        .len();
     let incr = during.len() as u64;
     assert_eq!(n.info("aof_base_size"), (base + incr).to_string());
 
@@ -397,14 +577,24 @@ fn aof_bgrewriteaof_rotates_incr_and_base_and_deletes_history() {
     n.run_children(ChildExitStatus::Signal(9));
     assert_eq!(n.info("aof_last_bgrewrite_status"), "err");
     assert_eq!(n.info("aof_rewrites_consecutive_failures"), "1");
-    assert!(n.logs().contains(&"Background AOF rewrite terminated by signal 9".to_string()));
+    assert!(n
+        .logs()
+        .contains(&"Background AOF rewrite terminated by signal 9".to_string()));
     assert_eq!(n.manifest(), "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\nfile appendonly.aof.3.incr.aof seq 3 type i\n");
 }
 
 #[test]
 fn aof_auto_rewrite_starts_on_growth() {
     let dir = temp_dir("auto");
-    let mut n = Node::start(&dir, &["appendonly yes", "auto-aof-rewrite-min-size 1kb", "auto-aof-rewrite-percentage 100", "appendfsync no"]);
+    let mut n = Node::start(
+        &dir,
+        &[
+            "appendonly yes",
+            "auto-aof-rewrite-min-size 1kb",
+            "auto-aof-rewrite-percentage 100",
+            "appendfsync no",
+        ],
+    );
     n.load().unwrap();
     n.connect();
     let value = "v".repeat(100);
@@ -455,7 +645,12 @@ fn redsim_dataset(n: &mut Node) -> Vec<String> {
         n.admin(&["SELECT", &db.to_string()]);
         let srv = n.eng.server();
         for (key, value) in &srv.dbs[db].dict {
-            out.push(format!("{} {} {}", db, String::from_utf8_lossy(key), describe(value)));
+            out.push(format!(
+                "{} {} {}",
+                db,
+                String::from_utf8_lossy(key),
+                describe(value)
+            ));
         }
     }
     out.sort();
@@ -474,11 +669,19 @@ fn describe(v: &redsim_engine::object::Value) -> String {
             m.join(",")
         }
         Value::Hash(h) => {
-            let mut m: Vec<String> = h.iter().map(|(f, v)| format!("{}={}", s(f), s(v))).collect();
+            let mut m: Vec<String> = h
+                .iter()
+                .map(|(f, v)| format!("{}={}", s(f), s(v)))
+                .collect();
             m.sort();
             m.join(",")
         }
-        Value::ZSet(z) => z.ordered.iter().map(|(sc, m)| format!("{}:{}", s(m), sc.0)).collect::<Vec<_>>().join(","),
+        Value::ZSet(z) => z
+            .ordered
+            .iter()
+            .map(|(sc, m)| format!("{}:{}", s(m), sc.0))
+            .collect::<Vec<_>>()
+            .join(","),
     }
 }
 
@@ -497,8 +700,18 @@ fn aof_redsim_reloads_its_own_files_with_the_same_dataset() {
     let mut m = Node::start(&dir, &["appendonly yes"]);
     assert_eq!(m.load(), Ok(true));
     assert_eq!(redsim_dataset(&mut m), before);
-    assert!(m.logs().contains(&"Opening AOF incr file appendonly.aof.2.incr.aof on server start".to_string()), "{:?}", m.logs());
-    assert_eq!(m.info("rdb_changes_since_last_save"), "2", "replayed commands count as changes, as in Redis");
+    assert!(
+        m.logs().contains(
+            &"Opening AOF incr file appendonly.aof.2.incr.aof on server start".to_string()
+        ),
+        "{:?}",
+        m.logs()
+    );
+    assert_eq!(
+        m.info("rdb_changes_since_last_save"),
+        "2",
+        "replayed commands count as changes, as in Redis"
+    );
 }
 
 fn write_workload(n: &mut Node) {
@@ -551,9 +764,14 @@ fn aof_truncated_incr_loads_with_aof_load_truncated_yes_and_fails_with_no() {
     assert_eq!(m.load(), Ok(true));
     let logs = m.logs();
     for line in [
-        "!!! Warning: short read while loading the AOF file appendonly.aof.1.incr.aof!!!".to_string(),
-        format!("!!! Truncating the AOF appendonly.aof.1.incr.aof at offset {} !!!", after_b),
-        "AOF appendonly.aof.1.incr.aof loaded anyway because aof-load-truncated is enabled".to_string(),
+        "!!! Warning: short read while loading the AOF file appendonly.aof.1.incr.aof!!!"
+            .to_string(),
+        format!(
+            "!!! Truncating the AOF appendonly.aof.1.incr.aof at offset {} !!!",
+            after_b
+        ),
+        "AOF appendonly.aof.1.incr.aof loaded anyway because aof-load-truncated is enabled"
+            .to_string(),
     ] {
         assert!(logs.contains(&line), "missing {:?} in {:?}", line, logs);
     }
@@ -562,12 +780,20 @@ fn aof_truncated_incr_loads_with_aof_load_truncated_yes_and_fails_with_no() {
     assert_eq!(m.load(), Ok(true));
     let logs = m.logs();
     for line in [
-        "Revert incomplete MULTI/EXEC transaction in AOF file appendonly.aof.1.incr.aof".to_string(),
-        format!("!!! Truncating the AOF appendonly.aof.1.incr.aof at offset {} !!!", multi_at),
+        "Revert incomplete MULTI/EXEC transaction in AOF file appendonly.aof.1.incr.aof"
+            .to_string(),
+        format!(
+            "!!! Truncating the AOF appendonly.aof.1.incr.aof at offset {} !!!",
+            multi_at
+        ),
     ] {
         assert!(logs.contains(&line), "missing {:?} in {:?}", line, logs);
     }
-    assert_eq!(std::fs::read(dir.join(INCR1)).unwrap().len(), multi_at, "the file is cut before MULTI");
+    assert_eq!(
+        std::fs::read(dir.join(INCR1)).unwrap().len(),
+        multi_at,
+        "the file is cut before MULTI"
+    );
     // redis-server 7.0.15 cuts the same file at the same two offsets.
     for want in [after_b, multi_at] {
         let r = RealRedis::start(&real_dir, 7936, &[]).unwrap();
@@ -578,7 +804,10 @@ fn aof_truncated_incr_loads_with_aof_load_truncated_yes_and_fails_with_no() {
     // New writes append after the cut.
     m.connect();
     m.cmd(&["SET", "e", "5"]);
-    assert!(String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap()).ends_with("$1\r\ne\r\n$1\r\n5\r\n"));
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap())
+            .ends_with("$1\r\ne\r\n$1\r\n5\r\n")
+    );
 
     let mut r = Node::start(&dir_no, &["appendonly yes", "aof-load-truncated no"]);
     let err = r.load().unwrap_err();
@@ -599,7 +828,10 @@ fn aof_truncated_file_that_is_not_the_last_is_fatal() {
     std::fs::write(dir.join(INCR1), &full[..full.len() - 3]).unwrap();
     std::fs::remove_file(dir.join("temp-rewriteaof-bg-101.aof")).ok();
     let mut m = Node::start(&dir, &["appendonly yes"]);
-    assert_eq!(m.load(), Err("Fatal error: the truncated file is not the last file".to_string()));
+    assert_eq!(
+        m.load(),
+        Err("Fatal error: the truncated file is not the last file".to_string())
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -621,7 +853,11 @@ fn check_aof(dir: &Path) -> String {
         .current_dir(dir)
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "redis-check-aof failed:\n{}", text);
     text
 }
@@ -635,8 +871,20 @@ struct RealRedis {
 impl RealRedis {
     fn start(dir: &Path, port: u16, extra: &[&str]) -> Result<RealRedis, String> {
         let mut cmd = Command::new(require_tool("redis-server"));
-        cmd.args(["--port", &port.to_string(), "--save", "", "--appendonly", "yes", "--dir"]).arg(dir);
-        cmd.args(["--logfile", "redis.log"]).args(extra).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--dir",
+        ])
+        .arg(dir);
+        cmd.args(["--logfile", "redis.log"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let mut child = cmd.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -645,14 +893,22 @@ impl RealRedis {
                 return Err(format!("redis-server exited with {}:\n{}", status, log));
             }
             if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
-                let mut r = RealRedis { child, conn: None, port };
+                let mut r = RealRedis {
+                    child,
+                    conn: None,
+                    port,
+                };
                 drop(s);
                 if r.cmd(&["PING"]) == "+PONG" {
                     return Ok(r);
                 }
                 child = r.take();
             }
-            assert!(Instant::now() < deadline, "redis-server did not come up on {}", port);
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not come up on {}",
+                port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -698,7 +954,10 @@ fn read_reply(r: &mut impl BufRead) -> String {
         }
         b'*' => {
             let n: i64 = line[1..].parse().unwrap();
-            (0..n.max(0)).map(|_| read_reply(r)).collect::<Vec<_>>().join("\u{1}")
+            (0..n.max(0))
+                .map(|_| read_reply(r))
+                .collect::<Vec<_>>()
+                .join("\u{1}")
         }
         _ => line,
     }
@@ -715,10 +974,14 @@ impl Drop for RealRedis {
 fn real_dataset(r: &mut RealRedis) -> Vec<String> {
     let mut out = Vec::new();
     for db in 0..16 {
-        let keys_cmd = format!("return redis.call('select', {}) and redis.call('keys', '*')", db);
+        let keys_cmd = format!(
+            "return redis.call('select', {}) and redis.call('keys', '*')",
+            db
+        );
         let keys = r.cmd(&["EVAL", &keys_cmd, "0"]);
         for key in keys.split('\u{1}').filter(|k| !k.is_empty()) {
-            let script = "redis.call('select', ARGV[1]); local t = redis.call('type', KEYS[1]).ok; \
+            let script =
+                "redis.call('select', ARGV[1]); local t = redis.call('type', KEYS[1]).ok; \
                 local v; if t == 'string' then v = {redis.call('get', KEYS[1])} \
                 elseif t == 'list' then v = redis.call('lrange', KEYS[1], 0, -1) \
                 elseif t == 'set' then v = redis.call('smembers', KEYS[1]); table.sort(v) \
@@ -744,7 +1007,11 @@ fn aof_redsim_files_pass_redis_check_aof_and_load_in_redis_server() {
     write_workload(&mut n);
     // Before any rewrite: base (empty RDB) + commands.
     let report = check_aof(&dir);
-    assert!(report.contains("All AOF files and manifest are valid"), "{}", report);
+    assert!(
+        report.contains("All AOF files and manifest are valid"),
+        "{}",
+        report
+    );
     let expected = redsim_dataset(&mut n);
     {
         let copy = temp_dir("real1-copy");
@@ -760,9 +1027,18 @@ fn aof_redsim_files_pass_redis_check_aof_and_load_in_redis_server() {
     n.cmd(&["BGREWRITEAOF"]);
     n.cmd(&["HSET", "h", "f3", "after"]);
     n.run_children(ChildExitStatus::Ok);
-    assert!(n.manifest().starts_with("file appendonly.aof.3.base.aof seq 3 type b\n"), "{}", n.manifest());
+    assert!(
+        n.manifest()
+            .starts_with("file appendonly.aof.3.base.aof seq 3 type b\n"),
+        "{}",
+        n.manifest()
+    );
     let report = check_aof(&dir);
-    assert!(report.contains("All AOF files and manifest are valid"), "{}", report);
+    assert!(
+        report.contains("All AOF files and manifest are valid"),
+        "{}",
+        report
+    );
     let expected = redsim_dataset(&mut n);
     let mut r = RealRedis::start(&dir, 7932, &[]).unwrap();
     assert_eq!(real_dataset(&mut r), expected);
@@ -794,7 +1070,14 @@ fn aof_truncated_redsim_file_behaves_the_same_in_redis_server() {
     drop(r);
     let log = std::fs::read_to_string(dir.join("redis.log")).unwrap();
     let real_len = std::fs::read(dir.join(INCR1)).unwrap().len();
-    assert!(log.contains(&format!("!!! Truncating the AOF appendonly.aof.1.incr.aof at offset {} !!!", real_len)), "{}", log);
+    assert!(
+        log.contains(&format!(
+            "!!! Truncating the AOF appendonly.aof.1.incr.aof at offset {} !!!",
+            real_len
+        )),
+        "{}",
+        log
+    );
     // redsim on the untruncated copy cuts at the same offset.
     let mut m = Node::start(&dir_no, &["appendonly yes"]);
     std::fs::remove_file(dir_no.join("redis.log")).ok();
@@ -809,11 +1092,21 @@ fn aof_truncated_redsim_file_behaves_the_same_in_redis_server() {
         }
     }
     std::fs::write(dir_no2.join(INCR1), &full[..full.len() - 4]).unwrap();
-    let refused = RealRedis::start(&dir_no2, 7934, &["--aof-load-truncated", "no"]).err().expect("redis-server refuses");
-    assert!(refused.contains("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"), "{}", refused);
+    let refused = RealRedis::start(&dir_no2, 7934, &["--aof-load-truncated", "no"])
+        .err()
+        .expect("redis-server refuses");
+    assert!(
+        refused.contains(
+            "Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"
+        ),
+        "{}",
+        refused
+    );
     std::fs::remove_file(dir_no2.join("redis.log")).ok();
     let mut m = Node::start(&dir_no2, &["appendonly yes", "aof-load-truncated no"]);
-    assert!(m.load().unwrap_err().starts_with("Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"));
+    assert!(m.load().unwrap_err().starts_with(
+        "Unexpected end of file reading the append only file appendonly.aof.1.incr.aof"
+    ));
 }
 
 #[test]
@@ -830,14 +1123,25 @@ fn aof_redsim_loads_a_directory_written_by_redis_server() {
         ] {
             r.cmd(args);
         }
-        assert_eq!(r.cmd(&["BGREWRITEAOF"]), "+Background append only file rewriting started");
+        assert_eq!(
+            r.cmd(&["BGREWRITEAOF"]),
+            "+Background append only file rewriting started"
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
-        while r.cmd(&["INFO", "persistence"]).contains("aof_rewrite_in_progress:1") {
+        while r
+            .cmd(&["INFO", "persistence"])
+            .contains("aof_rewrite_in_progress:1")
+        {
             assert!(Instant::now() < deadline);
             std::thread::sleep(Duration::from_millis(50));
         }
         std::thread::sleep(Duration::from_millis(200));
-        for args in [&["HSET", "h", "f1", "v1", "f2", "v2"][..], &["SELECT", "5"], &["INCR", "n"], &["SET", "ttl", "x", "EX", "10000"]] {
+        for args in [
+            &["HSET", "h", "f1", "v1", "f2", "v2"][..],
+            &["SELECT", "5"],
+            &["INCR", "n"],
+            &["SET", "ttl", "x", "EX", "10000"],
+        ] {
             r.cmd(args);
         }
         expected = real_dataset(&mut r);
@@ -848,9 +1152,25 @@ fn aof_redsim_loads_a_directory_written_by_redis_server() {
     assert_eq!(n.load(), Ok(true));
     assert_eq!(redsim_dataset(&mut n), expected);
     let logs = n.logs();
-    assert!(logs.contains(&"Reading RDB base file on AOF loading...".to_string()), "{:?}", logs);
-    assert!(logs.contains(&"DB loaded from incr file appendonly.aof.2.incr.aof: 0.000 seconds".to_string()), "{:?}", logs);
-    assert!(logs.contains(&"Opening AOF incr file appendonly.aof.2.incr.aof on server start".to_string()), "{:?}", logs);
+    assert!(
+        logs.contains(&"Reading RDB base file on AOF loading...".to_string()),
+        "{:?}",
+        logs
+    );
+    assert!(
+        logs.contains(
+            &"DB loaded from incr file appendonly.aof.2.incr.aof: 0.000 seconds".to_string()
+        ),
+        "{:?}",
+        logs
+    );
+    assert!(
+        logs.contains(
+            &"Opening AOF incr file appendonly.aof.2.incr.aof on server start".to_string()
+        ),
+        "{:?}",
+        logs
+    );
 }
 
 /// The same sequence as on redis-server 7.0.15 (checked by hand there):
@@ -863,30 +1183,62 @@ fn aof_rewrite_is_scheduled_behind_another_child() {
     n.load().unwrap();
     n.connect();
     let srv = n.eng.server_mut();
-    let rdb_pid = redsim_engine::child::fork(srv, redsim_engine::child::ChildKind::Rdb, ChildJob::Compute { cpu_us: 10 }).unwrap();
+    let rdb_pid = redsim_engine::child::fork(
+        srv,
+        redsim_engine::child::ChildKind::Rdb,
+        ChildJob::Compute { cpu_us: 10 },
+    )
+    .unwrap();
     n.drain();
     n.children.clear();
-    assert_eq!(n.cmd(&["BGREWRITEAOF"]), b"+Background append only file rewriting scheduled\r\n");
+    assert_eq!(
+        n.cmd(&["BGREWRITEAOF"]),
+        b"+Background append only file rewriting scheduled\r\n"
+    );
     assert_eq!(n.info("aof_rewrite_scheduled"), "1");
     assert_eq!(n.cmd(&["CONFIG", "SET", "appendonly", "yes"]), b"+OK\r\n");
     assert!(n.logs().contains(&"AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.".to_string()));
-    assert_eq!((n.info("aof_enabled").as_str(), n.info("aof_pending_rewrite").as_str()), ("1", "1"));
+    assert_eq!(
+        (
+            n.info("aof_enabled").as_str(),
+            n.info("aof_pending_rewrite").as_str()
+        ),
+        ("1", "1")
+    );
     n.advance_ms(300);
-    assert!(n.children.is_empty(), "nothing starts while the BGSAVE child runs");
-    n.eng.handle_input(n.now, Input::ChildExit { pid: rdb_pid, status: ChildExitStatus::Ok });
+    assert!(
+        n.children.is_empty(),
+        "nothing starts while the BGSAVE child runs"
+    );
+    n.eng.handle_input(
+        n.now,
+        Input::ChildExit {
+            pid: rdb_pid,
+            status: ChildExitStatus::Ok,
+        },
+    );
     n.drain();
     n.advance_ms(300);
     assert_eq!(n.children.len(), 1);
-    assert!(n.logs().contains(&"Creating AOF incr file temp-appendonly.aof.incr on background rewrite".to_string()));
+    assert!(n.logs().contains(
+        &"Creating AOF incr file temp-appendonly.aof.incr on background rewrite".to_string()
+    ));
     n.cmd(&["SET", "k", "v"]);
     n.run_children(ChildExitStatus::Ok);
     let logs = n.logs();
     assert!(logs.contains(&"Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into appendonly.aof.1.incr.aof".to_string()), "{:?}", logs);
     assert_eq!(n.manifest(), "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
     assert_eq!(n.info("aof_rewrite_scheduled"), "0");
-    assert!(String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap()).ends_with("$1\r\nk\r\n$1\r\nv\r\n"));
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap())
+            .ends_with("$1\r\nk\r\n$1\r\nv\r\n")
+    );
     let report = check_aof(&dir);
-    assert!(report.contains("All AOF files and manifest are valid"), "{}", report);
+    assert!(
+        report.contains("All AOF files and manifest are valid"),
+        "{}",
+        report
+    );
 }
 
 /// Moves bytes between a bare master engine and a replica Node until quiet.
@@ -900,12 +1252,26 @@ fn pump(master: &mut Engine, replica: &mut Node, link: &mut Option<ConnId>) {
                 Output::Connect { conn, .. } => {
                     moved = true;
                     *link = Some(conn);
-                    master.handle_input(replica.now, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into() });
-                    replica.eng.handle_input(replica.now, Input::Connected { conn });
+                    master.handle_input(
+                        replica.now,
+                        Input::Accepted {
+                            conn: MASTER_SIDE,
+                            peer: "10.0.0.2:40000".into(),
+                        },
+                    );
+                    replica
+                        .eng
+                        .handle_input(replica.now, Input::Connected { conn });
                 }
                 Output::Send { conn, bytes } if Some(conn) == *link => {
                     moved = true;
-                    master.handle_input(replica.now, Input::Data { conn: MASTER_SIDE, bytes: &bytes });
+                    master.handle_input(
+                        replica.now,
+                        Input::Data {
+                            conn: MASTER_SIDE,
+                            bytes: &bytes,
+                        },
+                    );
                 }
                 other => replica.log.push(other),
             }
@@ -919,13 +1285,21 @@ fn pump(master: &mut Engine, replica: &mut Node, link: &mut Option<ConnId>) {
             if let (Output::Send { conn, bytes }, Some(l)) = (&out, *link) {
                 if *conn == MASTER_SIDE {
                     moved = true;
-                    replica.eng.handle_input(replica.now, Input::Data { conn: l, bytes });
+                    replica
+                        .eng
+                        .handle_input(replica.now, Input::Data { conn: l, bytes });
                 }
             }
         }
         for pid in forked {
             moved = true;
-            master.handle_input(replica.now, Input::ChildExit { pid, status: ChildExitStatus::Ok });
+            master.handle_input(
+                replica.now,
+                Input::ChildExit {
+                    pid,
+                    status: ChildExitStatus::Ok,
+                },
+            );
         }
         if !moved {
             return;
@@ -935,8 +1309,20 @@ fn pump(master: &mut Engine, replica: &mut Node, link: &mut Option<ConnId>) {
 
 #[test]
 fn aof_replica_restarts_its_aof_with_a_rewrite_after_a_full_sync() {
-    let mut master = Engine::new(Config::from_conf_lines(&["repl-diskless-sync-delay 0"]).unwrap(), EngineOptions { seed: 1, pid: 10, port: 6379, ..Default::default() }, T0);
-    let (reply, _) = master.admin_command(T0, vec![b"SET".to_vec(), b"from-master".to_vec(), b"1".to_vec()]);
+    let mut master = Engine::new(
+        Config::from_conf_lines(&["repl-diskless-sync-delay 0"]).unwrap(),
+        EngineOptions {
+            seed: 1,
+            pid: 10,
+            port: 6379,
+            ..Default::default()
+        },
+        T0,
+    );
+    let (reply, _) = master.admin_command(
+        T0,
+        vec![b"SET".to_vec(), b"from-master".to_vec(), b"1".to_vec()],
+    );
     assert_eq!(reply, b"+OK\r\n");
     let dir = temp_dir("replica");
     let mut r = Node::start(&dir, &["appendonly yes", "replicaof m1 6379"]);
@@ -954,16 +1340,30 @@ fn aof_replica_restarts_its_aof_with_a_rewrite_after_a_full_sync() {
             break;
         }
     }
-    assert_eq!(r.children.len(), 1, "the synced dataset is rewritten: {:?}", r.logs());
-    master.admin_command(r.now, vec![b"SET".to_vec(), b"streamed".to_vec(), b"2".to_vec()]);
+    assert_eq!(
+        r.children.len(),
+        1,
+        "the synced dataset is rewritten: {:?}",
+        r.logs()
+    );
+    master.admin_command(
+        r.now,
+        vec![b"SET".to_vec(), b"streamed".to_vec(), b"2".to_vec()],
+    );
     pump(&mut master, &mut r, &mut link);
     r.run_children(ChildExitStatus::Ok);
     assert_eq!(r.manifest(), "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
-    let incr = String::from_utf8_lossy(&std::fs::read(dir.join("appendonlydir/appendonly.aof.2.incr.aof")).unwrap()).into_owned();
+    let incr = String::from_utf8_lossy(
+        &std::fs::read(dir.join("appendonlydir/appendonly.aof.2.incr.aof")).unwrap(),
+    )
+    .into_owned();
     assert!(incr.contains("streamed"), "{:?}", incr);
     let mut again = Node::start(&dir, &["appendonly yes"]);
     assert_eq!(again.load(), Ok(true));
-    assert_eq!(redsim_dataset(&mut again), ["0 from-master 1", "0 streamed 2"]);
+    assert_eq!(
+        redsim_dataset(&mut again),
+        ["0 from-master 1", "0 streamed 2"]
+    );
 }
 
 #[test]
@@ -976,14 +1376,28 @@ fn aof_shutdown_hook_writes_and_fsyncs_the_buffer() {
     n.cmd(&["SET", "a", "1"]);
     n.now += 100_000;
     n.cmd(&["SET", "b", "2"]);
-    assert_ne!(n.info("aof_buffer_length"), "0", "postponed behind the first fsync");
+    assert_ne!(
+        n.info("aof_buffer_length"),
+        "0",
+        "postponed behind the first fsync"
+    );
     n.take();
-    assert_eq!(redsim_engine::aof::prepare_for_shutdown(n.eng.server_mut(), false), Ok(()));
+    assert_eq!(
+        redsim_engine::aof::prepare_for_shutdown(n.eng.server_mut(), false),
+        Ok(())
+    );
     n.drain();
     let out = n.take();
     let ops = disk_ops(&out);
-    assert!(matches!(&ops[..], [DiskOp::Append { file, .. }, DiskOp::Fsync { file: f2, blocking: true, .. }] if file == INCR1 && f2 == INCR1), "{:?}", ops);
-    assert!(String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap()).ends_with("$1\r\nb\r\n$1\r\n2\r\n"));
+    assert!(
+        matches!(&ops[..], [DiskOp::Append { file, .. }, DiskOp::Fsync { file: f2, blocking: true, .. }] if file == INCR1 && f2 == INCR1),
+        "{:?}",
+        ops
+    );
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(dir.join(INCR1)).unwrap())
+            .ends_with("$1\r\nb\r\n$1\r\n2\r\n")
+    );
 }
 
 /// A RESP BASE file (aof-use-rdb-preamble no) is byte for byte what
@@ -997,13 +1411,32 @@ fn aof_resp_base_and_info_fields_match_redis_server() {
         vec![
             l,
             vec!["SELECT".into(), "1".into()],
-            vec!["ZADD".into(), "z".into(), "1.5".into(), "a".into(), "2".into(), "b".into()],
+            vec![
+                "ZADD".into(),
+                "z".into(),
+                "1.5".into(),
+                "a".into(),
+                "2".into(),
+                "b".into(),
+            ],
             vec!["SELECT".into(), "2".into()],
             vec!["HSET".into(), "h".into(), "f".into(), "v".into()],
             vec!["SELECT".into(), "3".into()],
-            vec!["SADD".into(), "s".into(), "1".into(), "2".into(), "3".into()],
+            vec![
+                "SADD".into(),
+                "s".into(),
+                "1".into(),
+                "2".into(),
+                "3".into(),
+            ],
             vec!["SELECT".into(), "4".into()],
-            vec!["SET".into(), "str".into(), "12345".into(), "PXAT".into(), "4000000000000".into()],
+            vec![
+                "SET".into(),
+                "str".into(),
+                "12345".into(),
+                "PXAT".into(),
+                "4000000000000".into(),
+            ],
         ]
     };
     let real_dir = temp_dir("resp-base-real");
@@ -1015,12 +1448,20 @@ fn aof_resp_base_and_info_fields_match_redis_server() {
         }
         r.cmd(&["BGREWRITEAOF"]);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !r.cmd(&["INFO", "persistence"]).contains("aof_rewrites:1\r\n") || r.cmd(&["INFO", "persistence"]).contains("aof_rewrite_in_progress:1") {
+        while !r
+            .cmd(&["INFO", "persistence"])
+            .contains("aof_rewrites:1\r\n")
+            || r.cmd(&["INFO", "persistence"])
+                .contains("aof_rewrite_in_progress:1")
+        {
             assert!(Instant::now() < deadline);
             std::thread::sleep(Duration::from_millis(50));
         }
         let info = r.cmd(&["INFO", "persistence"]);
-        (std::fs::read(real_dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap(), info)
+        (
+            std::fs::read(real_dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap(),
+            info,
+        )
     };
     let dir = temp_dir("resp-base");
     let mut n = Node::start(&dir, &["appendonly yes", "aof-use-rdb-preamble no"]);
@@ -1033,9 +1474,19 @@ fn aof_resp_base_and_info_fields_match_redis_server() {
     n.cmd(&["BGREWRITEAOF"]);
     n.run_children(ChildExitStatus::Ok);
     let ours = std::fs::read(dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap();
-    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&real_base));
-    let real_names: Vec<&str> = real_info.lines().filter_map(|l| l.split_once(':').map(|(k, _)| k)).skip_while(|k| *k != "aof_enabled").collect();
-    let ours: Vec<String> = redsim_engine::aof::info_fields(n.eng.server()).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&real_base)
+    );
+    let real_names: Vec<&str> = real_info
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+        .skip_while(|k| *k != "aof_enabled")
+        .collect();
+    let ours: Vec<String> = redsim_engine::aof::info_fields(n.eng.server())
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(ours, real_names);
 }
 
@@ -1052,7 +1503,12 @@ fn aof_no_appendfsync_on_rewrite_skips_fsync_while_a_child_runs() {
         n.cmd(&["SET", "k", "v"]);
     }
     let ops = disk_ops(&n.take());
-    assert_eq!(ops.iter().filter(|o| matches!(o, DiskOp::Append { bytes, .. } if !bytes.is_empty())).count(), 3);
+    assert_eq!(
+        ops.iter()
+            .filter(|o| matches!(o, DiskOp::Append { bytes, .. } if !bytes.is_empty()))
+            .count(),
+        3
+    );
     assert!(!ops.iter().any(|o| is_fsync(o, false)), "{:?}", ops);
     n.run_children(ChildExitStatus::Ok);
     // The unsynced tail is synced in the first beforeSleep without the child.
@@ -1062,7 +1518,14 @@ fn aof_no_appendfsync_on_rewrite_skips_fsync_while_a_child_runs() {
 #[test]
 fn aof_auto_rewrite_backs_off_after_three_failures() {
     let dir = temp_dir("limit");
-    let mut n = Node::start(&dir, &["appendonly yes", "auto-aof-rewrite-min-size 100", "appendfsync no"]);
+    let mut n = Node::start(
+        &dir,
+        &[
+            "appendonly yes",
+            "auto-aof-rewrite-min-size 100",
+            "appendfsync no",
+        ],
+    );
     n.load().unwrap();
     n.connect();
     n.cmd(&["SET", "k", &"v".repeat(200)]);
@@ -1080,7 +1543,10 @@ fn aof_auto_rewrite_backs_off_after_three_failures() {
     assert!(n.children.is_empty());
     n.advance_ms(1_500);
     assert_eq!(n.children.len(), 1, "retried after a minute");
-    assert!(n.logs().iter().any(|l| l.starts_with("Starting automatic rewriting of AOF on ")));
+    assert!(n
+        .logs()
+        .iter()
+        .any(|l| l.starts_with("Starting automatic rewriting of AOF on ")));
 }
 
 /// Every cut and many single-byte corruptions of an INCR file load or fail
@@ -1098,8 +1564,18 @@ fn aof_loader_survives_every_truncation_and_byte_flip() {
     let start = |bytes: Vec<u8>| {
         let mut f = files.clone();
         f.insert(INCR1.to_string(), bytes);
-        let options = EngineOptions { seed: 7, pid: 100, port: 6379, files: f, ..Default::default() };
-        let mut e = Engine::new(Config::from_conf_lines(&["appendonly yes"]).unwrap(), options, T0);
+        let options = EngineOptions {
+            seed: 7,
+            pid: 100,
+            port: 6379,
+            files: f,
+            ..Default::default()
+        };
+        let mut e = Engine::new(
+            Config::from_conf_lines(&["appendonly yes"]).unwrap(),
+            options,
+            T0,
+        );
         let r = redsim_engine::aof::load_at_startup(e.server_mut());
         while e.poll_output().is_some() {}
         r

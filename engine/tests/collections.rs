@@ -17,10 +17,29 @@ impl Session {
 
     fn with_seed(seed: u64) -> Session {
         let now_us = 1_700_000_000_000_000;
-        let mut engine = Engine::new(Config::default(), EngineOptions { seed, pid: 1, port: 6379, ..Default::default() }, now_us);
+        let mut engine = Engine::new(
+            Config::default(),
+            EngineOptions {
+                seed,
+                pid: 1,
+                port: 6379,
+                ..Default::default()
+            },
+            now_us,
+        );
         let conn = ConnId(1);
-        engine.handle_input(now_us, Input::Accepted { conn, peer: "127.0.0.1:50000".into() });
-        let mut session = Session { engine, conn, now_us };
+        engine.handle_input(
+            now_us,
+            Input::Accepted {
+                conn,
+                peer: "127.0.0.1:50000".into(),
+            },
+        );
+        let mut session = Session {
+            engine,
+            conn,
+            now_us,
+        };
         session.drain();
         session
     }
@@ -50,7 +69,13 @@ impl Session {
             req.extend_from_slice(b"\r\n");
         }
         self.now_us += 100;
-        self.engine.handle_input(self.now_us, Input::Data { conn: self.conn, bytes: &req });
+        self.engine.handle_input(
+            self.now_us,
+            Input::Data {
+                conn: self.conn,
+                bytes: &req,
+            },
+        );
         String::from_utf8(self.drain()).expect("replies here are ASCII")
     }
 
@@ -68,10 +93,16 @@ fn list_pop_with_count_and_empty_key_deletion() {
     s.expect("lpop l 0", "*0\r\n");
     s.expect("lpop nokey 0", "*-1\r\n");
     s.expect("lpop nokey", "$-1\r\n");
-    s.expect("rpop l x", "-ERR value is out of range, must be positive\r\n");
+    s.expect(
+        "rpop l x",
+        "-ERR value is out of range, must be positive\r\n",
+    );
     s.expect("rpop l 5", "*2\r\n$1\r\nb\r\n$1\r\na\r\n");
     s.expect("exists l", ":0\r\n");
-    s.expect("lpop l 1 2", "-ERR wrong number of arguments for 'lpop' command\r\n");
+    s.expect(
+        "lpop l 1 2",
+        "-ERR wrong number of arguments for 'lpop' command\r\n",
+    );
 }
 
 #[test]
@@ -80,7 +111,10 @@ fn list_index_errors_follow_redis_order() {
     s.expect("lset nokey x a", "-ERR no such key\r\n");
     s.expect("rpush l a b c", ":3\r\n");
     s.expect("lset l 3 x", "-ERR index out of range\r\n");
-    s.expect("lset l x y", "-ERR value is not an integer or out of range\r\n");
+    s.expect(
+        "lset l x y",
+        "-ERR value is not an integer or out of range\r\n",
+    );
     s.expect("lindex l -4", "$-1\r\n");
     s.expect("linsert l middle b x", "-ERR syntax error\r\n");
     s.expect("linsert l after zz y", ":-1\r\n");
@@ -119,9 +153,18 @@ fn hash_listpack_keeps_insertion_order_across_deletes() {
     s.expect("hset h a 1 b 2 c 3 d 4", ":4\r\n");
     s.expect("hdel h b", ":1\r\n");
     s.expect("hset h b 5", ":1\r\n");
-    s.expect("hkeys h", "*4\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\nb\r\n");
-    s.expect("hset h a", "-ERR wrong number of arguments for 'hset' command\r\n");
-    s.expect("hmset h x 1 y", "-ERR wrong number of arguments for 'hmset' command\r\n");
+    s.expect(
+        "hkeys h",
+        "*4\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\nb\r\n",
+    );
+    s.expect(
+        "hset h a",
+        "-ERR wrong number of arguments for 'hset' command\r\n",
+    );
+    s.expect(
+        "hmset h x 1 y",
+        "-ERR wrong number of arguments for 'hmset' command\r\n",
+    );
     s.expect("hdel h c d b a", ":4\r\n");
     s.expect("exists h", ":0\r\n");
 }
@@ -131,7 +174,10 @@ fn hincrby_and_hincrbyfloat_errors_and_formatting() {
     let mut s = Session::new();
     s.expect("hset h s abc big 9223372036854775807", ":2\r\n");
     s.expect("hincrby h s 1", "-ERR hash value is not an integer\r\n");
-    s.expect("hincrby h big 1", "-ERR increment or decrement would overflow\r\n");
+    s.expect(
+        "hincrby h big 1",
+        "-ERR increment or decrement would overflow\r\n",
+    );
     s.expect("hincrbyfloat h s 1", "-ERR hash value is not a float\r\n");
     s.expect("hincrbyfloat h f inf", "-ERR value is NaN or Infinity\r\n");
     s.expect("hincrbyfloat h f x", "-ERR value is not a valid float\r\n");
@@ -143,7 +189,10 @@ fn hincrby_and_hincrbyfloat_errors_and_formatting() {
     s.expect("hincrbyfloat h d 5e3", "$4\r\n5000\r\n");
     s.expect("hincrbyfloat h d 1e-3", "$22\r\n5000.00099999999999989\r\n");
     s.expect("hincrbyfloat h n 0x10", "$2\r\n16\r\n");
-    s.expect("hincrbyfloat h u 1e5000", "-ERR value is not a valid float\r\n");
+    s.expect(
+        "hincrbyfloat h u 1e5000",
+        "-ERR value is not a valid float\r\n",
+    );
     s.expect("hincrbyfloat h e 3.0", "$1\r\n3\r\n");
     s.expect("hincrbyfloat h e -3", "$1\r\n0\r\n");
 }
@@ -164,10 +213,19 @@ fn hash_encoding_conversion_is_one_way() {
 fn hrandfield_count_covering_the_hash_returns_it_in_order() {
     let mut s = Session::new();
     s.expect("hset h a 1 b 2 c 3", ":3\r\n");
-    s.expect("hrandfield h 10 withvalues", "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n");
-    s.expect("hrandfield h -9223372036854775807 withvalues", "-ERR value is out of range\r\n");
+    s.expect(
+        "hrandfield h 10 withvalues",
+        "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n",
+    );
+    s.expect(
+        "hrandfield h -9223372036854775807 withvalues",
+        "-ERR value is out of range\r\n",
+    );
     s.expect("hrandfield nokey 5", "*0\r\n");
-    s.expect("hscan h 0 match a*", "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    s.expect(
+        "hscan h 0 match a*",
+        "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n",
+    );
 }
 
 #[test]
@@ -188,14 +246,23 @@ fn set_algebra_and_store_forms() {
     let mut s = Session::new();
     s.expect("sadd a 1 2 3 4", ":4\r\n");
     s.expect("sadd b 3 4 5", ":3\r\n");
-    s.expect("sunion a b", "*5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n");
+    s.expect(
+        "sunion a b",
+        "*5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n",
+    );
     s.expect("sdiff a b", "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
     s.expect("sinterstore d a nokey", ":0\r\n");
     s.expect("exists d", ":0\r\n");
     s.expect("sintercard 2 a b limit 1", ":1\r\n");
-    s.expect("sintercard x a", "-ERR numkeys should be greater than 0\r\n");
+    s.expect(
+        "sintercard x a",
+        "-ERR numkeys should be greater than 0\r\n",
+    );
     s.expect("sintercard 1 a limit x", "-ERR LIMIT can't be negative\r\n");
-    s.expect("sintercard 3 a b", "-ERR Number of keys can't be greater than number of args\r\n");
+    s.expect(
+        "sintercard 3 a b",
+        "-ERR Number of keys can't be greater than number of args\r\n",
+    );
     s.expect("smove a a 9", ":0\r\n");
     s.expect("set k v", "+OK\r\n");
     s.expect("sinter nokey k", WRONGTYPE);
@@ -214,15 +281,27 @@ fn spop_draws_only_from_the_seeded_rng() {
 #[test]
 fn zadd_flag_errors_and_incr() {
     let mut s = Session::new();
-    s.expect("zadd z nx xx 1 a", "-ERR XX and NX options at the same time are not compatible\r\n");
-    s.expect("zadd z gt lt 1 a", "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n");
-    s.expect("zadd z incr 1 a 2 b", "-ERR INCR option supports a single increment-element pair\r\n");
+    s.expect(
+        "zadd z nx xx 1 a",
+        "-ERR XX and NX options at the same time are not compatible\r\n",
+    );
+    s.expect(
+        "zadd z gt lt 1 a",
+        "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n",
+    );
+    s.expect(
+        "zadd z incr 1 a 2 b",
+        "-ERR INCR option supports a single increment-element pair\r\n",
+    );
     s.expect("zadd z 1 a 2", "-ERR syntax error\r\n");
     s.expect("zadd nokey xx incr 1 a", "$-1\r\n");
     s.expect("zadd z 1 a 2 b", ":2\r\n");
     s.expect("zadd z gt ch 50 a 0 b", ":1\r\n");
     s.expect("zadd z inf i", ":1\r\n");
-    s.expect("zadd z incr -inf i", "-ERR resulting score is not a number (NaN)\r\n");
+    s.expect(
+        "zadd z incr -inf i",
+        "-ERR resulting score is not a number (NaN)\r\n",
+    );
     s.expect("zadd z 1e400 w", "-ERR value is not a valid float\r\n");
     s.expect("zadd z 0x10 u 1.1 x", ":2\r\n");
     s.expect("zscore z u", "$2\r\n16\r\n");
@@ -244,15 +323,27 @@ fn zset_negative_zero_depends_on_encoding() {
 fn zrange_by_score_and_lex_with_rev_and_limit() {
     let mut s = Session::new();
     s.expect("zadd z 1 a 2 b 3 c 4 d 5 e", ":5\r\n");
-    s.expect("zrange z 10 0 byscore rev limit 1 2 withscores", "*4\r\n$1\r\nd\r\n$1\r\n4\r\n$1\r\nc\r\n$1\r\n3\r\n");
+    s.expect(
+        "zrange z 10 0 byscore rev limit 1 2 withscores",
+        "*4\r\n$1\r\nd\r\n$1\r\n4\r\n$1\r\nc\r\n$1\r\n3\r\n",
+    );
     s.expect("zrange z 0 10 byscore limit -1 2", "*0\r\n");
     s.expect("zrangebyscore z (1 (3", "*1\r\n$1\r\nb\r\n");
     s.expect("zrange z 0 1 limit 0 1", "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n");
-    s.expect("zrange z - + bylex withscores", "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n");
+    s.expect(
+        "zrange z - + bylex withscores",
+        "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+    );
     s.expect("zrangebyscore z a 1", "-ERR min or max is not a float\r\n");
-    s.expect("zrangebylex z a c", "-ERR min or max not valid string range item\r\n");
+    s.expect(
+        "zrangebylex z a c",
+        "-ERR min or max not valid string range item\r\n",
+    );
     s.expect("zadd l 0 a 0 b 0 c 0 d", ":4\r\n");
-    s.expect("zrevrangebylex l [d (a", "*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n");
+    s.expect(
+        "zrevrangebylex l [d (a",
+        "*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n",
+    );
     s.expect("zremrangebylex l - +", ":4\r\n");
     s.expect("exists l", ":0\r\n");
 }
@@ -261,13 +352,31 @@ fn zrange_by_score_and_lex_with_rev_and_limit() {
 fn zpop_zrandmember_and_store_ops() {
     let mut s = Session::new();
     s.expect("zadd z 1 a 2 b 3 c", ":3\r\n");
-    s.expect("zrandmember z 5 withscores", "*6\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n");
-    s.expect("zpopmax z 2", "*4\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n");
-    s.expect("zpopmin z x", "-ERR value is out of range, must be positive\r\n");
+    s.expect(
+        "zrandmember z 5 withscores",
+        "*6\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n",
+    );
+    s.expect(
+        "zpopmax z 2",
+        "*4\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    );
+    s.expect(
+        "zpopmin z x",
+        "-ERR value is out of range, must be positive\r\n",
+    );
     s.expect("zadd b 10 a 20 w", ":2\r\n");
     s.expect("zunionstore d 2 z b weights 2 3", ":2\r\n");
-    s.expect("zrange d 0 -1 withscores", "*4\r\n$1\r\na\r\n$2\r\n32\r\n$1\r\nw\r\n$2\r\n60\r\n");
-    s.expect("zunionstore d 0 z", "-ERR at least 1 input key is needed for 'zunionstore' command\r\n");
+    s.expect(
+        "zrange d 0 -1 withscores",
+        "*4\r\n$1\r\na\r\n$2\r\n32\r\n$1\r\nw\r\n$2\r\n60\r\n",
+    );
+    s.expect(
+        "zunionstore d 0 z",
+        "-ERR at least 1 input key is needed for 'zunionstore' command\r\n",
+    );
     s.expect("zinterstore d 2 z", "-ERR syntax error\r\n");
-    s.expect("zunionstore d 2 z b weights 1 x", "-ERR weight value is not a float\r\n");
+    s.expect(
+        "zunionstore d 2 z b weights 1 x",
+        "-ERR weight value is not a float\r\n",
+    );
 }

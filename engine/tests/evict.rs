@@ -19,12 +19,30 @@ struct Node {
 impl Node {
     fn new(conf: &[&str]) -> Node {
         let config = Config::from_conf_lines(conf).expect("config");
-        let mut engine = Engine::new(config, EngineOptions { seed: 7, pid: 1, port: 6379, ..Default::default() }, START_US);
+        let mut engine = Engine::new(
+            config,
+            EngineOptions {
+                seed: 7,
+                pid: 1,
+                port: 6379,
+                ..Default::default()
+            },
+            START_US,
+        );
         for conn in [1, 2] {
-            engine.handle_input(START_US, Input::Accepted { conn: ConnId(conn), peer: format!("127.0.0.1:5000{}", conn) });
+            engine.handle_input(
+                START_US,
+                Input::Accepted {
+                    conn: ConnId(conn),
+                    peer: format!("127.0.0.1:5000{}", conn),
+                },
+            );
         }
         while engine.poll_output().is_some() {}
-        Node { engine, now_us: START_US }
+        Node {
+            engine,
+            now_us: START_US,
+        }
     }
 
     /// Sends one command on a connection and returns the reply bytes as text.
@@ -47,12 +65,17 @@ impl Node {
 
     /// Lets `ms` of node time pass, running every timer that falls due.
     fn sleep_ms(&mut self, ms: u64) {
-        self.now_us = common::run_timers_until(&mut self.engine, self.now_us, self.now_us + ms * 1000);
+        self.now_us =
+            common::run_timers_until(&mut self.engine, self.now_us, self.now_us + ms * 1000);
     }
 
     fn keys(&mut self) -> Vec<String> {
         let reply = self.cmd("KEYS *");
-        let mut keys: Vec<String> = reply.split("\r\n").filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$')).map(String::from).collect();
+        let mut keys: Vec<String> = reply
+            .split("\r\n")
+            .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
+            .map(String::from)
+            .collect();
         keys.sort();
         keys
     }
@@ -60,7 +83,10 @@ impl Node {
     /// maxmemory just under what is used now: evicting one 100 KB value is enough.
     fn squeeze(&mut self) {
         let used = self.info_u64("used_memory");
-        assert_eq!(self.cmd(&format!("CONFIG SET maxmemory {}", used - 50_000)), "+OK\r\n");
+        assert_eq!(
+            self.cmd(&format!("CONFIG SET maxmemory {}", used - 50_000)),
+            "+OK\r\n"
+        );
     }
 }
 
@@ -89,7 +115,10 @@ fn oom_replies_under_noeviction() {
     assert_eq!(n.cmd("GET a"), OOM);
     assert_eq!(n.cmd("DEL a"), OOM);
     assert_eq!(n.cmd("PING"), OOM);
-    assert_eq!(n.cmd("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert_eq!(
+        n.cmd("EXEC"),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
     assert_eq!(n.cmd("MULTI"), "+OK\r\n");
     assert_eq!(n.cmd("DISCARD"), "+OK\r\n");
     // A transaction of non-deny-oom commands queued before the limit still runs.
@@ -102,7 +131,10 @@ fn oom_replies_under_noeviction() {
     assert_eq!(n.cmd("CONFIG SET maxmemory-policy volatile-lru"), "+OK\r\n");
     assert_eq!(n.cmd("SET c 1"), OOM);
     assert_eq!(n.info("evicted_keys"), "0");
-    assert!(n.info("errorstat_OOM").starts_with("count="), "OOM errors are counted");
+    assert!(
+        n.info("errorstat_OOM").starts_with("count="),
+        "OOM errors are counted"
+    );
     assert_eq!(n.info("maxmemory"), "1");
     assert_eq!(n.info("maxmemory_policy"), "volatile-lru");
 }
@@ -113,7 +145,13 @@ fn oom_replies_under_noeviction() {
 fn volatile_ttl_evicts_the_soonest_expiry() {
     let mut n = Node::new(&["maxmemory-policy volatile-ttl", "maxmemory-samples 10"]);
     let v = big();
-    for (k, ttl) in [("p1", None), ("v100", Some("100")), ("v50", Some("50")), ("v200", Some("200")), ("p2", None)] {
+    for (k, ttl) in [
+        ("p1", None),
+        ("v100", Some("100")),
+        ("v50", Some("50")),
+        ("v200", Some("200")),
+        ("p2", None),
+    ] {
         match ttl {
             None => assert_eq!(n.on(1, &["SET", k, &v]), "+OK\r\n"),
             Some(t) => assert_eq!(n.on(1, &["SET", k, &v, "EX", t]), "+OK\r\n"),
@@ -161,7 +199,12 @@ fn allkeys_lru_evicts_the_idle_key() {
     assert_eq!(n.cmd("OBJECT IDLETIME k3"), ":3\r\n");
     n.squeeze();
     assert_eq!(n.cmd("SET trigger 1"), "+OK\r\n");
-    let expected: Vec<String> = ["k0", "k1", "k2", "k4", "k5", "k6", "k7", "k8", "k9", "trigger"].iter().map(|s| s.to_string()).collect();
+    let expected: Vec<String> = [
+        "k0", "k1", "k2", "k4", "k5", "k6", "k7", "k8", "k9", "trigger",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     assert_eq!(n.keys(), expected);
     assert_eq!(n.info("evicted_keys"), "1");
 }
@@ -216,7 +259,11 @@ fn lfu_counter_with_log_factor_zero() {
 /// LFU decay: one point per lfu-decay-time minutes without access.
 #[test]
 fn lfu_counter_decays_per_minute() {
-    let mut n = Node::new(&["maxmemory-policy allkeys-lfu", "lfu-log-factor 0", "lfu-decay-time 1"]);
+    let mut n = Node::new(&[
+        "maxmemory-policy allkeys-lfu",
+        "lfu-log-factor 0",
+        "lfu-decay-time 1",
+    ]);
     n.cmd("SET k v");
     for _ in 0..10 {
         n.cmd("GET k");
@@ -236,7 +283,15 @@ fn lfu_counter_decays_per_minute() {
 fn lfu_counter_is_logarithmic_with_factor_ten() {
     let mut n = Node::new(&["maxmemory-policy allkeys-lfu"]);
     let freq_mean = |n: &mut Node| -> f64 {
-        let total: i64 = (0..10).map(|i| n.cmd(&format!("OBJECT FREQ k{}", i)).trim_start_matches(':').trim().parse::<i64>().unwrap()).sum();
+        let total: i64 = (0..10)
+            .map(|i| {
+                n.cmd(&format!("OBJECT FREQ k{}", i))
+                    .trim_start_matches(':')
+                    .trim()
+                    .parse::<i64>()
+                    .unwrap()
+            })
+            .sum();
         total as f64 / 10.0
     };
     for i in 0..10 {
@@ -262,7 +317,11 @@ fn lfu_counter_is_logarithmic_with_factor_ten() {
 /// once (frequency 6) over those read three times (8).
 #[test]
 fn allkeys_lfu_evicts_the_least_frequent_key() {
-    let mut n = Node::new(&["maxmemory-policy allkeys-lfu", "lfu-log-factor 0", "maxmemory-samples 10"]);
+    let mut n = Node::new(&[
+        "maxmemory-policy allkeys-lfu",
+        "lfu-log-factor 0",
+        "maxmemory-samples 10",
+    ]);
     let v = big();
     for i in 0..10 {
         n.on(1, &["SET", &format!("k{}", i), &v]);
@@ -284,7 +343,15 @@ fn allkeys_lfu_evicts_the_least_frequent_key() {
 /// and only volatile keys for volatile-*.
 #[test]
 fn every_policy_gets_under_the_limit() {
-    for policy in ["allkeys-random", "volatile-random", "volatile-lru", "volatile-lfu", "allkeys-lru", "allkeys-lfu", "volatile-ttl"] {
+    for policy in [
+        "allkeys-random",
+        "volatile-random",
+        "volatile-lru",
+        "volatile-lfu",
+        "allkeys-lru",
+        "allkeys-lfu",
+        "volatile-ttl",
+    ] {
         let mut n = Node::new(&[&format!("maxmemory-policy {}", policy)]);
         let v = "y".repeat(10_000);
         for i in 0..40 {
@@ -294,12 +361,26 @@ fn every_policy_gets_under_the_limit() {
         let used = n.info_u64("used_memory");
         n.cmd(&format!("CONFIG SET maxmemory {}", used - 200_000));
         assert_eq!(n.cmd("SET trigger 1"), "+OK\r\n", "{}", policy);
-        assert!(n.info_u64("used_memory") <= used - 200_000, "{} got under the limit", policy);
+        assert!(
+            n.info_u64("used_memory") <= used - 200_000,
+            "{} got under the limit",
+            policy
+        );
         let evicted = n.info_u64("evicted_keys");
-        assert!((20..=25).contains(&evicted), "{} evicted {}", policy, evicted);
+        assert!(
+            (20..=25).contains(&evicted),
+            "{} evicted {}",
+            policy,
+            evicted
+        );
         let keys = n.keys();
         if policy.starts_with("volatile") {
-            assert_eq!(keys.iter().filter(|k| k.starts_with('p')).count(), 40, "{} kept every persistent key", policy);
+            assert_eq!(
+                keys.iter().filter(|k| k.starts_with('p')).count(),
+                40,
+                "{} kept every persistent key",
+                policy
+            );
         }
     }
 }
@@ -309,7 +390,10 @@ fn every_policy_gets_under_the_limit() {
 /// the eviction timer finishes the work.
 #[test]
 fn eviction_continues_in_the_timer_when_the_budget_runs_out() {
-    let mut n = Node::new(&["maxmemory-policy allkeys-random", "maxmemory-eviction-tenacity 1"]);
+    let mut n = Node::new(&[
+        "maxmemory-policy allkeys-random",
+        "maxmemory-eviction-tenacity 1",
+    ]);
     let v = "z".repeat(4000);
     for i in 0..400 {
         n.on(1, &["SET", &format!("k{}", i), &v]);
@@ -317,14 +401,28 @@ fn eviction_continues_in_the_timer_when_the_budget_runs_out() {
     let used = n.info_u64("used_memory");
     let limit = used - 800_000;
     // Set through the admin hand so that no timer runs before the SET below.
-    let (reply, _) = n.engine.admin_command(n.now_us, vec![b"CONFIG".to_vec(), b"SET".to_vec(), b"maxmemory".to_vec(), limit.to_string().into_bytes()]);
+    let (reply, _) = n.engine.admin_command(
+        n.now_us,
+        vec![
+            b"CONFIG".to_vec(),
+            b"SET".to_vec(),
+            b"maxmemory".to_vec(),
+            limit.to_string().into_bytes(),
+        ],
+    );
     assert_eq!(reply, b"+OK\r\n");
     assert_eq!(n.cmd("SET trigger 1"), "+OK\r\n");
     let first = n.info_u64("evicted_keys");
     assert!((16..150).contains(&first), "one budget evicted {}", first);
     assert!(n.info_u64("used_memory") > limit);
     n.sleep_ms(50);
-    assert!(n.info_u64("used_memory") <= limit, "used {} limit {} evicted {}", n.info_u64("used_memory"), limit, n.info_u64("evicted_keys"));
+    assert!(
+        n.info_u64("used_memory") <= limit,
+        "used {} limit {} evicted {}",
+        n.info_u64("used_memory"),
+        limit,
+        n.info_u64("evicted_keys")
+    );
     assert!(n.info_u64("evicted_keys") >= 190);
 }
 
@@ -349,13 +447,22 @@ fn lowering_maxmemory_evicts_from_the_timer() {
 #[test]
 fn replicas_ignore_maxmemory_by_default() {
     for (ignore, evicted, reply) in [("yes", "0", "+OK\r\n"), ("no", "2", OOM)] {
-        let conf = ["maxmemory-policy allkeys-random", "replicaof 10.0.0.1 6379", "replica-read-only no"];
+        let conf = [
+            "maxmemory-policy allkeys-random",
+            "replicaof 10.0.0.1 6379",
+            "replica-read-only no",
+        ];
         let mut n = Node::new(&conf);
         n.cmd(&format!("CONFIG SET replica-ignore-maxmemory {}", ignore));
         n.cmd("SET a 1");
         n.cmd("SET b 1");
         n.cmd("CONFIG SET maxmemory 1");
-        assert_eq!(n.cmd("SET c 1"), reply, "replica-ignore-maxmemory {}", ignore);
+        assert_eq!(
+            n.cmd("SET c 1"),
+            reply,
+            "replica-ignore-maxmemory {}",
+            ignore
+        );
         assert_eq!(n.info("evicted_keys"), evicted);
     }
 }
@@ -388,7 +495,11 @@ fn no_access_time_updates_while_a_child_runs() {
     let mut n = Node::new(&["maxmemory-policy allkeys-lru"]);
     n.cmd("SET k v");
     n.sleep_ms(3500);
-    n.engine.server_mut().child = Some(redsim_engine::child::Child { pid: 99, kind: redsim_engine::child::ChildKind::Rdb, started_us: n.now_us });
+    n.engine.server_mut().child = Some(redsim_engine::child::Child {
+        pid: 99,
+        kind: redsim_engine::child::ChildKind::Rdb,
+        started_us: n.now_us,
+    });
     n.cmd("GET k");
     assert_eq!(n.cmd("OBJECT IDLETIME k"), ":3\r\n");
     n.engine.server_mut().child = None;
@@ -402,7 +513,11 @@ fn no_access_time_updates_while_a_child_runs() {
 /// the object, COPY makes a new one.
 #[test]
 fn lfu_accesses_per_command_match_redis() {
-    let mut n = Node::new(&["maxmemory 1gb", "maxmemory-policy allkeys-lfu", "lfu-log-factor 0"]);
+    let mut n = Node::new(&[
+        "maxmemory 1gb",
+        "maxmemory-policy allkeys-lfu",
+        "lfu-log-factor 0",
+    ]);
     let expected = [
         ("HSET h f v", "h", ":5"),
         ("HSET h g v", "h", ":6"),
@@ -437,7 +552,12 @@ fn lfu_accesses_per_command_match_redis() {
         n.cmd(command);
         let got = n.cmd(&format!("OBJECT FREQ {}", key));
         if got.trim_end() != freq {
-            mismatches.push(format!("{} -> {} (Redis {})", command, got.trim_end(), freq));
+            mismatches.push(format!(
+                "{} -> {} (Redis {})",
+                command,
+                got.trim_end(),
+                freq
+            ));
         }
     }
     assert!(mismatches.is_empty(), "{:#?}", mismatches);
@@ -500,7 +620,10 @@ fn eviction_touches_watched_keys() {
 #[test]
 fn populated_keys_start_with_the_initial_counter() {
     let mut n = Node::new(&["maxmemory-policy allkeys-lfu"]);
-    let (reply, _) = n.engine.admin_command(n.now_us, vec![b"DEBUG".to_vec(), b"POPULATE".to_vec(), b"3".to_vec()]);
+    let (reply, _) = n.engine.admin_command(
+        n.now_us,
+        vec![b"DEBUG".to_vec(), b"POPULATE".to_vec(), b"3".to_vec()],
+    );
     assert_eq!(reply, b"+OK\r\n");
     assert_eq!(n.cmd("OBJECT FREQ key:1"), ":5\r\n");
 }

@@ -19,10 +19,28 @@ struct Node {
 impl Node {
     fn new(conf: &[&str]) -> Node {
         let config = Config::from_conf_lines(conf).expect("config");
-        let mut engine = Engine::new(config, EngineOptions { seed: 3, pid: 1, port: 6379, ..Default::default() }, START_US);
-        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into() });
+        let mut engine = Engine::new(
+            config,
+            EngineOptions {
+                seed: 3,
+                pid: 1,
+                port: 6379,
+                ..Default::default()
+            },
+            START_US,
+        );
+        engine.handle_input(
+            START_US,
+            Input::Accepted {
+                conn: CONN,
+                peer: "127.0.0.1:50000".into(),
+            },
+        );
         while engine.poll_output().is_some() {}
-        Node { engine, now_us: START_US }
+        Node {
+            engine,
+            now_us: START_US,
+        }
     }
 
     /// Runs a command; returns the reply and the main thread's CPU for it (µs).
@@ -39,12 +57,17 @@ impl Node {
     }
 
     fn lazy(&mut self) -> (u64, u64) {
-        let mut get = |name: &str| common::info_field(&mut self.engine, self.now_us, name).parse::<u64>().expect("number");
+        let mut get = |name: &str| {
+            common::info_field(&mut self.engine, self.now_us, name)
+                .parse::<u64>()
+                .expect("number")
+        };
         (get("lazyfree_pending_objects"), get("lazyfreed_objects"))
     }
 
     fn sleep_ms(&mut self, ms: u64) {
-        self.now_us = common::run_timers_until(&mut self.engine, self.now_us, self.now_us + ms * 1000);
+        self.now_us =
+            common::run_timers_until(&mut self.engine, self.now_us, self.now_us + ms * 1000);
     }
 
     /// A set of `n` members "member:<i>" (hashtable encoding), put in place
@@ -55,7 +78,9 @@ impl Node {
             set.members.insert(format!("member:{}", i).into_bytes());
         }
         set.hashtable = true;
-        self.engine.server_mut().dbs[0].dict.insert(key.as_bytes().to_vec(), Entry::new(Value::Set(set)));
+        self.engine.server_mut().dbs[0]
+            .dict
+            .insert(key.as_bytes().to_vec(), Entry::new(Value::Set(set)));
     }
 
     fn sadd(&mut self, key: &str, members: impl Iterator<Item = String>) {
@@ -124,7 +149,11 @@ fn del_of_a_big_set_stalls_and_unlink_does_not() {
     n.put_set("s", 1_000_000);
     let (reply, del_us) = n.step("DEL s");
     assert_eq!(reply, ":1\r\n");
-    assert!((450_000..=700_000).contains(&del_us), "DEL took {} µs", del_us);
+    assert!(
+        (450_000..=700_000).contains(&del_us),
+        "DEL took {} µs",
+        del_us
+    );
     assert_eq!(n.lazy(), (0, 0));
 
     n.put_set("s", 1_000_000);
@@ -149,7 +178,12 @@ fn del_of_a_big_set_stalls_and_unlink_does_not() {
 #[test]
 fn lazyfree_options_move_frees_to_the_bio_thread() {
     // No save points: with them FLUSHALL also runs a synchronous SAVE.
-    let mut n = Node::new(&["lazyfree-lazy-user-del yes", "lazyfree-lazy-server-del yes", "lazyfree-lazy-user-flush yes", "save \"\""]);
+    let mut n = Node::new(&[
+        "lazyfree-lazy-user-del yes",
+        "lazyfree-lazy-server-del yes",
+        "lazyfree-lazy-user-flush yes",
+        "save \"\"",
+    ]);
     n.put_set("s", 200_000);
     let (_, us) = n.step("DEL s");
     assert!(us < 100, "lazy DEL took {} µs", us);
@@ -168,7 +202,11 @@ fn lazyfree_options_move_frees_to_the_bio_thread() {
     let mut sync = Node::new(&[]);
     sync.put_set("s", 200_000);
     let (_, us) = sync.step("SET s plain");
-    assert!(us > 50_000, "a synchronous overwrite frees the old set: {} µs", us);
+    assert!(
+        us > 50_000,
+        "a synchronous overwrite frees the old set: {} µs",
+        us
+    );
     sync.put_set("t", 200_000);
     let (_, us) = sync.step("FLUSHALL");
     assert!(us > 50_000, "a synchronous FLUSHALL: {} µs", us);
@@ -198,7 +236,14 @@ fn bio_jobs_run_one_after_another() {
 fn lazy_expire_frees_in_the_background() {
     for (lazy, main_thread_frees) in [("yes", false), ("no", true)] {
         let mut n = Node::new(&[&format!("lazyfree-lazy-expire {}", lazy)]);
-        let (reply, _) = n.engine.admin_command(n.now_us, vec![b"DEBUG".to_vec(), b"SET-ACTIVE-EXPIRE".to_vec(), b"0".to_vec()]);
+        let (reply, _) = n.engine.admin_command(
+            n.now_us,
+            vec![
+                b"DEBUG".to_vec(),
+                b"SET-ACTIVE-EXPIRE".to_vec(),
+                b"0".to_vec(),
+            ],
+        );
         assert_eq!(reply, b"+OK\r\n");
         n.put_set("s", 500_000);
         assert_eq!(n.cmd("PEXPIRE s 10"), ":1\r\n");
@@ -224,7 +269,10 @@ fn oom_waits_for_the_bio_thread_up_to_the_budget() {
     n.cmd("UNLINK s");
     n.cmd("CONFIG SET maxmemory 1");
     let (reply, us) = n.step("SET a 1");
-    assert_eq!(reply, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    assert_eq!(
+        reply,
+        "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    );
     assert!((500..1000).contains(&us), "waited {} µs", us);
     n.sleep_ms(200);
     let (_, us) = n.step("SET a 1");

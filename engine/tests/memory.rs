@@ -5,7 +5,9 @@
 
 use redsim_engine::child::{self, ChildKind};
 use redsim_engine::object::{StrObj, Value};
-use redsim_engine::{ChildExitStatus, ChildJob, Config, ConnId, Engine, EngineOptions, Input, MachineInfo, Output};
+use redsim_engine::{
+    ChildExitStatus, ChildJob, Config, ConnId, Engine, EngineOptions, Input, MachineInfo, Output,
+};
 
 const START_US: u64 = 1_700_000_000_000_000;
 const CONN: ConnId = ConnId(1);
@@ -18,13 +20,29 @@ struct Node {
 
 impl Node {
     fn with_machine(machine: MachineInfo) -> Node {
-        let opts = EngineOptions { seed: 1, pid: 100, port: 6379, machine, ..Default::default() };
+        let opts = EngineOptions {
+            seed: 1,
+            pid: 100,
+            port: 6379,
+            machine,
+            ..Default::default()
+        };
         let mut config = Config::default();
         config.set("enable-debug-command", &["yes"]).expect("valid");
         let mut engine = Engine::new(config, opts, START_US);
-        engine.handle_input(START_US, Input::Accepted { conn: CONN, peer: "127.0.0.1:50000".into() });
+        engine.handle_input(
+            START_US,
+            Input::Accepted {
+                conn: CONN,
+                peer: "127.0.0.1:50000".into(),
+            },
+        );
         while engine.poll_output().is_some() {}
-        Node { engine, now_us: START_US, logs: Vec::new() }
+        Node {
+            engine,
+            now_us: START_US,
+            logs: Vec::new(),
+        }
     }
 
     fn new() -> Node {
@@ -39,7 +57,13 @@ impl Node {
             req.extend_from_slice(a);
             req.extend_from_slice(b"\r\n");
         }
-        let step = self.engine.handle_input(self.now_us, Input::Data { conn: CONN, bytes: &req });
+        let step = self.engine.handle_input(
+            self.now_us,
+            Input::Data {
+                conn: CONN,
+                bytes: &req,
+            },
+        );
         (self.drain(), step.cpu_us)
     }
 
@@ -66,17 +90,32 @@ impl Node {
 
     fn info(&mut self, name: &str) -> String {
         let fields = self.engine.info_fields(self.now_us);
-        fields.into_iter().find(|(k, _)| k == name).map(|(_, v)| v).unwrap_or_else(|| panic!("no INFO field {}", name))
+        fields
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no INFO field {}", name))
     }
 
     fn fork(&mut self) -> u32 {
-        let pid = child::fork(self.engine.server_mut(), ChildKind::Rdb, ChildJob::Compute { cpu_us: 1 }).expect("no child yet");
+        let pid = child::fork(
+            self.engine.server_mut(),
+            ChildKind::Rdb,
+            ChildJob::Compute { cpu_us: 1 },
+        )
+        .expect("no child yet");
         self.drain();
         pid
     }
 
     fn child_exit(&mut self, pid: u32) {
-        self.engine.handle_input(self.now_us, Input::ChildExit { pid, status: ChildExitStatus::Ok });
+        self.engine.handle_input(
+            self.now_us,
+            Input::ChildExit {
+                pid,
+                status: ChildExitStatus::Ok,
+            },
+        );
         self.drain();
     }
 
@@ -130,7 +169,9 @@ fn overwrite_during_fork(n: &mut Node, keys: u64, count: u64) -> (u64, u64) {
     let pid = n.fork();
     let mut x = 12345u64;
     for _ in 0..count {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let k = format!("key:{}", (x >> 33) % keys);
         n.cmd(&format!("SET {} {}", k, "w".repeat(100)));
     }
@@ -146,22 +187,54 @@ fn overwriting_one_percent_of_keys_copies_far_more_pages() {
     let mut n = Node::new();
     let (copied, rss) = overwrite_during_fork(&mut n, 100_000, 1_000);
     let share = copied as f64 / rss as f64;
-    eprintln!("4 KiB pages: 1% of keys overwritten copied {} of {} RSS bytes ({:.1}%)", copied, rss, share * 100.0);
-    assert!(share > 0.10 && share < 0.9, "copied {} of rss {} ({:.3})", copied, rss, share);
-    let line = n.logs.iter().find(|l| l.starts_with("C:Fork CoW for RDB: current ")).expect("CoW log line");
+    eprintln!(
+        "4 KiB pages: 1% of keys overwritten copied {} of {} RSS bytes ({:.1}%)",
+        copied,
+        rss,
+        share * 100.0
+    );
+    assert!(
+        share > 0.10 && share < 0.9,
+        "copied {} of rss {} ({:.3})",
+        copied,
+        rss,
+        share
+    );
+    let line = n
+        .logs
+        .iter()
+        .find(|l| l.starts_with("C:Fork CoW for RDB: current "))
+        .expect("CoW log line");
     let mb = copied >> 20;
-    assert_eq!(line, &format!("C:Fork CoW for RDB: current {} MB, peak {} MB, average {} MB", mb, mb, mb));
+    assert_eq!(
+        line,
+        &format!(
+            "C:Fork CoW for RDB: current {} MB, peak {} MB, average {} MB",
+            mb, mb, mb
+        )
+    );
     assert_eq!(n.engine.memory_stats().child_private_bytes, 0);
     assert_eq!(n.info("current_cow_size"), "0");
 }
 
 #[test]
 fn huge_pages_copy_nearly_everything() {
-    let mut n = Node::with_machine(MachineInfo { thp: true, ..Default::default() });
+    let mut n = Node::with_machine(MachineInfo {
+        thp: true,
+        ..Default::default()
+    });
     let (copied, rss) = overwrite_during_fork(&mut n, 100_000, 1_000);
     let heap_rss = rss - redsim_engine::memory::PROCESS_BASE_RSS;
-    eprintln!("2 MiB pages: 1% of keys overwritten copied {} of {} heap RSS bytes", copied, heap_rss);
-    assert!(copied as f64 >= 0.9 * heap_rss as f64, "copied {} of heap rss {}", copied, heap_rss);
+    eprintln!(
+        "2 MiB pages: 1% of keys overwritten copied {} of {} heap RSS bytes",
+        copied, heap_rss
+    );
+    assert!(
+        copied as f64 >= 0.9 * heap_rss as f64,
+        "copied {} of heap rss {}",
+        copied,
+        heap_rss
+    );
     assert_eq!(copied % (2 << 20), 0);
 }
 
@@ -198,7 +271,13 @@ fn swapped_pages_stall_the_loop_when_touched() {
     assert_eq!(reply.len(), "$4096\r\n".len() + 4096 + 2);
     let pages = n.engine.memory_stats().swap_in_pages;
     assert!(pages >= 1);
-    assert!(cold_us >= warm_us + pages * 100, "cold {} warm {} pages {}", cold_us, warm_us, pages);
+    assert!(
+        cold_us >= warm_us + pages * 100,
+        "cold {} warm {} pages {}",
+        cold_us,
+        warm_us,
+        pages
+    );
     // Now resident: no stall.
     let (_, again_us) = n.raw(&[b"GET", b"key:5"]);
     assert_eq!(n.engine.memory_stats().swap_in_pages, pages);
@@ -206,7 +285,12 @@ fn swapped_pages_stall_the_loop_when_touched() {
 }
 
 fn string_at(n: &Node, key: &str) -> StrObj {
-    match &n.engine.server().dbs[0].dict.get(key.as_bytes()).expect("key").value {
+    match &n.engine.server().dbs[0]
+        .dict
+        .get(key.as_bytes())
+        .expect("key")
+        .value
+    {
         Value::Str(s) => s.clone(),
         _ => panic!("not a string"),
     }
@@ -219,18 +303,58 @@ fn compact_values_read_as_their_bytes() {
     plain.resize(4000, b'x');
     n.raw(&[b"SET", b"k", &plain]);
     assert!(string_at(&n, "k").run().is_some(), "stored compact");
-    assert_eq!(n.raw(&[b"GET", b"k"]).0, [format!("${}\r\n", plain.len()).into_bytes(), plain.clone(), b"\r\n".to_vec()].concat());
+    assert_eq!(
+        n.raw(&[b"GET", b"k"]).0,
+        [
+            format!("${}\r\n", plain.len()).into_bytes(),
+            plain.clone(),
+            b"\r\n".to_vec()
+        ]
+        .concat()
+    );
     assert_eq!(n.cmd("STRLEN k"), ":4000\r\n");
-    for (a, b) in [(0i64, 10i64), (3, 8), (5, 5000), (-10, -1), (-4000, 7), (6, 6), (3990, 3999)] {
+    for (a, b) in [
+        (0i64, 10i64),
+        (3, 8),
+        (5, 5000),
+        (-10, -1),
+        (-4000, 7),
+        (6, 6),
+        (3990, 3999),
+    ] {
         let len = plain.len() as i64;
-        let (s, e) = ((if a < 0 { len + a } else { a }).max(0) as usize, (if b < 0 { len + b } else { b }).min(len - 1) as usize);
+        let (s, e) = (
+            (if a < 0 { len + a } else { a }).max(0) as usize,
+            (if b < 0 { len + b } else { b }).min(len - 1) as usize,
+        );
         let want = &plain[s..=e];
-        let got = n.raw(&[b"GETRANGE", b"k", a.to_string().as_bytes(), b.to_string().as_bytes()]).0;
-        assert_eq!(got, [format!("${}\r\n", want.len()).into_bytes(), want.to_vec(), b"\r\n".to_vec()].concat(), "{} {}", a, b);
+        let got = n
+            .raw(&[
+                b"GETRANGE",
+                b"k",
+                a.to_string().as_bytes(),
+                b.to_string().as_bytes(),
+            ])
+            .0;
+        assert_eq!(
+            got,
+            [
+                format!("${}\r\n", want.len()).into_bytes(),
+                want.to_vec(),
+                b"\r\n".to_vec()
+            ]
+            .concat(),
+            "{} {}",
+            a,
+            b
+        );
     }
     n.cmd("MEMORY USAGE k");
     n.cmd("OBJECT ENCODING k");
-    assert!(string_at(&n, "k").real_bytes() < 64, "hot paths must not materialise the value");
+    assert!(
+        string_at(&n, "k").real_bytes() < 64,
+        "hot paths must not materialise the value"
+    );
     n.cmd("APPEND k xxxx");
     plain.extend_from_slice(b"xxxx");
     assert!(string_at(&n, "k").run().is_some(), "still a run");
@@ -245,7 +369,12 @@ fn compact_values_read_as_their_bytes() {
 fn compact_values_save_and_dump_like_plain_ones() {
     use redsim_engine::db::Db;
     use redsim_engine::object::Entry;
-    let aux = redsim_engine::rdb::Aux { ctime_s: 1, used_mem: 1 << 20, repl_id: "0".repeat(40), repl_offset: 0 };
+    let aux = redsim_engine::rdb::Aux {
+        ctime_s: 1,
+        used_mem: 1 << 20,
+        repl_id: "0".repeat(40),
+        repl_offset: 0,
+    };
     let cases: Vec<(Vec<u8>, u8, usize)> = vec![
         (b"value:0".to_vec(), 0, 4096),
         (b"c12:99".to_vec(), b'x', 1000),
@@ -253,7 +382,10 @@ fn compact_values_save_and_dump_like_plain_ones() {
         (b"xxhead".to_vec(), b'x', 100_000),
     ];
     for compression in [true, false] {
-        let opts = redsim_engine::rdb::SaveOptions { compression, ..Default::default() };
+        let opts = redsim_engine::rdb::SaveOptions {
+            compression,
+            ..Default::default()
+        };
         let (mut compact, mut plain) = (Db::default(), Db::default());
         for (i, (head, fill, len)) in cases.iter().enumerate() {
             let c = StrObj::from_run(head, *fill, *len);
@@ -273,8 +405,12 @@ fn compact_values_save_and_dump_like_plain_ones() {
         assert_eq!(a, b, "compression {}", compression);
         let loaded = redsim_engine::rdb::load(&a, 1).expect("loads");
         for (key, entry) in &plain.dict {
-            let Value::Str(want) = &entry.value else { unreachable!() };
-            let Value::Str(got) = &loaded.dbs[0].dict[key].value else { panic!("type") };
+            let Value::Str(want) = &entry.value else {
+                unreachable!()
+            };
+            let Value::Str(got) = &loaded.dbs[0].dict[key].value else {
+                panic!("type")
+            };
             assert_eq!(got.to_vec(), want.to_vec());
             assert!(got.run().is_some(), "loading keeps it compact");
         }
@@ -286,8 +422,14 @@ fn compact_values_save_and_dump_like_plain_ones() {
 fn debug_populate_like_redis() {
     let mut n = Node::new();
     assert_eq!(n.cmd("DEBUG POPULATE 3 key 10"), "+OK\r\n");
-    assert_eq!(n.raw(&[b"GET", b"key:0"]).0, b"$10\r\nvalue:0\x00\x00\x00\r\n");
-    assert_eq!(n.raw(&[b"GET", b"key:2"]).0, b"$10\r\nvalue:2\x00\x00\x00\r\n");
+    assert_eq!(
+        n.raw(&[b"GET", b"key:0"]).0,
+        b"$10\r\nvalue:0\x00\x00\x00\r\n"
+    );
+    assert_eq!(
+        n.raw(&[b"GET", b"key:2"]).0,
+        b"$10\r\nvalue:2\x00\x00\x00\r\n"
+    );
     assert_eq!(n.cmd("DEBUG POPULATE 2 key 3"), "+OK\r\n");
     assert_eq!(n.cmd("GET key:1"), "$10\r\nvalue:1\x00\x00\x00\r\n");
     n.cmd("DEBUG POPULATE 2 k");
@@ -305,8 +447,14 @@ fn debug_populate_like_redis() {
     n.cmd("DEBUG POPULATE 1 r 4096");
     assert_eq!(n.cmd("MEMORY USAGE r:0"), ":5168\r\n");
     assert_eq!(n.cmd("OBJECT ENCODING r:0"), "$3\r\nraw\r\n");
-    assert_eq!(n.cmd("DEBUG POPULATE -1"), "-ERR value is out of range, must be positive\r\n");
-    assert_eq!(n.cmd("DEBUG POPULATE 1 z2 -3"), "-ERR value is out of range, must be positive\r\n");
+    assert_eq!(
+        n.cmd("DEBUG POPULATE -1"),
+        "-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(
+        n.cmd("DEBUG POPULATE 1 z2 -3"),
+        "-ERR value is out of range, must be positive\r\n"
+    );
     assert_eq!(n.cmd("DBSIZE"), ":10\r\n");
     assert!(string_at(&n, "r:0").run().is_some());
 }
@@ -318,7 +466,15 @@ fn loaded_keyspace_is_re_accounted_by_cron() {
     n.cron();
     let used = n.used();
     let dbs = n.engine.server().dbs.clone();
-    let image = redsim_engine::rdb::save(&dbs, &redsim_engine::rdb::Aux { ctime_s: 1, used_mem: 0, repl_id: "0".repeat(40), repl_offset: 0 });
+    let image = redsim_engine::rdb::save(
+        &dbs,
+        &redsim_engine::rdb::Aux {
+            ctime_s: 1,
+            used_mem: 0,
+            repl_id: "0".repeat(40),
+            repl_offset: 0,
+        },
+    );
     n.cmd("FLUSHALL");
     let loaded = redsim_engine::rdb::load(&image, 16).expect("loads");
     n.engine.server_mut().dbs = loaded.dbs;
@@ -332,7 +488,12 @@ fn aof_rewrite_child_logs_its_cow_and_age_grows() {
     let mut n = Node::new();
     n.cmd("DEBUG POPULATE 20000 key 100");
     n.cron();
-    let pid = child::fork(n.engine.server_mut(), ChildKind::AofRewrite, ChildJob::Compute { cpu_us: 1 }).expect("fork");
+    let pid = child::fork(
+        n.engine.server_mut(),
+        ChildKind::AofRewrite,
+        ChildJob::Compute { cpu_us: 1 },
+    )
+    .expect("fork");
     n.drain();
     n.cmd("SET key:1 changed");
     n.cron();
@@ -341,5 +502,11 @@ fn aof_rewrite_child_logs_its_cow_and_age_grows() {
     n.now_us += 3_000_000;
     assert_eq!(n.info("current_cow_size_age"), "3");
     n.child_exit(pid);
-    assert!(n.logs.iter().any(|l| l == "C:Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB"), "{:?}", n.logs);
+    assert!(
+        n.logs
+            .iter()
+            .any(|l| l == "C:Fork CoW for AOF rewrite: current 0 MB, peak 0 MB, average 0 MB"),
+        "{:?}",
+        n.logs
+    );
 }

@@ -101,7 +101,10 @@ impl Conn {
     fn open(port: u16) -> std::io::Result<Conn> {
         let s = TcpStream::connect(("127.0.0.1", port))?;
         s.set_read_timeout(Some(Duration::from_secs(60)))?;
-        Ok(Conn { reader: BufReader::new(s.try_clone()?), writer: s })
+        Ok(Conn {
+            reader: BufReader::new(s.try_clone()?),
+            writer: s,
+        })
     }
     fn send(&mut self, args: &[&[u8]]) {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
@@ -120,13 +123,21 @@ impl Conn {
     fn ok(&mut self, args: &[&[u8]]) -> Reply {
         let r = self.cmd(args);
         if let Reply::Error(e) = &r {
-            panic!("{:?} failed: {}", args.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>(), e);
+            panic!(
+                "{:?} failed: {}",
+                args.iter()
+                    .map(|a| String::from_utf8_lossy(a))
+                    .collect::<Vec<_>>(),
+                e
+            );
         }
         r
     }
     fn line(&mut self) -> String {
         let mut l = String::new();
-        self.reader.read_line(&mut l).expect("read from redis-server");
+        self.reader
+            .read_line(&mut l)
+            .expect("read from redis-server");
         l.trim_end_matches("\r\n").to_string()
     }
     fn read(&mut self) -> Reply {
@@ -186,15 +197,29 @@ impl Server {
     /// and the given config lines.
     fn start(port: u16, dir: &Path, conf: &[&str]) -> Server {
         let mut cmd = Command::new(tool("redis-server"));
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"]).arg(dir);
-        cmd.args(["--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no", "--databases", "16"]);
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
+            .arg(dir);
+        cmd.args([
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--databases",
+            "16",
+        ]);
         for line in conf {
             let (k, v) = line.split_once(' ').expect("config line");
             cmd.arg(format!("--{}", k)).arg(v);
         }
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let child = cmd.spawn().expect("spawn redis-server");
-        let server = Server { child, port, dir: dir.to_path_buf() };
+        let server = Server {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(mut c) = Conn::open(port) {
@@ -202,13 +227,22 @@ impl Server {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "redis-server on port {} did not come up (log: {:?})", port, dir);
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {} did not come up (log: {:?})",
+                port,
+                dir
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let mut server = server;
         // A server that exited while something answered on the port means
         // the port was taken: the test would talk to someone else's server.
-        assert!(matches!(server.child.try_wait(), Ok(None)), "redis-server could not start on port {}: is the port in use?", port);
+        assert!(
+            matches!(server.child.try_wait(), Ok(None)),
+            "redis-server could not start on port {}: is the port in use?",
+            port
+        );
         server
     }
     fn conn(&self) -> Conn {
@@ -225,9 +259,18 @@ impl Drop for Server {
 }
 
 fn check_rdb(path: &Path) {
-    let out = Command::new(tool("redis-check-rdb")).arg(path).output().expect("run redis-check-rdb");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("RDB looks OK"), "redis-check-rdb rejected {:?}:\n{}", path, text);
+    let out = Command::new(tool("redis-check-rdb"))
+        .arg(path)
+        .output()
+        .expect("run redis-check-rdb");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb rejected {:?}:\n{}",
+        path,
+        text
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -241,7 +284,10 @@ struct Entry {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
 }
 
 fn b(s: &str) -> Vec<u8> {
@@ -279,7 +325,15 @@ fn zset(pairs: Vec<(Vec<u8>, f64)>) -> Value {
 }
 
 fn typed_values() -> Vec<(&'static str, Value)> {
-    let big_list: Vec<Vec<u8>> = (0..3000).map(|i| if i % 3 == 0 { i.to_string().into_bytes() } else { format!("item-{}-{}", i, "p".repeat(i % 50)).into_bytes() }).collect();
+    let big_list: Vec<Vec<u8>> = (0..3000)
+        .map(|i| {
+            if i % 3 == 0 {
+                i.to_string().into_bytes()
+            } else {
+                format!("item-{}-{}", i, "p".repeat(i % 50)).into_bytes()
+            }
+        })
+        .collect();
     vec![
         ("s:int", Value::Str(b("12345").into())),
         ("s:neg", Value::Str(b("-7").into())),
@@ -289,22 +343,93 @@ fn typed_values() -> Vec<(&'static str, Value)> {
         ("s:lead0", Value::Str(b("007").into())),
         ("s:empty", Value::Str(Vec::new().into())),
         ("s:short", Value::Str(b("hello world").into())),
-        ("s:pad", Value::Str([b("v:"), vec![b'x'; 300]].concat().into())),
+        (
+            "s:pad",
+            Value::Str([b("v:"), vec![b'x'; 300]].concat().into()),
+        ),
         ("s:noise", Value::Str(noise(7, 120).into())),
         ("s:bin", Value::Str((0..=255u8).collect::<Vec<u8>>().into())),
         ("s:big", Value::Str(b(&"redsim ".repeat(3000)).into())),
-        ("l:small", list(vec![b("a"), b("1"), b("300"), b("-5"), Vec::new(), b("70000"), b("-9000000000"), vec![b'q'; 100]])),
+        (
+            "l:small",
+            list(vec![
+                b("a"),
+                b("1"),
+                b("300"),
+                b("-5"),
+                Vec::new(),
+                b("70000"),
+                b("-9000000000"),
+                vec![b'q'; 100],
+            ]),
+        ),
         ("l:big", list(big_list)),
-        ("l:elem", list((0..6).map(|i| [format!("{}", i).into_bytes(), vec![b'e'; 9000]].concat()).collect())),
-        ("h:small", hash(vec![(b("f1"), b("v1")), (b("n"), b("42")), (b("neg"), b("-100000")), (b("e"), Vec::new())])),
-        ("h:wide", hash((0..700).map(|i| (format!("field:{}", i).into_bytes(), i.to_string().into_bytes())).collect())),
-        ("h:long", hash(vec![(b("a"), b("1")), (b("long"), vec![b'z'; 100])])),
+        (
+            "l:elem",
+            list(
+                (0..6)
+                    .map(|i| [format!("{}", i).into_bytes(), vec![b'e'; 9000]].concat())
+                    .collect(),
+            ),
+        ),
+        (
+            "h:small",
+            hash(vec![
+                (b("f1"), b("v1")),
+                (b("n"), b("42")),
+                (b("neg"), b("-100000")),
+                (b("e"), Vec::new()),
+            ]),
+        ),
+        (
+            "h:wide",
+            hash(
+                (0..700)
+                    .map(|i| {
+                        (
+                            format!("field:{}", i).into_bytes(),
+                            i.to_string().into_bytes(),
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "h:long",
+            hash(vec![(b("a"), b("1")), (b("long"), vec![b'z'; 100])]),
+        ),
         ("set:int", set(vec![b("1"), b("-2"), b("300"), b("70000")])),
-        ("set:i64", set(vec![b("5"), b("1099511627776"), b("-9223372036854775808")])),
+        (
+            "set:i64",
+            set(vec![b("5"), b("1099511627776"), b("-9223372036854775808")]),
+        ),
         ("set:str", set(vec![b("a"), b("b"), b("c"), b("12")])),
-        ("set:wide", set((0..600).map(|i| (i * 7).to_string().into_bytes()).collect())),
-        ("z:small", zset(vec![(b("a"), 1.0), (b("b"), 1.5), (b("c"), -0.25), (b("d"), 1e300), (b("e"), f64::INFINITY), (b("f"), f64::NEG_INFINITY), (b("g"), 0.0), (b("h"), 0.1), (b("7"), 7.0)])),
-        ("z:wide", zset((0..300).map(|i| (format!("m{}", i).into_bytes(), (i % 17) as f64 * 0.5)).collect())),
+        (
+            "set:wide",
+            set((0..600).map(|i| (i * 7).to_string().into_bytes()).collect()),
+        ),
+        (
+            "z:small",
+            zset(vec![
+                (b("a"), 1.0),
+                (b("b"), 1.5),
+                (b("c"), -0.25),
+                (b("d"), 1e300),
+                (b("e"), f64::INFINITY),
+                (b("f"), f64::NEG_INFINITY),
+                (b("g"), 0.0),
+                (b("h"), 0.1),
+                (b("7"), 7.0),
+            ]),
+        ),
+        (
+            "z:wide",
+            zset(
+                (0..300)
+                    .map(|i| (format!("m{}", i).into_bytes(), (i % 17) as f64 * 0.5))
+                    .collect(),
+            ),
+        ),
         ("z:long", zset(vec![(vec![b'm'; 100], 2.0), (b("x"), 3.0)])),
     ]
 }
@@ -313,15 +438,43 @@ fn dataset(limits: &EncodingLimits) -> Vec<Entry> {
     let later = now_ms() + 3_600_000;
     let mut out = Vec::new();
     for (key, value) in typed_values() {
-        out.push(Entry { db: 0, key: b(key), value, expire_ms: None });
+        out.push(Entry {
+            db: 0,
+            key: b(key),
+            value,
+            expire_ms: None,
+        });
     }
-    for (i, (key, value)) in typed_values().into_iter().enumerate().filter(|(i, _)| i % 3 == 0) {
-        out.push(Entry { db: 1, key: b(&format!("ttl:{}", key)), value, expire_ms: Some(later + i as i64) });
+    for (i, (key, value)) in typed_values()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+    {
+        out.push(Entry {
+            db: 1,
+            key: b(&format!("ttl:{}", key)),
+            value,
+            expire_ms: Some(later + i as i64),
+        });
     }
-    for (i, (key, value)) in typed_values().into_iter().enumerate().filter(|(i, _)| i % 4 == 1) {
-        out.push(Entry { db: 5, key: b(key), value, expire_ms: if i % 2 == 0 { Some(later) } else { None } });
+    for (i, (key, value)) in typed_values()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % 4 == 1)
+    {
+        out.push(Entry {
+            db: 5,
+            key: b(key),
+            value,
+            expire_ms: if i % 2 == 0 { Some(later) } else { None },
+        });
     }
-    out.push(Entry { db: 15, key: b("last"), value: Value::Str(b("db15").into()), expire_ms: None });
+    out.push(Entry {
+        db: 15,
+        key: b("last"),
+        value: Value::Str(b("db15").into()),
+        expire_ms: None,
+    });
     for e in &mut out {
         e.value.note_encoding(limits);
     }
@@ -331,7 +484,10 @@ fn dataset(limits: &EncodingLimits) -> Vec<Entry> {
 fn to_dbs(data: &[Entry]) -> Vec<Db> {
     let mut dbs: Vec<Db> = (0..16).map(|_| Db::default()).collect();
     for e in data {
-        dbs[e.db].dict.insert(e.key.clone(), redsim_engine::object::Entry::new(e.value.clone()));
+        dbs[e.db].dict.insert(
+            e.key.clone(),
+            redsim_engine::object::Entry::new(e.value.clone()),
+        );
         if let Some(w) = e.expire_ms {
             dbs[e.db].expires.insert(e.key.clone(), w);
         }
@@ -346,12 +502,17 @@ fn shape(v: &Value) -> (String, Vec<Vec<u8>>) {
         Value::Str(s) => vec![s.to_vec()],
         Value::List(l) => l.iter().cloned().collect(),
         Value::Hash(h) => {
-            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = h.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                h.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
             pairs.sort();
             pairs.into_iter().flat_map(|(f, v)| [f, v]).collect()
         }
         Value::Set(s) => s.iter().cloned().collect(),
-        Value::ZSet(z) => z.ordered.iter().flat_map(|(s, m)| [m.clone(), format_double(s.0).into_bytes()]).collect(),
+        Value::ZSet(z) => z
+            .ordered
+            .iter()
+            .flat_map(|(s, m)| [m.clone(), format_double(s.0).into_bytes()])
+            .collect(),
     };
     if matches!(v, Value::Set(_)) {
         items.sort();
@@ -367,7 +528,10 @@ fn shape_from_server(c: &mut Conn, key: &[u8]) -> (String, Vec<Vec<u8>>) {
         "list" => c.ok(&[b"LRANGE", key, b"0", b"-1"]).list(),
         "hash" => {
             let flat = c.ok(&[b"HGETALL", key]).list();
-            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = flat.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = flat
+                .chunks(2)
+                .map(|p| (p[0].clone(), p[1].clone()))
+                .collect();
             pairs.sort();
             pairs.into_iter().flat_map(|(f, v)| [f, v]).collect()
         }
@@ -377,7 +541,11 @@ fn shape_from_server(c: &mut Conn, key: &[u8]) -> (String, Vec<Vec<u8>>) {
             m
         }
         "zset" => c.ok(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]).list(),
-        other => panic!("unexpected type {} for {:?}", other, String::from_utf8_lossy(key)),
+        other => panic!(
+            "unexpected type {} for {:?}",
+            other,
+            String::from_utf8_lossy(key)
+        ),
     };
     (t, items)
 }
@@ -388,14 +556,38 @@ fn assert_server_holds(c: &mut Conn, data: &[Entry], limits: &EncodingLimits) {
     for db in 0..16 {
         c.ok(&[b"SELECT", db.to_string().as_bytes()]);
         let expected: Vec<&Entry> = data.iter().filter(|e| e.db == db).collect();
-        assert_eq!(c.ok(&[b"DBSIZE"]).int(), expected.len() as i64, "DBSIZE of db {}", db);
+        assert_eq!(
+            c.ok(&[b"DBSIZE"]).int(),
+            expected.len() as i64,
+            "DBSIZE of db {}",
+            db
+        );
         for e in expected {
             let name = String::from_utf8_lossy(&e.key).into_owned();
-            assert_eq!(shape_from_server(c, &e.key), shape(&e.value), "db {} key {}", db, name);
+            assert_eq!(
+                shape_from_server(c, &e.key),
+                shape(&e.value),
+                "db {} key {}",
+                db,
+                name
+            );
             let encoding = c.ok(&[b"OBJECT", b"ENCODING", &e.key]).text();
-            assert_eq!(encoding, encoding_of(&e.value, limits), "OBJECT ENCODING of db {} key {}", db, name);
+            assert_eq!(
+                encoding,
+                encoding_of(&e.value, limits),
+                "OBJECT ENCODING of db {} key {}",
+                db,
+                name
+            );
             let pttl = c.ok(&[b"PTTL", &e.key]).int();
-            assert_eq!(pttl > 0, e.expire_ms.is_some(), "PTTL {} of db {} key {}", pttl, db, name);
+            assert_eq!(
+                pttl > 0,
+                e.expire_ms.is_some(),
+                "PTTL {} of db {} key {}",
+                pttl,
+                db,
+                name
+            );
         }
     }
 }
@@ -439,17 +631,37 @@ fn populate(c: &mut Conn, data: &[Entry]) {
 
 /// redsim's loaded dbs hold exactly `data`, with the encodings the server
 /// reported for each key.
-fn assert_loaded_holds(loaded: &[Db], data: &[Entry], limits: &EncodingLimits, server_encodings: &[String]) {
+fn assert_loaded_holds(
+    loaded: &[Db],
+    data: &[Entry],
+    limits: &EncodingLimits,
+    server_encodings: &[String],
+) {
     for (db, d) in loaded.iter().enumerate() {
         let expected = data.iter().filter(|e| e.db == db).count();
         assert_eq!(d.dict.len(), expected, "keys in db {}", db);
     }
     for (e, server_encoding) in data.iter().zip(server_encodings) {
         let name = String::from_utf8_lossy(&e.key).into_owned();
-        let got = loaded[e.db].dict.get(&e.key).unwrap_or_else(|| panic!("db {} key {} missing", e.db, name));
+        let got = loaded[e.db]
+            .dict
+            .get(&e.key)
+            .unwrap_or_else(|| panic!("db {} key {} missing", e.db, name));
         assert_eq!(shape(got), shape(&e.value), "db {} key {}", e.db, name);
-        assert_eq!(encoding_of(got, limits), server_encoding, "encoding of db {} key {}", e.db, name);
-        assert_eq!(loaded[e.db].expires.get(&e.key).copied(), e.expire_ms, "expire of db {} key {}", e.db, name);
+        assert_eq!(
+            encoding_of(got, limits),
+            server_encoding,
+            "encoding of db {} key {}",
+            e.db,
+            name
+        );
+        assert_eq!(
+            loaded[e.db].expires.get(&e.key).copied(),
+            e.expire_ms,
+            "expire of db {} key {}",
+            e.db,
+            name
+        );
     }
 }
 
@@ -458,8 +670,22 @@ const CONFIGS: [&[&str]; 4] = [
     &["rdbcompression no"],
     // Small thresholds: multi-node quicklists with LZF-compressed inner
     // nodes, and conversions at lower counts.
-    &["list-max-listpack-size 5", "list-compress-depth 1", "hash-max-listpack-entries 3", "zset-max-listpack-entries 4", "set-max-intset-entries 2", "hash-max-listpack-value 10"],
-    &["rdbcompression no", "list-max-listpack-size 5", "hash-max-listpack-entries 3", "zset-max-listpack-entries 4", "set-max-intset-entries 2", "zset-max-listpack-value 10"],
+    &[
+        "list-max-listpack-size 5",
+        "list-compress-depth 1",
+        "hash-max-listpack-entries 3",
+        "zset-max-listpack-entries 4",
+        "set-max-intset-entries 2",
+        "hash-max-listpack-value 10",
+    ],
+    &[
+        "rdbcompression no",
+        "list-max-listpack-size 5",
+        "hash-max-listpack-entries 3",
+        "zset-max-listpack-entries 4",
+        "set-max-intset-entries 2",
+        "zset-max-listpack-value 10",
+    ],
 ];
 
 fn config(lines: &[&str]) -> Config {
@@ -467,7 +693,12 @@ fn config(lines: &[&str]) -> Config {
 }
 
 fn aux() -> Aux {
-    Aux { ctime_s: now_ms() / 1000, used_mem: 1 << 20, repl_id: "0123456789abcdef0123456789abcdef01234567".into(), repl_offset: 0 }
+    Aux {
+        ctime_s: now_ms() / 1000,
+        used_mem: 1 << 20,
+        repl_id: "0123456789abcdef0123456789abcdef01234567".into(),
+        repl_offset: 0,
+    }
 }
 
 /// Files redsim writes, under three configurations, pass redis-check-rdb
@@ -485,10 +716,25 @@ fn redsim_files_pass_check_rdb_and_load_in_redis() {
         check_rdb(&path);
         let server = Server::start(7801 + i as u16, &dir, conf);
         assert_server_holds(&mut server.conn(), &data, &opts.limits);
-        let back = rdb::load_with(&image, &LoadOptions { limits: opts.limits, ..LoadOptions::new(16) }).expect("redsim reads its own file");
-        let encodings: Vec<String> = data.iter().map(|e| encoding_of(&e.value, &opts.limits).to_string()).collect();
+        let back = rdb::load_with(
+            &image,
+            &LoadOptions {
+                limits: opts.limits,
+                ..LoadOptions::new(16)
+            },
+        )
+        .expect("redsim reads its own file");
+        let encodings: Vec<String> = data
+            .iter()
+            .map(|e| encoding_of(&e.value, &opts.limits).to_string())
+            .collect();
         assert_loaded_holds(&back.dbs, &data, &opts.limits, &encodings);
-        eprintln!("config {:?}: {} bytes, redis-check-rdb OK, redis-server loaded {} keys", conf, image.len(), data.len());
+        eprintln!(
+            "config {:?}: {} bytes, redis-check-rdb OK, redis-server loaded {} keys",
+            conf,
+            image.len(),
+            data.len()
+        );
     }
 }
 
@@ -522,9 +768,17 @@ fn redis_files_load_in_redsim() {
         if let (0, Ok(out)) = (i, std::env::var("REDSIM_RDB_FIXTURE_OUT")) {
             std::fs::write(out, &image).expect("write fixture");
         }
-        let loaded = rdb::load_with(&image, &LoadOptions { limits, ..LoadOptions::new(16) }).expect("redsim loads redis's dump");
+        let loaded = rdb::load_with(
+            &image,
+            &LoadOptions {
+                limits,
+                ..LoadOptions::new(16)
+            },
+        )
+        .expect("redsim loads redis's dump");
         assert_loaded_holds(&loaded.dbs, &data, &limits, &encodings);
-        let compared = assert_same_dump_payloads(&loaded.dbs, &data, &config(conf), &encodings, &dumps);
+        let compared =
+            assert_same_dump_payloads(&loaded.dbs, &data, &config(conf), &encodings, &dumps);
         eprintln!("config {:?}: redis wrote {} bytes, redsim loaded {} keys, {} DUMP payloads byte-identical", conf, image.len(), data.len(), compared);
     }
 }
@@ -534,7 +788,13 @@ fn redis_files_load_in_redsim() {
 /// order) byte for byte as redis-server's DUMP does: listpack entries,
 /// intset widths, quicklist node splits, skiplist order. Returns how many
 /// payloads were compared.
-fn assert_same_dump_payloads(loaded: &[Db], data: &[Entry], conf: &Config, encodings: &[String], dumps: &[Vec<u8>]) -> usize {
+fn assert_same_dump_payloads(
+    loaded: &[Db],
+    data: &[Entry],
+    conf: &Config,
+    encodings: &[String],
+    dumps: &[Vec<u8>],
+) -> usize {
     let opts = SaveOptions::from_config(conf);
     if opts.compression || opts.list_compress_depth > 0 {
         // LZF output differs from liblzf's while decoding the same.
@@ -546,7 +806,14 @@ fn assert_same_dump_payloads(loaded: &[Db], data: &[Entry], conf: &Config, encod
             continue;
         }
         let ours = rdb::dump_payload(&loaded[e.db].dict[&e.key], &opts);
-        assert_eq!(ours, *redis_dump, "DUMP payload of db {} key {} ({})", e.db, String::from_utf8_lossy(&e.key), encoding);
+        assert_eq!(
+            ours,
+            *redis_dump,
+            "DUMP payload of db {} key {} ({})",
+            e.db,
+            String::from_utf8_lossy(&e.key),
+            encoding
+        );
         compared += 1;
     }
     compared
@@ -560,27 +827,46 @@ fn full_sync_payload_size_with_and_without_compression() {
     for i in 0..26_000 {
         let mut v = format!("value:{}", i).into_bytes();
         v.resize(100, b'x');
-        db.dict.insert(format!("key:{:06}", i).into_bytes(), redsim_engine::object::Entry::new(Value::Str(v.into())));
+        db.dict.insert(
+            format!("key:{:06}", i).into_bytes(),
+            redsim_engine::object::Entry::new(Value::Str(v.into())),
+        );
     }
     let dbs = vec![db];
-    let plain = rdb::save_with(&dbs, &aux(), &SaveOptions { compression: false, ..SaveOptions::default() });
+    let plain = rdb::save_with(
+        &dbs,
+        &aux(),
+        &SaveOptions {
+            compression: false,
+            ..SaveOptions::default()
+        },
+    );
     let packed = rdb::save_with(&dbs, &aux(), &SaveOptions::default());
     let dir = temp_dir("size");
     let server = Server::start(7809, &dir, &[]);
     let mut c = server.conn();
     for (k, v) in dbs[0].dict.iter() {
-        let Value::Str(v) = &v.value else { unreachable!() };
+        let Value::Str(v) = &v.value else {
+            unreachable!()
+        };
         c.send(&[b"SET", k, v]);
     }
     for _ in 0..26_000 {
         assert_eq!(c.read(), Reply::Status("OK".into()));
     }
     c.ok(&[b"SAVE"]);
-    let redis_size = std::fs::metadata(dir.join("dump.rdb")).expect("dump.rdb").len() as usize;
+    let redis_size = std::fs::metadata(dir.join("dump.rdb"))
+        .expect("dump.rdb")
+        .len() as usize;
     eprintln!("26000 x 100-byte values: rdbcompression no {} bytes, yes {} bytes; redis-server 7.0.15 SAVE (yes) {} bytes", plain.len(), packed.len(), redis_size);
     assert!(packed.len() * 2 < plain.len());
     let ratio = packed.len() as f64 / redis_size as f64;
-    assert!((0.9..1.1).contains(&ratio), "redsim {} vs redis {} bytes", packed.len(), redis_size);
+    assert!(
+        (0.9..1.1).contains(&ratio),
+        "redsim {} vs redis {} bytes",
+        packed.len(),
+        redis_size
+    );
     let loaded = rdb::load(&packed, 16).expect("loads");
     assert_eq!(loaded.dbs[0].dict.len(), 26_000);
 }
@@ -598,10 +884,21 @@ fn committed_redis_dump_loads() {
     let data = dataset(&limits);
     for e in &data {
         let got = loaded.dbs[e.db].dict.get(&e.key).expect("key present");
-        assert_eq!(shape(got), shape(&e.value), "key {}", String::from_utf8_lossy(&e.key));
-        assert_eq!(loaded.dbs[e.db].expires.contains_key(&e.key), e.expire_ms.is_some());
+        assert_eq!(
+            shape(got),
+            shape(&e.value),
+            "key {}",
+            String::from_utf8_lossy(&e.key)
+        );
+        assert_eq!(
+            loaded.dbs[e.db].expires.contains_key(&e.key),
+            e.expire_ms.is_some()
+        );
     }
-    assert!(loaded.aux.iter().any(|(k, v)| k == b"redis-ver" && v == b"7.0.15"));
+    assert!(loaded
+        .aux
+        .iter()
+        .any(|(k, v)| k == b"redis-ver" && v == b"7.0.15"));
 }
 
 /// Loading mutated copies of real dumps returns Ok or Err but never
@@ -623,7 +920,13 @@ fn mutated_dump_is_handled(base: &[u8], edits: &[(usize, u8)], cut: usize) {
     let result = rdb::load(&image, 16);
     WATCH.with(|w| w.set(false));
     let largest = LARGEST.with(|l| l.get());
-    assert!(largest <= 300 * image.len() + (1 << 16), "largest allocation {} for {} input bytes ({:?})", largest, image.len(), result.err());
+    assert!(
+        largest <= 300 * image.len() + (1 << 16),
+        "largest allocation {} for {} input bytes ({:?})",
+        largest,
+        image.len(),
+        result.err()
+    );
 }
 
 fn redsim_image() -> &'static [u8] {

@@ -5,7 +5,10 @@
 use redsim_engine::resp::{encode_command, parse_reply, Value};
 use std::collections::BTreeMap;
 
-use redsim_engine::{ChildExitStatus, ChildJob, ConnId, Config, DiskOp, Engine, EngineOptions, ForkRequest, Input, Output};
+use redsim_engine::{
+    ChildExitStatus, ChildJob, Config, ConnId, DiskOp, Engine, EngineOptions, ForkRequest, Input,
+    Output,
+};
 
 const T0: u64 = 1_704_067_200_000_000;
 
@@ -32,7 +35,13 @@ fn job_us(req: &ForkRequest) -> u64 {
 
 /// Applies a child's file work at its exit, as the host would.
 fn finish_job(files: &mut BTreeMap<String, Vec<u8>>, job: &ChildJob) {
-    if let ChildJob::WriteFile { file, bytes, rename_to, .. } = job {
+    if let ChildJob::WriteFile {
+        file,
+        bytes,
+        rename_to,
+        ..
+    } = job
+    {
         files.insert(file.clone(), bytes.clone());
         if let Some(to) = rename_to {
             let b = files.remove(file).unwrap_or_default();
@@ -66,10 +75,43 @@ impl Pair {
         let mut rlines: Vec<&str> = vec!["replicaof m1 6379"];
         rlines.extend_from_slice(replica_conf);
         let rconf = Config::from_conf_lines(&rlines).unwrap();
-        let mut master = Engine::new(mconf, EngineOptions { seed: 1, pid: 10, port: 6379, ..Default::default() }, T0);
-        let replica = Engine::new(rconf, EngineOptions { seed: 2, pid: 20, port: 6380, ..Default::default() }, T0);
-        master.handle_input(T0, Input::Accepted { conn: CLIENT, peer: "10.0.0.9:5000".into() });
-        Pair { master, replica, now_us: T0, link: None, cut: false, client_replies: Vec::new(), children: Vec::new(), files: BTreeMap::new() }
+        let mut master = Engine::new(
+            mconf,
+            EngineOptions {
+                seed: 1,
+                pid: 10,
+                port: 6379,
+                ..Default::default()
+            },
+            T0,
+        );
+        let replica = Engine::new(
+            rconf,
+            EngineOptions {
+                seed: 2,
+                pid: 20,
+                port: 6380,
+                ..Default::default()
+            },
+            T0,
+        );
+        master.handle_input(
+            T0,
+            Input::Accepted {
+                conn: CLIENT,
+                peer: "10.0.0.9:5000".into(),
+            },
+        );
+        Pair {
+            master,
+            replica,
+            now_us: T0,
+            link: None,
+            cut: false,
+            client_replies: Vec::new(),
+            children: Vec::new(),
+            files: BTreeMap::new(),
+        }
     }
 
     fn pump(&mut self) {
@@ -80,17 +122,34 @@ impl Pair {
                 match out {
                     Output::Connect { conn, .. } => {
                         self.link = Some(conn);
-                        self.master.handle_input(self.now_us, Input::Accepted { conn: MASTER_SIDE, peer: "10.0.0.2:40000".into() });
-                        self.replica.handle_input(self.now_us, Input::Connected { conn });
+                        self.master.handle_input(
+                            self.now_us,
+                            Input::Accepted {
+                                conn: MASTER_SIDE,
+                                peer: "10.0.0.2:40000".into(),
+                            },
+                        );
+                        self.replica
+                            .handle_input(self.now_us, Input::Connected { conn });
                     }
                     Output::Send { bytes, .. } if !self.cut => {
-                        self.master.handle_input(self.now_us, Input::Data { conn: MASTER_SIDE, bytes: &bytes });
+                        self.master.handle_input(
+                            self.now_us,
+                            Input::Data {
+                                conn: MASTER_SIDE,
+                                bytes: &bytes,
+                            },
+                        );
                     }
                     Output::Close { .. } => {
-                        self.master.handle_input(self.now_us, Input::Closed { conn: MASTER_SIDE });
+                        self.master
+                            .handle_input(self.now_us, Input::Closed { conn: MASTER_SIDE });
                         self.link = None;
                     }
-                    Output::Fork(req) => self.children.push((self.now_us + job_us(&req), req.pid, false)),
+                    Output::Fork(req) => {
+                        self.children
+                            .push((self.now_us + job_us(&req), req.pid, false))
+                    }
                     _ => {}
                 }
             }
@@ -99,18 +158,28 @@ impl Pair {
                 match out {
                     Output::Send { conn, bytes } if conn == MASTER_SIDE && !self.cut => {
                         if let Some(link) = self.link {
-                            self.replica.handle_input(self.now_us, Input::Data { conn: link, bytes: &bytes });
+                            self.replica.handle_input(
+                                self.now_us,
+                                Input::Data {
+                                    conn: link,
+                                    bytes: &bytes,
+                                },
+                            );
                         }
                     }
-                    Output::Send { conn, bytes } if conn == CLIENT => self.client_replies.extend_from_slice(&bytes),
+                    Output::Send { conn, bytes } if conn == CLIENT => {
+                        self.client_replies.extend_from_slice(&bytes)
+                    }
                     Output::Close { conn } if conn == MASTER_SIDE => {
                         if let Some(link) = self.link.take() {
-                            self.replica.handle_input(self.now_us, Input::Closed { conn: link });
+                            self.replica
+                                .handle_input(self.now_us, Input::Closed { conn: link });
                         }
                     }
                     Output::Fork(req) => {
                         finish_job(&mut self.files, &req.job);
-                        self.children.push((self.now_us + job_us(&req), req.pid, true));
+                        self.children
+                            .push((self.now_us + job_us(&req), req.pid, true));
                     }
                     Output::Disk(op) => apply_disk(&mut self.files, op),
                     _ => {}
@@ -128,11 +197,22 @@ impl Pair {
         while self.now_us < end {
             self.now_us += 10_000;
             let now = self.now_us;
-            let (done, running): (Vec<_>, Vec<_>) = self.children.drain(..).partition(|c| c.0 <= now);
+            let (done, running): (Vec<_>, Vec<_>) =
+                self.children.drain(..).partition(|c| c.0 <= now);
             self.children = running;
             for (_, pid, on_master) in done {
-                let e = if on_master { &mut self.master } else { &mut self.replica };
-                e.handle_input(now, Input::ChildExit { pid, status: ChildExitStatus::Ok });
+                let e = if on_master {
+                    &mut self.master
+                } else {
+                    &mut self.replica
+                };
+                e.handle_input(
+                    now,
+                    Input::ChildExit {
+                        pid,
+                        status: ChildExitStatus::Ok,
+                    },
+                );
             }
             for e in [&mut self.master, &mut self.replica] {
                 if e.poll_timeout().is_some_and(|t| t <= self.now_us) {
@@ -146,13 +226,24 @@ impl Pair {
     fn master_cmd(&mut self, args: &[&str]) -> Value {
         self.client_replies.clear();
         let bytes = encode_command(args);
-        self.master.handle_input(self.now_us, Input::Data { conn: CLIENT, bytes: &bytes });
+        self.master.handle_input(
+            self.now_us,
+            Input::Data {
+                conn: CLIENT,
+                bytes: &bytes,
+            },
+        );
         self.pump();
         parse_reply(&self.client_replies).unwrap().unwrap().0
     }
 
     fn info(engine: &mut Engine, now: u64, field: &str) -> String {
-        engine.info_fields(now).into_iter().find(|(k, _)| k == field).map(|(_, v)| v).unwrap_or_default()
+        engine
+            .info_fields(now)
+            .into_iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v)
+            .unwrap_or_default()
     }
     fn m(&mut self, field: &str) -> String {
         Pair::info(&mut self.master, self.now_us, field)
@@ -168,7 +259,11 @@ fn full_sync_waits_for_diskless_delay_then_streams() {
     p.master_cmd(&["SET", "a", "1"]);
     p.advance_ms(2_500);
     assert_eq!(p.m("sync_full"), "1");
-    assert_eq!(p.r("master_link_status"), "down", "diskless sync waits repl-diskless-sync-delay");
+    assert_eq!(
+        p.r("master_link_status"),
+        "down",
+        "diskless sync waits repl-diskless-sync-delay"
+    );
     p.advance_ms(6_000);
     assert_eq!(p.r("master_link_status"), "up");
     assert_eq!(p.m("slave0").split(',').nth(2), Some("state=online"));
@@ -220,7 +315,10 @@ fn cut_longer_than_backlog_forces_full_resync() {
 #[test]
 fn min_replicas_refuses_writes_after_max_lag_on_whole_seconds() {
     let mut p = Pair::new(&["min-replicas-to-write 1", "min-replicas-max-lag 3"], &[]);
-    assert_eq!(p.master_cmd(&["SET", "a", "1"]), Value::Error("NOREPLICAS Not enough good replicas to write.".into()));
+    assert_eq!(
+        p.master_cmd(&["SET", "a", "1"]),
+        Value::Error("NOREPLICAS Not enough good replicas to write.".into())
+    );
     p.advance_ms(8_000);
     assert_eq!(p.master_cmd(&["SET", "a", "1"]), Value::Simple("OK".into()));
     assert_eq!(p.m("min_slaves_good_slaves"), "1");
@@ -229,7 +327,10 @@ fn min_replicas_refuses_writes_after_max_lag_on_whole_seconds() {
     p.advance_ms(3_000);
     assert_eq!(p.master_cmd(&["SET", "a", "2"]), Value::Simple("OK".into()));
     p.advance_ms(2_000);
-    assert_eq!(p.master_cmd(&["SET", "a", "3"]), Value::Error("NOREPLICAS Not enough good replicas to write.".into()));
+    assert_eq!(
+        p.master_cmd(&["SET", "a", "3"]),
+        Value::Error("NOREPLICAS Not enough good replicas to write.".into())
+    );
     assert_eq!(p.m("min_slaves_good_slaves"), "0");
     p.cut = false;
     p.advance_ms(1_500);
@@ -243,18 +344,36 @@ fn wait_counts_acknowledged_replicas() {
     p.master_cmd(&["SET", "a", "1"]);
     p.client_replies.clear();
     let bytes = encode_command(&["WAIT", "1", "500"]);
-    p.master.handle_input(p.now_us, Input::Data { conn: CLIENT, bytes: &bytes });
+    p.master.handle_input(
+        p.now_us,
+        Input::Data {
+            conn: CLIENT,
+            bytes: &bytes,
+        },
+    );
     p.pump();
     p.advance_ms(20);
-    assert_eq!(parse_reply(&p.client_replies).unwrap().unwrap().0, Value::Int(1));
+    assert_eq!(
+        parse_reply(&p.client_replies).unwrap().unwrap().0,
+        Value::Int(1)
+    );
     p.cut = true;
     p.master_cmd(&["SET", "a", "2"]);
     p.client_replies.clear();
-    p.master.handle_input(p.now_us, Input::Data { conn: CLIENT, bytes: &bytes });
+    p.master.handle_input(
+        p.now_us,
+        Input::Data {
+            conn: CLIENT,
+            bytes: &bytes,
+        },
+    );
     p.advance_ms(400);
     assert!(p.client_replies.is_empty(), "WAIT blocks until its timeout");
     p.advance_ms(200);
-    assert_eq!(parse_reply(&p.client_replies).unwrap().unwrap().0, Value::Int(0));
+    assert_eq!(
+        parse_reply(&p.client_replies).unwrap().unwrap().0,
+        Value::Int(0)
+    );
 }
 
 #[test]
@@ -267,7 +386,10 @@ fn transactions_and_multi_command_propagation_reach_the_replica() {
     p.master_cmd(&["MULTI"]);
     p.master_cmd(&["INCR", "n"]);
     p.master_cmd(&["INCR", "n"]);
-    assert_eq!(p.master_cmd(&["EXEC"]), Value::Array(vec![Value::Int(1), Value::Int(2)]));
+    assert_eq!(
+        p.master_cmd(&["EXEC"]),
+        Value::Array(vec![Value::Int(1), Value::Int(2)])
+    );
     p.advance_ms(1_100);
     assert_eq!(p.m("master_repl_offset"), p.r("slave_repl_offset"));
     assert_eq!(p.r("db0"), "keys=2,expires=0,avg_ttl=0");
@@ -276,8 +398,13 @@ fn transactions_and_multi_command_propagation_reach_the_replica() {
         parse_reply(&reply).unwrap().unwrap().0
     };
     assert_eq!(scard(&mut p.replica, p.now_us), Value::Int(3));
-    let (reply, _) = p.replica.admin_command(p.now_us, vec![b"GET".to_vec(), b"n".to_vec()]);
-    assert_eq!(parse_reply(&reply).unwrap().unwrap().0, Value::Bulk(b"2".to_vec()));
+    let (reply, _) = p
+        .replica
+        .admin_command(p.now_us, vec![b"GET".to_vec(), b"n".to_vec()]);
+    assert_eq!(
+        parse_reply(&reply).unwrap().unwrap().0,
+        Value::Bulk(b"2".to_vec())
+    );
 }
 
 #[test]
@@ -288,7 +415,10 @@ fn disk_based_full_sync_is_a_bgsave_whose_file_the_replica_gets() {
     assert_eq!(p.r("master_link_status"), "up");
     assert_eq!(p.r("db0"), "keys=1,expires=0,avg_ttl=0");
     // The sync's child wrote dump.rdb, and it counts as a save.
-    let dump = p.files.get("dump.rdb").expect("the sync's BGSAVE renamed its file to dump.rdb");
+    let dump = p
+        .files
+        .get("dump.rdb")
+        .expect("the sync's BGSAVE renamed its file to dump.rdb");
     let loaded = redsim_engine::rdb::load(dump, 16).unwrap();
     assert_eq!(loaded.dbs[0].dict.len(), 1);
     assert_eq!(p.m("rdb_saves"), "1");

@@ -6,7 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
-use redsim_engine::resp::{encode_command, parse_reply, parse_request, Limits, Parsed, ProtoError, Value};
+use redsim_engine::resp::{
+    encode_command, parse_reply, parse_request, Limits, Parsed, ProtoError, Value,
+};
 
 /// Records the largest single allocation, so a test can prove that a huge
 /// declared length did not turn into a huge buffer.
@@ -31,7 +33,9 @@ unsafe impl GlobalAlloc for Tracking {
 #[global_allocator]
 static GLOBAL: Tracking = Tracking;
 
-const LIMITS: Limits = Limits { proto_max_bulk_len: 512 * 1024 * 1024 };
+const LIMITS: Limits = Limits {
+    proto_max_bulk_len: 512 * 1024 * 1024,
+};
 /// Nothing these tests parse needs more than this in one allocation; other
 /// tests of this binary running in parallel stay far below it too.
 const ALLOC_CEILING_BYTES: usize = 8 * 1024 * 1024;
@@ -47,7 +51,9 @@ fn is_redis_wording(e: &ProtoError) -> bool {
         b"too big bulk count string",
         b"too big inline request",
     ];
-    let expected = e.0.len() == b"expected '$', got 'x'".len() && e.0.starts_with(b"expected '$', got '") && e.0.ends_with(b"'");
+    let expected = e.0.len() == b"expected '$', got 'x'".len()
+        && e.0.starts_with(b"expected '$', got '")
+        && e.0.ends_with(b"'");
     FIXED.contains(&e.0.as_slice()) || expected
 }
 
@@ -56,14 +62,22 @@ fn check_request(buf: &[u8]) -> Result<(), TestCaseError> {
         Ok(Parsed::Incomplete) => {}
         Ok(Parsed::Request { consumed, .. }) => {
             prop_assert!(consumed > 0, "a request consumes bytes");
-            prop_assert!(consumed <= buf.len(), "consumed {} of {}", consumed, buf.len());
+            prop_assert!(
+                consumed <= buf.len(),
+                "consumed {} of {}",
+                consumed,
+                buf.len()
+            );
         }
         Err(e) => {
             prop_assert!(is_redis_wording(&e), "not Redis's wording: {:?}", e.text());
             prop_assert!(e.reply().starts_with(b"-ERR Protocol error: "));
             prop_assert!(e.reply().ends_with(b"\r\n"));
             let body = &e.reply()[..e.reply().len() - 2];
-            prop_assert!(!body.contains(&b'\r') && !body.contains(&b'\n'), "an error reply is one line");
+            prop_assert!(
+                !body.contains(&b'\r') && !body.contains(&b'\n'),
+                "an error reply is one line"
+            );
         }
     }
     Ok(())
@@ -85,7 +99,13 @@ enum Mutation {
 fn mutation_strategy() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        (any::<usize>(), prop::sample::select(vec![b'*', b'$', b'\r', b'\n', b'-', b'0', b'9', b'"', b'\'', 0u8])).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        (
+            any::<usize>(),
+            prop::sample::select(vec![
+                b'*', b'$', b'\r', b'\n', b'-', b'0', b'9', b'"', b'\'', 0u8
+            ])
+        )
+            .prop_map(|(i, b)| Mutation::Insert(i, b)),
         any::<usize>().prop_map(Mutation::Delete),
         any::<usize>().prop_map(Mutation::Truncate),
     ]
@@ -198,17 +218,34 @@ fn lengths_past_the_limits_are_rejected_with_redis_wording() {
     for (input, wording) in cases {
         LARGEST_ALLOC_BYTES.store(0, Ordering::Relaxed);
         let e = parse_request(input, LIMITS).expect_err("a protocol error");
-        assert_eq!(e.0, wording.to_vec(), "input {:?}", input.escape_ascii().to_string());
+        assert_eq!(
+            e.0,
+            wording.to_vec(),
+            "input {:?}",
+            input.escape_ascii().to_string()
+        );
         assert!(LARGEST_ALLOC_BYTES.load(Ordering::Relaxed) < ALLOC_CEILING_BYTES);
     }
     // A CR or LF quoted in an error reply becomes a space, as addReplyError does.
     let e = parse_request(b"*1\r\n\r\n\r\n", LIMITS).expect_err("a protocol error");
-    assert_eq!(e.reply(), b"-ERR Protocol error: expected '$', got ' '\r\n".to_vec());
+    assert_eq!(
+        e.reply(),
+        b"-ERR Protocol error: expected '$', got ' '\r\n".to_vec()
+    );
     // "*2147483647" is a legal count: Redis waits for the arguments.
-    assert_eq!(parse_request(b"*2147483647\r\n", LIMITS).unwrap(), Parsed::Incomplete);
+    assert_eq!(
+        parse_request(b"*2147483647\r\n", LIMITS).unwrap(),
+        Parsed::Incomplete
+    );
     // The limits for unterminated header lines are Redis's 64 KiB.
     let long = [b"*".to_vec(), vec![b'1'; 64 * 1024 + 1]].concat();
-    assert_eq!(parse_request(&long, LIMITS).unwrap_err().0, b"too big mbulk count string".to_vec());
+    assert_eq!(
+        parse_request(&long, LIMITS).unwrap_err().0,
+        b"too big mbulk count string".to_vec()
+    );
     let long = vec![b'a'; 64 * 1024 + 1];
-    assert_eq!(parse_request(&long, LIMITS).unwrap_err().0, b"too big inline request".to_vec());
+    assert_eq!(
+        parse_request(&long, LIMITS).unwrap_err().0,
+        b"too big inline request".to_vec()
+    );
 }

@@ -32,12 +32,26 @@ impl TimeAxis {
     /// Covers the run, its series and its events, and at least one second.
     pub fn new(report: &Report) -> TimeAxis {
         let series_ms = report.series.as_ref().map_or(0, |s| {
-            let per_node = s.nodes.values().map(|n| n.role.len().max(n.master_repl_offset.len()).max(n.repl_lag_bytes.len()).max(n.used_memory.len()));
-            let seconds = s.ok_per_s.len().max(s.fail_per_s.len()).max(s.latency_p50_ms.len()).max(s.latency_p99_ms.len()).max(per_node.max().unwrap_or(0));
+            let per_node = s.nodes.values().map(|n| {
+                n.role
+                    .len()
+                    .max(n.master_repl_offset.len())
+                    .max(n.repl_lag_bytes.len())
+                    .max(n.used_memory.len())
+            });
+            let seconds = s
+                .ok_per_s
+                .len()
+                .max(s.fail_per_s.len())
+                .max(s.latency_p50_ms.len())
+                .max(s.latency_p99_ms.len())
+                .max(per_node.max().unwrap_or(0));
             seconds as u64 * 1000
         });
         let events_ms = report.events.iter().map(|e| e.t_ms).max().unwrap_or(0);
-        TimeAxis { end_ms: report.virtual_ms.max(series_ms).max(events_ms).max(1000) }
+        TimeAxis {
+            end_ms: report.virtual_ms.max(series_ms).max(events_ms).max(1000),
+        }
     }
 
     fn x(&self, t_ms: f64) -> f64 {
@@ -47,9 +61,18 @@ impl TimeAxis {
     /// Tick positions in seconds, about ten across the run, on round steps.
     fn ticks_s(&self) -> Vec<u64> {
         let end_s = self.end_ms as f64 / 1000.0;
-        let steps = [1u64, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
-        let step = steps.iter().copied().find(|s| end_s / *s as f64 <= 12.0).unwrap_or(((end_s / 10.0) as u64).max(1));
-        (0..).map(|i| i * step).take_while(|t| *t as f64 <= end_s).collect()
+        let steps = [
+            1u64, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400,
+        ];
+        let step = steps
+            .iter()
+            .copied()
+            .find(|s| end_s / *s as f64 <= 12.0)
+            .unwrap_or(((end_s / 10.0) as u64).max(1));
+        (0..)
+            .map(|i| i * step)
+            .take_while(|t| *t as f64 <= end_s)
+            .collect()
     }
 
     fn tick_label(&self, t_s: u64) -> String {
@@ -94,7 +117,11 @@ fn place_labels(axis: &TimeAxis, all: &[Mark]) -> (Vec<LabelPlace>, usize) {
         let x = axis.x(mark.start_ms as f64);
         let width = text.chars().count() as f64 * CHAR_WIDTH_PX + 6.0;
         let hang_left = x + width > WIDTH_PX - 2.0;
-        let (from, to) = if hang_left { (x - width, x) } else { (x, x + width) };
+        let (from, to) = if hang_left {
+            (x - width, x)
+        } else {
+            (x, x + width)
+        };
         let row = match row_ends.iter().position(|end| *end + 4.0 <= from) {
             Some(row) => row,
             None if row_ends.len() < LABEL_ROWS_MAX => {
@@ -104,7 +131,13 @@ fn place_labels(axis: &TimeAxis, all: &[Mark]) -> (Vec<LabelPlace>, usize) {
             None => LABEL_ROWS_MAX - 1,
         };
         row_ends[row] = row_ends[row].max(to);
-        places.push(LabelPlace { index, row, x, hang_left, text });
+        places.push(LabelPlace {
+            index,
+            row,
+            x,
+            hang_left,
+            text,
+        });
     }
     (places, row_ends.len())
 }
@@ -172,7 +205,11 @@ fn write_labels(out: &mut String, places: &[LabelPlace], all: &[Mark], top: f64)
     for place in places {
         let mark = &all[place.index];
         let y = 12.0 + place.row as f64 * LABEL_ROW_PX;
-        let (anchor, dx) = if place.hang_left { ("end", -3.0) } else { ("start", 3.0) };
+        let (anchor, dx) = if place.hang_left {
+            ("end", -3.0)
+        } else {
+            ("start", 3.0)
+        };
         let _ = writeln!(
             out,
             "<line class=\"leader mark-{k}\" x1=\"{x:.1}\" y1=\"{y0:.1}\" x2=\"{x:.1}\" y2=\"{top:.1}\"/>\n<text class=\"label label-{k}\" x=\"{tx:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\"><title>{full}</title>{text}</text>",
@@ -244,12 +281,21 @@ fn write_y_tick(out: &mut String, y: f64, label: &str) {
 
 /// The shared skeleton of a time chart: svg, label rows, bands, axis. `plot` draws the
 /// y axis and the series between the bands and the labels.
-fn time_chart(report: &Report, id: &str, title: &str, y_title: &str, plot: impl FnOnce(&mut String, &Frame)) -> String {
+fn time_chart(
+    report: &Report,
+    id: &str,
+    title: &str,
+    y_title: &str,
+    plot: impl FnOnce(&mut String, &Frame),
+) -> String {
     let axis = TimeAxis::new(report);
     let all = marks(report, axis.end_ms);
     let (places, rows) = place_labels(&axis, &all);
     let top = 8.0 + rows as f64 * LABEL_ROW_PX;
-    let frame = Frame { top, bottom: top + PLOT_HEIGHT_PX };
+    let frame = Frame {
+        top,
+        bottom: top + PLOT_HEIGHT_PX,
+    };
     let mut out = String::new();
     open_svg(&mut out, id, frame.height_px(), title);
     write_bands(&mut out, &axis, &all, frame.top, frame.bottom);
@@ -265,12 +311,20 @@ fn time_chart(report: &Report, id: &str, title: &str, y_title: &str, plot: impl 
 fn nice_step(range: f64, target: f64) -> f64 {
     let raw = (range / target).max(f64::MIN_POSITIVE);
     let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude)
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude)
 }
 
 /// An SVG path through per-second values, one point at the middle of each second, broken
 /// where a second has no value.
-fn gapped_path(axis: &TimeAxis, values: &[Option<f64>], y: impl Fn(f64) -> f64) -> (String, Vec<(f64, f64)>) {
+fn gapped_path(
+    axis: &TimeAxis,
+    values: &[Option<f64>],
+    y: impl Fn(f64) -> f64,
+) -> (String, Vec<(f64, f64)>) {
     let mut d = String::new();
     let mut points = Vec::new();
     let mut pen_down = false;
@@ -290,11 +344,18 @@ fn gapped_path(axis: &TimeAxis, values: &[Option<f64>], y: impl Fn(f64) -> f64) 
 
 fn write_series_path(out: &mut String, class: &str, d: &str, points: &[(f64, f64)], dots: bool) {
     if !d.is_empty() {
-        let _ = writeln!(out, "<path class=\"series {class}\" d=\"{}\"/>", d.trim_end());
+        let _ = writeln!(
+            out,
+            "<path class=\"series {class}\" d=\"{}\"/>",
+            d.trim_end()
+        );
     }
     if dots {
         for (x, y) in points {
-            let _ = writeln!(out, "<circle class=\"dot {class}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"1.8\"/>");
+            let _ = writeln!(
+                out,
+                "<circle class=\"dot {class}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"1.8\"/>"
+            );
         }
     }
 }
@@ -302,35 +363,61 @@ fn write_series_path(out: &mut String, class: &str, d: &str, points: &[(f64, f64
 /// Latency p50 and p99 per second on a log scale (latencies under faults span decades).
 pub fn latency_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
-    time_chart(report, "latency", "latency per second: p50 and p99 (ms)", "ms (log scale)", |out, frame| {
-        let Some(series) = &report.series else {
-            return write_no_data(out, frame.top, frame.bottom, "no per-second series in this report");
-        };
-        let positive = |v: &Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
-        let all: Vec<f64> = series.latency_p50_ms.iter().chain(&series.latency_p99_ms).filter_map(positive).collect();
-        if all.is_empty() {
-            return write_no_data(out, frame.top, frame.bottom, "no operation completed");
-        }
-        let lo_exp = all.iter().copied().fold(f64::MAX, f64::min).log10().floor() as i32;
-        let hi_exp = (all.iter().copied().fold(f64::MIN, f64::max).log10().ceil() as i32).max(lo_exp + 1);
-        let (top, bottom) = (frame.top, frame.bottom);
-        let y = move |v: f64| bottom - (bottom - top) * (v.log10() - lo_exp as f64) / (hi_exp - lo_exp) as f64;
-        // Few decades: label 1, 2 and 5 of each; many: only the decades.
-        let mantissas: &[f64] = if hi_exp - lo_exp <= 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
-        for exp in lo_exp..=hi_exp {
-            for m in mantissas {
-                let v = m * 10f64.powi(exp);
-                if v <= 10f64.powi(hi_exp) * 1.0001 {
-                    write_y_tick(out, y(v), &latency_label(*m, exp));
+    time_chart(
+        report,
+        "latency",
+        "latency per second: p50 and p99 (ms)",
+        "ms (log scale)",
+        |out, frame| {
+            let Some(series) = &report.series else {
+                return write_no_data(
+                    out,
+                    frame.top,
+                    frame.bottom,
+                    "no per-second series in this report",
+                );
+            };
+            let positive = |v: &Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
+            let all: Vec<f64> = series
+                .latency_p50_ms
+                .iter()
+                .chain(&series.latency_p99_ms)
+                .filter_map(positive)
+                .collect();
+            if all.is_empty() {
+                return write_no_data(out, frame.top, frame.bottom, "no operation completed");
+            }
+            let lo_exp = all.iter().copied().fold(f64::MAX, f64::min).log10().floor() as i32;
+            let hi_exp = (all.iter().copied().fold(f64::MIN, f64::max).log10().ceil() as i32)
+                .max(lo_exp + 1);
+            let (top, bottom) = (frame.top, frame.bottom);
+            let y = move |v: f64| {
+                bottom - (bottom - top) * (v.log10() - lo_exp as f64) / (hi_exp - lo_exp) as f64
+            };
+            // Few decades: label 1, 2 and 5 of each; many: only the decades.
+            let mantissas: &[f64] = if hi_exp - lo_exp <= 2 {
+                &[1.0, 2.0, 5.0]
+            } else {
+                &[1.0]
+            };
+            for exp in lo_exp..=hi_exp {
+                for m in mantissas {
+                    let v = m * 10f64.powi(exp);
+                    if v <= 10f64.powi(hi_exp) * 1.0001 {
+                        write_y_tick(out, y(v), &latency_label(*m, exp));
+                    }
                 }
             }
-        }
-        let dots = axis.end_ms <= 300_000;
-        for (class, values) in [("p50", &series.latency_p50_ms), ("p99", &series.latency_p99_ms)] {
-            let (d, points) = gapped_path(&axis, values, y);
-            write_series_path(out, class, &d, &points, dots);
-        }
-    })
+            let dots = axis.end_ms <= 300_000;
+            for (class, values) in [
+                ("p50", &series.latency_p50_ms),
+                ("p99", &series.latency_p99_ms),
+            ] {
+                let (d, points) = gapped_path(&axis, values, y);
+                write_series_path(out, class, &d, &points, dots);
+            }
+        },
+    )
 }
 
 /// "0.05", "2", "500": as many decimals as the power of ten needs, never float noise.
@@ -347,8 +434,16 @@ fn latency_label(mantissa: f64, exp: i32) -> String {
 fn step_path(axis: &TimeAxis, values: &[u64], y: impl Fn(f64) -> f64) -> String {
     let mut d = String::new();
     for (i, v) in values.iter().enumerate() {
-        let (x0, x1, py) = (axis.x(i as f64 * 1000.0), axis.x((i + 1) as f64 * 1000.0), y(*v as f64));
-        let _ = write!(d, "{}{x0:.1},{py:.1} L{x1:.1},{py:.1} ", if i == 0 { "M" } else { "L" });
+        let (x0, x1, py) = (
+            axis.x(i as f64 * 1000.0),
+            axis.x((i + 1) as f64 * 1000.0),
+            y(*v as f64),
+        );
+        let _ = write!(
+            d,
+            "{}{x0:.1},{py:.1} L{x1:.1},{py:.1} ",
+            if i == 0 { "M" } else { "L" }
+        );
     }
     d
 }
@@ -356,28 +451,45 @@ fn step_path(axis: &TimeAxis, values: &[u64], y: impl Fn(f64) -> f64) -> String 
 /// Ok and failed operations per second, linear scale, as step lines.
 pub fn throughput_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
-    time_chart(report, "throughput", "throughput per second: ok and failed operations", "ops/s", |out, frame| {
-        let Some(series) = &report.series else {
-            return write_no_data(out, frame.top, frame.bottom, "no per-second series in this report");
-        };
-        let max = series.ok_per_s.iter().chain(&series.fail_per_s).copied().max().unwrap_or(0);
-        if max == 0 {
-            return write_no_data(out, frame.top, frame.bottom, "no operation completed");
-        }
-        let step = nice_step(max as f64, 4.0);
-        let y_max = (max as f64 / step).ceil() * step;
-        let (top, bottom) = (frame.top, frame.bottom);
-        let y = move |v: f64| bottom - (bottom - top) * v / y_max;
-        let mut tick = 0.0;
-        while tick <= y_max * 1.0001 {
-            write_y_tick(out, y(tick), &format!("{}", tick));
-            tick += step;
-        }
-        for (class, values) in [("ok", &series.ok_per_s), ("failed", &series.fail_per_s)] {
-            let d = step_path(&axis, values, y);
-            write_series_path(out, class, &d, &[], false);
-        }
-    })
+    time_chart(
+        report,
+        "throughput",
+        "throughput per second: ok and failed operations",
+        "ops/s",
+        |out, frame| {
+            let Some(series) = &report.series else {
+                return write_no_data(
+                    out,
+                    frame.top,
+                    frame.bottom,
+                    "no per-second series in this report",
+                );
+            };
+            let max = series
+                .ok_per_s
+                .iter()
+                .chain(&series.fail_per_s)
+                .copied()
+                .max()
+                .unwrap_or(0);
+            if max == 0 {
+                return write_no_data(out, frame.top, frame.bottom, "no operation completed");
+            }
+            let step = nice_step(max as f64, 4.0);
+            let y_max = (max as f64 / step).ceil() * step;
+            let (top, bottom) = (frame.top, frame.bottom);
+            let y = move |v: f64| bottom - (bottom - top) * v / y_max;
+            let mut tick = 0.0;
+            while tick <= y_max * 1.0001 {
+                write_y_tick(out, y(tick), &format!("{}", tick));
+                tick += step;
+            }
+            for (class, values) in [("ok", &series.ok_per_s), ("failed", &series.fail_per_s)] {
+                let d = step_path(&axis, values, y);
+                write_series_path(out, class, &d, &[], false);
+            }
+        },
+    )
 }
 
 const LANE_HEIGHT_PX: f64 = 28.0;
@@ -392,11 +504,22 @@ pub fn roles_chart(report: &Report) -> String {
     let fault_rows = band_rows(&all);
     let faults_height = fault_rows.len() as f64 * FAULT_ROW_PX;
     let top = 8.0;
-    let first_lane_y = top + LANE_GAP_PX / 2.0 + if fault_rows.is_empty() { 0.0 } else { faults_height + LANE_GAP_PX };
+    let first_lane_y = top
+        + LANE_GAP_PX / 2.0
+        + if fault_rows.is_empty() {
+            0.0
+        } else {
+            faults_height + LANE_GAP_PX
+        };
     let lane_y = |i: usize| first_lane_y + i as f64 * (LANE_HEIGHT_PX + LANE_GAP_PX);
     let bottom = lane_y(lanes.len().max(1)) - LANE_GAP_PX / 2.0;
     let mut out = String::new();
-    open_svg(&mut out, "roles", bottom + AXIS_HEIGHT_PX, "role timeline per node");
+    open_svg(
+        &mut out,
+        "roles",
+        bottom + AXIS_HEIGHT_PX,
+        "role timeline per node",
+    );
     write_time_axis(&mut out, &axis, top, bottom);
     if lanes.is_empty() {
         write_no_data(&mut out, lane_y(0), lane_y(1), "no nodes in this report");
@@ -407,7 +530,14 @@ pub fn roles_chart(report: &Report) -> String {
     for (row, bands) in fault_rows.iter().enumerate() {
         let rects: Vec<(f64, f64, String, String)> = bands
             .iter()
-            .map(|m| (m.start_ms as f64, m.end_ms.unwrap_or(m.start_ms) as f64, format!("fband band-{}", m.kind.name()), m.label.clone()))
+            .map(|m| {
+                (
+                    m.start_ms as f64,
+                    m.end_ms.unwrap_or(m.start_ms) as f64,
+                    format!("fband band-{}", m.kind.name()),
+                    m.label.clone(),
+                )
+            })
             .collect();
         let y = top + LANE_GAP_PX / 2.0 + row as f64 * FAULT_ROW_PX;
         write_lane_rects(&mut out, &axis, y, FAULT_ROW_PX - 2.0, &rects, "fault");
@@ -417,7 +547,14 @@ pub fn roles_chart(report: &Report) -> String {
         write_lane_name(&mut out, y, name, &format!("final: {}", final_role));
         let rects: Vec<(f64, f64, String, String)> = segments
             .iter()
-            .map(|s| (s.start_ms as f64, s.end_ms as f64, format!("role role-{}", s.state.class()), s.state.label().to_string()))
+            .map(|s| {
+                (
+                    s.start_ms as f64,
+                    s.end_ms as f64,
+                    format!("role role-{}", s.state.class()),
+                    s.state.label().to_string(),
+                )
+            })
             .collect();
         write_lane_rects(&mut out, &axis, y, LANE_HEIGHT_PX, &rects, name);
     }
@@ -434,7 +571,11 @@ const FAULT_ROW_PX: f64 = 18.0;
 fn band_rows(all: &[Mark]) -> Vec<Vec<&Mark>> {
     let mut rows: Vec<Vec<&Mark>> = Vec::new();
     for mark in all.iter().filter(|m| m.end_ms.is_some()) {
-        let free = rows.iter().position(|row| row.last().and_then(|m| m.end_ms).is_some_and(|end| end <= mark.start_ms));
+        let free = rows.iter().position(|row| {
+            row.last()
+                .and_then(|m| m.end_ms)
+                .is_some_and(|end| end <= mark.start_ms)
+        });
         match free {
             Some(row) => rows[row].push(mark),
             None => rows.push(vec![mark]),
@@ -456,7 +597,14 @@ fn write_lane_name(out: &mut String, y: f64, name: &str, note: &str) {
 
 /// A lane's rectangles (start ms, end ms, CSS class, text), each with a hover title and its
 /// text inside when it fits.
-fn write_lane_rects(out: &mut String, axis: &TimeAxis, y: f64, height: f64, rects: &[(f64, f64, String, String)], lane: &str) {
+fn write_lane_rects(
+    out: &mut String,
+    axis: &TimeAxis,
+    y: f64,
+    height: f64,
+    rects: &[(f64, f64, String, String)],
+    lane: &str,
+) {
     for (start_ms, end_ms, class, text) in rects {
         let (x0, x1) = (axis.x(*start_ms), axis.x(*end_ms));
         let _ = writeln!(
@@ -471,7 +619,14 @@ fn write_lane_rects(out: &mut String, axis: &TimeAxis, y: f64, height: f64, rect
         let shown = truncate(text, ((x1 - x0 - 8.0) / CHAR_WIDTH_PX).max(0.0) as usize);
         if shown.chars().count() >= 4 {
             let text_class = class.split_whitespace().last().unwrap_or("");
-            let _ = writeln!(out, "<text class=\"seg seg-{}\" x=\"{:.1}\" y=\"{:.1}\">{}</text>", text_class, x0 + 4.0, y + height / 2.0 + 4.0, escape(&shown));
+            let _ = writeln!(
+                out,
+                "<text class=\"seg seg-{}\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                text_class,
+                x0 + 4.0,
+                y + height / 2.0 + 4.0,
+                escape(&shown)
+            );
         }
     }
 }
@@ -479,7 +634,15 @@ fn write_lane_rects(out: &mut String, axis: &TimeAxis, y: f64, height: f64, rect
 /// The role states that appear in any lane, for the legend.
 pub fn role_states_used(report: &Report) -> Vec<RoleState> {
     let lanes = role_lanes(report, TimeAxis::new(report).end_ms);
-    RoleState::ALL.iter().copied().filter(|state| lanes.iter().any(|(_, _, segs)| segs.iter().any(|s| s.state == *state))).collect()
+    RoleState::ALL
+        .iter()
+        .copied()
+        .filter(|state| {
+            lanes
+                .iter()
+                .any(|(_, _, segs)| segs.iter().any(|s| s.state == *state))
+        })
+        .collect()
 }
 
 /// How many node colours the CSS defines; further nodes reuse them in turn.
@@ -521,16 +684,45 @@ fn bytes_label(v: f64, unit: f64, unit_name: &str) -> String {
 }
 
 /// Lines of bytes per node (index in the report's node order, values), linear from zero.
-fn write_byte_lines(out: &mut String, axis: &TimeAxis, frame: &Frame, lines: &[(usize, Vec<Option<f64>>)]) {
-    let styled: Vec<(String, &[Option<f64>])> = lines.iter().map(|(i, v)| (node_class(*i), v.as_slice())).collect();
+fn write_byte_lines(
+    out: &mut String,
+    axis: &TimeAxis,
+    frame: &Frame,
+    lines: &[(usize, Vec<Option<f64>>)],
+) {
+    let styled: Vec<(String, &[Option<f64>])> = lines
+        .iter()
+        .map(|(i, v)| (node_class(*i), v.as_slice()))
+        .collect();
     write_styled_byte_lines(out, axis, frame, &styled);
 }
 
 /// Lines of bytes, each with its CSS classes, on one linear axis from zero.
-fn write_styled_byte_lines(out: &mut String, axis: &TimeAxis, frame: &Frame, lines: &[(String, &[Option<f64>])]) {
-    let max = lines.iter().flat_map(|(_, v)| v.iter().flatten()).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
-    let units = [(1.0, "B"), (1024.0, "KiB"), (1048576.0, "MiB"), (1073741824.0, "GiB"), (1099511627776.0, "TiB")];
-    let (unit, unit_name) = units.iter().rev().copied().find(|(u, _)| max >= *u).unwrap_or(units[0]);
+fn write_styled_byte_lines(
+    out: &mut String,
+    axis: &TimeAxis,
+    frame: &Frame,
+    lines: &[(String, &[Option<f64>])],
+) {
+    let max = lines
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten())
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let units = [
+        (1.0, "B"),
+        (1024.0, "KiB"),
+        (1048576.0, "MiB"),
+        (1073741824.0, "GiB"),
+        (1099511627776.0, "TiB"),
+    ];
+    let (unit, unit_name) = units
+        .iter()
+        .rev()
+        .copied()
+        .find(|(u, _)| max >= *u)
+        .unwrap_or(units[0]);
     let step = nice_step((max / unit).max(1.0), 4.0) * unit;
     let y_max = ((max / step).ceil() * step).max(step);
     let (top, bottom) = (frame.top, frame.bottom);
@@ -554,7 +746,11 @@ pub enum NodeMetric {
 }
 
 impl NodeMetric {
-    pub const ALL: [NodeMetric; 3] = [NodeMetric::ReplOffset, NodeMetric::ReplLag, NodeMetric::UsedMemory];
+    pub const ALL: [NodeMetric; 3] = [
+        NodeMetric::ReplOffset,
+        NodeMetric::ReplLag,
+        NodeMetric::UsedMemory,
+    ];
 
     /// The metrics drawn one line per node; memory has its own chart ([`memory_chart`]).
     pub const SINGLE_LINE: [NodeMetric; 2] = [NodeMetric::ReplOffset, NodeMetric::ReplLag];
@@ -578,17 +774,37 @@ impl NodeMetric {
 
     fn titles(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            NodeMetric::ReplOffset => ("replication: master_repl_offset per node (bytes)", "offset", "no node was up"),
+            NodeMetric::ReplOffset => (
+                "replication: master_repl_offset per node (bytes)",
+                "offset",
+                "no node was up",
+            ),
             // A negative lag (a replica ahead of a demoted master) is drawn at zero.
-            NodeMetric::ReplLag => ("replication lag per replica: master offset minus replica offset (bytes)", "lag", "no replica in this run"),
-            NodeMetric::UsedMemory => ("memory per node: used_memory (bytes)", "memory", "no node was up"),
+            NodeMetric::ReplLag => (
+                "replication lag per replica: master offset minus replica offset (bytes)",
+                "lag",
+                "no replica in this run",
+            ),
+            NodeMetric::UsedMemory => (
+                "memory per node: used_memory (bytes)",
+                "memory",
+                "no node was up",
+            ),
         }
     }
 
     fn values(self, s: &NodeSeries) -> Vec<Option<f64>> {
         match self {
-            NodeMetric::ReplOffset => s.master_repl_offset.iter().map(|v| v.map(|v| v as f64)).collect(),
-            NodeMetric::ReplLag => s.repl_lag_bytes.iter().map(|v| v.map(|v| v as f64)).collect(),
+            NodeMetric::ReplOffset => s
+                .master_repl_offset
+                .iter()
+                .map(|v| v.map(|v| v as f64))
+                .collect(),
+            NodeMetric::ReplLag => s
+                .repl_lag_bytes
+                .iter()
+                .map(|v| v.map(|v| v as f64))
+                .collect(),
             NodeMetric::UsedMemory => s.used_memory.iter().map(|v| v.map(|v| v as f64)).collect(),
         }
     }
@@ -596,7 +812,9 @@ impl NodeMetric {
 
 /// The lines of one metric: (colour index, name, samples) of each node with any sample.
 pub fn metric_lines(report: &Report, metric: NodeMetric) -> Vec<(usize, String, Vec<Option<f64>>)> {
-    let Some(series) = &report.series else { return Vec::new() };
+    let Some(series) = &report.series else {
+        return Vec::new();
+    };
     series_nodes(report)
         .into_iter()
         .filter_map(|(i, name)| series.nodes.get(&name).map(|s| (i, metric.values(s), name)))
@@ -611,9 +829,17 @@ pub fn node_chart(report: &Report, metric: NodeMetric) -> String {
     let (title, y_title, empty) = metric.titles();
     time_chart(report, metric.id(), title, y_title, |out, frame| {
         if report.series.as_ref().is_none_or(|s| s.nodes.is_empty()) {
-            return write_no_data(out, frame.top, frame.bottom, "no per-node series in this report");
+            return write_no_data(
+                out,
+                frame.top,
+                frame.bottom,
+                "no per-node series in this report",
+            );
         }
-        let lines: Vec<(usize, Vec<Option<f64>>)> = metric_lines(report, metric).into_iter().map(|(i, _, v)| (i, v)).collect();
+        let lines: Vec<(usize, Vec<Option<f64>>)> = metric_lines(report, metric)
+            .into_iter()
+            .map(|(i, _, v)| (i, v))
+            .collect();
         if lines.is_empty() {
             return write_no_data(out, frame.top, frame.bottom, empty);
         }
@@ -624,10 +850,25 @@ pub fn node_chart(report: &Report, metric: NodeMetric) -> String {
 /// The nodes that have per-node series, each with its colour index: the report's nodes in
 /// order first, then any the series alone names.
 pub fn series_nodes(report: &Report) -> Vec<(usize, String)> {
-    let Some(series) = &report.series else { return Vec::new() };
-    let mut names: Vec<&String> = report.nodes.keys().filter(|n| series.nodes.contains_key(*n)).collect();
-    names.extend(series.nodes.keys().filter(|n| !report.nodes.contains_key(*n)));
-    names.into_iter().enumerate().map(|(i, n)| (i, n.clone())).collect()
+    let Some(series) = &report.series else {
+        return Vec::new();
+    };
+    let mut names: Vec<&String> = report
+        .nodes
+        .keys()
+        .filter(|n| series.nodes.contains_key(*n))
+        .collect();
+    names.extend(
+        series
+            .nodes
+            .keys()
+            .filter(|n| !report.nodes.contains_key(*n)),
+    );
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (i, n.clone()))
+        .collect()
 }
 
 /// One of the memory chart's three quantities, each drawn in its own line style.
@@ -677,10 +918,14 @@ impl MemoryLine {
 /// The memory chart's lines: (colour index, node, quantity, samples). COW and swap lines are
 /// drawn only for a node that had some (a flat zero would hide under the axis anyway).
 pub fn memory_lines(report: &Report) -> Vec<(usize, String, MemoryLine, Vec<Option<f64>>)> {
-    let Some(series) = &report.series else { return Vec::new() };
+    let Some(series) = &report.series else {
+        return Vec::new();
+    };
     let mut lines = Vec::new();
     for (i, name) in series_nodes(report) {
-        let Some(s) = series.nodes.get(&name) else { continue };
+        let Some(s) = series.nodes.get(&name) else {
+            continue;
+        };
         for line in MemoryLine::ALL {
             let values = line.values(s);
             let drawn = match line {
@@ -700,16 +945,31 @@ pub fn memory_lines(report: &Report) -> Vec<(usize, String, MemoryLine, Vec<Opti
 pub fn memory_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
     let title = "memory per node: RSS, the child's copy-on-write copies, swap (bytes)";
-    time_chart(report, NodeMetric::UsedMemory.id(), title, "memory", |out, frame| {
-        if report.series.as_ref().is_none_or(|s| s.nodes.is_empty()) {
-            return write_no_data(out, frame.top, frame.bottom, "no per-node series in this report");
-        }
-        let lines = memory_lines(report);
-        if lines.is_empty() {
-            return write_no_data(out, frame.top, frame.bottom, "no node was up");
-        }
-        let styled: Vec<(String, &[Option<f64>])> =
-            lines.iter().map(|(i, _, line, v)| (format!("{} {}", node_class(*i), line.class()), v.as_slice())).collect();
-        write_styled_byte_lines(out, &axis, frame, &styled);
-    })
+    time_chart(
+        report,
+        NodeMetric::UsedMemory.id(),
+        title,
+        "memory",
+        |out, frame| {
+            if report.series.as_ref().is_none_or(|s| s.nodes.is_empty()) {
+                return write_no_data(
+                    out,
+                    frame.top,
+                    frame.bottom,
+                    "no per-node series in this report",
+                );
+            }
+            let lines = memory_lines(report);
+            if lines.is_empty() {
+                return write_no_data(out, frame.top, frame.bottom, "no node was up");
+            }
+            let styled: Vec<(String, &[Option<f64>])> = lines
+                .iter()
+                .map(|(i, _, line, v)| {
+                    (format!("{} {}", node_class(*i), line.class()), v.as_slice())
+                })
+                .collect();
+            write_styled_byte_lines(out, &axis, frame, &styled);
+        },
+    )
 }

@@ -3,8 +3,8 @@
 
 use crate::charts::{self, MemoryLine, NodeMetric};
 use crate::model::{value_text, Report};
-use crate::timeline::{self, MarkKind};
 use crate::summary::event_counts;
+use crate::timeline::{self, MarkKind};
 use std::fmt::Write;
 
 /// INFO fields shown in the nodes table, when the node has them; the full INFO is in the JSON.
@@ -87,8 +87,15 @@ svg .mem-cow{stroke-dasharray:6 3}svg .mem-swap{stroke-dasharray:1.5 2.5;stroke-
 pub fn to_html(report: &Report) -> String {
     let mut out = String::new();
     let title = escape(&report.title);
-    let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    let _ = write!(out, "<title>redsim: {}</title>\n<style>{}</style>\n</head>\n<body>\n", title, STYLE);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    );
+    let _ = write!(
+        out,
+        "<title>redsim: {}</title>\n<style>{}</style>\n</head>\n<body>\n",
+        title, STYLE
+    );
     write_header(&mut out, report);
     write_expectations(&mut out, report);
     write_charts(&mut out, report);
@@ -121,7 +128,11 @@ fn write_header(out: &mut String, r: &Report) {
     for (name, value) in rows {
         let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", name, escape(&value));
     }
-    let _ = writeln!(out, "<tr><th>replay</th><td><code>{}</code></td></tr>\n</table>", escape(&r.replay));
+    let _ = writeln!(
+        out,
+        "<tr><th>replay</th><td><code>{}</code></td></tr>\n</table>",
+        escape(&r.replay)
+    );
 }
 
 fn write_expectations(out: &mut String, r: &Report) {
@@ -140,7 +151,10 @@ fn write_expectations(out: &mut String, r: &Report) {
 
 fn write_history(out: &mut String, r: &Report) {
     let h = &r.history;
-    let opt = |v: Option<u64>| v.map(|ms| format!("{} ms", ms)).unwrap_or_else(|| "-".to_string());
+    let opt = |v: Option<u64>| {
+        v.map(|ms| format!("{} ms", ms))
+            .unwrap_or_else(|| "-".to_string())
+    };
     let _ = writeln!(out, "<h2>History</h2>\n<table id=\"history\">");
     let rows = [
         ("ok", h.ok.to_string()),
@@ -148,21 +162,45 @@ fn write_history(out: &mut String, r: &Report) {
         ("unknown", h.unknown.to_string()),
         ("acked writes", h.acked_writes.to_string()),
         ("acked writes lost", h.acked_writes_lost.to_string()),
-        ("acked writes evaluated", h.acked_writes_evaluated.to_string()),
+        (
+            "acked writes evaluated",
+            h.acked_writes_evaluated.to_string(),
+        ),
         ("first lost write acked", opt(h.first_lost_acked_ms)),
         ("last lost write acked", opt(h.last_lost_acked_ms)),
         ("first fail", opt(h.first_fail_ms)),
         ("last fail", opt(h.last_fail_ms)),
-        ("latency p50 / p99 / p999 / max", format!("{} / {} / {} / {} ms", h.latency_ms.p50, h.latency_ms.p99, h.latency_ms.p999, h.latency_ms.max)),
+        (
+            "latency p50 / p99 / p999 / max",
+            format!(
+                "{} / {} / {} / {} ms",
+                h.latency_ms.p50, h.latency_ms.p99, h.latency_ms.p999, h.latency_ms.max
+            ),
+        ),
     ];
     for (name, value) in rows {
-        let _ = writeln!(out, "<tr><th>{}</th><td class=\"num\">{}</td></tr>", name, escape(&value));
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td class=\"num\">{}</td></tr>",
+            name,
+            escape(&value)
+        );
     }
     for (code, n) in &h.errors {
-        let _ = writeln!(out, "<tr><th>error {}</th><td class=\"num\">{}</td></tr>", escape(code), n);
+        let _ = writeln!(
+            out,
+            "<tr><th>error {}</th><td class=\"num\">{}</td></tr>",
+            escape(code),
+            n
+        );
     }
     for (kind, n) in &r.faults_fired {
-        let _ = writeln!(out, "<tr><th>fault {}</th><td class=\"num\">{}</td></tr>", escape(kind), n);
+        let _ = writeln!(
+            out,
+            "<tr><th>fault {}</th><td class=\"num\">{}</td></tr>",
+            escape(kind),
+            n
+        );
     }
     out.push_str("</table>\n");
     write_lost_writes(out, h);
@@ -171,17 +209,31 @@ fn write_history(out: &mut String, r: &Report) {
 /// The lost writes the report lists, and what the checker could not judge.
 fn write_lost_writes(out: &mut String, h: &crate::model::History) {
     for n in &h.acked_writes_not_evaluated {
-        let _ = writeln!(out, "<p class=\"fail\">{} acked writes not evaluated ({}: {})</p>", n.acked_writes, escape(&n.node), escape(&n.reason));
+        let _ = writeln!(
+            out,
+            "<p class=\"fail\">{} acked writes not evaluated ({}: {})</p>",
+            n.acked_writes,
+            escape(&n.node),
+            escape(&n.reason)
+        );
     }
     if h.lost_writes.is_empty() {
         return;
     }
     let listed = if (h.lost_writes.len() as u64) < h.acked_writes_lost {
-        format!("the first {} of {}", h.lost_writes.len(), h.acked_writes_lost)
+        format!(
+            "the first {} of {}",
+            h.lost_writes.len(),
+            h.acked_writes_lost
+        )
     } else {
         h.acked_writes_lost.to_string()
     };
-    let _ = writeln!(out, "<h3>Lost writes ({})</h3>\n<table id=\"lost-writes\">", listed);
+    let _ = writeln!(
+        out,
+        "<h3>Lost writes ({})</h3>\n<table id=\"lost-writes\">",
+        listed
+    );
     out.push_str("<tr><th>acked ms</th><th>invoked ms</th><th>node</th><th>kind</th><th>key</th><th>value</th><th>client</th><th>op</th></tr>\n");
     for w in &h.lost_writes {
         let _ = writeln!(
@@ -205,10 +257,22 @@ fn write_lost_writes(out: &mut String, h: &crate::model::History) {
 fn write_charts(out: &mut String, r: &Report) {
     out.push_str("<h2>Charts</h2>\n<div id=\"charts\">\n");
     let bands = band_legend(r);
-    let _ = writeln!(out, "<div class=\"chart\" id=\"chart-latency\">\n<h3>Latency per second</h3>");
-    let _ = writeln!(out, "<div class=\"legend\">{}{}{}</div>", swatch("p50", "p50"), swatch("p99", "p99"), bands);
+    let _ = writeln!(
+        out,
+        "<div class=\"chart\" id=\"chart-latency\">\n<h3>Latency per second</h3>"
+    );
+    let _ = writeln!(
+        out,
+        "<div class=\"legend\">{}{}{}</div>",
+        swatch("p50", "p50"),
+        swatch("p99", "p99"),
+        bands
+    );
     out.push_str(&charts::latency_chart(r));
-    let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-throughput\">\n<h3>Throughput per second</h3>");
+    let _ = writeln!(
+        out,
+        "</div>\n<div class=\"chart\" id=\"chart-throughput\">\n<h3>Throughput per second</h3>"
+    );
     let (ok, failed) = (r.history.ok, r.history.fail);
     let _ = writeln!(
         out,
@@ -219,8 +283,14 @@ fn write_charts(out: &mut String, r: &Report) {
     );
     out.push_str(&charts::throughput_chart(r));
     write_node_charts(out, r, &bands);
-    let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>");
-    let states: String = charts::role_states_used(r).iter().map(|s| swatch(s.class(), s.label())).collect();
+    let _ = writeln!(
+        out,
+        "</div>\n<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>"
+    );
+    let states: String = charts::role_states_used(r)
+        .iter()
+        .map(|s| swatch(s.class(), s.label()))
+        .collect();
     let _ = writeln!(out, "<div class=\"legend\">{}</div>", states);
     out.push_str(&charts::roles_chart(r));
     out.push_str("</div>\n</div>\n");
@@ -230,32 +300,65 @@ fn write_charts(out: &mut String, r: &Report) {
 /// legend names only the nodes drawn in its chart.
 fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
     for metric in NodeMetric::SINGLE_LINE {
-        let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>", metric.id(), metric.heading());
-        let nodes: String = charts::metric_lines(r, metric).iter().map(|(i, name, _)| swatch(&charts::node_class(*i), name)).collect();
+        let _ = writeln!(
+            out,
+            "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>",
+            metric.id(),
+            metric.heading()
+        );
+        let nodes: String = charts::metric_lines(r, metric)
+            .iter()
+            .map(|(i, name, _)| swatch(&charts::node_class(*i), name))
+            .collect();
         let _ = writeln!(out, "<div class=\"legend\">{}{}</div>", nodes, bands);
         out.push_str(&charts::node_chart(r, metric));
     }
     let memory = NodeMetric::UsedMemory;
-    let _ = writeln!(out, "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>", memory.id(), memory.heading());
+    let _ = writeln!(
+        out,
+        "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>",
+        memory.id(),
+        memory.heading()
+    );
     let lines = charts::memory_lines(r);
-    let mut nodes: Vec<(usize, &str)> = lines.iter().map(|(i, name, _, _)| (*i, name.as_str())).collect();
+    let mut nodes: Vec<(usize, &str)> = lines
+        .iter()
+        .map(|(i, name, _, _)| (*i, name.as_str()))
+        .collect();
     nodes.dedup();
     let mut styles: Vec<MemoryLine> = lines.iter().map(|(_, _, line, _)| *line).collect();
     styles.sort_by_key(|l| MemoryLine::ALL.iter().position(|a| a == l));
     styles.dedup();
-    let node_swatches: String = nodes.iter().map(|(i, name)| swatch(&charts::node_class(*i), name)).collect();
-    let style_swatches: String = styles.iter().map(|l| swatch(l.class(), l.label())).collect();
-    let _ = writeln!(out, "<div class=\"legend\">{}{}{}</div>", node_swatches, style_swatches, bands);
+    let node_swatches: String = nodes
+        .iter()
+        .map(|(i, name)| swatch(&charts::node_class(*i), name))
+        .collect();
+    let style_swatches: String = styles
+        .iter()
+        .map(|l| swatch(l.class(), l.label()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<div class=\"legend\">{}{}{}</div>",
+        node_swatches, style_swatches, bands
+    );
     out.push_str(&charts::memory_chart(r));
 }
 
 fn swatch(class: &str, label: &str) -> String {
-    format!("<span><i class=\"sw sw-{}\"></i>{}</span>", class, escape(label))
+    format!(
+        "<span><i class=\"sw sw-{}\"></i>{}</span>",
+        class,
+        escape(label)
+    )
 }
 
 /// Legend entries for the kinds of bands and marks this run has.
 fn band_legend(r: &Report) -> String {
-    let mut kinds: Vec<MarkKind> = timeline::marks(r, r.virtual_ms).iter().map(|m| m.kind).collect();
+    let mut kinds: Vec<MarkKind> = timeline::marks(r, r.virtual_ms)
+        .iter()
+        .map(|m| m.kind)
+        .collect();
     kinds.sort();
     kinds.dedup();
     kinds
@@ -263,7 +366,10 @@ fn band_legend(r: &Report) -> String {
         .map(|k| match k {
             MarkKind::Admin => swatch("admin", "admin command"),
             MarkKind::Fault => swatch("fault", "other fault"),
-            band => swatch(band.name(), &format!("{} (until {})", band.name(), band_end(*band))),
+            band => swatch(
+                band.name(),
+                &format!("{} (until {})", band.name(), band_end(*band)),
+            ),
         })
         .collect()
 }
@@ -299,7 +405,11 @@ fn write_nodes(out: &mut String, r: &Report) {
 
 /// Key INFO fields side by side, one column per node, so nodes compare at a glance.
 fn write_node_info(out: &mut String, r: &Report) {
-    let fields: Vec<&str> = KEY_INFO_FIELDS.iter().copied().filter(|f| r.nodes.values().any(|n| n.info.contains_key(*f))).collect();
+    let fields: Vec<&str> = KEY_INFO_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| r.nodes.values().any(|n| n.info.contains_key(*f)))
+        .collect();
     if fields.is_empty() {
         return;
     }
@@ -331,12 +441,23 @@ fn bytes_text(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    format!("<span title=\"{} bytes\">{:.1} {}</span>", bytes, value, UNITS[unit])
+    format!(
+        "<span title=\"{} bytes\">{:.1} {}</span>",
+        bytes, value, UNITS[unit]
+    )
 }
 
 fn write_events(out: &mut String, r: &Report) {
-    let counts: Vec<String> = event_counts(r).iter().map(|(name, n)| format!("{} {}", escape(name), n)).collect();
-    let _ = writeln!(out, "<h2>Events ({})</h2>\n<p>{}</p>\n<table id=\"events\">", r.events.len(), counts.join(", "));
+    let counts: Vec<String> = event_counts(r)
+        .iter()
+        .map(|(name, n)| format!("{} {}", escape(name), n))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<h2>Events ({})</h2>\n<p>{}</p>\n<table id=\"events\">",
+        r.events.len(),
+        counts.join(", ")
+    );
     out.push_str("<tr><th>t ms</th><th>node</th><th>event</th><th>detail</th></tr>\n");
     for e in &r.events {
         let class = if e.event.starts_with("fault:") {

@@ -6,7 +6,8 @@ use crate::model::Report;
 pub fn to_json_pretty(report: &Report) -> String {
     // Every field of Report is a string, number, bool, map with string keys or JSON value, so
     // serialization cannot fail.
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", e));
+    let mut text = serde_json::to_string_pretty(report)
+        .unwrap_or_else(|e| format!("{{\"error\": \"{}\"}}", e));
     text.push('\n');
     text
 }

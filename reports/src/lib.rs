@@ -13,5 +13,8 @@ pub mod timeline;
 
 pub use html::to_html;
 pub use json::{from_json, to_json_pretty};
-pub use model::{info_fields, info_value, Event, ExpectationResult, History, Latency, LostWrite, MachineReport, NotEvaluated, NodeReport, Report, Series};
+pub use model::{
+    info_fields, info_value, Event, ExpectationResult, History, Latency, LostWrite, MachineReport,
+    NodeReport, NotEvaluated, Report, Series,
+};
 pub use summary::summary;

@@ -240,7 +240,9 @@ pub fn info_value(text: &str) -> Value {
 
 fn is_plain_decimal(text: &str) -> bool {
     let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let Some((whole, fraction)) = unsigned.split_once('.') else { return false };
+    let Some((whole, fraction)) = unsigned.split_once('.') else {
+        return false;
+    };
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     all_digits(whole) && all_digits(fraction)
 }

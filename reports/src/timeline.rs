@@ -50,7 +50,12 @@ fn had_effect(e: &Event) -> bool {
 }
 
 fn join_label(parts: &[&str]) -> String {
-    parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ")
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Fault bands and marks in event order. A partition lasts until the next heal (which heals
@@ -61,7 +66,13 @@ pub fn marks(report: &Report, end_ms: u64) -> Vec<Mark> {
     // Open spans: (kind, node) -> index into `out`; partitions are keyed by their position.
     let mut open: BTreeMap<(MarkKind, String), usize> = BTreeMap::new();
     for (i, e) in report.events.iter().enumerate() {
-        let span = |kind: MarkKind, label: String| Mark { start_ms: e.t_ms, end_ms: Some(end_ms), kind, label, open: true };
+        let span = |kind: MarkKind, label: String| Mark {
+            start_ms: e.t_ms,
+            end_ms: Some(end_ms),
+            kind,
+            label,
+            open: true,
+        };
         let closes = match e.event.as_str() {
             "fault:heal" => Some(MarkKind::Partition),
             "fault:resume" => Some(MarkKind::Pause),
@@ -75,8 +86,16 @@ pub fn marks(report: &Report, end_ms: u64) -> Vec<Mark> {
             _ => None,
         };
         if let Some(kind) = opens {
-            let key = if kind == MarkKind::Partition { i.to_string() } else { e.node.clone() };
-            let node = if kind == MarkKind::Partition { "" } else { e.node.as_str() };
+            let key = if kind == MarkKind::Partition {
+                i.to_string()
+            } else {
+                e.node.clone()
+            };
+            let node = if kind == MarkKind::Partition {
+                ""
+            } else {
+                e.node.as_str()
+            };
             open.insert((kind, key), out.len());
             out.push(span(kind, join_label(&[kind.name(), node, &e.detail])));
             continue;
@@ -88,14 +107,32 @@ pub fn marks(report: &Report, end_ms: u64) -> Vec<Mark> {
         if let Some(name) = e.event.strip_prefix("fault:") {
             let node = if e.node == "*" { "" } else { e.node.as_str() };
             let label = join_label(&[name, node, &e.detail]);
-            out.push(Mark { start_ms: e.t_ms, end_ms: None, kind: MarkKind::Fault, label, open: false });
+            out.push(Mark {
+                start_ms: e.t_ms,
+                end_ms: None,
+                kind: MarkKind::Fault,
+                label,
+                open: false,
+            });
         } else if e.event == "oom-kill" {
             // The kernel's kill is drawn like a fault: memory charts show what led to it.
             let label = join_label(&["oom-kill", &e.node]);
-            out.push(Mark { start_ms: e.t_ms, end_ms: None, kind: MarkKind::Fault, label, open: false });
+            out.push(Mark {
+                start_ms: e.t_ms,
+                end_ms: None,
+                kind: MarkKind::Fault,
+                label,
+                open: false,
+            });
         } else if e.event == "admin" {
             let label = format!("{}: {}", e.node, e.detail);
-            out.push(Mark { start_ms: e.t_ms, end_ms: None, kind: MarkKind::Admin, label, open: false });
+            out.push(Mark {
+                start_ms: e.t_ms,
+                end_ms: None,
+                kind: MarkKind::Admin,
+                label,
+                open: false,
+            });
         }
     }
     out
@@ -103,9 +140,18 @@ pub fn marks(report: &Report, end_ms: u64) -> Vec<Mark> {
 
 /// Closes the open spans of `kind` that `node`'s event ends (every partition for a heal).
 /// Returns whether any span closed.
-fn close_spans(out: &mut [Mark], open: &mut BTreeMap<(MarkKind, String), usize>, kind: MarkKind, node: &str, t_ms: u64) -> bool {
-    let keys: Vec<(MarkKind, String)> =
-        open.keys().filter(|(k, n)| *k == kind && (kind == MarkKind::Partition || n == node)).cloned().collect();
+fn close_spans(
+    out: &mut [Mark],
+    open: &mut BTreeMap<(MarkKind, String), usize>,
+    kind: MarkKind,
+    node: &str,
+    t_ms: u64,
+) -> bool {
+    let keys: Vec<(MarkKind, String)> = open
+        .keys()
+        .filter(|(k, n)| *k == kind && (kind == MarkKind::Partition || n == node))
+        .cloned()
+        .collect();
     for key in &keys {
         if let Some(index) = open.remove(key) {
             out[index].end_ms = Some(t_ms);
@@ -187,7 +233,12 @@ pub fn role_lanes(report: &Report, end_ms: u64) -> Vec<(String, String, Vec<Role
             let events: Vec<&Event> = report.events.iter().filter(|e| &e.node == name).collect();
             let start = initial_role(report, name, &events);
             let mut segments = Vec::new();
-            let mut lane = Lane { role: start, restart_role: start, down: false, paused: false };
+            let mut lane = Lane {
+                role: start,
+                restart_role: start,
+                down: false,
+                paused: false,
+            };
             let mut current = (0, lane.shown());
             for e in events {
                 lane.apply(e);
@@ -204,7 +255,11 @@ pub fn role_lanes(report: &Report, end_ms: u64) -> Vec<(String, String, Vec<Role
 
 fn push_segment(segments: &mut Vec<RoleSegment>, start_ms: u64, end_ms: u64, state: RoleState) {
     if end_ms > start_ms {
-        segments.push(RoleSegment { start_ms, end_ms, state });
+        segments.push(RoleSegment {
+            start_ms,
+            end_ms,
+            state,
+        });
     }
 }
 
@@ -235,10 +290,22 @@ impl Lane {
             "master_link_up" if !sentinel => self.role = RoleState::Replica,
             "master_link_down" if !sentinel => self.role = RoleState::ReplicaLinkDown,
             "admin" if !sentinel => {
-                let words: Vec<String> = e.detail.split_whitespace().map(|w| w.to_ascii_lowercase()).collect();
-                if matches!(words.first().map(String::as_str), Some("replicaof" | "slaveof")) && words.len() == 3 {
+                let words: Vec<String> = e
+                    .detail
+                    .split_whitespace()
+                    .map(|w| w.to_ascii_lowercase())
+                    .collect();
+                if matches!(
+                    words.first().map(String::as_str),
+                    Some("replicaof" | "slaveof")
+                ) && words.len() == 3
+                {
                     let no_one = words[1] == "no" && words[2] == "one";
-                    self.role = if no_one { RoleState::Master } else { RoleState::ReplicaLinkDown };
+                    self.role = if no_one {
+                        RoleState::Master
+                    } else {
+                        RoleState::ReplicaLinkDown
+                    };
                 }
             }
             // A SIGKILL (the crash fault, or the OOM killer) leaves the node down as well.
@@ -264,9 +331,18 @@ fn initial_role(report: &Report, name: &str, events: &[&Event]) -> RoleState {
         return RoleState::Sentinel;
     }
     if let Some(configured) = configured_replica(report, name) {
-        return if configured { RoleState::ReplicaLinkDown } else { RoleState::Master };
+        return if configured {
+            RoleState::ReplicaLinkDown
+        } else {
+            RoleState::Master
+        };
     }
-    let first_role_event = events.iter().find(|e| matches!(e.event.as_str(), "promoted" | "master_link_up" | "master_link_down"));
+    let first_role_event = events.iter().find(|e| {
+        matches!(
+            e.event.as_str(),
+            "promoted" | "master_link_up" | "master_link_down"
+        )
+    });
     if first_role_event.is_some() {
         return RoleState::ReplicaLinkDown;
     }
@@ -281,11 +357,17 @@ fn initial_role(report: &Report, name: &str, events: &[&Event]) -> RoleState {
 /// carry the node's config.
 fn configured_replica(report: &Report, name: &str) -> Option<bool> {
     let nodes = report.scenario_resolved.get("node")?.as_array()?;
-    let node = nodes.iter().find(|n| n.get("name").and_then(|v| v.as_str()) == Some(name))?;
+    let node = nodes
+        .iter()
+        .find(|n| n.get("name").and_then(|v| v.as_str()) == Some(name))?;
     let config = node.get("config").and_then(|c| c.as_array());
     let replica = config.is_some_and(|lines| {
         lines.iter().filter_map(|l| l.as_str()).any(|l| {
-            let directive = l.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+            let directive = l
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             directive == "replicaof" || directive == "slaveof"
         })
     });

@@ -2,7 +2,7 @@
 //! hostile strings escaped, and robust to reports without or with empty series.
 
 use redsim_reports::model::*;
-use redsim_reports::timeline::{marks, role_lanes, MarkKind, RoleState, RoleSegment};
+use redsim_reports::timeline::{marks, role_lanes, MarkKind, RoleSegment, RoleState};
 use redsim_reports::{from_json, to_html, to_json_pretty};
 use serde_json::json;
 
@@ -11,21 +11,39 @@ const HOSTILE: &str = "\"><script>alert('x')</script><img src=x onerror=alert(1)
 fn node(kind: &str, role: &str) -> NodeReport {
     let mut info = serde_json::Map::new();
     info.insert("role".into(), info_value(role));
-    NodeReport { kind: kind.into(), role: role.into(), info, machine: MachineReport::default() }
+    NodeReport {
+        kind: kind.into(),
+        role: role.into(),
+        info,
+        machine: MachineReport::default(),
+    }
 }
 
 fn event(t_ms: u64, node: &str, event: &str, detail: &str) -> Event {
-    Event { t_ms, node: node.into(), event: event.into(), detail: detail.into() }
+    Event {
+        t_ms,
+        node: node.into(),
+        event: event.into(),
+        detail: detail.into(),
+    }
 }
 
 /// A failover story: r1 syncs, m1 is partitioned then killed, r1 is promoted, m1 restarts
 /// as a replica; plus a pause, an admin command and hostile text everywhere text goes.
 fn failover_report() -> Report {
     let seconds = 40;
-    let ok: Vec<u64> = (0..seconds).map(|s| if (12..20).contains(&s) { 0 } else { 900 + s }).collect();
-    let fail: Vec<u64> = (0..seconds).map(|s| if (12..20).contains(&s) { 300 } else { 0 }).collect();
+    let ok: Vec<u64> = (0..seconds)
+        .map(|s| if (12..20).contains(&s) { 0 } else { 900 + s })
+        .collect();
+    let fail: Vec<u64> = (0..seconds)
+        .map(|s| if (12..20).contains(&s) { 300 } else { 0 })
+        .collect();
     let p50: Vec<Option<f64>> = ok.iter().map(|n| (*n > 0).then_some(0.4)).collect();
-    let p99: Vec<Option<f64>> = ok.iter().enumerate().map(|(s, n)| (*n > 0).then_some(if s == 20 { 2500.0 } else { 1.2 })).collect();
+    let p99: Vec<Option<f64>> = ok
+        .iter()
+        .enumerate()
+        .map(|(s, n)| (*n > 0).then_some(if s == 20 { 2500.0 } else { 1.2 }))
+        .collect();
     Report {
         redsim_version: "0.1.0".into(),
         scenario: format!("failover{}", HOSTILE),
@@ -33,7 +51,11 @@ fn failover_report() -> Report {
         seed: 7,
         trace_hash: "ab".into(),
         passed: false,
-        expectations: vec![ExpectationResult { that: format!("m1.x == \"{}\"", HOSTILE), passed: false, actual: json!(HOSTILE) }],
+        expectations: vec![ExpectationResult {
+            that: format!("m1.x == \"{}\"", HOSTILE),
+            passed: false,
+            actual: json!(HOSTILE),
+        }],
         virtual_ms: seconds * 1000,
         wall_ms: 3,
         nodes: [
@@ -59,9 +81,21 @@ fn failover_report() -> Report {
             event(30_000, "m1", "fault:clock-jump", HOSTILE),
             event(33_000, "r1", "fault:pause", ""),
         ],
-        history: History { ok: ok.iter().sum(), fail: fail.iter().sum(), ..History::default() },
-        series: Some(Series { ok_per_s: ok, fail_per_s: fail, latency_p50_ms: p50, latency_p99_ms: p99, nodes: node_series(seconds as usize) }),
-        faults_fired: [("partition".to_string(), 1), (HOSTILE.to_string(), 1)].into_iter().collect(),
+        history: History {
+            ok: ok.iter().sum(),
+            fail: fail.iter().sum(),
+            ..History::default()
+        },
+        series: Some(Series {
+            ok_per_s: ok,
+            fail_per_s: fail,
+            latency_p50_ms: p50,
+            latency_p99_ms: p99,
+            nodes: node_series(seconds as usize),
+        }),
+        faults_fired: [("partition".to_string(), 1), (HOSTILE.to_string(), 1)]
+            .into_iter()
+            .collect(),
         scenario_resolved: json!({"node": [{"name": "m1", "config": []}, {"name": "r1", "config": ["replicaof m1 6379"]}]}),
         replay: format!("redsim run {}", HOSTILE),
     }
@@ -75,17 +109,37 @@ fn node_series(seconds: usize) -> std::collections::BTreeMap<String, NodeSeries>
     for s in 0..seconds as i64 {
         let offset = 1000 * s;
         let m1_up = !(11..18).contains(&s);
-        m1.role.push(m1_up.then(|| if s < 11 { "master" } else { "slave" }.to_string()));
+        m1.role
+            .push(m1_up.then(|| if s < 11 { "master" } else { "slave" }.to_string()));
         m1.master_repl_offset.push(m1_up.then_some(offset));
         m1.repl_lag_bytes.push((s >= 18).then_some(0));
-        m1.used_memory.push(m1_up.then_some(900_000 + 20_000 * s as u64));
-        r1.role.push(Some(if s < 14 { "slave" } else { "master" }.to_string()));
-        r1.master_repl_offset.push(Some(if (10..14).contains(&s) { 10_000 } else { offset }));
-        r1.repl_lag_bytes.push((s < 14).then_some(if s == 10 { 3000 } else { 0 }));
+        m1.used_memory
+            .push(m1_up.then_some(900_000 + 20_000 * s as u64));
+        r1.role
+            .push(Some(if s < 14 { "slave" } else { "master" }.to_string()));
+        r1.master_repl_offset.push(Some(if (10..14).contains(&s) {
+            10_000
+        } else {
+            offset
+        }));
+        r1.repl_lag_bytes
+            .push((s < 14).then_some(if s == 10 { 3000 } else { 0 }));
         r1.used_memory.push(Some(950_000 + 20_000 * s as u64));
     }
-    let down = NodeSeries { role: vec![None; seconds], master_repl_offset: vec![None; seconds], repl_lag_bytes: vec![None; seconds], used_memory: vec![None; seconds], ..NodeSeries::default() };
-    [("m1".to_string(), m1), ("r1".to_string(), r1), (format!("n{}", HOSTILE), down)].into_iter().collect()
+    let down = NodeSeries {
+        role: vec![None; seconds],
+        master_repl_offset: vec![None; seconds],
+        repl_lag_bytes: vec![None; seconds],
+        used_memory: vec![None; seconds],
+        ..NodeSeries::default()
+    };
+    [
+        ("m1".to_string(), m1),
+        ("r1".to_string(), r1),
+        (format!("n{}", HOSTILE), down),
+    ]
+    .into_iter()
+    .collect()
 }
 
 fn bare_report() -> Report {
@@ -119,18 +173,25 @@ fn assert_well_nested(html: &str) -> Vec<(String, String)> {
     let mut rest = html;
     while let Some(start) = rest.find('<') {
         let after = &rest[start + 1..];
-        let end = after.find('>').unwrap_or_else(|| panic!("unterminated tag near {:?}", &after[..after.len().min(60)]));
+        let end = after
+            .find('>')
+            .unwrap_or_else(|| panic!("unterminated tag near {:?}", &after[..after.len().min(60)]));
         let tag = &after[..end];
         rest = &after[end + 1..];
         if tag.starts_with("!DOCTYPE") {
             continue;
         }
         if let Some(name) = tag.strip_prefix('/') {
-            let open = stack.pop().unwrap_or_else(|| panic!("</{}> closes nothing", name));
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{}> closes nothing", name));
             assert_eq!(open, name, "</{}> closes <{}>", name, open);
             continue;
         }
-        let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
         assert!(!name.is_empty(), "'<' that starts no tag: <{}>", tag);
         opened.push((name.clone(), tag.to_string()));
         if !tag.ends_with('/') && !VOID_ELEMENTS.contains(&name.as_str()) {
@@ -146,10 +207,19 @@ fn assert_well_nested(html: &str) -> Vec<(String, String)> {
 fn assert_self_contained(html: &str) {
     let without_xmlns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     for needle in ["http://", "https://", "url(", "@import"] {
-        assert!(!without_xmlns.contains(needle), "HTML contains {:?}", needle);
+        assert!(
+            !without_xmlns.contains(needle),
+            "HTML contains {:?}",
+            needle
+        );
     }
     for (name, tag) in assert_well_nested(html) {
-        assert!(!["script", "link", "img", "iframe", "object", "embed", "image", "use"].contains(&name.as_str()), "<{}>", tag);
+        assert!(
+            !["script", "link", "img", "iframe", "object", "embed", "image", "use"]
+                .contains(&name.as_str()),
+            "<{}>",
+            tag
+        );
         for attribute in [" src=", " href=", " on"] {
             assert!(!tag.contains(attribute), "<{}> has {:?}", tag, attribute);
         }
@@ -170,10 +240,20 @@ fn html_is_well_formed_self_contained_and_has_six_charts() {
     let opened = assert_well_nested(&html);
     assert_self_contained(&html);
     assert_eq!(svg_count(&html), 6);
-    for id in ["svg-latency", "svg-throughput", "svg-repl-offset", "svg-repl-lag", "svg-memory", "svg-roles"] {
+    for id in [
+        "svg-latency",
+        "svg-throughput",
+        "svg-repl-offset",
+        "svg-repl-lag",
+        "svg-memory",
+        "svg-roles",
+    ] {
         assert_eq!(html.matches(&format!("id=\"{}\"", id)).count(), 1, "{}", id);
     }
-    assert!(opened.iter().any(|(name, _)| name == "path"), "series are drawn");
+    assert!(
+        opened.iter().any(|(name, _)| name == "path"),
+        "series are drawn"
+    );
     for id in ["summary", "expectations", "history", "nodes", "events"] {
         assert!(html.contains(&format!("<table id=\"{}\">", id)), "{}", id);
     }
@@ -199,9 +279,15 @@ fn report_without_series_still_renders_every_chart() {
     assert_well_nested(&html);
     assert_self_contained(&html);
     assert_eq!(svg_count(&html), 6);
-    assert_eq!(html.matches("no per-second series in this report").count(), 2);
+    assert_eq!(
+        html.matches("no per-second series in this report").count(),
+        2
+    );
     assert_eq!(html.matches("no per-node series in this report").count(), 3);
-    assert!(html.contains("band-partition"), "fault bands come from the events alone");
+    assert!(
+        html.contains("band-partition"),
+        "fault bands come from the events alone"
+    );
 }
 
 #[test]
@@ -232,7 +318,10 @@ fn series_of_zeros_and_ragged_lengths_render() {
     assert_well_nested(&html);
     assert_self_contained(&html);
     assert_eq!(svg_count(&html), 6);
-    assert!(html.contains("no operation completed"), "throughput is all zero");
+    assert!(
+        html.contains("no operation completed"),
+        "throughput is all zero"
+    );
 }
 
 #[test]
@@ -241,7 +330,10 @@ fn series_is_optional_in_json() {
     let text = to_json_pretty(&report);
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(value["series"]["fail_per_s"][12], json!(300));
-    assert_eq!(value["series"]["latency_p50_ms"][12], serde_json::Value::Null);
+    assert_eq!(
+        value["series"]["latency_p50_ms"][12],
+        serde_json::Value::Null
+    );
     assert_eq!(from_json(&text).unwrap(), report);
     report.series = None;
     let old = to_json_pretty(&report);
@@ -253,7 +345,10 @@ fn series_is_optional_in_json() {
 fn fault_marks_pair_faults_with_their_ends() {
     let report = failover_report();
     let all = marks(&report, 40_000);
-    let spans: Vec<(MarkKind, u64, Option<u64>, bool)> = all.iter().map(|m| (m.kind, m.start_ms, m.end_ms, m.open)).collect();
+    let spans: Vec<(MarkKind, u64, Option<u64>, bool)> = all
+        .iter()
+        .map(|m| (m.kind, m.start_ms, m.end_ms, m.open))
+        .collect();
     assert_eq!(
         spans,
         [
@@ -273,8 +368,14 @@ fn fault_marks_pair_faults_with_their_ends() {
 #[test]
 fn heal_without_partition_and_no_effect_faults_are_instant_marks() {
     let mut report = bare_report();
-    report.events = vec![event(1000, "*", "fault:heal", ""), event(2000, "r1", "fault:pause", "(no effect)")];
-    let kinds: Vec<(MarkKind, Option<u64>)> = marks(&report, 5000).iter().map(|m| (m.kind, m.end_ms)).collect();
+    report.events = vec![
+        event(1000, "*", "fault:heal", ""),
+        event(2000, "r1", "fault:pause", "(no effect)"),
+    ];
+    let kinds: Vec<(MarkKind, Option<u64>)> = marks(&report, 5000)
+        .iter()
+        .map(|m| (m.kind, m.end_ms))
+        .collect();
     assert_eq!(kinds, [(MarkKind::Fault, None), (MarkKind::Fault, None)]);
 }
 
@@ -282,8 +383,18 @@ fn heal_without_partition_and_no_effect_faults_are_instant_marks() {
 fn role_lanes_follow_promotion_kill_restart_and_pause() {
     let report = failover_report();
     let lanes = role_lanes(&report, 40_000);
-    let lane = |name: &str| lanes.iter().find(|(n, _, _)| n == name).map(|(_, _, s)| s.clone()).unwrap();
-    let seg = |start_ms, end_ms, state| RoleSegment { start_ms, end_ms, state };
+    let lane = |name: &str| {
+        lanes
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, s)| s.clone())
+            .unwrap()
+    };
+    let seg = |start_ms, end_ms, state| RoleSegment {
+        start_ms,
+        end_ms,
+        state,
+    };
     assert_eq!(
         lane("m1"),
         [
@@ -304,25 +415,44 @@ fn role_lanes_follow_promotion_kill_restart_and_pause() {
             seg(33_000, 40_000, RoleState::Paused),
         ]
     );
-    assert_eq!(lane("s1"), [seg(0, 25_000, RoleState::Sentinel), seg(25_000, 40_000, RoleState::Paused)]);
+    assert_eq!(
+        lane("s1"),
+        [
+            seg(0, 25_000, RoleState::Sentinel),
+            seg(25_000, 40_000, RoleState::Paused)
+        ]
+    );
     let hostile = lanes.iter().find(|(n, _, _)| n.starts_with('n')).unwrap();
-    assert_eq!(hostile.2, [seg(0, 40_000, RoleState::Unknown)], "no config, no events, an unknown final role");
+    assert_eq!(
+        hostile.2,
+        [seg(0, 40_000, RoleState::Unknown)],
+        "no config, no events, an unknown final role"
+    );
 }
 
 #[test]
 fn node_info_is_a_field_by_node_table() {
     let mut report = failover_report();
-    report.nodes.get_mut("m1").unwrap().info.insert("sync_full".into(), json!(2));
+    report
+        .nodes
+        .get_mut("m1")
+        .unwrap()
+        .info
+        .insert("sync_full".into(), json!(2));
     report.nodes.get_mut("m1").unwrap().machine.memory_bytes = 4 << 30;
     let html = to_html(&report);
     assert!(html.contains("<table id=\"node-info\">"));
-    assert!(html.contains("<tr><th><code>sync_full</code></th><td class=\"num\">2</td><td class=\"num\"></td>"));
+    assert!(html.contains(
+        "<tr><th><code>sync_full</code></th><td class=\"num\">2</td><td class=\"num\"></td>"
+    ));
     assert!(html.contains("<span title=\"4294967296 bytes\">4.0 GiB</span>"));
 }
 
 /// The chart's SVG alone, by its id.
 fn svg_of<'a>(html: &'a str, id: &str) -> &'a str {
-    let start = html.find(&format!("<svg id=\"svg-{}\"", id)).unwrap_or_else(|| panic!("no svg-{}", id));
+    let start = html
+        .find(&format!("<svg id=\"svg-{}\"", id))
+        .unwrap_or_else(|| panic!("no svg-{}", id));
     let end = start + html[start..].find("</svg>").expect("closed");
     &html[start..end]
 }
@@ -338,7 +468,10 @@ fn node_charts_draw_one_line_per_node_with_samples() {
     assert!(!offsets.contains("node1"));
     let m1 = offsets.split("class=\"series node0\" d=\"").nth(1).unwrap();
     assert_eq!(m1[..m1.find('"').unwrap()].matches('M').count(), 2);
-    assert!(offsets.contains("band-partition"), "fault bands as on the other charts");
+    assert!(
+        offsets.contains("band-partition"),
+        "fault bands as on the other charts"
+    );
     assert!(offsets.contains(" KiB<"), "byte ticks");
     let lag = svg_of(&html, "repl-lag");
     assert!(lag.contains("series node0") && lag.contains("series node2"));
@@ -347,7 +480,10 @@ fn node_charts_draw_one_line_per_node_with_samples() {
     for id in ["repl-offset", "repl-lag", "memory"] {
         assert!(html.contains(&format!("<div class=\"chart\" id=\"chart-{}\">", id)));
     }
-    assert!(html.contains("<i class=\"sw sw-node0\"></i>m1</span>"), "legend names nodes by colour");
+    assert!(
+        html.contains("<i class=\"sw sw-node0\"></i>m1</span>"),
+        "legend names nodes by colour"
+    );
 }
 
 #[test]
@@ -362,8 +498,17 @@ fn node_charts_without_samples_say_so() {
     assert_well_nested(&html);
     assert_self_contained(&html);
     assert!(svg_of(&html, "repl-lag").contains("no replica in this run"));
-    let lag_legend = html.split("id=\"chart-repl-lag\">").nth(1).unwrap().split("<svg").next().unwrap();
-    assert!(!lag_legend.contains("sw-node"), "the legend names only nodes drawn");
+    let lag_legend = html
+        .split("id=\"chart-repl-lag\">")
+        .nth(1)
+        .unwrap()
+        .split("<svg")
+        .next()
+        .unwrap();
+    assert!(
+        !lag_legend.contains("sw-node"),
+        "the legend names only nodes drawn"
+    );
     assert!(svg_of(&html, "memory").contains("no node was up"));
     assert!(svg_of(&html, "repl-offset").contains("series node0"));
     report.series.as_mut().unwrap().nodes.clear();
@@ -376,8 +521,14 @@ fn node_series_are_optional_in_json() {
     let report = failover_report();
     let text = to_json_pretty(&report);
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(value["series"]["nodes"]["m1"]["master_repl_offset"][3], json!(3000));
-    assert_eq!(value["series"]["nodes"]["m1"]["role"][12], serde_json::Value::Null);
+    assert_eq!(
+        value["series"]["nodes"]["m1"]["master_repl_offset"][3],
+        json!(3000)
+    );
+    assert_eq!(
+        value["series"]["nodes"]["m1"]["role"][12],
+        serde_json::Value::Null
+    );
     assert_eq!(from_json(&text).unwrap(), report);
     let mut old: serde_json::Value = value.clone();
     old["series"].as_object_mut().unwrap().remove("nodes");

@@ -13,7 +13,12 @@ fn sample() -> Report {
         kind: "redis".into(),
         role: "master".into(),
         info,
-        machine: MachineReport { memory_bytes: 4 << 30, rss_bytes_max: 1 << 20, swap_bytes_max: 0, oom_kills: 0 },
+        machine: MachineReport {
+            memory_bytes: 4 << 30,
+            rss_bytes_max: 1 << 20,
+            swap_bytes_max: 0,
+            oom_kills: 0,
+        },
     };
     Report {
         redsim_version: "0.1.0".into(),
@@ -22,11 +27,20 @@ fn sample() -> Report {
         seed: 1,
         trace_hash: "00ff".into(),
         passed: true,
-        expectations: vec![ExpectationResult { that: "m1.sync_full == 1".into(), passed: true, actual: json!(1) }],
+        expectations: vec![ExpectationResult {
+            that: "m1.sync_full == 1".into(),
+            passed: true,
+            actual: json!(1),
+        }],
         virtual_ms: 30000,
         wall_ms: 41,
         nodes: [("m1".to_string(), node)].into_iter().collect(),
-        events: vec![Event { t_ms: 5012, node: "s1".into(), event: "+sdown".into(), detail: "master mymaster m1 6379".into() }],
+        events: vec![Event {
+            t_ms: 5012,
+            node: "s1".into(),
+            event: "+sdown".into(),
+            detail: "master mymaster m1 6379".into(),
+        }],
         history: History {
             errors: [("NOREPLICAS".to_string(), 3)].into_iter().collect(),
             first_fail_ms: Some(5000),
@@ -42,21 +56,48 @@ fn sample() -> Report {
 #[test]
 fn json_has_the_spec_shape() {
     let value: Value = serde_json::from_str(&to_json_pretty(&sample())).unwrap();
-    let keys: Vec<&str> = value.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     assert_eq!(
         keys,
         [
-            "redsim_version", "scenario", "title", "seed", "trace_hash", "passed", "expectations", "virtual_ms",
-            "wall_ms", "nodes", "events", "history", "faults_fired", "scenario_resolved", "replay"
+            "redsim_version",
+            "scenario",
+            "title",
+            "seed",
+            "trace_hash",
+            "passed",
+            "expectations",
+            "virtual_ms",
+            "wall_ms",
+            "nodes",
+            "events",
+            "history",
+            "faults_fired",
+            "scenario_resolved",
+            "replay"
         ]
     );
-    assert_eq!(value["expectations"][0], json!({"that": "m1.sync_full == 1", "passed": true, "actual": 1}));
+    assert_eq!(
+        value["expectations"][0],
+        json!({"that": "m1.sync_full == 1", "passed": true, "actual": 1})
+    );
     assert_eq!(value["nodes"]["m1"]["info"]["sync_full"], json!(1));
-    assert_eq!(value["nodes"]["m1"]["info"]["mem_fragmentation_ratio"], json!(1.04));
+    assert_eq!(
+        value["nodes"]["m1"]["info"]["mem_fragmentation_ratio"],
+        json!(1.04)
+    );
     assert_eq!(value["nodes"]["m1"]["machine"]["oom_kills"], json!(0));
     assert_eq!(value["history"]["first_fail_ms"], json!(5000));
     assert_eq!(value["history"]["last_fail_ms"], Value::Null);
-    assert_eq!(value["history"]["latency_ms"], json!({"p50": 0.0, "p99": 0.0, "p999": 0.0, "max": 0.0}));
+    assert_eq!(
+        value["history"]["latency_ms"],
+        json!({"p50": 0.0, "p99": 0.0, "p999": 0.0, "max": 0.0})
+    );
     assert_eq!(value["events"][0]["t_ms"], json!(5012));
 }
 
@@ -93,12 +134,18 @@ fn real_redis_info_converts_field_by_field() {
     let text = include_str!("fixtures/info-redis-7.0.15.txt");
     let fields = info_fields(text);
     assert_eq!(fields.len(), 186);
-    assert_eq!(fields.keys().next().map(|k| k.as_str()), Some("redis_version"));
+    assert_eq!(
+        fields.keys().next().map(|k| k.as_str()),
+        Some("redis_version")
+    );
     let integers = fields.values().filter(|v| v.is_i64() || v.is_u64()).count();
     let floats = fields.values().filter(|v| v.is_f64()).count();
     assert_eq!((integers, floats), (135, 16));
     assert_eq!(fields["redis_version"], json!("7.0.15"));
-    assert_eq!(fields["master_replid"], json!("11bf8a1da8b317429d1497f411e5dd7f014d871a"));
+    assert_eq!(
+        fields["master_replid"],
+        json!("11bf8a1da8b317429d1497f411e5dd7f014d871a")
+    );
     assert_eq!(fields["used_memory_human"], json!("943.09K"));
     assert_eq!(fields["mem_fragmentation_ratio"], json!(7.76));
     assert_eq!(fields["config_file"], json!(""));
@@ -106,7 +153,12 @@ fn real_redis_info_converts_field_by_field() {
     assert_eq!(fields["master_repl_offset"], json!(0));
     assert_eq!(fields["sync_full"], json!(0));
     assert_eq!(fields["rdb_last_cow_size"], json!(0));
-    assert_eq!(fields["cmdstat_config|set"].as_str().map(|s| s.starts_with("calls=")), Some(true));
+    assert_eq!(
+        fields["cmdstat_config|set"]
+            .as_str()
+            .map(|s| s.starts_with("calls=")),
+        Some(true)
+    );
 }
 
 fn with_lost_writes() -> Report {
@@ -126,9 +178,15 @@ fn with_lost_writes() -> Report {
     report.history.acked_writes_lost = 3;
     report.history.first_lost_acked_ms = Some(6012);
     report.history.last_lost_acked_ms = Some(7400);
-    report.history.lost_writes = vec![lost(7, "key:<1>", 6012, Some("c2:7")), lost(9, "n:1", 7400, None)];
-    report.history.acked_writes_not_evaluated =
-        vec![NotEvaluated { node: "r1".into(), reason: "down at the end of the run".into(), acked_writes: 10 }];
+    report.history.lost_writes = vec![
+        lost(7, "key:<1>", 6012, Some("c2:7")),
+        lost(9, "n:1", 7400, None),
+    ];
+    report.history.acked_writes_not_evaluated = vec![NotEvaluated {
+        node: "r1".into(),
+        reason: "down at the end of the run".into(),
+        acked_writes: 10,
+    }];
     report
 }
 
@@ -141,18 +199,33 @@ fn lost_writes_serialise_round_trip_and_old_reports_still_parse() {
     let h = &value["history"];
     assert_eq!(h["acked_writes_lost"], json!(3));
     assert_eq!(h["acked_writes_evaluated"], json!(40));
-    assert_eq!((h["first_lost_acked_ms"].clone(), h["last_lost_acked_ms"].clone()), (json!(6012), json!(7400)));
+    assert_eq!(
+        (
+            h["first_lost_acked_ms"].clone(),
+            h["last_lost_acked_ms"].clone()
+        ),
+        (json!(6012), json!(7400))
+    );
     assert_eq!(
         h["lost_writes"][0],
         json!({"node": "m1", "key": "key:<1>", "kind": "set", "client": 2, "op": 7, "invoked_ms": 6011, "acked_ms": 6012, "value_tag": "c2:7"})
     );
     // INCR has no value: the tag is left out rather than null.
     assert!(h["lost_writes"][1].get("value_tag").is_none());
-    assert_eq!(h["acked_writes_not_evaluated"][0], json!({"node": "r1", "reason": "down at the end of the run", "acked_writes": 10}));
+    assert_eq!(
+        h["acked_writes_not_evaluated"][0],
+        json!({"node": "r1", "reason": "down at the end of the run", "acked_writes": 10})
+    );
     // A report written before the checker existed has none of these fields.
     let mut old: Value = serde_json::to_value(sample()).unwrap();
     let history = old["history"].as_object_mut().unwrap();
-    for field in ["acked_writes_evaluated", "first_lost_acked_ms", "last_lost_acked_ms", "lost_writes", "acked_writes_not_evaluated"] {
+    for field in [
+        "acked_writes_evaluated",
+        "first_lost_acked_ms",
+        "last_lost_acked_ms",
+        "lost_writes",
+        "acked_writes_not_evaluated",
+    ] {
         assert!(history.remove(field).is_some(), "{}", field);
     }
     assert_eq!(from_json(&old.to_string()).unwrap(), sample());
@@ -161,14 +234,21 @@ fn lost_writes_serialise_round_trip_and_old_reports_still_parse() {
 #[test]
 fn summary_and_html_name_the_lost_writes() {
     let text = summary(&with_lost_writes());
-    let line = text.lines().find(|l| l.trim_start().starts_with("lost writes:")).expect("a lost-writes line");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("lost writes:"))
+        .expect("a lost-writes line");
     assert_eq!(
         line.trim(),
         "lost writes: 3 of 40 acked writes evaluated, acknowledged from 6012 ms to 7400 ms (first: set key:<1> c2:7 on m1); \
          10 not evaluated (r1: down at the end of the run)"
     );
     let clean = summary(&sample());
-    assert!(clean.contains("  lost writes: 0 of 0 acked writes evaluated\n"), "{}", clean);
+    assert!(
+        clean.contains("  lost writes: 0 of 0 acked writes evaluated\n"),
+        "{}",
+        clean
+    );
     let html = to_html(&with_lost_writes());
     assert!(html.contains("<h3>Lost writes (the first 2 of 3)</h3>"));
     assert!(html.contains("<td>key:&lt;1&gt;</td><td>c2:7</td>"));

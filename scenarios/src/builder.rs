@@ -19,7 +19,8 @@
 //! ```
 
 use crate::spec::{
-    Distribution, Expect, Machine, Node, NodeKind, Scenario, Size, SpecError, Step, Thp, Workload, WorkloadKind, BUILDER_FILE,
+    Distribution, Expect, Machine, Node, NodeKind, Scenario, Size, SpecError, Step, Thp, Workload,
+    WorkloadKind, BUILDER_FILE,
 };
 
 /// Builds a `Scenario`; `build` validates it exactly as `Scenario::from_toml_str` does.
@@ -74,13 +75,21 @@ impl ScenarioBuilder {
 
     /// Adds a redis node (use `n.sentinel()` for a Sentinel).
     pub fn node(mut self, name: &str, edit: impl FnOnce(NodeBuilder) -> NodeBuilder) -> Self {
-        self.scenario.nodes.push(edit(NodeBuilder(Node::new(name, NodeKind::Redis))).0);
+        self.scenario
+            .nodes
+            .push(edit(NodeBuilder(Node::new(name, NodeKind::Redis))).0);
         self
     }
 
     /// Adds a workload; its target must be set with `w.target(...)`.
-    pub fn workload(mut self, name: &str, edit: impl FnOnce(WorkloadBuilder) -> WorkloadBuilder) -> Self {
-        self.scenario.workloads.push(edit(WorkloadBuilder(Workload::new(name, ""))).0);
+    pub fn workload(
+        mut self,
+        name: &str,
+        edit: impl FnOnce(WorkloadBuilder) -> WorkloadBuilder,
+    ) -> Self {
+        self.scenario
+            .workloads
+            .push(edit(WorkloadBuilder(Workload::new(name, ""))).0);
         self
     }
 
@@ -96,7 +105,9 @@ impl ScenarioBuilder {
     }
 
     pub fn expect(mut self, that: &str) -> Self {
-        self.scenario.expects.push(Expect { that: that.to_string() });
+        self.scenario.expects.push(Expect {
+            that: that.to_string(),
+        });
         self
     }
 
@@ -279,22 +290,39 @@ impl WorkloadBuilder {
 /// Step constructors; `ScenarioBuilder::step_at` sets the time.
 impl Step {
     fn fault(kind: &str) -> Step {
-        Step { fault: Some(kind.to_string()), ..Step::default() }
+        Step {
+            fault: Some(kind.to_string()),
+            ..Step::default()
+        }
     }
 
     fn fault_on(kind: &str, node: &str) -> Step {
-        Step { node: Some(node.to_string()), ..Step::fault(kind) }
+        Step {
+            node: Some(node.to_string()),
+            ..Step::fault(kind)
+        }
     }
 
     /// Traffic between different groups is dropped.
     pub fn partition(groups: &[&[&str]]) -> Step {
-        let groups = groups.iter().map(|g| g.iter().map(|n| n.to_string()).collect()).collect();
-        Step { groups: Some(groups), ..Step::fault("partition") }
+        let groups = groups
+            .iter()
+            .map(|g| g.iter().map(|n| n.to_string()).collect())
+            .collect();
+        Step {
+            groups: Some(groups),
+            ..Step::fault("partition")
+        }
     }
 
     /// Traffic from `from` to `to` is dropped, the other way still flows.
     pub fn partition_one_way(from: &str, to: &str) -> Step {
-        Step { from: Some(from.to_string()), to: Some(to.to_string()), one_way: Some(true), ..Step::fault("partition") }
+        Step {
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            one_way: Some(true),
+            ..Step::fault("partition")
+        }
     }
 
     pub fn heal() -> Step {
@@ -306,7 +334,10 @@ impl Step {
     /// Power loss in the middle of the last write: it keeps a seeded
     /// whole-sector prefix (`torn = true`).
     pub fn kill_torn(node: &str) -> Step {
-        Step { torn: Some(true), ..Step::fault_on("kill", node) }
+        Step {
+            torn: Some(true),
+            ..Step::fault_on("kill", node)
+        }
     }
     /// SIGKILL of the node's process; the machine stays up.
     pub fn crash(node: &str) -> Step {
@@ -334,17 +365,30 @@ impl Step {
     }
 
     pub fn disk(node: &str, fsync_latency_ms: u64) -> Step {
-        Step { fsync_latency_ms: Some(fsync_latency_ms), ..Step::fault_on("disk", node) }
+        Step {
+            fsync_latency_ms: Some(fsync_latency_ms),
+            ..Step::fault_on("disk", node)
+        }
     }
     pub fn memory_pressure(node: &str, bytes: &str) -> Step {
-        Step { bytes: Some(Size::new(bytes)), ..Step::fault_on("memory-pressure", node) }
+        Step {
+            bytes: Some(Size::new(bytes)),
+            ..Step::fault_on("memory-pressure", node)
+        }
     }
     pub fn clock_jump(node: &str, jump_ms: i64) -> Step {
-        Step { jump_ms: Some(jump_ms), ..Step::fault_on("clock-jump", node) }
+        Step {
+            jump_ms: Some(jump_ms),
+            ..Step::fault_on("clock-jump", node)
+        }
     }
 
     /// An admin command, as typed into redis-cli.
     pub fn command(node: &str, command: &str) -> Step {
-        Step { node: Some(node.to_string()), command: Some(command.to_string()), ..Step::default() }
+        Step {
+            node: Some(node.to_string()),
+            command: Some(command.to_string()),
+            ..Step::default()
+        }
     }
 }

@@ -13,7 +13,11 @@ use crate::registry;
 use crate::runner;
 
 #[derive(Parser)]
-#[command(name = "redsim", version, about = "Deterministic simulation and chaos testbed for a Redis-compatible engine")]
+#[command(
+    name = "redsim",
+    version,
+    about = "Deterministic simulation and chaos testbed for a Redis-compatible engine"
+)]
 pub struct Cli {
     /// Print every node's Redis-format log lines (virtual time) to stderr.
     #[arg(long, global = true)]
@@ -83,9 +87,19 @@ pub fn main_with(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run { scenario, seed, json, report } => run(&scenario, seed, json, report.as_deref()),
+        Command::Run {
+            scenario,
+            seed,
+            json,
+            report,
+        } => run(&scenario, seed, json, report.as_deref()),
         Command::Replay { report } => replay(&report),
-        Command::Sweep { scenario, seeds, jobs, shard } => sweep(&scenario, &seeds, jobs, shard.as_deref()),
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+        } => sweep(&scenario, &seeds, jobs, shard.as_deref()),
         Command::Serve { port, bind, config } => serve(&bind, port, config.as_deref()),
     }
 }
@@ -119,8 +133,14 @@ fn run(name: &str, seed: Option<u64>, json: bool, report_dir: Option<&Path>) -> 
 
 fn write_report_dir(dir: &Path, out: &runner::RunOutput) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("report.json"), redsim_reports::json::to_json_pretty(&out.report))?;
-    std::fs::write(dir.join("report.html"), redsim_reports::html::to_html(&out.report))?;
+    std::fs::write(
+        dir.join("report.json"),
+        redsim_reports::json::to_json_pretty(&out.report),
+    )?;
+    std::fs::write(
+        dir.join("report.html"),
+        redsim_reports::html::to_html(&out.report),
+    )?;
     std::fs::write(dir.join("trace.txt"), &out.trace_snapshot)?;
     Ok(())
 }
@@ -132,10 +152,19 @@ fn replay(path: &Path) -> ExitCode {
     };
     let recorded = match redsim_reports::json::from_json(&text) {
         Ok(r) => r,
-        Err(e) => return bad_input(&format!("{}:{}:{}: {}", path.display(), e.line(), e.column(), e)),
+        Err(e) => {
+            return bad_input(&format!(
+                "{}:{}:{}: {}",
+                path.display(),
+                e.line(),
+                e.column(),
+                e
+            ))
+        }
     };
     let file = format!("{} (scenario_resolved)", path.display());
-    let scenario = match crate::spec::Scenario::from_json_value(&recorded.scenario_resolved, &file) {
+    let scenario = match crate::spec::Scenario::from_json_value(&recorded.scenario_resolved, &file)
+    {
         Ok(s) => s,
         Err(e) => return bad_input(&e.to_string()),
     };
@@ -144,7 +173,10 @@ fn replay(path: &Path) -> ExitCode {
         Err(e) => return bad_input(&e),
     };
     if out.report.trace_hash == recorded.trace_hash {
-        println!("replay: {} seed {}: trace hash {} matches", recorded.scenario, recorded.seed, recorded.trace_hash);
+        println!(
+            "replay: {} seed {}: trace hash {} matches",
+            recorded.scenario, recorded.seed, recorded.trace_hash
+        );
         ExitCode::SUCCESS
     } else {
         println!(
@@ -157,9 +189,18 @@ fn replay(path: &Path) -> ExitCode {
 
 /// Parses "A..B" (inclusive).
 fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
-    let (a, b) = text.split_once("..").ok_or_else(|| format!("--seeds {}: expected A..B", text))?;
-    let a: u64 = a.trim().parse().map_err(|_| format!("--seeds {}: '{}' is not a seed", text, a))?;
-    let b: u64 = b.trim().trim_start_matches('=').parse().map_err(|_| format!("--seeds {}: '{}' is not a seed", text, b))?;
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("--seeds {}: expected A..B", text))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("--seeds {}: '{}' is not a seed", text, a))?;
+    let b: u64 = b
+        .trim()
+        .trim_start_matches('=')
+        .parse()
+        .map_err(|_| format!("--seeds {}: '{}' is not a seed", text, b))?;
     if a > b {
         return Err(format!("--seeds {}: the range is empty", text));
     }
@@ -168,7 +209,9 @@ fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
 
 /// Parses "I/N" (1-based).
 fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let (i, n) = text.split_once('/').ok_or_else(|| format!("--shard {}: expected I/N", text))?;
+    let (i, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("--shard {}: expected I/N", text))?;
     let (i, n): (u64, u64) = match (i.parse(), n.parse()) {
         (Ok(i), Ok(n)) => (i, n),
         _ => return Err(format!("--shard {}: I and N must be numbers", text)),
@@ -192,40 +235,75 @@ fn sweep(name: &str, seeds: &str, jobs: Option<usize>, shard: Option<&str>) -> E
         Ok(s) => s.unwrap_or((1, 1)),
         Err(e) => return bad_input(&e),
     };
-    let all: Vec<u64> = (first..=last).filter(|s| (s - first) % shard_count == shard_index - 1).collect();
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let all: Vec<u64> = (first..=last)
+        .filter(|s| (s - first) % shard_count == shard_index - 1)
+        .collect();
+    let jobs = jobs
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .max(1);
     let bar = indicatif::ProgressBar::new(all.len() as u64);
-    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg}").expect("valid template"));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg}")
+            .expect("valid template"),
+    );
     let next = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(Mutex::new(Vec::<(u64, String)>::new()));
     let seeds = Arc::new(all);
     let scenario = Arc::new(scenario);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            let (next, failures, seeds, scenario, bar) = (next.clone(), failures.clone(), seeds.clone(), scenario.clone(), bar.clone());
+            let (next, failures, seeds, scenario, bar) = (
+                next.clone(),
+                failures.clone(),
+                seeds.clone(),
+                scenario.clone(),
+                bar.clone(),
+            );
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst) as usize;
                 let Some(&seed) = seeds.get(i) else { return };
                 let outcome = match runner::run(&scenario, name, seed) {
                     Ok(out) if out.report.passed => None,
                     Ok(out) => {
-                        let failed: Vec<&str> = out.report.expectations.iter().filter(|e| !e.passed).map(|e| e.that.as_str()).collect();
+                        let failed: Vec<&str> = out
+                            .report
+                            .expectations
+                            .iter()
+                            .filter(|e| !e.passed)
+                            .map(|e| e.that.as_str())
+                            .collect();
                         Some(failed.join("; "))
                     }
                     Err(e) => Some(e),
                 };
                 if let Some(why) = outcome {
-                    bar.println(format!("FAIL seed {}: {}\n  replay: redsim run {} --seed {}", seed, why, name, seed));
+                    bar.println(format!(
+                        "FAIL seed {}: {}\n  replay: redsim run {} --seed {}",
+                        seed, why, name, seed
+                    ));
                     failures.lock().expect("no poisoned lock").push((seed, why));
                 }
                 bar.inc(1);
-                bar.set_message(format!("{} failed", failures.lock().expect("no poisoned lock").len()));
+                bar.set_message(format!(
+                    "{} failed",
+                    failures.lock().expect("no poisoned lock").len()
+                ));
             });
         }
     });
     bar.finish();
     let failures = failures.lock().expect("no poisoned lock");
-    println!("sweep {}: {} seeds, {} passed, {} failed", name, seeds.len(), seeds.len() - failures.len(), failures.len());
+    println!(
+        "sweep {}: {} seeds, {} passed, {} failed",
+        name,
+        seeds.len(),
+        seeds.len() - failures.len(),
+        failures.len()
+    );
     if failures.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -234,23 +312,45 @@ fn sweep(name: &str, seeds: &str, jobs: Option<usize>, shard: Option<&str>) -> E
 }
 
 fn serve(bind: &str, port: u16, config: Option<&Path>) -> ExitCode {
-    let config = match config {
-        None => redsim_engine::Config::default(),
-        Some(path) => {
-            let text = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) => return bad_input(&format!("{}: {}", path.display(), e)),
-            };
-            let lines: Vec<&str> = text.lines().collect();
-            match redsim_engine::Config::from_conf_lines(&lines) {
-                Ok(c) => c,
-                Err((line, e)) => return bad_input(&format!("{}:{}: {}", path.display(), line, e)),
-            }
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(path) = config {
+        match std::fs::read_to_string(path) {
+            Ok(text) => lines = text.lines().map(str::to_string).collect(),
+            Err(e) => return bad_input(&format!("{}: {}", path.display(), e)),
+        }
+    }
+    let mut config = match redsim_engine::Config::from_conf_lines(&lines) {
+        Ok(c) => c,
+        Err((line, e)) => {
+            return bad_input(&format!(
+                "{}:{}: {}",
+                config.map(|p| p.display().to_string()).unwrap_or_default(),
+                line,
+                e
+            ))
         }
     };
+    // redis-server's dir is the directory it was started in unless the
+    // configuration names one; CONFIG GET dir shows it absolute.
+    let names_dir = lines.iter().any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("dir"))
+    });
+    if !names_dir {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| ".".into());
+        if let Err(e) = config.set("dir", &[cwd]) {
+            return bad_input(&format!("dir: {:?}", e));
+        }
+    }
     match crate::serve::serve(bind, port, config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => bad_input(&format!("serve {}:{}: {}", bind, port, e)),
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("redsim: serve {}:{}: {}", bind, port, e);
+            ExitCode::from(1)
+        }
     }
 }
 

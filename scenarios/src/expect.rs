@@ -50,16 +50,28 @@ impl Op {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lhs {
     /// A node's final INFO field (then its machine fields, role and kind).
-    NodeField { node: String, field: String },
+    NodeField {
+        node: String,
+        field: String,
+    },
     /// A history field path below `history.`, e.g. "ok", "errors.NOREPLICAS", "latency_ms.p99".
     History(String),
     /// A field of one workload's history, e.g. workload "w1", field "acked_writes_lost".
-    WorkloadHistory { workload: String, field: String },
+    WorkloadHistory {
+        workload: String,
+        field: String,
+    },
     /// Faults of a kind that fired; absent counts as 0.
     FaultsFired(String),
-    Count { node: Option<String>, event: String },
+    Count {
+        node: Option<String>,
+        event: String,
+    },
     /// Virtual ms of the first such event; absent makes the expectation fail.
-    FirstMs { node: Option<String>, event: String },
+    FirstMs {
+        node: Option<String>,
+        event: String,
+    },
 }
 
 /// The right-hand side: a number (kept as written) or a quoted string's content.
@@ -103,14 +115,24 @@ const WORKLOAD_HISTORY_FIELDS: &[&str] = &[
     "last_fail_ms",
 ];
 const LATENCY_FIELDS: &[&str] = &["p50", "p99", "p999", "max"];
-const MACHINE_FIELDS: &[&str] = &["memory_bytes", "rss_bytes_max", "swap_bytes_max", "oom_kills"];
+const MACHINE_FIELDS: &[&str] = &[
+    "memory_bytes",
+    "rss_bytes_max",
+    "swap_bytes_max",
+    "oom_kills",
+];
 
 impl Expectation {
     pub fn parse(that: &str) -> Result<Expectation, String> {
         let (lhs_text, op, rhs_text) = split_operator(that)?;
         let lhs = parse_lhs(lhs_text.trim())?;
         let rhs = parse_rhs(rhs_text.trim())?;
-        Ok(Expectation { that: that.to_string(), lhs, op, rhs })
+        Ok(Expectation {
+            that: that.to_string(),
+            lhs,
+            op,
+            rhs,
+        })
     }
 
     /// The node the left-hand side names, if any, so a scenario can check it exists.
@@ -134,7 +156,11 @@ impl Expectation {
     pub fn evaluate(&self, report: &Report) -> ExpectationResult {
         let actual = lookup(&self.lhs, report);
         let passed = compare(&actual, self.op, &self.rhs);
-        ExpectationResult { that: self.that.clone(), passed, actual }
+        ExpectationResult {
+            that: self.that.clone(),
+            passed,
+            actual,
+        }
     }
 }
 
@@ -153,7 +179,9 @@ pub fn apply(expectations: &[Expectation], report: &mut Report) {
 /// first of them starts the operator even when the quoted rhs holds more.
 fn split_operator(that: &str) -> Result<(&str, Op, &str), String> {
     let expected = "expected `<lhs> <op> <rhs>` with op one of == != < <= > >=";
-    let start = that.find(['=', '!', '<', '>']).ok_or_else(|| expected.to_string())?;
+    let start = that
+        .find(['=', '!', '<', '>'])
+        .ok_or_else(|| expected.to_string())?;
     let rest = &that[start..];
     let (op, len) = match (rest.as_bytes()[0], rest.as_bytes().get(1)) {
         (b'=', Some(b'=')) => (Op::Eq, 2),
@@ -182,11 +210,18 @@ fn parse_rhs(text: &str) -> Result<Rhs, String> {
     if parse_number(text).is_some() {
         return Ok(Rhs::Number(text.to_string()));
     }
-    Err(format!("the right-hand side {} is neither a number nor a quoted string", text))
+    Err(format!(
+        "the right-hand side {} is neither a number nor a quoted string",
+        text
+    ))
 }
 
 fn parse_call<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    text.strip_prefix(name)?.trim_start().strip_prefix('(')?.strip_suffix(')').map(str::trim)
+    text.strip_prefix(name)?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')
+        .map(str::trim)
 }
 
 /// `<event>` or `<node>:<event>`. Event names start with '+' or '-' or a letter; a node prefix is
@@ -196,7 +231,10 @@ fn parse_event_ref(inner: &str, call: &str) -> Result<(Option<String>, String), 
         return Err(format!("{}() needs an event name", call));
     }
     if let Some((node, event)) = inner.split_once(':') {
-        let simple = !node.is_empty() && node.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let simple = !node.is_empty()
+            && node
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if simple && !node.starts_with(['+', '-']) {
             if event.trim().is_empty() {
                 return Err(format!("{}({}) needs an event name after ':'", call, inner));
@@ -220,7 +258,10 @@ fn parse_lhs(text: &str) -> Result<Lhs, String> {
         return Ok(Lhs::FirstMs { node, event });
     }
     if text.contains(char::is_whitespace) {
-        return Err(format!("'{}' is not a left-hand side (no spaces inside)", text));
+        return Err(format!(
+            "'{}' is not a left-hand side (no spaces inside)",
+            text
+        ));
     }
     let Some((head, field)) = text.split_once('.') else {
         return Err(format!("'{}' is not <node>.<field>, history.<field>, faults_fired.<kind>, count(...) or first_ms(...)", text));
@@ -233,19 +274,37 @@ fn parse_lhs(text: &str) -> Result<Lhs, String> {
             Some(rest) => parse_workload_field(rest),
             None => parse_history_field(field).map(|()| Lhs::History(field.to_string())),
         },
-        "faults_fired" if FAULT_KINDS.contains(&field) || field == "command" => Ok(Lhs::FaultsFired(field.to_string())),
-        "faults_fired" => Err(format!("unknown fault kind '{}' (expected one of: {}, command)", field, FAULT_KINDS.join(", "))),
-        node => Ok(Lhs::NodeField { node: node.to_string(), field: field.to_string() }),
+        "faults_fired" if FAULT_KINDS.contains(&field) || field == "command" => {
+            Ok(Lhs::FaultsFired(field.to_string()))
+        }
+        "faults_fired" => Err(format!(
+            "unknown fault kind '{}' (expected one of: {}, command)",
+            field,
+            FAULT_KINDS.join(", ")
+        )),
+        node => Ok(Lhs::NodeField {
+            node: node.to_string(),
+            field: field.to_string(),
+        }),
     }
 }
 
 /// `<workload>.<field>` after `history.workloads.`; workload names never hold '.'.
 fn parse_workload_field(rest: &str) -> Result<Lhs, String> {
-    let Some((workload, field)) = rest.split_once('.').filter(|(w, f)| !w.is_empty() && !f.is_empty()) else {
-        return Err(format!("'history.workloads.{}' is not history.workloads.<workload>.<field>", rest));
+    let Some((workload, field)) = rest
+        .split_once('.')
+        .filter(|(w, f)| !w.is_empty() && !f.is_empty())
+    else {
+        return Err(format!(
+            "'history.workloads.{}' is not history.workloads.<workload>.<field>",
+            rest
+        ));
     };
     if WORKLOAD_HISTORY_FIELDS.contains(&field) || is_errors_or_latency(field) {
-        return Ok(Lhs::WorkloadHistory { workload: workload.to_string(), field: field.to_string() });
+        return Ok(Lhs::WorkloadHistory {
+            workload: workload.to_string(),
+            field: field.to_string(),
+        });
     }
     Err(format!(
         "unknown workload history field '{}' (expected one of: {}, errors.<CODE>, latency_ms.p50|p99|p999|max)",
@@ -255,8 +314,12 @@ fn parse_workload_field(rest: &str) -> Result<Lhs, String> {
 }
 
 fn is_errors_or_latency(field: &str) -> bool {
-    field.strip_prefix("errors.").is_some_and(|code| !code.is_empty())
-        || field.strip_prefix("latency_ms.").is_some_and(|p| LATENCY_FIELDS.contains(&p))
+    field
+        .strip_prefix("errors.")
+        .is_some_and(|code| !code.is_empty())
+        || field
+            .strip_prefix("latency_ms.")
+            .is_some_and(|p| LATENCY_FIELDS.contains(&p))
 }
 
 fn parse_history_field(field: &str) -> Result<(), String> {
@@ -274,13 +337,19 @@ fn lookup(lhs: &Lhs, report: &Report) -> Value {
     match lhs {
         Lhs::NodeField { node, field } => lookup_node(report, node, field),
         Lhs::History(field) => lookup_history(report, field),
-        Lhs::WorkloadHistory { workload, field } => {
-            report.history.workloads.get(workload).map_or(Value::Null, |w| lookup_workload(w, field))
-        }
+        Lhs::WorkloadHistory { workload, field } => report
+            .history
+            .workloads
+            .get(workload)
+            .map_or(Value::Null, |w| lookup_workload(w, field)),
         Lhs::FaultsFired(kind) => Value::from(report.faults_fired.get(kind).copied().unwrap_or(0)),
-        Lhs::Count { node, event } => {
-            Value::from(report.events.iter().filter(|e| matches_event(e, node.as_deref(), event)).count() as u64)
-        }
+        Lhs::Count { node, event } => Value::from(
+            report
+                .events
+                .iter()
+                .filter(|e| matches_event(e, node.as_deref(), event))
+                .count() as u64,
+        ),
         Lhs::FirstMs { node, event } => report
             .events
             .iter()
@@ -296,7 +365,9 @@ fn matches_event(e: &redsim_reports::model::Event, node: Option<&str>, event: &s
 }
 
 fn lookup_node(report: &Report, node: &str, field: &str) -> Value {
-    let Some(n) = report.nodes.get(node) else { return Value::Null };
+    let Some(n) = report.nodes.get(node) else {
+        return Value::Null;
+    };
     if let Some(value) = n.info.get(field) {
         return value.clone();
     }
@@ -373,8 +444,13 @@ fn parse_number(text: &str) -> Option<Number> {
         return Some(Number::Int(n));
     }
     // Rust also parses "inf" and "nan"; only finite decimal forms count as numbers here.
-    let looks_numeric = text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
-    text.parse::<f64>().ok().filter(|f| f.is_finite() && looks_numeric).map(Number::Float)
+    let looks_numeric = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && looks_numeric)
+        .map(Number::Float)
 }
 
 fn value_number(value: &Value) -> Option<Number> {

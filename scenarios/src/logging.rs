@@ -41,7 +41,12 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &tracing::Event<'_>) -> std::fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let mut line = String::new();
@@ -54,5 +59,8 @@ where
 }
 
 pub fn install() {
-    let _ = tracing_subscriber::fmt().event_format(RedisLogFormat).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .event_format(RedisLogFormat)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

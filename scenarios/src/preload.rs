@@ -44,10 +44,15 @@ fn add_strings(db: &mut Db, p: &Preload) {
     let size = p.value_bytes.unwrap_or(0) as usize;
     let value = |i: u64| {
         let text = format!("value:{}", i).into_bytes();
-        if size == 0 { StrObj::from(text) } else { StrObj::from_run(&text, 0, size) }
+        if size == 0 {
+            StrObj::from(text)
+        } else {
+            StrObj::from_run(&text, 0, size)
+        }
     };
     if let Some(key) = &p.key {
-        db.dict.insert(key.clone().into_bytes(), Entry::new(Value::Str(value(0))));
+        db.dict
+            .insert(key.clone().into_bytes(), Entry::new(Value::Str(value(0))));
         return;
     }
     let prefix = p.key_prefix.clone().unwrap_or_else(|| "key:".to_string());
@@ -73,7 +78,8 @@ fn set(elements: u64) -> Value {
 
 fn hash(elements: u64) -> Value {
     let mut hash = HashObj::default();
-    hash.fields.extend((0..elements).map(|i| (member(i), i.to_string().into_bytes())));
+    hash.fields
+        .extend((0..elements).map(|i| (member(i), i.to_string().into_bytes())));
     Value::Hash(hash)
 }
 
@@ -93,6 +99,11 @@ pub fn rdb_image(node: &Node) -> Vec<u8> {
     let opts = redsim_engine::rdb::SaveOptions::from_config(&config);
     let db = build_db(&node.preload);
     // No replication id: the restored node starts a history of its own.
-    let aux = redsim_engine::rdb::Aux { ctime_s: 0, used_mem: 0, repl_id: String::new(), repl_offset: 0 };
+    let aux = redsim_engine::rdb::Aux {
+        ctime_s: 0,
+        used_mem: 0,
+        repl_id: String::new(),
+        repl_offset: 0,
+    };
     redsim_engine::rdb::save_with(std::slice::from_ref(&db), &aux, &opts)
 }

@@ -8,13 +8,34 @@ pub struct Builtin {
 }
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "backlog-overflow", toml: include_str!("../specs/backlog-overflow.toml") },
-    Builtin { name: "bigkey-delete", toml: include_str!("../specs/bigkey-delete.toml") },
-    Builtin { name: "fork-latency-thp", toml: include_str!("../specs/fork-latency-thp.toml") },
-    Builtin { name: "min-replicas-to-write", toml: include_str!("../specs/min-replicas-to-write.toml") },
-    Builtin { name: "swap-latency", toml: include_str!("../specs/swap-latency.toml") },
-    Builtin { name: "aof-fsync-loss", toml: include_str!("../specs/aof-fsync-loss.toml") },
-    Builtin { name: "aof-rewrite-crash", toml: include_str!("../specs/aof-rewrite-crash.toml") },
+    Builtin {
+        name: "backlog-overflow",
+        toml: include_str!("../specs/backlog-overflow.toml"),
+    },
+    Builtin {
+        name: "bigkey-delete",
+        toml: include_str!("../specs/bigkey-delete.toml"),
+    },
+    Builtin {
+        name: "fork-latency-thp",
+        toml: include_str!("../specs/fork-latency-thp.toml"),
+    },
+    Builtin {
+        name: "min-replicas-to-write",
+        toml: include_str!("../specs/min-replicas-to-write.toml"),
+    },
+    Builtin {
+        name: "swap-latency",
+        toml: include_str!("../specs/swap-latency.toml"),
+    },
+    Builtin {
+        name: "aof-fsync-loss",
+        toml: include_str!("../specs/aof-fsync-loss.toml"),
+    },
+    Builtin {
+        name: "aof-rewrite-crash",
+        toml: include_str!("../specs/aof-rewrite-crash.toml"),
+    },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
@@ -33,7 +54,11 @@ pub fn load(name_or_path: &str) -> Result<Scenario, String> {
     let path = std::path::Path::new(name_or_path);
     if !path.exists() {
         let names: Vec<&str> = BUILTINS.iter().map(|b| b.name).collect();
-        return Err(format!("{}: no such scenario file, and not a built-in scenario (built-ins: {})", name_or_path, names.join(", ")));
+        return Err(format!(
+            "{}: no such scenario file, and not a built-in scenario (built-ins: {})",
+            name_or_path,
+            names.join(", ")
+        ));
     }
     Scenario::from_toml_file(path).map_err(|e| e.to_string())
 }

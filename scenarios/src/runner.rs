@@ -39,13 +39,27 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
             let mut config_lines = vec![format!("port {}", n.port())];
             config_lines.extend(n.config.iter().cloned());
             let params = scenario.machine_for(&n.name).expect("the node exists");
-            NodeSpec { name: n.name.clone(), machine: machine_spec(&params), config_lines }
+            NodeSpec {
+                name: n.name.clone(),
+                machine: machine_spec(&params),
+                config_lines,
+            }
         })
         .collect();
-    let mut client_machines: Vec<String> = scenario.workloads.iter().filter_map(|w| w.on.clone()).collect();
+    let mut client_machines: Vec<String> = scenario
+        .workloads
+        .iter()
+        .filter_map(|w| w.on.clone())
+        .collect();
     client_machines.sort();
     client_machines.dedup();
-    WorldSpec { seed, nodes, client_machines, links: Vec::new(), boot_spread_us: redsim_sim::world::BOOT_SPREAD_US }
+    WorldSpec {
+        seed,
+        nodes,
+        client_machines,
+        links: Vec::new(),
+        boot_spread_us: redsim_sim::world::BOOT_SPREAD_US,
+    }
 }
 
 fn workload_spec(w: &crate::spec::Workload) -> WorkloadSpec {
@@ -80,17 +94,26 @@ fn workload_spec(w: &crate::spec::Workload) -> WorkloadSpec {
 
 /// Splits an admin command line the way redis-cli does.
 fn command_argv(line: &str) -> Result<Vec<Vec<u8>>, String> {
-    redsim_engine::resp::split_args(line.as_bytes()).ok_or_else(|| format!("unbalanced quotes in command '{}'", line))
+    redsim_engine::resp::split_args(line.as_bytes())
+        .ok_or_else(|| format!("unbalanced quotes in command '{}'", line))
 }
 
 fn schedule(world: &mut World, at_ms: u64, action: Action) -> Result<(), String> {
     let at_us = at_ms * 1000;
     let fault = match action {
-        Action::Command { node, command } => return world.schedule_admin(at_us, &node, command_argv(&command)?),
+        Action::Command { node, command } => {
+            return world.schedule_admin(at_us, &node, command_argv(&command)?)
+        }
         Action::Partition { groups } => Fault::Partition { groups },
         Action::PartitionLink { from, to, one_way } => {
             if !one_way {
-                world.schedule_fault(at_us, Fault::PartitionOneWay { from: to.clone(), to: from.clone() })?;
+                world.schedule_fault(
+                    at_us,
+                    Fault::PartitionOneWay {
+                        from: to.clone(),
+                        to: from.clone(),
+                    },
+                )?;
             }
             Fault::PartitionOneWay { from, to }
         }
@@ -101,10 +124,24 @@ fn schedule(world: &mut World, at_ms: u64, action: Action) -> Result<(), String>
         Action::Restart { node } => Fault::Restart { node },
         Action::Pause { node } => Fault::Pause { node },
         Action::Resume { node } => Fault::Resume { node },
-        Action::Link { from, to, latency_ms, bandwidth_bytes_per_s } => {
-            Fault::Link { from, to, latency_ms: latency_ms.map(|l| l as f64), bandwidth_bytes_per_s }
-        }
-        Action::Disk { node, fsync_latency_ms } => Fault::Disk { node, fsync_latency_ms: fsync_latency_ms as f64 },
+        Action::Link {
+            from,
+            to,
+            latency_ms,
+            bandwidth_bytes_per_s,
+        } => Fault::Link {
+            from,
+            to,
+            latency_ms: latency_ms.map(|l| l as f64),
+            bandwidth_bytes_per_s,
+        },
+        Action::Disk {
+            node,
+            fsync_latency_ms,
+        } => Fault::Disk {
+            node,
+            fsync_latency_ms: fsync_latency_ms as f64,
+        },
         Action::MemoryPressure { node, bytes } => Fault::MemoryPressure { node, bytes },
         Action::ClockJump { node, jump_ms } => Fault::ClockJump { node, jump_ms },
     };
@@ -113,12 +150,20 @@ fn schedule(world: &mut World, at_ms: u64, action: Action) -> Result<(), String>
 
 /// Builds the world for `scenario` at `seed`, ready to run.
 pub fn build_world(scenario: &Scenario, seed: u64) -> Result<World, String> {
-    if let Some(n) = scenario.nodes.iter().find(|n| n.kind == crate::spec::NodeKind::Sentinel) {
+    if let Some(n) = scenario
+        .nodes
+        .iter()
+        .find(|n| n.kind == crate::spec::NodeKind::Sentinel)
+    {
         return Err(format!("node '{}': kind = \"sentinel\" does not run yet (Sentinel mode is a later issue); only redis nodes do", n.name));
     }
     let mut world = World::new(world_spec(scenario, seed))?;
     for n in scenario.nodes.iter().filter(|n| !n.preload.is_empty()) {
-        world.install_file(&n.name, &crate::preload::rdb_file_name(n), crate::preload::rdb_image(n))?;
+        world.install_file(
+            &n.name,
+            &crate::preload::rdb_file_name(n),
+            crate::preload::rdb_image(n),
+        )?;
     }
     for w in &scenario.workloads {
         world.add_workload(workload_spec(w))?;
@@ -144,7 +189,10 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
     let results = crate::expect::evaluate_all(&resolved.expectations(), &rep);
     rep.passed = results.iter().all(|r| r.passed);
     rep.expectations = results;
-    Ok(RunOutput { report: rep, trace_snapshot: world.trace_snapshot() })
+    Ok(RunOutput {
+        report: rep,
+        trace_snapshot: world.trace_snapshot(),
+    })
 }
 
 /// Runs the world to `end_us` one virtual second at a time, sampling every Redis node at the
@@ -153,9 +201,20 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
 /// Rationale: run_until processes every event up to and including its limit, so a run in
 /// steps processes exactly the events of one long run; and the sampling only reads the
 /// servers (no INFO call, no &mut), so the trace and its hash do not change.
-fn run_sampling(scenario: &Scenario, world: &mut World, end_us: u64) -> BTreeMap<String, report::NodeSeries> {
-    let redis: Vec<&crate::spec::Node> = scenario.nodes.iter().filter(|n| matches!(n.kind, crate::spec::NodeKind::Redis)).collect();
-    let mut series: BTreeMap<String, report::NodeSeries> = redis.iter().map(|n| (n.name.clone(), Default::default())).collect();
+fn run_sampling(
+    scenario: &Scenario,
+    world: &mut World,
+    end_us: u64,
+) -> BTreeMap<String, report::NodeSeries> {
+    let redis: Vec<&crate::spec::Node> = scenario
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, crate::spec::NodeKind::Redis))
+        .collect();
+    let mut series: BTreeMap<String, report::NodeSeries> = redis
+        .iter()
+        .map(|n| (n.name.clone(), Default::default()))
+        .collect();
     let mut t_us = 0;
     while t_us < end_us {
         t_us = (t_us + 1_000_000).min(end_us);
@@ -168,7 +227,8 @@ fn run_sampling(scenario: &Scenario, world: &mut World, end_us: u64) -> BTreeMap
             s.repl_lag_bytes.push(sample.and_then(|x| x.lag));
             s.used_memory.push(sample.map(|x| x.memory.used_memory));
             s.rss_bytes.push(sample.map(|x| x.memory.rss_bytes));
-            s.cow_bytes.push(sample.map(|x| x.memory.child_private_bytes));
+            s.cow_bytes
+                .push(sample.map(|x| x.memory.child_private_bytes));
             s.swap_bytes.push(sample.map(|x| x.memory.swapped_bytes));
         }
     }
@@ -190,14 +250,28 @@ fn sample_node(scenario: &Scenario, world: &World, name: &str) -> Option<NodeSam
     let memory = world.node_memory(name)?.process;
     let offset = srv.repl.master_repl_offset;
     let Some(link) = srv.repl.master.as_ref() else {
-        return Some(NodeSample { role: "master", offset, lag: None, memory });
+        return Some(NodeSample {
+            role: "master",
+            offset,
+            lag: None,
+            memory,
+        });
     };
     // Off-line, the replica holds what it applied so far, which its own offset counts.
-    let applied = if link.state == redsim_engine::replication::replica::ReplState::Connected { link.reploff } else { offset };
+    let applied = if link.state == redsim_engine::replication::replica::ReplState::Connected {
+        link.reploff
+    } else {
+        offset
+    };
     let lag = master_node(scenario, &link.host, link.port)
         .and_then(|m| world.engine(m))
         .map(|m| m.server().repl.master_repl_offset - applied);
-    Some(NodeSample { role: "slave", offset, lag, memory })
+    Some(NodeSample {
+        role: "slave",
+        offset,
+        lag,
+        memory,
+    })
 }
 
 /// The scenario node a replica's `replicaof host port` names: by node name, or else by a port
@@ -213,7 +287,13 @@ fn master_node<'a>(scenario: &'a Scenario, host: &str, port: u16) -> Option<&'a 
     }
 }
 
-fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, wall_ms: u64) -> Report {
+fn build_report(
+    scenario: &Scenario,
+    world: &mut World,
+    label: &str,
+    seed: u64,
+    wall_ms: u64,
+) -> Report {
     let mut nodes = BTreeMap::new();
     for n in &scenario.nodes {
         let fields = world.info(&n.name);
@@ -221,7 +301,10 @@ fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, 
         for (k, v) in fields {
             info.insert(k, report::info_value(&v));
         }
-        let role = info.get("role").map(report::value_text).unwrap_or_else(|| "down".to_string());
+        let role = info
+            .get("role")
+            .map(report::value_text)
+            .unwrap_or_else(|| "down".to_string());
         let stats = world.machine_stats(&n.name);
         let machine = report::MachineReport {
             memory_bytes: stats.memory_bytes,
@@ -233,14 +316,27 @@ fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, 
             crate::spec::NodeKind::Redis => "redis",
             crate::spec::NodeKind::Sentinel => "sentinel",
         };
-        nodes.insert(n.name.clone(), report::NodeReport { kind: kind.to_string(), role, info, machine });
+        nodes.insert(
+            n.name.clone(),
+            report::NodeReport {
+                kind: kind.to_string(),
+                role,
+                info,
+                machine,
+            },
+        );
     }
     let summary = world.history_summary();
     let events = world
         .notable_events()
         .iter()
         .filter(|e| e.event != "log")
-        .map(|e| report::Event { t_ms: e.t_us / 1000, node: e.node.clone(), event: e.event.clone(), detail: e.detail.clone() })
+        .map(|e| report::Event {
+            t_ms: e.t_us / 1000,
+            node: e.node.clone(),
+            event: e.event.clone(),
+            detail: e.detail.clone(),
+        })
         .collect();
     Report {
         redsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -265,12 +361,26 @@ fn build_report(scenario: &Scenario, world: &mut World, label: &str, seed: u64, 
 /// The per-second series for the HTML charts, every array padded to the run's length so a
 /// quiet tail reads as zero throughput rather than as missing data.
 fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
-    let seconds = (now_us.div_ceil(1_000_000) as usize).max(s.throughput_per_s.len()).max(s.fails_per_s.len());
-    let padded = |v: &[u64]| (0..seconds).map(|i| v.get(i).copied().unwrap_or(0)).collect::<Vec<u64>>();
+    let seconds = (now_us.div_ceil(1_000_000) as usize)
+        .max(s.throughput_per_s.len())
+        .max(s.fails_per_s.len());
+    let padded = |v: &[u64]| {
+        (0..seconds)
+            .map(|i| v.get(i).copied().unwrap_or(0))
+            .collect::<Vec<u64>>()
+    };
     let ok_per_s = padded(&s.throughput_per_s);
     // A second without an Ok completion has no latency; the summary holds 0 there.
     let latency = |pick: fn(&LatencyMs) -> f64| -> Vec<Option<f64>> {
-        (0..seconds).map(|i| if ok_per_s[i] > 0 { s.latency_per_s.get(i).map(pick) } else { None }).collect()
+        (0..seconds)
+            .map(|i| {
+                if ok_per_s[i] > 0 {
+                    s.latency_per_s.get(i).map(pick)
+                } else {
+                    None
+                }
+            })
+            .collect()
     };
     report::Series {
         latency_p50_ms: latency(|l| l.p50),
@@ -294,21 +404,40 @@ fn history_report(scenario: &Scenario, world: &World, s: &HistorySummary) -> rep
         acked_writes_evaluated: checked.evaluated,
         first_lost_acked_ms: checked.first_lost_acked_us().map(|us| us / 1000),
         last_lost_acked_ms: checked.last_lost_acked_us().map(|us| us / 1000),
-        lost_writes: checked.lost.iter().take(report::LOST_WRITES_LISTED).map(lost_write_report).collect(),
+        lost_writes: checked
+            .lost
+            .iter()
+            .take(report::LOST_WRITES_LISTED)
+            .map(lost_write_report)
+            .collect(),
         acked_writes_not_evaluated: checked
             .not_evaluated
             .iter()
-            .map(|n| report::NotEvaluated { node: n.node.clone(), reason: n.reason.clone(), acked_writes: n.acked_writes })
+            .map(|n| report::NotEvaluated {
+                node: n.node.clone(),
+                reason: n.reason.clone(),
+                acked_writes: n.acked_writes,
+            })
             .collect(),
         errors: s.errors.clone(),
         first_fail_ms: s.first_fail_ms,
         last_fail_ms: s.last_fail_ms,
-        latency_ms: report::Latency { p50: s.latency_ms.p50, p99: s.latency_ms.p99, p999: s.latency_ms.p999, max: s.latency_ms.max },
+        latency_ms: report::Latency {
+            p50: s.latency_ms.p50,
+            p99: s.latency_ms.p99,
+            p999: s.latency_ms.p999,
+            max: s.latency_ms.max,
+        },
     }
 }
 
 fn latency_report(l: &LatencyMs) -> report::Latency {
-    report::Latency { p50: l.p50, p99: l.p99, p999: l.p999, max: l.max }
+    report::Latency {
+        p50: l.p50,
+        p99: l.p99,
+        p999: l.p999,
+        max: l.max,
+    }
 }
 
 /// Each workload's share of the history, by name. Operations carry their workload's index,
@@ -323,9 +452,19 @@ fn workload_histories(
     let mut out = BTreeMap::new();
     for (index, w) in scenario.workloads.iter().enumerate() {
         let index = index as u32;
-        let own = redsim_sim::history::History { ops: ops.iter().filter(|op| op.workload == index).cloned().collect() };
+        let own = redsim_sim::history::History {
+            ops: ops
+                .iter()
+                .filter(|op| op.workload == index)
+                .cloned()
+                .collect(),
+        };
         let s = own.summary();
-        let lost: Vec<&redsim_sim::checkers::LostWrite> = checked.lost.iter().filter(|l| ops[l.op].workload == index).collect();
+        let lost: Vec<&redsim_sim::checkers::LostWrite> = checked
+            .lost
+            .iter()
+            .filter(|l| ops[l.op].workload == index)
+            .collect();
         let history = report::WorkloadHistory {
             ok: s.ok,
             fail: s.fail,
@@ -380,27 +519,65 @@ mod tests {
         let out = run(&scenario(step, expect), "acked.toml", 1).expect("runs");
         let h = &out.report.history;
         assert!(out.report.passed, "{:?}", out.report.expectations);
-        assert_eq!((h.acked_writes_lost, h.acked_writes_evaluated), (h.acked_writes, h.acked_writes));
+        assert_eq!(
+            (h.acked_writes_lost, h.acked_writes_evaluated),
+            (h.acked_writes, h.acked_writes)
+        );
         assert_eq!(h.lost_writes.len(), report::LOST_WRITES_LISTED);
-        assert!(h.lost_writes.windows(2).all(|p| p[0].acked_ms <= p[1].acked_ms));
+        assert!(h
+            .lost_writes
+            .windows(2)
+            .all(|p| p[0].acked_ms <= p[1].acked_ms));
         assert_eq!(h.first_lost_acked_ms, Some(h.lost_writes[0].acked_ms));
-        assert!(h.lost_writes.iter().all(|w| w.node == "m1" && w.kind == "set" && w.key.starts_with("key:")));
+        assert!(h
+            .lost_writes
+            .iter()
+            .all(|w| w.node == "m1" && w.kind == "set" && w.key.starts_with("key:")));
         let text = redsim_reports::summary(&out.report);
-        assert!(text.contains(&format!("lost writes: {} of {} acked writes evaluated, acknowledged from", h.acked_writes, h.acked_writes)), "{}", text);
+        assert!(
+            text.contains(&format!(
+                "lost writes: {} of {} acked writes evaluated, acknowledged from",
+                h.acked_writes, h.acked_writes
+            )),
+            "{}",
+            text
+        );
     }
 
     #[test]
     fn no_fault_no_loss_and_a_dead_target_is_not_evaluated() {
-        let out = run(&scenario("", "[[expect]]\nthat = \"history.acked_writes_lost == 0\""), "acked.toml", 1).expect("runs");
+        let out = run(
+            &scenario("", "[[expect]]\nthat = \"history.acked_writes_lost == 0\""),
+            "acked.toml",
+            1,
+        )
+        .expect("runs");
         let h = &out.report.history;
-        assert!(out.report.passed && h.acked_writes > 300 && h.acked_writes_evaluated == h.acked_writes);
-        assert!(h.lost_writes.is_empty() && h.first_lost_acked_ms.is_none() && h.acked_writes_not_evaluated.is_empty());
-        let out = run(&scenario("[[step]]\nat_ms = 3_000\nfault = \"kill\"\nnode = \"m1\"", ""), "acked.toml", 1).expect("runs");
+        assert!(
+            out.report.passed && h.acked_writes > 300 && h.acked_writes_evaluated == h.acked_writes
+        );
+        assert!(
+            h.lost_writes.is_empty()
+                && h.first_lost_acked_ms.is_none()
+                && h.acked_writes_not_evaluated.is_empty()
+        );
+        let out = run(
+            &scenario(
+                "[[step]]\nat_ms = 3_000\nfault = \"kill\"\nnode = \"m1\"",
+                "",
+            ),
+            "acked.toml",
+            1,
+        )
+        .expect("runs");
         let h = &out.report.history;
         assert_eq!((h.acked_writes_evaluated, h.acked_writes_lost), (0, 0));
         let n = &h.acked_writes_not_evaluated;
         assert_eq!(n.len(), 1);
-        assert_eq!((n[0].node.as_str(), n[0].reason.as_str(), n[0].acked_writes), ("m1", "down at the end of the run", h.acked_writes));
+        assert_eq!(
+            (n[0].node.as_str(), n[0].reason.as_str(), n[0].acked_writes),
+            ("m1", "down at the end of the run", h.acked_writes)
+        );
     }
 
     #[test]
@@ -417,15 +594,38 @@ mod tests {
         assert!(out.report.passed, "{:?}", out.report.expectations);
         let h = &out.report.history;
         let (a, b) = (&h.workloads["a"], &h.workloads["b"]);
-        assert_eq!((a.ok + b.ok, a.fail + b.fail, a.unknown + b.unknown), (h.ok, h.fail, h.unknown));
+        assert_eq!(
+            (a.ok + b.ok, a.fail + b.fail, a.unknown + b.unknown),
+            (h.ok, h.fail, h.unknown)
+        );
         assert_eq!(a.acked_writes + b.acked_writes, h.acked_writes);
-        assert_eq!((a.acked_writes_lost, a.acked_writes), (h.acked_writes_lost, a.acked_writes));
-        assert_eq!((a.first_lost_acked_ms, a.last_lost_acked_ms), (h.first_lost_acked_ms, h.last_lost_acked_ms));
+        assert_eq!(
+            (a.acked_writes_lost, a.acked_writes),
+            (h.acked_writes_lost, a.acked_writes)
+        );
+        assert_eq!(
+            (a.first_lost_acked_ms, a.last_lost_acked_ms),
+            (h.first_lost_acked_ms, h.last_lost_acked_ms)
+        );
         assert!(b.acked_writes > 80 && b.first_lost_acked_ms.is_none());
         assert!(a.latency_ms.p50 > 0.0 && a.latency_ms.max <= h.latency_ms.max);
         let text = redsim_reports::summary(&out.report);
-        assert!(text.contains(&format!("  workload a: ok {} fail {} unknown 0, acked writes {} lost {} (acknowledged from", a.ok, a.fail, a.acked_writes, a.acked_writes)), "{}", text);
-        assert!(text.contains(&format!("  workload b: ok {} fail {} unknown 0, acked writes {} lost 0", b.ok, b.fail, b.acked_writes)), "{}", text);
+        assert!(
+            text.contains(&format!(
+                "  workload a: ok {} fail {} unknown 0, acked writes {} lost {} (acknowledged from",
+                a.ok, a.fail, a.acked_writes, a.acked_writes
+            )),
+            "{}",
+            text
+        );
+        assert!(
+            text.contains(&format!(
+                "  workload b: ok {} fail {} unknown 0, acked writes {} lost 0",
+                b.ok, b.fail, b.acked_writes
+            )),
+            "{}",
+            text
+        );
         let one = run(&super::tests::scenario("", ""), "acked.toml", 1).expect("runs");
         assert!(!redsim_reports::summary(&one.report).contains("workload w:"));
         assert_eq!(one.report.history.workloads.len(), 1);

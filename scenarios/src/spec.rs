@@ -78,7 +78,9 @@ impl<'de> Deserialize<'de> for Size {
         match Text::deserialize(deserializer) {
             Ok(Text::Str(s)) => Ok(Size(s)),
             Ok(Text::Int(n)) => Ok(Size(n.to_string())),
-            Err(_) => Err(serde::de::Error::custom("expected a size such as \"1mb\", \"4gb\" or a number of bytes")),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a size such as \"1mb\", \"4gb\" or a number of bytes",
+            )),
         }
     }
 }
@@ -210,12 +212,26 @@ pub struct Preload {
 impl Preload {
     /// `keys` string keys named `<prefix><i>` with `value_bytes`-byte values.
     pub fn strings(keys: u64, value_bytes: u64, prefix: &str) -> Preload {
-        Preload { kind: PreloadType::String, key: None, keys: Some(keys), key_prefix: Some(prefix.into()), value_bytes: Some(value_bytes), elements: None }
+        Preload {
+            kind: PreloadType::String,
+            key: None,
+            keys: Some(keys),
+            key_prefix: Some(prefix.into()),
+            value_bytes: Some(value_bytes),
+            elements: None,
+        }
     }
 
     /// One collection key with `elements` members.
     pub fn collection(kind: PreloadType, key: &str, elements: u64) -> Preload {
-        Preload { kind, key: Some(key.into()), keys: None, key_prefix: None, value_bytes: None, elements: Some(elements) }
+        Preload {
+            kind,
+            key: Some(key.into()),
+            keys: None,
+            key_prefix: None,
+            value_bytes: None,
+            elements: Some(elements),
+        }
     }
 }
 
@@ -250,14 +266,22 @@ impl Node {
     /// This node's machine: the scenario's [machine] with this node's overrides applied.
     pub fn machine(&self, defaults: &Machine) -> Machine {
         Machine {
-            memory: self.memory.clone().unwrap_or_else(|| defaults.memory.clone()),
+            memory: self
+                .memory
+                .clone()
+                .unwrap_or_else(|| defaults.memory.clone()),
             swap: self.swap.clone().unwrap_or_else(|| defaults.swap.clone()),
             thp: self.thp.unwrap_or(defaults.thp),
             cores: self.cores.unwrap_or(defaults.cores),
-            disk_bandwidth: self.disk_bandwidth.clone().unwrap_or_else(|| defaults.disk_bandwidth.clone()),
+            disk_bandwidth: self
+                .disk_bandwidth
+                .clone()
+                .unwrap_or_else(|| defaults.disk_bandwidth.clone()),
             fsync_latency_ms: self.fsync_latency_ms.unwrap_or(defaults.fsync_latency_ms),
             fork_ms_per_gb: self.fork_ms_per_gb.unwrap_or(defaults.fork_ms_per_gb),
-            swap_in_latency_us: self.swap_in_latency_us.unwrap_or(defaults.swap_in_latency_us),
+            swap_in_latency_us: self
+                .swap_in_latency_us
+                .unwrap_or(defaults.swap_in_latency_us),
         }
     }
 }
@@ -434,23 +458,57 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Traffic between different groups is dropped; names are nodes or workload machines.
-    Partition { groups: Vec<Vec<String>> },
+    Partition {
+        groups: Vec<Vec<String>>,
+    },
     /// Traffic from `from` to `to` is dropped (and back too unless `one_way`).
-    PartitionLink { from: String, to: String, one_way: bool },
+    PartitionLink {
+        from: String,
+        to: String,
+        one_way: bool,
+    },
     Heal,
     /// Power loss; `torn`: the last write is torn.
-    Kill { node: String, torn: bool },
+    Kill {
+        node: String,
+        torn: bool,
+    },
     /// SIGKILL of the process; the machine (page cache, a child) stays up.
-    Crash { node: String },
-    Restart { node: String },
-    Pause { node: String },
-    Resume { node: String },
-    Link { from: String, to: String, latency_ms: Option<u64>, bandwidth_bytes_per_s: Option<u64> },
-    Disk { node: String, fsync_latency_ms: u64 },
-    MemoryPressure { node: String, bytes: u64 },
-    ClockJump { node: String, jump_ms: i64 },
+    Crash {
+        node: String,
+    },
+    Restart {
+        node: String,
+    },
+    Pause {
+        node: String,
+    },
+    Resume {
+        node: String,
+    },
+    Link {
+        from: String,
+        to: String,
+        latency_ms: Option<u64>,
+        bandwidth_bytes_per_s: Option<u64>,
+    },
+    Disk {
+        node: String,
+        fsync_latency_ms: u64,
+    },
+    MemoryPressure {
+        node: String,
+        bytes: u64,
+    },
+    ClockJump {
+        node: String,
+        jump_ms: i64,
+    },
     /// An admin command as typed into redis-cli.
-    Command { node: String, command: String },
+    Command {
+        node: String,
+        command: String,
+    },
 }
 
 impl Action {
@@ -539,7 +597,10 @@ pub struct SpecError {
 
 impl SpecError {
     fn single(file: &str, issue: SpecIssue) -> SpecError {
-        SpecError { file: file.to_string(), issues: vec![issue] }
+        SpecError {
+            file: file.to_string(),
+            issues: vec![issue],
+        }
     }
 }
 
@@ -557,7 +618,11 @@ impl fmt::Display for SpecError {
             if !issue.key.is_empty() {
                 write!(f, ": {}", issue.key.escape_debug())?;
             }
-            write!(f, ": {}", issue.message.replace('\r', "\\r").replace('\n', "\\n"))?;
+            write!(
+                f,
+                ": {}",
+                issue.message.replace('\r', "\\r").replace('\n', "\\n")
+            )?;
         }
         Ok(())
     }
@@ -574,7 +639,12 @@ pub(crate) struct Problem {
 
 /// Parser messages may span lines; a SpecError line stays one line per issue.
 fn one_line(message: &str) -> String {
-    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The name files get when the builder made the scenario.
@@ -585,7 +655,15 @@ impl Scenario {
     pub fn from_toml_str(text: &str, file_name: &str) -> Result<Scenario, SpecError> {
         let document = toml_edit::ImDocument::parse(text).map_err(|e| {
             let (line, column) = e.span().map(|s| locate::line_column(text, s.start)).unzip();
-            SpecError::single(file_name, SpecIssue { line, column, key: String::new(), message: one_line(e.message()) })
+            SpecError::single(
+                file_name,
+                SpecIssue {
+                    line,
+                    column,
+                    key: String::new(),
+                    message: one_line(e.message()),
+                },
+            )
         })?;
         let index = locate::SpanIndex::new(&document);
         let scenario: Scenario = toml::from_str(text).map_err(|e| {
@@ -593,7 +671,15 @@ impl Scenario {
             let (line, column) = locate::line_column(text, span.start);
             let key = index.path_at(span).to_string();
             let message = one_line(e.message());
-            SpecError::single(file_name, SpecIssue { line: Some(line), column: Some(column), key, message })
+            SpecError::single(
+                file_name,
+                SpecIssue {
+                    line: Some(line),
+                    column: Some(column),
+                    key,
+                    message,
+                },
+            )
         })?;
         let problems = validate::validate(&scenario);
         if problems.is_empty() {
@@ -601,14 +687,25 @@ impl Scenario {
         }
         let mut issues: Vec<SpecIssue> = problems.iter().map(|p| index.locate(text, p)).collect();
         issues.sort_by_key(|i| (i.line, i.column));
-        Err(SpecError { file: file_name.to_string(), issues })
+        Err(SpecError {
+            file: file_name.to_string(),
+            issues,
+        })
     }
 
     /// Reads and parses a scenario file; I/O errors name the file too.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Scenario, SpecError> {
         let file_name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            SpecError::single(&file_name, SpecIssue { line: None, column: None, key: String::new(), message: e.to_string() })
+            SpecError::single(
+                &file_name,
+                SpecIssue {
+                    line: None,
+                    column: None,
+                    key: String::new(),
+                    message: e.to_string(),
+                },
+            )
         })?;
         Scenario::from_toml_str(&text, &file_name)
     }
@@ -621,15 +718,24 @@ impl Scenario {
         }
         let issues = problems
             .into_iter()
-            .map(|p| SpecIssue { line: None, column: None, key: p.path.to_string(), message: p.message })
+            .map(|p| SpecIssue {
+                line: None,
+                column: None,
+                key: p.path.to_string(),
+                message: p.message,
+            })
             .collect();
-        Err(SpecError { file: file_name.to_string(), issues })
+        Err(SpecError {
+            file: file_name.to_string(),
+            issues,
+        })
     }
 
     /// The scenario as a TOML file that parses back to an equal value.
     pub fn to_toml_string(&self) -> String {
         // Every field is a string, integer, float, bool, array or table, which TOML can write.
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot write this scenario as TOML: {}\n", e))
+        toml::to_string(self)
+            .unwrap_or_else(|e| format!("# cannot write this scenario as TOML: {}\n", e))
     }
 
     /// The scenario with every default written out: node ports and each node's full machine.
@@ -656,9 +762,20 @@ impl Scenario {
     }
 
     /// Reads a report's `scenario_resolved` back, validated.
-    pub fn from_json_value(value: &serde_json::Value, file_name: &str) -> Result<Scenario, SpecError> {
+    pub fn from_json_value(
+        value: &serde_json::Value,
+        file_name: &str,
+    ) -> Result<Scenario, SpecError> {
         let scenario: Scenario = serde_json::from_value(value.clone()).map_err(|e| {
-            SpecError::single(file_name, SpecIssue { line: None, column: None, key: "scenario_resolved".into(), message: e.to_string() })
+            SpecError::single(
+                file_name,
+                SpecIssue {
+                    line: None,
+                    column: None,
+                    key: "scenario_resolved".into(),
+                    message: e.to_string(),
+                },
+            )
         })?;
         scenario.validate(file_name)?;
         Ok(scenario)
@@ -676,13 +793,19 @@ impl Scenario {
     /// The timeline, typed, in file order (stable sort by at_ms is the runner's choice).
     /// Steps that do not validate are skipped; `validate` reports them.
     pub fn actions(&self) -> Vec<(u64, Action)> {
-        self.steps.iter().filter_map(|s| s.action().ok().map(|a| (s.at_ms, a))).collect()
+        self.steps
+            .iter()
+            .filter_map(|s| s.action().ok().map(|a| (s.at_ms, a)))
+            .collect()
     }
 
     /// The parsed expectations, in file order. Ones that do not parse are skipped; `validate`
     /// reports them.
     pub fn expectations(&self) -> Vec<Expectation> {
-        self.expects.iter().filter_map(|e| Expectation::parse(&e.that).ok()).collect()
+        self.expects
+            .iter()
+            .filter_map(|e| Expectation::parse(&e.that).ok())
+            .collect()
     }
 }
 

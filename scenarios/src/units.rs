@@ -20,7 +20,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 fn size_error(text: &str) -> String {
-    format!("'{}' is not a size (bytes, or a number with k, kb, m, mb, g or gb)", text)
+    format!(
+        "'{}' is not a size (bytes, or a number with k, kb, m, mb, g or gb)",
+        text
+    )
 }
 
 /// Formats a byte count with the largest Redis unit that divides it exactly ("4gb", "512kb").

@@ -4,8 +4,15 @@
 use std::process::Command;
 
 fn redsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_redsim")).args(args).output().expect("redsim runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args(args)
+        .output()
+        .expect("redsim runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn temp_file(name: &str, text: &str) -> String {
@@ -37,14 +44,22 @@ fn list_prints_name_tab_title() {
     let (code, out, _) = redsim(&["list"]);
     assert_eq!(code, 0);
     assert!(out.lines().any(|l| l.starts_with("backlog-overflow\t")));
-    assert!(out.lines().any(|l| l.starts_with("min-replicas-to-write\t")));
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("min-replicas-to-write\t")));
 }
 
 #[test]
 fn run_exit_codes() {
-    let ok = temp_file("ok.toml", &format!("{}\n[[expect]]\nthat = \"history.fail == 0\"\n", SMALL));
+    let ok = temp_file(
+        "ok.toml",
+        &format!("{}\n[[expect]]\nthat = \"history.fail == 0\"\n", SMALL),
+    );
     assert_eq!(redsim(&["run", &ok]).0, 0);
-    let failing = temp_file("fail.toml", &format!("{}\n[[expect]]\nthat = \"history.ok == 0\"\n", SMALL));
+    let failing = temp_file(
+        "fail.toml",
+        &format!("{}\n[[expect]]\nthat = \"history.ok == 0\"\n", SMALL),
+    );
     let (code, out, _) = redsim(&["run", &failing]);
     assert_eq!(code, 1);
     assert!(out.contains("FAIL"), "{}", out);
@@ -52,23 +67,44 @@ fn run_exit_codes() {
 
 #[test]
 fn bad_input_exits_2_naming_file_line_and_key() {
-    let bad_node = temp_file("bad_node.toml", &SMALL.replace("target = \"m1\"", "target = \"m9\""));
+    let bad_node = temp_file(
+        "bad_node.toml",
+        &SMALL.replace("target = \"m1\"", "target = \"m9\""),
+    );
     let (code, _, err) = redsim(&["run", &bad_node]);
     assert_eq!(code, 2);
-    assert!(err.contains("bad_node.toml:") && err.contains("workload[0].target") && err.contains("m9"), "{}", err);
-    let bad_conf = temp_file("bad_conf.toml", &SMALL.replace("config = []", "config = [\"repl-backlog-size lots\"]"));
+    assert!(
+        err.contains("bad_node.toml:") && err.contains("workload[0].target") && err.contains("m9"),
+        "{}",
+        err
+    );
+    let bad_conf = temp_file(
+        "bad_conf.toml",
+        &SMALL.replace("config = []", "config = [\"repl-backlog-size lots\"]"),
+    );
     let (code, _, err) = redsim(&["run", &bad_conf]);
     assert_eq!(code, 2);
-    assert!(err.contains("bad_conf.toml:8:") && err.contains("argument must be a memory value"), "{}", err);
+    assert!(
+        err.contains("bad_conf.toml:8:") && err.contains("argument must be a memory value"),
+        "{}",
+        err
+    );
     let bad_toml = temp_file("bad_toml.toml", "title = \"x\nseeds = [1]\n");
     assert_eq!(redsim(&["run", &bad_toml]).0, 2);
     assert_eq!(redsim(&["run", "no-such-scenario"]).0, 2);
     let sentinel = temp_file("sentinel.toml", &format!("{}\n[[node]]\nname = \"s1\"\nkind = \"sentinel\"\nconfig = [\"sentinel monitor mymaster m1 6379 1\"]\n", SMALL));
     let (code, _, err) = redsim(&["run", &sentinel]);
     assert_eq!(code, 2);
-    assert!(err.contains("node 's1'") && err.contains("sentinel"), "{}", err);
+    assert!(
+        err.contains("node 's1'") && err.contains("sentinel"),
+        "{}",
+        err
+    );
     assert_eq!(redsim(&["run", "backlog-overflow", "--seed", "x"]).0, 2);
-    assert_eq!(redsim(&["sweep", "backlog-overflow", "--seeds", "9..1"]).0, 2);
+    assert_eq!(
+        redsim(&["sweep", "backlog-overflow", "--seeds", "9..1"]).0,
+        2
+    );
 }
 
 #[test]
@@ -77,7 +113,23 @@ fn json_report_and_replay() {
     let (code, out, _) = redsim(&["run", &file, "--json"]);
     assert_eq!(code, 0);
     let report: serde_json::Value = serde_json::from_str(&out).expect("--json prints the report");
-    for key in ["redsim_version", "scenario", "title", "seed", "trace_hash", "passed", "expectations", "virtual_ms", "wall_ms", "nodes", "events", "history", "faults_fired", "scenario_resolved", "replay"] {
+    for key in [
+        "redsim_version",
+        "scenario",
+        "title",
+        "seed",
+        "trace_hash",
+        "passed",
+        "expectations",
+        "virtual_ms",
+        "wall_ms",
+        "nodes",
+        "events",
+        "history",
+        "faults_fired",
+        "scenario_resolved",
+        "replay",
+    ] {
         assert!(report.get(key).is_some(), "report lacks {}", key);
     }
     assert!(report["nodes"]["m1"]["info"]["master_repl_offset"].is_number());
@@ -99,7 +151,9 @@ fn out_with_hash(report: &str, hash: &str) -> String {
 #[test]
 fn sweep_runs_seeds_and_shards() {
     let file = temp_file("sweep.toml", SMALL);
-    let (code, out, _) = redsim(&["sweep", &file, "--seeds", "1..6", "--jobs", "2", "--shard", "2/3"]);
+    let (code, out, _) = redsim(&[
+        "sweep", &file, "--seeds", "1..6", "--jobs", "2", "--shard", "2/3",
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("2 seeds, 2 passed, 0 failed"), "{}", out);
 }

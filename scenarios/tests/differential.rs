@@ -54,16 +54,36 @@ struct Template {
 }
 
 const fn t(family: &'static str, weight: u32, text: &'static str) -> Template {
-    Template { family, weight, order: Order::Exact, text }
+    Template {
+        family,
+        weight,
+        order: Order::Exact,
+        text,
+    }
 }
 const fn sorted(family: &'static str, weight: u32, text: &'static str) -> Template {
-    Template { family, weight, order: Order::Sorted, text }
+    Template {
+        family,
+        weight,
+        order: Order::Sorted,
+        text,
+    }
 }
 const fn pairs(family: &'static str, weight: u32, text: &'static str) -> Template {
-    Template { family, weight, order: Order::Pairs, text }
+    Template {
+        family,
+        weight,
+        order: Order::Pairs,
+        text,
+    }
 }
 const fn shape(family: &'static str, weight: u32, text: &'static str) -> Template {
-    Template { family, weight, order: Order::Shape, text }
+    Template {
+        family,
+        weight,
+        order: Order::Shape,
+        text,
+    }
 }
 
 /// Value pools for the placeholders. Keys are few so that types collide
@@ -71,19 +91,78 @@ const fn shape(family: &'static str, weight: u32, text: &'static str) -> Templat
 fn pool(name: &str) -> &'static [&'static str] {
     match name {
         "key" => &["k0", "k1", "k2", "k3", "k4"],
-        "val" => &["v", "hello", "", "123", "-5", "3.14", "a b", "0", "9223372036854775807"],
-        "int" => &["0", "1", "-1", "3", "10", "-100", "abc", "1.5", " 1", "", "+1", "01", "9223372036854775807", "9223372036854775808", "-9223372036854775808"],
+        "val" => &[
+            "v",
+            "hello",
+            "",
+            "123",
+            "-5",
+            "3.14",
+            "a b",
+            "0",
+            "9223372036854775807",
+        ],
+        "int" => &[
+            "0",
+            "1",
+            "-1",
+            "3",
+            "10",
+            "-100",
+            "abc",
+            "1.5",
+            " 1",
+            "",
+            "+1",
+            "01",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+        ],
         "idx" => &["0", "1", "-1", "2", "-2", "100", "-100", "x"],
         "count" => &["1", "2", "3", "0", "-1", "x", "10"],
-        "float" => &["1.5", "-2", "0", "inf", "-inf", "nan", "abc", "1e3", "+1", "5"],
+        "float" => &[
+            "1.5", "-2", "0", "inf", "-inf", "nan", "abc", "1e3", "+1", "5",
+        ],
         "db" => &["0", "1", "2", "15", "16", "-1", "x", "1.0", ""],
-        "pat" => &["*", "k*", "k?", "k[0-2]", "*a*", "[", "\\*", "k[^1]*", "zz*", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"],
+        "pat" => &[
+            "*",
+            "k*",
+            "k?",
+            "k[0-2]",
+            "*a*",
+            "[",
+            "\\*",
+            "k[^1]*",
+            "zz*",
+            "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
+        ],
         "field" => &["f0", "f1", "f2"],
         "member" => &["m0", "m1", "m2", "m3", "1", "2"],
         // HELLO 3 is left out: Redis would switch the connection to RESP3.
-        "hello" => &["1", "x", "4", "-1", "2 FOO", "2 AUTH foo bar", "2 SETNAME", "2 SETNAME a b", "2 SETNAME a\nb"],
+        "hello" => &[
+            "1",
+            "x",
+            "4",
+            "-1",
+            "2 FOO",
+            "2 AUTH foo bar",
+            "2 SETNAME",
+            "2 SETNAME a b",
+            "2 SETNAME a\nb",
+        ],
         "flushopt" => &["ASYNC", "SYNC", "async", "foo"],
-        "cursor" => &["abc", "18446744073709551616", "1.5", "", " 1", "+0", "-0", "+", "-"],
+        "cursor" => &[
+            "abc",
+            "18446744073709551616",
+            "1.5",
+            "",
+            " 1",
+            "+0",
+            "-0",
+            "+",
+            "-",
+        ],
         "scancount" => &["10", "100", "0", "-1", "abc"],
         "typename" => &["string", "list", "hash", "set", "zset", "none", "foo"],
         "cfgpat" => &[
@@ -114,7 +193,19 @@ fn pool(name: &str) -> &'static [&'static str] {
             "lua-time-limit",
             "busy-reply-threshold",
         ],
-        "cfgglob" => &["maxmemory*", "*repl*", "min-*", "*max-*-entries*", "repl-*", "lazyfree*", "h?", "*ziplist*", "slave*", "MAXMEM*", "*READ-ONLY"],
+        "cfgglob" => &[
+            "maxmemory*",
+            "*repl*",
+            "min-*",
+            "*max-*-entries*",
+            "repl-*",
+            "lazyfree*",
+            "h?",
+            "*ziplist*",
+            "slave*",
+            "MAXMEM*",
+            "*READ-ONLY",
+        ],
         "cfgset" => &[
             "hz 10",
             "hz abc",
@@ -150,18 +241,79 @@ fn pool(name: &str) -> &'static [&'static str] {
             "appendonly no",
         ],
         "cname" => &["alice", "a b", "", "x\ny", "bob"],
-        "killargs" => &["ID 999999", "ID abc", "ID 0", "1.2.3.4:5", "ADDR 1.2.3.4:5", "TYPE foo", "TYPE pubsub", "a b c", "LADDR 1.2.3.4:5", "USER nobody", "SKIPME maybe ID 99999", "MAXAGE x"],
-        "section" => &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "everything", "default", "all", "nosuch"],
+        "killargs" => &[
+            "ID 999999",
+            "ID abc",
+            "ID 0",
+            "1.2.3.4:5",
+            "ADDR 1.2.3.4:5",
+            "TYPE foo",
+            "TYPE pubsub",
+            "a b c",
+            "LADDR 1.2.3.4:5",
+            "USER nobody",
+            "SKIPME maybe ID 99999",
+            "MAXAGE x",
+        ],
+        "section" => &[
+            "server",
+            "clients",
+            "memory",
+            "persistence",
+            "stats",
+            "replication",
+            "cpu",
+            "keyspace",
+            "everything",
+            "default",
+            "all",
+            "nosuch",
+        ],
         "unknown" => &["FOO", "foo", "getx", "CONFIGX", "a\r\nb"],
         "encoding" => &["ENCODING", "REFCOUNT", "FREQ", "HELP", "nosuch"],
-        "setopt" => &["NX", "XX", "GET", "EX 100", "PX 100000", "KEEPTTL", "EX 0", "EX -1", "EX x", "PX", "EXAT 9999999999", "NX XX", "EX 10 PX 10", "FOO"],
+        "setopt" => &[
+            "NX",
+            "XX",
+            "GET",
+            "EX 100",
+            "PX 100000",
+            "KEEPTTL",
+            "EX 0",
+            "EX -1",
+            "EX x",
+            "PX",
+            "EXAT 9999999999",
+            "NX XX",
+            "EX 10 PX 10",
+            "FOO",
+        ],
         "expopt" => &["NX", "XX", "GT", "LT", "FOO", "NX XX"],
-        "ttl" => &["100", "1000", "0", "-1", "x", "9223372036854775807", "-9223372036854775808"],
+        "ttl" => &[
+            "100",
+            "1000",
+            "0",
+            "-1",
+            "x",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ],
         "abs" => &["0", "1", "9999999999", "x", "-5"],
         "where" => &["LEFT", "RIGHT", "left", "MIDDLE"],
         "pos" => &["BEFORE", "AFTER", "AROUND"],
         "zopt" => &["NX", "XX", "GT", "LT", "CH", "INCR", "NX GT", "XX CH"],
-        "zrange" => &["0 -1", "0 -1 WITHSCORES", "1 2", "-inf +inf BYSCORE", "(1 5 BYSCORE", "[a [z BYLEX", "0 -1 REV", "0 -1 LIMIT 0 1", "-inf +inf BYSCORE LIMIT 1 2", "x y", "0 -1 FOO"],
+        "zrange" => &[
+            "0 -1",
+            "0 -1 WITHSCORES",
+            "1 2",
+            "-inf +inf BYSCORE",
+            "(1 5 BYSCORE",
+            "[a [z BYLEX",
+            "0 -1 REV",
+            "0 -1 LIMIT 0 1",
+            "-inf +inf BYSCORE LIMIT 1 2",
+            "x y",
+            "0 -1 FOO",
+        ],
         "zlex" => &["- +", "[m0 [m2", "(m0 +", "a b", "- + LIMIT 0 1"],
         "zscore" => &["-inf +inf", "0 2", "(0 (2", "x y", "1 0"],
         _ => panic!("no pool named {{{}}} in the differential generator", name),
@@ -424,10 +576,23 @@ fn start_redis() -> RedisGuard {
         panic!("differential test needs redis-server 7.0.15 on PATH: install it with `apt-get install -y redis-server`");
     };
     let version = String::from_utf8_lossy(&version.stdout).into_owned();
-    assert!(version.contains("v=7.0."), "differential test needs redis-server 7.0.x, found: {}", version.trim());
+    assert!(
+        version.contains("v=7.0."),
+        "differential test needs redis-server 7.0.x, found: {}",
+        version.trim()
+    );
     let port = free_port();
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         // Never in the source tree, whatever a command might write.
         .current_dir(std::env::temp_dir())
         .stdout(Stdio::null())
@@ -441,7 +606,8 @@ fn start_redis() -> RedisGuard {
 
 fn start_redsim() -> u16 {
     // The same non-default settings redis-server was started with.
-    let config = redsim_engine::Config::from_conf_lines(&["save \"\"", "appendonly no"]).expect("config");
+    let config =
+        redsim_engine::Config::from_conf_lines(&["save \"\"", "appendonly no"]).expect("config");
     let port = redsim_scenarios::serve::spawn("127.0.0.1", 0, config).expect("start redsim serve");
     wait_listening(port);
     port
@@ -450,7 +616,11 @@ fn start_redsim() -> u16 {
 fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listening on port {} after 10 s", port);
+        assert!(
+            Instant::now() < deadline,
+            "nothing listening on port {} after 10 s",
+            port
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -465,9 +635,15 @@ struct Conn {
 impl Conn {
     fn open(port: u16) -> Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         stream.set_nodelay(true).expect("nodelay");
-        Conn { port, stream, buf: Vec::new() }
+        Conn {
+            port,
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     fn reopen(&mut self) {
@@ -537,9 +713,15 @@ impl Conn {
 // ---- generation ----
 
 fn enabled_families() -> Vec<&'static str> {
-    let all = ["core", "strings", "lists", "hashes", "sets", "zsets", "expire", "multi"];
-    let with_pending = std::env::var("REDSIM_DIFF_PENDING").map(|v| v == "1").unwrap_or(false);
-    all.into_iter().filter(|f| with_pending || !PENDING_FAMILIES.contains(f)).collect()
+    let all = [
+        "core", "strings", "lists", "hashes", "sets", "zsets", "expire", "multi",
+    ];
+    let with_pending = std::env::var("REDSIM_DIFF_PENDING")
+        .map(|v| v == "1")
+        .unwrap_or(false);
+    all.into_iter()
+        .filter(|f| with_pending || !PENDING_FAMILIES.contains(f))
+        .collect()
 }
 
 fn expand(template: &Template, rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
@@ -652,7 +834,14 @@ fn same_exec(orders: &[Order], a: &[u8], b: &[u8]) -> bool {
         return true;
     }
     match (parse_whole(a), parse_whole(b)) {
-        (Some(Value::Array(xa)), Some(Value::Array(xb))) if xa.len() == orders.len() && xb.len() == orders.len() => orders.iter().zip(xa.into_iter().zip(xb)).all(|(&o, (x, y))| same_value(o, x, y)),
+        (Some(Value::Array(xa)), Some(Value::Array(xb)))
+            if xa.len() == orders.len() && xb.len() == orders.len() =>
+        {
+            orders
+                .iter()
+                .zip(xa.into_iter().zip(xb))
+                .all(|(&o, (x, y))| same_value(o, x, y))
+        }
         _ => false,
     }
 }
@@ -667,7 +856,10 @@ fn show(bytes: &[u8]) -> String {
 }
 
 fn show_argv(argv: &[Vec<u8>]) -> String {
-    argv.iter().map(|a| format!("\"{}\"", a.escape_ascii())).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|a| format!("\"{}\"", a.escape_ascii()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Counts cases; keeps the first mismatch of each template (or raw case)
@@ -689,7 +881,17 @@ impl Tally {
             self.identical += 1;
             return;
         }
-        let entry = self.failures.entry(group.to_string()).or_insert_with(|| (format!("{}\n    redis:  {}\n    redsim: {}", what, show(redis), show(redsim)), 0));
+        let entry = self.failures.entry(group.to_string()).or_insert_with(|| {
+            (
+                format!(
+                    "{}\n    redis:  {}\n    redsim: {}",
+                    what,
+                    show(redis),
+                    show(redsim)
+                ),
+                0,
+            )
+        });
         entry.1 += 1;
     }
 }
@@ -701,7 +903,11 @@ impl Tally {
 fn raw_cases() -> Vec<(&'static str, Vec<u8>)> {
     let mut pipeline = Vec::new();
     for i in 0..300 {
-        pipeline.extend(resp::encode_command(&["SET", &format!("p{}", i % 7), &i.to_string()]));
+        pipeline.extend(resp::encode_command(&[
+            "SET",
+            &format!("p{}", i % 7),
+            &i.to_string(),
+        ]));
         pipeline.extend(resp::encode_command(&["GET", &format!("p{}", i % 5)]));
     }
     pipeline.extend(b"DEL p0 p1 p2 p3 p4 p5 p6\r\n");
@@ -757,7 +963,11 @@ fn raw_cases() -> Vec<(&'static str, Vec<u8>)> {
 fn differential_against_redis_7_0() {
     let redis = start_redis();
     let redsim_port = start_redsim();
-    let mut tally = Tally { cases: 0, identical: 0, failures: Default::default() };
+    let mut tally = Tally {
+        cases: 0,
+        identical: 0,
+        failures: Default::default(),
+    };
 
     for (name, bytes) in raw_cases() {
         let a = Conn::open(redis.port).raw_until_quiet(&bytes, Duration::from_millis(300));
@@ -766,13 +976,25 @@ fn differential_against_redis_7_0() {
     }
 
     let families = enabled_families();
-    let all_templates: Vec<&Template> = TEMPLATES.iter().filter(|t| families.contains(&t.family)).collect();
+    let all_templates: Vec<&Template> = TEMPLATES
+        .iter()
+        .filter(|t| families.contains(&t.family))
+        .collect();
     // The transaction pass runs after the first, on its own RNG stream, so
     // the first pass replays the very same commands it did before "multi".
-    let plain: Vec<&Template> = all_templates.iter().copied().filter(|t| t.family != "multi").collect();
-    let passes: [(&[&Template], usize, u64); 2] = [(&plain, COMMANDS_PER_SEED, 0), (&all_templates, MULTI_COMMANDS_PER_SEED, MULTI_SEED_OFFSET)];
+    let plain: Vec<&Template> = all_templates
+        .iter()
+        .copied()
+        .filter(|t| t.family != "multi")
+        .collect();
+    let passes: [(&[&Template], usize, u64); 2] = [
+        (&plain, COMMANDS_PER_SEED, 0),
+        (&all_templates, MULTI_COMMANDS_PER_SEED, MULTI_SEED_OFFSET),
+    ];
     // REDSIM_DIFF_TRACE=<seed> prints every command of that seed with Redis's reply.
-    let trace_seed: Option<u64> = std::env::var("REDSIM_DIFF_TRACE").ok().and_then(|v| v.parse().ok());
+    let trace_seed: Option<u64> = std::env::var("REDSIM_DIFF_TRACE")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut ra = Conn::open(redis.port);
     let mut rb = Conn::open(redsim_port);
     for (templates, commands_per_seed, seed_offset) in passes {
@@ -796,7 +1018,9 @@ fn differential_against_redis_7_0() {
                 }
                 let name = String::from_utf8_lossy(&argv[0]).to_ascii_uppercase();
                 match queued.take() {
-                    Some(orders) if name == "EXEC" || name == "DISCARD" => tally.record_with(template.text, what, same_exec(&orders, &a, &b), &a, &b),
+                    Some(orders) if name == "EXEC" || name == "DISCARD" => {
+                        tally.record_with(template.text, what, same_exec(&orders, &a, &b), &a, &b)
+                    }
                     Some(mut orders) => {
                         if a == b"+QUEUED\r\n" {
                             orders.push(template.order);
@@ -814,9 +1038,18 @@ fn differential_against_redis_7_0() {
             }
         }
     }
-    println!("differential: {} cases, {} identical", tally.cases, tally.identical);
+    println!(
+        "differential: {} cases, {} identical",
+        tally.cases, tally.identical
+    );
     for (group, (first, count)) in &tally.failures {
         println!("MISMATCH [{}] x{}: {}", group, count, first);
     }
-    assert_eq!(tally.identical, tally.cases, "differential: {} of {} cases differ (first of each template above)", tally.cases - tally.identical, tally.cases);
+    assert_eq!(
+        tally.identical,
+        tally.cases,
+        "differential: {} of {} cases differ (first of each template above)",
+        tally.cases - tally.identical,
+        tally.cases
+    );
 }

@@ -31,27 +31,67 @@ fn with_step_keys(keys: &str) -> String {
 #[test]
 fn kill_takes_torn_and_crash_takes_only_node() {
     let plain = parse(BASE).unwrap();
-    assert_eq!(plain.actions()[0].1, Action::Kill { node: "m1".into(), torn: false });
-    let torn = parse(&with_step_keys("fault = \"kill\"\nnode = \"m1\"\ntorn = true\n")).unwrap();
-    assert_eq!(torn.actions()[0].1, Action::Kill { node: "m1".into(), torn: true });
+    assert_eq!(
+        plain.actions()[0].1,
+        Action::Kill {
+            node: "m1".into(),
+            torn: false
+        }
+    );
+    let torn = parse(&with_step_keys(
+        "fault = \"kill\"\nnode = \"m1\"\ntorn = true\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        torn.actions()[0].1,
+        Action::Kill {
+            node: "m1".into(),
+            torn: true
+        }
+    );
     let crash = parse(&with_step_keys("fault = \"crash\"\nnode = \"m1\"\n")).unwrap();
-    assert_eq!(crash.actions()[0], (1_000, Action::Crash { node: "m1".into() }));
+    assert_eq!(
+        crash.actions()[0],
+        (1_000, Action::Crash { node: "m1".into() })
+    );
     assert_eq!(crash.actions()[0].1.kind(), "crash");
 }
 
 #[test]
 fn bad_torn_and_crash_keys_are_located() {
-    let e = parse(&with_step_keys("fault = \"kill\"\nnode = \"m1\"\ntorn = \"yes\"\n")).unwrap_err();
-    assert_eq!(e, "x.toml:13:8: step[0].torn: invalid type: string \"yes\", expected a boolean");
-    let e = parse(&with_step_keys("fault = \"crash\"\nnode = \"m1\"\ntorn = true\n")).unwrap_err();
-    assert_eq!(e, "x.toml:13:1: step[0].torn: fault 'crash' does not take key 'torn'");
-    let e = parse(&with_step_keys("fault = \"restart\"\nnode = \"m1\"\ntorn = true\n")).unwrap_err();
-    assert_eq!(e, "x.toml:13:1: step[0].torn: fault 'restart' does not take key 'torn'");
+    let e = parse(&with_step_keys(
+        "fault = \"kill\"\nnode = \"m1\"\ntorn = \"yes\"\n",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e,
+        "x.toml:13:8: step[0].torn: invalid type: string \"yes\", expected a boolean"
+    );
+    let e = parse(&with_step_keys(
+        "fault = \"crash\"\nnode = \"m1\"\ntorn = true\n",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e,
+        "x.toml:13:1: step[0].torn: fault 'crash' does not take key 'torn'"
+    );
+    let e = parse(&with_step_keys(
+        "fault = \"restart\"\nnode = \"m1\"\ntorn = true\n",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e,
+        "x.toml:13:1: step[0].torn: fault 'restart' does not take key 'torn'"
+    );
     let e = parse(&with_step_keys("fault = \"crash\"\n")).unwrap_err();
     assert_eq!(e, "x.toml:9:1: step[0]: fault 'crash' needs key 'node'");
     let e = parse(&with_step_keys("fault = \"crash\"\nnode = \"m9\"\n")).unwrap_err();
     assert_eq!(e, "x.toml:12:1: step[0].node: unknown node 'm9'");
-    let counted = parse(&format!("{}\n[[expect]]\nthat = \"faults_fired.crash == 0\"\n", BASE)).unwrap();
+    let counted = parse(&format!(
+        "{}\n[[expect]]\nthat = \"faults_fired.crash == 0\"\n",
+        BASE
+    ))
+    .unwrap();
     assert_eq!(counted.expectations().len(), 1);
 }
 
@@ -69,7 +109,14 @@ fn builder_steps_equal_the_file_and_run() {
     let actions: Vec<Action> = built.actions().into_iter().map(|(_, a)| a).collect();
     assert_eq!(
         actions,
-        vec![Action::Kill { node: "m1".into(), torn: true }, Action::Restart { node: "m1".into() }, Action::Crash { node: "m1".into() }]
+        vec![
+            Action::Kill {
+                node: "m1".into(),
+                torn: true
+            },
+            Action::Restart { node: "m1".into() },
+            Action::Crash { node: "m1".into() }
+        ]
     );
     let text = built.to_toml_string();
     assert!(text.contains("torn = true"), "{}", text);

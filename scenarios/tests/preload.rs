@@ -30,17 +30,61 @@ fn error(text: &str) -> String {
 #[test]
 fn preload_errors_are_located() {
     let cases: &[(&str, &str, &str)] = &[
-        (r#"[{ type = "stream", key = "s", elements = 3 }]"#, "", "p.toml:9:"),
-        (r#"[{ type = "set", elements = 3 }]"#, "", "node[0].preload[0]: a set, hash, list or zset preload needs `key`"),
-        (r#"[{ type = "set", key = "s" }]"#, "", "node[0].preload[0]: a set, hash, list or zset preload needs `elements`"),
-        (r#"[{ type = "zset", key = "s", elements = 0 }]"#, "", "node[0].preload[0].elements: 0 is not between 1 and"),
-        (r#"[{ type = "list", key = "s", elements = 3, keys = 4 }]"#, "", "node[0].preload[0].keys: only string preloads have this key"),
-        (r#"[{ type = "string", key = "a", keys = 4 }]"#, "", "node[0].preload[0].keys: give either `key`"),
-        (r#"[{ type = "string" }]"#, "", "node[0].preload[0]: a string preload needs `keys`"),
-        (r#"[{ type = "string", keys = 4, elements = 2 }]"#, "", "node[0].preload[0].elements: only set, hash, list and zset"),
-        (r#"[{ type = "string", keys = 4, values = 2 }]"#, "", "unknown field `values`"),
-        (r#"[{ type = "hash", key = "", elements = 2 }]"#, "", "node[0].preload[0].key: the key must not be empty"),
-        (r#"[{ type = "hash", key = "h", elements = 2 }]"#, r#""appendonly yes""#, "node[0].preload: the preload is written as the RDB file"),
+        (
+            r#"[{ type = "stream", key = "s", elements = 3 }]"#,
+            "",
+            "p.toml:9:",
+        ),
+        (
+            r#"[{ type = "set", elements = 3 }]"#,
+            "",
+            "node[0].preload[0]: a set, hash, list or zset preload needs `key`",
+        ),
+        (
+            r#"[{ type = "set", key = "s" }]"#,
+            "",
+            "node[0].preload[0]: a set, hash, list or zset preload needs `elements`",
+        ),
+        (
+            r#"[{ type = "zset", key = "s", elements = 0 }]"#,
+            "",
+            "node[0].preload[0].elements: 0 is not between 1 and",
+        ),
+        (
+            r#"[{ type = "list", key = "s", elements = 3, keys = 4 }]"#,
+            "",
+            "node[0].preload[0].keys: only string preloads have this key",
+        ),
+        (
+            r#"[{ type = "string", key = "a", keys = 4 }]"#,
+            "",
+            "node[0].preload[0].keys: give either `key`",
+        ),
+        (
+            r#"[{ type = "string" }]"#,
+            "",
+            "node[0].preload[0]: a string preload needs `keys`",
+        ),
+        (
+            r#"[{ type = "string", keys = 4, elements = 2 }]"#,
+            "",
+            "node[0].preload[0].elements: only set, hash, list and zset",
+        ),
+        (
+            r#"[{ type = "string", keys = 4, values = 2 }]"#,
+            "",
+            "unknown field `values`",
+        ),
+        (
+            r#"[{ type = "hash", key = "", elements = 2 }]"#,
+            "",
+            "node[0].preload[0].key: the key must not be empty",
+        ),
+        (
+            r#"[{ type = "hash", key = "h", elements = 2 }]"#,
+            r#""appendonly yes""#,
+            "node[0].preload: the preload is written as the RDB file",
+        ),
     ];
     for (preload, config, expected) in cases {
         let message = error(&scenario(preload, config));
@@ -56,14 +100,23 @@ fn valid_preloads_parse_and_round_trip() {
         "",
     );
     let parsed = Scenario::from_toml_str(&text, "p.toml").unwrap();
-    assert_eq!(parsed.nodes[0].preload[0], Preload::collection(PreloadType::Set, "bigset", 1000));
-    assert_eq!(parsed.nodes[0].preload[1], Preload::strings(100, 1000, "key:"));
+    assert_eq!(
+        parsed.nodes[0].preload[0],
+        Preload::collection(PreloadType::Set, "bigset", 1000)
+    );
+    assert_eq!(
+        parsed.nodes[0].preload[1],
+        Preload::strings(100, 1000, "key:")
+    );
     let again = Scenario::from_toml_str(&parsed.to_toml_string(), "again.toml").unwrap();
     assert_eq!(again, parsed);
     let built = ScenarioBuilder::new("preload")
         .seeds([1])
         .duration_ms(3_000)
-        .node("m1", |n| n.preload(Preload::collection(PreloadType::Set, "bigset", 1000)).preload(Preload::strings(100, 1000, "key:")))
+        .node("m1", |n| {
+            n.preload(Preload::collection(PreloadType::Set, "bigset", 1000))
+                .preload(Preload::strings(100, 1000, "key:"))
+        })
         .build()
         .unwrap();
     assert_eq!(built.nodes[0].preload, parsed.nodes[0].preload);
@@ -88,7 +141,9 @@ fn the_image_holds_every_type() {
     let db = &loaded.dbs[0];
     assert_eq!(db.len(), 50 + 5);
     let value = |k: &str| db.dict.get(k.as_bytes()).map(|e| e.value.clone()).unwrap();
-    let redsim_engine::object::Value::Str(s) = value("key:49") else { panic!("a string") };
+    let redsim_engine::object::Value::Str(s) = value("key:49") else {
+        panic!("a string")
+    };
     let mut expected = b"value:49".to_vec();
     expected.resize(300, 0);
     assert_eq!(s.to_vec(), expected);
@@ -97,7 +152,9 @@ fn the_image_holds_every_type() {
     assert_eq!(value("h").element_count(), 7);
     assert_eq!(value("l").element_count(), 9);
     assert_eq!(value("z").element_count(), 200);
-    let redsim_engine::object::Value::Str(one) = value("one") else { panic!("a string") };
+    let redsim_engine::object::Value::Str(one) = value("one") else {
+        panic!("a string")
+    };
     assert_eq!(one.to_vec(), b"value".to_vec(), "value:0 cut to 5 bytes");
 }
 
@@ -133,19 +190,35 @@ that = "m1.rdb_last_load_keys_loaded == 1002"
 "#;
     let scenario = Scenario::from_toml_str(&text, "p.toml").unwrap();
     let out = runner::run(&scenario, "p.toml", 1).unwrap();
-    let replies: Vec<&str> = out.report.events.iter().filter(|e| e.event == "admin-reply").map(|e| e.detail.as_str()).collect();
+    let replies: Vec<&str> = out
+        .report
+        .events
+        .iter()
+        .filter(|e| e.event == "admin-reply")
+        .map(|e| e.detail.as_str())
+        .collect();
     assert_eq!(
         replies,
-        ["DBSIZE -> (integer) 1002", "SCARD bigset -> (integer) 20000", "STRLEN key:999 -> (integer) 1000", "OBJECT ENCODING z -> \"skiplist\""]
+        [
+            "DBSIZE -> (integer) 1002",
+            "SCARD bigset -> (integer) 20000",
+            "STRLEN key:999 -> (integer) 1000",
+            "OBJECT ENCODING z -> \"skiplist\""
+        ]
     );
-    assert!(out.trace_snapshot.contains("DB loaded from disk"), "{}", out.trace_snapshot);
+    assert!(
+        out.trace_snapshot.contains("DB loaded from disk"),
+        "{}",
+        out.trace_snapshot
+    );
     assert!(out.report.passed, "{:?}", out.report.expectations);
 }
 
 #[test]
 fn the_preloaded_file_is_durable() {
     // A restored backup was fsynced long ago: a power loss right after boot keeps it.
-    let text = scenario(r#"[{ type = "list", key = "l", elements = 5000 }]"#, "") + r#"
+    let text = scenario(r#"[{ type = "list", key = "l", elements = 5000 }]"#, "")
+        + r#"
 [[step]]
 at_ms = 1_500
 fault = "kill"
@@ -163,7 +236,18 @@ command = "LLEN l"
 "#;
     let scenario = Scenario::from_toml_str(&text, "p.toml").unwrap();
     let out = runner::run(&scenario, "p.toml", 2).unwrap();
-    let replies: Vec<&str> = out.report.events.iter().filter(|e| e.event == "admin-reply").map(|e| e.detail.as_str()).collect();
+    let replies: Vec<&str> = out
+        .report
+        .events
+        .iter()
+        .filter(|e| e.event == "admin-reply")
+        .map(|e| e.detail.as_str())
+        .collect();
     assert_eq!(replies, ["LLEN l -> (integer) 5000"]);
-    assert_eq!(out.trace_snapshot.matches("DB loaded from disk").count(), 2, "{}", out.trace_snapshot);
+    assert_eq!(
+        out.trace_snapshot.matches("DB loaded from disk").count(),
+        2,
+        "{}",
+        out.trace_snapshot
+    );
 }

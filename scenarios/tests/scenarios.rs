@@ -10,7 +10,9 @@ fn run(name: &str, seed: u64) -> runner::RunOutput {
 }
 
 fn pinned_seeds(name: &str) -> Vec<u64> {
-    registry::load(name).expect("built-in scenarios parse").seeds
+    registry::load(name)
+        .expect("built-in scenarios parse")
+        .seeds
 }
 
 #[test]
@@ -25,10 +27,20 @@ fn scenarios_hold_their_expectations_at_pinned_seeds() {
                 .filter(|e| !e.passed)
                 .map(|e| format!("{} (actual: {})", e.that, e.actual))
                 .collect();
-            assert!(failed.is_empty(), "{} seed {} failed: {}\n  replay: {}", b.name, seed, failed.join("; "), out.report.replay);
+            assert!(
+                failed.is_empty(),
+                "{} seed {} failed: {}\n  replay: {}",
+                b.name,
+                seed,
+                failed.join("; "),
+                out.report.replay
+            );
             let report_json = serde_json::to_value(&out.report).expect("reports serialise");
             insta::assert_json_snapshot!(format!("{}__seed{}__report", b.name, seed), report_json, {".wall_ms" => "[wall]"});
-            insta::assert_snapshot!(format!("{}__seed{}__trace", b.name, seed), out.trace_snapshot);
+            insta::assert_snapshot!(
+                format!("{}__seed{}__trace", b.name, seed),
+                out.trace_snapshot
+            );
         }
     }
 }
@@ -40,11 +52,19 @@ fn scenarios_are_deterministic_per_seed() {
         for seed in pinned_seeds(b.name) {
             let first = run(b.name, seed).report.trace_hash;
             let second = run(b.name, seed).report.trace_hash;
-            assert_eq!(first, second, "{} seed {} diverged between two runs\n  replay: redsim run {} --seed {}", b.name, seed, b.name, seed);
+            assert_eq!(
+                first, second,
+                "{} seed {} diverged between two runs\n  replay: redsim run {} --seed {}",
+                b.name, seed, b.name, seed
+            );
             hashes.push(first);
         }
         hashes.sort();
         hashes.dedup();
-        assert!(hashes.len() > 1, "{}: different seeds must be able to give different traces", b.name);
+        assert!(
+            hashes.len() > 1,
+            "{}: different seeds must be able to give different traces",
+            b.name
+        );
     }
 }

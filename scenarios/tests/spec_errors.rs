@@ -2,7 +2,9 @@
 //! the builder and a file give equal Scenarios; expectations parse and evaluate with every op.
 
 use proptest::prelude::*;
-use redsim_reports::model::{Event, History, Latency, MachineReport, NodeReport, Report, WorkloadHistory};
+use redsim_reports::model::{
+    Event, History, Latency, MachineReport, NodeReport, Report, WorkloadHistory,
+};
 use redsim_scenarios::builder::ScenarioBuilder;
 use redsim_scenarios::expect::{evaluate_all, Expectation, Lhs, Op};
 use redsim_scenarios::spec::{Action, Scenario, Step, Thp};
@@ -76,7 +78,12 @@ fn error(text: &str) -> String {
 
 /// Replaces exactly one occurrence, so a test cannot silently edit nothing.
 fn edit(from: &str, to: &str) -> String {
-    assert_eq!(SPEC_EXAMPLE.matches(from).count(), 1, "{:?} must occur once", from);
+    assert_eq!(
+        SPEC_EXAMPLE.matches(from).count(),
+        1,
+        "{:?} must occur once",
+        from
+    );
     SPEC_EXAMPLE.replace(from, to)
 }
 
@@ -92,8 +99,22 @@ fn spec_example_parses() {
     assert_eq!(machine.disk_bandwidth_bytes_per_s, 200 << 20);
     assert_eq!(machine.swap_bytes, 0);
     let actions = scenario.actions();
-    assert_eq!(actions[0], (5_000, Action::Command { node: "m1".into(), command: "CLIENT KILL TYPE replica".into() }));
-    assert_eq!(actions[1].1, Action::Partition { groups: vec![vec!["r1".into()], vec!["m1".into(), "app1".into()]] });
+    assert_eq!(
+        actions[0],
+        (
+            5_000,
+            Action::Command {
+                node: "m1".into(),
+                command: "CLIENT KILL TYPE replica".into()
+            }
+        )
+    );
+    assert_eq!(
+        actions[1].1,
+        Action::Partition {
+            groups: vec![vec!["r1".into()], vec!["m1".into(), "app1".into()]]
+        }
+    );
     assert_eq!(actions[2], (15_000, Action::Heal));
     assert_eq!(scenario.expectations().len(), 1);
 }
@@ -105,20 +126,43 @@ fn unknown_keys_are_errors() {
         "x.toml:1:1: colour: unknown field `colour`, expected one of `name`, `title`, `description`, `seeds`, \
          `duration_ms`, `machine`, `node`, `workload`, `step`, `expect`"
     );
-    assert!(error(&edit("cores = 2", "cores = 2\nram = 1")).starts_with("x.toml:10:1: machine.ram: unknown field `ram`"));
-    assert!(error(&edit("name = \"r1\"", "name = \"r1\"\nprot = 1")).starts_with("x.toml:22:1: node[1].prot: unknown field `prot`"));
-    assert!(error(&edit("clients = 4", "clients = 4\nrate = 4")).starts_with("x.toml:30:1: workload[0].rate: unknown field"));
-    assert!(error(&edit("fault = \"heal\"", "fault = \"heal\"\nwhen = 1")).starts_with("x.toml:50:1: step[2].when: unknown field"));
-    assert!(error(&edit("that = ", "this = 1\nthat = ")).starts_with("x.toml:52:1: expect[0].this: unknown field"));
+    assert!(error(&edit("cores = 2", "cores = 2\nram = 1"))
+        .starts_with("x.toml:10:1: machine.ram: unknown field `ram`"));
+    assert!(error(&edit("name = \"r1\"", "name = \"r1\"\nprot = 1"))
+        .starts_with("x.toml:22:1: node[1].prot: unknown field `prot`"));
+    assert!(error(&edit("clients = 4", "clients = 4\nrate = 4"))
+        .starts_with("x.toml:30:1: workload[0].rate: unknown field"));
+    assert!(
+        error(&edit("fault = \"heal\"", "fault = \"heal\"\nwhen = 1"))
+            .starts_with("x.toml:50:1: step[2].when: unknown field")
+    );
+    assert!(error(&edit("that = ", "this = 1\nthat = "))
+        .starts_with("x.toml:52:1: expect[0].this: unknown field"));
 }
 
 #[test]
 fn wrong_types_and_missing_keys_name_the_key() {
-    assert_eq!(error(&edit("seeds = [1, 2, 3]", "seeds = [1, -2]")), "x.toml:2:13: seeds[1]: invalid value: integer `-2`, expected u64");
-    assert_eq!(error(&edit("thp = \"never\"", "thp = \"sometimes\"")), "x.toml:8:7: machine.thp: unknown variant `sometimes`, expected `never` or `always`");
-    assert!(error(&edit("kind = \"redis\"                    # redis", "kind = \"valkey\" # redis")).starts_with("x.toml:17:8: node[0].kind: unknown variant `valkey`"));
-    assert_eq!(error(&edit("duration_ms = 30_000\n", "")), "x.toml:1:1: missing field `duration_ms`");
-    assert_eq!(error(&edit("name = \"writers\"\n", "")), "x.toml:25:1: workload[0]: missing field `name`");
+    assert_eq!(
+        error(&edit("seeds = [1, 2, 3]", "seeds = [1, -2]")),
+        "x.toml:2:13: seeds[1]: invalid value: integer `-2`, expected u64"
+    );
+    assert_eq!(
+        error(&edit("thp = \"never\"", "thp = \"sometimes\"")),
+        "x.toml:8:7: machine.thp: unknown variant `sometimes`, expected `never` or `always`"
+    );
+    assert!(error(&edit(
+        "kind = \"redis\"                    # redis",
+        "kind = \"valkey\" # redis"
+    ))
+    .starts_with("x.toml:17:8: node[0].kind: unknown variant `valkey`"));
+    assert_eq!(
+        error(&edit("duration_ms = 30_000\n", "")),
+        "x.toml:1:1: missing field `duration_ms`"
+    );
+    assert_eq!(
+        error(&edit("name = \"writers\"\n", "")),
+        "x.toml:25:1: workload[0]: missing field `name`"
+    );
     assert_eq!(error(&edit("memory = \"4gb\"", "memory = true")), "x.toml:6:10: machine.memory: expected a size such as \"1mb\", \"4gb\" or a number of bytes");
 }
 
@@ -137,36 +181,82 @@ fn bad_units() {
         error(&edit("memory = \"4gb\"", "memory = \"4tb\"")),
         "x.toml:6:1: machine.memory: '4tb' is not a size (bytes, or a number with k, kb, m, mb, g or gb)"
     );
-    assert!(error(&edit("swap = \"off\"", "swap = \"none\"")).starts_with("x.toml:7:1: machine.swap: 'none' is neither \"off\" nor a size"));
-    assert!(error(&edit("name = \"r1\"", "name = \"r1\"\nmemory = \"lots\"")).starts_with("x.toml:22:1: node[1].memory: 'lots' is not a size"));
-    let link = edit("fault = \"heal\"", "fault = \"link\"\nfrom = \"m1\"\nto = \"r1\"\nbandwidth = \"1 mbit\"");
+    assert!(error(&edit("swap = \"off\"", "swap = \"none\""))
+        .starts_with("x.toml:7:1: machine.swap: 'none' is neither \"off\" nor a size"));
+    assert!(
+        error(&edit("name = \"r1\"", "name = \"r1\"\nmemory = \"lots\""))
+            .starts_with("x.toml:22:1: node[1].memory: 'lots' is not a size")
+    );
+    let link = edit(
+        "fault = \"heal\"",
+        "fault = \"link\"\nfrom = \"m1\"\nto = \"r1\"\nbandwidth = \"1 mbit\"",
+    );
     assert!(error(&link).starts_with("x.toml:52:1: step[2].bandwidth: '1 mbit' is not a size"));
-    assert_eq!(parse(&edit("swap = \"off\"", "swap = \"2GB\"")).unwrap().machine_for("r1").unwrap().swap_bytes, 2 << 30);
+    assert_eq!(
+        parse(&edit("swap = \"off\"", "swap = \"2GB\""))
+            .unwrap()
+            .machine_for("r1")
+            .unwrap()
+            .swap_bytes,
+        2 << 30
+    );
 }
 
 #[test]
 fn config_lines_go_through_the_engine_parser() {
-    let text = edit("config = [\"replicaof m1 6379\"]", "config = [\n  \"replicaof m1 6379\",\n  \"repl-backlog-size lots\",\n]");
-    assert_eq!(error(&text), "x.toml:25:3: node[1].config[1]: 'repl-backlog-size lots': argument must be a memory value");
+    let text = edit(
+        "config = [\"replicaof m1 6379\"]",
+        "config = [\n  \"replicaof m1 6379\",\n  \"repl-backlog-size lots\",\n]",
+    );
+    assert_eq!(
+        error(&text),
+        "x.toml:25:3: node[1].config[1]: 'repl-backlog-size lots': argument must be a memory value"
+    );
     let unknown = edit("[\"repl-backlog-size 1mb\"]", "[\"no-such-directive 1\"]");
-    assert!(error(&unknown).starts_with("x.toml:18:11: node[0].config[0]: 'no-such-directive 1': "), "{}", error(&unknown));
+    assert!(
+        error(&unknown).starts_with("x.toml:18:11: node[0].config[0]: 'no-such-directive 1': "),
+        "{}",
+        error(&unknown)
+    );
     let host = edit("replicaof m1 6379", "replicaof m9 6379");
-    assert_eq!(error(&host), "x.toml:23:11: node[1].config[0]: 'replicaof m9 6379': unknown node 'm9'");
+    assert_eq!(
+        error(&host),
+        "x.toml:23:11: node[1].config[0]: 'replicaof m9 6379': unknown node 'm9'"
+    );
 }
 
 #[test]
 fn names_must_exist_and_be_unique() {
-    assert!(error(&edit("name = \"r1\"", "name = \"m1\"")).starts_with("x.toml:21:1: node[1].name: duplicate node name 'm1'"));
-    assert_eq!(error(&edit("target = \"m1\"", "target = \"m9\"")), "x.toml:27:1: workload[0].target: unknown node 'm9'");
-    assert!(error(&edit("node = \"m1\"", "node = \"m9\"")).starts_with("x.toml:39:1: step[0].node: unknown node 'm9'"));
-    assert!(error(&edit("[[\"r1\"], [\"m1\", \"app1\"]]", "[[\"r1\"], [\"m1\", \"app2\"]]"))
-        .starts_with("x.toml:45:26: step[1].groups[1][1]: unknown node 'app2'"));
-    assert!(error(&edit("[[\"r1\"], [\"m1\", \"app1\"]]", "[[\"r1\"], [\"m1\", \"r1\"]]")).contains("step[1].groups[1][1]: 'r1' is in more than one group"));
-    assert_eq!(error(&edit("m1.sync_full == 1", "m9.sync_full == 1")), "x.toml:52:1: expect[0].that: 'm9.sync_full == 1': unknown node 'm9'");
-    assert!(error(&edit("name = \"r1\"", "name = \"history\"")).contains("node[1].name: 'history' is reserved"));
-    assert!(error(&edit("name = \"r1\"", "name = \"r.1\"")).contains("node[1].name: node name 'r.1' must be"));
+    assert!(error(&edit("name = \"r1\"", "name = \"m1\""))
+        .starts_with("x.toml:21:1: node[1].name: duplicate node name 'm1'"));
+    assert_eq!(
+        error(&edit("target = \"m1\"", "target = \"m9\"")),
+        "x.toml:27:1: workload[0].target: unknown node 'm9'"
+    );
+    assert!(error(&edit("node = \"m1\"", "node = \"m9\""))
+        .starts_with("x.toml:39:1: step[0].node: unknown node 'm9'"));
+    assert!(error(&edit(
+        "[[\"r1\"], [\"m1\", \"app1\"]]",
+        "[[\"r1\"], [\"m1\", \"app2\"]]"
+    ))
+    .starts_with("x.toml:45:26: step[1].groups[1][1]: unknown node 'app2'"));
+    assert!(error(&edit(
+        "[[\"r1\"], [\"m1\", \"app1\"]]",
+        "[[\"r1\"], [\"m1\", \"r1\"]]"
+    ))
+    .contains("step[1].groups[1][1]: 'r1' is in more than one group"));
+    assert_eq!(
+        error(&edit("m1.sync_full == 1", "m9.sync_full == 1")),
+        "x.toml:52:1: expect[0].that: 'm9.sync_full == 1': unknown node 'm9'"
+    );
+    assert!(error(&edit("name = \"r1\"", "name = \"history\""))
+        .contains("node[1].name: 'history' is reserved"));
+    assert!(error(&edit("name = \"r1\"", "name = \"r.1\""))
+        .contains("node[1].name: node name 'r.1' must be"));
     let sentinel_target = edit("target = \"m1\"", "target = \"sentinel:mymaster\"");
-    assert!(error(&sentinel_target).contains("workload[0].target: target 'sentinel:mymaster' needs at least one sentinel node"));
+    assert!(error(&sentinel_target).contains(
+        "workload[0].target: target 'sentinel:mymaster' needs at least one sentinel node"
+    ));
 }
 
 #[test]
@@ -177,34 +267,67 @@ fn steps_need_known_faults_and_their_keys() {
         "x.toml:49:1: step[2].fault: unknown fault 'explode' (expected one of: partition, heal, kill, restart, pause, \
          resume, link, disk, memory-pressure, clock-jump, crash)"
     );
-    assert_eq!(error(&heal("fault = \"kill\"")), "x.toml:47:1: step[2]: fault 'kill' needs key 'node'");
-    assert!(error(&heal("fault = \"partition\"")).starts_with("x.toml:47:1: step[2]: fault 'partition' needs key 'groups', or 'from' and 'to'"));
-    assert!(error(&heal("fault = \"partition\"\nfrom = \"m1\"")).starts_with("x.toml:47:1: step[2]: fault 'partition' needs key 'to'"));
-    assert!(error(&heal("fault = \"link\"\nfrom = \"m1\"\nto = \"r1\"")).contains("step[2]: fault 'link' needs key 'latency_ms' or 'bandwidth'"));
-    assert!(error(&heal("fault = \"disk\"\nnode = \"m1\"")).contains("step[2]: fault 'disk' needs key 'fsync_latency_ms'"));
-    assert!(error(&heal("fault = \"memory-pressure\"\nnode = \"m1\"")).contains("step[2]: fault 'memory-pressure' needs key 'bytes'"));
-    assert!(error(&heal("fault = \"clock-jump\"\nnode = \"m1\"")).contains("step[2]: fault 'clock-jump' needs key 'jump_ms'"));
-    assert_eq!(error(&heal("fault = \"heal\"\nnode = \"m1\"")), "x.toml:50:1: step[2].node: fault 'heal' does not take key 'node'");
-    assert!(error(&heal("fault = \"heal\"\ncommand = \"PING\"")).contains("step[2].command: a step has either `fault` or `command`, not both"));
-    assert!(error(&heal("node = \"m1\"")).contains("step[2]: a step needs `fault = \"...\"`, or `node` and `command`"));
-    assert!(error(&edit("command = \"CLIENT KILL TYPE replica\"", "command = \"SET \\\"a b\"")).contains("step[0].command: 'SET \"a b' is not a command"));
-    assert!(error(&edit("groups = [[\"r1\"], [\"m1\", \"app1\"]]", "groups = [[\"r1\", \"m1\"]]")).contains("step[1].groups: a partition needs at least two groups"));
+    assert_eq!(
+        error(&heal("fault = \"kill\"")),
+        "x.toml:47:1: step[2]: fault 'kill' needs key 'node'"
+    );
+    assert!(error(&heal("fault = \"partition\"")).starts_with(
+        "x.toml:47:1: step[2]: fault 'partition' needs key 'groups', or 'from' and 'to'"
+    ));
+    assert!(error(&heal("fault = \"partition\"\nfrom = \"m1\""))
+        .starts_with("x.toml:47:1: step[2]: fault 'partition' needs key 'to'"));
+    assert!(error(&heal("fault = \"link\"\nfrom = \"m1\"\nto = \"r1\""))
+        .contains("step[2]: fault 'link' needs key 'latency_ms' or 'bandwidth'"));
+    assert!(error(&heal("fault = \"disk\"\nnode = \"m1\""))
+        .contains("step[2]: fault 'disk' needs key 'fsync_latency_ms'"));
+    assert!(error(&heal("fault = \"memory-pressure\"\nnode = \"m1\""))
+        .contains("step[2]: fault 'memory-pressure' needs key 'bytes'"));
+    assert!(error(&heal("fault = \"clock-jump\"\nnode = \"m1\""))
+        .contains("step[2]: fault 'clock-jump' needs key 'jump_ms'"));
+    assert_eq!(
+        error(&heal("fault = \"heal\"\nnode = \"m1\"")),
+        "x.toml:50:1: step[2].node: fault 'heal' does not take key 'node'"
+    );
+    assert!(error(&heal("fault = \"heal\"\ncommand = \"PING\""))
+        .contains("step[2].command: a step has either `fault` or `command`, not both"));
+    assert!(error(&heal("node = \"m1\""))
+        .contains("step[2]: a step needs `fault = \"...\"`, or `node` and `command`"));
+    assert!(error(&edit(
+        "command = \"CLIENT KILL TYPE replica\"",
+        "command = \"SET \\\"a b\""
+    ))
+    .contains("step[0].command: 'SET \"a b' is not a command"));
+    assert!(error(&edit(
+        "groups = [[\"r1\"], [\"m1\", \"app1\"]]",
+        "groups = [[\"r1\", \"m1\"]]"
+    ))
+    .contains("step[1].groups: a partition needs at least two groups"));
 }
 
 #[test]
 fn times_and_seeds_are_checked() {
-    assert_eq!(error(&edit("at_ms = 15_000", "at_ms = 45_000")), "x.toml:48:1: step[2].at_ms: 45000 is beyond duration_ms 30000");
-    assert_eq!(error(&edit("seeds = [1, 2, 3]", "seeds = []")), "x.toml:2:1: seeds: at least one seed is needed");
-    assert!(error(&edit("stop_ms = 20_000", "stop_ms = 40_000")).contains("workload[0].stop_ms: 40000 is beyond duration_ms 30000"));
-    assert!(error(&edit("write_ratio = 1.0", "write_ratio = 1.5")).contains("workload[0].write_ratio: 1.5 is not between 0.0 and 1.0"));
-    assert!(error(&edit("clients = 4", "clients = 0")).contains("workload[0].clients: must be at least 1"));
+    assert_eq!(
+        error(&edit("at_ms = 15_000", "at_ms = 45_000")),
+        "x.toml:48:1: step[2].at_ms: 45000 is beyond duration_ms 30000"
+    );
+    assert_eq!(
+        error(&edit("seeds = [1, 2, 3]", "seeds = []")),
+        "x.toml:2:1: seeds: at least one seed is needed"
+    );
+    assert!(error(&edit("stop_ms = 20_000", "stop_ms = 40_000"))
+        .contains("workload[0].stop_ms: 40000 is beyond duration_ms 30000"));
+    assert!(error(&edit("write_ratio = 1.0", "write_ratio = 1.5"))
+        .contains("workload[0].write_ratio: 1.5 is not between 0.0 and 1.0"));
+    assert!(error(&edit("clients = 4", "clients = 0"))
+        .contains("workload[0].clients: must be at least 1"));
 }
 
 #[test]
 fn bad_expectations_are_errors() {
     let bad = |that: &str| error(&edit("m1.sync_full == 1", that));
     assert_eq!(bad("m1.sync_full = 1"), "x.toml:52:1: expect[0].that: 'm1.sync_full = 1': expected `<lhs> <op> <rhs>` with op one of == != < <= > >=");
-    assert!(bad("m1.role == master").contains("the right-hand side master is neither a number nor a quoted string"));
+    assert!(bad("m1.role == master")
+        .contains("the right-hand side master is neither a number nor a quoted string"));
     assert!(bad("m1.role == 'master").contains("unterminated or doubled quote"));
     assert!(bad("history.oks == 1").contains("unknown history field 'oks'"));
     assert!(bad("history.latency_ms.p42 < 1").contains("unknown history field 'latency_ms.p42'"));
@@ -213,11 +336,17 @@ fn bad_expectations_are_errors() {
         bad("history.workloads.readers.ok == 1"),
         "x.toml:52:1: expect[0].that: 'history.workloads.readers.ok == 1': unknown workload 'readers' (workloads: writers)"
     );
-    assert!(bad("history.workloads.writers.oks == 1").contains("unknown workload history field 'oks'"));
-    assert!(bad("history.workloads.writers.acked_writes_evaluated == 1").contains("unknown workload history field"));
-    assert!(bad("history.workloads.writers.latency_ms.p42 < 1").contains("unknown workload history field 'latency_ms.p42'"));
-    assert!(bad("history.workloads.writers.errors. == 1").contains("unknown workload history field 'errors.'"));
-    assert!(bad("history.workloads.writers == 1").contains("is not history.workloads.<workload>.<field>"));
+    assert!(
+        bad("history.workloads.writers.oks == 1").contains("unknown workload history field 'oks'")
+    );
+    assert!(bad("history.workloads.writers.acked_writes_evaluated == 1")
+        .contains("unknown workload history field"));
+    assert!(bad("history.workloads.writers.latency_ms.p42 < 1")
+        .contains("unknown workload history field 'latency_ms.p42'"));
+    assert!(bad("history.workloads.writers.errors. == 1")
+        .contains("unknown workload history field 'errors.'"));
+    assert!(bad("history.workloads.writers == 1")
+        .contains("is not history.workloads.<workload>.<field>"));
     assert!(bad("history.workloads. == 1").contains("is not history.workloads.<workload>.<field>"));
     assert!(bad("count() == 1").contains("count() needs an event name"));
     assert!(bad("sync_full == 1").contains("is not <node>.<field>"));
@@ -227,7 +356,8 @@ fn bad_expectations_are_errors() {
 
 #[test]
 fn every_issue_is_reported_in_file_order() {
-    let text = edit("target = \"m1\"", "target = \"m9\"").replace("seeds = [1, 2, 3]", "seeds = []");
+    let text =
+        edit("target = \"m1\"", "target = \"m9\"").replace("seeds = [1, 2, 3]", "seeds = []");
     let err = Scenario::from_toml_str(&text, "x.toml").unwrap_err();
     assert_eq!(err.issues.len(), 2);
     assert_eq!(err.issues[0].key, "seeds");
@@ -239,11 +369,24 @@ fn built_example() -> Scenario {
     ScenarioBuilder::new("backlog overflow: replica cut off longer than the backlog holds")
         .seeds([1, 2, 3])
         .duration_ms(30_000)
-        .machine(|m| m.memory("4gb").swap("off").thp(Thp::Never).cores(2).disk_bandwidth("200mb"))
+        .machine(|m| {
+            m.memory("4gb")
+                .swap("off")
+                .thp(Thp::Never)
+                .cores(2)
+                .disk_bandwidth("200mb")
+        })
         .node("m1", |n| n.config("repl-backlog-size 1mb"))
         .node("r1", |n| n.config("replicaof m1 6379"))
         .workload("writers", |w| {
-            w.target("m1").on("app1").clients(4).ops_per_second(1000).write_ratio(1.0).keys(1000).value_bytes(1000).stop_ms(20_000)
+            w.target("m1")
+                .on("app1")
+                .clients(4)
+                .ops_per_second(1000)
+                .write_ratio(1.0)
+                .keys(1000)
+                .value_bytes(1000)
+                .stop_ms(20_000)
         })
         .command_at(5_000, "m1", "CLIENT KILL TYPE replica")
         .step_at(5_000, Step::partition(&[&["r1"], &["m1", "app1"]]))
@@ -273,7 +416,10 @@ fn builder_validates_like_files() {
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines[0], "<builder>: node[0].memory: '4tb' is not a size (bytes, or a number with k, kb, m, mb, g or gb)");
     assert_eq!(lines[1], "<builder>: workload[0].target: unknown node 'm9'");
-    assert_eq!(lines[2], "<builder>: step[0].at_ms: 2000 is beyond duration_ms 1000");
+    assert_eq!(
+        lines[2],
+        "<builder>: step[0].at_ms: 2000 is beyond duration_ms 1000"
+    );
     assert!(lines[3].starts_with("<builder>: expect[0].that: 'm1.x ~ 1': expected"));
 }
 
@@ -283,7 +429,9 @@ fn every_step_constructor_validates() {
         .seeds([7])
         .duration_ms(10_000)
         .node("m1", |n| n.memory("1gb").swap("512mb").thp(Thp::Always))
-        .node("s1", |n| n.sentinel().config("sentinel monitor mymaster m1 6379 1"))
+        .node("s1", |n| {
+            n.sentinel().config("sentinel monitor mymaster m1 6379 1")
+        })
         .workload("w", |w| w.target("sentinel:mymaster").on("app1"))
         .step_at(1, Step::partition_one_way("app1", "m1"))
         .step_at(2, Step::heal())
@@ -305,9 +453,29 @@ fn every_step_constructor_validates() {
     let kinds: Vec<&str> = scenario.actions().iter().map(|(_, a)| a.kind()).collect();
     assert_eq!(
         kinds,
-        ["partition", "heal", "kill", "restart", "pause", "resume", "link", "disk", "memory-pressure", "clock-jump", "command"]
+        [
+            "partition",
+            "heal",
+            "kill",
+            "restart",
+            "pause",
+            "resume",
+            "link",
+            "disk",
+            "memory-pressure",
+            "clock-jump",
+            "command"
+        ]
     );
-    assert_eq!(scenario.actions()[6].1, Action::Link { from: "m1".into(), to: "s1".into(), latency_ms: Some(50), bandwidth_bytes_per_s: Some(1 << 20) });
+    assert_eq!(
+        scenario.actions()[6].1,
+        Action::Link {
+            from: "m1".into(),
+            to: "s1".into(),
+            latency_ms: Some(50),
+            bandwidth_bytes_per_s: Some(1 << 20)
+        }
+    );
     assert_eq!(scenario.machine_for("m1").unwrap().swap_bytes, 512 << 20);
     assert!(scenario.machine_for("m1").unwrap().thp);
     assert_eq!(parse(&scenario.to_toml_string()).unwrap(), scenario);
@@ -339,9 +507,19 @@ fn report() -> Report {
         kind: "redis".into(),
         role: "master".into(),
         info,
-        machine: MachineReport { memory_bytes: 4 << 30, rss_bytes_max: 1000, swap_bytes_max: 0, oom_kills: 1 },
+        machine: MachineReport {
+            memory_bytes: 4 << 30,
+            rss_bytes_max: 1000,
+            swap_bytes_max: 0,
+            oom_kills: 1,
+        },
     };
-    let event = |t_ms: u64, node: &str, event: &str| Event { t_ms, node: node.into(), event: event.into(), detail: String::new() };
+    let event = |t_ms: u64, node: &str, event: &str| Event {
+        t_ms,
+        node: node.into(),
+        event: event.into(),
+        detail: String::new(),
+    };
     Report {
         redsim_version: "0.1.0".into(),
         scenario: "x".into(),
@@ -353,7 +531,11 @@ fn report() -> Report {
         virtual_ms: 30_000,
         wall_ms: 1,
         nodes: [("m1".to_string(), node)].into_iter().collect(),
-        events: vec![event(5012, "s1", "+sdown"), event(5013, "s2", "+sdown"), event(7000, "s1", "+switch-master")],
+        events: vec![
+            event(5012, "s1", "+sdown"),
+            event(5013, "s2", "+sdown"),
+            event(7000, "s1", "+switch-master"),
+        ],
         history: History {
             ok: 10,
             fail: 2,
@@ -365,8 +547,15 @@ fn report() -> Report {
             errors: [("NOREPLICAS".to_string(), 2)].into_iter().collect(),
             first_fail_ms: Some(6000),
             last_fail_ms: None,
-            latency_ms: Latency { p50: 0.5, p99: 12.0, p999: 40.0, max: 120.5 },
-            workloads: [("writers".to_string(), writers_history())].into_iter().collect(),
+            latency_ms: Latency {
+                p50: 0.5,
+                p99: 12.0,
+                p999: 40.0,
+                max: 120.5,
+            },
+            workloads: [("writers".to_string(), writers_history())]
+                .into_iter()
+                .collect(),
             ..History::default()
         },
         series: None,
@@ -385,13 +574,20 @@ fn writers_history() -> WorkloadHistory {
         first_lost_acked_ms: Some(6100),
         last_lost_acked_ms: Some(6900),
         errors: [("NOREPLICAS".to_string(), 1)].into_iter().collect(),
-        latency_ms: Latency { p50: 0.25, p99: 3.0, p999: 9.0, max: 11.5 },
+        latency_ms: Latency {
+            p50: 0.25,
+            p99: 3.0,
+            p999: 9.0,
+            max: 11.5,
+        },
         ..WorkloadHistory::default()
     }
 }
 
 fn check(that: &str) -> (bool, Value) {
-    let result = Expectation::parse(that).unwrap_or_else(|e| panic!("{}: {}", that, e)).evaluate(&report());
+    let result = Expectation::parse(that)
+        .unwrap_or_else(|e| panic!("{}: {}", that, e))
+        .evaluate(&report());
     assert_eq!(result.that, that);
     (result.passed, result.actual)
 }
@@ -399,20 +595,57 @@ fn check(that: &str) -> (bool, Value) {
 #[test]
 fn expectations_parse() {
     let e = Expectation::parse("count(s1:+sdown) >= 2").unwrap();
-    assert_eq!(e.lhs, Lhs::Count { node: Some("s1".into()), event: "+sdown".into() });
+    assert_eq!(
+        e.lhs,
+        Lhs::Count {
+            node: Some("s1".into()),
+            event: "+sdown".into()
+        }
+    );
     assert_eq!(e.op, Op::Ge);
     let e = Expectation::parse("first_ms( -odown )<'5'").unwrap();
-    assert_eq!(e.lhs, Lhs::FirstMs { node: None, event: "-odown".into() });
+    assert_eq!(
+        e.lhs,
+        Lhs::FirstMs {
+            node: None,
+            event: "-odown".into()
+        }
+    );
     assert_eq!(e.op, Op::Lt);
-    assert_eq!(Expectation::parse("m1.role != \"a == b\"").unwrap().op, Op::Ne);
+    assert_eq!(
+        Expectation::parse("m1.role != \"a == b\"").unwrap().op,
+        Op::Ne
+    );
     let e = Expectation::parse("history.workloads.w-1.errors.NOREPLICAS > 0").unwrap();
-    assert_eq!(e.lhs, Lhs::WorkloadHistory { workload: "w-1".into(), field: "errors.NOREPLICAS".into() });
+    assert_eq!(
+        e.lhs,
+        Lhs::WorkloadHistory {
+            workload: "w-1".into(),
+            field: "errors.NOREPLICAS".into()
+        }
+    );
     assert_eq!((e.workload_name(), e.node_name()), (Some("w-1"), None));
-    assert_eq!(Expectation::parse("history.ok > 0").unwrap().workload_name(), None);
+    assert_eq!(
+        Expectation::parse("history.ok > 0")
+            .unwrap()
+            .workload_name(),
+        None
+    );
     let e = Expectation::parse("history.workloads.w-1.errors.NOREPLICAS > 0").unwrap();
-    assert_eq!(e.lhs, Lhs::WorkloadHistory { workload: "w-1".into(), field: "errors.NOREPLICAS".into() });
+    assert_eq!(
+        e.lhs,
+        Lhs::WorkloadHistory {
+            workload: "w-1".into(),
+            field: "errors.NOREPLICAS".into()
+        }
+    );
     assert_eq!((e.workload_name(), e.node_name()), (Some("w-1"), None));
-    assert_eq!(Expectation::parse("history.ok > 0").unwrap().workload_name(), None);
+    assert_eq!(
+        Expectation::parse("history.ok > 0")
+            .unwrap()
+            .workload_name(),
+        None
+    );
 }
 
 #[test]
@@ -425,8 +658,16 @@ fn expectations_evaluate_with_every_op() {
         ("m1.sync_full > 2", false, json!(2)),
         ("m1.sync_full >= 2.0", true, json!(2)),
         ("m1.sync_full == \"2\"", true, json!(2)),
-        ("m1.master_repl_offset == 9007199254740993", true, json!(9007199254740993u64)),
-        ("m1.master_repl_offset > 9007199254740992", true, json!(9007199254740993u64)),
+        (
+            "m1.master_repl_offset == 9007199254740993",
+            true,
+            json!(9007199254740993u64),
+        ),
+        (
+            "m1.master_repl_offset > 9007199254740992",
+            true,
+            json!(9007199254740993u64),
+        ),
         ("m1.mem_fragmentation_ratio > 1.2", true, json!(1.25)),
         ("m1.rdb_changes_since_last_save == 17", true, json!("17")),
         ("m1.role == \"master\"", true, json!("master")),
@@ -454,15 +695,51 @@ fn expectations_evaluate_with_every_op() {
         ("history.workloads.writers.ok == 7", true, json!(7)),
         ("history.workloads.writers.fail == 1", true, json!(1)),
         ("history.workloads.writers.unknown == 0", true, json!(0)),
-        ("history.workloads.writers.acked_writes == 6", true, json!(6)),
-        ("history.workloads.writers.acked_writes_lost == 2", true, json!(2)),
-        ("history.workloads.writers.first_lost_acked_ms == 6100", true, json!(6100)),
-        ("history.workloads.writers.last_lost_acked_ms < 6900", false, json!(6900)),
-        ("history.workloads.writers.first_fail_ms == 0", false, Value::Null),
-        ("history.workloads.writers.errors.NOREPLICAS == 1", true, json!(1)),
-        ("history.workloads.writers.errors.READONLY == 0", true, json!(0)),
-        ("history.workloads.writers.latency_ms.p99 == 3", true, json!(3.0)),
-        ("history.workloads.writers.latency_ms.max > 11", true, json!(11.5)),
+        (
+            "history.workloads.writers.acked_writes == 6",
+            true,
+            json!(6),
+        ),
+        (
+            "history.workloads.writers.acked_writes_lost == 2",
+            true,
+            json!(2),
+        ),
+        (
+            "history.workloads.writers.first_lost_acked_ms == 6100",
+            true,
+            json!(6100),
+        ),
+        (
+            "history.workloads.writers.last_lost_acked_ms < 6900",
+            false,
+            json!(6900),
+        ),
+        (
+            "history.workloads.writers.first_fail_ms == 0",
+            false,
+            Value::Null,
+        ),
+        (
+            "history.workloads.writers.errors.NOREPLICAS == 1",
+            true,
+            json!(1),
+        ),
+        (
+            "history.workloads.writers.errors.READONLY == 0",
+            true,
+            json!(0),
+        ),
+        (
+            "history.workloads.writers.latency_ms.p99 == 3",
+            true,
+            json!(3.0),
+        ),
+        (
+            "history.workloads.writers.latency_ms.max > 11",
+            true,
+            json!(11.5),
+        ),
         ("history.workloads.other.ok == 0", false, Value::Null),
         ("history.latency_ms.p99 == 12", true, json!(12.0)),
         ("history.latency_ms.p999 > 39.5", true, json!(40.0)),
@@ -479,19 +756,59 @@ fn expectations_evaluate_with_every_op() {
     for (that, passed, actual) in cases {
         assert_eq!(check(that), (*passed, actual.clone()), "{}", that);
     }
-    let all: Vec<Expectation> = ["history.ok == 10", "count(+tilt) > 0"].iter().map(|t| Expectation::parse(t).unwrap()).collect();
+    let all: Vec<Expectation> = ["history.ok == 10", "count(+tilt) > 0"]
+        .iter()
+        .map(|t| Expectation::parse(t).unwrap())
+        .collect();
     let results = evaluate_all(&all, &report());
-    assert_eq!(results.iter().map(|r| r.passed).collect::<Vec<_>>(), [true, false]);
+    assert_eq!(
+        results.iter().map(|r| r.passed).collect::<Vec<_>>(),
+        [true, false]
+    );
 }
 
 /// Lines a mutation may splice in: valid, invalid, and half-written TOML.
 const SNIPPETS: &[&str] = &[
-    "[[node]]", "[[step]]", "[machine]", "[[expect]]", "[[workload]]", "name = \"m1\"", "kind = \"sentinel\"", "fault = \"kill\"",
-    "fault = \"partition\"", "groups = [[]]", "groups = [[\"x\"], []]", "at_ms = 99999999999", "memory = \"1qb\"", "seeds = []",
-    "that = \"count(\"", "that = \"m1. == 1\"", "config = [\"save \\\"\"]", "config = [\"maxmemory -1gb\"]", "x = 1", "[", "]]",
-    "\"", "= 1", "a.b.c = 1", "node = 1", "step = []", "jump_ms = -9223372036854775808", "port = 70000", "title = {}",
-    "bandwidth = 18446744073709551615", "write_ratio = nan", "write_ratio = inf", "duration_ms = 0", "command = \"\"",
-    "target = \"sentinel:\"", "on = \"\"", "groups = [[\"m1\", \"m1\"], [\"r1\"]]", "\u{feff}", "é = 1", "from = \"m1\"",
+    "[[node]]",
+    "[[step]]",
+    "[machine]",
+    "[[expect]]",
+    "[[workload]]",
+    "name = \"m1\"",
+    "kind = \"sentinel\"",
+    "fault = \"kill\"",
+    "fault = \"partition\"",
+    "groups = [[]]",
+    "groups = [[\"x\"], []]",
+    "at_ms = 99999999999",
+    "memory = \"1qb\"",
+    "seeds = []",
+    "that = \"count(\"",
+    "that = \"m1. == 1\"",
+    "config = [\"save \\\"\"]",
+    "config = [\"maxmemory -1gb\"]",
+    "x = 1",
+    "[",
+    "]]",
+    "\"",
+    "= 1",
+    "a.b.c = 1",
+    "node = 1",
+    "step = []",
+    "jump_ms = -9223372036854775808",
+    "port = 70000",
+    "title = {}",
+    "bandwidth = 18446744073709551615",
+    "write_ratio = nan",
+    "write_ratio = inf",
+    "duration_ms = 0",
+    "command = \"\"",
+    "target = \"sentinel:\"",
+    "on = \"\"",
+    "groups = [[\"m1\", \"m1\"], [\"r1\"]]",
+    "\u{feff}",
+    "é = 1",
+    "from = \"m1\"",
 ];
 
 proptest! {

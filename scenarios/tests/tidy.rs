@@ -3,11 +3,16 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
@@ -45,18 +50,42 @@ fn manifest_deps(krate: &str) -> String {
 #[test]
 fn engine_does_no_io() {
     let banned = [
-        "Instant::now", "SystemTime", "thread_rng", "std::fs", "std::net", "std::thread", "std::env",
-        "cfg(madsim)", "std::process", "getrandom", "OsRng",
+        "Instant::now",
+        "SystemTime",
+        "thread_rng",
+        "std::fs",
+        "std::net",
+        "std::thread",
+        "std::env",
+        "cfg(madsim)",
+        "std::process",
+        "getrandom",
+        "OsRng",
     ];
     let found = offenders("engine/src", &banned);
-    assert!(found.is_empty(), "the engine must stay sans-IO:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "the engine must stay sans-IO:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
 fn the_world_reads_no_clock_env_or_threads() {
-    let banned = ["Instant::now", "SystemTime", "thread_rng", "std::env", "std::thread", "OsRng"];
+    let banned = [
+        "Instant::now",
+        "SystemTime",
+        "thread_rng",
+        "std::env",
+        "std::thread",
+        "OsRng",
+    ];
     let found = offenders("sim/src", &banned);
-    assert!(found.is_empty(), "the world must be a pure function of the seed:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "the world must be a pure function of the seed:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -65,21 +94,36 @@ fn no_hash_order_dependence() {
     let mut found = offenders("engine/src", &banned);
     found.extend(offenders("sim/src", &banned));
     found.extend(offenders("reports/src", &banned));
-    assert!(found.is_empty(), "use BTreeMap or IndexMap with a fixed hasher:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "use BTreeMap or IndexMap with a fixed hasher:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
 fn layering_is_one_way() {
     let engine = manifest_deps("engine");
     for other in ["redsim-sim", "redsim-scenarios", "redsim-reports"] {
-        assert!(!engine.contains(other), "engine must not depend on {}", other);
+        assert!(
+            !engine.contains(other),
+            "engine must not depend on {}",
+            other
+        );
     }
     let reports = manifest_deps("reports");
     for other in ["redsim-engine", "redsim-sim"] {
-        assert!(!reports.contains(other), "reports knows only the report model, not {}", other);
+        assert!(
+            !reports.contains(other),
+            "reports knows only the report model, not {}",
+            other
+        );
     }
     let sim = manifest_deps("sim");
-    assert!(!sim.contains("redsim-scenarios") && !sim.contains("redsim-reports"), "sim sits below scenarios and reports");
+    assert!(
+        !sim.contains("redsim-scenarios") && !sim.contains("redsim-reports"),
+        "sim sits below scenarios and reports"
+    );
 }
 
 #[test]
@@ -90,5 +134,9 @@ fn assertions_stay_on_and_tests_never_skip() {
         found.extend(offenders(dir, &["#[ignore", "#[should_panic"]));
     }
     found.retain(|f| !f.contains("tidy.rs"));
-    assert!(found.is_empty(), "assert!, never debug_assert!; no ignored tests:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "assert!, never debug_assert!; no ignored tests:\n{}",
+        found.join("\n")
+    );
 }

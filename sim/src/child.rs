@@ -80,10 +80,17 @@ impl World {
             ChildJob::WriteFile { cpu_us, .. } | ChildJob::Compute { cpu_us } => *cpu_us,
         };
         let what = match &request.job {
-            ChildJob::WriteFile { file, bytes, .. } => format!("write {} bytes={}", file, bytes.len()),
+            ChildJob::WriteFile { file, bytes, .. } => {
+                format!("write {} bytes={}", file, bytes.len())
+            }
             ChildJob::Compute { .. } => "compute".to_string(),
         };
-        self.trace.record(now, &host.name, "fork", format_args!("pid={} {} cpu_us={}", request.pid, what, cpu_us));
+        self.trace.record(
+            now,
+            &host.name,
+            "fork",
+            format_args!("pid={} {} cpu_us={}", request.pid, what, cpu_us),
+        );
         host.children.push(ChildProc {
             id,
             pid: request.pid,
@@ -105,18 +112,37 @@ impl World {
 
     /// Starts the child's next phase: a CPU chunk, the final fsync, or exit.
     pub(crate) fn child_advance(&mut self, h: usize, id: u64) {
-        let Some(i) = self.child_index(h, id) else { return };
+        let Some(i) = self.child_index(h, id) else {
+            return;
+        };
         let now = self.now_us;
         let child = &self.hosts[h].children[i];
         let total = child.total_bytes();
         if child.written < total || child.cpu_left_us > 0 {
             let bytes = (total - child.written).min(CHUNK_BYTES);
             let remaining = total - child.written;
-            let cpu_us = if bytes == remaining { child.cpu_left_us } else { child.cpu_left_us * bytes / remaining };
-            let (runnable, cores) = (self.runnable_threads(h) + 1, self.machines[h].spec.cores.max(1) as u64);
-            let wall_us = if runnable > cores { cpu_us * runnable / cores } else { cpu_us };
+            let cpu_us = if bytes == remaining {
+                child.cpu_left_us
+            } else {
+                child.cpu_left_us * bytes / remaining
+            };
+            let (runnable, cores) = (
+                self.runnable_threads(h) + 1,
+                self.machines[h].spec.cores.max(1) as u64,
+            );
+            let wall_us = if runnable > cores {
+                cpu_us * runnable / cores
+            } else {
+                cpu_us
+            };
             self.hosts[h].children[i].phase = ChildPhase::Cpu { cpu_us, bytes };
-            self.schedule(now + wall_us, Ev::ChildWake { host: h as u32, child: id });
+            self.schedule(
+                now + wall_us,
+                Ev::ChildWake {
+                    host: h as u32,
+                    child: id,
+                },
+            );
             return;
         }
         match &child.job {
@@ -134,13 +160,19 @@ impl World {
     pub(crate) fn runnable_threads(&self, h: usize) -> u64 {
         let host = &self.hosts[h];
         let main = u64::from(host.is_up() && host.step_end_us > self.now_us);
-        main + host.children.iter().filter(|c| matches!(c.phase, ChildPhase::Cpu { .. })).count() as u64
+        main + host
+            .children
+            .iter()
+            .filter(|c| matches!(c.phase, ChildPhase::Cpu { .. }))
+            .count() as u64
     }
 
     /// The end of a CPU chunk (write it, maybe start its block's writeout)
     /// or of a wait for the previous block.
     pub(crate) fn child_wake(&mut self, h: usize, id: u64) {
-        let Some(i) = self.child_index(h, id) else { return };
+        let Some(i) = self.child_index(h, id) else {
+            return;
+        };
         let now = self.now_us;
         let ChildPhase::Cpu { cpu_us, bytes } = self.hosts[h].children[i].phase else {
             if self.hosts[h].children[i].phase == ChildPhase::Wait {
@@ -152,7 +184,13 @@ impl World {
         let child = &mut self.hosts[h].children[i];
         child.phase = ChildPhase::Io;
         child.cpu_left_us -= cpu_us;
-        let ChildJob::WriteFile { file, bytes: data, incremental_fsync, .. } = &child.job else {
+        let ChildJob::WriteFile {
+            file,
+            bytes: data,
+            incremental_fsync,
+            ..
+        } = &child.job
+        else {
             return self.child_advance(h, id);
         };
         let from = child.written as usize;
@@ -163,15 +201,34 @@ impl World {
         let file = file.clone();
         if block_done {
             let bandwidth = self.machines[h].spec.disk_bandwidth_bytes_per_s;
-            let (io, done_us) = self.disks[h].start_range_write(now, &file, bandwidth).expect("the child just wrote the file");
-            self.trace.record(now, &self.hosts[h].name, "sync-range", format_args!("{} done_us={}", file, done_us));
-            self.schedule(done_us, Ev::DiskDone { machine: h as u32, io });
+            let (io, done_us) = self.disks[h]
+                .start_range_write(now, &file, bandwidth)
+                .expect("the child just wrote the file");
+            self.trace.record(
+                now,
+                &self.hosts[h].name,
+                "sync-range",
+                format_args!("{} done_us={}", file, done_us),
+            );
+            self.schedule(
+                done_us,
+                Ev::DiskDone {
+                    machine: h as u32,
+                    io,
+                },
+            );
             let child = &mut self.hosts[h].children[i];
             child.since_sync = 0;
             let wait_us = std::mem::replace(&mut child.block_done_us, done_us);
             if wait_us > now {
                 child.phase = ChildPhase::Wait;
-                self.schedule(wait_us, Ev::ChildWake { host: h as u32, child: id });
+                self.schedule(
+                    wait_us,
+                    Ev::ChildWake {
+                        host: h as u32,
+                        child: id,
+                    },
+                );
                 return;
             }
         }
@@ -183,22 +240,44 @@ impl World {
         let id = self.hosts[h].children[i].id;
         self.hosts[h].children[i].phase = ChildPhase::Io;
         let (io, done_us, _) = self.start_fsync(h, file, After::Child { host: h, child: id });
-        self.schedule(done_us, Ev::DiskDone { machine: h as u32, io });
+        self.schedule(
+            done_us,
+            Ev::DiskDone {
+                machine: h as u32,
+                io,
+            },
+        );
     }
 
     /// The job is done: rename, exit 0, tell the parent if it is alive.
     fn child_exit(&mut self, h: usize, i: usize) {
         let now = self.now_us;
         let child = self.hosts[h].children.remove(i);
-        if let ChildJob::WriteFile { file, rename_to: Some(to), .. } = &child.job {
+        if let ChildJob::WriteFile {
+            file,
+            rename_to: Some(to),
+            ..
+        } = &child.job
+        {
             self.disks[h].rename(file, to);
         }
         let host = &mut self.hosts[h];
         let parent_alive = host.is_up() && host.incarnation == child.incarnation;
-        let detail = format!("pid={} status=ok{}", child.pid, if parent_alive { "" } else { " (parent gone)" });
-        self.trace.record(now, &host.name, "child-exit", format_args!("{}", detail));
+        let detail = format!(
+            "pid={} status=ok{}",
+            child.pid,
+            if parent_alive { "" } else { " (parent gone)" }
+        );
+        self.trace
+            .record(now, &host.name, "child-exit", format_args!("{}", detail));
         if parent_alive {
-            host.push_input(now, HostInput::ChildExit { pid: child.pid, status: ChildExitStatus::Ok });
+            host.push_input(
+                now,
+                HostInput::ChildExit {
+                    pid: child.pid,
+                    status: ChildExitStatus::Ok,
+                },
+            );
             self.host_run(h);
         }
     }
@@ -208,13 +287,26 @@ impl World {
     /// child was running. The child's partial file stays in the page cache.
     pub(crate) fn kill_child(&mut self, h: usize, signal: i32) -> bool {
         let now = self.now_us;
-        let Some(i) = self.hosts[h].children.len().checked_sub(1) else { return false };
+        let Some(i) = self.hosts[h].children.len().checked_sub(1) else {
+            return false;
+        };
         let child = self.hosts[h].children.remove(i);
         let host = &mut self.hosts[h];
         let parent_alive = host.is_up() && host.incarnation == child.incarnation;
-        self.trace.notable(now, &host.name, "child-killed", format!("pid={} signal={}", child.pid, signal));
+        self.trace.notable(
+            now,
+            &host.name,
+            "child-killed",
+            format!("pid={} signal={}", child.pid, signal),
+        );
         if parent_alive {
-            host.push_input(now, HostInput::ChildExit { pid: child.pid, status: ChildExitStatus::Signal(signal) });
+            host.push_input(
+                now,
+                HostInput::ChildExit {
+                    pid: child.pid,
+                    status: ChildExitStatus::Signal(signal),
+                },
+            );
             self.host_run(h);
         }
         true
@@ -223,16 +315,20 @@ impl World {
     /// Kills a node's current child with `signal`, as the OOM killer does;
     /// returns whether one was running. For tests and tools.
     pub fn signal_child(&mut self, node: &str, signal: i32) -> bool {
-        self.host_index(node).is_ok_and(|h| self.kill_child(h, signal))
+        self.host_index(node)
+            .is_ok_and(|h| self.kill_child(h, signal))
     }
 
     /// Virtual CPU time a node's child processes have used, µs.
     pub fn node_child_cpu_used_us(&self, node: &str) -> u64 {
-        self.host_index(node).map_or(0, |h| self.hosts[h].child_cpu_used_us)
+        self.host_index(node)
+            .map_or(0, |h| self.hosts[h].child_cpu_used_us)
     }
 
     /// The pids of the child processes running on a node's machine.
     pub fn node_children(&self, node: &str) -> Vec<u32> {
-        self.host_index(node).map_or(Vec::new(), |h| self.hosts[h].children.iter().map(|c| c.pid).collect())
+        self.host_index(node).map_or(Vec::new(), |h| {
+            self.hosts[h].children.iter().map(|c| c.pid).collect()
+        })
     }
 }

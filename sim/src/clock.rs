@@ -18,7 +18,10 @@ pub struct NodeClock {
 impl NodeClock {
     pub fn new(phase_us: u64) -> NodeClock {
         assert!(phase_us < 1_000_000);
-        NodeClock { base_us: START_EPOCH_US + phase_us, offset_us: 0 }
+        NodeClock {
+            base_us: START_EPOCH_US + phase_us,
+            offset_us: 0,
+        }
     }
 
     /// The node's clock reading at a virtual time.
@@ -35,7 +38,9 @@ impl NodeClock {
     }
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// Converts days since 1970-01-01 to (year, month 1..=12, day 1..=31), the
 /// proleptic Gregorian calendar (Howard Hinnant's civil_from_days).
@@ -77,7 +82,10 @@ mod tests {
     #[test]
     fn log_time_matches_calendar() {
         assert_eq!(format_log_time(START_EPOCH_US), "01 Jan 2024 00:00:00.000");
-        assert_eq!(format_log_time(START_EPOCH_US + 59 * 86_400_000_000 + 3_723_456_000), "29 Feb 2024 01:02:03.456");
+        assert_eq!(
+            format_log_time(START_EPOCH_US + 59 * 86_400_000_000 + 3_723_456_000),
+            "29 Feb 2024 01:02:03.456"
+        );
     }
 
     #[test]

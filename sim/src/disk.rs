@@ -88,7 +88,13 @@ struct Inode {
 
 impl Inode {
     fn new() -> Inode {
-        Inode { data: Vec::new(), durable: Durable::Missing, dirty_bytes: 0, dirty_since_us: None, fsync_until_us: 0 }
+        Inode {
+            data: Vec::new(),
+            durable: Durable::Missing,
+            dirty_bytes: 0,
+            dirty_since_us: None,
+            fsync_until_us: 0,
+        }
     }
 
     fn durable_bytes(&self) -> Option<&[u8]> {
@@ -132,7 +138,11 @@ pub(crate) enum After {
     /// Nothing more (writeback, a blocking fsync whose host waits by time, swap).
     Nothing,
     /// Tell the process (if it is still the same one) Input::FsyncDone.
-    Token { host: usize, incarnation: u32, token: u64 },
+    Token {
+        host: usize,
+        incarnation: u32,
+        token: u64,
+    },
     /// Resume a child process.
     Child { host: usize, child: u64 },
 }
@@ -214,7 +224,9 @@ impl Disk {
     /// ftruncate(2). A missing file is ENOENT: nothing happens. Returns
     /// whether the file exists.
     pub(crate) fn truncate(&mut self, now_us: u64, file: &str, len: u64) -> bool {
-        let Some(inode) = self.inode_mut(file) else { return false };
+        let Some(inode) = self.inode_mut(file) else {
+            return false;
+        };
         let old = inode.data.len() as u64;
         if len < old {
             if let Durable::Prefix(n) = inode.durable {
@@ -237,7 +249,9 @@ impl Disk {
     /// rename(2) on both views (see the module comment). Returns false when
     /// `from` does not exist (ENOENT).
     pub(crate) fn rename(&mut self, from: &str, to: &str) -> bool {
-        let Some(id) = self.names.remove(from) else { return false };
+        let Some(id) = self.names.remove(from) else {
+            return false;
+        };
         if let Some(old) = self.names.insert(to.to_string(), id) {
             if old != id {
                 self.inodes.remove(&old);
@@ -251,14 +265,22 @@ impl Disk {
 
     /// unlink(2) on both views. Returns whether the file existed.
     pub(crate) fn remove(&mut self, file: &str) -> bool {
-        let Some(id) = self.names.remove(file) else { return false };
+        let Some(id) = self.names.remove(file) else {
+            return false;
+        };
         self.inodes.remove(&id);
         true
     }
 
     /// Queues `bytes` (plus `extra_us` of fixed time) on the device; returns
     /// when the device finishes them.
-    pub(crate) fn device_io(&mut self, now_us: u64, bytes: u64, bandwidth: u64, extra_us: u64) -> u64 {
+    pub(crate) fn device_io(
+        &mut self,
+        now_us: u64,
+        bytes: u64,
+        bandwidth: u64,
+        extra_us: u64,
+    ) -> u64 {
         let start = self.device_free_us.max(now_us);
         let transfer_us = (bytes as u128 * 1_000_000).div_ceil(bandwidth.max(1) as u128) as u64;
         self.device_free_us = start + transfer_us + extra_us;
@@ -267,29 +289,50 @@ impl Disk {
 
     /// Issues an fsync of `file`; returns (io id, completion time, bytes).
     /// A missing file fsyncs nothing (as an fsync of a deleted file's fd).
-    pub(crate) fn start_fsync(&mut self, now_us: u64, file: &str, bandwidth: u64, latency_us: u64, after: After) -> (u64, u64, u64) {
+    pub(crate) fn start_fsync(
+        &mut self,
+        now_us: u64,
+        file: &str,
+        bandwidth: u64,
+        latency_us: u64,
+        after: After,
+    ) -> (u64, u64, u64) {
         self.stats.fsyncs += 1;
         let id = self.names.get(file).copied();
-        let (durable, bytes, clean) = match id.and_then(|id| self.inodes.get_mut(&id).map(|inode| (id, inode))) {
-            Some((id, inode)) => {
-                let bytes = std::mem::take(&mut inode.dirty_bytes);
-                inode.dirty_since_us = None;
-                (Some((id, inode.data.len() as u64)), bytes, inode.is_clean())
-            }
-            None => (None, 0, true),
+        let (durable, bytes, clean) =
+            match id.and_then(|id| self.inodes.get_mut(&id).map(|inode| (id, inode))) {
+                Some((id, inode)) => {
+                    let bytes = std::mem::take(&mut inode.dirty_bytes);
+                    inode.dirty_since_us = None;
+                    (Some((id, inode.data.len() as u64)), bytes, inode.is_clean())
+                }
+                None => (None, 0, true),
+            };
+        let done_us = if clean && bytes == 0 {
+            now_us.max(self.fsync_until(file))
+        } else {
+            self.device_io(now_us, bytes, bandwidth, latency_us)
         };
-        let done_us = if clean && bytes == 0 { now_us.max(self.fsync_until(file)) } else { self.device_io(now_us, bytes, bandwidth, latency_us) };
         self.stats.bytes_fsynced += bytes;
         if let Some(inode) = id.and_then(|id| self.inodes.get_mut(&id)) {
             inode.fsync_until_us = inode.fsync_until_us.max(done_us);
         }
-        (self.add_pending(PendingIo { durable, after }), done_us, bytes)
+        (
+            self.add_pending(PendingIo { durable, after }),
+            done_us,
+            bytes,
+        )
     }
 
     /// sync_file_range(SYNC_FILE_RANGE_WRITE) of the file's dirty bytes:
     /// they go to the device now, with no cache flush or journal commit
     /// (no fsync latency). Returns (io id, completion time).
-    pub(crate) fn start_range_write(&mut self, now_us: u64, file: &str, bandwidth: u64) -> Option<(u64, u64)> {
+    pub(crate) fn start_range_write(
+        &mut self,
+        now_us: u64,
+        file: &str,
+        bandwidth: u64,
+    ) -> Option<(u64, u64)> {
         let id = *self.names.get(file)?;
         let inode = self.inodes.get_mut(&id).expect("named inode exists");
         let bytes = std::mem::take(&mut inode.dirty_bytes);
@@ -297,7 +340,13 @@ impl Disk {
         let durable = Some((id, inode.data.len() as u64));
         self.stats.bytes_fsynced += bytes;
         let done_us = self.device_io(now_us, bytes, bandwidth, 0);
-        Some((self.add_pending(PendingIo { durable, after: After::Nothing }), done_us))
+        Some((
+            self.add_pending(PendingIo {
+                durable,
+                after: After::Nothing,
+            }),
+            done_us,
+        ))
     }
 
     fn add_pending(&mut self, io: PendingIo) -> u64 {
@@ -337,7 +386,11 @@ impl Disk {
         let expired: Vec<u64> = self
             .inodes
             .iter()
-            .filter(|(_, inode)| inode.dirty_since_us.is_some_and(|t| t + DIRTY_EXPIRE_US <= now_us))
+            .filter(|(_, inode)| {
+                inode
+                    .dirty_since_us
+                    .is_some_and(|t| t + DIRTY_EXPIRE_US <= now_us)
+            })
             .map(|(&id, _)| id)
             .collect();
         let mut ios = Vec::new();
@@ -348,7 +401,13 @@ impl Disk {
             let durable = Some((id, inode.data.len() as u64));
             self.stats.bytes_written_back += bytes;
             let done = self.device_io(now_us, bytes, bandwidth, 0);
-            ios.push((self.add_pending(PendingIo { durable, after: After::Nothing }), done));
+            ios.push((
+                self.add_pending(PendingIo {
+                    durable,
+                    after: After::Nothing,
+                }),
+                done,
+            ));
         }
         ios
     }
@@ -356,7 +415,11 @@ impl Disk {
     /// When the flusher should next wake for the dirty data now in the
     /// cache (a multiple of FLUSHER_PERIOD_US), or None when all is clean.
     pub(crate) fn next_flush_us(&self, now_us: u64) -> Option<u64> {
-        let oldest = self.inodes.values().filter_map(|inode| inode.dirty_since_us).min()?;
+        let oldest = self
+            .inodes
+            .values()
+            .filter_map(|inode| inode.dirty_since_us)
+            .min()?;
         let due = (oldest + DIRTY_EXPIRE_US).max(now_us + 1);
         Some(due.div_ceil(FLUSHER_PERIOD_US) * FLUSHER_PERIOD_US)
     }
@@ -372,7 +435,10 @@ impl Disk {
             let inode = self.inodes.get_mut(&id).expect("named inode exists");
             let before = inode.data.len() as u64;
             let mut lost = 0;
-            let survived = match (std::mem::replace(&mut inode.durable, Durable::Missing), torn_keep) {
+            let survived = match (
+                std::mem::replace(&mut inode.durable, Durable::Missing),
+                torn_keep,
+            ) {
                 (Durable::Prefix(durable), Some((torn_id, cut))) if torn_id == id => {
                     kept = Some((name.clone(), cut - durable));
                     inode.data.truncate(cut as usize);
@@ -384,7 +450,12 @@ impl Disk {
                 }
                 (Durable::Own(bytes), _) => {
                     // The page-cache bytes past the common prefix were not durable.
-                    let common = inode.data.iter().zip(&bytes).take_while(|(a, b)| a == b).count() as u64;
+                    let common = inode
+                        .data
+                        .iter()
+                        .zip(&bytes)
+                        .take_while(|(a, b)| a == b)
+                        .count() as u64;
                     lost = before - common;
                     inode.data = bytes;
                     true
@@ -403,7 +474,11 @@ impl Disk {
             if survived {
                 let data = std::mem::take(&mut inode.data);
                 let len = data.len() as u64;
-                *inode = Inode { data, durable: Durable::Prefix(len), ..Inode::new() };
+                *inode = Inode {
+                    data,
+                    durable: Durable::Prefix(len),
+                    ..Inode::new()
+                };
                 self.names.insert(name, id);
             }
         }
@@ -421,8 +496,11 @@ impl Disk {
     fn torn_cut(&mut self) -> Option<(u64, u64)> {
         let (id, start, end) = self.last_append?;
         let inode = self.inodes.get(&id)?;
-        let Durable::Prefix(durable) = inode.durable else { return None };
-        if !self.names.values().any(|&n| n == id) || end > inode.data.len() as u64 || durable >= end {
+        let Durable::Prefix(durable) = inode.durable else {
+            return None;
+        };
+        if !self.names.values().any(|&n| n == id) || end > inode.data.len() as u64 || durable >= end
+        {
             return None;
         }
         let low = start.max(durable) / SECTOR_BYTES + 1;
@@ -447,14 +525,19 @@ impl Disk {
 
     /// The page-cache view: what a process reading the files sees.
     pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
-        self.names.iter().map(|(name, id)| (name.clone(), self.inodes[id].data.clone())).collect()
+        self.names
+            .iter()
+            .map(|(name, id)| (name.clone(), self.inodes[id].data.clone()))
+            .collect()
     }
 
     /// The durable view: what a power loss now would leave.
     pub fn durable_files(&self) -> BTreeMap<String, Vec<u8>> {
         self.names
             .iter()
-            .filter_map(|(name, id)| Some((name.clone(), self.inodes[id].durable_bytes()?.to_vec())))
+            .filter_map(|(name, id)| {
+                Some((name.clone(), self.inodes[id].durable_bytes()?.to_vec()))
+            })
             .collect()
     }
 
@@ -497,21 +580,34 @@ impl World {
     pub(crate) fn start_fsync(&mut self, h: usize, file: &str, after: After) -> (u64, u64, u64) {
         let (bandwidth, latency_us) = self.disk_params(h);
         let now = self.now_us;
-        let (io, done_us, bytes) = self.disks[h].start_fsync(now, file, bandwidth, latency_us, after);
-        self.trace.record(now, &self.hosts[h].name, "fsync", format_args!("{} bytes={} done_us={}", file, bytes, done_us));
+        let (io, done_us, bytes) =
+            self.disks[h].start_fsync(now, file, bandwidth, latency_us, after);
+        self.trace.record(
+            now,
+            &self.hosts[h].name,
+            "fsync",
+            format_args!("{} bytes={} done_us={}", file, bytes, done_us),
+        );
         (io, done_us, bytes)
     }
 
     /// Ev::DiskDone: the I/O's bytes are durable; tell whoever waits.
     pub(crate) fn disk_done(&mut self, machine: usize, io: u64) {
         let now = self.now_us;
-        let Some(after) = self.disks[machine].complete(io) else { return };
+        let Some(after) = self.disks[machine].complete(io) else {
+            return;
+        };
         match after {
             After::Nothing => {}
-            After::Token { host, incarnation, token } => {
+            After::Token {
+                host,
+                incarnation,
+                token,
+            } => {
                 let h = &mut self.hosts[host];
                 if h.is_up() && h.incarnation == incarnation {
-                    self.trace.record(now, &h.name, "fsync-done", format_args!("token={}", token));
+                    self.trace
+                        .record(now, &h.name, "fsync-done", format_args!("token={}", token));
                     h.push_input(now, HostInput::FsyncDone { token });
                     self.host_run(host);
                 }
@@ -529,8 +625,19 @@ impl World {
         self.disks[machine].flusher_at_us = None;
         let (bandwidth, _) = self.disk_params(machine);
         for (io, done_us) in self.disks[machine].writeback(now, bandwidth) {
-            self.trace.record(now, &self.machines[machine].name, "writeback", format_args!("io={} done_us={}", io, done_us));
-            self.schedule(done_us, Ev::DiskDone { machine: machine as u32, io });
+            self.trace.record(
+                now,
+                &self.machines[machine].name,
+                "writeback",
+                format_args!("io={} done_us={}", io, done_us),
+            );
+            self.schedule(
+                done_us,
+                Ev::DiskDone {
+                    machine: machine as u32,
+                    io,
+                },
+            );
         }
         self.arm_flusher(machine);
     }
@@ -538,12 +645,22 @@ impl World {
     /// Schedules the flusher's next useful wake-up, if any data is dirty.
     pub(crate) fn arm_flusher(&mut self, machine: usize) {
         let now = self.now_us;
-        let Some(at_us) = self.disks[machine].next_flush_us(now) else { return };
-        if self.disks[machine].flusher_at_us.is_some_and(|t| t <= at_us) {
+        let Some(at_us) = self.disks[machine].next_flush_us(now) else {
+            return;
+        };
+        if self.disks[machine]
+            .flusher_at_us
+            .is_some_and(|t| t <= at_us)
+        {
             return;
         }
         self.disks[machine].flusher_at_us = Some(at_us);
-        self.schedule(at_us, Ev::Flusher { machine: machine as u32 });
+        self.schedule(
+            at_us,
+            Ev::Flusher {
+                machine: machine as u32,
+            },
+        );
     }
 
     /// A disk operation of host h's main thread (or a bio thread, for a
@@ -552,7 +669,11 @@ impl World {
     /// fsync of the same inode, which is what makes Redis's everysec write
     /// "delayed" on a slow disk. Ok(Some(t)) when the main thread is
     /// blocked until t (a blocking fsync).
-    pub(crate) fn host_disk_op(&mut self, h: usize, op: DiskOp) -> Result<Option<u64>, (DiskOp, u64)> {
+    pub(crate) fn host_disk_op(
+        &mut self,
+        h: usize,
+        op: DiskOp,
+    ) -> Result<Option<u64>, (DiskOp, u64)> {
         let now = self.now_us;
         let name = &self.hosts[h].name;
         let mut wait = None;
@@ -562,7 +683,12 @@ impl World {
                 if until > now {
                     return Err((op, until));
                 }
-                self.trace.record(now, name, "write", format_args!("{} bytes={}", file, bytes.len()));
+                self.trace.record(
+                    now,
+                    name,
+                    "write",
+                    format_args!("{} bytes={}", file, bytes.len()),
+                );
                 self.disks[h].append(now, file, bytes);
             }
             DiskOp::Truncate { file, len } => {
@@ -571,24 +697,53 @@ impl World {
                     return Err((op, until));
                 }
                 let ok = self.disks[h].truncate(now, file, *len);
-                self.trace.record(now, name, "truncate", format_args!("{} len={}{}", file, len, if ok { "" } else { " ENOENT" }));
+                self.trace.record(
+                    now,
+                    name,
+                    "truncate",
+                    format_args!("{} len={}{}", file, len, if ok { "" } else { " ENOENT" }),
+                );
             }
             DiskOp::Rename { from, to } => {
                 let ok = self.disks[h].rename(from, to);
-                self.trace.record(now, name, "rename", format_args!("{} {}{}", from, to, if ok { "" } else { " ENOENT" }));
+                self.trace.record(
+                    now,
+                    name,
+                    "rename",
+                    format_args!("{} {}{}", from, to, if ok { "" } else { " ENOENT" }),
+                );
             }
             DiskOp::Remove { file } => {
                 let ok = self.disks[h].remove(file);
-                self.trace.record(now, name, "remove", format_args!("{}{}", file, if ok { "" } else { " ENOENT" }));
+                self.trace.record(
+                    now,
+                    name,
+                    "remove",
+                    format_args!("{}{}", file, if ok { "" } else { " ENOENT" }),
+                );
             }
-            DiskOp::Fsync { file, token, blocking } => {
+            DiskOp::Fsync {
+                file,
+                token,
+                blocking,
+            } => {
                 let after = if *blocking {
                     After::Nothing
                 } else {
-                    After::Token { host: h, incarnation: self.hosts[h].incarnation, token: *token }
+                    After::Token {
+                        host: h,
+                        incarnation: self.hosts[h].incarnation,
+                        token: *token,
+                    }
                 };
                 let (io, done_us, _) = self.start_fsync(h, file, after);
-                self.schedule(done_us, Ev::DiskDone { machine: h as u32, io });
+                self.schedule(
+                    done_us,
+                    Ev::DiskDone {
+                        machine: h as u32,
+                        io,
+                    },
+                );
                 if *blocking && done_us > now {
                     wait = Some(done_us);
                 }
@@ -608,16 +763,31 @@ impl World {
             self.kill_host(h);
         }
         for child in std::mem::take(&mut self.hosts[h].children) {
-            self.trace.record(now, &self.hosts[h].name, "child-lost", format_args!("pid={}", child.pid));
+            self.trace.record(
+                now,
+                &self.hosts[h].name,
+                "child-lost",
+                format_args!("pid={}", child.pid),
+            );
         }
         let (losses, kept) = self.disks[h].power_loss(now, torn);
         changed |= !losses.is_empty();
         let name = self.hosts[h].name.clone();
         for (file, bytes) in &losses {
-            self.trace.notable(now, &name, "disk-loss", format!("lost {} bytes of {}", bytes, file));
+            self.trace.notable(
+                now,
+                &name,
+                "disk-loss",
+                format!("lost {} bytes of {}", bytes, file),
+            );
         }
         if let Some((file, bytes)) = kept {
-            self.trace.notable(now, &name, "torn-write", format!("kept {} bytes of the last write to {}", bytes, file));
+            self.trace.notable(
+                now,
+                &name,
+                "torn-write",
+                format!("kept {} bytes of the last write to {}", bytes, file),
+            );
         }
         changed
     }
@@ -634,7 +804,12 @@ impl World {
         for conn in conns {
             self.host_close(h, conn);
         }
-        self.trace.notable(now, &self.hosts[h].name, "crash", format!("pid={} killed (SIGKILL)", self.hosts[h].pid));
+        self.trace.notable(
+            now,
+            &self.hosts[h].name,
+            "crash",
+            format!("pid={} killed (SIGKILL)", self.hosts[h].pid),
+        );
         self.hosts[h].kill();
         true
     }
@@ -642,7 +817,11 @@ impl World {
     /// Injects outputs as if host h's engine had emitted them in a step
     /// that ends now: for tests of the disk and child model before the
     /// engine emits them itself. They are released before the engine's own.
-    pub fn inject_outputs(&mut self, node: &str, outputs: Vec<redsim_engine::Output>) -> Result<(), String> {
+    pub fn inject_outputs(
+        &mut self,
+        node: &str,
+        outputs: Vec<redsim_engine::Output>,
+    ) -> Result<(), String> {
         let h = self.host_index(node)?;
         if !self.hosts[h].is_up() {
             return Err(format!("node '{}' is down", node));
@@ -655,12 +834,14 @@ impl World {
 
     /// A node's files as a process would read them (the page cache).
     pub fn disk_files(&self, node: &str) -> BTreeMap<String, Vec<u8>> {
-        self.host_index(node).map_or_else(|_| BTreeMap::new(), |h| self.disks[h].files())
+        self.host_index(node)
+            .map_or_else(|_| BTreeMap::new(), |h| self.disks[h].files())
     }
 
     /// A node's files as a power loss now would leave them.
     pub fn disk_durable_files(&self, node: &str) -> BTreeMap<String, Vec<u8>> {
-        self.host_index(node).map_or_else(|_| BTreeMap::new(), |h| self.disks[h].durable_files())
+        self.host_index(node)
+            .map_or_else(|_| BTreeMap::new(), |h| self.disks[h].durable_files())
     }
 
     /// The disk of a node's machine (lengths, counters).
@@ -736,7 +917,11 @@ mod tests {
         d.append(0, "a", &[1; 500]);
         let (_, done, _) = d.start_fsync(0, "a", 1_000_000, 2_000, After::Nothing);
         assert_eq!(done, 1_000 + 500 + 2_000);
-        assert_eq!(d.other_io(10_000, 1, 1_000_000), 10_001, "an idle device starts at once");
+        assert_eq!(
+            d.other_io(10_000, 1, 1_000_000),
+            10_001,
+            "an idle device starts at once"
+        );
         assert_eq!(d.stats.bytes_other_io, 1001);
     }
 

@@ -34,7 +34,12 @@ pub enum Fault {
     Resume { node: String },
     /// Changes the link from `from` to `to` (one direction; give both
     /// directions for a symmetric change).
-    Link { from: String, to: String, latency_ms: Option<f64>, bandwidth_bytes_per_s: Option<u64> },
+    Link {
+        from: String,
+        to: String,
+        latency_ms: Option<f64>,
+        bandwidth_bytes_per_s: Option<u64>,
+    },
     /// The node's clock jumps by `jump_ms` (negative allowed).
     ClockJump { node: String, jump_ms: i64 },
     /// Slows (or restores) the node's disk.
@@ -83,7 +88,10 @@ impl Fault {
             | Fault::ClockJump { node, .. }
             | Fault::Disk { node, .. }
             | Fault::MemoryPressure { node, .. } => Some(node),
-            Fault::Partition { .. } | Fault::PartitionOneWay { .. } | Fault::Link { .. } | Fault::Heal => None,
+            Fault::Partition { .. }
+            | Fault::PartitionOneWay { .. }
+            | Fault::Link { .. }
+            | Fault::Heal => None,
         }
     }
 
@@ -91,7 +99,10 @@ impl Fault {
     pub fn detail(&self) -> String {
         match self {
             Fault::Partition { groups } => {
-                let parts: Vec<String> = groups.iter().map(|g| format!("[{}]", g.join(","))).collect();
+                let parts: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("[{}]", g.join(",")))
+                    .collect();
                 parts.join(" ")
             }
             Fault::PartitionOneWay { from, to } => format!("{} -> {} (one way)", from, to),
@@ -102,11 +113,21 @@ impl Fault {
             | Fault::Pause { .. }
             | Fault::Resume { .. } => String::new(),
             Fault::KillTorn { .. } => "torn".to_string(),
-            Fault::Link { from, to, latency_ms, bandwidth_bytes_per_s } => {
-                format!("{} -> {} latency_ms={:?} bandwidth={:?}", from, to, latency_ms, bandwidth_bytes_per_s)
+            Fault::Link {
+                from,
+                to,
+                latency_ms,
+                bandwidth_bytes_per_s,
+            } => {
+                format!(
+                    "{} -> {} latency_ms={:?} bandwidth={:?}",
+                    from, to, latency_ms, bandwidth_bytes_per_s
+                )
             }
             Fault::ClockJump { jump_ms, .. } => format!("jump_ms={}", jump_ms),
-            Fault::Disk { fsync_latency_ms, .. } => format!("fsync_latency_ms={}", fsync_latency_ms),
+            Fault::Disk {
+                fsync_latency_ms, ..
+            } => format!("fsync_latency_ms={}", fsync_latency_ms),
             Fault::MemoryPressure { bytes, .. } => format!("bytes={}", bytes),
         }
     }
@@ -131,7 +152,9 @@ impl World {
                 self.machine_index(to).map(|_| ())
             }
             Fault::Heal => Ok(()),
-            _ => self.host_index(fault.node().expect("a single-node fault")).map(|_| ()),
+            _ => self
+                .host_index(fault.node().expect("a single-node fault"))
+                .map(|_| ()),
         }
     }
 
@@ -150,7 +173,10 @@ impl World {
                 self.add_partition(PartitionRule::Groups(map))
             }
             Fault::PartitionOneWay { from, to } => {
-                let (from, to) = (self.machine_index(from).expect("checked"), self.machine_index(to).expect("checked"));
+                let (from, to) = (
+                    self.machine_index(from).expect("checked"),
+                    self.machine_index(to).expect("checked"),
+                );
                 self.add_partition(PartitionRule::OneWay { from, to })
             }
             Fault::Heal => {
@@ -161,19 +187,35 @@ impl World {
                 }
                 any
             }
-            Fault::Link { from, to, latency_ms, bandwidth_bytes_per_s } => {
-                let (from, to) = (self.machine_index(from).expect("checked"), self.machine_index(to).expect("checked"));
+            Fault::Link {
+                from,
+                to,
+                latency_ms,
+                bandwidth_bytes_per_s,
+            } => {
+                let (from, to) = (
+                    self.machine_index(from).expect("checked"),
+                    self.machine_index(to).expect("checked"),
+                );
                 let latency_us = latency_ms.map(|ms| (ms * 1000.0).round().max(0.0) as u64);
-                self.net.set_link(from, to, latency_us, *bandwidth_bytes_per_s)
+                self.net
+                    .set_link(from, to, latency_us, *bandwidth_bytes_per_s)
             }
             _ => self.apply_node_fault(&fault),
         };
         if fired {
-            *self.faults_fired.entry(fault.kind().to_string()).or_default() += 1;
+            *self
+                .faults_fired
+                .entry(fault.kind().to_string())
+                .or_default() += 1;
         }
         let mut detail = fault.detail();
         if !fired {
-            detail.push_str(if detail.is_empty() { "(no effect)" } else { " (no effect)" });
+            detail.push_str(if detail.is_empty() {
+                "(no effect)"
+            } else {
+                " (no effect)"
+            });
         }
         let event = format!("fault:{}", fault.kind());
         self.trace.notable(now, fault.subject(), &event, detail);
@@ -200,12 +242,15 @@ impl World {
     }
 
     fn apply_node_fault(&mut self, fault: &Fault) -> bool {
-        let h = self.host_index(fault.subject()).expect("checked at schedule");
+        let h = self
+            .host_index(fault.subject())
+            .expect("checked at schedule");
         let up = self.hosts[h].is_up();
         match fault {
             Fault::Kill { .. } | Fault::KillTorn { .. } => {
                 // Power lost before the seeded boot: the process never starts.
-                let fires = self.power_loss(h, matches!(fault, Fault::KillTorn { .. })) || !self.hosts[h].booted;
+                let fires = self.power_loss(h, matches!(fault, Fault::KillTorn { .. }))
+                    || !self.hosts[h].booted;
                 self.hosts[h].booted = true;
                 fires
             }
@@ -237,7 +282,9 @@ impl World {
                 }
                 *jump_ms != 0
             }
-            Fault::Disk { fsync_latency_ms, .. } => {
+            Fault::Disk {
+                fsync_latency_ms, ..
+            } => {
                 let state = &mut self.machines[h].state;
                 let changed = state.fsync_latency_ms != *fsync_latency_ms;
                 state.fsync_latency_ms = *fsync_latency_ms;
@@ -261,8 +308,14 @@ impl World {
     pub(crate) fn kill_host(&mut self, h: usize) {
         let conns: Vec<u64> = self.hosts[h].conns.values().copied().collect();
         for id in conns {
-            let Some(c) = self.conns.get_mut(&id) else { continue };
-            let mine = if matches!(c.ends[0].who, Who::Node { host, .. } if host == h) { 0 } else { 1 };
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            let mine = if matches!(c.ends[0].who, Who::Node { host, .. } if host == h) {
+                0
+            } else {
+                1
+            };
             if mine == 0 && !c.established {
                 // A connect in progress dies with its process.
                 self.conns.remove(&id);
@@ -283,11 +336,23 @@ impl World {
         let now = self.now_us;
         self.start_host(h);
         for id in std::mem::take(&mut self.hosts[h].unacked_peers) {
-            let Some(c) = self.conns.get(&id) else { continue };
-            let live = if matches!(c.ends[0].who, Who::Node { host, .. } if host == h) { 1 } else { 0 };
+            let Some(c) = self.conns.get(&id) else {
+                continue;
+            };
+            let live = if matches!(c.ends[0].who, Who::Node { host, .. } if host == h) {
+                1
+            } else {
+                0
+            };
             let (a, b) = (c.ends[live].machine, c.ends[1 - live].machine);
             let rtt_us = self.net.packet_delay_us(a, b) + self.net.packet_delay_us(b, a);
-            self.schedule(now + rtt_us, Ev::Reset { conn: id, end: live as u8 });
+            self.schedule(
+                now + rtt_us,
+                Ev::Reset {
+                    conn: id,
+                    end: live as u8,
+                },
+            );
         }
     }
 }

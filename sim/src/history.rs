@@ -72,7 +72,11 @@ impl Op {
     /// The written value without its padding ("c3:17" of "c3:17xxxx..."), for reports.
     pub fn value_tag(&self) -> Option<String> {
         let v = self.value.as_deref()?;
-        let end = v.iter().skip(1).position(|&b| b == b'x').map_or(v.len(), |i| i + 1);
+        let end = v
+            .iter()
+            .skip(1)
+            .position(|&b| b == b'x')
+            .map_or(v.len(), |i| i + 1);
         const TAG_BYTES_MAX: usize = 40;
         Some(String::from_utf8_lossy(&v[..end.min(TAG_BYTES_MAX)]).into_owned())
     }

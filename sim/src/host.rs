@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
-use redsim_engine::{ChildExitStatus, Config, ConnId, Engine, EngineOptions, Input, MachineInfo, Output, Step};
+use redsim_engine::{
+    ChildExitStatus, Config, ConnId, Engine, EngineOptions, Input, MachineInfo, Output, Step,
+};
 
 use crate::child::ChildProc;
 
@@ -19,16 +21,35 @@ use crate::clock::NodeClock;
 /// Something for the engine to handle, as it waits in the host's queue.
 #[derive(Debug)]
 pub(crate) enum HostInput {
-    Accepted { conn: ConnId, peer: String },
-    Data { conn: ConnId, bytes: Vec<u8> },
-    Closed { conn: ConnId },
-    Connected { conn: ConnId },
-    ConnectFailed { conn: ConnId },
-    Admin { argv: Vec<Vec<u8>> },
+    Accepted {
+        conn: ConnId,
+        peer: String,
+    },
+    Data {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    Connected {
+        conn: ConnId,
+    },
+    ConnectFailed {
+        conn: ConnId,
+    },
+    Admin {
+        argv: Vec<Vec<u8>>,
+    },
     /// A background fsync finished.
-    FsyncDone { token: u64 },
+    FsyncDone {
+        token: u64,
+    },
     /// A child process ended.
-    ChildExit { pid: u32, status: ChildExitStatus },
+    ChildExit {
+        pid: u32,
+        status: ChildExitStatus,
+    },
 }
 
 impl HostInput {
@@ -106,8 +127,17 @@ pub struct Host {
 }
 
 impl Host {
-    pub(crate) fn new(name: String, machine: usize, config: Config, clock: NodeClock, rng: ChaCha8Rng) -> Host {
-        let port = config.get("port").and_then(|p| p.parse().ok()).unwrap_or(6379);
+    pub(crate) fn new(
+        name: String,
+        machine: usize,
+        config: Config,
+        clock: NodeClock,
+        rng: ChaCha8Rng,
+    ) -> Host {
+        let port = config
+            .get("port")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(6379);
         Host {
             name,
             machine,
@@ -144,12 +174,27 @@ impl Host {
 
     /// Starts a new process: same config, a new seed and pid, the machine's
     /// figures and the files the disk holds now.
-    pub(crate) fn start(&mut self, now_us: u64, machine: MachineInfo, files: BTreeMap<String, Vec<u8>>) {
+    pub(crate) fn start(
+        &mut self,
+        now_us: u64,
+        machine: MachineInfo,
+        files: BTreeMap<String, Vec<u8>>,
+    ) {
         assert!(self.engine.is_none());
         let seed = self.rng.next_u64();
         self.pid = self.rng.gen_range(1000..60000);
-        let options = EngineOptions { seed, pid: self.pid, port: self.port, machine, files };
-        self.engine = Some(Engine::new(self.config.clone(), options, self.clock.node_us(now_us)));
+        let options = EngineOptions {
+            seed,
+            pid: self.pid,
+            port: self.port,
+            machine,
+            files,
+        };
+        self.engine = Some(Engine::new(
+            self.config.clone(),
+            options,
+            self.clock.node_us(now_us),
+        ));
         self.paused = false;
         self.busy_until_us = now_us;
         // Startup logs are released at once.
@@ -178,14 +223,25 @@ impl Host {
     /// are merged, as one read() would take everything available.
     pub(crate) fn push_input(&mut self, now_us: u64, input: HostInput) {
         if let HostInput::Data { conn, bytes } = &input {
-            if let Some(Queued { input: HostInput::Data { conn: last, bytes: queued }, .. }) = self.inbox.back_mut() {
+            if let Some(Queued {
+                input:
+                    HostInput::Data {
+                        conn: last,
+                        bytes: queued,
+                    },
+                ..
+            }) = self.inbox.back_mut()
+            {
                 if last == conn {
                     queued.extend_from_slice(bytes);
                     return;
                 }
             }
         }
-        self.inbox.push_back(Queued { arrived_us: now_us, input });
+        self.inbox.push_back(Queued {
+            arrived_us: now_us,
+            input,
+        });
     }
 
     pub(crate) fn new_accept_id(&mut self) -> ConnId {
@@ -198,15 +254,34 @@ impl Host {
     /// Runs one input. Returns the step and, for an admin command, its reply.
     pub(crate) fn run_input(&mut self, now_us: u64, input: HostInput) -> (Step, Option<Vec<u8>>) {
         let node_us = self.clock.node_us(now_us);
-        let engine = self.engine.as_mut().expect("running an input on a dead node");
+        let engine = self
+            .engine
+            .as_mut()
+            .expect("running an input on a dead node");
         let step = match input {
-            HostInput::Accepted { conn, peer } => engine.handle_input(node_us, Input::Accepted { conn, peer }),
-            HostInput::Data { conn, bytes } => engine.handle_input(node_us, Input::Data { conn, bytes: &bytes }),
+            HostInput::Accepted { conn, peer } => {
+                engine.handle_input(node_us, Input::Accepted { conn, peer })
+            }
+            HostInput::Data { conn, bytes } => engine.handle_input(
+                node_us,
+                Input::Data {
+                    conn,
+                    bytes: &bytes,
+                },
+            ),
             HostInput::Closed { conn } => engine.handle_input(node_us, Input::Closed { conn }),
-            HostInput::Connected { conn } => engine.handle_input(node_us, Input::Connected { conn }),
-            HostInput::ConnectFailed { conn } => engine.handle_input(node_us, Input::ConnectFailed { conn }),
-            HostInput::FsyncDone { token } => engine.handle_input(node_us, Input::FsyncDone { token }),
-            HostInput::ChildExit { pid, status } => engine.handle_input(node_us, Input::ChildExit { pid, status }),
+            HostInput::Connected { conn } => {
+                engine.handle_input(node_us, Input::Connected { conn })
+            }
+            HostInput::ConnectFailed { conn } => {
+                engine.handle_input(node_us, Input::ConnectFailed { conn })
+            }
+            HostInput::FsyncDone { token } => {
+                engine.handle_input(node_us, Input::FsyncDone { token })
+            }
+            HostInput::ChildExit { pid, status } => {
+                engine.handle_input(node_us, Input::ChildExit { pid, status })
+            }
             HostInput::Admin { argv } => {
                 let (reply, step) = engine.admin_command(node_us, argv);
                 return (step, Some(reply));
@@ -221,13 +296,19 @@ impl Host {
         let node_us = self.clock.node_us(now_us);
         let engine = self.engine.as_mut().expect("running inputs on a dead node");
         let converted = inputs.iter().map(|input| match input {
-            HostInput::Accepted { conn, peer } => Input::Accepted { conn: *conn, peer: peer.clone() },
+            HostInput::Accepted { conn, peer } => Input::Accepted {
+                conn: *conn,
+                peer: peer.clone(),
+            },
             HostInput::Data { conn, bytes } => Input::Data { conn: *conn, bytes },
             HostInput::Closed { conn } => Input::Closed { conn: *conn },
             HostInput::Connected { conn } => Input::Connected { conn: *conn },
             HostInput::ConnectFailed { conn } => Input::ConnectFailed { conn: *conn },
             HostInput::FsyncDone { token } => Input::FsyncDone { token: *token },
-            HostInput::ChildExit { pid, status } => Input::ChildExit { pid: *pid, status: *status },
+            HostInput::ChildExit { pid, status } => Input::ChildExit {
+                pid: *pid,
+                status: *status,
+            },
             HostInput::Admin { .. } => unreachable!("admin commands run alone"),
         });
         engine.handle_inputs(node_us, converted)
@@ -235,7 +316,10 @@ impl Host {
 
     pub(crate) fn run_timer(&mut self, now_us: u64) -> Step {
         let node_us = self.clock.node_us(now_us);
-        self.engine.as_mut().expect("running a timer on a dead node").handle_timeout(node_us)
+        self.engine
+            .as_mut()
+            .expect("running a timer on a dead node")
+            .handle_timeout(node_us)
     }
 
     /// The engine's next deadline in virtual time.

@@ -70,8 +70,8 @@ pub mod network;
 pub mod trace;
 pub mod world;
 
-pub use disk::DiskStats;
 pub use client::{Distribution, WorkloadKind, WorkloadSpec};
+pub use disk::DiskStats;
 pub use faults::Fault;
 pub use history::{History, HistorySummary, LatencyMs, Op, OpKind, Outcome};
 pub use machine::{MachineSpec, MachineStats, MemoryState};

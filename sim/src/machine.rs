@@ -151,9 +151,15 @@ impl OomScoreAdj {
         if mode == "no" {
             return OomScoreAdj::default();
         }
-        let v: Vec<i32> = values.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        let v: Vec<i32> = values
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
         let pick = |i: usize| v.get(i).copied().unwrap_or(0).clamp(-1000, 1000);
-        OomScoreAdj { main: pick(if replica { 1 } else { 0 }), child: pick(2) }
+        OomScoreAdj {
+            main: pick(if replica { 1 } else { 0 }),
+            child: pick(2),
+        }
     }
 }
 
@@ -172,7 +178,10 @@ impl ProcessMemory for redsim_engine::Engine {
     }
     fn oom_score_adj(&self) -> OomScoreAdj {
         let srv = self.server();
-        let mode = srv.config.get("oom-score-adj").unwrap_or_else(|| "no".into());
+        let mode = srv
+            .config
+            .get("oom-score-adj")
+            .unwrap_or_else(|| "no".into());
         let values = srv.config.get("oom-score-adj-values").unwrap_or_default();
         OomScoreAdj::from_config(&mode, &values, srv.repl.master.is_some())
     }
@@ -226,13 +235,20 @@ pub struct MemoryCheck {
 /// (None while it is down): updates `state`'s figures, swaps out what it
 /// can and picks an OOM victim for the rest. O(1) apart from the process's
 /// own figures.
-pub fn check_memory(spec: &MachineSpec, state: &mut MachineState, process: Option<&mut dyn ProcessMemory>) -> MemoryCheck {
+pub fn check_memory(
+    spec: &MachineSpec,
+    state: &mut MachineState,
+    process: Option<&mut dyn ProcessMemory>,
+) -> MemoryCheck {
     let Some(process) = process else {
         // A dead process's pages and swap slots are freed.
         state.memory.process = MemoryStats::default();
         state.memory.child = None;
         state.memory.swap_used_bytes = 0;
-        return MemoryCheck { in_use_bytes: state.memory_pressure_bytes, ..MemoryCheck::default() };
+        return MemoryCheck {
+            in_use_bytes: state.memory_pressure_bytes,
+            ..MemoryCheck::default()
+        };
     };
     let mut stats = process.memory_stats();
     note_child(&mut state.memory, process.child_pid(), &stats);
@@ -261,8 +277,16 @@ pub fn check_memory(spec: &MachineSpec, state: &mut MachineState, process: Optio
     state.memory.swap_used_bytes = stats.swapped_bytes;
     state.rss_bytes_max = state.rss_bytes_max.max(stats.rss_bytes);
     state.swap_bytes_max = state.swap_bytes_max.max(stats.swapped_bytes);
-    let oom = if in_use > spec.memory_bytes { pick_victim(spec, &state.memory, &*process) } else { None };
-    MemoryCheck { in_use_bytes: in_use, swapped_out, oom }
+    let oom = if in_use > spec.memory_bytes {
+        pick_victim(spec, &state.memory, &*process)
+    } else {
+        None
+    };
+    MemoryCheck {
+        in_use_bytes: in_use,
+        swapped_out,
+        oom,
+    }
 }
 
 /// Remembers a newly seen child's size at fork, forgets an ended one.
@@ -270,12 +294,20 @@ fn note_child(memory: &mut MemoryState, pid: Option<u32>, stats: &MemoryStats) {
     memory.child = match (pid, memory.child) {
         (None, _) => None,
         (Some(pid), Some(known)) if known.pid == pid => Some(known),
-        (Some(pid), _) => Some(ChildMemory { pid, fork_bytes: stats.rss_bytes + stats.swapped_bytes, killed: false }),
+        (Some(pid), _) => Some(ChildMemory {
+            pid,
+            fork_bytes: stats.rss_bytes + stats.swapped_bytes,
+            killed: false,
+        }),
     };
 }
 
 /// oom_badness over the node's processes, in bytes instead of pages.
-fn pick_victim(spec: &MachineSpec, memory: &MemoryState, process: &dyn ProcessMemory) -> Option<OomKill> {
+fn pick_victim(
+    spec: &MachineSpec,
+    memory: &MemoryState,
+    process: &dyn ProcessMemory,
+) -> Option<OomKill> {
     let adj = process.oom_score_adj();
     let total = spec.memory_bytes + spec.swap_bytes;
     let badness = |bytes: u64, adj: i32| -> Option<i128> {
@@ -284,14 +316,29 @@ fn pick_victim(spec: &MachineSpec, memory: &MemoryState, process: &dyn ProcessMe
     };
     let stats = memory.process;
     let main = badness(stats.rss_bytes + stats.swapped_bytes, adj.main).map(|points| {
-        let kill = OomKill { victim: OomVictim::Main, pid: process.pid(), anon_rss_bytes: stats.rss_bytes, swap_bytes: stats.swapped_bytes, oom_score_adj: adj.main };
+        let kill = OomKill {
+            victim: OomVictim::Main,
+            pid: process.pid(),
+            anon_rss_bytes: stats.rss_bytes,
+            swap_bytes: stats.swapped_bytes,
+            oom_score_adj: adj.main,
+        };
         (points, kill)
     });
     let child = memory.child.filter(|c| !c.killed).and_then(|c| {
         // The child maps the fork-time pages (shared or its private copies).
         let bytes = c.fork_bytes.max(stats.child_private_bytes);
         badness(bytes, adj.child).map(|points| {
-            (points, OomKill { victim: OomVictim::Child, pid: c.pid, anon_rss_bytes: bytes, swap_bytes: 0, oom_score_adj: adj.child })
+            (
+                points,
+                OomKill {
+                    victim: OomVictim::Child,
+                    pid: c.pid,
+                    anon_rss_bytes: bytes,
+                    swap_bytes: 0,
+                    oom_score_adj: adj.child,
+                },
+            )
         })
     });
     match (main, child) {
@@ -314,7 +361,10 @@ impl World {
     pub(crate) fn machine_memory_check(&mut self, h: usize) {
         let m = self.hosts[h].machine;
         let machine = &mut self.machines[m];
-        let process = self.hosts[h].engine.as_mut().map(|e| e as &mut dyn ProcessMemory);
+        let process = self.hosts[h]
+            .engine
+            .as_mut()
+            .map(|e| e as &mut dyn ProcessMemory);
         let check = check_memory(&machine.spec, &mut machine.state, process);
         if check.swapped_out > 0 {
             let now = self.now_us;
@@ -322,10 +372,18 @@ impl World {
             let first = used == check.swapped_out;
             // kswapd writes the pages behind the other I/O; the process does not wait.
             let done_us = self.disk_io(m, check.swapped_out);
-            let fields = [("bytes", check.swapped_out), ("swap_used", used), ("done_us", done_us)];
-            self.trace.record_fields(now, &self.hosts[h].name, "swap-out", "", &fields);
+            let fields = [
+                ("bytes", check.swapped_out),
+                ("swap_used", used),
+                ("done_us", done_us),
+            ];
+            self.trace
+                .record_fields(now, &self.hosts[h].name, "swap-out", "", &fields);
             if first {
-                let detail = format!("{} bytes of pid {} to swap (RAM {} bytes in use)", check.swapped_out, self.hosts[h].pid, check.in_use_bytes);
+                let detail = format!(
+                    "{} bytes of pid {} to swap (RAM {} bytes in use)",
+                    check.swapped_out, self.hosts[h].pid, check.in_use_bytes
+                );
                 self.trace.notable(now, &self.hosts[h].name, "swap", detail);
             }
         }
@@ -338,7 +396,8 @@ impl World {
         let now = self.now_us;
         let m = self.hosts[h].machine;
         self.machines[m].state.oom_kills += 1;
-        self.trace.notable(now, &self.hosts[h].name, "oom-kill", kill.kernel_line());
+        self.trace
+            .notable(now, &self.hosts[h].name, "oom-kill", kill.kernel_line());
         match kill.victim {
             OomVictim::Main => self.oom_kill_main(h),
             OomVictim::Child => self.oom_kill_child(h),

@@ -38,7 +38,10 @@ pub(crate) struct LinkState {
 pub(crate) enum PartitionRule {
     /// Group index per machine; NO_GROUP keeps all links.
     Groups(Vec<u32>),
-    OneWay { from: usize, to: usize },
+    OneWay {
+        from: usize,
+        to: usize,
+    },
 }
 
 pub(crate) const NO_GROUP: u32 = u32::MAX;
@@ -63,19 +66,31 @@ pub(crate) struct Network {
 
 impl Network {
     pub fn new(rng: ChaCha8Rng) -> Network {
-        Network { links: BTreeMap::new(), rules: Vec::new(), rng }
+        Network {
+            links: BTreeMap::new(),
+            rules: Vec::new(),
+            rng,
+        }
     }
 
     fn link(&mut self, from: usize, to: usize) -> &mut LinkState {
-        self.links.entry((from as u32, to as u32)).or_insert(LinkState {
-            latency_us: DEFAULT_LATENCY_US,
-            bandwidth_bytes_per_s: DEFAULT_BANDWIDTH_BYTES_PER_S,
-            free_at_us: 0,
-        })
+        self.links
+            .entry((from as u32, to as u32))
+            .or_insert(LinkState {
+                latency_us: DEFAULT_LATENCY_US,
+                bandwidth_bytes_per_s: DEFAULT_BANDWIDTH_BYTES_PER_S,
+                free_at_us: 0,
+            })
     }
 
     /// Sets a link's latency and/or bandwidth; returns whether anything changed.
-    pub fn set_link(&mut self, from: usize, to: usize, latency_us: Option<u64>, bandwidth: Option<u64>) -> bool {
+    pub fn set_link(
+        &mut self,
+        from: usize,
+        to: usize,
+        latency_us: Option<u64>,
+        bandwidth: Option<u64>,
+    ) -> bool {
         let link = self.link(from, to);
         let before = (link.latency_us, link.bandwidth_bytes_per_s);
         if let Some(l) = latency_us {
@@ -154,8 +169,14 @@ pub(crate) struct Stream {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Who {
     /// An engine; `incarnation` tells a restarted process from the old one.
-    Node { host: usize, conn: ConnId, incarnation: u32 },
-    Client { client: usize },
+    Node {
+        host: usize,
+        conn: ConnId,
+        incarnation: u32,
+    },
+    Client {
+        client: usize,
+    },
     /// The acceptor before the SYN arrived.
     Pending,
 }
@@ -200,12 +221,36 @@ impl World {
         let now = self.now_us;
         let id = self.next_conn_id;
         self.next_conn_id += 1;
-        let ends = [End { machine: from, who, open: true }, End { machine: to, who: Who::Pending, open: true }];
-        self.conns.insert(id, Conn { ends, streams: Default::default(), port, established: false });
+        let ends = [
+            End {
+                machine: from,
+                who,
+                open: true,
+            },
+            End {
+                machine: to,
+                who: Who::Pending,
+                open: true,
+            },
+        ];
+        self.conns.insert(
+            id,
+            Conn {
+                ends,
+                streams: Default::default(),
+                port,
+                established: false,
+            },
+        );
         let delay_us = self.net.packet_delay_us(from, to);
         self.schedule(now + delay_us, Ev::SynArrive { conn: id });
         let to_name = self.machines[to].name.clone();
-        self.trace_end(who, from, "connect", format_args!("conn={} to={}:{}", id, to_name, port));
+        self.trace_end(
+            who,
+            from,
+            "connect",
+            format_args!("conn={} to={}:{}", id, to_name, port),
+        );
         id
     }
 
@@ -220,9 +265,16 @@ impl World {
             self.pending_connects.push(id);
             return;
         }
-        let listening = b < self.hosts.len() && self.hosts[b].is_up() && self.hosts[b].port == c.port;
+        let listening =
+            b < self.hosts.len() && self.hosts[b].is_up() && self.hosts[b].port == c.port;
         let delay_us = self.net.packet_delay_us(b, a);
-        self.schedule(now + delay_us, Ev::ConnectReply { conn: id, ok: listening });
+        self.schedule(
+            now + delay_us,
+            Ev::ConnectReply {
+                conn: id,
+                ok: listening,
+            },
+        );
         if !listening {
             return;
         }
@@ -232,10 +284,19 @@ impl World {
         host.conns.insert(conn, id);
         let incarnation = host.incarnation;
         let c = self.conns.get_mut(&id).expect("checked");
-        c.ends[1].who = Who::Node { host: b, conn, incarnation };
+        c.ends[1].who = Who::Node {
+            host: b,
+            conn,
+            incarnation,
+        };
         // Whatever the acceptor sends travels behind its SYN-ACK.
         c.streams[1].last_at_us = now + delay_us;
-        self.trace.record(now, &host.name, "accept", format_args!("conn={} id={} peer={}", id, conn.0, peer));
+        self.trace.record(
+            now,
+            &host.name,
+            "accept",
+            format_args!("conn={} id={} peer={}", id, conn.0, peer),
+        );
         host.push_input(now, HostInput::Accepted { conn, peer });
         self.host_run(b);
     }
@@ -243,7 +304,9 @@ impl World {
     /// SYN-ACK (or RST) reaches the dialler.
     pub(crate) fn connect_reply(&mut self, id: u64, ok: bool) {
         let now = self.now_us;
-        let Some(c) = self.conns.get_mut(&id) else { return };
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
         let (who, machine) = (c.ends[0].who, c.ends[0].machine);
         if !c.ends[0].open {
             return;
@@ -256,7 +319,11 @@ impl World {
         let kind = if ok { "connected" } else { "connect-failed" };
         self.trace_end(who, machine, kind, format_args!("conn={}", id));
         match who {
-            Who::Node { host, conn, incarnation } => {
+            Who::Node {
+                host,
+                conn,
+                incarnation,
+            } => {
                 if self.hosts[host].incarnation != incarnation {
                     return;
                 }
@@ -284,15 +351,26 @@ impl World {
     /// loses the bytes; one whose node restarted answers with RST.
     pub(crate) fn conn_send(&mut self, id: u64, from: usize, payload: Payload) {
         let now = self.now_us;
-        let Some(c) = self.conns.get_mut(&id) else { return };
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
         let to = 1 - from;
-        if let Who::Node { host, incarnation, .. } = c.ends[to].who {
+        if let Who::Node {
+            host, incarnation, ..
+        } = c.ends[to].who
+        {
             if self.hosts[host].incarnation != incarnation {
                 let restarted = self.hosts[host].is_up();
                 if restarted {
                     let (a, b) = (c.ends[from].machine, c.ends[to].machine);
                     let rtt_us = self.net.packet_delay_us(a, b) + self.net.packet_delay_us(b, a);
-                    self.schedule(now + rtt_us, Ev::Reset { conn: id, end: from as u8 });
+                    self.schedule(
+                        now + rtt_us,
+                        Ev::Reset {
+                            conn: id,
+                            end: from as u8,
+                        },
+                    );
                 } else if matches!(payload, Payload::Fin) {
                     self.conns.remove(&id);
                 } else if !self.hosts[host].unacked_peers.contains(&id) {
@@ -307,14 +385,22 @@ impl World {
             Payload::Data(b) => b.len(),
             Payload::Fin => 0,
         };
-        let arrive_us = self.net.transmit(c.ends[from].machine, c.ends[to].machine, bytes, now);
+        let arrive_us = self
+            .net
+            .transmit(c.ends[from].machine, c.ends[to].machine, bytes, now);
         let stream = &mut c.streams[from];
         let at_us = arrive_us.max(stream.last_at_us);
         stream.last_at_us = at_us;
         stream.segments.push_back(Segment { at_us, payload });
         if !stream.armed {
             stream.armed = true;
-            self.schedule(at_us, Ev::StreamDue { conn: id, dir: from as u8 });
+            self.schedule(
+                at_us,
+                Ev::StreamDue {
+                    conn: id,
+                    dir: from as u8,
+                },
+            );
         }
     }
 
@@ -322,18 +408,33 @@ impl World {
     /// holds them.
     pub(crate) fn stream_due(&mut self, id: u64, dir: usize) {
         let now = self.now_us;
-        let Some(c) = self.conns.get_mut(&id) else { return };
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
         c.streams[dir].armed = false;
-        if self.net.blocked(c.ends[dir].machine, c.ends[1 - dir].machine) {
+        if self
+            .net
+            .blocked(c.ends[dir].machine, c.ends[1 - dir].machine)
+        {
             return;
         }
         loop {
-            let Some(c) = self.conns.get_mut(&id) else { return };
+            let Some(c) = self.conns.get_mut(&id) else {
+                return;
+            };
             let stream = &mut c.streams[dir];
-            let Some(front_us) = stream.segments.front().map(|s| s.at_us) else { return };
+            let Some(front_us) = stream.segments.front().map(|s| s.at_us) else {
+                return;
+            };
             if front_us > now {
                 stream.armed = true;
-                self.schedule(front_us, Ev::StreamDue { conn: id, dir: dir as u8 });
+                self.schedule(
+                    front_us,
+                    Ev::StreamDue {
+                        conn: id,
+                        dir: dir as u8,
+                    },
+                );
                 return;
             }
             let segment = stream.segments.pop_front().expect("front exists");
@@ -343,7 +444,10 @@ impl World {
 
     fn deliver(&mut self, id: u64, to: usize, payload: Payload) {
         let now = self.now_us;
-        let c = self.conns.get_mut(&id).expect("delivering on a live connection");
+        let c = self
+            .conns
+            .get_mut(&id)
+            .expect("delivering on a live connection");
         let who = c.ends[to].who;
         if !c.ends[to].open {
             // Bytes for a socket its owner closed are dropped on arrival.
@@ -356,18 +460,29 @@ impl World {
             }
         }
         match who {
-            Who::Node { host, conn, incarnation } => {
+            Who::Node {
+                host,
+                conn,
+                incarnation,
+            } => {
                 if self.hosts[host].incarnation != incarnation {
                     return;
                 }
                 let h = &mut self.hosts[host];
                 let input = match payload {
                     Payload::Data(bytes) => {
-                        self.trace.record_fields(now, &h.name, "recv", "", &[("conn", id), ("bytes", bytes.len() as u64)]);
+                        self.trace.record_fields(
+                            now,
+                            &h.name,
+                            "recv",
+                            "",
+                            &[("conn", id), ("bytes", bytes.len() as u64)],
+                        );
                         HostInput::Data { conn, bytes }
                     }
                     Payload::Fin => {
-                        self.trace.record(now, &h.name, "closed", format_args!("conn={}", id));
+                        self.trace
+                            .record(now, &h.name, "closed", format_args!("conn={}", id));
                         h.conns.remove(&conn);
                         HostInput::Closed { conn }
                     }
@@ -378,7 +493,12 @@ impl World {
             Who::Client { client } => match payload {
                 Payload::Data(bytes) => self.client_data(client, id, &bytes),
                 Payload::Fin => {
-                    self.trace.record(now, &self.clients[client].label, "closed", format_args!("conn={}", id));
+                    self.trace.record(
+                        now,
+                        &self.clients[client].label,
+                        "closed",
+                        format_args!("conn={}", id),
+                    );
                     self.client_dropped(client);
                 }
             },
@@ -389,7 +509,9 @@ impl World {
     /// An RST from a restarted node reaches end `end`: its connection is gone.
     pub(crate) fn reset_arrive(&mut self, id: u64, end: usize) {
         let now = self.now_us;
-        let Some(c) = self.conns.remove(&id) else { return };
+        let Some(c) = self.conns.remove(&id) else {
+            return;
+        };
         let e = &c.ends[end];
         if !e.open {
             return;
@@ -397,7 +519,11 @@ impl World {
         let (who, machine) = (e.who, e.machine);
         self.trace_end(who, machine, "reset", format_args!("conn={}", id));
         match e.who {
-            Who::Node { host, conn, incarnation } => {
+            Who::Node {
+                host,
+                conn,
+                incarnation,
+            } => {
                 if self.hosts[host].incarnation != incarnation {
                     return;
                 }
@@ -414,10 +540,24 @@ impl World {
     /// connect that the target has not accepted yet just cancels it.
     pub(crate) fn host_close(&mut self, h: usize, conn: ConnId) {
         let now = self.now_us;
-        let Some(id) = self.hosts[h].conns.remove(&conn) else { return };
-        let Some(c) = self.conns.get_mut(&id) else { return };
-        let end = if matches!(c.ends[0].who, Who::Node { host, conn: cid, .. } if host == h && cid == conn) { 0 } else { 1 };
-        self.trace.record(now, &self.hosts[h].name, "close", format_args!("conn={}", id));
+        let Some(id) = self.hosts[h].conns.remove(&conn) else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let end = if matches!(c.ends[0].who, Who::Node { host, conn: cid, .. } if host == h && cid == conn)
+        {
+            0
+        } else {
+            1
+        };
+        self.trace.record(
+            now,
+            &self.hosts[h].name,
+            "close",
+            format_args!("conn={}", id),
+        );
         if c.ends[1].who == Who::Pending {
             self.conns.remove(&id);
             self.pending_connects.retain(|&p| p != id);
@@ -433,9 +573,16 @@ impl World {
 
     /// The engine wrote bytes to a connection.
     pub(crate) fn host_send(&mut self, h: usize, conn: ConnId, bytes: Vec<u8>) {
-        let Some(&id) = self.hosts[h].conns.get(&conn) else { return };
+        let Some(&id) = self.hosts[h].conns.get(&conn) else {
+            return;
+        };
         let Some(c) = self.conns.get(&id) else { return };
-        let end = if matches!(c.ends[0].who, Who::Node { host, conn: cid, .. } if host == h && cid == conn) { 0 } else { 1 };
+        let end = if matches!(c.ends[0].who, Who::Node { host, conn: cid, .. } if host == h && cid == conn)
+        {
+            0
+        } else {
+            1
+        };
         if !c.ends[end].open {
             return;
         }
@@ -469,12 +616,22 @@ impl World {
                 stream.last_at_us = stream.last_at_us.max(last_us);
                 stream.armed = true;
                 let first_us = stream.segments.front().expect("not empty").at_us;
-                self.schedule(first_us, Ev::StreamDue { conn: id, dir: dir as u8 });
+                self.schedule(
+                    first_us,
+                    Ev::StreamDue {
+                        conn: id,
+                        dir: dir as u8,
+                    },
+                );
             }
         }
         for id in std::mem::take(&mut self.pending_connects) {
-            let Some(c) = self.conns.get(&id) else { continue };
-            let delay_us = self.net.packet_delay_us(c.ends[0].machine, c.ends[1].machine);
+            let Some(c) = self.conns.get(&id) else {
+                continue;
+            };
+            let delay_us = self
+                .net
+                .packet_delay_us(c.ends[0].machine, c.ends[1].machine);
             self.schedule(now + delay_us, Ev::SynArrive { conn: id });
         }
     }
@@ -492,8 +649,17 @@ mod tests {
     use crate::world::{NodeSpec, World, WorldSpec};
 
     fn two_nodes() -> World {
-        let node = |name: &str| NodeSpec { name: name.into(), machine: MachineSpec::default(), config_lines: vec![] };
-        let mut w = World::new(WorldSpec { seed: 11, nodes: vec![node("m1"), node("m2")], ..WorldSpec::default() }).unwrap();
+        let node = |name: &str| NodeSpec {
+            name: name.into(),
+            machine: MachineSpec::default(),
+            config_lines: vec![],
+        };
+        let mut w = World::new(WorldSpec {
+            seed: 11,
+            nodes: vec![node("m1"), node("m2")],
+            ..WorldSpec::default()
+        })
+        .unwrap();
         w.keep_trace_lines();
         // Both processes are up once the seeded boot window has passed.
         w.run_until(crate::world::BOOT_SPREAD_US);
@@ -505,7 +671,10 @@ mod tests {
     }
 
     fn lines_with(w: &World, needle: &str) -> usize {
-        w.trace_lines().iter().filter(|l| l.contains(needle)).count()
+        w.trace_lines()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     #[test]
@@ -535,16 +704,26 @@ mod tests {
     #[test]
     fn outbound_connect_fails_to_a_dead_node_and_waits_out_a_partition() {
         let mut w = two_nodes();
-        w.schedule_fault(0, Fault::Kill { node: "m2".into() }).unwrap();
+        w.schedule_fault(0, Fault::Kill { node: "m2".into() })
+            .unwrap();
         w.run_until(crate::world::BOOT_SPREAD_US + 1);
         w.host_connect(0, outbound(1), "m2", 6379);
         w.run_until(crate::world::BOOT_SPREAD_US + 1_000);
         assert_eq!(lines_with(&w, "m1 connect-failed conn=1"), 1);
 
-        w.schedule_fault(crate::world::BOOT_SPREAD_US + 1_000, Fault::Restart { node: "m2".into() }).unwrap();
+        w.schedule_fault(
+            crate::world::BOOT_SPREAD_US + 1_000,
+            Fault::Restart { node: "m2".into() },
+        )
+        .unwrap();
         let groups = vec![vec!["m1".to_string()], vec!["m2".to_string()]];
-        w.schedule_fault(crate::world::BOOT_SPREAD_US + 1_000, Fault::Partition { groups }).unwrap();
-        w.schedule_fault(crate::world::BOOT_SPREAD_US + 50_000, Fault::Heal).unwrap();
+        w.schedule_fault(
+            crate::world::BOOT_SPREAD_US + 1_000,
+            Fault::Partition { groups },
+        )
+        .unwrap();
+        w.schedule_fault(crate::world::BOOT_SPREAD_US + 50_000, Fault::Heal)
+            .unwrap();
         w.run_until(crate::world::BOOT_SPREAD_US + 2_000);
         w.host_connect(0, outbound(2), "m2", 6379);
         w.host_connect(0, outbound(3), "m2", 6379);

@@ -34,7 +34,13 @@ pub struct Trace {
 
 impl Default for Trace {
     fn default() -> Self {
-        Trace { hasher: Sha256::new(), line: Vec::with_capacity(256), line_count: 0, notable: Vec::new(), kept_lines: None }
+        Trace {
+            hasher: Sha256::new(),
+            line: Vec::with_capacity(256),
+            line_count: 0,
+            notable: Vec::new(),
+            kept_lines: None,
+        }
     }
 }
 
@@ -50,7 +56,14 @@ impl Trace {
     /// The hot-path form of [`Trace::record`]: the detail is an optional
     /// word followed by "name=value" integers, formatted without core::fmt
     /// (the same text record() would produce).
-    pub fn record_fields(&mut self, t_us: u64, node: &str, kind: &str, word: &str, fields: &[(&str, u64)]) {
+    pub fn record_fields(
+        &mut self,
+        t_us: u64,
+        node: &str,
+        kind: &str,
+        word: &str,
+        fields: &[(&str, u64)],
+    ) {
         self.line.clear();
         push_u64(&mut self.line, t_us);
         for part in [node, kind] {
@@ -91,12 +104,22 @@ impl Trace {
     /// Hashes the line and keeps the event for the report.
     pub fn notable(&mut self, t_us: u64, node: &str, event: &str, detail: String) {
         self.record(t_us, node, event, format_args!("{}", detail));
-        self.notable.push(NotableEvent { t_us, node: node.to_string(), event: event.to_string(), detail });
+        self.notable.push(NotableEvent {
+            t_us,
+            node: node.to_string(),
+            event: event.to_string(),
+            detail,
+        });
     }
 
     /// Keeps an event for the report whose line was already hashed.
     pub fn keep(&mut self, t_us: u64, node: &str, event: &str, detail: String) {
-        self.notable.push(NotableEvent { t_us, node: node.to_string(), event: event.to_string(), detail });
+        self.notable.push(NotableEvent {
+            t_us,
+            node: node.to_string(),
+            event: event.to_string(),
+            detail,
+        });
     }
 
     pub fn line_count(&self) -> u64 {
@@ -122,7 +145,15 @@ impl Trace {
     pub fn snapshot(&self) -> String {
         let mut out = String::new();
         for e in &self.notable {
-            let _ = writeln!(out, "{}.{:03} {} {} {}", e.t_us / 1000, e.t_us % 1000, e.node, e.event, e.detail);
+            let _ = writeln!(
+                out,
+                "{}.{:03} {} {} {}",
+                e.t_us / 1000,
+                e.t_us % 1000,
+                e.node,
+                e.event,
+                e.detail
+            );
         }
         out
     }
@@ -146,7 +177,14 @@ fn push_u64(out: &mut Vec<u8>, mut n: u64) {
 /// Formats an engine log line the way Redis writes it:
 /// "<pid>:<role> <dd Mon yyyy HH:MM:SS.mmm> <marker> <message>".
 pub fn format_redis_log(pid: u32, node_clock_us: u64, line: &LogLine) -> String {
-    format!("{}:{} {} {} {}", pid, line.role, format_log_time(node_clock_us), line.level.marker(), line.message)
+    format!(
+        "{}:{} {} {} {}",
+        pid,
+        line.role,
+        format_log_time(node_clock_us),
+        line.level.marker(),
+        line.message
+    )
 }
 
 /// Emits a formatted log line through `tracing` so a subscriber set up by
@@ -172,8 +210,19 @@ mod tests {
         b.keep_lines();
         a.record(1_000_007, "m1", "step", format_args!("data cpu_us={}", 0));
         b.record_fields(1_000_007, "m1", "step", "data", &[("cpu_us", 0)]);
-        a.record(0, "client#1", "recv", format_args!("conn={} bytes={}", 12, 18_446_744_073_709_551_615u64));
-        b.record_fields(0, "client#1", "recv", "", &[("conn", 12), ("bytes", u64::MAX)]);
+        a.record(
+            0,
+            "client#1",
+            "recv",
+            format_args!("conn={} bytes={}", 12, 18_446_744_073_709_551_615u64),
+        );
+        b.record_fields(
+            0,
+            "client#1",
+            "recv",
+            "",
+            &[("conn", 12), ("bytes", u64::MAX)],
+        );
         assert_eq!(a.kept_lines(), b.kept_lines());
         assert_eq!(a.hash_hex(), b.hash_hex());
     }

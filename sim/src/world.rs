@@ -67,24 +67,61 @@ pub struct WorldSpec {
 /// What can happen at a virtual time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Ev {
-    StreamDue { conn: u64, dir: u8 },
-    SynArrive { conn: u64 },
-    ConnectReply { conn: u64, ok: bool },
-    Reset { conn: u64, end: u8 },
-    HostWake { host: u32 },
-    HostTimer { host: u32, gen: u64 },
-    ClientTick { client: u32 },
-    ClientReconnect { client: u32 },
-    ClientTimeout { client: u32, op: u64 },
-    Fault { index: u32 },
-    Admin { index: u32 },
-    HostBoot { host: u32 },
+    StreamDue {
+        conn: u64,
+        dir: u8,
+    },
+    SynArrive {
+        conn: u64,
+    },
+    ConnectReply {
+        conn: u64,
+        ok: bool,
+    },
+    Reset {
+        conn: u64,
+        end: u8,
+    },
+    HostWake {
+        host: u32,
+    },
+    HostTimer {
+        host: u32,
+        gen: u64,
+    },
+    ClientTick {
+        client: u32,
+    },
+    ClientReconnect {
+        client: u32,
+    },
+    ClientTimeout {
+        client: u32,
+        op: u64,
+    },
+    Fault {
+        index: u32,
+    },
+    Admin {
+        index: u32,
+    },
+    HostBoot {
+        host: u32,
+    },
     /// A device I/O of a machine's disk completes.
-    DiskDone { machine: u32, io: u64 },
+    DiskDone {
+        machine: u32,
+        io: u64,
+    },
     /// The kernel's flusher thread wakes on a machine.
-    Flusher { machine: u32 },
+    Flusher {
+        machine: u32,
+    },
     /// A child's CPU chunk ends.
-    ChildWake { host: u32, child: u64 },
+    ChildWake {
+        host: u32,
+        child: u64,
+    },
 }
 
 struct Scheduled {
@@ -172,11 +209,23 @@ impl World {
         };
         for node in &spec.nodes {
             let config = Config::from_conf_lines(&node.config_lines).map_err(|(line, e)| {
-                format!("node '{}': config line {} ({:?}): {}", node.name, line, node.config_lines[line - 1], e)
+                format!(
+                    "node '{}': config line {} ({:?}): {}",
+                    node.name,
+                    line,
+                    node.config_lines[line - 1],
+                    e
+                )
             })?;
             let index = world.add_machine(&node.name, node.machine.clone())?;
             let rng = rng_stream(spec.seed, STREAM_NODE_BASE + index as u64);
-            world.hosts.push(Host::new(node.name.clone(), index, config, NodeClock::new(phase_us), rng));
+            world.hosts.push(Host::new(
+                node.name.clone(),
+                index,
+                config,
+                NodeClock::new(phase_us),
+                rng,
+            ));
         }
         let mut client_machines = spec.client_machines.clone();
         if !client_machines.iter().any(|m| m == "client") {
@@ -186,12 +235,24 @@ impl World {
             world.add_machine(name, MachineSpec::default())?;
         }
         for link in &spec.links {
-            let (from, to) = (world.machine_index(&link.from)?, world.machine_index(&link.to)?);
-            world.net.set_link(from, to, Some(link.latency_us), Some(link.bandwidth_bytes_per_s));
+            let (from, to) = (
+                world.machine_index(&link.from)?,
+                world.machine_index(&link.to)?,
+            );
+            world.net.set_link(
+                from,
+                to,
+                Some(link.latency_us),
+                Some(link.bandwidth_bytes_per_s),
+            );
         }
         let mut boot_rng = rng_stream(spec.seed, STREAM_BOOT);
         for h in 0..world.hosts.len() {
-            let boot_us = if spec.boot_spread_us > 0 { boot_rng.gen_range(0..spec.boot_spread_us) } else { 0 };
+            let boot_us = if spec.boot_spread_us > 0 {
+                boot_rng.gen_range(0..spec.boot_spread_us)
+            } else {
+                0
+            };
             world.schedule(boot_us, Ev::HostBoot { host: h as u32 });
         }
         Ok(world)
@@ -205,14 +266,28 @@ impl World {
         }
         self.names.insert(name.to_string(), index);
         self.names.insert(ip.clone(), index);
-        let state = MachineState { fsync_latency_ms: spec.fsync_latency_ms, ..MachineState::default() };
-        self.machines.push(Machine { name: name.to_string(), ip, spec, state });
-        self.disks.push(Disk::new(rng_stream(self.seed, STREAM_DISK_BASE + index as u64)));
+        let state = MachineState {
+            fsync_latency_ms: spec.fsync_latency_ms,
+            ..MachineState::default()
+        };
+        self.machines.push(Machine {
+            name: name.to_string(),
+            ip,
+            spec,
+            state,
+        });
+        self.disks.push(Disk::new(rng_stream(
+            self.seed,
+            STREAM_DISK_BASE + index as u64,
+        )));
         Ok(index)
     }
 
     pub(crate) fn machine_index(&self, name: &str) -> Result<usize, String> {
-        self.names.get(name).copied().ok_or_else(|| format!("unknown machine '{}'", name))
+        self.names
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("unknown machine '{}'", name))
     }
 
     pub(crate) fn host_index(&self, name: &str) -> Result<usize, String> {
@@ -227,7 +302,11 @@ impl World {
     pub(crate) fn schedule(&mut self, t_us: u64, ev: Ev) {
         assert!(t_us >= self.now_us);
         self.seq += 1;
-        self.queue.push(Scheduled { t_us, seq: self.seq, ev });
+        self.queue.push(Scheduled {
+            t_us,
+            seq: self.seq,
+            ev,
+        });
     }
 
     // ---- the runner's API ----
@@ -237,7 +316,10 @@ impl World {
     pub fn install_file(&mut self, node: &str, file: &str, bytes: Vec<u8>) -> Result<(), String> {
         let h = self.host_index(node)?;
         if self.now_us > 0 {
-            return Err(format!("node '{}': files can be installed only before the run starts", node));
+            return Err(format!(
+                "node '{}': files can be installed only before the run starts",
+                node
+            ));
         }
         let machine = self.hosts[h].machine;
         self.disks[machine].install(file, bytes);
@@ -246,7 +328,9 @@ impl World {
 
     pub fn add_workload(&mut self, spec: WorkloadSpec) -> Result<(), String> {
         client::validate(&spec)?;
-        let target = self.host_index(&spec.target).map_err(|e| format!("workload '{}': {}", spec.name, e))?;
+        let target = self
+            .host_index(&spec.target)
+            .map_err(|e| format!("workload '{}': {}", spec.name, e))?;
         let machine = self.machine_index(spec.on.as_deref().unwrap_or("client"))?;
         let start_us = spec.start_us.max(self.now_us);
         let workload = self.workloads.len();
@@ -274,7 +358,12 @@ impl World {
     }
 
     /// Schedules an admin command (as typed into redis-cli) on a node.
-    pub fn schedule_admin(&mut self, at_us: u64, node: &str, argv: Vec<Vec<u8>>) -> Result<(), String> {
+    pub fn schedule_admin(
+        &mut self,
+        at_us: u64,
+        node: &str,
+        argv: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
         let host = self.host_index(node)?;
         if argv.is_empty() {
             return Err(format!("empty admin command for '{}'", node));
@@ -291,8 +380,14 @@ impl World {
     }
 
     /// Like schedule_admin, splitting a command line as redis-cli does.
-    pub fn schedule_admin_line(&mut self, at_us: u64, node: &str, line: &str) -> Result<(), String> {
-        let argv = resp::split_args(line.as_bytes()).ok_or_else(|| format!("unbalanced quotes in '{}'", line))?;
+    pub fn schedule_admin_line(
+        &mut self,
+        at_us: u64,
+        node: &str,
+        line: &str,
+    ) -> Result<(), String> {
+        let argv = resp::split_args(line.as_bytes())
+            .ok_or_else(|| format!("unbalanced quotes in '{}'", line))?;
         self.schedule_admin(at_us, node, argv)
     }
 
@@ -303,7 +398,11 @@ impl World {
     /// Runs events until `pred` holds (checked before the first and after
     /// every event) or virtual time would pass `limit_us`. Returns whether
     /// `pred` held; on false, now_us() == limit_us.
-    pub fn run_until_pred(&mut self, mut pred: impl FnMut(&mut World) -> bool, limit_us: u64) -> bool {
+    pub fn run_until_pred(
+        &mut self,
+        mut pred: impl FnMut(&mut World) -> bool,
+        limit_us: u64,
+    ) -> bool {
         if pred(self) {
             return true;
         }
@@ -374,7 +473,9 @@ impl World {
 
     /// The node's INFO fields (every section); empty while it is down.
     pub fn info(&mut self, node: &str) -> Vec<(String, String)> {
-        let Ok(h) = self.host_index(node) else { return Vec::new() };
+        let Ok(h) = self.host_index(node) else {
+            return Vec::new();
+        };
         let host = &mut self.hosts[h];
         let node_us = host.clock.node_us(self.now_us);
         match host.engine.as_mut() {
@@ -385,7 +486,10 @@ impl World {
 
     /// One INFO field of a node.
     pub fn info_field(&mut self, node: &str, field: &str) -> Option<String> {
-        self.info(node).into_iter().find(|(k, _)| k == field).map(|(_, v)| v)
+        self.info(node)
+            .into_iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v)
     }
 
     /// "master" or "slave" as INFO prints it; None while the node is down.
@@ -404,7 +508,8 @@ impl World {
 
     /// Redis-format log lines of every process the node ran.
     pub fn node_log(&self, node: &str) -> &[String] {
-        self.host_index(node).map_or(&[], |h| &self.hosts[h].log_lines)
+        self.host_index(node)
+            .map_or(&[], |h| &self.hosts[h].log_lines)
     }
 
     pub fn history(&self) -> &History {
@@ -451,7 +556,9 @@ impl World {
     }
 
     pub fn machine_stats(&self, node: &str) -> MachineStats {
-        let Ok(m) = self.machine_index(node) else { return MachineStats::default() };
+        let Ok(m) = self.machine_index(node) else {
+            return MachineStats::default();
+        };
         let machine = &self.machines[m];
         MachineStats {
             memory_bytes: machine.spec.memory_bytes,
@@ -465,7 +572,9 @@ impl World {
     /// its last step), and the machine's swap in use; None while it is down.
     pub fn node_memory(&self, node: &str) -> Option<MemoryState> {
         let h = self.host_index(node).ok()?;
-        self.hosts[h].is_up().then(|| self.machines[self.hosts[h].machine].state.memory)
+        self.hosts[h]
+            .is_up()
+            .then(|| self.machines[self.hosts[h].machine].state.memory)
     }
 
     pub fn machine_state(&self, name: &str) -> Option<&MachineState> {
@@ -474,12 +583,17 @@ impl World {
 
     /// Virtual CPU time a node's processes have used, µs.
     pub fn node_cpu_used_us(&self, node: &str) -> u64 {
-        self.host_index(node).map_or(0, |h| self.hosts[h].cpu_used_us)
+        self.host_index(node)
+            .map_or(0, |h| self.hosts[h].cpu_used_us)
     }
 
     /// The node's clock now (unix µs).
     pub fn node_clock_us(&self, node: &str) -> Option<u64> {
-        Some(self.hosts[self.host_index(node).ok()?].clock.node_us(self.now_us))
+        Some(
+            self.hosts[self.host_index(node).ok()?]
+                .clock
+                .node_us(self.now_us),
+        )
     }
 }
 
@@ -499,7 +613,12 @@ impl World {
         let host = &mut self.hosts[h];
         host.booted = true;
         host.start(now, machine, files);
-        self.trace.record(now, &host.name, "start", format_args!("pid={} incarnation={}", host.pid, host.incarnation));
+        self.trace.record(
+            now,
+            &host.name,
+            "start",
+            format_args!("pid={} incarnation={}", host.pid, host.incarnation),
+        );
         self.host_run(h);
     }
 
@@ -550,7 +669,16 @@ impl World {
         };
         let mut admin = None;
         let batch_limit_us = timer_due.unwrap_or(now);
-        let batch = take_input && host.inbox.iter().take(2).filter(|q| q.arrived_us <= batch_limit_us && !matches!(q.input, HostInput::Admin { .. })).count() == 2;
+        let batch = take_input
+            && host
+                .inbox
+                .iter()
+                .take(2)
+                .filter(|q| {
+                    q.arrived_us <= batch_limit_us && !matches!(q.input, HostInput::Admin { .. })
+                })
+                .count()
+                == 2;
         let (step, what) = if batch {
             // Every input ready now is handled in one pass of the event
             // loop (aeProcessEvents), then beforeSleep once.
@@ -578,8 +706,15 @@ impl World {
             (host.run_timer(now), "timer")
         };
         // More runnable threads than cores: the step's CPU is stretched.
-        let (children, cores) = (self.runnable_threads(h), self.machines[h].spec.cores.max(1) as u64);
-        let busy_us = if children + 1 > cores { step.cpu_us * (children + 1) / cores } else { step.cpu_us };
+        let (children, cores) = (
+            self.runnable_threads(h),
+            self.machines[h].spec.cores.max(1) as u64,
+        );
+        let busy_us = if children + 1 > cores {
+            step.cpu_us * (children + 1) / cores
+        } else {
+            step.cpu_us
+        };
         let host = &mut self.hosts[h];
         host.busy_until_us = now + busy_us;
         host.step_end_us = now + busy_us;
@@ -587,9 +722,16 @@ impl World {
         host.cpu_used_us += step.cpu_us;
         host.steps += 1;
         if busy_us == step.cpu_us {
-            self.trace.record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us)]);
+            self.trace
+                .record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us)]);
         } else {
-            self.trace.record_fields(now, &host.name, "step", what, &[("cpu_us", step.cpu_us), ("busy_us", busy_us)]);
+            self.trace.record_fields(
+                now,
+                &host.name,
+                "step",
+                what,
+                &[("cpu_us", step.cpu_us), ("busy_us", busy_us)],
+            );
         }
         if let Some((argv, reply)) = admin {
             self.record_admin_reply(h, now + busy_us, &argv, &reply);
@@ -605,7 +747,10 @@ impl World {
         self.hosts[h].outputs_pending = false;
         loop {
             let host = &mut self.hosts[h];
-            let next = host.held_outputs.pop_front().or_else(|| host.engine.as_mut().and_then(|e| e.poll_output()));
+            let next = host
+                .held_outputs
+                .pop_front()
+                .or_else(|| host.engine.as_mut().and_then(|e| e.poll_output()));
             let Some(output) = next else { break };
             match output {
                 Output::Send { conn, bytes } => self.host_send(h, conn, bytes),
@@ -614,7 +759,8 @@ impl World {
                 Output::Log(line) => self.host_log(h, line),
                 Output::Event(event) => {
                     let now = self.now_us;
-                    self.trace.notable(now, &self.hosts[h].name, &event.name, event.detail);
+                    self.trace
+                        .notable(now, &self.hosts[h].name, &event.name, event.detail);
                 }
                 Output::Disk(op) => {
                     let wait = match self.host_disk_op(h, op) {
@@ -628,7 +774,13 @@ impl World {
                         let host = &mut self.hosts[h];
                         host.busy_until_us = until;
                         host.outputs_pending = true;
-                        self.trace.record_fields(self.now_us, &host.name, "disk-wait", "", &[("until_us", until)]);
+                        self.trace.record_fields(
+                            self.now_us,
+                            &host.name,
+                            "disk-wait",
+                            "",
+                            &[("until_us", until)],
+                        );
                         return;
                     }
                 }
@@ -656,7 +808,13 @@ impl World {
         host.timer_gen += 1;
         if let Some(t_us) = next {
             let gen = host.timer_gen;
-            self.schedule(t_us.max(now), Ev::HostTimer { host: h as u32, gen });
+            self.schedule(
+                t_us.max(now),
+                Ev::HostTimer {
+                    host: h as u32,
+                    gen,
+                },
+            );
         }
     }
 
@@ -665,17 +823,28 @@ impl World {
         let host = &mut self.hosts[h];
         let text = format_redis_log(host.pid, host.clock.node_us(now), &line);
         emit_log(&host.name, line.level, &text);
-        self.trace.record(now, &host.name, "log", format_args!("{}", text));
+        self.trace
+            .record(now, &host.name, "log", format_args!("{}", text));
         if line.level >= LogLevel::Notice {
             self.trace.keep(now, &host.name, "log", line.message);
         }
         host.log_lines.push(text);
     }
 
-    pub(crate) fn host_connect(&mut self, h: usize, conn: redsim_engine::ConnId, target: &str, port: u16) {
+    pub(crate) fn host_connect(
+        &mut self,
+        h: usize,
+        conn: redsim_engine::ConnId,
+        target: &str,
+        port: u16,
+    ) {
         let from = self.hosts[h].machine;
         let incarnation = self.hosts[h].incarnation;
-        let who = crate::network::Who::Node { host: h, conn, incarnation };
+        let who = crate::network::Who::Node {
+            host: h,
+            conn,
+            incarnation,
+        };
         match self.names.get(target).copied() {
             Some(to) => {
                 let id = self.open_conn(from, who, to, port);
@@ -684,7 +853,12 @@ impl World {
             None => {
                 // An unknown host name fails like a failed DNS lookup: at once.
                 let now = self.now_us;
-                self.trace.record(now, &self.hosts[h].name, "connect-failed", format_args!("unknown host {}", target));
+                self.trace.record(
+                    now,
+                    &self.hosts[h].name,
+                    "connect-failed",
+                    format_args!("unknown host {}", target),
+                );
                 self.hosts[h].push_input(now, HostInput::ConnectFailed { conn });
             }
         }
@@ -696,7 +870,8 @@ impl World {
         let command = render_argv(&argv);
         let host = &mut self.hosts[h];
         if !host.is_up() {
-            self.trace.notable(now, &host.name, "admin", format!("{} (node down)", command));
+            self.trace
+                .notable(now, &host.name, "admin", format!("{} (node down)", command));
             return;
         }
         self.trace.notable(now, &host.name, "admin", command);
@@ -707,12 +882,16 @@ impl World {
     fn record_admin_reply(&mut self, h: usize, t_us: u64, argv: &[Vec<u8>], reply: &[u8]) {
         let text = render_reply(reply);
         let detail = format!("{} -> {}", render_argv(argv), text);
-        self.trace.notable(t_us, &self.hosts[h].name, "admin-reply", detail);
+        self.trace
+            .notable(t_us, &self.hosts[h].name, "admin-reply", detail);
     }
 }
 
 fn render_argv(argv: &[Vec<u8>]) -> String {
-    let words: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let words: Vec<String> = argv
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
     words.join(" ")
 }
 

@@ -1,6 +1,8 @@
 //! The simulated world, end to end: one engine behind the simulated network.
 
-use redsim_sim::{Fault, MachineSpec, NodeSpec, Op, Outcome, WorkloadKind, WorkloadSpec, World, WorldSpec};
+use redsim_sim::{
+    Fault, MachineSpec, NodeSpec, Op, Outcome, WorkloadKind, WorkloadSpec, World, WorldSpec,
+};
 
 const MS: u64 = 1000;
 const S: u64 = 1_000_000;
@@ -8,9 +10,18 @@ const S: u64 = 1_000_000;
 fn world_with(seed: u64, nodes: &[&str]) -> World {
     let nodes = nodes
         .iter()
-        .map(|name| NodeSpec { name: name.to_string(), machine: MachineSpec::default(), config_lines: vec![] })
+        .map(|name| NodeSpec {
+            name: name.to_string(),
+            machine: MachineSpec::default(),
+            config_lines: vec![],
+        })
         .collect();
-    World::new(WorldSpec { seed, nodes, ..WorldSpec::default() }).expect("valid world")
+    World::new(WorldSpec {
+        seed,
+        nodes,
+        ..WorldSpec::default()
+    })
+    .expect("valid world")
 }
 
 fn set_get(target: &str, clients: u32, ops_per_second: f64, stop_us: u64) -> WorkloadSpec {
@@ -29,7 +40,9 @@ fn set_get(target: &str, clients: u32, ops_per_second: f64, stop_us: u64) -> Wor
 }
 
 fn completed_between(ops: &[Op], from_us: u64, to_us: u64) -> usize {
-    ops.iter().filter(|o| o.complete_us.is_some_and(|t| t >= from_us && t < to_us)).count()
+    ops.iter()
+        .filter(|o| o.complete_us.is_some_and(|t| t >= from_us && t < to_us))
+        .count()
 }
 
 #[test]
@@ -45,9 +58,18 @@ fn one_node_set_get_latency_is_network_plus_cost() {
     // cost (read event, call, write event). An op invoked while the
     // previous one is outstanding (pipeline 1) waits up to one more round
     // trip in the client's queue.
-    assert!(s.latency_ms.p50 >= 0.40 && s.latency_ms.p50 <= 0.43, "{:?}", s.latency_ms);
+    assert!(
+        s.latency_ms.p50 >= 0.40 && s.latency_ms.p50 <= 0.43,
+        "{:?}",
+        s.latency_ms
+    );
     assert!(s.latency_ms.max <= 0.86, "{:?}", s.latency_ms);
-    let unqueued = w.history().ops.iter().filter(|o| o.client == 0).collect::<Vec<_>>();
+    let unqueued = w
+        .history()
+        .ops
+        .iter()
+        .filter(|o| o.client == 0)
+        .collect::<Vec<_>>();
     let service_max = unqueued
         .windows(2)
         .filter(|p| p[0].complete_us.unwrap() < p[1].invoke_us)
@@ -56,7 +78,12 @@ fn one_node_set_get_latency_is_network_plus_cost() {
         .unwrap();
     assert!(service_max <= 440, "{}", service_max);
     // Reads see values that some client wrote.
-    let reads: Vec<&Op> = w.history().ops.iter().filter(|o| o.reply.is_some()).collect();
+    let reads: Vec<&Op> = w
+        .history()
+        .ops
+        .iter()
+        .filter(|o| o.reply.is_some())
+        .collect();
     assert!(!reads.is_empty());
     for read in reads {
         if let Some(redsim_engine::resp::Value::Bulk(v)) = &read.reply {
@@ -64,7 +91,10 @@ fn one_node_set_get_latency_is_network_plus_cost() {
             assert_eq!(v.len(), 32);
         }
     }
-    assert!(w.node_log("m1").iter().any(|l| l.contains("Ready to accept connections")));
+    assert!(w
+        .node_log("m1")
+        .iter()
+        .any(|l| l.contains("Ready to accept connections")));
     let info = w.info("m1");
     let field = |k: &str| info.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(field("total_connections_received").as_deref(), Some("2"));
@@ -78,16 +108,33 @@ fn config_errors_name_the_node_and_line() {
         machine: MachineSpec::default(),
         config_lines: vec!["hz 10".into(), "no-such-directive 1".into()],
     };
-    let err = World::new(WorldSpec { seed: 1, nodes: vec![node], ..WorldSpec::default() }).err().expect("an error");
-    assert!(err.contains("node 'r1'") && err.contains("line 2"), "{}", err);
+    let err = World::new(WorldSpec {
+        seed: 1,
+        nodes: vec![node],
+        ..WorldSpec::default()
+    })
+    .err()
+    .expect("an error");
+    assert!(
+        err.contains("node 'r1'") && err.contains("line 2"),
+        "{}",
+        err
+    );
 }
 
 fn busy_run(seed: u64) -> (String, u64) {
     let mut w = world_with(seed, &["m1", "r1"]);
     w.add_workload(set_get("m1", 4, 500.0, 3 * S)).unwrap();
-    w.schedule_fault(S, Fault::Partition { groups: vec![vec!["client".into()], vec!["m1".into()]] }).unwrap();
+    w.schedule_fault(
+        S,
+        Fault::Partition {
+            groups: vec![vec!["client".into()], vec!["m1".into()]],
+        },
+    )
+    .unwrap();
     w.schedule_fault(2 * S, Fault::Heal).unwrap();
-    w.schedule_admin_line(2500 * MS, "m1", "DEBUG SLEEP 0.1").unwrap();
+    w.schedule_admin_line(2500 * MS, "m1", "DEBUG SLEEP 0.1")
+        .unwrap();
     w.run_until(4 * S);
     (w.trace_hash(), w.trace_line_count())
 }
@@ -111,7 +158,13 @@ fn partition_holds_traffic_and_heal_releases_it_in_order() {
     late.name = "late".into();
     late.start_us = 3 * S;
     w.add_workload(late).unwrap();
-    w.schedule_fault(2 * S, Fault::Partition { groups: vec![vec!["client".into()], vec!["m1".into()]] }).unwrap();
+    w.schedule_fault(
+        2 * S,
+        Fault::Partition {
+            groups: vec![vec!["client".into()], vec!["m1".into()]],
+        },
+    )
+    .unwrap();
     w.schedule_fault(4 * S, Fault::Heal).unwrap();
     w.schedule_fault(4 * S + 1, Fault::Heal).unwrap();
     w.run_until(7 * S);
@@ -124,7 +177,12 @@ fn partition_holds_traffic_and_heal_releases_it_in_order() {
     assert_eq!(s.unknown, 0, "held data is delivered after heal");
     assert!(s.latency_ms.max >= 1990.0, "{:?}", s.latency_ms);
     // The late client's first op completes only after heal.
-    let first_late = ops.iter().filter(|o| o.workload == 1).filter_map(|o| o.complete_us).min().unwrap();
+    let first_late = ops
+        .iter()
+        .filter(|o| o.workload == 1)
+        .filter_map(|o| o.complete_us)
+        .min()
+        .unwrap();
     assert!(first_late > 4 * S, "{}", first_late);
     // Per client, completions come back in invocation order (TCP order).
     for client in 0..3 {
@@ -137,24 +195,37 @@ fn partition_holds_traffic_and_heal_releases_it_in_order() {
     }
     let fired = w.faults_fired();
     assert_eq!(fired.get("partition"), Some(&1));
-    assert_eq!(fired.get("heal"), Some(&1), "the second heal changes nothing");
+    assert_eq!(
+        fired.get("heal"),
+        Some(&1),
+        "the second heal changes nothing"
+    );
 }
 
 #[test]
 fn pause_queues_inputs_and_timers_resume_drains() {
     let mut w = world_with(4, &["m1"]);
     w.add_workload(set_get("m1", 2, 200.0, 5 * S)).unwrap();
-    w.schedule_fault(2 * S, Fault::Pause { node: "m1".into() }).unwrap();
-    w.schedule_fault(3 * S, Fault::Resume { node: "m1".into() }).unwrap();
+    w.schedule_fault(2 * S, Fault::Pause { node: "m1".into() })
+        .unwrap();
+    w.schedule_fault(3 * S, Fault::Resume { node: "m1".into() })
+        .unwrap();
     w.run_until(2100 * MS);
     let crons = w.engine("m1").unwrap().server().cronloops;
     w.run_until(2900 * MS);
-    assert_eq!(w.engine("m1").unwrap().server().cronloops, crons, "no serverCron while stopped");
+    assert_eq!(
+        w.engine("m1").unwrap().server().cronloops,
+        crons,
+        "no serverCron while stopped"
+    );
     w.run_until(6 * S);
     assert!(w.engine("m1").unwrap().server().cronloops > crons);
     let ops = &w.history().ops;
     assert_eq!(completed_between(ops, 2 * S + MS, 3 * S), 0);
-    assert!(completed_between(ops, 3 * S, 3 * S + 10 * MS) > 0, "the queue drains at resume");
+    assert!(
+        completed_between(ops, 3 * S, 3 * S + 10 * MS) > 0,
+        "the queue drains at resume"
+    );
     let s = w.history_summary();
     assert_eq!((s.fail, s.unknown), (0, 0));
     assert!(s.latency_ms.max >= 900.0, "{:?}", s.latency_ms);
@@ -172,34 +243,60 @@ fn kill_loses_the_process_and_restart_starts_a_new_one() {
     patient.name = "patient".into();
     patient.pipeline = 4;
     w.add_workload(patient).unwrap();
-    w.schedule_fault(2 * S, Fault::Kill { node: "m1".into() }).unwrap();
-    w.schedule_fault(2 * S + 1, Fault::Kill { node: "m1".into() }).unwrap();
-    w.schedule_fault(3 * S, Fault::Restart { node: "m1".into() }).unwrap();
+    w.schedule_fault(2 * S, Fault::Kill { node: "m1".into() })
+        .unwrap();
+    w.schedule_fault(2 * S + 1, Fault::Kill { node: "m1".into() })
+        .unwrap();
+    w.schedule_fault(3 * S, Fault::Restart { node: "m1".into() })
+        .unwrap();
     w.run_until(2500 * MS);
     assert!(!w.node_is_up("m1"));
     assert!(w.info("m1").is_empty());
     w.run_until(7 * S);
     assert!(w.node_is_up("m1"));
     let ops = &w.history().ops;
-    assert_eq!(completed_between(ops, 2 * S + MS, 3 * S), ops.iter().filter(|o| matches!(o.outcome, Outcome::Fail(_))).filter(|o| o.complete_us.unwrap() >= 2 * S + MS && o.complete_us.unwrap() < 3 * S).count());
+    assert_eq!(
+        completed_between(ops, 2 * S + MS, 3 * S),
+        ops.iter()
+            .filter(|o| matches!(o.outcome, Outcome::Fail(_)))
+            .filter(|o| o.complete_us.unwrap() >= 2 * S + MS && o.complete_us.unwrap() < 3 * S)
+            .count()
+    );
     let s = w.history_summary();
-    assert!(s.errors.get("NOCONN").copied().unwrap_or(0) > 0, "{:?}", s.errors);
+    assert!(
+        s.errors.get("NOCONN").copied().unwrap_or(0) > 0,
+        "{:?}",
+        s.errors
+    );
     assert!(s.unknown > 0);
     // Every client is back to normal shortly after the restart.
     for client in 0..3 {
-        let late: Vec<&Op> = ops.iter().filter(|o| o.client == client && o.invoke_us > 3500 * MS).collect();
+        let late: Vec<&Op> = ops
+            .iter()
+            .filter(|o| o.client == client && o.invoke_us > 3500 * MS)
+            .collect();
         assert!(!late.is_empty());
         let bad: Vec<&&Op> = late.iter().filter(|o| o.outcome != Outcome::Ok).collect();
         assert!(bad.is_empty(), "client {}: {:?}", client, bad.first());
     }
     let fired = w.faults_fired();
-    assert_eq!((fired.get("kill"), fired.get("restart")), (Some(&1), Some(&1)));
+    assert_eq!(
+        (fired.get("kill"), fired.get("restart")),
+        (Some(&1), Some(&1))
+    );
     // Two processes logged, with different pids.
-    let ready: Vec<&String> = w.node_log("m1").iter().filter(|l| l.contains("Ready to accept")).collect();
+    let ready: Vec<&String> = w
+        .node_log("m1")
+        .iter()
+        .filter(|l| l.contains("Ready to accept"))
+        .collect();
     assert_eq!(ready.len(), 2);
     assert_ne!(ready[0].split(':').next(), ready[1].split(':').next());
     // The restarted process starts empty (no persistence yet).
-    assert!(w.info("m1").iter().any(|(k, v)| k == "total_connections_received" && v == "3"));
+    assert!(w
+        .info("m1")
+        .iter()
+        .any(|(k, v)| k == "total_connections_received" && v == "3"));
 }
 
 #[test]
@@ -227,8 +324,13 @@ fn debug_sleep_via_admin_delays_every_client_by_a_second() {
         assert!(worst >= 900 * MS, "client {} worst {} µs", client, worst);
     }
     let events = w.notable_events();
-    assert!(events.iter().any(|e| e.event == "admin" && e.detail == "DEBUG SLEEP 1" && e.t_us == S));
-    let reply = events.iter().find(|e| e.event == "admin-reply").expect("reply recorded");
+    assert!(events
+        .iter()
+        .any(|e| e.event == "admin" && e.detail == "DEBUG SLEEP 1" && e.t_us == S));
+    let reply = events
+        .iter()
+        .find(|e| e.event == "admin-reply")
+        .expect("reply recorded");
     assert_eq!(reply.detail, "DEBUG SLEEP 1 -> OK");
     assert!(reply.t_us >= 2 * S);
 }
@@ -241,23 +343,67 @@ fn faults_count_only_when_they_change_something() {
         Fault::Pause { node: "m1".into() },
         Fault::Pause { node: "m1".into() },
         Fault::Resume { node: "m1".into() },
-        Fault::PartitionOneWay { from: "m1".into(), to: "r1".into() },
-        Fault::Partition { groups: vec![vec!["m1".into()], vec!["r1".into()]] },
-        Fault::Partition { groups: vec![vec!["m1".into()], vec!["r1".into()]] },
-        Fault::Link { from: "m1".into(), to: "r1".into(), latency_ms: Some(0.2), bandwidth_bytes_per_s: None },
-        Fault::Link { from: "m1".into(), to: "r1".into(), latency_ms: Some(5.0), bandwidth_bytes_per_s: None },
-        Fault::ClockJump { node: "r1".into(), jump_ms: -2000 },
-        Fault::Disk { node: "r1".into(), fsync_latency_ms: 2.0 },
-        Fault::Disk { node: "r1".into(), fsync_latency_ms: 50.0 },
-        Fault::MemoryPressure { node: "r1".into(), bytes: 1 << 30 },
+        Fault::PartitionOneWay {
+            from: "m1".into(),
+            to: "r1".into(),
+        },
+        Fault::Partition {
+            groups: vec![vec!["m1".into()], vec!["r1".into()]],
+        },
+        Fault::Partition {
+            groups: vec![vec!["m1".into()], vec!["r1".into()]],
+        },
+        Fault::Link {
+            from: "m1".into(),
+            to: "r1".into(),
+            latency_ms: Some(0.2),
+            bandwidth_bytes_per_s: None,
+        },
+        Fault::Link {
+            from: "m1".into(),
+            to: "r1".into(),
+            latency_ms: Some(5.0),
+            bandwidth_bytes_per_s: None,
+        },
+        Fault::ClockJump {
+            node: "r1".into(),
+            jump_ms: -2000,
+        },
+        Fault::Disk {
+            node: "r1".into(),
+            fsync_latency_ms: 2.0,
+        },
+        Fault::Disk {
+            node: "r1".into(),
+            fsync_latency_ms: 50.0,
+        },
+        Fault::MemoryPressure {
+            node: "r1".into(),
+            bytes: 1 << 30,
+        },
     ];
     for (i, f) in faults.into_iter().enumerate() {
         w.schedule_fault((i as u64 + 1) * 10 * MS, f).unwrap();
     }
-    assert!(w.schedule_fault(0, Fault::Kill { node: "nope".into() }).is_err());
+    assert!(w
+        .schedule_fault(
+            0,
+            Fault::Kill {
+                node: "nope".into()
+            }
+        )
+        .is_err());
     w.run_until(S);
     let fired: Vec<(String, u64)> = w.faults_fired().into_iter().collect();
-    let expect = [("clock-jump", 1), ("disk", 1), ("link", 1), ("memory-pressure", 1), ("partition", 2), ("pause", 1), ("resume", 1)];
+    let expect = [
+        ("clock-jump", 1),
+        ("disk", 1),
+        ("link", 1),
+        ("memory-pressure", 1),
+        ("partition", 2),
+        ("pause", 1),
+        ("resume", 1),
+    ];
     let expect: Vec<(String, u64)> = expect.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     assert_eq!(fired, expect);
     assert_eq!(w.machine_state("r1").unwrap().fsync_latency_ms, 50.0);
@@ -297,14 +443,23 @@ fn link_bandwidth_and_latency_shape_delivery() {
     spec.kind = WorkloadKind::Set;
     spec.value_bytes = 100_000;
     w.add_workload(spec).unwrap();
-    let slow = Fault::Link { from: "client".into(), to: "m1".into(), latency_ms: Some(5.0), bandwidth_bytes_per_s: Some(1_000_000) };
+    let slow = Fault::Link {
+        from: "client".into(),
+        to: "m1".into(),
+        latency_ms: Some(5.0),
+        bandwidth_bytes_per_s: Some(1_000_000),
+    };
     w.schedule_fault(0, slow).unwrap();
     w.run_until(11 * S);
     let s = w.history_summary();
     assert_eq!((s.fail, s.unknown), (0, 0));
     // 100 KB at 1 MB/s is 100 ms on the wire, plus 5 ms there and 0.2 ms
     // back, plus the engine's per-byte cost.
-    assert!(s.latency_ms.p50 >= 105.2 && s.latency_ms.p50 < 110.0, "{:?}", s.latency_ms);
+    assert!(
+        s.latency_ms.p50 >= 105.2 && s.latency_ms.p50 < 110.0,
+        "{:?}",
+        s.latency_ms
+    );
 }
 
 #[test]
@@ -319,7 +474,9 @@ fn zipf_workload_prefers_low_keys() {
     let hot = ops.iter().filter(|o| o.key == "key:0").count();
     let cold = ops.iter().filter(|o| o.key == "key:999").count();
     assert!(hot > 200 && cold < 10, "hot {} cold {}", hot, cold);
-    assert!(ops.iter().all(|o| o.key["key:".len()..].parse::<u64>().unwrap() < 1000));
+    assert!(ops
+        .iter()
+        .all(|o| o.key["key:".len()..].parse::<u64>().unwrap() < 1000));
 }
 
 #[test]
@@ -331,8 +488,16 @@ fn trace_hash_is_printed_for_cross_build_comparison() {
 #[test]
 fn logs_are_redis_formatted_from_the_node_clock() {
     let mut w = world_with(15, &["m1"]);
-    w.schedule_fault(2 * S, Fault::ClockJump { node: "m1".into(), jump_ms: 3_600_000 }).unwrap();
-    w.schedule_fault(3 * S, Fault::Restart { node: "m1".into() }).unwrap();
+    w.schedule_fault(
+        2 * S,
+        Fault::ClockJump {
+            node: "m1".into(),
+            jump_ms: 3_600_000,
+        },
+    )
+    .unwrap();
+    w.schedule_fault(3 * S, Fault::Restart { node: "m1".into() })
+        .unwrap();
     w.run_until(4 * S);
     let log = w.node_log("m1");
     let first = &log[0];
@@ -341,23 +506,65 @@ fn logs_are_redis_formatted_from_the_node_clock() {
     assert!(pid.parse::<u32>().is_ok(), "{}", first);
     assert!(rest.starts_with("01 Jan 2024 00:00:00."), "{}", first);
     assert!(rest.ends_with(" * Server initialized"), "{}", first);
-    let restarted = log.iter().rev().find(|l| l.contains("Server initialized")).unwrap();
-    assert!(restarted.contains(" 01 Jan 2024 01:00:03."), "{}", restarted);
+    let restarted = log
+        .iter()
+        .rev()
+        .find(|l| l.contains("Server initialized"))
+        .unwrap();
+    assert!(
+        restarted.contains(" 01 Jan 2024 01:00:03."),
+        "{}",
+        restarted
+    );
     let snapshot = w.trace_snapshot();
-    assert!(snapshot.contains("2000.000 m1 fault:clock-jump jump_ms=3600000"), "{}", snapshot);
-    assert!(snapshot.contains("3000.000 m1 fault:restart"), "{}", snapshot);
+    assert!(
+        snapshot.contains("2000.000 m1 fault:clock-jump jump_ms=3600000"),
+        "{}",
+        snapshot
+    );
+    assert!(
+        snapshot.contains("3000.000 m1 fault:restart"),
+        "{}",
+        snapshot
+    );
 }
 
 /// With a boot window, processes start at seeded times, so their serverCron
 /// ticks have different phases; a node killed before its boot never starts.
 #[test]
 fn seeded_boot_times_spread_cron_phases() {
-    let nodes = ["a", "b", "c"].iter().map(|n| NodeSpec { name: n.to_string(), machine: MachineSpec::default(), config_lines: vec![] }).collect();
-    let mut w = World::new(WorldSpec { seed: 3, nodes, boot_spread_us: S, ..WorldSpec::default() }).expect("valid world");
-    w.schedule_fault(0, Fault::Kill { node: "c".into() }).expect("c exists");
+    let nodes = ["a", "b", "c"]
+        .iter()
+        .map(|n| NodeSpec {
+            name: n.to_string(),
+            machine: MachineSpec::default(),
+            config_lines: vec![],
+        })
+        .collect();
+    let mut w = World::new(WorldSpec {
+        seed: 3,
+        nodes,
+        boot_spread_us: S,
+        ..WorldSpec::default()
+    })
+    .expect("valid world");
+    w.schedule_fault(0, Fault::Kill { node: "c".into() })
+        .expect("c exists");
     w.run_until(2 * S);
     let first_line = |w: &World, n: &str| w.node_log(n).first().cloned();
-    let (a, b) = (first_line(&w, "a").expect("a booted"), first_line(&w, "b").expect("b booted"));
-    assert_ne!(a.split(' ').nth(4), b.split(' ').nth(4), "boot times differ: {} / {}", a, b);
-    assert!(!w.node_is_up("c") && first_line(&w, "c").is_none(), "killed before boot, never started");
+    let (a, b) = (
+        first_line(&w, "a").expect("a booted"),
+        first_line(&w, "b").expect("b booted"),
+    );
+    assert_ne!(
+        a.split(' ').nth(4),
+        b.split(' ').nth(4),
+        "boot times differ: {} / {}",
+        a,
+        b
+    );
+    assert!(
+        !w.node_is_up("c") && first_line(&w, "c").is_none(),
+        "killed before boot, never started"
+    );
 }

@@ -48,7 +48,10 @@ fn load_once(srv: &mut Server) -> Result<bool, String> {
     if srv.aof.status == AofStatus::On {
         loaded = load_files(srv)?;
         if loaded {
-            srv.log(LogLevel::Notice, "DB loaded from append only file: 0.000 seconds".into());
+            srv.log(
+                LogLevel::Notice,
+                "DB loaded from append only file: 0.000 seconds".into(),
+            );
         }
     }
     open_if_needed_on_start(srv);
@@ -66,7 +69,9 @@ pub fn read_manifest(srv: &mut Server, log: bool) -> Result<(), String> {
         }
     }
     let path = srv.aof.path(&manifest::manifest_name(&srv.aof.filename));
-    let Some(text) = srv.options.files.get(&path) else { return Ok(()) };
+    let Some(text) = srv.options.files.get(&path) else {
+        return Ok(());
+    };
     match manifest::Manifest::parse(text) {
         Ok(am) => {
             srv.aof.manifest = am;
@@ -74,7 +79,10 @@ pub fn read_manifest(srv: &mut Server, log: bool) -> Result<(), String> {
         }
         Err(e) => {
             if log {
-                srv.log(LogLevel::Warning, "\n*** FATAL AOF MANIFEST FILE ERROR ***\n".into());
+                srv.log(
+                    LogLevel::Warning,
+                    "\n*** FATAL AOF MANIFEST FILE ERROR ***\n".into(),
+                );
                 srv.log(LogLevel::Warning, format!("{}\n", e));
             }
             Err(e)
@@ -87,7 +95,10 @@ fn file_size(srv: &mut Server, name: &str) -> Result<u64, String> {
     match srv.options.files.get(&srv.aof.path(name)) {
         Some(bytes) => Ok(bytes.len() as u64),
         None => {
-            let msg = format!("Unable to obtain the AOF file {} length. stat: No such file or directory", name);
+            let msg = format!(
+                "Unable to obtain the AOF file {} length. stat: No such file or directory",
+                name
+            );
             srv.log(LogLevel::Warning, msg.clone());
             Err(msg)
         }
@@ -133,7 +144,10 @@ fn load_each(srv: &mut Server, files: &[(String, bool)]) -> Result<u64, String> 
         let ret = load_single(srv, name);
         let kind = if *is_base { "base" } else { "incr" };
         if ret == Loaded::Ok || (ret == Loaded::Truncated && last) {
-            srv.log(LogLevel::Notice, format!("DB loaded from {} file {}: 0.000 seconds", kind, name));
+            srv.log(
+                LogLevel::Notice,
+                format!("DB loaded from {} file {}: 0.000 seconds", kind, name),
+            );
         }
         if ret == Loaded::Truncated && !last {
             let msg = "Fatal error: the truncated file is not the last file".to_string();
@@ -178,19 +192,40 @@ fn load_single(srv: &mut Server, name: &str) -> Loaded {
     let mut pos = 0;
     if data.starts_with(b"REDIS") {
         if name == srv.aof.filename {
-            srv.log(LogLevel::Notice, "Reading RDB preamble from AOF file...".into());
+            srv.log(
+                LogLevel::Notice,
+                "Reading RDB preamble from AOF file...".into(),
+            );
         } else {
-            srv.log(LogLevel::Notice, "Reading RDB base file on AOF loading...".into());
+            srv.log(
+                LogLevel::Notice,
+                "Reading RDB base file on AOF loading...".into(),
+            );
         }
-        let opts = crate::rdb::LoadOptions { limits: crate::rdb::limits_from_config(&srv.config), ..crate::rdb::LoadOptions::new(srv.dbs.len()) };
+        let opts = crate::rdb::LoadOptions {
+            limits: crate::rdb::limits_from_config(&srv.config),
+            ..crate::rdb::LoadOptions::new(srv.dbs.len())
+        };
         match crate::rdb::load_with(&data, &opts) {
             Ok(loaded) => {
                 srv.dbs = loaded.dbs;
                 pos = data.len();
             }
             Err(e) => {
-                srv.log(LogLevel::Warning, format!("Error reading the RDB base file {}, AOF loading aborted", name));
-                srv.log(LogLevel::Warning, format!("Unrecoverable error reading the append only file {}: {}", name, e));
+                srv.log(
+                    LogLevel::Warning,
+                    format!(
+                        "Error reading the RDB base file {}, AOF loading aborted",
+                        name
+                    ),
+                );
+                srv.log(
+                    LogLevel::Warning,
+                    format!(
+                        "Unrecoverable error reading the append only file {}: {}",
+                        name, e
+                    ),
+                );
                 return Loaded::Failed;
             }
         }
@@ -206,7 +241,14 @@ fn load_single(srv: &mut Server, name: &str) -> Loaded {
             Loaded::Failed
         }
         Err((Stop::Unknown(cmd), _)) => {
-            srv.log(LogLevel::Warning, format!("Unknown command '{}' reading the append only file {}", String::from_utf8_lossy(&cmd), name));
+            srv.log(
+                LogLevel::Warning,
+                format!(
+                    "Unknown command '{}' reading the append only file {}",
+                    String::from_utf8_lossy(&cmd),
+                    name
+                ),
+            );
             Loaded::Failed
         }
     }
@@ -215,14 +257,38 @@ fn load_single(srv: &mut Server, name: &str) -> Loaded {
 /// uxeof: cut the file at the last complete command when allowed.
 fn truncated_end(srv: &mut Server, name: &str, valid_up_to: u64) -> Loaded {
     if srv.config.bool("aof-load-truncated") {
-        srv.log(LogLevel::Warning, format!("!!! Warning: short read while loading the AOF file {}!!!", name));
-        srv.log(LogLevel::Warning, format!("!!! Truncating the AOF {} at offset {} !!!", name, valid_up_to));
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "!!! Warning: short read while loading the AOF file {}!!!",
+                name
+            ),
+        );
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "!!! Truncating the AOF {} at offset {} !!!",
+                name, valid_up_to
+            ),
+        );
         let path = srv.aof.path(name);
-        disk(srv, DiskOp::Truncate { file: path.clone(), len: valid_up_to });
+        disk(
+            srv,
+            DiskOp::Truncate {
+                file: path.clone(),
+                len: valid_up_to,
+            },
+        );
         if let Some(bytes) = srv.options.files.get_mut(&path) {
             bytes.truncate(valid_up_to as usize);
         }
-        srv.log(LogLevel::Warning, format!("AOF {} loaded anyway because aof-load-truncated is enabled", name));
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "AOF {} loaded anyway because aof-load-truncated is enabled",
+                name
+            ),
+        );
         return Loaded::Truncated;
     }
     srv.log(
@@ -241,7 +307,10 @@ fn next_line<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
         return None;
     }
     let window = &data[*pos..data.len().min(*pos + LINE_MAX)];
-    let len = window.iter().position(|&b| b == b'\n').map_or(window.len(), |i| i + 1);
+    let len = window
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(window.len(), |i| i + 1);
     let line = &window[..len];
     *pos += len;
     Some(line)
@@ -250,14 +319,22 @@ fn next_line<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
 /// atoi/strtol on what follows the type byte.
 fn leading_int(line: &[u8]) -> Option<i64> {
     let text = String::from_utf8_lossy(&line[1..]);
-    let digits: String = text.trim_start().chars().enumerate().take_while(|(i, ch)| ch.is_ascii_digit() || (*i == 0 && (*ch == '-' || *ch == '+'))).map(|(_, ch)| ch).collect();
+    let digits: String = text
+        .trim_start()
+        .chars()
+        .enumerate()
+        .take_while(|(i, ch)| ch.is_ascii_digit() || (*i == 0 && (*ch == '-' || *ch == '+')))
+        .map(|(_, ch)| ch)
+        .collect();
     digits.parse().ok().or(Some(0))
 }
 
 /// Reads one command's argv at `pos`; Ok(None) at a clean end of file.
 fn read_command(data: &[u8], pos: &mut usize) -> Result<Option<Vec<Vec<u8>>>, Stop> {
     let line = loop {
-        let Some(line) = next_line(data, pos) else { return Ok(None) };
+        let Some(line) = next_line(data, pos) else {
+            return Ok(None);
+        };
         if line[0] != b'#' {
             break line;
         }
@@ -274,7 +351,9 @@ fn read_command(data: &[u8], pos: &mut usize) -> Result<Option<Vec<Vec<u8>>>, St
     }
     let mut argv = Vec::new();
     for _ in 0..argc {
-        let Some(line) = next_line(data, pos) else { return Err(Stop::Eof) };
+        let Some(line) = next_line(data, pos) else {
+            return Err(Stop::Eof);
+        };
         if line[0] != b'$' {
             return Err(Stop::Format);
         }
@@ -299,7 +378,13 @@ fn read_command(data: &[u8], pos: &mut usize) -> Result<Option<Vec<Vec<u8>>>, St
 
 /// Replays commands from `pos` with the fake client. Err carries where the
 /// last complete command (or an unfinished MULTI) ends.
-fn replay(srv: &mut Server, c: &mut Client, data: &[u8], mut pos: usize, name: &str) -> Result<(), (Stop, u64)> {
+fn replay(
+    srv: &mut Server,
+    c: &mut Client,
+    data: &[u8],
+    mut pos: usize,
+    name: &str,
+) -> Result<(), (Stop, u64)> {
     let mut valid_up_to = pos as u64;
     let mut valid_before_multi = valid_up_to;
     let track = srv.config.bool("aof-load-truncated");
@@ -309,8 +394,12 @@ fn replay(srv: &mut Server, c: &mut Client, data: &[u8], mut pos: usize, name: &
             Ok(None) => break,
             Err(stop) => return Err((stop, valid_up_to)),
         };
-        let Some(base) = srv.table.lookup(&argv[0]) else { return Err((Stop::Unknown(argv[0].clone()), valid_up_to)) };
-        let Ok((cmd, _)) = crate::commands::resolve(base, &argv) else { return Err((Stop::Unknown(argv[0].clone()), valid_up_to)) };
+        let Some(base) = srv.table.lookup(&argv[0]) else {
+            return Err((Stop::Unknown(argv[0].clone()), valid_up_to));
+        };
+        let Ok((cmd, _)) = crate::commands::resolve(base, &argv) else {
+            return Err((Stop::Unknown(argv[0].clone()), valid_up_to));
+        };
         if !base.arity_ok(argv.len()) || !cmd.arity_ok(argv.len()) {
             // Redis would run the handler anyway; redsim's handlers rely on arity.
             return Err((Stop::Format, valid_up_to));
@@ -322,7 +411,11 @@ fn replay(srv: &mut Server, c: &mut Client, data: &[u8], mut pos: usize, name: &
             crate::multi::queue_command(c, cmd, &argv);
         } else {
             srv.also_propagate.clear();
-            let mut ctx = Ctx { srv: &mut *srv, c: &mut *c, argv: &argv };
+            let mut ctx = Ctx {
+                srv: &mut *srv,
+                c: &mut *c,
+                argv: &argv,
+            };
             (cmd.handler)(&mut ctx);
             // Nothing propagates or wakes WATCHers while loading (call() is bypassed).
             srv.pending_propagate.clear();
@@ -334,7 +427,13 @@ fn replay(srv: &mut Server, c: &mut Client, data: &[u8], mut pos: usize, name: &
         }
     }
     if c.in_multi {
-        srv.log(LogLevel::Warning, format!("Revert incomplete MULTI/EXEC transaction in AOF file {}", name));
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "Revert incomplete MULTI/EXEC transaction in AOF file {}",
+                name
+            ),
+        );
         return Err((Stop::Eof, valid_before_multi));
     }
     Ok(())
@@ -354,12 +453,21 @@ pub fn open_if_needed_on_start(srv: &mut Server) {
         let preamble = srv.config.bool("aof-use-rdb-preamble");
         let base = am.new_base_marking_previous(&srv.aof.filename, preamble);
         write_base_sync(srv, &base);
-        srv.log(LogLevel::Notice, format!("Creating AOF base file {} on server start", base));
+        srv.log(
+            LogLevel::Notice,
+            format!("Creating AOF base file {} on server start", base),
+        );
     }
     let name = am.last_incr_or_new(&srv.aof.filename);
     let path = srv.aof.path(&name);
     // O_APPEND|O_CREAT: an existing file keeps its contents.
-    disk(srv, DiskOp::Append { file: path.clone(), bytes: Vec::new() });
+    disk(
+        srv,
+        DiskOp::Append {
+            file: path.clone(),
+            bytes: Vec::new(),
+        },
+    );
     persist_manifest(srv, &mut am);
     srv.aof.manifest = am;
     let size = srv.options.files.get(&path).map_or(0, |b| b.len() as u64);
@@ -367,7 +475,10 @@ pub fn open_if_needed_on_start(srv: &mut Server) {
     srv.aof.last_incr_fsync_offset = size;
     srv.aof.incr_file = Some(path);
     let verb = if had_incr { "Opening" } else { "Creating" };
-    srv.log(LogLevel::Notice, format!("{} AOF incr file {} on server start", verb, name));
+    srv.log(
+        LogLevel::Notice,
+        format!("{} AOF incr file {} on server start", verb, name),
+    );
 }
 
 /// rewriteAppendOnlyFile in the main process: temp file, fsync, rename.
@@ -375,9 +486,28 @@ fn write_base_sync(srv: &mut Server, base: &str) {
     let tmp = format!("temp-rewriteaof-{}.aof", srv.options.pid);
     let bytes = super::rewrite::base_image(srv);
     create_truncated(srv, &tmp);
-    disk(srv, DiskOp::Append { file: tmp.clone(), bytes });
+    disk(
+        srv,
+        DiskOp::Append {
+            file: tmp.clone(),
+            bytes,
+        },
+    );
     let token = srv.aof.next_token;
     srv.aof.next_token += 1;
-    disk(srv, DiskOp::Fsync { file: tmp.clone(), token, blocking: true });
-    disk(srv, DiskOp::Rename { from: tmp, to: srv.aof.path(base) });
+    disk(
+        srv,
+        DiskOp::Fsync {
+            file: tmp.clone(),
+            token,
+            blocking: true,
+        },
+    );
+    disk(
+        srv,
+        DiskOp::Rename {
+            from: tmp,
+            to: srv.aof.path(base),
+        },
+    );
 }

@@ -33,7 +33,9 @@ pub const TEMP_PREFIX: &str = "temp-";
 /// sdsneedsrepr: names with spaces, quotes or non-printable bytes are
 /// written quoted, as sdscatrepr prints them.
 fn format_name(name: &str) -> String {
-    let needs = name.bytes().any(|b| !(0x21..=0x7e).contains(&b) || b == b'"' || b == b'\\' || b == b'\'');
+    let needs = name
+        .bytes()
+        .any(|b| !(0x21..=0x7e).contains(&b) || b == b'"' || b == b'\\' || b == b'\'');
     if !needs {
         return name.to_string();
     }
@@ -59,8 +61,18 @@ impl Manifest {
     /// getAofManifestAsString.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        for info in self.base.iter().chain(self.history.iter()).chain(self.incr.iter()) {
-            out.push_str(&format!("file {} seq {} type {}\n", format_name(&info.name), info.seq, info.kind));
+        for info in self
+            .base
+            .iter()
+            .chain(self.history.iter())
+            .chain(self.incr.iter())
+        {
+            out.push_str(&format!(
+                "file {} seq {} type {}\n",
+                format_name(&info.name),
+                info.seq,
+                info.kind
+            ));
         }
         out
     }
@@ -96,8 +108,13 @@ impl Manifest {
             let mut kind = '\0';
             for pair in args.chunks(2) {
                 let value = String::from_utf8_lossy(&pair[1]).into_owned();
-                match String::from_utf8_lossy(&pair[0]).to_ascii_lowercase().as_str() {
-                    "file" if value.contains('/') => return Err("File can't be a path, just a filename".into()),
+                match String::from_utf8_lossy(&pair[0])
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
+                    "file" if value.contains('/') => {
+                        return Err("File can't be a path, just a filename".into())
+                    }
                     "file" => name = Some(value),
                     "seq" => seq = value.parse().unwrap_or(0),
                     "type" => kind = value.chars().next().unwrap_or('\0'),
@@ -143,9 +160,20 @@ impl Manifest {
             self.history.insert(0, old);
         }
         self.curr_base_seq += 1;
-        let format = if rdb_preamble { RDB_FORMAT_SUFFIX } else { AOF_FORMAT_SUFFIX };
-        let name = format!("{}.{}{}{}", filename, self.curr_base_seq, BASE_SUFFIX, format);
-        self.base = Some(AofInfo { name: name.clone(), seq: self.curr_base_seq, kind: 'b' });
+        let format = if rdb_preamble {
+            RDB_FORMAT_SUFFIX
+        } else {
+            AOF_FORMAT_SUFFIX
+        };
+        let name = format!(
+            "{}.{}{}{}",
+            filename, self.curr_base_seq, BASE_SUFFIX, format
+        );
+        self.base = Some(AofInfo {
+            name: name.clone(),
+            seq: self.curr_base_seq,
+            kind: 'b',
+        });
         self.dirty = true;
         name
     }
@@ -153,8 +181,15 @@ impl Manifest {
     /// getNewIncrAofName.
     pub fn new_incr(&mut self, filename: &str) -> String {
         self.curr_incr_seq += 1;
-        let name = format!("{}.{}{}{}", filename, self.curr_incr_seq, INCR_SUFFIX, AOF_FORMAT_SUFFIX);
-        self.incr.push(AofInfo { name: name.clone(), seq: self.curr_incr_seq, kind: 'i' });
+        let name = format!(
+            "{}.{}{}{}",
+            filename, self.curr_incr_seq, INCR_SUFFIX, AOF_FORMAT_SUFFIX
+        );
+        self.incr.push(AofInfo {
+            name: name.clone(),
+            seq: self.curr_incr_seq,
+            kind: 'i',
+        });
         self.dirty = true;
         name
     }
@@ -205,7 +240,10 @@ mod tests {
         let mut am = Manifest::default();
         let base = am.new_base_marking_previous("appendonly.aof", true);
         let incr = am.new_incr("appendonly.aof");
-        assert_eq!((base.as_str(), incr.as_str()), ("appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof"));
+        assert_eq!(
+            (base.as_str(), incr.as_str()),
+            ("appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof")
+        );
         assert_eq!(am.to_text(), "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
         am.new_incr("appendonly.aof");
         am.new_base_marking_previous("appendonly.aof", false);

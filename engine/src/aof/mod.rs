@@ -98,12 +98,20 @@ pub struct AofState {
 impl AofState {
     pub fn new(config: &crate::Config, now_s: i64) -> AofState {
         AofState {
-            status: if config.bool("appendonly") { AofStatus::On } else { AofStatus::Off },
+            status: if config.bool("appendonly") {
+                AofStatus::On
+            } else {
+                AofStatus::Off
+            },
             buf: Vec::new(),
             selected_db: -1,
             manifest: Manifest::default(),
-            dirname: config.get("appenddirname").unwrap_or_else(|| "appendonlydir".into()),
-            filename: config.get("appendfilename").unwrap_or_else(|| "appendonly.aof".into()),
+            dirname: config
+                .get("appenddirname")
+                .unwrap_or_else(|| "appendonlydir".into()),
+            filename: config
+                .get("appendfilename")
+                .unwrap_or_else(|| "appendonly.aof".into()),
             incr_file: None,
             last_incr_size: 0,
             last_incr_fsync_offset: 0,
@@ -164,7 +172,9 @@ fn policy_of(config: &crate::Config) -> FsyncPolicy {
 }
 
 pub fn aof_child_running(srv: &Server) -> bool {
-    srv.child.as_ref().is_some_and(|c| c.kind == ChildKind::AofRewrite)
+    srv.child
+        .as_ref()
+        .is_some_and(|c| c.kind == ChildKind::AofRewrite)
 }
 
 // ---- disk helpers ----
@@ -189,16 +199,33 @@ pub(crate) fn disk(srv: &mut Server, op: DiskOp) {
 /// open(O_WRONLY|O_TRUNC|O_CREAT): create the file, empty.
 pub(crate) fn create_truncated(srv: &mut Server, file: &str) {
     let existed = srv.aof.known_files.contains(file);
-    disk(srv, DiskOp::Append { file: file.to_string(), bytes: Vec::new() });
+    disk(
+        srv,
+        DiskOp::Append {
+            file: file.to_string(),
+            bytes: Vec::new(),
+        },
+    );
     if existed {
-        disk(srv, DiskOp::Truncate { file: file.to_string(), len: 0 });
+        disk(
+            srv,
+            DiskOp::Truncate {
+                file: file.to_string(),
+                len: 0,
+            },
+        );
     }
 }
 
 /// bg_unlink of a file that may not exist.
 pub(crate) fn remove_if_known(srv: &mut Server, file: &str) {
     if srv.aof.known_files.contains(file) {
-        disk(srv, DiskOp::Remove { file: file.to_string() });
+        disk(
+            srv,
+            DiskOp::Remove {
+                file: file.to_string(),
+            },
+        );
     }
 }
 
@@ -207,13 +234,34 @@ pub(crate) fn persist_manifest(srv: &mut Server, am: &mut Manifest) {
     if !am.dirty {
         return;
     }
-    let temp = srv.aof.path(&manifest::temp_manifest_name(&srv.aof.filename));
+    let temp = srv
+        .aof
+        .path(&manifest::temp_manifest_name(&srv.aof.filename));
     let target = srv.aof.path(&manifest::manifest_name(&srv.aof.filename));
     create_truncated(srv, &temp);
-    disk(srv, DiskOp::Append { file: temp.clone(), bytes: am.to_text().into_bytes() });
+    disk(
+        srv,
+        DiskOp::Append {
+            file: temp.clone(),
+            bytes: am.to_text().into_bytes(),
+        },
+    );
     let token = srv.aof.token();
-    disk(srv, DiskOp::Fsync { file: temp.clone(), token, blocking: true });
-    disk(srv, DiskOp::Rename { from: temp, to: target });
+    disk(
+        srv,
+        DiskOp::Fsync {
+            file: temp.clone(),
+            token,
+            blocking: true,
+        },
+    );
+    disk(
+        srv,
+        DiskOp::Rename {
+            from: temp,
+            to: target,
+        },
+    );
     am.dirty = false;
 }
 
@@ -231,7 +279,10 @@ pub fn feed(srv: &mut Server, db: usize, argv: &[Vec<u8>]) {
         bytes.extend_from_slice(format!("#TS:{}\r\n", srv.aof.cur_timestamp_s).as_bytes());
     }
     if db as i64 != srv.aof.selected_db {
-        crate::resp::encode_command_into(&mut bytes, &[b"SELECT".to_vec(), db.to_string().into_bytes()]);
+        crate::resp::encode_command_into(
+            &mut bytes,
+            &[b"SELECT".to_vec(), db.to_string().into_bytes()],
+        );
         srv.aof.selected_db = db as i64;
     }
     crate::resp::encode_command_into(&mut bytes, argv);
@@ -249,7 +300,10 @@ pub fn before_sleep(srv: &mut Server) {
         // Nobody ran the start-up load (the host should, at process start):
         // load and open the files now rather than lose writes.
         if let Err(e) = load::load_at_startup(srv) {
-            srv.log(LogLevel::Warning, format!("AOF start-up load failed: {}", e));
+            srv.log(
+                LogLevel::Warning,
+                format!("AOF start-up load failed: {}", e),
+            );
         }
     }
     flush(srv, false);
@@ -260,7 +314,9 @@ pub fn flush(srv: &mut Server, force: bool) {
     if srv.aof.buf.is_empty() && srv.aof.last_incr_fsync_offset == srv.aof.last_incr_size {
         return;
     }
-    let Some(file) = srv.aof.incr_file.clone() else { return };
+    let Some(file) = srv.aof.incr_file.clone() else {
+        return;
+    };
     let policy = srv.aof.policy;
     let now = srv.unixtime();
     let in_progress = !srv.aof.fsyncs_in_flight.is_empty();
@@ -270,7 +326,8 @@ pub fn flush(srv: &mut Server, force: bool) {
         // 7.0 also fsyncs a file that was written but not synced, so an idle
         // server's last writes reach the disk within a second.
         let unsynced = a.last_incr_fsync_offset != a.last_incr_size;
-        let idle_everysec = policy == FsyncPolicy::EverySec && unsynced && now > a.last_fsync_s && !in_progress;
+        let idle_everysec =
+            policy == FsyncPolicy::EverySec && unsynced && now > a.last_fsync_s && !in_progress;
         if !(idle_everysec || (policy == FsyncPolicy::Always && unsynced)) {
             return;
         }
@@ -291,7 +348,13 @@ pub fn flush(srv: &mut Server, force: bool) {
         let bytes = std::mem::take(&mut srv.aof.buf);
         let n = bytes.len() as u64;
         srv.cost.elements(bytes.len() / 256);
-        disk(srv, DiskOp::Append { file: file.clone(), bytes });
+        disk(
+            srv,
+            DiskOp::Append {
+                file: file.clone(),
+                bytes,
+            },
+        );
         let a = &mut srv.aof;
         a.flush_postponed_start_s = 0;
         a.current_size += n;
@@ -308,7 +371,14 @@ fn try_fsync(srv: &mut Server, file: &str, policy: FsyncPolicy, sync_in_progress
     match policy {
         FsyncPolicy::Always => {
             let token = srv.aof.token();
-            disk(srv, DiskOp::Fsync { file: file.to_string(), token, blocking: true });
+            disk(
+                srv,
+                DiskOp::Fsync {
+                    file: file.to_string(),
+                    token,
+                    blocking: true,
+                },
+            );
             srv.aof.last_incr_fsync_offset = srv.aof.last_incr_size;
             srv.aof.last_fsync_s = now;
         }
@@ -316,7 +386,14 @@ fn try_fsync(srv: &mut Server, file: &str, policy: FsyncPolicy, sync_in_progress
             if !sync_in_progress {
                 let token = srv.aof.token();
                 srv.aof.fsyncs_in_flight.insert(token);
-                disk(srv, DiskOp::Fsync { file: file.to_string(), token, blocking: false });
+                disk(
+                    srv,
+                    DiskOp::Fsync {
+                        file: file.to_string(),
+                        token,
+                        blocking: false,
+                    },
+                );
                 srv.aof.last_incr_fsync_offset = srv.aof.last_incr_size;
             }
             srv.aof.last_fsync_s = now;
@@ -336,13 +413,23 @@ pub fn fsync_done(srv: &mut Server, token: u64) {
 pub(crate) fn fsync_and_close(srv: &mut Server, file: &str) {
     let token = srv.aof.token();
     srv.aof.closes_in_flight.insert(token);
-    disk(srv, DiskOp::Fsync { file: file.to_string(), token, blocking: false });
+    disk(
+        srv,
+        DiskOp::Fsync {
+            file: file.to_string(),
+            token,
+            blocking: false,
+        },
+    );
 }
 
 /// serverCron's AOF duties, in Redis's order: a scheduled rewrite, the
 /// automatic rewrite on growth, and the retry of a postponed flush.
 pub fn cron(srv: &mut Server) {
-    if !crate::child::has_active_child(srv) && srv.aof.rewrite_scheduled && !rewrite::rewrite_limited(srv) {
+    if !crate::child::has_active_child(srv)
+        && srv.aof.rewrite_scheduled
+        && !rewrite::rewrite_limited(srv)
+    {
         rewrite::rewrite_background(srv);
     }
     if !crate::child::has_active_child(srv) {
@@ -388,7 +475,10 @@ pub fn stop_for_full_sync(srv: &mut Server) {
 /// restartAOFAfterSYNC: with appendonly yes the AOF restarts with a rewrite
 /// of the synced dataset (Redis retries 10 times a second apart, then exits).
 pub fn restart_after_sync(srv: &mut Server) {
-    if srv.config.bool("appendonly") && srv.aof.status == AofStatus::Off && !rewrite::start_append_only(srv) {
+    if srv.config.bool("appendonly")
+        && srv.aof.status == AofStatus::Off
+        && !rewrite::start_append_only(srv)
+    {
         srv.log(LogLevel::Warning, "Failed enabling the AOF after successful master synchronization! Trying it again in one second.".into());
     }
 }
@@ -404,9 +494,15 @@ pub fn prepare_for_shutdown(srv: &mut Server, force: bool) -> Result<(), String>
                 srv.log(LogLevel::Warning, msg.clone());
                 return Err(msg);
             }
-            srv.log(LogLevel::Warning, "Writing initial AOF. Exit anyway.".into());
+            srv.log(
+                LogLevel::Warning,
+                "Writing initial AOF. Exit anyway.".into(),
+            );
         }
-        srv.log(LogLevel::Warning, "There is a child rewriting the AOF. Killing it!".into());
+        srv.log(
+            LogLevel::Warning,
+            "There is a child rewriting the AOF. Killing it!".into(),
+        );
         rewrite::kill_append_only_child(srv);
     }
     if srv.aof.status != AofStatus::Off {
@@ -414,7 +510,14 @@ pub fn prepare_for_shutdown(srv: &mut Server, force: bool) -> Result<(), String>
         flush(srv, true);
         if let Some(file) = srv.aof.incr_file.clone() {
             let token = srv.aof.token();
-            disk(srv, DiskOp::Fsync { file, token, blocking: true });
+            disk(
+                srv,
+                DiskOp::Fsync {
+                    file,
+                    token,
+                    blocking: true,
+                },
+            );
         }
     }
     Ok(())
@@ -427,16 +530,41 @@ pub fn info_fields(srv: &Server) -> Vec<(String, String)> {
     let a = &srv.aof;
     let mut v: Vec<(String, String)> = Vec::new();
     let mut f = |k: &str, val: String| v.push((k.to_string(), val));
-    f("aof_enabled", u8::from(a.status != AofStatus::Off).to_string());
-    f("aof_rewrite_in_progress", u8::from(aof_child_running(srv)).to_string());
-    f("aof_rewrite_scheduled", u8::from(a.rewrite_scheduled).to_string());
-    f("aof_last_rewrite_time_sec", a.rewrite_time_last_s.to_string());
-    let current = if a.rewrite_time_start_s == -1 { -1 } else { srv.unixtime() - a.rewrite_time_start_s };
+    f(
+        "aof_enabled",
+        u8::from(a.status != AofStatus::Off).to_string(),
+    );
+    f(
+        "aof_rewrite_in_progress",
+        u8::from(aof_child_running(srv)).to_string(),
+    );
+    f(
+        "aof_rewrite_scheduled",
+        u8::from(a.rewrite_scheduled).to_string(),
+    );
+    f(
+        "aof_last_rewrite_time_sec",
+        a.rewrite_time_last_s.to_string(),
+    );
+    let current = if a.rewrite_time_start_s == -1 {
+        -1
+    } else {
+        srv.unixtime() - a.rewrite_time_start_s
+    };
     f("aof_current_rewrite_time_sec", current.to_string());
-    f("aof_last_bgrewrite_status", if a.lastbgrewrite_ok { "ok" } else { "err" }.to_string());
+    f(
+        "aof_last_bgrewrite_status",
+        if a.lastbgrewrite_ok { "ok" } else { "err" }.to_string(),
+    );
     f("aof_rewrites", a.rewrites.to_string());
-    f("aof_rewrites_consecutive_failures", a.consecutive_failures.to_string());
-    f("aof_last_write_status", if a.last_write_ok { "ok" } else { "err" }.to_string());
+    f(
+        "aof_rewrites_consecutive_failures",
+        a.consecutive_failures.to_string(),
+    );
+    f(
+        "aof_last_write_status",
+        if a.last_write_ok { "ok" } else { "err" }.to_string(),
+    );
     f("aof_last_cow_size", a.last_cow_size.to_string());
     f("module_fork_in_progress", "0".into());
     f("module_fork_last_cow_size", "0".into());
@@ -444,9 +572,15 @@ pub fn info_fields(srv: &Server) -> Vec<(String, String)> {
     if srv.config.bool("appendonly") {
         f("aof_current_size", a.current_size.to_string());
         f("aof_base_size", a.rewrite_base_size.to_string());
-        f("aof_pending_rewrite", u8::from(a.rewrite_scheduled).to_string());
+        f(
+            "aof_pending_rewrite",
+            u8::from(a.rewrite_scheduled).to_string(),
+        );
         f("aof_buffer_length", a.buf.len().to_string());
-        f("aof_pending_bio_fsync", a.fsyncs_in_flight.len().to_string());
+        f(
+            "aof_pending_bio_fsync",
+            a.fsyncs_in_flight.len().to_string(),
+        );
         f("aof_delayed_fsync", a.delayed_fsync.to_string());
     }
     v

@@ -22,7 +22,12 @@ const SIGUSR1: i32 = 10;
 /// or the commands that rebuild it (rewriteAppendOnlyFileRio).
 pub fn base_image(srv: &Server) -> Vec<u8> {
     if srv.config.bool("aof-use-rdb-preamble") {
-        let aux = crate::rdb::Aux { ctime_s: srv.unixtime(), used_mem: crate::info::used_memory(srv), repl_id: srv.repl.replid.clone(), repl_offset: srv.repl.master_repl_offset };
+        let aux = crate::rdb::Aux {
+            ctime_s: srv.unixtime(),
+            used_mem: crate::info::used_memory(srv),
+            repl_id: srv.repl.replid.clone(),
+            repl_offset: srv.repl.master_repl_offset,
+        };
         let opts = crate::rdb::SaveOptions::from_config(&srv.config);
         let image = crate::rdb::save_with(&srv.dbs, &aux, &opts);
         return preamble_aux(&image).unwrap_or(image);
@@ -35,11 +40,21 @@ pub fn base_image(srv: &Server) -> Vec<u8> {
         if db.dict.is_empty() {
             continue;
         }
-        crate::resp::encode_command_into(&mut out, &[b"SELECT".to_vec(), index.to_string().into_bytes()]);
+        crate::resp::encode_command_into(
+            &mut out,
+            &[b"SELECT".to_vec(), index.to_string().into_bytes()],
+        );
         for (key, value) in &db.dict {
             rewrite_value(&mut out, key, value);
             if let Some(when) = db.expires.get(key) {
-                crate::resp::encode_command_into(&mut out, &[b"PEXPIREAT".to_vec(), key.clone(), when.to_string().into_bytes()]);
+                crate::resp::encode_command_into(
+                    &mut out,
+                    &[
+                        b"PEXPIREAT".to_vec(),
+                        key.clone(),
+                        when.to_string().into_bytes(),
+                    ],
+                );
             }
         }
     }
@@ -53,7 +68,10 @@ fn rdb_string_len(buf: &[u8]) -> Option<usize> {
     let (header, len) = match b >> 6 {
         0 => (1, (b & 0x3f) as usize),
         1 => (2, (((b & 0x3f) as usize) << 8) | *buf.get(1)? as usize),
-        2 if b == 0x80 => (5, u32::from_be_bytes(buf.get(1..5)?.try_into().ok()?) as usize),
+        2 if b == 0x80 => (
+            5,
+            u32::from_be_bytes(buf.get(1..5)?.try_into().ok()?) as usize,
+        ),
         3 => match b & 0x3f {
             0 => (1, 1),
             1 => (1, 2),
@@ -105,15 +123,24 @@ fn rewrite_value(out: &mut Vec<u8>, key: &[u8], value: &crate::object::Value) {
         }
     };
     match value {
-        Value::Str(s) => crate::resp::encode_command_into(out, &[b"SET".to_vec(), key.to_vec(), s.to_vec()]),
+        Value::Str(s) => {
+            crate::resp::encode_command_into(out, &[b"SET".to_vec(), key.to_vec(), s.to_vec()])
+        }
         Value::List(l) => batched(out, "RPUSH", l.iter().map(|v| vec![v.clone()]).collect()),
         Value::Set(s) => batched(out, "SADD", s.iter().map(|v| vec![v.clone()]).collect()),
         Value::ZSet(z) => batched(
             out,
             "ZADD",
-            z.ordered.iter().map(|(score, m)| vec![crate::util::format_double(score.0).into_bytes(), m.clone()]).collect(),
+            z.ordered
+                .iter()
+                .map(|(score, m)| vec![crate::util::format_double(score.0).into_bytes(), m.clone()])
+                .collect(),
         ),
-        Value::Hash(h) => batched(out, "HMSET", h.iter().map(|(f, v)| vec![f.clone(), v.clone()]).collect()),
+        Value::Hash(h) => batched(
+            out,
+            "HMSET",
+            h.iter().map(|(f, v)| vec![f.clone(), v.clone()]).collect(),
+        ),
     }
 }
 
@@ -142,14 +169,30 @@ pub fn rewrite_background(srv: &mut Server) -> Option<u32> {
     srv.aof.child_base_size = bytes.len() as u64;
     let cpu_us = serialise_cpu_us(bytes.len(), keys);
     let incremental_fsync = srv.config.bool("aof-rewrite-incremental-fsync");
-    let make_job = |pid| ChildJob::WriteFile { file: temp_rewrite_file(pid), cpu_us, bytes, incremental_fsync, rename_to: None };
+    let make_job = |pid| ChildJob::WriteFile {
+        file: temp_rewrite_file(pid),
+        cpu_us,
+        bytes,
+        incremental_fsync,
+        rename_to: None,
+    };
     let Some(pid) = crate::child::fork_with(srv, ChildKind::AofRewrite, make_job) else {
         srv.aof.lastbgrewrite_ok = false;
-        srv.log(LogLevel::Warning, "Can't rewrite append only file in background: fork: Resource temporarily unavailable".into());
+        srv.log(
+            LogLevel::Warning,
+            "Can't rewrite append only file in background: fork: Resource temporarily unavailable"
+                .into(),
+        );
         return None;
     };
     srv.aof.known_files.insert(temp_rewrite_file(pid));
-    srv.log(LogLevel::Notice, format!("Background append only file rewriting started by pid {}", pid));
+    srv.log(
+        LogLevel::Notice,
+        format!(
+            "Background append only file rewriting started by pid {}",
+            pid
+        ),
+    );
     srv.aof.rewrite_scheduled = false;
     srv.aof.rewrite_time_start_s = srv.unixtime();
     Some(pid)
@@ -175,7 +218,10 @@ fn open_new_incr_for_append(srv: &mut Server) {
     if let Some(am) = temp_am.as_mut() {
         persist_manifest(srv, am);
     }
-    srv.log(LogLevel::Notice, format!("Creating AOF incr file {} on background rewrite", name));
+    srv.log(
+        LogLevel::Notice,
+        format!("Creating AOF incr file {} on background rewrite", name),
+    );
     if let Some(old) = srv.aof.incr_file.take() {
         super::fsync_and_close(srv, &old);
         srv.aof.last_fsync_s = srv.unixtime();
@@ -206,7 +252,11 @@ pub fn rewrite_limited(srv: &mut Server) -> bool {
         a.limit_next_time_s = 0;
         return false;
     }
-    a.limit_next_delay_min = if a.limit_next_delay_min == 0 { 1 } else { (a.limit_next_delay_min * 2).min(LIMIT_MAX_MINUTES) };
+    a.limit_next_delay_min = if a.limit_next_delay_min == 0 {
+        1
+    } else {
+        (a.limit_next_delay_min * 2).min(LIMIT_MAX_MINUTES)
+    };
     a.limit_next_time_s = now + a.limit_next_delay_min * 60;
     let minutes = a.limit_next_delay_min;
     srv.log(LogLevel::Warning, format!("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes", minutes));
@@ -223,27 +273,41 @@ pub fn auto_rewrite_check(srv: &mut Server) {
     let base = srv.aof.rewrite_base_size.max(1) as i64;
     let growth = (srv.aof.current_size as i64).saturating_mul(100) / base - 100;
     if growth >= perc && !rewrite_limited(srv) {
-        srv.log(LogLevel::Notice, format!("Starting automatic rewriting of AOF on {}% growth", growth));
+        srv.log(
+            LogLevel::Notice,
+            format!("Starting automatic rewriting of AOF on {}% growth", growth),
+        );
         rewrite_background(srv);
     }
 }
 
 fn bgrewriteaof_command(ctx: &mut Ctx) {
     if super::aof_child_running(ctx.srv) {
-        ctx.c.reply.err("ERR Background append only file rewriting already in progress");
+        ctx.c
+            .reply
+            .err("ERR Background append only file rewriting already in progress");
     } else if crate::child::has_active_child(ctx.srv) || ctx.srv.in_exec {
         ctx.srv.aof.rewrite_scheduled = true;
         // A manual request resets the back-off so it can run at once.
         ctx.srv.aof.consecutive_failures = 0;
-        ctx.c.reply.simple("Background append only file rewriting scheduled");
+        ctx.c
+            .reply
+            .simple("Background append only file rewriting scheduled");
     } else if rewrite_background(ctx.srv).is_some() {
-        ctx.c.reply.simple("Background append only file rewriting started");
+        ctx.c
+            .reply
+            .simple("Background append only file rewriting started");
     } else {
         ctx.c.reply.err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
     }
 }
 
-pub const COMMANDS: &[Command] = &[Command::new("bgrewriteaof", 1, flags::ADMIN | flags::NOSCRIPT | flags::NO_PROPAGATE, bgrewriteaof_command)];
+pub const COMMANDS: &[Command] = &[Command::new(
+    "bgrewriteaof",
+    1,
+    flags::ADMIN | flags::NOSCRIPT | flags::NO_PROPAGATE,
+    bgrewriteaof_command,
+)];
 
 /// startAppendOnly (CONFIG SET appendonly yes); false is C_ERR.
 pub fn start_append_only(srv: &mut Server) -> bool {
@@ -268,7 +332,10 @@ pub fn start_append_only(srv: &mut Server) -> bool {
     }
     srv.aof.last_fsync_s = srv.unixtime();
     if !srv.aof.last_write_ok {
-        srv.log(LogLevel::Warning, "AOF reopen, just ignore the last error.".into());
+        srv.log(
+            LogLevel::Warning,
+            "AOF reopen, just ignore the last error.".into(),
+        );
         srv.aof.last_write_ok = true;
     }
     true
@@ -280,7 +347,14 @@ pub fn stop_append_only(srv: &mut Server) {
     if let Some(file) = srv.aof.incr_file.take() {
         let token = srv.aof.next_token;
         srv.aof.next_token += 1;
-        disk(srv, DiskOp::Fsync { file, token, blocking: true });
+        disk(
+            srv,
+            DiskOp::Fsync {
+                file,
+                token,
+                blocking: true,
+            },
+        );
         srv.aof.last_fsync_s = srv.unixtime();
     }
     let a = &mut srv.aof;
@@ -299,7 +373,10 @@ pub(crate) fn kill_append_only_child(srv: &mut Server) {
         return;
     }
     let child = srv.child.take().expect("checked");
-    srv.log(LogLevel::Notice, format!("Killing running AOF rewrite child: {}", child.pid));
+    srv.log(
+        LogLevel::Notice,
+        format!("Killing running AOF rewrite child: {}", child.pid),
+    );
     crate::memory::child_ended(srv, child.kind);
     remove_temp_files(srv, child.pid);
     srv.aof.rewrite_time_start_s = -1;
@@ -312,7 +389,12 @@ fn remove_temp_files(srv: &mut Server, pid: u32) {
 }
 
 /// backgroundRewriteDoneHandler.
-pub fn background_rewrite_done(srv: &mut Server, child: &Child, status: ChildExitStatus, cow_bytes: u64) {
+pub fn background_rewrite_done(
+    srv: &mut Server,
+    child: &Child,
+    status: ChildExitStatus,
+    cow_bytes: u64,
+) {
     match status {
         ChildExitStatus::Ok => {
             crate::memory::log_cow_report(srv);
@@ -322,21 +404,33 @@ pub fn background_rewrite_done(srv: &mut Server, child: &Child, status: ChildExi
         ChildExitStatus::Error => {
             srv.aof.lastbgrewrite_ok = false;
             srv.aof.consecutive_failures += 1;
-            srv.log(LogLevel::Warning, "Background AOF rewrite terminated with error".into());
+            srv.log(
+                LogLevel::Warning,
+                "Background AOF rewrite terminated with error".into(),
+            );
         }
         ChildExitStatus::Signal(sig) => {
             if sig != SIGUSR1 {
                 srv.aof.lastbgrewrite_ok = false;
                 srv.aof.consecutive_failures += 1;
             }
-            srv.log(LogLevel::Warning, format!("Background AOF rewrite terminated by signal {}", sig));
+            srv.log(
+                LogLevel::Warning,
+                format!("Background AOF rewrite terminated by signal {}", sig),
+            );
         }
     }
     remove_temp_files(srv, child.pid);
     if srv.aof.status == AofStatus::WaitRewrite {
         srv.aof.buf.clear();
         let temp_incr = manifest::temp_incr_name(&srv.aof.filename);
-        srv.log(LogLevel::Notice, format!("Removing the temp incr aof file {} in the background", temp_incr));
+        srv.log(
+            LogLevel::Notice,
+            format!(
+                "Removing the temp incr aof file {} in the background",
+                temp_incr
+            ),
+        );
         let path = srv.aof.path(&temp_incr);
         remove_if_known(srv, &path);
         if srv.aof.incr_file.as_deref() == Some(path.as_str()) {
@@ -349,20 +443,47 @@ pub fn background_rewrite_done(srv: &mut Server, child: &Child, status: ChildExi
 }
 
 fn rewrite_succeeded(srv: &mut Server, pid: u32) {
-    srv.log(LogLevel::Notice, "Background AOF rewrite terminated with success".into());
+    srv.log(
+        LogLevel::Notice,
+        "Background AOF rewrite terminated with success".into(),
+    );
     let tmpfile = temp_rewrite_file(pid);
     let mut am = srv.aof.manifest.clone();
     let preamble = srv.config.bool("aof-use-rdb-preamble");
     let base = am.new_base_marking_previous(&srv.aof.filename, preamble);
-    disk(srv, DiskOp::Rename { from: tmpfile.clone(), to: srv.aof.path(&base) });
-    srv.log(LogLevel::Notice, format!("Successfully renamed the temporary AOF base file {} into {}", tmpfile, base));
+    disk(
+        srv,
+        DiskOp::Rename {
+            from: tmpfile.clone(),
+            to: srv.aof.path(&base),
+        },
+    );
+    srv.log(
+        LogLevel::Notice,
+        format!(
+            "Successfully renamed the temporary AOF base file {} into {}",
+            tmpfile, base
+        ),
+    );
     if srv.aof.status == AofStatus::WaitRewrite {
         let temp_incr = manifest::temp_incr_name(&srv.aof.filename);
         let incr = am.new_incr(&srv.aof.filename);
         let to = srv.aof.path(&incr);
-        disk(srv, DiskOp::Rename { from: srv.aof.path(&temp_incr), to: to.clone() });
+        disk(
+            srv,
+            DiskOp::Rename {
+                from: srv.aof.path(&temp_incr),
+                to: to.clone(),
+            },
+        );
         srv.aof.incr_file = Some(to);
-        srv.log(LogLevel::Notice, format!("Successfully renamed the temporary AOF incr file {} into {}", temp_incr, incr));
+        srv.log(
+            LogLevel::Notice,
+            format!(
+                "Successfully renamed the temporary AOF incr file {} into {}",
+                temp_incr, incr
+            ),
+        );
     }
     am.mark_rewritten_incr_as_history(srv.aof.incr_file.is_some());
     persist_manifest(srv, &mut am);
@@ -374,7 +495,10 @@ fn rewrite_succeeded(srv: &mut Server, pid: u32) {
     delete_history_files(srv);
     srv.aof.lastbgrewrite_ok = true;
     srv.aof.consecutive_failures = 0;
-    srv.log(LogLevel::Notice, "Background AOF rewrite finished successfully".into());
+    srv.log(
+        LogLevel::Notice,
+        "Background AOF rewrite finished successfully".into(),
+    );
     if srv.aof.status == AofStatus::WaitRewrite {
         srv.aof.status = AofStatus::On;
     }
@@ -387,7 +511,10 @@ pub fn delete_history_files(srv: &mut Server) {
     }
     let history = std::mem::take(&mut srv.aof.manifest.history);
     for info in history {
-        srv.log(LogLevel::Notice, format!("Removing the history file {} in the background", info.name));
+        srv.log(
+            LogLevel::Notice,
+            format!("Removing the history file {} in the background", info.name),
+        );
         let path = srv.aof.path(&info.name);
         disk(srv, DiskOp::Remove { file: path });
     }

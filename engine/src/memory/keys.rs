@@ -20,7 +20,15 @@ const SCAN_MAX: usize = 128;
 
 /// The bytes sdsnewlen asks for: header, bytes, NUL.
 fn sds_request(len: usize) -> u64 {
-    let header = if len < 32 { 1 } else if len < 256 { 3 } else if len < 65536 { 5 } else { 9 };
+    let header = if len < 32 {
+        1
+    } else if len < 256 {
+        3
+    } else if len < 65536 {
+        5
+    } else {
+        9
+    };
     (header + len + 1) as u64
 }
 
@@ -43,7 +51,14 @@ pub struct KeyTable {
 
 impl Default for KeyTable {
     fn default() -> Self {
-        KeyTable { records: Vec::new(), free_handles: Vec::new(), keys: 0, pending: Vec::new(), big: Map::default(), seed: 0x9e37_79b9_7f4a_7c15 }
+        KeyTable {
+            records: Vec::new(),
+            free_handles: Vec::new(),
+            keys: 0,
+            pending: Vec::new(),
+            big: Map::default(),
+            seed: 0x9e37_79b9_7f4a_7c15,
+        }
     }
 }
 
@@ -68,7 +83,9 @@ impl KeyTable {
             v => {
                 let count = v.element_count() as u64;
                 match self.big.get(&handle) {
-                    Some(&(at, bytes)) if count <= at * 2 && count * 2 >= at => (ROBJ, bytes * count / at),
+                    Some(&(at, bytes)) if count <= at * 2 && count * 2 >= at => {
+                        (ROBJ, bytes * count / at)
+                    }
                     _ => {
                         let bytes = value_bytes(v) as u64 - ROBJ;
                         self.big.insert(handle, (count, bytes));
@@ -81,14 +98,18 @@ impl KeyTable {
 
     /// The live record of `handle` (a freed one reads as None).
     fn record(&self, handle: u64) -> Option<&[Alloc; 4]> {
-        handle.checked_sub(1).and_then(|i| self.records.get(i as usize)).filter(|r| !r[0].is_none())
+        handle
+            .checked_sub(1)
+            .and_then(|i| self.records.get(i as usize))
+            .filter(|r| !r[0].is_none())
     }
 }
 
 /// Charges the main loop for pages brought back from swap.
 fn stall(srv: &mut Server, swapped_in_4k: u64) {
     if swapped_in_4k > 0 {
-        srv.cost.block_us(swapped_in_4k * srv.options.machine.swap_in_latency_us);
+        srv.cost
+            .block_us(swapped_in_4k * srv.options.machine.swap_in_latency_us);
     }
 }
 
@@ -118,7 +139,9 @@ fn touch_record(heap: &mut Heap, rec: &[Alloc; 4], write_value: bool, pick: u64)
 /// recent frees left.
 pub fn key_stored(srv: &mut Server, db: usize, key: &[u8], old_handle: Option<u64>) {
     flush_pending(srv);
-    let Some(entry) = srv.dbs[db].dict.get_mut(key) else { return };
+    let Some(entry) = srv.dbs[db].dict.get_mut(key) else {
+        return;
+    };
     let back = place(&mut srv.mem, key.len(), entry, old_handle);
     stall(srv, back);
 }
@@ -126,7 +149,12 @@ pub fn key_stored(srv: &mut Server, db: usize, key: &[u8], old_handle: Option<u6
 /// Lays out a stored entry's allocations and records its handle in the
 /// entry. Returns the 4 KiB pages swapped back in. Callers that already
 /// hold the entry (DEBUG POPULATE) use it directly to avoid a lookup.
-pub fn place(mem: &mut super::MemState, key_len: usize, entry: &mut crate::object::Entry, old_handle: Option<u64>) -> u64 {
+pub fn place(
+    mem: &mut super::MemState,
+    key_len: usize,
+    entry: &mut crate::object::Entry,
+    old_handle: Option<u64>,
+) -> u64 {
     let old = old_handle.filter(|&h| mem.keys.record(h).is_some());
     let mut back = 0;
     let handle = match old {
@@ -156,7 +184,11 @@ pub fn place(mem: &mut super::MemState, key_len: usize, entry: &mut crate::objec
     };
     let (robj, val) = mem.keys.value_requests(handle, &entry.value);
     let (r, b3) = mem.heap.alloc(robj);
-    let (v, b4) = if val > 0 { mem.heap.alloc(val) } else { (Alloc::NONE, 0) };
+    let (v, b4) = if val > 0 {
+        mem.heap.alloc(val)
+    } else {
+        (Alloc::NONE, 0)
+    };
     back += b3 + b4;
     let rec = &mut mem.keys.records[handle as usize - 1];
     rec[2] = r;
@@ -185,8 +217,12 @@ pub fn key_removed(srv: &mut Server, handle: u64) {
 /// and stall the loop; nothing is copied).
 pub fn key_read(srv: &mut Server, db: usize, key: &[u8]) {
     flush_pending(srv);
-    let Some(handle) = srv.dbs[db].dict.get(key).map(|e| e.meta.alloc) else { return };
-    let Some(rec) = srv.mem.keys.record(handle).copied() else { return adopt(srv, db, key) };
+    let Some(handle) = srv.dbs[db].dict.get(key).map(|e| e.meta.alloc) else {
+        return;
+    };
+    let Some(rec) = srv.mem.keys.record(handle).copied() else {
+        return adopt(srv, db, key);
+    };
     let pick = srv.mem.keys.next_random();
     let back = touch_record(&mut srv.mem.heap, &rec, false, pick);
     stall(srv, back);
@@ -196,7 +232,9 @@ pub fn key_read(srv: &mut Server, db: usize, key: &[u8]) {
 /// place, so it is re-sized after the command ([`flush_pending`]).
 pub fn key_write(srv: &mut Server, db: usize, key: &[u8]) {
     flush_pending(srv);
-    let Some(handle) = srv.dbs[db].dict.get(key).map(|e| e.meta.alloc) else { return };
+    let Some(handle) = srv.dbs[db].dict.get(key).map(|e| e.meta.alloc) else {
+        return;
+    };
     if srv.mem.keys.record(handle).is_none() {
         return adopt(srv, db, key);
     }
@@ -218,18 +256,30 @@ pub fn flush_pending(srv: &mut Server) {
     let pending = std::mem::take(&mut srv.mem.keys.pending);
     let mut back = 0;
     for (db, key) in &pending {
-        let Some(entry) = srv.dbs.get(*db).and_then(|d| d.dict.get(key.as_slice())) else { continue };
+        let Some(entry) = srv.dbs.get(*db).and_then(|d| d.dict.get(key.as_slice())) else {
+            continue;
+        };
         let handle = entry.meta.alloc;
         let mem = &mut srv.mem;
-        let Some(rec) = mem.keys.record(handle).copied() else { continue };
+        let Some(rec) = mem.keys.record(handle).copied() else {
+            continue;
+        };
         let (robj, val) = mem.keys.value_requests(handle, &entry.value);
         let mut new = rec;
         for (slot, want) in [(2usize, robj), (3, val)] {
             let have = mem.heap.usable(rec[slot]);
-            let need = if want == 0 { 0 } else { size_class(want as usize) as u64 };
+            let need = if want == 0 {
+                0
+            } else {
+                size_class(want as usize) as u64
+            };
             if have != need {
                 mem.heap.free(rec[slot]);
-                let (a, b) = if want > 0 { mem.heap.alloc(want) } else { (Alloc::NONE, 0) };
+                let (a, b) = if want > 0 {
+                    mem.heap.alloc(want)
+                } else {
+                    (Alloc::NONE, 0)
+                };
                 new[slot] = a;
                 back += b;
             }
@@ -270,7 +320,10 @@ pub fn rebuild(srv: &mut Server) {
 
 /// The handle a keyspace entry would be re-sized under (for tests).
 pub fn record_bytes(srv: &Server, handle: u64) -> u64 {
-    srv.mem.keys.record(handle).map_or(0, |rec| rec.iter().map(|a| srv.mem.heap.usable(*a)).sum())
+    srv.mem
+        .keys
+        .record(handle)
+        .map_or(0, |rec| rec.iter().map(|a| srv.mem.heap.usable(*a)).sum())
 }
 
 #[cfg(test)]

@@ -5,14 +5,17 @@
 mod keys;
 pub mod pages;
 
-pub use keys::{db_emptied, flush_pending, key_read, key_removed, key_stored, key_write, place, rebuild, record_bytes};
+pub use keys::{
+    db_emptied, flush_pending, key_read, key_removed, key_stored, key_write, place, rebuild,
+    record_bytes,
+};
 use pages::{Alloc, Heap};
 
 use crate::child::ChildKind;
 use crate::commands::{flags, Command, Ctx};
-use crate::server::Server;
 use crate::object::Value;
 use crate::reply::errors;
+use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 
 /// jemalloc's size class for an allocation of `n` bytes (8, 16, 32, 48, 64,
@@ -31,7 +34,15 @@ pub fn size_class(n: usize) -> usize {
 
 /// An sds string of `len` bytes: header, bytes, NUL.
 fn sds_bytes(len: usize) -> usize {
-    let header = if len < 32 { 1 } else if len < 256 { 3 } else if len < 65536 { 5 } else { 9 };
+    let header = if len < 32 {
+        1
+    } else if len < 256 {
+        3
+    } else if len < 65536 {
+        5
+    } else {
+        9
+    };
     size_class(header + len + 1)
 }
 
@@ -49,9 +60,13 @@ pub fn value_bytes(value: &Value) -> usize {
             let nodes = entries / 8192 + 1;
             ROBJ_BYTES + 40 + nodes * (32 + size_class(entries / nodes + 7))
         }
-        Value::Hash(h) => ROBJ_BYTES + collection_bytes(h.iter().map(|(k, v)| k.len() + v.len()), h.len()),
+        Value::Hash(h) => {
+            ROBJ_BYTES + collection_bytes(h.iter().map(|(k, v)| k.len() + v.len()), h.len())
+        }
         Value::Set(s) => ROBJ_BYTES + collection_bytes(s.iter().map(|m| m.len()), s.len()),
-        Value::ZSet(z) => ROBJ_BYTES + collection_bytes(z.scores.keys().map(|m| m.len() + 8), z.len()),
+        Value::ZSet(z) => {
+            ROBJ_BYTES + collection_bytes(z.scores.keys().map(|m| m.len() + 8), z.len())
+        }
     }
 }
 
@@ -114,7 +129,12 @@ fn memory_help_command(ctx: &mut Ctx) {
 
 const MEMORY_SUBCOMMANDS: &[Command] = &[
     Command::new("usage", -3, flags::READONLY, memory_usage_command),
-    Command::new("help", 2, flags::STALE | flags::LOADING, memory_help_command),
+    Command::new(
+        "help",
+        2,
+        flags::STALE | flags::LOADING,
+        memory_help_command,
+    ),
 ];
 
 pub const COMMANDS: &[Command] = &[Command::container("memory", -2, 0, MEMORY_SUBCOMMANDS)];
@@ -129,7 +149,10 @@ mod tests {
         assert_eq!(size_class(129), 160);
         assert_eq!(size_class(1000), 1024);
         assert_eq!(size_class(1025), 1280);
-        assert_eq!(key_usage_bytes(b"a", &Value::Str(b"hello".to_vec().into())), 64);
+        assert_eq!(
+            key_usage_bytes(b"a", &Value::Str(b"hello".to_vec().into())),
+            64
+        );
     }
 }
 
@@ -273,7 +296,11 @@ pub fn overhead_bytes(srv: &Server) -> u64 {
 pub(crate) fn sync_regions(srv: &mut Server) {
     let histlen = srv.repl.backlog_histlen();
     let offset = srv.repl.master_repl_offset;
-    let clients: u64 = srv.clients.values().map(|c| CLIENT_BYTES + c.querybuf.capacity() as u64 + c.reply.buf.len() as u64).sum();
+    let clients: u64 = srv
+        .clients
+        .values()
+        .map(|c| CLIENT_BYTES + c.querybuf.capacity() as u64 + c.reply.buf.len() as u64)
+        .sum();
     let mut tables = 0u64;
     for d in &srv.dbs {
         for len in [d.dict.len(), d.expires.len()] {
@@ -286,13 +313,16 @@ pub(crate) fn sync_regions(srv: &mut Server) {
     let m = &mut srv.mem;
     let mut back = m.backlog.resize(&mut m.heap, histlen);
     let written = (offset - m.backlog_offset).max(0) as u64;
-    back += m.backlog.write_ring(&mut m.heap, m.backlog_offset.max(0) as u64, written);
+    back += m
+        .backlog
+        .write_ring(&mut m.heap, m.backlog_offset.max(0) as u64, written);
     m.backlog_offset = offset;
     back += m.clients.resize(&mut m.heap, clients);
     back += m.tables.resize(&mut m.heap, tables);
     m.peak = m.peak.max(m.heap.allocated);
     if back > 0 {
-        srv.cost.block_us(back * srv.options.machine.swap_in_latency_us);
+        srv.cost
+            .block_us(back * srv.options.machine.swap_in_latency_us);
     }
 }
 
@@ -358,7 +388,11 @@ pub fn discard_cow_report(srv: &mut Server) {
 /// Logs the ended child's "Fork CoW for ..." line (sendChildCowInfo), once.
 pub fn log_cow_report(srv: &mut Server) {
     if let Some(message) = srv.mem.cow_report.take() {
-        srv.outputs.push_back(crate::Output::Log(crate::LogLine { level: crate::LogLevel::Notice, role: 'C', message }));
+        srv.outputs.push_back(crate::Output::Log(crate::LogLine {
+            level: crate::LogLevel::Notice,
+            role: 'C',
+            message,
+        }));
     }
 }
 
@@ -421,7 +455,11 @@ pub fn stats(srv: &Server) -> crate::MemoryStats {
         used_memory: heap.allocated,
         rss_bytes: heap.rss_bytes() + PROCESS_BASE_RSS,
         swapped_bytes: heap.swapped_bytes(),
-        child_private_bytes: if srv.child.is_some() { heap.copied_bytes() } else { 0 },
+        child_private_bytes: if srv.child.is_some() {
+            heap.copied_bytes()
+        } else {
+            0
+        },
         swap_in_pages: heap.swap_ins,
     }
 }

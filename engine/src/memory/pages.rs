@@ -92,7 +92,11 @@ fn small_classes() -> Vec<u64> {
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 { a } else { gcd(b, a % b) }
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 impl Heap {
@@ -102,7 +106,13 @@ impl Heap {
             .map(|size| {
                 // A slab is the smallest page multiple the class divides.
                 let slab_bytes = size / gcd(size, ALLOC_PAGE) * ALLOC_PAGE;
-                Class { size, slab_bytes, free: Vec::new(), bump: 0, end: 0 }
+                Class {
+                    size,
+                    slab_bytes,
+                    free: Vec::new(),
+                    bump: 0,
+                    end: 0,
+                }
             })
             .collect();
         Heap {
@@ -141,7 +151,11 @@ impl Heap {
         let class = super::size_class(n.max(1) as usize) as u64;
         let (addr, code, size) = if class <= SMALL_MAX {
             let idx = self.classes.partition_point(|c| c.size < class);
-            (self.alloc_small(idx), idx as u64 + 1, self.classes[idx].size)
+            (
+                self.alloc_small(idx),
+                idx as u64 + 1,
+                self.classes[idx].size,
+            )
         } else {
             let pages = class.div_ceil(ALLOC_PAGE);
             let start = match self.large_free.get_mut(&pages).and_then(|v| v.pop()) {
@@ -157,7 +171,10 @@ impl Heap {
             };
             (start * ALLOC_PAGE, 64 + pages, pages * ALLOC_PAGE)
         };
-        assert!(addr < 1 << ADDR_BITS && code < 1 << (64 - ADDR_BITS), "simulated heap overflow");
+        assert!(
+            addr < 1 << ADDR_BITS && code < 1 << (64 - ADDR_BITS),
+            "simulated heap overflow"
+        );
         self.allocated += size;
         let swapped_in = self.touch(addr, size, true);
         (Alloc(code << ADDR_BITS | addr), swapped_in)
@@ -191,7 +208,10 @@ impl Heap {
             c => {
                 let pages = c - 64;
                 self.allocated -= pages * ALLOC_PAGE;
-                self.large_free.entry(pages).or_default().push(a.addr() / ALLOC_PAGE);
+                self.large_free
+                    .entry(pages)
+                    .or_default()
+                    .push(a.addr() / ALLOC_PAGE);
                 self.free_run_pages += pages;
             }
         }
@@ -310,13 +330,23 @@ mod tests {
     fn classes_and_slabs_like_jemalloc() {
         let h = Heap::new(false);
         let sizes: Vec<u64> = h.classes.iter().map(|c| c.size).collect();
-        assert_eq!(&sizes[..12], &[8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224]);
+        assert_eq!(
+            &sizes[..12],
+            &[8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224]
+        );
         assert_eq!(*sizes.last().unwrap(), 14336);
         for n in [1usize, 17, 129, 1000, 4102, 14336] {
-            assert!(sizes.contains(&(super::super::size_class(n) as u64)), "{}", n);
+            assert!(
+                sizes.contains(&(super::super::size_class(n) as u64)),
+                "{}",
+                n
+            );
         }
         let slab = |s: u64| h.classes.iter().find(|c| c.size == s).unwrap().slab_bytes;
-        assert_eq!((slab(8), slab(48), slab(5120), slab(14336)), (4096, 3 * 4096, 5 * 4096, 7 * 4096));
+        assert_eq!(
+            (slab(8), slab(48), slab(5120), slab(14336)),
+            (4096, 3 * 4096, 5 * 4096, 7 * 4096)
+        );
     }
 
     #[test]

@@ -84,7 +84,9 @@ pub fn temp_file(pid: u32) -> String {
 }
 
 pub fn dbfilename(srv: &Server) -> String {
-    srv.config.get("dbfilename").unwrap_or_else(|| "dump.rdb".into())
+    srv.config
+        .get("dbfilename")
+        .unwrap_or_else(|| "dump.rdb".into())
 }
 
 /// The dataset as an RDB image, with the replication id and offset.
@@ -95,13 +97,18 @@ pub fn current_image(srv: &Server) -> Vec<u8> {
         repl_id: srv.repl.replid.clone(),
         repl_offset: srv.repl.master_repl_offset,
     };
-    crate::rdb::save_with(&srv.dbs, &aux, &crate::rdb::SaveOptions::from_config(&srv.config))
+    crate::rdb::save_with(
+        &srv.dbs,
+        &aux,
+        &crate::rdb::SaveOptions::from_config(&srv.config),
+    )
 }
 
 /// CPU time serialising the current dataset into `bytes` bytes takes.
 pub fn save_cpu_us(srv: &Server, bytes: usize) -> u64 {
     let compress_us = if srv.config.bool("rdbcompression") {
-        crate::memory::stats(srv).used_memory * crate::cost::RDB_COMPRESS_CENTI_NS_PER_BYTE / 100_000
+        crate::memory::stats(srv).used_memory * crate::cost::RDB_COMPRESS_CENTI_NS_PER_BYTE
+            / 100_000
     } else {
         0
     };
@@ -110,7 +117,11 @@ pub fn save_cpu_us(srv: &Server, bytes: usize) -> u64 {
 
 /// A log line the child process prints (role 'C').
 fn child_log(srv: &mut Server, level: LogLevel, message: String) {
-    srv.outputs.push_back(Output::Log(LogLine { level, role: 'C', message }));
+    srv.outputs.push_back(Output::Log(LogLine {
+        level,
+        role: 'C',
+        message,
+    }));
 }
 
 /// rdbSave on the main thread: serialise, write the temp file, fsync
@@ -121,9 +132,19 @@ pub fn rdb_save(srv: &mut Server) {
     srv.cost.block_us(cpu);
     let tmp = temp_file(srv.options.pid);
     let target = dbfilename(srv);
-    srv.outputs.push_back(Output::Disk(DiskOp::Append { file: tmp.clone(), bytes: bytes.clone() }));
-    srv.outputs.push_back(Output::Disk(DiskOp::Fsync { file: tmp.clone(), token: 0, blocking: true }));
-    srv.outputs.push_back(Output::Disk(DiskOp::Rename { from: tmp, to: target }));
+    srv.outputs.push_back(Output::Disk(DiskOp::Append {
+        file: tmp.clone(),
+        bytes: bytes.clone(),
+    }));
+    srv.outputs.push_back(Output::Disk(DiskOp::Fsync {
+        file: tmp.clone(),
+        token: 0,
+        blocking: true,
+    }));
+    srv.outputs.push_back(Output::Disk(DiskOp::Rename {
+        from: tmp,
+        to: target,
+    }));
     srv.log(LogLevel::Notice, "DB saved on disk".into());
     srv.dirty = 0;
     srv.lastsave_s = srv.unixtime();
@@ -152,7 +173,10 @@ pub fn rdb_save_background_with(srv: &mut Server, bytes: Vec<u8>) -> Option<u32>
         incremental_fsync,
         rename_to,
     })?;
-    srv.log(LogLevel::Notice, format!("Background saving started by pid {}", pid));
+    srv.log(
+        LogLevel::Notice,
+        format!("Background saving started by pid {}", pid),
+    );
     srv.rdb.save_time_start_s = srv.unixtime();
     srv.rdb.child_type = Some(RdbChildType::Disk);
     srv.rdb.save_keys_total = srv.total_keys() as u64;
@@ -169,7 +193,12 @@ pub fn rdb_save_background(srv: &mut Server) -> Option<u32> {
 }
 
 /// backgroundSaveDoneHandler: the RDB child ended.
-pub fn background_save_done(srv: &mut Server, child: &Child, status: ChildExitStatus, cow_bytes: u64) {
+pub fn background_save_done(
+    srv: &mut Server,
+    child: &Child,
+    status: ChildExitStatus,
+    cow_bytes: u64,
+) {
     let socket = srv.rdb.child_type == Some(RdbChildType::Socket);
     let ok = status == ChildExitStatus::Ok;
     if ok {
@@ -195,7 +224,10 @@ pub fn background_save_done(srv: &mut Server, child: &Child, status: ChildExitSt
 fn disk_done(srv: &mut Server, child: &Child, status: ChildExitStatus) {
     match status {
         ChildExitStatus::Ok => {
-            srv.log(LogLevel::Notice, "Background saving terminated with success".into());
+            srv.log(
+                LogLevel::Notice,
+                "Background saving terminated with success".into(),
+            );
             srv.dirty = srv.dirty.saturating_sub(srv.rdb.dirty_before_bgsave);
             srv.lastsave_s = srv.unixtime();
             srv.rdb.lastbgsave_ok = true;
@@ -208,8 +240,13 @@ fn disk_done(srv: &mut Server, child: &Child, status: ChildExitStatus) {
             srv.event("bgsave_done", format!("pid {} error", child.pid));
         }
         ChildExitStatus::Signal(sig) => {
-            srv.log(LogLevel::Warning, format!("Background saving terminated by signal {}", sig));
-            srv.outputs.push_back(Output::Disk(DiskOp::Remove { file: temp_file(child.pid) }));
+            srv.log(
+                LogLevel::Warning,
+                format!("Background saving terminated by signal {}", sig),
+            );
+            srv.outputs.push_back(Output::Disk(DiskOp::Remove {
+                file: temp_file(child.pid),
+            }));
             // SIGUSR1 is how Redis itself stops a child: not an error.
             if sig != 10 {
                 srv.rdb.lastbgsave_ok = false;
@@ -221,9 +258,15 @@ fn disk_done(srv: &mut Server, child: &Child, status: ChildExitStatus) {
 
 fn socket_done(srv: &mut Server, status: ChildExitStatus) {
     match status {
-        ChildExitStatus::Ok => srv.log(LogLevel::Notice, "Background RDB transfer terminated with success".into()),
+        ChildExitStatus::Ok => srv.log(
+            LogLevel::Notice,
+            "Background RDB transfer terminated with success".into(),
+        ),
         ChildExitStatus::Error => srv.log(LogLevel::Warning, "Background transfer error".into()),
-        ChildExitStatus::Signal(sig) => srv.log(LogLevel::Warning, format!("Background transfer terminated by signal {}", sig)),
+        ChildExitStatus::Signal(sig) => srv.log(
+            LogLevel::Warning,
+            format!("Background transfer terminated by signal {}", sig),
+        ),
     }
 }
 
@@ -236,9 +279,17 @@ pub fn cron_save_points(srv: &mut Server) {
     }
     let now = srv.unixtime();
     let retry_ok = now - srv.rdb.lastbgsave_try_s > BGSAVE_RETRY_DELAY_S || srv.rdb.lastbgsave_ok;
-    let due = srv.config.hot.save_points.iter().find(|(secs, changes)| srv.dirty as i64 >= *changes && now - srv.lastsave_s > *secs);
+    let due = srv
+        .config
+        .hot
+        .save_points
+        .iter()
+        .find(|(secs, changes)| srv.dirty as i64 >= *changes && now - srv.lastsave_s > *secs);
     if let (Some(&(secs, changes)), true) = (due, retry_ok) {
-        srv.log(LogLevel::Notice, format!("{} changes in {} seconds. Saving...", changes, secs));
+        srv.log(
+            LogLevel::Notice,
+            format!("{} changes in {} seconds. Saving...", changes, secs),
+        );
         rdb_save_background(srv);
     }
 }
@@ -248,7 +299,11 @@ pub fn cron_save_points(srv: &mut Server) {
 pub fn cron_scheduled(srv: &mut Server) {
     let now = srv.unixtime();
     let retry_ok = now - srv.rdb.lastbgsave_try_s > BGSAVE_RETRY_DELAY_S || srv.rdb.lastbgsave_ok;
-    if !child::has_active_child(srv) && srv.rdb.bgsave_scheduled && retry_ok && rdb_save_background(srv).is_some() {
+    if !child::has_active_child(srv)
+        && srv.rdb.bgsave_scheduled
+        && retry_ok
+        && rdb_save_background(srv).is_some()
+    {
         srv.rdb.bgsave_scheduled = false;
     }
 }
@@ -256,7 +311,8 @@ pub fn cron_scheduled(srv: &mut Server) {
 /// writeCommandsDeniedByDiskError's RDB half: the error for write commands
 /// (and PING) after a failed BGSAVE.
 pub fn disk_error(srv: &Server) -> Option<&'static str> {
-    let configured = srv.config.bool("stop-writes-on-bgsave-error") && !srv.config.hot.save_points.is_empty();
+    let configured =
+        srv.config.bool("stop-writes-on-bgsave-error") && !srv.config.hot.save_points.is_empty();
     if configured && !srv.rdb.lastbgsave_ok {
         return Some(MISCONF);
     }
@@ -319,7 +375,10 @@ pub fn debug_reload(ctx: &mut Ctx) {
         } else if eq_ic(opt, "nosave") {
             save = false;
         } else {
-            return ctx.c.reply.err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+            return ctx
+                .c
+                .reply
+                .err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
         }
     }
     if save {
@@ -333,7 +392,8 @@ pub fn debug_reload(ctx: &mut Ctx) {
     }
     match crate::rdb::startup::load_image(ctx.srv, &image, merge) {
         Ok(()) => {
-            ctx.srv.log(LogLevel::Warning, "DB reloaded by DEBUG RELOAD".into());
+            ctx.srv
+                .log(LogLevel::Warning, "DB reloaded by DEBUG RELOAD".into());
             ctx.c.reply.ok();
         }
         Err(e) => {

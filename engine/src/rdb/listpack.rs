@@ -82,7 +82,9 @@ fn lp_encode_str(out: &mut Vec<u8>, s: &[u8]) {
         out.push(len as u8);
     } else {
         out.push(0xf0);
-        out.extend_from_slice(&(u32::try_from(len).expect("listpack entry below 4 GB")).to_le_bytes());
+        out.extend_from_slice(
+            &(u32::try_from(len).expect("listpack entry below 4 GB")).to_le_bytes(),
+        );
     }
     out.extend_from_slice(s);
 }
@@ -117,17 +119,26 @@ fn get<'a>(blob: &'a [u8], at: usize, n: usize, what: &str) -> Result<&'a [u8], 
 /// Decodes a listpack into its entries (integers as decimal strings).
 pub fn lp_decode(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if blob.len() < LP_HEADER_BYTES + 1 {
-        return Err(format!("listpack of {} bytes is shorter than its header", blob.len()));
+        return Err(format!(
+            "listpack of {} bytes is shorter than its header",
+            blob.len()
+        ));
     }
     let total = u32::from_le_bytes(blob[0..4].try_into().expect("4 bytes")) as usize;
     if total != blob.len() {
-        return Err(format!("listpack header says {} bytes, blob has {}", total, blob.len()));
+        return Err(format!(
+            "listpack header says {} bytes, blob has {}",
+            total,
+            blob.len()
+        ));
     }
     let declared = u16::from_le_bytes(blob[4..6].try_into().expect("2 bytes")) as usize;
     let mut entries = Vec::new();
     let mut at = LP_HEADER_BYTES;
     loop {
-        let first = *blob.get(at).ok_or_else(|| format!("listpack without terminator at byte {}", at))?;
+        let first = *blob
+            .get(at)
+            .ok_or_else(|| format!("listpack without terminator at byte {}", at))?;
         if first == LP_EOF {
             break;
         }
@@ -136,7 +147,10 @@ pub fn lp_decode(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         let mut expected = Vec::with_capacity(n);
         lp_encode_backlen(&mut expected, entry_len);
         if get(blob, at + entry_len, n, "listpack")? != expected.as_slice() {
-            return Err(format!("listpack backlen mismatch at byte {}", at + entry_len));
+            return Err(format!(
+                "listpack backlen mismatch at byte {}",
+                at + entry_len
+            ));
         }
         entries.push(value);
         at += entry_len + n;
@@ -145,7 +159,11 @@ pub fn lp_decode(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         return Err(format!("listpack terminator at byte {} before the end", at));
     }
     if declared != LP_COUNT_UNKNOWN && declared != entries.len() {
-        return Err(format!("listpack header counts {} entries, found {}", declared, entries.len()));
+        return Err(format!(
+            "listpack header counts {} entries, found {}",
+            declared,
+            entries.len()
+        ));
     }
     Ok(entries)
 }
@@ -172,28 +190,51 @@ fn lp_decode_entry(blob: &[u8], at: usize) -> Result<(Vec<u8>, usize), String> {
             string(2, (((b & 0x0f) as usize) << 8) | lo as usize)
         }
         0xf0 => {
-            let len = u32::from_le_bytes(get(blob, at + 1, 4, "listpack")?.try_into().expect("4 bytes"));
+            let len = u32::from_le_bytes(
+                get(blob, at + 1, 4, "listpack")?
+                    .try_into()
+                    .expect("4 bytes"),
+            );
             string(5, len as usize)
         }
-        0xf1 => int(i16::from_le_bytes(get(blob, at + 1, 2, "listpack")?.try_into().expect("2")) as i64, 3),
+        0xf1 => int(
+            i16::from_le_bytes(get(blob, at + 1, 2, "listpack")?.try_into().expect("2")) as i64,
+            3,
+        ),
         0xf2 => {
             let d = get(blob, at + 1, 3, "listpack")?;
             int((i32::from_le_bytes([0, d[0], d[1], d[2]]) >> 8) as i64, 4)
         }
-        0xf3 => int(i32::from_le_bytes(get(blob, at + 1, 4, "listpack")?.try_into().expect("4")) as i64, 5),
-        0xf4 => int(i64::from_le_bytes(get(blob, at + 1, 8, "listpack")?.try_into().expect("8")), 9),
-        _ => Err(format!("listpack invalid encoding 0x{:02x} at byte {}", b, at)),
+        0xf3 => int(
+            i32::from_le_bytes(get(blob, at + 1, 4, "listpack")?.try_into().expect("4")) as i64,
+            5,
+        ),
+        0xf4 => int(
+            i64::from_le_bytes(get(blob, at + 1, 8, "listpack")?.try_into().expect("8")),
+            9,
+        ),
+        _ => Err(format!(
+            "listpack invalid encoding 0x{:02x} at byte {}",
+            b, at
+        )),
     }
 }
 
 /// Decodes a ziplist (Redis before 7.0) into its entries.
 pub fn zl_decode(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if blob.len() < ZL_HEADER_BYTES + 1 {
-        return Err(format!("ziplist of {} bytes is shorter than its header", blob.len()));
+        return Err(format!(
+            "ziplist of {} bytes is shorter than its header",
+            blob.len()
+        ));
     }
     let total = u32::from_le_bytes(blob[0..4].try_into().expect("4 bytes")) as usize;
     if total != blob.len() || blob[blob.len() - 1] != 0xff {
-        return Err(format!("ziplist header says {} bytes, blob has {}", total, blob.len()));
+        return Err(format!(
+            "ziplist header says {} bytes, blob has {}",
+            total,
+            blob.len()
+        ));
     }
     let declared = u16::from_le_bytes(blob[8..10].try_into().expect("2 bytes")) as usize;
     let mut entries = Vec::new();
@@ -204,7 +245,9 @@ pub fn zl_decode(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         let prevlen_size = if blob[at] < 254 { 1 } else { 5 };
         let prevlen = match prevlen_size {
             1 => blob[at] as usize,
-            _ => u32::from_le_bytes(get(blob, at + 1, 4, "ziplist")?.try_into().expect("4")) as usize,
+            _ => {
+                u32::from_le_bytes(get(blob, at + 1, 4, "ziplist")?.try_into().expect("4")) as usize
+            }
         };
         if blob[at] == 255 || prevlen != previous_len {
             return Err(format!("ziplist prevlen mismatch at byte {}", at));
@@ -222,17 +265,26 @@ pub fn zl_decode(blob: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         return Err(format!("ziplist terminator at byte {} before the end", at));
     }
     if declared != 65535 && declared != entries.len() {
-        return Err(format!("ziplist header counts {} entries, found {}", declared, entries.len()));
+        return Err(format!(
+            "ziplist header counts {} entries, found {}",
+            declared,
+            entries.len()
+        ));
     }
     Ok(entries)
 }
 
 /// The encoding and data of a ziplist entry at `at`, and their length.
 fn zl_decode_payload(blob: &[u8], at: usize) -> Result<(Vec<u8>, usize), String> {
-    let b = *blob.get(at).ok_or_else(|| format!("ziplist entry overruns the blob at byte {}", at))?;
+    let b = *blob
+        .get(at)
+        .ok_or_else(|| format!("ziplist entry overruns the blob at byte {}", at))?;
     let int = |v: i64, len: usize| Ok((v.to_string().into_bytes(), len));
     let string = |header: usize, len: usize| -> Result<(Vec<u8>, usize), String> {
-        Ok((get(blob, at + header, len, "ziplist")?.to_vec(), header + len))
+        Ok((
+            get(blob, at + header, len, "ziplist")?.to_vec(),
+            header + len,
+        ))
     };
     match b {
         0x00..=0x3f => string(1, (b & 0x3f) as usize),
@@ -244,16 +296,28 @@ fn zl_decode_payload(blob: &[u8], at: usize) -> Result<(Vec<u8>, usize), String>
             let len = u32::from_be_bytes(get(blob, at + 1, 4, "ziplist")?.try_into().expect("4"));
             string(5, len as usize)
         }
-        0xc0 => int(i16::from_le_bytes(get(blob, at + 1, 2, "ziplist")?.try_into().expect("2")) as i64, 3),
-        0xd0 => int(i32::from_le_bytes(get(blob, at + 1, 4, "ziplist")?.try_into().expect("4")) as i64, 5),
-        0xe0 => int(i64::from_le_bytes(get(blob, at + 1, 8, "ziplist")?.try_into().expect("8")), 9),
+        0xc0 => int(
+            i16::from_le_bytes(get(blob, at + 1, 2, "ziplist")?.try_into().expect("2")) as i64,
+            3,
+        ),
+        0xd0 => int(
+            i32::from_le_bytes(get(blob, at + 1, 4, "ziplist")?.try_into().expect("4")) as i64,
+            5,
+        ),
+        0xe0 => int(
+            i64::from_le_bytes(get(blob, at + 1, 8, "ziplist")?.try_into().expect("8")),
+            9,
+        ),
         0xf0 => {
             let d = get(blob, at + 1, 3, "ziplist")?;
             int((i32::from_le_bytes([0, d[0], d[1], d[2]]) >> 8) as i64, 4)
         }
         0xfe => int(get(blob, at + 1, 1, "ziplist")?[0] as i8 as i64, 2),
         0xf1..=0xfd => int((b & 0x0f) as i64 - 1, 1),
-        _ => Err(format!("ziplist invalid encoding 0x{:02x} at byte {}", b, at)),
+        _ => Err(format!(
+            "ziplist invalid encoding 0x{:02x} at byte {}",
+            b, at
+        )),
     }
 }
 
@@ -281,7 +345,10 @@ pub fn intset_encode(values: &[i64]) -> Vec<u8> {
 /// Decodes an intset, checking its width, size and strict ascending order.
 pub fn intset_decode(blob: &[u8]) -> Result<Vec<i64>, String> {
     if blob.len() < 8 {
-        return Err(format!("intset of {} bytes is shorter than its header", blob.len()));
+        return Err(format!(
+            "intset of {} bytes is shorter than its header",
+            blob.len()
+        ));
     }
     let width = u32::from_le_bytes(blob[0..4].try_into().expect("4")) as usize;
     let count = u32::from_le_bytes(blob[4..8].try_into().expect("4")) as usize;
@@ -289,7 +356,12 @@ pub fn intset_decode(blob: &[u8]) -> Result<Vec<i64>, String> {
         return Err(format!("intset invalid encoding {} at byte 0", width));
     }
     if count.checked_mul(width).and_then(|n| n.checked_add(8)) != Some(blob.len()) {
-        return Err(format!("intset of {} x {} bytes does not match its {}-byte blob", count, width, blob.len()));
+        return Err(format!(
+            "intset of {} x {} bytes does not match its {}-byte blob",
+            count,
+            width,
+            blob.len()
+        ));
     }
     let mut out: Vec<i64> = Vec::with_capacity(count);
     for (k, chunk) in blob[8..].chunks_exact(width).enumerate() {
@@ -299,7 +371,10 @@ pub fn intset_decode(blob: &[u8]) -> Result<Vec<i64>, String> {
             _ => i64::from_le_bytes(chunk.try_into().expect("8")),
         };
         if out.last().is_some_and(|&prev| prev >= v) {
-            return Err(format!("intset not strictly ascending at byte {}", 8 + k * width));
+            return Err(format!(
+                "intset not strictly ascending at byte {}",
+                8 + k * width
+            ));
         }
         out.push(v);
     }
@@ -315,10 +390,27 @@ mod tests {
         let long = vec![b'z'; 5000];
         let mid = vec![b'y'; 300];
         let items: Vec<Vec<u8>> = vec![
-            b"0".to_vec(), b"127".to_vec(), b"128".to_vec(), b"-1".to_vec(), b"-4096".to_vec(), b"4095".to_vec(),
-            b"-4097".to_vec(), b"32767".to_vec(), b"-32769".to_vec(), b"8388607".to_vec(), b"-8388609".to_vec(),
-            b"2147483647".to_vec(), b"-2147483649".to_vec(), b"9223372036854775807".to_vec(),
-            b"-9223372036854775808".to_vec(), b"".to_vec(), b"-0".to_vec(), b"07".to_vec(), b"hello".to_vec(), mid, long,
+            b"0".to_vec(),
+            b"127".to_vec(),
+            b"128".to_vec(),
+            b"-1".to_vec(),
+            b"-4096".to_vec(),
+            b"4095".to_vec(),
+            b"-4097".to_vec(),
+            b"32767".to_vec(),
+            b"-32769".to_vec(),
+            b"8388607".to_vec(),
+            b"-8388609".to_vec(),
+            b"2147483647".to_vec(),
+            b"-2147483649".to_vec(),
+            b"9223372036854775807".to_vec(),
+            b"-9223372036854775808".to_vec(),
+            b"".to_vec(),
+            b"-0".to_vec(),
+            b"07".to_vec(),
+            b"hello".to_vec(),
+            mid,
+            long,
         ];
         let blob = lp_encode(items.iter().map(|v| v.as_slice()));
         assert_eq!(lp_decode(&blob).unwrap(), items);
@@ -339,7 +431,11 @@ mod tests {
 
     #[test]
     fn intset_round_trips_each_width() {
-        for values in [vec![1, -2, 300], vec![70_000, -1], vec![i64::MIN, 5, i64::MAX]] {
+        for values in [
+            vec![1, -2, 300],
+            vec![70_000, -1],
+            vec![i64::MIN, 5, i64::MAX],
+        ] {
             let mut sorted = values.clone();
             sorted.sort();
             assert_eq!(intset_decode(&intset_encode(&values)).unwrap(), sorted);
@@ -356,7 +452,11 @@ mod tests {
         let mut body = Vec::new();
         let mut prev = 0u8;
         let entries: Vec<Vec<u8>> = vec![
-            vec![0x02, b'a', b'b'], vec![0xf8], vec![0xfe, 0xfe], vec![0xc0, 0xe8, 0x03], vec![0xf0, 0xa0, 0x86, 0x01],
+            vec![0x02, b'a', b'b'],
+            vec![0xf8],
+            vec![0xfe, 0xfe],
+            vec![0xc0, 0xe8, 0x03],
+            vec![0xf0, 0xa0, 0x86, 0x01],
             [vec![0xe0], (1i64 << 40).to_le_bytes().to_vec()].concat(),
         ];
         for e in &entries {
@@ -372,7 +472,10 @@ mod tests {
         blob.extend_from_slice(&body);
         blob.push(0xff);
         let got = zl_decode(&blob).unwrap();
-        let want: Vec<Vec<u8>> = ["ab", "7", "-2", "1000", "100000", "1099511627776"].iter().map(|s| s.as_bytes().to_vec()).collect();
+        let want: Vec<Vec<u8>> = ["ab", "7", "-2", "1000", "100000", "1099511627776"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
         assert_eq!(got, want);
     }
 

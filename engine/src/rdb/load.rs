@@ -24,7 +24,11 @@ pub struct LoadOptions {
 
 impl LoadOptions {
     pub fn new(databases: usize) -> LoadOptions {
-        LoadOptions { databases, limits: SaveOptions::default().limits, discard_expired_before_ms: None }
+        LoadOptions {
+            databases,
+            limits: SaveOptions::default().limits,
+            discard_expired_before_ms: None,
+        }
     }
 }
 
@@ -52,9 +56,15 @@ pub fn load_with(buf: &[u8], opts: &LoadOptions) -> Result<Loaded, String> {
     if buf.len() < 9 || !buf.starts_with(b"REDIS") {
         return Err("Wrong signature trying to load DB from file".into());
     }
-    let version = std::str::from_utf8(&buf[5..9]).ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    let version = std::str::from_utf8(&buf[5..9])
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
     if !(1..=RDB_VERSION).contains(&version) {
-        return Err(format!("Can't handle RDB format version {}", String::from_utf8_lossy(&buf[5..9])));
+        return Err(format!(
+            "Can't handle RDB format version {}",
+            String::from_utf8_lossy(&buf[5..9])
+        ));
     }
     let mut r = Reader { buf, pos: 9 };
     let mut loaded = Loaded {
@@ -128,16 +138,28 @@ fn read_aux(r: &mut Reader, loaded: &mut Loaded) -> Result<(), String> {
     let (k, v) = (r.string()?, r.string()?);
     match k.as_slice() {
         b"repl-id" => loaded.repl_id = Some(String::from_utf8_lossy(&v).into_owned()),
-        b"repl-offset" => loaded.repl_offset = std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()),
+        b"repl-offset" => {
+            loaded.repl_offset = std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok())
+        }
         _ => {}
     }
     loaded.aux.push((k, v));
     Ok(())
 }
 
-fn insert_key(d: &mut Db, key: Vec<u8>, value: Value, when: Option<i64>, at: usize) -> Result<(), String> {
+fn insert_key(
+    d: &mut Db,
+    key: Vec<u8>,
+    value: Value,
+    when: Option<i64>,
+    at: usize,
+) -> Result<(), String> {
     if d.dict.contains_key(&key) {
-        return Err(format!("Duplicate key '{}' at offset {}", String::from_utf8_lossy(&key), at));
+        return Err(format!(
+            "Duplicate key '{}' at offset {}",
+            String::from_utf8_lossy(&key),
+            at
+        ));
     }
     if let Some(w) = when {
         d.expires.insert(key.clone(), w);
@@ -151,7 +173,12 @@ fn check_crc(r: &mut Reader) -> Result<(), String> {
     let body_end = r.pos;
     let expected = u64::from_le_bytes(r.array::<8>()?);
     if expected != 0 && CRC64.checksum(&r.buf[..body_end]) != expected {
-        return Err(format!("Wrong RDB checksum expected: ({:x}) got ({:x}) at offset {}", CRC64.checksum(&r.buf[..body_end]), expected, body_end));
+        return Err(format!(
+            "Wrong RDB checksum expected: ({:x}) got ({:x}) at offset {}",
+            CRC64.checksum(&r.buf[..body_end]),
+            expected,
+            body_end
+        ));
     }
     Ok(())
 }
@@ -165,7 +192,12 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
-        let end = end.ok_or_else(|| format!("Unexpected EOF reading RDB file: {} bytes wanted at offset {}", n, self.pos))?;
+        let end = end.ok_or_else(|| {
+            format!(
+                "Unexpected EOF reading RDB file: {} bytes wanted at offset {}",
+                n, self.pos
+            )
+        })?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -190,7 +222,10 @@ impl<'a> Reader<'a> {
             _ => match first {
                 LEN_32BIT => Ok((u32::from_be_bytes(self.array::<4>()?) as u64, false)),
                 LEN_64BIT => Ok((u64::from_be_bytes(self.array::<8>()?), false)),
-                _ => Err(format!("Unknown length encoding {} in rdbLoadLen() at offset {}", first, at)),
+                _ => Err(format!(
+                    "Unknown length encoding {} in rdbLoadLen() at offset {}",
+                    first, at
+                )),
             },
         }
     }
@@ -199,7 +234,10 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         match self.len_or_enc()? {
             (n, false) => Ok(n),
-            _ => Err(format!("encoded value where a length belongs at offset {}", at)),
+            _ => Err(format!(
+                "encoded value where a length belongs at offset {}",
+                at
+            )),
         }
     }
 
@@ -210,7 +248,10 @@ impl<'a> Reader<'a> {
         let n = self.len()?;
         let left = (self.buf.len() - self.pos) as u64;
         if n > left {
-            return Err(format!("element count {} exceeds the {} bytes left at offset {}", n, left, at));
+            return Err(format!(
+                "element count {} exceeds the {} bytes left at offset {}",
+                n, left, at
+            ));
         }
         Ok(n as usize)
     }
@@ -219,7 +260,8 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         match self.len_or_enc()? {
             (n, false) => {
-                let n = usize::try_from(n).map_err(|_| format!("string length {} too large at offset {}", n, at))?;
+                let n = usize::try_from(n)
+                    .map_err(|_| format!("string length {} too large at offset {}", n, at))?;
                 Ok(self.take(n)?.to_vec())
             }
             (enc, true) => self.encoded_string(enc as u8, at),
@@ -230,17 +272,27 @@ impl<'a> Reader<'a> {
     fn encoded_string(&mut self, enc: u8, at: usize) -> Result<Vec<u8>, String> {
         match enc {
             ENC_INT8 => Ok((self.byte()? as i8).to_string().into_bytes()),
-            ENC_INT16 => Ok(i16::from_le_bytes(self.array::<2>()?).to_string().into_bytes()),
-            ENC_INT32 => Ok(i32::from_le_bytes(self.array::<4>()?).to_string().into_bytes()),
+            ENC_INT16 => Ok(i16::from_le_bytes(self.array::<2>()?)
+                .to_string()
+                .into_bytes()),
+            ENC_INT32 => Ok(i32::from_le_bytes(self.array::<4>()?)
+                .to_string()
+                .into_bytes()),
             ENC_LZF => {
                 let compressed_len = self.len()?;
                 let original_len = self.len()?;
-                let compressed_len = usize::try_from(compressed_len).map_err(|_| format!("LZF length too large at offset {}", at))?;
-                let original_len = usize::try_from(original_len).map_err(|_| format!("LZF length too large at offset {}", at))?;
+                let compressed_len = usize::try_from(compressed_len)
+                    .map_err(|_| format!("LZF length too large at offset {}", at))?;
+                let original_len = usize::try_from(original_len)
+                    .map_err(|_| format!("LZF length too large at offset {}", at))?;
                 let data = self.take(compressed_len)?;
-                lzf::decompress(data, original_len).map_err(|e| format!("{} in the string at offset {}", e, at))
+                lzf::decompress(data, original_len)
+                    .map_err(|e| format!("{} in the string at offset {}", e, at))
             }
-            _ => Err(format!("Unknown RDB string encoding type {} at offset {}", enc, at)),
+            _ => Err(format!(
+                "Unknown RDB string encoding type {} at offset {}",
+                enc, at
+            )),
         }
     }
 
@@ -259,7 +311,8 @@ impl<'a> Reader<'a> {
             253 => Err(format!("Zset with NAN score detected at offset {}", at)),
             n => {
                 let text = self.take(n as usize)?;
-                crate::util::parse_f64(text).ok_or_else(|| format!("invalid score at offset {}", at))
+                crate::util::parse_f64(text)
+                    .ok_or_else(|| format!("invalid score at offset {}", at))
             }
         }
     }
@@ -301,25 +354,70 @@ fn read_object(r: &mut Reader, t: u8, at: usize) -> Result<Option<Value>, String
         TYPE_SET_INTSET => {
             let (blob, at) = r.blob()?;
             let values = in_blob(intset_decode(&blob), at)?;
-            Value::Set(SetObj::from(values.iter().map(|v| v.to_string().into_bytes()).collect::<Set<Vec<u8>>>()))
+            Value::Set(SetObj::from(
+                values
+                    .iter()
+                    .map(|v| v.to_string().into_bytes())
+                    .collect::<Set<Vec<u8>>>(),
+            ))
         }
         TYPE_ZSET_ZIPLIST | TYPE_ZSET_LISTPACK => {
             let (blob, at) = r.blob()?;
-            let entries = in_blob(if t == TYPE_ZSET_LISTPACK { lp_decode(&blob) } else { zl_decode(&blob) }, at)?;
+            let entries = in_blob(
+                if t == TYPE_ZSET_LISTPACK {
+                    lp_decode(&blob)
+                } else {
+                    zl_decode(&blob)
+                },
+                at,
+            )?;
             in_blob(zset_from_pairs(entries), at)?
         }
         TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK => {
             let (blob, at) = r.blob()?;
-            let entries = in_blob(if t == TYPE_HASH_LISTPACK { lp_decode(&blob) } else { zl_decode(&blob) }, at)?;
+            let entries = in_blob(
+                if t == TYPE_HASH_LISTPACK {
+                    lp_decode(&blob)
+                } else {
+                    zl_decode(&blob)
+                },
+                at,
+            )?;
             in_blob(hash_from_pairs(entries), at)?
         }
-        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => read_quicklist(r, t == TYPE_LIST_QUICKLIST_2)?,
-        TYPE_MODULE | TYPE_MODULE_2 => return Err(format!("module value at offset {}: redsim loads no modules", at)),
-        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => return Err(format!("stream value at offset {}: redsim has no streams", at)),
-        TYPE_HASH_ZIPMAP => return Err(format!("zipmap hash at offset {}: Redis 2.x encodings are not supported", at)),
-        other => return Err(format!("Unknown RDB encoding type {} at offset {}", other, at)),
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+            read_quicklist(r, t == TYPE_LIST_QUICKLIST_2)?
+        }
+        TYPE_MODULE | TYPE_MODULE_2 => {
+            return Err(format!(
+                "module value at offset {}: redsim loads no modules",
+                at
+            ))
+        }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
+            return Err(format!(
+                "stream value at offset {}: redsim has no streams",
+                at
+            ))
+        }
+        TYPE_HASH_ZIPMAP => {
+            return Err(format!(
+                "zipmap hash at offset {}: Redis 2.x encodings are not supported",
+                at
+            ))
+        }
+        other => {
+            return Err(format!(
+                "Unknown RDB encoding type {} at offset {}",
+                other, at
+            ))
+        }
     };
-    Ok(if value.element_count() == 0 { None } else { Some(value) })
+    Ok(if value.element_count() == 0 {
+        None
+    } else {
+        Some(value)
+    })
 }
 
 fn read_zset_plain(r: &mut Reader, binary: bool) -> Result<Value, String> {
@@ -328,7 +426,11 @@ fn read_zset_plain(r: &mut Reader, binary: bool) -> Result<Value, String> {
     for _ in 0..n {
         let m_at = r.pos;
         let member = r.string()?;
-        let score = if binary { f64::from_le_bytes(r.array::<8>()?) } else { r.text_double()? };
+        let score = if binary {
+            f64::from_le_bytes(r.array::<8>()?)
+        } else {
+            r.text_double()?
+        };
         if score.is_nan() {
             return Err(format!("Zset with NAN score detected at offset {}", m_at));
         }
@@ -355,12 +457,16 @@ fn read_hash_plain(r: &mut Reader) -> Result<Value, String> {
 
 fn zset_from_pairs(entries: Vec<Vec<u8>>) -> Result<Value, String> {
     if !entries.len().is_multiple_of(2) {
-        return Err(format!("sorted set listpack has an odd number of entries ({})", entries.len()));
+        return Err(format!(
+            "sorted set listpack has an odd number of entries ({})",
+            entries.len()
+        ));
     }
     let mut z = ZSet::default();
     let mut it = entries.into_iter();
     while let (Some(member), Some(score)) = (it.next(), it.next()) {
-        let score = crate::util::parse_f64(&score).ok_or_else(|| format!("invalid score '{}'", String::from_utf8_lossy(&score)))?;
+        let score = crate::util::parse_f64(&score)
+            .ok_or_else(|| format!("invalid score '{}'", String::from_utf8_lossy(&score)))?;
         if z.insert(member, score).is_some() {
             return Err("Duplicate zset fields detected".into());
         }
@@ -370,7 +476,10 @@ fn zset_from_pairs(entries: Vec<Vec<u8>>) -> Result<Value, String> {
 
 fn hash_from_pairs(entries: Vec<Vec<u8>>) -> Result<Value, String> {
     if !entries.len().is_multiple_of(2) {
-        return Err(format!("hash listpack has an odd number of entries ({})", entries.len()));
+        return Err(format!(
+            "hash listpack has an odd number of entries ({})",
+            entries.len()
+        ));
     }
     let mut h = Map::default();
     let mut it = entries.into_iter();
@@ -391,7 +500,10 @@ fn read_quicklist(r: &mut Reader, v2: bool) -> Result<Value, String> {
         let node_at = r.pos;
         let container = if v2 { r.len()? } else { QUICKLIST_NODE_PACKED };
         if container != QUICKLIST_NODE_PACKED && container != QUICKLIST_NODE_PLAIN {
-            return Err(format!("Quicklist integrity check failed: container {} at offset {}", container, node_at));
+            return Err(format!(
+                "Quicklist integrity check failed: container {} at offset {}",
+                container, node_at
+            ));
         }
         let (blob, at) = r.blob()?;
         if blob.is_empty() {
@@ -401,7 +513,14 @@ fn read_quicklist(r: &mut Reader, v2: bool) -> Result<Value, String> {
             l.push_back(blob);
             continue;
         }
-        let entries = in_blob(if v2 { lp_decode(&blob) } else { zl_decode(&blob) }, at)?;
+        let entries = in_blob(
+            if v2 {
+                lp_decode(&blob)
+            } else {
+                zl_decode(&blob)
+            },
+            at,
+        )?;
         l.extend(entries);
     }
     Ok(Value::List(l))

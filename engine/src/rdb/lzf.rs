@@ -41,7 +41,11 @@ pub fn compress_run(head: &[u8], fill: u8, len: usize, max_out_bytes: usize) -> 
 }
 
 fn compress_with(input: &[u8], max_out_bytes: usize, dense: bool) -> Option<Vec<u8>> {
-    let table = if dense { Slots::Dense(vec![0; 1 << HASH_LOG]) } else { Slots::sparse(input.len()) };
+    let table = if dense {
+        Slots::Dense(vec![0; 1 << HASH_LOG])
+    } else {
+        Slots::sparse(input.len())
+    };
     compress_source(&input, max_out_bytes, table)
 }
 
@@ -82,7 +86,11 @@ impl Source for RunSource<'_> {
         self.len
     }
     fn at(&self, i: usize) -> u8 {
-        if i < self.head.len() { self.head[i] } else { self.fill }
+        if i < self.head.len() {
+            self.head[i]
+        } else {
+            self.fill
+        }
     }
     fn run_start(&self) -> usize {
         self.head.len()
@@ -98,7 +106,11 @@ fn trigram<S: Source>(input: &S, i: usize) -> [u8; 3] {
     [input.at(i), input.at(i + 1), input.at(i + 2)]
 }
 
-fn compress_source<S: Source>(input: &S, max_out_bytes: usize, mut table: Slots) -> Option<Vec<u8>> {
+fn compress_source<S: Source>(
+    input: &S,
+    max_out_bytes: usize,
+    mut table: Slots,
+) -> Option<Vec<u8>> {
     let n = input.len();
     let run_start = input.run_start();
     let mut out = Vec::with_capacity(max_out_bytes.min(n).min(1 << 16));
@@ -161,7 +173,11 @@ fn compress_source<S: Source>(input: &S, max_out_bytes: usize, mut table: Slots)
 /// string does not zero 16K slots. Lookups agree, so the output is the same.
 enum Slots {
     Dense(Vec<usize>),
-    Sparse { keys: Vec<u16>, vals: Vec<usize>, mask: usize },
+    Sparse {
+        keys: Vec<u16>,
+        vals: Vec<usize>,
+        mask: usize,
+    },
 }
 
 /// Inputs up to this length use the sparse map.
@@ -172,7 +188,11 @@ impl Slots {
     fn sparse(distinct: usize) -> Slots {
         // Load stays at or below half.
         let cap = (2 * distinct).next_power_of_two().max(8);
-        Slots::Sparse { keys: vec![0; cap], vals: vec![0; cap], mask: cap - 1 }
+        Slots::Sparse {
+            keys: vec![0; cap],
+            vals: vec![0; cap],
+            mask: cap - 1,
+        }
     }
 
     /// Index of `slot`'s entry in the sparse map, or of the empty entry
@@ -238,7 +258,11 @@ fn push_back_reference(out: &mut Vec<u8>, len: usize, offset: usize) {
 /// Errors name the offset inside the compressed stream.
 pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, String> {
     if expected_len > max_decompressed_len(input.len()) {
-        return Err(format!("LZF length {} impossible for {} compressed bytes", expected_len, input.len()));
+        return Err(format!(
+            "LZF length {} impossible for {} compressed bytes",
+            expected_len,
+            input.len()
+        ));
     }
     let mut out: Vec<u8> = Vec::with_capacity(expected_len);
     let mut ip = 0usize;
@@ -248,9 +272,14 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, String> 
         ip += 1;
         if ctrl < 32 {
             let run = ctrl + 1;
-            let literals = input.get(ip..ip + run).ok_or_else(|| format!("LZF literal run past the end at byte {}", at))?;
+            let literals = input
+                .get(ip..ip + run)
+                .ok_or_else(|| format!("LZF literal run past the end at byte {}", at))?;
             if out.len() + run > expected_len {
-                return Err(format!("LZF output overflows {} bytes at byte {}", expected_len, at));
+                return Err(format!(
+                    "LZF output overflows {} bytes at byte {}",
+                    expected_len, at
+                ));
             }
             out.extend_from_slice(literals);
             ip += run;
@@ -258,18 +287,30 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, String> 
         }
         let mut len = ctrl >> 5;
         if len == 7 {
-            len += *input.get(ip).ok_or_else(|| format!("LZF truncated back reference at byte {}", at))? as usize;
+            len += *input
+                .get(ip)
+                .ok_or_else(|| format!("LZF truncated back reference at byte {}", at))?
+                as usize;
             ip += 1;
         }
-        let low = *input.get(ip).ok_or_else(|| format!("LZF truncated back reference at byte {}", at))? as usize;
+        let low = *input
+            .get(ip)
+            .ok_or_else(|| format!("LZF truncated back reference at byte {}", at))?
+            as usize;
         ip += 1;
         let distance = (((ctrl & 0x1f) << 8) | low) + 1;
         let len = len + 2;
         if distance > out.len() {
-            return Err(format!("LZF back reference before the start at byte {}", at));
+            return Err(format!(
+                "LZF back reference before the start at byte {}",
+                at
+            ));
         }
         if out.len() + len > expected_len {
-            return Err(format!("LZF output overflows {} bytes at byte {}", expected_len, at));
+            return Err(format!(
+                "LZF output overflows {} bytes at byte {}",
+                expected_len, at
+            ));
         }
         let from = out.len() - distance;
         // Byte by byte: a reference may overlap the bytes it produces.
@@ -279,7 +320,11 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, String> 
         }
     }
     if out.len() != expected_len {
-        return Err(format!("LZF stream decodes to {} bytes, expected {}", out.len(), expected_len));
+        return Err(format!(
+            "LZF stream decodes to {} bytes, expected {}",
+            out.len(),
+            expected_len
+        ));
     }
     Ok(out)
 }
@@ -317,9 +362,19 @@ mod tests {
         round_trip(b"a");
         round_trip(&[b'x'; 1000]);
         round_trip(b"abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc-hello-abcabc");
-        let noise: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..5000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         round_trip(&noise);
-        let mixed: Vec<u8> = (0..20_000u32).map(|i| if i % 700 < 400 { b'q' } else { (i * 7 % 251) as u8 }).collect();
+        let mixed: Vec<u8> = (0..20_000u32)
+            .map(|i| {
+                if i % 700 < 400 {
+                    b'q'
+                } else {
+                    (i * 7 % 251) as u8
+                }
+            })
+            .collect();
         round_trip(&mixed);
     }
 
@@ -343,10 +398,30 @@ mod tests {
     /// bytes, for heads that share bytes with the fill and that do not.
     #[test]
     fn run_compression_matches_plain() {
-        let heads: [&[u8]; 6] = [b"", b"value:17", b"c3:991", b"xxaxx", b"abcabcabcabcabcabcabcabcabcabcabcabcab", b"\0\0v\0"];
+        let heads: [&[u8]; 6] = [
+            b"",
+            b"value:17",
+            b"c3:991",
+            b"xxaxx",
+            b"abcabcabcabcabcabcabcabcabcabcabcabcab",
+            b"\0\0v\0",
+        ];
         for head in heads {
             for fill in [0u8, b'x', b'a'] {
-                for len in [head.len(), head.len() + 1, head.len() + 3, 64, 200, 263, 264, 265, 700, 4096, 10_000, 100_000] {
+                for len in [
+                    head.len(),
+                    head.len() + 1,
+                    head.len() + 3,
+                    64,
+                    200,
+                    263,
+                    264,
+                    265,
+                    700,
+                    4096,
+                    10_000,
+                    100_000,
+                ] {
                     if len < head.len() {
                         continue;
                     }
@@ -354,7 +429,14 @@ mod tests {
                     plain.resize(len, fill);
                     for max in [len + 64, len.saturating_sub(4), 12] {
                         let want = compress(&plain, max);
-                        assert_eq!(compress_run(head, fill, len, max), want, "head {:?} fill {} len {}", head, fill, len);
+                        assert_eq!(
+                            compress_run(head, fill, len, max),
+                            want,
+                            "head {:?} fill {} len {}",
+                            head,
+                            fill,
+                            len
+                        );
                     }
                 }
             }

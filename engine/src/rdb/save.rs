@@ -74,8 +74,12 @@ pub fn save(dbs: &[Db], aux: &Aux) -> Vec<u8> {
 
 /// Serialises every db into an RDB image.
 pub fn save_with(dbs: &[Db], aux: &Aux, opts: &SaveOptions) -> Vec<u8> {
-    let mut w = Writer { out: Vec::new(), opts };
-    w.out.extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
+    let mut w = Writer {
+        out: Vec::new(),
+        opts,
+    };
+    w.out
+        .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
     let aux_fields: [(&str, String); 8] = [
         ("redis-ver", "7.0.15".into()),
         ("redis-bits", "64".into()),
@@ -117,7 +121,10 @@ pub fn save_with(dbs: &[Db], aux: &Aux, opts: &SaveOptions) -> Vec<u8> {
 /// The DUMP payload of one value (rdbSaveObjectType and rdbSaveObject,
 /// then the RDB version and a CRC64, both little-endian), as DUMP replies.
 pub fn dump_payload(value: &Value, opts: &SaveOptions) -> Vec<u8> {
-    let mut w = Writer { out: Vec::new(), opts };
+    let mut w = Writer {
+        out: Vec::new(),
+        opts,
+    };
     w.object(None, value);
     w.out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
     let crc = CRC64.checksum(&w.out);
@@ -168,7 +175,9 @@ impl Writer<'_> {
     /// written from their compact form, with the same bytes `string`
     /// writes for the materialised value.
     fn str_value(&mut self, s: &crate::object::StrObj) {
-        let Some(run) = s.run() else { return self.string(s) };
+        let Some(run) = s.run() else {
+            return self.string(s);
+        };
         assert!(run.len > 20, "compact strings are long");
         if self.opts.compression {
             if let Some(c) = lzf::compress_run(run.head, run.fill, run.len, run.len - 4) {
@@ -178,11 +187,14 @@ impl Writer<'_> {
         }
         self.len(run.len as u64);
         self.out.extend_from_slice(run.head);
-        self.out.resize(self.out.len() + run.len - run.head.len(), run.fill);
+        self.out
+            .resize(self.out.len() + run.len - run.head.len(), run.fill);
     }
 
     fn try_integer(&mut self, s: &[u8]) -> bool {
-        let Some(v) = crate::util::parse_i64(s) else { return false };
+        let Some(v) = crate::util::parse_i64(s) else {
+            return false;
+        };
         if let Ok(b) = i8::try_from(v) {
             self.out.push(ENC_MARK | ENC_INT8);
             self.out.push(b as u8);
@@ -233,7 +245,10 @@ impl Writer<'_> {
 
     fn set(&mut self, key: Option<&[u8]>, s: &SetObj, intset: bool) {
         if intset {
-            let values: Vec<i64> = s.iter().map(|m| crate::util::parse_i64(m).expect("intset member")).collect();
+            let values: Vec<i64> = s
+                .iter()
+                .map(|m| crate::util::parse_i64(m).expect("intset member"))
+                .collect();
             self.header(TYPE_SET_INTSET, key);
             self.string(&intset_encode(&values));
             return;
@@ -261,8 +276,16 @@ impl Writer<'_> {
     fn zset(&mut self, key: Option<&[u8]>, z: &ZSet, listpack: bool) {
         if listpack {
             self.header(TYPE_ZSET_LISTPACK, key);
-            let scores: Vec<Vec<u8>> = z.ordered.iter().map(|(s, _)| d2string(s.0).into_bytes()).collect();
-            let entries = z.ordered.iter().zip(&scores).flat_map(|((_, m), s)| [m.as_slice(), s.as_slice()]);
+            let scores: Vec<Vec<u8>> = z
+                .ordered
+                .iter()
+                .map(|(s, _)| d2string(s.0).into_bytes())
+                .collect();
+            let entries = z
+                .ordered
+                .iter()
+                .zip(&scores)
+                .flat_map(|((_, m), s)| [m.as_slice(), s.as_slice()]);
             self.string(&lp_encode(entries));
             return;
         }
@@ -294,7 +317,9 @@ impl Writer<'_> {
             let blob = lp_encode(node.iter().map(|e| e.as_slice()));
             let inner = depth > 0 && count > depth * 2 && index >= depth && index < count - depth;
             if inner && blob.len() >= QUICKLIST_MIN_COMPRESS_BYTES {
-                if let Some(c) = lzf::compress(&blob, blob.len()).filter(|c| c.len() + QUICKLIST_MIN_COMPRESS_IMPROVE < blob.len()) {
+                if let Some(c) = lzf::compress(&blob, blob.len())
+                    .filter(|c| c.len() + QUICKLIST_MIN_COMPRESS_IMPROVE < blob.len())
+                {
                     self.lzf_blob(&c, blob.len());
                     continue;
                 }
@@ -366,7 +391,11 @@ pub fn d2string(d: f64) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let bound = (i64::MAX / 2) as f64;
     if d >= -bound && d <= bound && (d as i64) as f64 == d {
@@ -396,7 +425,8 @@ mod tests {
         let nodes = quicklist_nodes(&l, -2);
         assert!(nodes.len() > 1);
         for n in &nodes[..nodes.len() - 1] {
-            let bytes: usize = EMPTY_LISTPACK_BYTES + n.iter().map(|e| lp_entry_bytes(e)).sum::<usize>();
+            let bytes: usize =
+                EMPTY_LISTPACK_BYTES + n.iter().map(|e| lp_entry_bytes(e)).sum::<usize>();
             assert!(bytes <= 8192, "{}", bytes);
         }
         let counted = quicklist_nodes(&l, 3);

@@ -23,11 +23,16 @@ pub fn load_data_from_disk(srv: &mut Server) {
         return;
     }
     let name = super::bgsave::dbfilename(srv);
-    let Some(image) = srv.options.files.get(&name).cloned() else { return };
+    let Some(image) = srv.options.files.get(&name).cloned() else {
+        return;
+    };
     match load_file(srv, &image) {
         Ok(info) => {
             let seconds = (srv.cost.ns() - start_ns) as f64 / 1e9;
-            srv.log(LogLevel::Notice, format!("DB loaded from disk: {:.3} seconds", seconds));
+            srv.log(
+                LogLevel::Notice,
+                format!("DB loaded from disk: {:.3} seconds", seconds),
+            );
             restore_replication_info(srv, &info);
             srv.rdb.image = Some(image);
         }
@@ -63,7 +68,10 @@ fn load_image_info(srv: &mut Server, image: &[u8], merge: bool) -> Result<Loaded
         }
         for (key, entry) in db.dict {
             if srv.dbs[i].dict.contains_key(&key) && !merge {
-                return Err(format!("Duplicate key '{}' loading the RDB", String::from_utf8_lossy(&key)));
+                return Err(format!(
+                    "Duplicate key '{}' loading the RDB",
+                    String::from_utf8_lossy(&key)
+                ));
             }
             srv.dbs[i].expires.swap_remove(&key);
             if let Some(when) = db.expires.get(&key) {
@@ -72,18 +80,32 @@ fn load_image_info(srv: &mut Server, image: &[u8], merge: bool) -> Result<Loaded
             srv.dbs[i].dict.insert(key, entry);
         }
     }
-    srv.cost.block_us(crate::cost::rdb_load_us(keys, image.len() as u64));
+    srv.cost
+        .block_us(crate::cost::rdb_load_us(keys, image.len() as u64));
     srv.rdb.last_load_keys_loaded = keys;
     srv.rdb.last_load_keys_expired = loaded.expired_keys_skipped as u64;
     let expired = loaded.expired_keys_skipped;
     if loaded.empty_keys_skipped > 0 {
-        let msg = format!("Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.", keys, expired, loaded.empty_keys_skipped);
+        let msg = format!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            keys, expired, loaded.empty_keys_skipped
+        );
         srv.log(LogLevel::Warning, msg);
     } else {
-        srv.log(LogLevel::Notice, format!("Done loading RDB, keys loaded: {}, keys expired: {}.", keys, expired));
+        srv.log(
+            LogLevel::Notice,
+            format!(
+                "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                keys, expired
+            ),
+        );
     }
     let has_stream_db = loaded.aux.iter().any(|(k, _)| k == b"repl-stream-db");
-    Ok(LoadedInfo { repl_id: loaded.repl_id, repl_offset: loaded.repl_offset, has_stream_db })
+    Ok(LoadedInfo {
+        repl_id: loaded.repl_id,
+        repl_offset: loaded.repl_offset,
+        has_stream_db,
+    })
 }
 
 /// The AUX fields rdbLoadRio logs.
@@ -91,17 +113,27 @@ fn log_aux(srv: &mut Server, aux: &[(Vec<u8>, Vec<u8>)]) {
     for (k, v) in aux {
         let text = String::from_utf8_lossy(v).into_owned();
         match k.as_slice() {
-            b"redis-ver" => srv.log(LogLevel::Notice, format!("Loading RDB produced by version {}", text)),
+            b"redis-ver" => srv.log(
+                LogLevel::Notice,
+                format!("Loading RDB produced by version {}", text),
+            ),
             b"ctime" => {
                 let age = (srv.unixtime() - text.parse::<i64>().unwrap_or(0)).max(0);
                 srv.log(LogLevel::Notice, format!("RDB age {} seconds", age));
             }
             b"used-mem" => {
                 let mb = text.parse::<i64>().unwrap_or(0) as f64 / (1024.0 * 1024.0);
-                srv.log(LogLevel::Notice, format!("RDB memory usage when created {:.2} Mb", mb));
+                srv.log(
+                    LogLevel::Notice,
+                    format!("RDB memory usage when created {:.2} Mb", mb),
+                );
             }
-            b"aof-preamble" if text.parse::<i64>().unwrap_or(0) != 0 => srv.log(LogLevel::Notice, "RDB has an AOF tail".into()),
-            b"aof-base" if text.parse::<i64>().unwrap_or(0) != 0 => srv.log(LogLevel::Notice, "RDB is base AOF".into()),
+            b"aof-preamble" if text.parse::<i64>().unwrap_or(0) != 0 => {
+                srv.log(LogLevel::Notice, "RDB has an AOF tail".into())
+            }
+            b"aof-base" if text.parse::<i64>().unwrap_or(0) != 0 => {
+                srv.log(LogLevel::Notice, "RDB is base AOF".into())
+            }
             _ => {}
         }
     }
@@ -111,7 +143,9 @@ fn log_aux(srv: &mut Server, aux: &[(Vec<u8>, Vec<u8>)]) {
 /// master made of them (so it can PSYNC after a restart); a master keeps
 /// them as its secondary id.
 fn restore_replication_info(srv: &mut Server, info: &LoadedInfo) {
-    let (Some(id), Some(offset)) = (info.repl_id.as_ref(), info.repl_offset) else { return };
+    let (Some(id), Some(offset)) = (info.repl_id.as_ref(), info.repl_offset) else {
+        return;
+    };
     if id.len() != 40 || offset == -1 || !info.has_stream_db {
         return;
     }
@@ -131,15 +165,39 @@ fn restore_replication_info(srv: &mut Server, info: &LoadedInfo) {
 /// rdbLoad failed on a file: Redis logs why and exits(1).
 fn fatal_load_error(srv: &mut Server, e: &str) {
     if e.starts_with("Unexpected EOF") {
-        srv.log(LogLevel::Warning, "Short read or OOM loading DB. Unrecoverable error, aborting now.".into());
-        srv.log(LogLevel::Warning, format!("Internal error in RDB reading offset 0, function at rdb.c:3240 -> {}", e));
-        srv.log(LogLevel::Warning, "Terminating server after rdb file reading failure.".into());
+        srv.log(
+            LogLevel::Warning,
+            "Short read or OOM loading DB. Unrecoverable error, aborting now.".into(),
+        );
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "Internal error in RDB reading offset 0, function at rdb.c:3240 -> {}",
+                e
+            ),
+        );
+        srv.log(
+            LogLevel::Warning,
+            "Terminating server after rdb file reading failure.".into(),
+        );
     } else if e.starts_with("Wrong signature") || e.starts_with("Can't handle RDB format") {
         srv.log(LogLevel::Warning, e.to_string());
-        srv.log(LogLevel::Warning, "Fatal error loading the DB: Invalid argument. Exiting.".into());
+        srv.log(
+            LogLevel::Warning,
+            "Fatal error loading the DB: Invalid argument. Exiting.".into(),
+        );
     } else {
-        srv.log(LogLevel::Warning, format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {}", e));
-        srv.log(LogLevel::Warning, "Terminating server after rdb file reading failure.".into());
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                e
+            ),
+        );
+        srv.log(
+            LogLevel::Warning,
+            "Terminating server after rdb file reading failure.".into(),
+        );
     }
     exit(srv, e);
 }

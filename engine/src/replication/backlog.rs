@@ -25,11 +25,18 @@ pub struct Backlog {
 impl Backlog {
     /// A new backlog whose first byte will be `master_repl_offset + 1`.
     pub fn new(size_bytes: usize, master_repl_offset: i64) -> Backlog {
-        Backlog { blocks: VecDeque::new(), capacities: VecDeque::new(), size_bytes, histlen: 0, offset: master_repl_offset + 1 }
+        Backlog {
+            blocks: VecDeque::new(),
+            capacities: VecDeque::new(),
+            size_bytes,
+            histlen: 0,
+            offset: master_repl_offset + 1,
+        }
     }
 
     fn block_size_for(&self, len: usize) -> usize {
-        len.max(MIN_BLOCK_BYTES).min((self.size_bytes / 16).max(MIN_BLOCK_BYTES))
+        len.max(MIN_BLOCK_BYTES)
+            .min((self.size_bytes / 16).max(MIN_BLOCK_BYTES))
     }
 
     /// Appends stream bytes (feedReplicationBuffer), then trims.
@@ -47,7 +54,10 @@ impl Backlog {
                 continue;
             }
             let n = room.min(data.len());
-            self.blocks.back_mut().expect("a block exists").extend_from_slice(&data[..n]);
+            self.blocks
+                .back_mut()
+                .expect("a block exists")
+                .extend_from_slice(&data[..n]);
             data = &data[n..];
         }
         self.trim();
@@ -67,7 +77,10 @@ impl Backlog {
             self.offset += first as i64;
         }
         let held: usize = self.blocks.iter().map(|b| b.len()).sum();
-        assert_eq!(held, self.histlen, "backlog histlen out of step with its blocks");
+        assert_eq!(
+            held, self.histlen,
+            "backlog histlen out of step with its blocks"
+        );
     }
 
     pub fn resize(&mut self, size_bytes: usize) {

@@ -34,7 +34,11 @@ fn peer_ip(peer: &str) -> String {
 }
 
 fn replica_conns(srv: &Server) -> Vec<ConnId> {
-    srv.clients.values().filter(|c| c.kind == ClientKind::Replica).map(|c| c.conn).collect()
+    srv.clients
+        .values()
+        .filter(|c| c.kind == ClientKind::Replica)
+        .map(|c| c.conn)
+        .collect()
 }
 
 pub fn psync_command(ctx: &mut Ctx) {
@@ -51,13 +55,24 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
         return;
     }
     if ctx.srv.repl.master.is_some() && !super::master_link_up(ctx.srv) {
-        ctx.c.reply.err("NOMASTERLINK Can't SYNC while not connected with my master");
+        ctx.c
+            .reply
+            .err("NOMASTERLINK Can't SYNC while not connected with my master");
         return;
     }
-    let name = format!("{}:{}", peer_ip(&ctx.c.peer), ctx.c.replica.as_ref().map_or(0, |r| r.listening_port));
-    ctx.srv.log(LogLevel::Notice, format!("Replica {} asks for synchronization", name));
+    let name = format!(
+        "{}:{}",
+        peer_ip(&ctx.c.peer),
+        ctx.c.replica.as_ref().map_or(0, |r| r.listening_port)
+    );
+    ctx.srv.log(
+        LogLevel::Notice,
+        format!("Replica {} asks for synchronization", name),
+    );
     let (capa_eof, capa_psync2, listening_port) =
-        ctx.c.replica.as_ref().map_or((false, false, 0), |r| (r.capa_eof, r.capa_psync2, r.listening_port));
+        ctx.c.replica.as_ref().map_or((false, false, 0), |r| {
+            (r.capa_eof, r.capa_psync2, r.listening_port)
+        });
     ctx.c.kind = ClientKind::Replica;
     ctx.c.replica = Some(ReplicaInfo {
         state: SlaveState::WaitBgsaveStart,
@@ -91,15 +106,31 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
         );
         ctx.srv.log(LogLevel::Notice, msg);
     }
-    ctx.srv.repl.syncs.insert(ctx.c.conn, ReplicaSync { pre_psync: !psync, ..ReplicaSync::default() });
+    ctx.srv.repl.syncs.insert(
+        ctx.c.conn,
+        ReplicaSync {
+            pre_psync: !psync,
+            ..ReplicaSync::default()
+        },
+    );
     let diskless = ctx.srv.config.hot.repl_diskless_sync && capa_eof;
     let rdb_child = ctx.srv.rdb.child_type;
     if rdb_child == Some(crate::rdb::bgsave::RdbChildType::Disk) {
-        ctx.srv.log(LogLevel::Notice, "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC".into());
+        ctx.srv.log(
+            LogLevel::Notice,
+            "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC"
+                .into(),
+        );
     } else if rdb_child == Some(crate::rdb::bgsave::RdbChildType::Socket) {
-        ctx.srv.log(LogLevel::Notice, "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into());
+        ctx.srv.log(
+            LogLevel::Notice,
+            "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into(),
+        );
     } else if diskless {
-        ctx.srv.log(LogLevel::Notice, "Delay next BGSAVE for diskless SYNC".into());
+        ctx.srv.log(
+            LogLevel::Notice,
+            "Delay next BGSAVE for diskless SYNC".into(),
+        );
     } else if crate::child::has_active_child(ctx.srv) {
         ctx.srv.log(LogLevel::Notice, "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed".into());
     }
@@ -134,7 +165,10 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &str, offset: i64, name: &str) -> b
     let id_ok = replid == r.replid || (replid == r.replid2 && offset <= r.second_replid_offset);
     if !id_ok {
         if replid == "?" {
-            ctx.srv.log(LogLevel::Notice, format!("Full resync requested by replica {}", name));
+            ctx.srv.log(
+                LogLevel::Notice,
+                format!("Full resync requested by replica {}", name),
+            );
         } else {
             if replid != r.replid2 {
                 let msg = format!(
@@ -150,7 +184,10 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &str, offset: i64, name: &str) -> b
                 ctx.srv.log(LogLevel::Notice, msg);
             }
             ctx.srv.stats.sync_partial_err += 1;
-            ctx.srv.event("partial_sync_err", format!("replica {} offset {}", name, offset));
+            ctx.srv.event(
+                "partial_sync_err",
+                format!("replica {} offset {}", name, offset),
+            );
         }
         return false;
     }
@@ -164,22 +201,38 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &str, offset: i64, name: &str) -> b
             ctx.srv.log(LogLevel::Warning, msg);
         }
         ctx.srv.stats.sync_partial_err += 1;
-        ctx.srv.event("partial_sync_err", format!("replica {} offset {}", name, offset));
+        ctx.srv.event(
+            "partial_sync_err",
+            format!("replica {} offset {}", name, offset),
+        );
         return false;
     }
-    let data = ctx.srv.repl.backlog.as_ref().expect("covered").copy_from(offset);
+    let data = ctx
+        .srv
+        .repl
+        .backlog
+        .as_ref()
+        .expect("covered")
+        .copy_from(offset);
     let info = ctx.c.replica.as_mut().expect("set by sync_generic");
     info.state = SlaveState::Online;
     info.ack_time_s = ctx.srv.unixtime();
     info.initial_offset = offset - 1;
-    let header = if info.capa_psync2 { format!("+CONTINUE {}\r\n", ctx.srv.repl.replid) } else { "+CONTINUE\r\n".to_string() };
+    let header = if info.capa_psync2 {
+        format!("+CONTINUE {}\r\n", ctx.srv.repl.replid)
+    } else {
+        "+CONTINUE\r\n".to_string()
+    };
     ctx.c.reply.raw(header.as_bytes());
     ctx.c.reply.raw(&data);
     ctx.srv.stats.sync_partial_ok += 1;
     ctx.srv.stats.net_repl_output_bytes += data.len() as u64;
     let msg = format!("Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.", name, data.len(), offset);
     ctx.srv.log(LogLevel::Notice, msg);
-    ctx.srv.event("partial_sync_ok", format!("replica {} offset {} bytes {}", name, offset, data.len()));
+    ctx.srv.event(
+        "partial_sync_ok",
+        format!("replica {} offset {} bytes {}", name, offset, data.len()),
+    );
     ctx.srv.clients.insert(ctx.c.conn, placeholder_for(ctx.c));
     refresh_good_slaves_count(ctx.srv);
     ctx.srv.clients.remove(&ctx.c.conn);
@@ -196,12 +249,23 @@ pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
         return;
     }
     let target = if diskless { "replicas sockets" } else { "disk" };
-    srv.log(LogLevel::Notice, format!("Starting BGSAVE for SYNC with target: {}", target));
+    srv.log(
+        LogLevel::Notice,
+        format!("Starting BGSAVE for SYNC with target: {}", target),
+    );
     let payload = crate::rdb::bgsave::current_image(srv);
     let pid = if diskless {
         let cpu_us = crate::rdb::bgsave::save_cpu_us(srv, payload.len());
-        let pid = crate::child::fork(srv, crate::child::ChildKind::Rdb, crate::ChildJob::Compute { cpu_us }).expect("no child runs");
-        srv.log(LogLevel::Notice, format!("Background RDB transfer started by pid {}", pid));
+        let pid = crate::child::fork(
+            srv,
+            crate::child::ChildKind::Rdb,
+            crate::ChildJob::Compute { cpu_us },
+        )
+        .expect("no child runs");
+        srv.log(
+            LogLevel::Notice,
+            format!("Background RDB transfer started by pid {}", pid),
+        );
         srv.rdb.save_time_start_s = srv.unixtime();
         srv.rdb.child_type = Some(crate::rdb::bgsave::RdbChildType::Socket);
         pid
@@ -220,7 +284,8 @@ pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
         info.state = SlaveState::WaitBgsaveEnd;
         info.initial_offset = offset;
         if !srv.repl.syncs.get(&conn).is_some_and(|s| s.pre_psync) {
-            c.reply.raw(format!("+FULLRESYNC {} {}\r\n", replid, offset).as_bytes());
+            c.reply
+                .raw(format!("+FULLRESYNC {} {}\r\n", replid, offset).as_bytes());
         }
         targets.push(conn);
     }
@@ -230,7 +295,12 @@ pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
         send_rdb_to_targets(srv, &targets, &payload, true);
     }
     let payload = if diskless { Vec::new() } else { payload };
-    srv.repl.child = Some(ReplChild { pid, diskless, payload, targets });
+    srv.repl.child = Some(ReplChild {
+        pid,
+        diskless,
+        payload,
+        targets,
+    });
 }
 
 use super::ReplChild;
@@ -260,12 +330,19 @@ fn send_rdb_to_targets(srv: &mut Server, targets: &[ConnId], payload: &[u8], dis
 /// image goes to its replicas now; a socket transfer is complete, and the
 /// replicas go online at their next ACK. On failure they are dropped.
 pub fn rdb_child_done(srv: &mut Server, ok: bool) {
-    let Some(child) = srv.repl.child.take() else { return };
+    let Some(child) = srv.repl.child.take() else {
+        return;
+    };
     for conn in &child.targets {
-        let Some(c) = srv.clients.get(conn) else { continue };
+        let Some(c) = srv.clients.get(conn) else {
+            continue;
+        };
         let name = replica_name(c);
         if !ok {
-            srv.log(LogLevel::Warning, "SYNC failed. BGSAVE child returned an error".into());
+            srv.log(
+                LogLevel::Warning,
+                "SYNC failed. BGSAVE child returned an error".into(),
+            );
             srv.close_connection(*conn);
         } else if child.diskless {
             srv.log(
@@ -283,15 +360,25 @@ pub fn rdb_child_done(srv: &mut Server, ok: bool) {
 }
 
 fn replica_state(srv: &Server, conn: ConnId) -> Option<SlaveState> {
-    srv.clients.get(&conn).and_then(|c| c.replica.as_ref()).map(|r| r.state)
+    srv.clients
+        .get(&conn)
+        .and_then(|c| c.replica.as_ref())
+        .map(|r| r.state)
 }
 
 /// replicaPutOnline + replicaStartCommandStream: the replica gets the
 /// stream it missed during the transfer.
 fn replica_put_online(srv: &mut Server, conn: ConnId) {
     let now_s = srv.unixtime();
-    let pending = srv.repl.syncs.get_mut(&conn).map(|s| std::mem::take(&mut s.pending)).unwrap_or_default();
-    let Some(c) = srv.clients.get_mut(&conn) else { return };
+    let pending = srv
+        .repl
+        .syncs
+        .get_mut(&conn)
+        .map(|s| std::mem::take(&mut s.pending))
+        .unwrap_or_default();
+    let Some(c) = srv.clients.get_mut(&conn) else {
+        return;
+    };
     let info = c.replica.as_mut().expect("replica info");
     info.state = SlaveState::Online;
     info.ack_time_s = now_s;
@@ -299,7 +386,10 @@ fn replica_put_online(srv: &mut Server, conn: ConnId) {
     c.reply.raw(&pending);
     let name = replica_name(c);
     srv.stats.net_repl_output_bytes += pending.len() as u64;
-    srv.log(LogLevel::Notice, format!("Synchronization with replica {} succeeded", name));
+    srv.log(
+        LogLevel::Notice,
+        format!("Synchronization with replica {} succeeded", name),
+    );
     srv.event("replica_online", format!("replica {}", name));
     refresh_good_slaves_count(srv);
 }
@@ -317,7 +407,10 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
     }
     let mut bytes = Vec::with_capacity(32 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
     if srv.repl.slaveseldb != db && db >= 0 {
-        crate::resp::encode_command_into(&mut bytes, &[b"SELECT".to_vec(), db.to_string().into_bytes()]);
+        crate::resp::encode_command_into(
+            &mut bytes,
+            &[b"SELECT".to_vec(), db.to_string().into_bytes()],
+        );
         srv.repl.slaveseldb = db;
     }
     crate::resp::encode_command_into(&mut bytes, argv);
@@ -332,9 +425,18 @@ pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
     srv.repl.master_repl_offset += bytes.len() as i64;
     srv.cost.elements(bytes.len() / 256);
     let mut over_limit = Vec::new();
-    let hard = srv.config.hot.obuf_replica.hard_bytes.max(srv.config.hot.repl_backlog_size_bytes as u64);
+    let hard = srv
+        .config
+        .hot
+        .obuf_replica
+        .hard_bytes
+        .max(srv.config.hot.repl_backlog_size_bytes as u64);
     // Walk the clients in place (no list of replica ids per command).
-    for c in srv.clients.values_mut().filter(|c| c.kind == ClientKind::Replica) {
+    for c in srv
+        .clients
+        .values_mut()
+        .filter(|c| c.kind == ClientKind::Replica)
+    {
         let conn = c.conn;
         let info = c.replica.as_mut().expect("replica info");
         match info.state {
@@ -354,8 +456,18 @@ pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
         }
     }
     for conn in over_limit {
-        let name = srv.clients.get(&conn).map(|c| c.info_line(srv.mstime(), "")).unwrap_or_default();
-        srv.log(LogLevel::Warning, format!("Client {} scheduled to be closed ASAP for overcoming of output buffer limits.", name));
+        let name = srv
+            .clients
+            .get(&conn)
+            .map(|c| c.info_line(srv.mstime(), ""))
+            .unwrap_or_default();
+        srv.log(
+            LogLevel::Warning,
+            format!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                name
+            ),
+        );
         srv.close_connection(conn);
     }
 }
@@ -366,7 +478,10 @@ pub fn replica_freed(srv: &mut Server, client: &Client) {
     if let Some(child) = srv.repl.child.as_mut() {
         child.targets.retain(|c| *c != client.conn);
     }
-    srv.log(LogLevel::Notice, format!("Connection with replica {} lost.", replica_name(client)));
+    srv.log(
+        LogLevel::Notice,
+        format!("Connection with replica {} lost.", replica_name(client)),
+    );
     srv.event("replica_lost", format!("replica {}", replica_name(client)));
     if replica_conns(srv).is_empty() {
         srv.repl.no_slaves_since_s = srv.unixtime();
@@ -376,7 +491,10 @@ pub fn replica_freed(srv: &mut Server, client: &Client) {
 
 /// refreshGoodSlavesCount.
 pub fn refresh_good_slaves_count(srv: &mut Server) {
-    let (to_write, max_lag) = (srv.config.hot.min_replicas_to_write, srv.config.hot.min_replicas_max_lag_s);
+    let (to_write, max_lag) = (
+        srv.config.hot.min_replicas_to_write,
+        srv.config.hot.min_replicas_max_lag_s,
+    );
     if to_write == 0 || max_lag == 0 {
         return;
     }
@@ -391,7 +509,11 @@ pub fn refresh_good_slaves_count(srv: &mut Server) {
     srv.repl.good_slaves_count = good;
     let is_ok = good >= to_write;
     if was_ok != is_ok {
-        let name = if is_ok { "min_replicas_met" } else { "min_replicas_not_met" };
+        let name = if is_ok {
+            "min_replicas_met"
+        } else {
+            "min_replicas_not_met"
+        };
         srv.event(name, format!("good_slaves {} min {}", good, to_write));
     }
 }
@@ -427,7 +549,10 @@ pub fn replconf_command(ctx: &mut Ctx) {
             return;
         } else if eq_ic(opt, "rdb-only") || eq_ic(opt, "rdb-filter-only") {
         } else {
-            ctx.c.reply.err(&format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)));
+            ctx.c.reply.err(&format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(opt)
+            ));
             return;
         }
     }
@@ -457,7 +582,9 @@ fn replconf_ack(ctx: &mut Ctx, value: &[u8]) {
     if ctx.c.kind != ClientKind::Replica {
         return;
     }
-    let Some(offset) = parse_i64(value) else { return };
+    let Some(offset) = parse_i64(value) else {
+        return;
+    };
     let now = ctx.srv.unixtime();
     let info = ctx.c.replica.as_mut().expect("replica info");
     if offset > info.ack_off {
@@ -467,7 +594,12 @@ fn replconf_ack(ctx: &mut Ctx, value: &[u8]) {
     // The child streaming to it may still be running (the host has not
     // reported its exit): the replica then waits for a later ACK, as in
     // Redis, whose waitpid finds nothing yet.
-    let transmitted = ctx.srv.repl.syncs.get(&ctx.c.conn).is_some_and(|s| s.rdb_transmitted);
+    let transmitted = ctx
+        .srv
+        .repl
+        .syncs
+        .get(&ctx.c.conn)
+        .is_some_and(|s| s.rdb_transmitted);
     let info = ctx.c.replica.as_mut().expect("replica info");
     if info.state == SlaveState::WaitBgsaveEnd && transmitted {
         let conn = ctx.c.conn;
@@ -489,7 +621,9 @@ pub fn wait_command(ctx: &mut Ctx) {
     };
     let timeout_ms = match parse_i64(&ctx.argv[2]) {
         None => {
-            ctx.c.reply.err("ERR timeout is not an integer or out of range");
+            ctx.c
+                .reply
+                .err("ERR timeout is not an integer or out of range");
             return;
         }
         Some(t) if t < 0 => {
@@ -504,7 +638,11 @@ pub fn wait_command(ctx: &mut Ctx) {
         ctx.c.reply.int(acked);
         return;
     }
-    let deadline = if timeout_ms > 0 { ctx.srv.mstime() + timeout_ms } else { 0 };
+    let deadline = if timeout_ms > 0 {
+        ctx.srv.mstime() + timeout_ms
+    } else {
+        0
+    };
     ctx.c.blocked_wait = Some((ctx.c.woff, wanted, deadline));
     ctx.srv.repl.get_ack_from_slaves = true;
 }
@@ -521,8 +659,11 @@ fn count_acks(srv: &Server, offset: i64) -> i64 {
 /// beforeSleep's replication part: release WAIT clients whose replicas
 /// acknowledged, then ask replicas for ACKs if a WAIT blocked.
 pub fn before_sleep(srv: &mut Server) {
-    let waiting: Vec<(ConnId, i64, i64)> =
-        srv.clients.values().filter_map(|c| c.blocked_wait.map(|(off, n, _)| (c.conn, off, n))).collect();
+    let waiting: Vec<(ConnId, i64, i64)> = srv
+        .clients
+        .values()
+        .filter_map(|c| c.blocked_wait.map(|(off, n, _)| (c.conn, off, n)))
+        .collect();
     let mut released = Vec::new();
     for (conn, offset, wanted) in waiting {
         let acked = count_acks(srv, offset);
@@ -535,7 +676,11 @@ pub fn before_sleep(srv: &mut Server) {
     }
     if srv.repl.get_ack_from_slaves {
         srv.repl.get_ack_from_slaves = false;
-        feed_replicas(srv, srv.repl.slaveseldb, &[b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()]);
+        feed_replicas(
+            srv,
+            srv.repl.slaveseldb,
+            &[b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()],
+        );
     }
     for conn in released {
         srv.process_input(conn);
@@ -548,7 +693,11 @@ pub fn wait_timeouts(srv: &mut Server) {
     let expired: Vec<(ConnId, i64)> = srv
         .clients
         .values()
-        .filter_map(|c| c.blocked_wait.filter(|(_, _, d)| *d > 0 && now >= *d).map(|(off, _, _)| (c.conn, off)))
+        .filter_map(|c| {
+            c.blocked_wait
+                .filter(|(_, _, d)| *d > 0 && now >= *d)
+                .map(|(off, _, _)| (c.conn, off))
+        })
         .collect();
     for (conn, offset) in expired {
         let acked = count_acks(srv, offset);
@@ -588,12 +737,17 @@ fn disconnect_timedout_replicas(srv: &mut Server, replicas: &[ConnId]) {
     let now = srv.unixtime();
     let timeout = srv.config.hot.repl_timeout_s;
     for conn in replicas {
-        let Some(c) = srv.clients.get(conn) else { continue };
+        let Some(c) = srv.clients.get(conn) else {
+            continue;
+        };
         let info = c.replica.as_ref().expect("replica info");
         let pre_psync = srv.repl.syncs.get(conn).is_some_and(|s| s.pre_psync);
         if info.state == SlaveState::Online && now - info.ack_time_s > timeout && !pre_psync {
             let name = replica_name(c);
-            srv.log(LogLevel::Warning, format!("Disconnecting timedout replica (streaming sync): {}", name));
+            srv.log(
+                LogLevel::Warning,
+                format!("Disconnecting timedout replica (streaming sync): {}", name),
+            );
             srv.event("replica_timeout", format!("replica {}", name));
             srv.close_connection(*conn);
         }
@@ -603,11 +757,19 @@ fn disconnect_timedout_replicas(srv: &mut Server, replicas: &[ConnId]) {
 fn expire_backlog(srv: &mut Server) {
     let ttl = srv.config.hot.repl_backlog_ttl_s;
     let idle = srv.unixtime() - srv.repl.no_slaves_since_s;
-    if srv.repl.master.is_none() && srv.repl.backlog.is_some() && replica_conns(srv).is_empty() && ttl > 0 && idle > ttl {
+    if srv.repl.master.is_none()
+        && srv.repl.backlog.is_some()
+        && replica_conns(srv).is_empty()
+        && ttl > 0
+        && idle > ttl
+    {
         super::change_replication_id(srv);
         super::clear_replication_id2(srv);
         srv.repl.backlog = None;
-        let msg = format!("Replication backlog freed after {} seconds without connected replicas.", ttl);
+        let msg = format!(
+            "Replication backlog freed after {} seconds without connected replicas.",
+            ttl
+        );
         srv.log(LogLevel::Notice, msg);
     }
 }
@@ -622,7 +784,11 @@ pub fn start_child_if_due(srv: &mut Server) {
     let now = srv.unixtime();
     let mut waiting = 0;
     let mut max_idle = 0;
-    for c in srv.clients.values().filter(|c| c.kind == ClientKind::Replica) {
+    for c in srv
+        .clients
+        .values()
+        .filter(|c| c.kind == ClientKind::Replica)
+    {
         let info = c.replica.as_ref().expect("replica info");
         if info.state == SlaveState::WaitBgsaveStart {
             waiting += 1;
@@ -633,7 +799,8 @@ pub fn start_child_if_due(srv: &mut Server) {
         return;
     }
     let hot = &srv.config.hot;
-    let enough = hot.repl_diskless_sync_max_replicas > 0 && waiting >= hot.repl_diskless_sync_max_replicas;
+    let enough =
+        hot.repl_diskless_sync_max_replicas > 0 && waiting >= hot.repl_diskless_sync_max_replicas;
     if !hot.repl_diskless_sync || max_idle >= hot.repl_diskless_sync_delay_s || enough {
         let diskless = hot.repl_diskless_sync;
         start_child_for_replication(srv, diskless);

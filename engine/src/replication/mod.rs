@@ -117,7 +117,10 @@ pub fn on_startup(srv: &mut Server) {
 }
 
 pub fn owns_outbound(srv: &Server, conn: ConnId) -> bool {
-    srv.repl.master.as_ref().is_some_and(|m| m.conn == Some(conn))
+    srv.repl
+        .master
+        .as_ref()
+        .is_some_and(|m| m.conn == Some(conn))
 }
 
 pub fn master_link_connected(srv: &mut Server, conn: ConnId) {
@@ -158,7 +161,10 @@ pub fn good_replicas_ok(srv: &Server) -> bool {
 }
 
 pub fn master_link_up(srv: &Server) -> bool {
-    srv.repl.master.as_ref().is_some_and(|m| m.state == ReplState::Connected)
+    srv.repl
+        .master
+        .as_ref()
+        .is_some_and(|m| m.state == ReplState::Connected)
 }
 
 /// propagateNow: the AOF first, then the replicas; nothing while loading.
@@ -207,41 +213,84 @@ pub fn info_fields(srv: &Server) -> crate::info::Fields {
             f("master_port", link.port.to_string());
             let up = link.state == ReplState::Connected;
             f("master_link_status", if up { "up" } else { "down" }.into());
-            let last_io = replica::master_client(srv).map_or(-1, |c| srv.unixtime() - c.last_interaction_ms / 1000);
+            let last_io = replica::master_client(srv)
+                .map_or(-1, |c| srv.unixtime() - c.last_interaction_ms / 1000);
             f("master_last_io_seconds_ago", last_io.to_string());
-            f("master_sync_in_progress", u8::from(link.state == ReplState::Transfer).to_string());
-            let (read_off, off) = replica::master_client(srv).map_or((0, 0), |_| (link.reploff, link.reploff));
+            f(
+                "master_sync_in_progress",
+                u8::from(link.state == ReplState::Transfer).to_string(),
+            );
+            let (read_off, off) =
+                replica::master_client(srv).map_or((0, 0), |_| (link.reploff, link.reploff));
             f("slave_read_repl_offset", read_off.to_string());
             f("slave_repl_offset", off.to_string());
             if let (ReplState::Transfer, Some(t)) = (link.state, link.transfer.as_ref()) {
                 let total = t.total_bytes.map_or(-1, |n| n as i64);
                 f("master_sync_total_bytes", total.to_string());
                 f("master_sync_read_bytes", t.data.len().to_string());
-                f("master_sync_left_bytes", (total - t.data.len() as i64).max(-1).to_string());
-                let perc = if total > 0 { t.data.len() as f64 * 100.0 / total as f64 } else { 0.0 };
+                f(
+                    "master_sync_left_bytes",
+                    (total - t.data.len() as i64).max(-1).to_string(),
+                );
+                let perc = if total > 0 {
+                    t.data.len() as f64 * 100.0 / total as f64
+                } else {
+                    0.0
+                };
                 f("master_sync_perc", format!("{:.2}", perc));
-                f("master_sync_last_io_seconds_ago", (srv.unixtime() - link.transfer_lastio_s).to_string());
+                f(
+                    "master_sync_last_io_seconds_ago",
+                    (srv.unixtime() - link.transfer_lastio_s).to_string(),
+                );
             }
             if !up {
-                let since = if r.down_since_s > 0 { srv.unixtime() - r.down_since_s } else { -1 };
+                let since = if r.down_since_s > 0 {
+                    srv.unixtime() - r.down_since_s
+                } else {
+                    -1
+                };
                 f("master_link_down_since_seconds", since.to_string());
             }
-            f("slave_priority", srv.config.int("replica-priority").to_string());
-            f("slave_read_only", u8::from(srv.config.hot.replica_read_only).to_string());
-            f("replica_announced", u8::from(srv.config.bool("replica-announced")).to_string());
+            f(
+                "slave_priority",
+                srv.config.int("replica-priority").to_string(),
+            );
+            f(
+                "slave_read_only",
+                u8::from(srv.config.hot.replica_read_only).to_string(),
+            );
+            f(
+                "replica_announced",
+                u8::from(srv.config.bool("replica-announced")).to_string(),
+            );
         }
     }
-    let replicas: Vec<&crate::networking::Client> = srv.clients.values().map(|c| &**c).filter(|c| c.kind == ClientKind::Replica).collect();
+    let replicas: Vec<&crate::networking::Client> = srv
+        .clients
+        .values()
+        .map(|c| &**c)
+        .filter(|c| c.kind == ClientKind::Replica)
+        .collect();
     f("connected_slaves", replicas.len().to_string());
     if srv.config.hot.min_replicas_to_write > 0 && srv.config.hot.min_replicas_max_lag_s > 0 {
         f("min_slaves_good_slaves", r.good_slaves_count.to_string());
     }
     for (i, c) in replicas.iter().enumerate() {
-        let info = c.replica.as_ref().expect("replica clients carry replica info");
+        let info = c
+            .replica
+            .as_ref()
+            .expect("replica clients carry replica info");
         let lag = srv.unixtime() - info.ack_time_s;
         f(
             &format!("slave{}", i),
-            format!("ip={},port={},state={},offset={},lag={}", info.ip, info.listening_port, info.state.info_name(), info.ack_off, lag),
+            format!(
+                "ip={},port={},state={},offset={},lag={}",
+                info.ip,
+                info.listening_port,
+                info.state.info_name(),
+                info.ack_off,
+                lag
+            ),
         );
     }
     f("master_failover_state", "no-failover".into());
@@ -249,19 +298,58 @@ pub fn info_fields(srv: &Server) -> crate::info::Fields {
     f("master_replid2", r.replid2.clone());
     f("master_repl_offset", r.master_repl_offset.to_string());
     f("second_repl_offset", r.second_replid_offset.to_string());
-    f("repl_backlog_active", u8::from(r.backlog.is_some()).to_string());
-    f("repl_backlog_size", srv.config.hot.repl_backlog_size_bytes.to_string());
-    f("repl_backlog_first_byte_offset", r.backlog.as_ref().map_or(0, |b| b.offset).to_string());
+    f(
+        "repl_backlog_active",
+        u8::from(r.backlog.is_some()).to_string(),
+    );
+    f(
+        "repl_backlog_size",
+        srv.config.hot.repl_backlog_size_bytes.to_string(),
+    );
+    f(
+        "repl_backlog_first_byte_offset",
+        r.backlog.as_ref().map_or(0, |b| b.offset).to_string(),
+    );
     f("repl_backlog_histlen", r.backlog_histlen().to_string());
     v
 }
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("psync", -3, flags::ADMIN | flags::NOSCRIPT | flags::NO_PROPAGATE, master::psync_command),
-    Command::new("sync", 1, flags::ADMIN | flags::NOSCRIPT | flags::NO_PROPAGATE, master::sync_command),
-    Command::new("replconf", -1, flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::NO_PROPAGATE, master::replconf_command),
+    Command::new(
+        "psync",
+        -3,
+        flags::ADMIN | flags::NOSCRIPT | flags::NO_PROPAGATE,
+        master::psync_command,
+    ),
+    Command::new(
+        "sync",
+        1,
+        flags::ADMIN | flags::NOSCRIPT | flags::NO_PROPAGATE,
+        master::sync_command,
+    ),
+    Command::new(
+        "replconf",
+        -1,
+        flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::NO_PROPAGATE,
+        master::replconf_command,
+    ),
     Command::new("wait", 3, flags::NOSCRIPT, master::wait_command),
-    Command::new("replicaof", 3, flags::ADMIN | flags::NOSCRIPT | flags::STALE | flags::NO_PROPAGATE, replica::replicaof_command),
-    Command::new("slaveof", 3, flags::ADMIN | flags::NOSCRIPT | flags::STALE | flags::NO_PROPAGATE, replica::replicaof_command),
-    Command::new("role", 1, flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::FAST, replica::role_command),
+    Command::new(
+        "replicaof",
+        3,
+        flags::ADMIN | flags::NOSCRIPT | flags::STALE | flags::NO_PROPAGATE,
+        replica::replicaof_command,
+    ),
+    Command::new(
+        "slaveof",
+        3,
+        flags::ADMIN | flags::NOSCRIPT | flags::STALE | flags::NO_PROPAGATE,
+        replica::replicaof_command,
+    ),
+    Command::new(
+        "role",
+        1,
+        flags::NOSCRIPT | flags::LOADING | flags::STALE | flags::FAST,
+        replica::role_command,
+    ),
 ];

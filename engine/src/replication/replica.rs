@@ -82,11 +82,17 @@ impl MasterLink {
 
 pub fn master_client(srv: &Server) -> Option<&Client> {
     let conn = srv.repl.master.as_ref()?.conn?;
-    srv.clients.get(&conn).map(|c| &**c).filter(|c| c.kind == ClientKind::Master)
+    srv.clients
+        .get(&conn)
+        .map(|c| &**c)
+        .filter(|c| c.kind == ClientKind::Master)
 }
 
 fn link(srv: &mut Server) -> &mut MasterLink {
-    srv.repl.master.as_mut().expect("replica-side code runs only on a replica")
+    srv.repl
+        .master
+        .as_mut()
+        .expect("replica-side code runs only on a replica")
 }
 
 fn send_command(srv: &mut Server, conn: ConnId, argv: &[&[u8]]) {
@@ -112,7 +118,10 @@ pub fn connected(srv: &mut Server, conn: ConnId) {
     if !super::owns_outbound(srv, conn) || link(srv).state != ReplState::Connecting {
         return;
     }
-    srv.log(LogLevel::Notice, "Non blocking connect for SYNC fired the event.".into());
+    srv.log(
+        LogLevel::Notice,
+        "Non blocking connect for SYNC fired the event.".into(),
+    );
     let now = srv.unixtime();
     let l = link(srv);
     l.state = ReplState::ReceivePingReply;
@@ -124,7 +133,10 @@ pub fn connect_failed(srv: &mut Server, conn: ConnId) {
     if !super::owns_outbound(srv, conn) {
         return;
     }
-    srv.log(LogLevel::Warning, "Error condition on socket for SYNC: Connection refused".into());
+    srv.log(
+        LogLevel::Warning,
+        "Error condition on socket for SYNC: Connection refused".into(),
+    );
     cancel_handshake(srv, false);
 }
 
@@ -141,15 +153,25 @@ fn cancel_handshake(srv: &mut Server, close: bool) {
 }
 
 pub fn link_closed(srv: &mut Server, conn: ConnId) {
-    if srv.clients.get(&conn).is_some_and(|c| c.kind == ClientKind::Master) {
+    if srv
+        .clients
+        .get(&conn)
+        .is_some_and(|c| c.kind == ClientKind::Master)
+    {
         srv.free_client(conn);
         return;
     }
     let state = link(srv).state;
     if state == ReplState::Transfer {
-        srv.log(LogLevel::Warning, "I/O error trying to sync with MASTER: connection lost".into());
+        srv.log(
+            LogLevel::Warning,
+            "I/O error trying to sync with MASTER: connection lost".into(),
+        );
     } else {
-        srv.log(LogLevel::Warning, "Master closed the connection during the handshake".into());
+        srv.log(
+            LogLevel::Warning,
+            "Master closed the connection during the handshake".into(),
+        );
     }
     cancel_handshake(srv, false);
 }
@@ -166,7 +188,12 @@ pub fn read_handshake_or_transfer(srv: &mut Server, _conn: ConnId, bytes: &[u8])
     l.buf.extend_from_slice(bytes);
     loop {
         let state = link(srv).state;
-        if !matches!(state, ReplState::ReceivePingReply | ReplState::ReceiveHandshakeReplies | ReplState::ReceivePsyncReply) {
+        if !matches!(
+            state,
+            ReplState::ReceivePingReply
+                | ReplState::ReceiveHandshakeReplies
+                | ReplState::ReceivePsyncReply
+        ) {
             return;
         }
         // Keepalive newlines may precede the PSYNC reply.
@@ -178,7 +205,10 @@ pub fn read_handshake_or_transfer(srv: &mut Server, _conn: ConnId, bytes: &[u8])
             Ok(Some(p)) => p,
             Ok(None) => return,
             Err(e) => {
-                srv.log(LogLevel::Warning, format!("Bad reply from MASTER during the handshake: {}", e));
+                srv.log(
+                    LogLevel::Warning,
+                    format!("Bad reply from MASTER during the handshake: {}", e),
+                );
                 cancel_handshake(srv, true);
                 return;
             }
@@ -194,25 +224,49 @@ fn handshake_step(srv: &mut Server, state: ReplState, reply: Value) {
     match state {
         ReplState::ReceivePingReply => {
             if let Value::Error(e) = &reply {
-                let allowed = e.starts_with("NOAUTH") || e.starts_with("NOPERM") || e.starts_with("ERR operation not permitted");
+                let allowed = e.starts_with("NOAUTH")
+                    || e.starts_with("NOPERM")
+                    || e.starts_with("ERR operation not permitted");
                 if !allowed {
-                    srv.log(LogLevel::Warning, format!("Error reply to PING from master: '-{}'", e));
+                    srv.log(
+                        LogLevel::Warning,
+                        format!("Error reply to PING from master: '-{}'", e),
+                    );
                     cancel_handshake(srv, true);
                     return;
                 }
             }
-            srv.log(LogLevel::Notice, "Master replied to PING, replication can continue...".into());
+            srv.log(
+                LogLevel::Notice,
+                "Master replied to PING, replication can continue...".into(),
+            );
             let port = srv.config.int("replica-announce-port");
-            let port = if port > 0 { port as u16 } else { srv.options.port }.to_string();
-            send_command(srv, conn, &[b"REPLCONF", b"listening-port", port.as_bytes()]);
-            send_command(srv, conn, &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
+            let port = if port > 0 {
+                port as u16
+            } else {
+                srv.options.port
+            }
+            .to_string();
+            send_command(
+                srv,
+                conn,
+                &[b"REPLCONF", b"listening-port", port.as_bytes()],
+            );
+            send_command(
+                srv,
+                conn,
+                &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"],
+            );
             let l = link(srv);
             l.state = ReplState::ReceiveHandshakeReplies;
             l.handshake_replies_pending = 2;
         }
         ReplState::ReceiveHandshakeReplies => {
             if let Value::Error(e) = &reply {
-                srv.log(LogLevel::Notice, format!("(Non critical) Master does not understand REPLCONF: -{}", e));
+                srv.log(
+                    LogLevel::Notice,
+                    format!("(Non critical) Master does not understand REPLCONF: -{}", e),
+                );
             }
             let l = link(srv);
             l.handshake_replies_pending -= 1;
@@ -228,11 +282,21 @@ fn handshake_step(srv: &mut Server, state: ReplState, reply: Value) {
 fn send_psync(srv: &mut Server, conn: ConnId) {
     let (replid, offset) = match srv.repl.cached_master.clone() {
         Some((id, off)) => {
-            srv.log(LogLevel::Notice, format!("Trying a partial resynchronization (request {}:{}).", id, off + 1));
+            srv.log(
+                LogLevel::Notice,
+                format!(
+                    "Trying a partial resynchronization (request {}:{}).",
+                    id,
+                    off + 1
+                ),
+            );
             (id, (off + 1).to_string())
         }
         None => {
-            srv.log(LogLevel::Notice, "Partial resynchronization not possible (no cached master)".into());
+            srv.log(
+                LogLevel::Notice,
+                "Partial resynchronization not possible (no cached master)".into(),
+            );
             ("?".to_string(), "-1".to_string())
         }
     };
@@ -245,9 +309,18 @@ fn psync_reply(srv: &mut Server, reply: Value) {
         Value::Simple(s) => s.clone(),
         Value::Error(e) => {
             if e.starts_with("NOMASTERLINK") || e.starts_with("LOADING") {
-                srv.log(LogLevel::Notice, format!("Master is currently unable to PSYNC but should be in the future: -{}", e));
+                srv.log(
+                    LogLevel::Notice,
+                    format!(
+                        "Master is currently unable to PSYNC but should be in the future: -{}",
+                        e
+                    ),
+                );
             } else {
-                srv.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: -{}", e));
+                srv.log(
+                    LogLevel::Warning,
+                    format!("Unexpected reply to PSYNC from master: -{}", e),
+                );
             }
             cancel_handshake(srv, true);
             return;
@@ -258,7 +331,10 @@ fn psync_reply(srv: &mut Server, reply: Value) {
     match words.first().copied() {
         Some("FULLRESYNC") if words.len() == 3 => {
             let offset = words[2].parse::<i64>().unwrap_or(-1);
-            srv.log(LogLevel::Notice, format!("Full resync from master: {}:{}", words[1], offset));
+            srv.log(
+                LogLevel::Notice,
+                format!("Full resync from master: {}:{}", words[1], offset),
+            );
             srv.repl.cached_master = None;
             let l = link(srv);
             l.master_replid = words[1].to_string();
@@ -270,7 +346,10 @@ fn psync_reply(srv: &mut Server, reply: Value) {
         }
         Some("CONTINUE") => continue_partial(srv, words.get(1).map(|s| s.to_string())),
         _ => {
-            srv.log(LogLevel::Warning, format!("Unexpected reply to PSYNC from master: {}", text));
+            srv.log(
+                LogLevel::Warning,
+                format!("Unexpected reply to PSYNC from master: {}", text),
+            );
             cancel_handshake(srv, true);
         }
     }
@@ -278,16 +357,29 @@ fn psync_reply(srv: &mut Server, reply: Value) {
 
 /// +CONTINUE: resurrect the cached master; switch ids if the master's changed.
 fn continue_partial(srv: &mut Server, new_id: Option<String>) {
-    srv.log(LogLevel::Notice, "Successful partial resynchronization with master.".into());
-    let (cached_id, cached_off) = srv.repl.cached_master.take().expect("PSYNC with an id means a cached master");
+    srv.log(
+        LogLevel::Notice,
+        "Successful partial resynchronization with master.".into(),
+    );
+    let (cached_id, cached_off) = srv
+        .repl
+        .cached_master
+        .take()
+        .expect("PSYNC with an id means a cached master");
     if let Some(new_id) = new_id.filter(|id| *id != cached_id) {
         srv.repl.replid2 = cached_id;
         srv.repl.second_replid_offset = srv.repl.master_repl_offset + 1;
         srv.repl.replid = new_id.clone();
-        srv.log(LogLevel::Notice, format!("Master replication ID changed to {}", new_id));
+        srv.log(
+            LogLevel::Notice,
+            format!("Master replication ID changed to {}", new_id),
+        );
         disconnect_sub_replicas(srv);
     }
-    srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.".into());
+    srv.log(
+        LogLevel::Notice,
+        "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.".into(),
+    );
     srv.event("master_link_up", "partial resync".into());
     if srv.repl.backlog.is_none() {
         super::create_backlog(srv);
@@ -297,7 +389,12 @@ fn continue_partial(srv: &mut Server, new_id: Option<String>) {
 }
 
 fn disconnect_sub_replicas(srv: &mut Server) {
-    let subs: Vec<ConnId> = srv.clients.values().filter(|c| c.kind == ClientKind::Replica).map(|c| c.conn).collect();
+    let subs: Vec<ConnId> = srv
+        .clients
+        .values()
+        .filter(|c| c.kind == ClientKind::Replica)
+        .map(|c| c.conn)
+        .collect();
     for conn in subs {
         srv.close_connection(conn);
     }
@@ -313,22 +410,38 @@ fn read_transfer(srv: &mut Server, bytes: &[u8]) {
         while t.data.first() == Some(&b'\n') {
             t.data.remove(0);
         }
-        let Some(eol) = t.data.windows(2).position(|w| w == b"\r\n") else { return };
+        let Some(eol) = t.data.windows(2).position(|w| w == b"\r\n") else {
+            return;
+        };
         let line = t.data[..eol].to_vec();
         t.data.drain(..eol + 2);
         if let Some(mark) = line.strip_prefix(b"$EOF:") {
             t.eof_mark = Some(mark.to_vec());
-        } else if let Some(len) = line.strip_prefix(b"$").and_then(parse_i64).filter(|n| *n >= 0) {
+        } else if let Some(len) = line
+            .strip_prefix(b"$")
+            .and_then(parse_i64)
+            .filter(|n| *n >= 0)
+        {
             t.total_bytes = Some(len as usize);
         } else {
             srv.log(LogLevel::Warning, format!("Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?", String::from_utf8_lossy(&line)));
             cancel_handshake(srv, true);
             return;
         }
-        let kind = if t.eof_mark.is_some() { "with EOF to disk" } else { "to disk" };
+        let kind = if t.eof_mark.is_some() {
+            "with EOF to disk"
+        } else {
+            "to disk"
+        };
         let what = match t.total_bytes {
-            Some(n) => format!("MASTER <-> REPLICA sync: receiving {} bytes from master {}", n, kind),
-            None => format!("MASTER <-> REPLICA sync: receiving streamed RDB from master {}", kind),
+            Some(n) => format!(
+                "MASTER <-> REPLICA sync: receiving {} bytes from master {}",
+                n, kind
+            ),
+            None => format!(
+                "MASTER <-> REPLICA sync: receiving streamed RDB from master {}",
+                kind
+            ),
         };
         srv.log(LogLevel::Notice, what);
         return read_transfer(srv, &[]);
@@ -342,7 +455,10 @@ fn read_transfer(srv: &mut Server, bytes: &[u8]) {
             // transfer quadratic.
             let from = t.scanned.saturating_sub(mark.len());
             match find(&t.data[from..], mark) {
-                Some(at) => (t.data[..from + at].to_vec(), t.data[from + at + mark.len()..].to_vec()),
+                Some(at) => (
+                    t.data[..from + at].to_vec(),
+                    t.data[from + at + mark.len()..].to_vec(),
+                ),
                 None => {
                     t.scanned = t.data.len();
                     return;
@@ -363,24 +479,47 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
-    let usemark = link(srv).transfer.as_ref().is_some_and(|t| t.eof_mark.is_some());
+    let usemark = link(srv)
+        .transfer
+        .as_ref()
+        .is_some_and(|t| t.eof_mark.is_some());
     crate::aof::stop_for_full_sync(srv);
-    srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Flushing old data".into());
+    srv.log(
+        LogLevel::Notice,
+        "MASTER <-> REPLICA sync: Flushing old data".into(),
+    );
     let lazy = srv.config.bool("replica-lazy-flush");
     srv.empty_data_lazy(None, lazy);
     // replicationAttachToNewMaster: sub-replicas resync, the old history goes.
     disconnect_sub_replicas(srv);
     srv.repl.backlog = None;
-    srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Loading DB in memory".into());
-    let opts = crate::rdb::LoadOptions { limits: crate::rdb::limits_from_config(&srv.config), ..crate::rdb::LoadOptions::new(srv.dbs.len()) };
+    srv.log(
+        LogLevel::Notice,
+        "MASTER <-> REPLICA sync: Loading DB in memory".into(),
+    );
+    let opts = crate::rdb::LoadOptions {
+        limits: crate::rdb::limits_from_config(&srv.config),
+        ..crate::rdb::LoadOptions::new(srv.dbs.len())
+    };
     match crate::rdb::load_with(payload, &opts) {
         Ok(loaded) => {
             srv.dbs = loaded.dbs;
-            let elements: usize = srv.dbs.iter().flat_map(|d| d.dict.values()).map(|v| v.element_count()).sum();
+            let elements: usize = srv
+                .dbs
+                .iter()
+                .flat_map(|d| d.dict.values())
+                .map(|v| v.element_count())
+                .sum();
             srv.cost.elements(elements * 3);
         }
         Err(e) => {
-            srv.log(LogLevel::Warning, format!("Failed trying to load the MASTER synchronization DB from socket: {}", e));
+            srv.log(
+                LogLevel::Warning,
+                format!(
+                    "Failed trying to load the MASTER synchronization DB from socket: {}",
+                    e
+                ),
+            );
             cancel_handshake(srv, true);
             crate::aof::restart_after_sync(srv);
             return;
@@ -394,8 +533,14 @@ fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
     srv.repl.master_repl_offset = offset;
     super::clear_replication_id2(srv);
     super::create_backlog(srv);
-    srv.log(LogLevel::Notice, "MASTER <-> REPLICA sync: Finished with success".into());
-    srv.event("master_link_up", format!("full sync {} bytes", payload.len()));
+    srv.log(
+        LogLevel::Notice,
+        "MASTER <-> REPLICA sync: Finished with success".into(),
+    );
+    srv.event(
+        "master_link_up",
+        format!("full sync {} bytes", payload.len()),
+    );
     create_master_client(srv, offset, rest);
     if usemark {
         send_ack(srv);
@@ -414,7 +559,10 @@ fn create_master_client(srv: &mut Server, reploff: i64, leftover: Vec<u8>) {
         l.reploff = reploff;
         l.transfer = None;
         l.buf.clear();
-        (l.conn.expect("connected link"), format!("{}:{}", l.host, l.port))
+        (
+            l.conn.expect("connected link"),
+            format!("{}:{}", l.host, l.port),
+        )
     };
     let mut client = Client::new(id, conn, peer, now_ms);
     client.kind = ClientKind::Master;
@@ -437,10 +585,18 @@ pub fn stream_applied(srv: &mut Server, _conn: ConnId, bytes: &[u8]) {
         b.append(bytes);
     }
     srv.repl.master_repl_offset += bytes.len() as i64;
-    let subs: Vec<ConnId> = srv.clients.values().filter(|c| c.kind == ClientKind::Replica).map(|c| c.conn).collect();
+    let subs: Vec<ConnId> = srv
+        .clients
+        .values()
+        .filter(|c| c.kind == ClientKind::Replica)
+        .map(|c| c.conn)
+        .collect();
     for conn in subs {
         if let Some(c) = srv.clients.get_mut(&conn) {
-            if c.replica.as_ref().is_some_and(|r| r.state == crate::networking::SlaveState::Online) {
+            if c.replica
+                .as_ref()
+                .is_some_and(|r| r.state == crate::networking::SlaveState::Online)
+            {
                 c.reply.raw(bytes);
             }
         }
@@ -449,14 +605,19 @@ pub fn stream_applied(srv: &mut Server, _conn: ConnId, bytes: &[u8]) {
 
 /// freeClient for the master: cache it for a later PSYNC.
 pub fn master_client_freed(srv: &mut Server, client: &Client) {
-    let Some(l) = srv.repl.master.as_mut() else { return };
+    let Some(l) = srv.repl.master.as_mut() else {
+        return;
+    };
     let reploff = l.reploff;
     l.state = ReplState::Connect;
     l.conn = None;
     srv.repl.cached_master = Some((srv.repl.replid.clone(), reploff));
     srv.repl.down_since_s = srv.unixtime();
     srv.log(LogLevel::Notice, "Connection with master lost.".into());
-    srv.log(LogLevel::Notice, "Caching the disconnected master state.".into());
+    srv.log(
+        LogLevel::Notice,
+        "Caching the disconnected master state.".into(),
+    );
     srv.event("master_link_down", format!("offset {}", reploff));
     srv.outputs.push_back(Output::Close { conn: client.conn });
     // replicationHandleMasterDisconnection: reconnect at once rather than at
@@ -465,13 +626,18 @@ pub fn master_client_freed(srv: &mut Server, client: &Client) {
         let l = link(srv);
         (l.host.clone(), l.port)
     };
-    srv.log(LogLevel::Notice, format!("Reconnecting to MASTER {}:{}", host, port));
+    srv.log(
+        LogLevel::Notice,
+        format!("Reconnecting to MASTER {}:{}", host, port),
+    );
     connect_with_master(srv);
 }
 
 /// replicationSendAck.
 pub fn send_ack(srv: &mut Server) {
-    let Some(conn) = master_client(srv).map(|c| c.conn) else { return };
+    let Some(conn) = master_client(srv).map(|c| c.conn) else {
+        return;
+    };
     send_ack_on(srv, conn);
 }
 
@@ -484,16 +650,24 @@ pub fn send_ack_on(srv: &mut Server, conn: ConnId) {
 
 /// The replica half of replicationCron.
 pub fn cron(srv: &mut Server) {
-    let Some(l) = srv.repl.master.as_ref() else { return };
+    let Some(l) = srv.repl.master.as_ref() else {
+        return;
+    };
     let now = srv.unixtime();
     let timeout = srv.config.hot.repl_timeout_s;
     let state = l.state;
     let handshaking = matches!(
         state,
-        ReplState::Connecting | ReplState::ReceivePingReply | ReplState::ReceiveHandshakeReplies | ReplState::ReceivePsyncReply
+        ReplState::Connecting
+            | ReplState::ReceivePingReply
+            | ReplState::ReceiveHandshakeReplies
+            | ReplState::ReceivePsyncReply
     );
     if handshaking && now - l.transfer_lastio_s > timeout {
-        srv.log(LogLevel::Warning, "Timeout connecting to the MASTER...".into());
+        srv.log(
+            LogLevel::Warning,
+            "Timeout connecting to the MASTER...".into(),
+        );
         cancel_handshake(srv, true);
     } else if state == ReplState::Transfer && now - l.transfer_lastio_s > timeout {
         srv.log(
@@ -504,7 +678,10 @@ pub fn cron(srv: &mut Server) {
     } else if state == ReplState::Connected {
         let last = master_client(srv).map_or(now, |c| c.last_interaction_ms / 1000);
         if now - last > timeout {
-            srv.log(LogLevel::Warning, "MASTER timeout: no data nor PING received...".into());
+            srv.log(
+                LogLevel::Warning,
+                "MASTER timeout: no data nor PING received...".into(),
+            );
             let conn = master_client(srv).map(|c| c.conn).expect("connected");
             srv.free_client(conn);
         }
@@ -514,7 +691,10 @@ pub fn cron(srv: &mut Server) {
             let l = link(srv);
             (l.host.clone(), l.port)
         };
-        srv.log(LogLevel::Notice, format!("Connecting to MASTER {}:{}", host, port));
+        srv.log(
+            LogLevel::Notice,
+            format!("Connecting to MASTER {}:{}", host, port),
+        );
         connect_with_master(srv);
     }
     if link(srv).state == ReplState::Connected {
@@ -528,13 +708,18 @@ pub fn replicaof_command(ctx: &mut Ctx) {
         if ctx.srv.repl.master.is_some() {
             unset_master(ctx.srv);
             let who = ctx.c.info_line(ctx.srv.mstime(), "");
-            ctx.srv.log(LogLevel::Notice, format!("MASTER MODE enabled (user request from '{}')", who));
+            ctx.srv.log(
+                LogLevel::Notice,
+                format!("MASTER MODE enabled (user request from '{}')", who),
+            );
         }
         ctx.c.reply.ok();
         return;
     }
     if ctx.c.kind == ClientKind::Replica {
-        ctx.c.reply.err("ERR Command is not valid when client is a replica.");
+        ctx.c
+            .reply
+            .err("ERR Command is not valid when client is a replica.");
         return;
     }
     let Some(port) = parse_i64(&ctx.argv[2]).filter(|p| (0..=65535).contains(p)) else {
@@ -542,14 +727,28 @@ pub fn replicaof_command(ctx: &mut Ctx) {
         return;
     };
     let host = String::from_utf8_lossy(&ctx.argv[1]).into_owned();
-    if ctx.srv.repl.master.as_ref().is_some_and(|m| m.host == host && m.port == port as u16) {
+    if ctx
+        .srv
+        .repl
+        .master
+        .as_ref()
+        .is_some_and(|m| m.host == host && m.port == port as u16)
+    {
         ctx.srv.log(LogLevel::Notice, "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.".into());
-        ctx.c.reply.simple("OK Already connected to specified master");
+        ctx.c
+            .reply
+            .simple("OK Already connected to specified master");
         return;
     }
     set_master(ctx.srv, host.clone(), port as u16);
     let who = ctx.c.info_line(ctx.srv.mstime(), "");
-    ctx.srv.log(LogLevel::Notice, format!("REPLICAOF {}:{} enabled (user request from '{}')", host, port, who));
+    ctx.srv.log(
+        LogLevel::Notice,
+        format!(
+            "REPLICAOF {}:{} enabled (user request from '{}')",
+            host, port, who
+        ),
+    );
     ctx.c.reply.ok();
 }
 
@@ -567,7 +766,12 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
         cancel_handshake(srv, true);
     }
     // Blocked WAIT clients cannot be served by a replica.
-    let blocked: Vec<ConnId> = srv.clients.values().filter(|c| c.blocked_wait.is_some()).map(|c| c.conn).collect();
+    let blocked: Vec<ConnId> = srv
+        .clients
+        .values()
+        .filter(|c| c.blocked_wait.is_some())
+        .map(|c| c.conn)
+        .collect();
     for conn in blocked {
         if let Some(c) = srv.clients.get_mut(&conn) {
             c.blocked_wait = None;
@@ -578,7 +782,10 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
         // replicationCacheMasterUsingMyself: PSYNC the new master with our own history.
         srv.repl.cached_master = Some((srv.repl.replid.clone(), srv.repl.master_repl_offset));
     }
-    srv.log(LogLevel::Notice, format!("Connecting to MASTER {}:{}", host, port));
+    srv.log(
+        LogLevel::Notice,
+        format!("Connecting to MASTER {}:{}", host, port),
+    );
     srv.repl.master = Some(MasterLink::new(host, port));
     connect_with_master(srv);
 }
@@ -597,7 +804,10 @@ pub fn unset_master(srv: &mut Server) {
     disconnect_sub_replicas(srv);
     srv.repl.slaveseldb = -1;
     srv.repl.no_slaves_since_s = srv.unixtime();
-    srv.event("promoted", format!("offset {}", srv.repl.master_repl_offset));
+    srv.event(
+        "promoted",
+        format!("offset {}", srv.repl.master_repl_offset),
+    );
 }
 
 pub fn role_command(ctx: &mut Ctx) {
@@ -608,7 +818,11 @@ pub fn role_command(ctx: &mut Ctx) {
                 .clients
                 .values()
                 .filter(|c| c.kind == ClientKind::Replica)
-                .filter_map(|c| c.replica.as_ref().map(|r| (r.ip.clone(), r.listening_port, r.ack_off)))
+                .filter_map(|c| {
+                    c.replica
+                        .as_ref()
+                        .map(|r| (r.ip.clone(), r.listening_port, r.ack_off))
+                })
                 .collect();
             ctx.c.reply.array(3);
             ctx.c.reply.bulk_str("master");
@@ -622,7 +836,11 @@ pub fn role_command(ctx: &mut Ctx) {
             }
         }
         Some(l) => {
-            let offset = if l.state == ReplState::Connected { l.reploff } else { -1 };
+            let offset = if l.state == ReplState::Connected {
+                l.reploff
+            } else {
+                -1
+            };
             let (host, port, state) = (l.host.clone(), l.port, l.state.role_name());
             ctx.c.reply.array(5);
             ctx.c.reply.bulk_str("slave");

@@ -22,7 +22,10 @@ const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 enum Class {
     Zero,
     /// mant * 2^exp, with mant != 0.
-    Finite { mant: u64, exp: i64 },
+    Finite {
+        mant: u64,
+        exp: i64,
+    },
     Inf,
 }
 
@@ -33,7 +36,10 @@ pub struct LongDouble {
 }
 
 impl LongDouble {
-    pub const ZERO: LongDouble = LongDouble { neg: false, class: Class::Zero };
+    pub const ZERO: LongDouble = LongDouble {
+        neg: false,
+        class: Class::Zero,
+    };
 
     pub fn is_finite(&self) -> bool {
         self.class != Class::Inf
@@ -52,9 +58,16 @@ impl LongDouble {
         };
         let lower = body.to_ascii_lowercase();
         if lower == b"inf" || lower == b"infinity" {
-            return Some(LongDouble { neg, class: Class::Inf });
+            return Some(LongDouble {
+                neg,
+                class: Class::Inf,
+            });
         }
-        let class = if lower.starts_with(b"0x") { parse_hex(&lower[2..])? } else { parse_decimal(&lower)? };
+        let class = if lower.starts_with(b"0x") {
+            parse_hex(&lower[2..])?
+        } else {
+            parse_decimal(&lower)?
+        };
         // HUGE_VAL from an overflow is an ERANGE error for string2ld, unlike a literal "inf".
         if class == Class::Inf {
             return None;
@@ -65,8 +78,14 @@ impl LongDouble {
     /// Correctly rounded sum, as the FPU computes it.
     pub fn sum(self, other: LongDouble) -> LongDouble {
         match (self.class, other.class) {
-            (Class::Inf, _) | (_, Class::Inf) => LongDouble { neg: false, class: Class::Inf },
-            (Class::Zero, Class::Zero) => LongDouble { neg: self.neg && other.neg, class: Class::Zero },
+            (Class::Inf, _) | (_, Class::Inf) => LongDouble {
+                neg: false,
+                class: Class::Inf,
+            },
+            (Class::Zero, Class::Zero) => LongDouble {
+                neg: self.neg && other.neg,
+                class: Class::Zero,
+            },
             (Class::Zero, _) => other,
             (_, Class::Zero) => self,
             (Class::Finite { mant: ma, exp: ea }, Class::Finite { mant: mb, exp: eb }) => {
@@ -74,12 +93,21 @@ impl LongDouble {
                 let a = Big::from_u64(ma).shl((ea - e) as usize);
                 let b = Big::from_u64(mb).shl((eb - e) as usize);
                 if self.neg == other.neg {
-                    return LongDouble { neg: self.neg, class: round(a.add(&b), e, false) };
+                    return LongDouble {
+                        neg: self.neg,
+                        class: round(a.add(&b), e, false),
+                    };
                 }
                 match a.cmp(&b) {
                     Ordering::Equal => LongDouble::ZERO,
-                    Ordering::Greater => LongDouble { neg: self.neg, class: round(a.sub(&b), e, false) },
-                    Ordering::Less => LongDouble { neg: other.neg, class: round(b.sub(&a), e, false) },
+                    Ordering::Greater => LongDouble {
+                        neg: self.neg,
+                        class: round(a.sub(&b), e, false),
+                    },
+                    Ordering::Less => LongDouble {
+                        neg: other.neg,
+                        class: round(b.sub(&a), e, false),
+                    },
                 }
             }
         }
@@ -89,12 +117,22 @@ impl LongDouble {
     /// "-0" printed as "0".
     pub fn to_human_string(&self) -> String {
         let (mant, exp) = match self.class {
-            Class::Inf => return if self.neg { "-inf".into() } else { "inf".into() },
+            Class::Inf => {
+                return if self.neg {
+                    "-inf".into()
+                } else {
+                    "inf".into()
+                }
+            }
             Class::Zero => (0, 0),
             Class::Finite { mant, exp } => (mant, exp),
         };
         let scaled = Big::from_u64(mant).mul_pow10(17);
-        let fixed = if exp >= 0 { scaled.shl(exp as usize) } else { shr_round_even(&scaled, (-exp) as usize) };
+        let fixed = if exp >= 0 {
+            scaled.shl(exp as usize)
+        } else {
+            shr_round_even(&scaled, (-exp) as usize)
+        };
         let mut digits = fixed.to_decimal();
         while digits.len() < 18 {
             digits.insert(0, '0');
@@ -173,7 +211,9 @@ fn parse_exponent(s: &[u8]) -> Option<(i64, usize)> {
 /// The long double nearest to digits * 10^exp10. None on underflow to zero.
 fn decimal_to_class(digits: &[u8], exp10: i64) -> Option<Class> {
     let first = digits.iter().position(|&d| d != 0);
-    let Some(first) = first else { return Some(Class::Zero) };
+    let Some(first) = first else {
+        return Some(Class::Zero);
+    };
     let digits = &digits[first..];
     let magnitude = digits.len() as i64 + exp10;
     if magnitude > 4940 {
@@ -192,7 +232,11 @@ fn decimal_to_class(digits: &[u8], exp10: i64) -> Option<Class> {
         let d = Big::from_u64(1).mul_pow10((-exp10) as usize);
         // Scale so the quotient carries 66+ bits: enough to round exactly.
         let t = n.bits() as i64 - d.bits() as i64 - (MANT_BITS + 3);
-        let (num, den) = if t >= 0 { (n, d.shl(t as usize)) } else { (n.shl((-t) as usize), d) };
+        let (num, den) = if t >= 0 {
+            (n, d.shl(t as usize))
+        } else {
+            (n.shl((-t) as usize), d)
+        };
         let (q, rem_nonzero) = num.div_small_quotient(&den);
         round(q, t, rem_nonzero)
     };
@@ -337,7 +381,9 @@ impl Big {
         }
     }
     fn bit(&self, i: usize) -> bool {
-        self.0.get(i / 32).is_some_and(|limb| limb >> (i % 32) & 1 == 1)
+        self.0
+            .get(i / 32)
+            .is_some_and(|limb| limb >> (i % 32) & 1 == 1)
     }
     /// Is any bit strictly below position `i` set?
     fn any_bits_below(&self, i: usize) -> bool {
@@ -346,7 +392,11 @@ impl Big {
             return true;
         }
         let part = i % 32;
-        part != 0 && self.0.get(i / 32).is_some_and(|&l| l & ((1u32 << part) - 1) != 0)
+        part != 0
+            && self
+                .0
+                .get(i / 32)
+                .is_some_and(|&l| l & ((1u32 << part) - 1) != 0)
     }
     fn low_u64(&self) -> u64 {
         let lo = u64::from(self.0.first().copied().unwrap_or(0));
@@ -379,7 +429,9 @@ impl Big {
         let mut out = Vec::with_capacity(len + 1);
         let mut carry = 0u64;
         for i in 0..len {
-            let v = u64::from(self.0.get(i).copied().unwrap_or(0)) + u64::from(o.0.get(i).copied().unwrap_or(0)) + carry;
+            let v = u64::from(self.0.get(i).copied().unwrap_or(0))
+                + u64::from(o.0.get(i).copied().unwrap_or(0))
+                + carry;
             out.push(v as u32);
             carry = v >> 32;
         }
@@ -434,7 +486,11 @@ impl Big {
         let src = &self.0[limbs..];
         let mut out = Vec::with_capacity(src.len());
         for i in 0..src.len() {
-            let hi = if bits == 0 { 0 } else { src.get(i + 1).map_or(0, |&h| h << (32 - bits)) };
+            let hi = if bits == 0 {
+                0
+            } else {
+                src.get(i + 1).map_or(0, |&h| h << (32 - bits))
+            };
             out.push(src[i] >> bits | hi);
         }
         let mut b = Big(out);
@@ -498,7 +554,10 @@ impl PartialOrd for Big {
 
 impl Ord for Big {
     fn cmp(&self, o: &Big) -> Ordering {
-        self.0.len().cmp(&o.0.len()).then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
+        self.0
+            .len()
+            .cmp(&o.0.len())
+            .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
     }
 }
 
@@ -525,7 +584,9 @@ mod tests {
 
     #[test]
     fn strtold_rejects() {
-        for bad in ["", " 1", "1 ", "nan", "1e", "abc", "1e-99999", "1e99999", "0x", "1.2.3"] {
+        for bad in [
+            "", " 1", "1 ", "nan", "1e", "abc", "1e-99999", "1e99999", "0x", "1.2.3",
+        ] {
             assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad:?}");
         }
     }

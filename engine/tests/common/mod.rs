@@ -33,5 +33,9 @@ pub fn run_timers_until(engine: &mut Engine, now_us: u64, end_us: u64) -> u64 {
 /// One INFO field, as text.
 pub fn info_field(engine: &mut Engine, now_us: u64, field: &str) -> String {
     let fields = engine.info_fields(now_us);
-    fields.into_iter().find(|(k, _)| k == field).map(|(_, v)| v).unwrap_or_else(|| panic!("no INFO field {}", field))
+    fields
+        .into_iter()
+        .find(|(k, _)| k == field)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no INFO field {}", field))
 }

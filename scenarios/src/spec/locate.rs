@@ -16,7 +16,10 @@ pub(super) struct SpanIndex {
 
 impl SpanIndex {
     pub fn new(document: &ImDocument<&str>) -> SpanIndex {
-        let mut index = SpanIndex { entries: Vec::new(), headers: Vec::new() };
+        let mut index = SpanIndex {
+            entries: Vec::new(),
+            headers: Vec::new(),
+        };
         index.add_table(document.as_table(), &KeyPath::default());
         index
     }
@@ -83,7 +86,11 @@ impl SpanIndex {
         if let Some((_, path)) = narrowest {
             return path.clone();
         }
-        let header = self.headers.iter().filter(|(start, _)| *start <= span.start).max_by_key(|(start, _)| *start);
+        let header = self
+            .headers
+            .iter()
+            .filter(|(start, _)| *start <= span.start)
+            .max_by_key(|(start, _)| *start);
         header.map(|(_, path)| path.clone()).unwrap_or_default()
     }
 
@@ -101,8 +108,16 @@ impl SpanIndex {
 
     /// A validation problem with its line and column in `text`.
     pub fn locate(&self, text: &str, problem: &Problem) -> SpecIssue {
-        let (line, column) = self.offset_of(&problem.path).map(|o| line_column(text, o)).unzip();
-        SpecIssue { line, column, key: problem.path.to_string(), message: problem.message.clone() }
+        let (line, column) = self
+            .offset_of(&problem.path)
+            .map(|o| line_column(text, o))
+            .unzip();
+        SpecIssue {
+            line,
+            column,
+            key: problem.path.to_string(),
+            message: problem.message.clone(),
+        }
     }
 }
 

@@ -1,13 +1,27 @@
 //! Checks what serde cannot: units, names, fault keys, redis.conf lines, expectations.
 //! Every check reports a key path and a message; none of them panics.
 
-use super::{Action, KeyPath, Machine, Node, NodeKind, Preload, PreloadType, Problem, Scenario, Size, Step, Workload};
+use super::{
+    Action, KeyPath, Machine, Node, NodeKind, Preload, PreloadType, Problem, Scenario, Size, Step,
+    Workload,
+};
 use crate::expect::Expectation;
 use std::collections::BTreeSet;
 
 /// The fault names a step's `fault` key accepts.
-pub const FAULT_KINDS: &[&str] =
-    &["partition", "heal", "kill", "restart", "pause", "resume", "link", "disk", "memory-pressure", "clock-jump", "crash"];
+pub const FAULT_KINDS: &[&str] = &[
+    "partition",
+    "heal",
+    "kill",
+    "restart",
+    "pause",
+    "resume",
+    "link",
+    "disk",
+    "memory-pressure",
+    "clock-jump",
+    "crash",
+];
 
 /// Node names that would make an expectation's left-hand side ambiguous.
 const RESERVED_NODE_NAMES: &[&str] = &["history", "faults_fired", "cluster", "count", "first_ms"];
@@ -30,9 +44,18 @@ pub(crate) fn validate(scenario: &Scenario) -> Vec<Problem> {
     let node_names: BTreeSet<&str> = scenario.nodes.iter().map(|n| n.name.as_str()).collect();
     let mut machine_names = node_names.clone();
     machine_names.extend(scenario.workloads.iter().filter_map(|w| w.on.as_deref()));
-    let mut checker = Checker { scenario, problems: Vec::new(), node_names, machine_names };
+    let mut checker = Checker {
+        scenario,
+        problems: Vec::new(),
+        node_names,
+        machine_names,
+    };
     check_top(&mut checker);
-    check_machine(&mut checker, &scenario.machine, &KeyPath::default().key("machine"));
+    check_machine(
+        &mut checker,
+        &scenario.machine,
+        &KeyPath::default().key("machine"),
+    );
     for (i, node) in scenario.nodes.iter().enumerate() {
         check_node(&mut checker, i, node);
     }
@@ -40,7 +63,10 @@ pub(crate) fn validate(scenario: &Scenario) -> Vec<Problem> {
     for (i, workload) in scenario.workloads.iter().enumerate() {
         let path = KeyPath::default().key("workload").index(i);
         if !workload_names.insert(workload.name.as_str()) {
-            checker.report(path.key("name"), format!("duplicate workload name '{}'", workload.name));
+            checker.report(
+                path.key("name"),
+                format!("duplicate workload name '{}'", workload.name),
+            );
         }
         check_workload(&mut checker, &path, workload);
     }
@@ -48,7 +74,11 @@ pub(crate) fn validate(scenario: &Scenario) -> Vec<Problem> {
         check_step(&mut checker, &KeyPath::default().key("step").index(i), step);
     }
     for (i, expect) in scenario.expects.iter().enumerate() {
-        check_expect(&mut checker, &KeyPath::default().key("expect").index(i).key("that"), &expect.that);
+        check_expect(
+            &mut checker,
+            &KeyPath::default().key("expect").index(i).key("that"),
+            &expect.that,
+        );
     }
     checker.problems
 }
@@ -65,7 +95,10 @@ fn check_top(c: &mut Checker) {
         c.report(root.key("duration_ms"), "must be greater than 0".into());
     }
     if c.scenario.nodes.is_empty() {
-        c.report(root.key("node"), "a scenario needs at least one [[node]]".into());
+        c.report(
+            root.key("node"),
+            "a scenario needs at least one [[node]]".into(),
+        );
     }
 }
 
@@ -96,11 +129,22 @@ fn check_machine(c: &mut Checker, machine: &Machine, path: &KeyPath) {
 
 /// Names appear in key paths, expectations and `count(node:event)`, so they stay simple.
 fn check_name(c: &mut Checker, path: KeyPath, name: &str, what: &str) {
-    let simple = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let simple = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if name.is_empty() || !simple {
-        c.report(path, format!("{} name '{}' must be letters, digits, '_' or '-'", what, name));
+        c.report(
+            path,
+            format!(
+                "{} name '{}' must be letters, digits, '_' or '-'",
+                what, name
+            ),
+        );
     } else if RESERVED_NODE_NAMES.contains(&name) {
-        c.report(path, format!("'{}' is reserved and cannot name a {}", name, what));
+        c.report(
+            path,
+            format!("'{}' is reserved and cannot name a {}", name, what),
+        );
     }
 }
 
@@ -108,7 +152,10 @@ fn check_node(c: &mut Checker, i: usize, node: &Node) {
     let path = KeyPath::default().key("node").index(i);
     check_name(c, path.key("name"), &node.name, "node");
     if c.scenario.nodes[..i].iter().any(|n| n.name == node.name) {
-        c.report(path.key("name"), format!("duplicate node name '{}'", node.name));
+        c.report(
+            path.key("name"),
+            format!("duplicate node name '{}'", node.name),
+        );
     }
     if let Some(size) = &node.memory {
         check_size(c, path.key("memory"), size);
@@ -142,37 +189,66 @@ const PRELOAD_MAX_VALUE_BYTES: u64 = 512 * 1024 * 1024;
 fn check_preload(c: &mut Checker, path: &KeyPath, p: &Preload) {
     if p.kind == PreloadType::String {
         match (&p.key, p.keys) {
-            (Some(_), Some(_)) => c.report(path.key("keys"), "give either `key` (one string) or `keys` (a count), not both".into()),
-            (None, None) => c.report(path.clone(), "a string preload needs `keys` (a count) or `key` (one key)".into()),
+            (Some(_), Some(_)) => c.report(
+                path.key("keys"),
+                "give either `key` (one string) or `keys` (a count), not both".into(),
+            ),
+            (None, None) => c.report(
+                path.clone(),
+                "a string preload needs `keys` (a count) or `key` (one key)".into(),
+            ),
             _ => {}
         }
         if p.elements.is_some() {
-            c.report(path.key("elements"), "only set, hash, list and zset preloads have elements".into());
+            c.report(
+                path.key("elements"),
+                "only set, hash, list and zset preloads have elements".into(),
+            );
         }
         if let Some(n) = p.keys {
             if n == 0 || n > PRELOAD_MAX_KEYS {
-                c.report(path.key("keys"), format!("{} is not between 1 and {}", n, PRELOAD_MAX_KEYS));
+                c.report(
+                    path.key("keys"),
+                    format!("{} is not between 1 and {}", n, PRELOAD_MAX_KEYS),
+                );
             }
         }
         if let Some(n) = p.value_bytes {
             if n > PRELOAD_MAX_VALUE_BYTES {
-                c.report(path.key("value_bytes"), format!("{} is more than proto-max-bulk-len ({})", n, PRELOAD_MAX_VALUE_BYTES));
+                c.report(
+                    path.key("value_bytes"),
+                    format!(
+                        "{} is more than proto-max-bulk-len ({})",
+                        n, PRELOAD_MAX_VALUE_BYTES
+                    ),
+                );
             }
         }
     } else {
         if p.key.is_none() {
-            c.report(path.clone(), "a set, hash, list or zset preload needs `key`".into());
+            c.report(
+                path.clone(),
+                "a set, hash, list or zset preload needs `key`".into(),
+            );
         }
-        for (key, given) in [("keys", p.keys.is_some()), ("key_prefix", p.key_prefix.is_some()), ("value_bytes", p.value_bytes.is_some())] {
+        for (key, given) in [
+            ("keys", p.keys.is_some()),
+            ("key_prefix", p.key_prefix.is_some()),
+            ("value_bytes", p.value_bytes.is_some()),
+        ] {
             if given {
                 c.report(path.key(key), "only string preloads have this key".into());
             }
         }
         match p.elements {
-            None => c.report(path.clone(), "a set, hash, list or zset preload needs `elements`".into()),
-            Some(n) if n == 0 || n > PRELOAD_MAX_ELEMENTS => {
-                c.report(path.key("elements"), format!("{} is not between 1 and {}", n, PRELOAD_MAX_ELEMENTS))
-            }
+            None => c.report(
+                path.clone(),
+                "a set, hash, list or zset preload needs `elements`".into(),
+            ),
+            Some(n) if n == 0 || n > PRELOAD_MAX_ELEMENTS => c.report(
+                path.key("elements"),
+                format!("{} is not between 1 and {}", n, PRELOAD_MAX_ELEMENTS),
+            ),
             Some(_) => {}
         }
     }
@@ -188,12 +264,17 @@ fn check_preload_loads(c: &mut Checker, path: &KeyPath, node: &Node) {
         return;
     }
     let lines: Vec<&str> = node.config.iter().map(String::as_str).collect();
-    let Ok(config) = redsim_engine::Config::from_conf_lines(&lines) else { return };
+    let Ok(config) = redsim_engine::Config::from_conf_lines(&lines) else {
+        return;
+    };
     if config.bool("appendonly") {
         c.report(path.key("preload"), "the preload is written as the RDB file, which a node with `appendonly yes` does not load at start-up".into());
     }
     if node.kind == NodeKind::Sentinel {
-        c.report(path.key("preload"), "only redis nodes hold a dataset".into());
+        c.report(
+            path.key("preload"),
+            "only redis nodes hold a dataset".into(),
+        );
     }
 }
 
@@ -204,14 +285,24 @@ fn check_config(c: &mut Checker, path: &KeyPath, node: &Node) {
         let first = line.split_whitespace().next().unwrap_or("");
         node.kind == NodeKind::Sentinel && first.eq_ignore_ascii_case("sentinel")
     };
-    let checked: Vec<(usize, &str)> =
-        node.config.iter().enumerate().filter(|(_, l)| !is_sentinel_line(l)).map(|(i, l)| (i, l.as_str())).collect();
+    let checked: Vec<(usize, &str)> = node
+        .config
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !is_sentinel_line(l))
+        .map(|(i, l)| (i, l.as_str()))
+        .collect();
     let lines: Vec<&str> = checked.iter().map(|(_, l)| *l).collect();
     if let Err((line_number, error)) = redsim_engine::Config::from_conf_lines(&lines) {
         // from_conf_lines numbers lines from 1; clamp so a surprising number cannot panic.
-        let position = line_number.saturating_sub(1).min(checked.len().saturating_sub(1));
+        let position = line_number
+            .saturating_sub(1)
+            .min(checked.len().saturating_sub(1));
         let (index, line) = checked.get(position).copied().unwrap_or((0, ""));
-        c.report(path.index(index), format!("'{}': {}", line.trim(), error.reason));
+        c.report(
+            path.index(index),
+            format!("'{}': {}", line.trim(), error.reason),
+        );
     }
     for (index, line) in node.config.iter().enumerate() {
         check_config_host(c, &path.index(index), line);
@@ -222,12 +313,26 @@ fn check_config(c: &mut Checker, path: &KeyPath, node: &Node) {
 fn check_config_host(c: &mut Checker, path: &KeyPath, line: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let host = match words.as_slice() {
-        [directive, host, port] if is_replicaof(directive) && !host.eq_ignore_ascii_case("no") && !port.eq_ignore_ascii_case("one") => *host,
-        [sentinel, monitor, _, host, _, _] if sentinel.eq_ignore_ascii_case("sentinel") && monitor.eq_ignore_ascii_case("monitor") => *host,
+        [directive, host, port]
+            if is_replicaof(directive)
+                && !host.eq_ignore_ascii_case("no")
+                && !port.eq_ignore_ascii_case("one") =>
+        {
+            *host
+        }
+        [sentinel, monitor, _, host, _, _]
+            if sentinel.eq_ignore_ascii_case("sentinel")
+                && monitor.eq_ignore_ascii_case("monitor") =>
+        {
+            *host
+        }
         _ => return,
     };
     if !c.node_names.contains(host) {
-        c.report(path.clone(), format!("'{}': unknown node '{}'", line.trim(), host));
+        c.report(
+            path.clone(),
+            format!("'{}': unknown node '{}'", line.trim(), host),
+        );
     }
 }
 
@@ -241,7 +346,12 @@ fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
     if let Some(on) = &w.on {
         check_name(c, path.key("on"), on, "machine");
     }
-    let at_least_one = [("clients", w.clients as u64), ("pipeline", w.pipeline as u64), ("keys", w.keys), ("ops_per_second", w.ops_per_second)];
+    let at_least_one = [
+        ("clients", w.clients as u64),
+        ("pipeline", w.pipeline as u64),
+        ("keys", w.keys),
+        ("ops_per_second", w.ops_per_second),
+    ];
     for (key, value) in at_least_one {
         if value == 0 {
             c.report(path.key(key), "must be at least 1".into());
@@ -254,18 +364,30 @@ fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
         c.report(path.key("ops"), "must be at least 1".into());
     }
     if !(w.write_ratio >= 0.0 && w.write_ratio <= 1.0) {
-        c.report(path.key("write_ratio"), format!("{} is not between 0.0 and 1.0", w.write_ratio));
+        c.report(
+            path.key("write_ratio"),
+            format!("{} is not between 0.0 and 1.0", w.write_ratio),
+        );
     }
     let duration_ms = c.scenario.duration_ms;
     if w.start_ms > duration_ms {
-        c.report(path.key("start_ms"), format!("{} is beyond duration_ms {}", w.start_ms, duration_ms));
+        c.report(
+            path.key("start_ms"),
+            format!("{} is beyond duration_ms {}", w.start_ms, duration_ms),
+        );
     }
     match w.stop_ms {
         Some(stop_ms) if stop_ms > duration_ms => {
-            c.report(path.key("stop_ms"), format!("{} is beyond duration_ms {}", stop_ms, duration_ms));
+            c.report(
+                path.key("stop_ms"),
+                format!("{} is beyond duration_ms {}", stop_ms, duration_ms),
+            );
         }
         Some(stop_ms) if stop_ms <= w.start_ms => {
-            c.report(path.key("stop_ms"), format!("{} is not after start_ms {}", stop_ms, w.start_ms));
+            c.report(
+                path.key("stop_ms"),
+                format!("{} is not after start_ms {}", stop_ms, w.start_ms),
+            );
         }
         _ => {}
     }
@@ -277,9 +399,20 @@ fn check_target(c: &mut Checker, path: KeyPath, target: &str) {
     }
     if let Some(master) = target.strip_prefix("sentinel:") {
         if master.is_empty() {
-            c.report(path, "'sentinel:' needs a master name, e.g. \"sentinel:mymaster\"".into());
-        } else if !c.scenario.nodes.iter().any(|n| n.kind == NodeKind::Sentinel) {
-            c.report(path, format!("target '{}' needs at least one sentinel node", target));
+            c.report(
+                path,
+                "'sentinel:' needs a master name, e.g. \"sentinel:mymaster\"".into(),
+            );
+        } else if !c
+            .scenario
+            .nodes
+            .iter()
+            .any(|n| n.kind == NodeKind::Sentinel)
+        {
+            c.report(
+                path,
+                format!("target '{}' needs at least one sentinel node", target),
+            );
         }
         return;
     }
@@ -290,7 +423,13 @@ fn check_target(c: &mut Checker, path: KeyPath, target: &str) {
 
 fn check_step(c: &mut Checker, path: &KeyPath, step: &Step) {
     if step.at_ms > c.scenario.duration_ms {
-        c.report(path.key("at_ms"), format!("{} is beyond duration_ms {}", step.at_ms, c.scenario.duration_ms));
+        c.report(
+            path.key("at_ms"),
+            format!(
+                "{} is beyond duration_ms {}",
+                step.at_ms, c.scenario.duration_ms
+            ),
+        );
     }
     let action = match step_action(step) {
         Ok(action) => action,
@@ -344,7 +483,13 @@ fn check_action_names(c: &mut Checker, path: &KeyPath, action: &Action) {
 
 fn check_machine_name(c: &mut Checker, path: KeyPath, name: &str) {
     if !c.machine_names.contains(name) {
-        c.report(path, format!("unknown node '{}' (partitions may name nodes and workloads' `on` machines)", name));
+        c.report(
+            path,
+            format!(
+                "unknown node '{}' (partitions may name nodes and workloads' `on` machines)",
+                name
+            ),
+        );
     }
 }
 
@@ -358,8 +503,18 @@ fn check_expect(c: &mut Checker, path: &KeyPath, that: &str) {
             }
             if let Some(workload) = expectation.workload_name() {
                 if !c.scenario.workloads.iter().any(|w| w.name == workload) {
-                    let known: Vec<&str> = c.scenario.workloads.iter().map(|w| w.name.as_str()).collect();
-                    let message = format!("'{}': unknown workload '{}' (workloads: {})", that, workload, known.join(", "));
+                    let known: Vec<&str> = c
+                        .scenario
+                        .workloads
+                        .iter()
+                        .map(|w| w.name.as_str())
+                        .collect();
+                    let message = format!(
+                        "'{}': unknown workload '{}' (workloads: {})",
+                        that,
+                        workload,
+                        known.join(", ")
+                    );
                     c.report(path.clone(), message);
                 }
             }
@@ -385,7 +540,11 @@ fn present_keys(step: &Step) -> Vec<&'static str> {
         ("jump_ms", step.jump_ms.is_some()),
         ("torn", step.torn.is_some()),
     ];
-    flags.iter().filter(|(_, present)| *present).map(|(key, _)| *key).collect()
+    flags
+        .iter()
+        .filter(|(_, present)| *present)
+        .map(|(key, _)| *key)
+        .collect()
 }
 
 /// The keys each fault takes besides `fault` itself.
@@ -415,26 +574,52 @@ fn at(key: &str) -> KeyPath {
 }
 
 fn need<T: Clone>(value: &Option<T>, key: &str, what: &str) -> StepResult<T> {
-    value.clone().ok_or_else(|| (at(""), format!("{} needs key '{}'", what, key)))
+    value
+        .clone()
+        .ok_or_else(|| (at(""), format!("{} needs key '{}'", what, key)))
 }
 
 /// The typed action of a step, or (relative key, message) for its first problem.
 pub(crate) fn step_action(step: &Step) -> StepResult<Action> {
     let present = present_keys(step);
     match (&step.fault, &step.command) {
-        (Some(_), Some(_)) => Err((at("command"), "a step has either `fault` or `command`, not both".into())),
-        (None, None) => Err((at(""), "a step needs `fault = \"...\"`, or `node` and `command`".into())),
+        (Some(_), Some(_)) => Err((
+            at("command"),
+            "a step has either `fault` or `command`, not both".into(),
+        )),
+        (None, None) => Err((
+            at(""),
+            "a step needs `fault = \"...\"`, or `node` and `command`".into(),
+        )),
         (None, Some(command)) => {
             reject_extra_keys(&present, &["node", "command"], "a command step")?;
             let node = need(&step.node, "node", "a command step")?;
-            if redsim_engine::resp::split_args(command.as_bytes()).is_none_or(|args| args.is_empty()) {
-                return Err((at("command"), format!("'{}' is not a command (empty, or unbalanced quotes)", command)));
+            if redsim_engine::resp::split_args(command.as_bytes())
+                .is_none_or(|args| args.is_empty())
+            {
+                return Err((
+                    at("command"),
+                    format!(
+                        "'{}' is not a command (empty, or unbalanced quotes)",
+                        command
+                    ),
+                ));
             }
-            Ok(Action::Command { node, command: command.clone() })
+            Ok(Action::Command {
+                node,
+                command: command.clone(),
+            })
         }
         (Some(fault), None) => {
             let Some(keys) = fault_keys(fault, step) else {
-                return Err((at("fault"), format!("unknown fault '{}' (expected one of: {})", fault, FAULT_KINDS.join(", "))));
+                return Err((
+                    at("fault"),
+                    format!(
+                        "unknown fault '{}' (expected one of: {})",
+                        fault,
+                        FAULT_KINDS.join(", ")
+                    ),
+                ));
             };
             let mut allowed = vec!["fault"];
             allowed.extend_from_slice(keys);
@@ -458,14 +643,20 @@ fn fault_action(fault: &str, step: &Step) -> StepResult<Action> {
     Ok(match fault {
         "partition" => return partition_action(step, &what),
         "heal" => Action::Heal,
-        "kill" => Action::Kill { node: node()?, torn: step.torn.unwrap_or(false) },
+        "kill" => Action::Kill {
+            node: node()?,
+            torn: step.torn.unwrap_or(false),
+        },
         "crash" => Action::Crash { node: node()? },
         "restart" => Action::Restart { node: node()? },
         "pause" => Action::Pause { node: node()? },
         "resume" => Action::Resume { node: node()? },
         "link" => {
             if step.latency_ms.is_none() && step.bandwidth.is_none() {
-                return Err((at(""), format!("{} needs key 'latency_ms' or 'bandwidth'", what)));
+                return Err((
+                    at(""),
+                    format!("{} needs key 'latency_ms' or 'bandwidth'", what),
+                ));
             }
             let bandwidth_bytes_per_s = match &step.bandwidth {
                 Some(bandwidth) => Some(size(bandwidth, "bandwidth")?),
@@ -473,14 +664,28 @@ fn fault_action(fault: &str, step: &Step) -> StepResult<Action> {
             };
             let from = need(&step.from, "from", &what)?;
             let to = need(&step.to, "to", &what)?;
-            Action::Link { from, to, latency_ms: step.latency_ms, bandwidth_bytes_per_s }
+            Action::Link {
+                from,
+                to,
+                latency_ms: step.latency_ms,
+                bandwidth_bytes_per_s,
+            }
         }
-        "disk" => Action::Disk { node: node()?, fsync_latency_ms: need(&step.fsync_latency_ms, "fsync_latency_ms", &what)? },
+        "disk" => Action::Disk {
+            node: node()?,
+            fsync_latency_ms: need(&step.fsync_latency_ms, "fsync_latency_ms", &what)?,
+        },
         "memory-pressure" => {
             let node = node()?;
-            Action::MemoryPressure { node, bytes: size(&need(&step.bytes, "bytes", &what)?, "bytes")? }
+            Action::MemoryPressure {
+                node,
+                bytes: size(&need(&step.bytes, "bytes", &what)?, "bytes")?,
+            }
         }
-        "clock-jump" => Action::ClockJump { node: node()?, jump_ms: need(&step.jump_ms, "jump_ms", &what)? },
+        "clock-jump" => Action::ClockJump {
+            node: node()?,
+            jump_ms: need(&step.jump_ms, "jump_ms", &what)?,
+        },
         _ => return Err((at("fault"), format!("unknown fault '{}'", fault))),
     })
 }
@@ -491,14 +696,26 @@ fn partition_action(step: &Step, what: &str) -> StepResult<Action> {
             return Err((at("groups"), "a partition needs at least two groups".into()));
         }
         if let Some(g) = groups.iter().position(|group| group.is_empty()) {
-            return Err((at("groups").index(g), "a partition group must not be empty".into()));
+            return Err((
+                at("groups").index(g),
+                "a partition group must not be empty".into(),
+            ));
         }
-        return Ok(Action::Partition { groups: groups.clone() });
+        return Ok(Action::Partition {
+            groups: groups.clone(),
+        });
     }
     if step.from.is_none() && step.to.is_none() {
-        return Err((at(""), format!("{} needs key 'groups', or 'from' and 'to'", what)));
+        return Err((
+            at(""),
+            format!("{} needs key 'groups', or 'from' and 'to'", what),
+        ));
     }
     let from = need(&step.from, "from", what)?;
     let to = need(&step.to, "to", what)?;
-    Ok(Action::PartitionLink { from, to, one_way: step.one_way.unwrap_or(false) })
+    Ok(Action::PartitionLink {
+        from,
+        to,
+        one_way: step.one_way.unwrap_or(false),
+    })
 }

@@ -114,7 +114,10 @@ pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> 
             continue;
         }
         result.acked_writes += u64::from(op.is_acked_write());
-        let node = targets.get(op.workload as usize).map(String::as_str).expect("every workload has a target");
+        let node = targets
+            .get(op.workload as usize)
+            .map(String::as_str)
+            .expect("every workload has a target");
         let entry = keys.entry((node, op.key.as_str())).or_default();
         entry.ops.push(i);
         entry.kinds.insert(op.kind);
@@ -122,7 +125,11 @@ pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> 
     // Unjudged acknowledged writes by (node, reason), so each reason is reported once.
     let mut skipped: BTreeMap<(&str, &'static str), u64> = BTreeMap::new();
     for ((node, key), writes) in &keys {
-        let acked = writes.ops.iter().filter(|&&i| history.ops[i].is_acked_write()).count() as u64;
+        let acked = writes
+            .ops
+            .iter()
+            .filter(|&&i| history.ops[i].is_acked_write())
+            .count() as u64;
         if acked == 0 {
             continue;
         }
@@ -146,12 +153,19 @@ pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> 
             OpKind::Incr => lost_increments(&ops, &final_value),
             OpKind::Get | OpKind::LRange => unreachable!("only writes are grouped by key"),
         };
-        result.lost.extend(lost.into_iter().map(|i| lost_write(i, &history.ops[i], node)));
+        result.lost.extend(
+            lost.into_iter()
+                .map(|i| lost_write(i, &history.ops[i], node)),
+        );
     }
     result.lost.sort_by_key(|l| (l.acked_us, l.op));
     result.not_evaluated = skipped
         .into_iter()
-        .map(|((node, reason), acked_writes)| NotEvaluated { node: node.to_string(), reason: reason.to_string(), acked_writes })
+        .map(|((node, reason), acked_writes)| NotEvaluated {
+            node: node.to_string(),
+            reason: reason.to_string(),
+            acked_writes,
+        })
         .collect();
     result
 }
@@ -175,9 +189,19 @@ fn lost_register(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
         FinalValue::Str(bytes) => Some(*bytes),
         _ => None,
     };
-    let survivor = final_bytes.and_then(|f| ops.iter().map(|(_, op)| op).find(|op| op.value.as_deref() == Some(f)));
+    let survivor = final_bytes.and_then(|f| {
+        ops.iter()
+            .map(|(_, op)| op)
+            .find(|op| op.value.as_deref() == Some(f))
+    });
     // When the survivor's effect certainly ended; None = it may take effect at any time.
-    let survivor_done = survivor.and_then(|s| if s.outcome == Outcome::Unknown { None } else { s.complete_us });
+    let survivor_done = survivor.and_then(|s| {
+        if s.outcome == Outcome::Unknown {
+            None
+        } else {
+            s.complete_us
+        }
+    });
     ops.iter()
         .filter(|(_, w)| w.is_acked_write() && w.value.as_deref() != final_bytes)
         .filter(|(_, w)| survivor.is_none() || survivor_done.is_some_and(|done| w.invoke_us > done))
@@ -201,10 +225,17 @@ fn lost_appends(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
 /// The counter rule: see the module documentation.
 fn lost_increments(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize> {
     let final_count = match final_value {
-        FinalValue::Str(bytes) => std::str::from_utf8(bytes).ok().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0),
+        FinalValue::Str(bytes) => std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0),
         _ => 0,
     };
-    let acked: Vec<(usize, &Op)> = ops.iter().copied().filter(|(_, w)| w.is_acked_write()).collect();
+    let acked: Vec<(usize, &Op)> = ops
+        .iter()
+        .copied()
+        .filter(|(_, w)| w.is_acked_write())
+        .collect();
     let shortfall = (acked.len() as u64).saturating_sub(final_count.max(0) as u64) as usize;
     if shortfall == 0 {
         return Vec::new();
@@ -212,7 +243,8 @@ fn lost_increments(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize>
     let reply = |w: &Op| w.int_reply().unwrap_or(i64::MIN);
     let done = |w: &Op| w.complete_us.expect("an acknowledged write completed");
     // Acknowledged increments by invocation time, and the lowest reply from each one onwards.
-    let mut by_invoke: Vec<(u64, i64)> = acked.iter().map(|(_, w)| (w.invoke_us, reply(w))).collect();
+    let mut by_invoke: Vec<(u64, i64)> =
+        acked.iter().map(|(_, w)| (w.invoke_us, reply(w))).collect();
     by_invoke.sort();
     let mut lowest_from = vec![i64::MAX; by_invoke.len() + 1];
     for k in (0..by_invoke.len()).rev() {
@@ -222,9 +254,15 @@ fn lost_increments(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize>
         let later = by_invoke.partition_point(|&(invoke, _)| invoke <= done(w));
         final_count < reply(w) || lowest_from[later] <= reply(w)
     };
-    let (mut named, mut rest): (Vec<(usize, &Op)>, Vec<(usize, &Op)>) = acked.into_iter().partition(|(_, w)| seen_below(w));
+    let (mut named, mut rest): (Vec<(usize, &Op)>, Vec<(usize, &Op)>) =
+        acked.into_iter().partition(|(_, w)| seen_below(w));
     named.sort_by_key(|(i, w)| (done(w), *i));
     // Highest reply first, then the latest acknowledgement, then the latest operation.
     rest.sort_by_key(|(i, w)| std::cmp::Reverse((reply(w), done(w), *i)));
-    named.into_iter().chain(rest).take(shortfall).map(|(i, _)| i).collect()
+    named
+        .into_iter()
+        .chain(rest)
+        .take(shortfall)
+        .map(|(i, _)| i)
+        .collect()
 }

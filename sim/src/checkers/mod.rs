@@ -15,7 +15,11 @@ use crate::world::World;
 impl World {
     /// Runs the acknowledged-writes checker against the final state of every workload's target.
     pub fn check_acked_writes(&self) -> AckedWritesResult {
-        let targets: Vec<String> = self.workloads.iter().map(|w| self.hosts[w.target_host].name.clone()).collect();
+        let targets: Vec<String> = self
+            .workloads
+            .iter()
+            .map(|w| self.hosts[w.target_host].name.clone())
+            .collect();
         acked_writes::check(&self.history, &targets, &EngineState { world: self })
     }
 }
@@ -39,7 +43,9 @@ impl FinalState for EngineState<'_> {
     }
 
     fn value(&self, node: &str, key: &[u8]) -> FinalValue<'_> {
-        let Some(engine) = self.world.engine(node) else { return FinalValue::Missing };
+        let Some(engine) = self.world.engine(node) else {
+            return FinalValue::Missing;
+        };
         let srv = engine.server();
         // Workload clients never SELECT, so they write database 0.
         if srv.key_is_expired(0, key) {

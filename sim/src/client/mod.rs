@@ -19,7 +19,9 @@ use crate::history::OpKind;
 pub enum Distribution {
     Uniform,
     /// Zipf with exponent s (0.99 is the YCSB default): key 0 is the hottest.
-    Zipf { s: f64 },
+    Zipf {
+        s: f64,
+    },
 }
 
 /// What the workload does.
@@ -116,7 +118,12 @@ impl Workload {
             Distribution::Uniform => Vec::new(),
             Distribution::Zipf { s } => zipf_cdf(spec.keys, s),
         };
-        Workload { spec, target_host, machine, zipf_cdf }
+        Workload {
+            spec,
+            target_host,
+            machine,
+            zipf_cdf,
+        }
     }
 
     pub fn choose_key_index(&self, rng: &mut ChaCha8Rng) -> u64 {

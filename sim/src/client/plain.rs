@@ -47,9 +47,18 @@ pub(crate) struct PlainClient {
 }
 
 impl PlainClient {
-    pub fn new(id: u32, workload: usize, wl: &Workload, index: u32, rng: ChaCha8Rng) -> PlainClient {
+    pub fn new(
+        id: u32,
+        workload: usize,
+        wl: &Workload,
+        index: u32,
+        rng: ChaCha8Rng,
+    ) -> PlainClient {
         let clients = wl.spec.clients as u64;
-        let ops_left = wl.spec.ops.map(|total| total / clients + u64::from((index as u64) < total % clients));
+        let ops_left = wl
+            .spec
+            .ops
+            .map(|total| total / clients + u64::from((index as u64) < total % clients));
         PlainClient {
             id,
             workload,
@@ -95,10 +104,21 @@ impl PlainClient {
             _ => None,
         };
         let request = match (kind, &value) {
-            (OpKind::Set, Some(v)) => redsim_engine::resp::encode_command(&[b"SET".as_slice(), key.as_bytes(), v]),
-            (OpKind::RPush, Some(v)) => redsim_engine::resp::encode_command(&[b"RPUSH".as_slice(), key.as_bytes(), v]),
-            (OpKind::Incr, _) => redsim_engine::resp::encode_command(&[b"INCR".as_slice(), key.as_bytes()]),
-            (OpKind::LRange, _) => redsim_engine::resp::encode_command(&[b"LRANGE".as_slice(), key.as_bytes(), b"0", b"-1"]),
+            (OpKind::Set, Some(v)) => {
+                redsim_engine::resp::encode_command(&[b"SET".as_slice(), key.as_bytes(), v])
+            }
+            (OpKind::RPush, Some(v)) => {
+                redsim_engine::resp::encode_command(&[b"RPUSH".as_slice(), key.as_bytes(), v])
+            }
+            (OpKind::Incr, _) => {
+                redsim_engine::resp::encode_command(&[b"INCR".as_slice(), key.as_bytes()])
+            }
+            (OpKind::LRange, _) => redsim_engine::resp::encode_command(&[
+                b"LRANGE".as_slice(),
+                key.as_bytes(),
+                b"0",
+                b"-1",
+            ]),
             _ => redsim_engine::resp::encode_command(&[b"GET".as_slice(), key.as_bytes()]),
         };
         let op = Op {
@@ -165,10 +185,14 @@ impl World {
         client.outstanding.clear();
         client.readbuf.clear();
         for (op, _) in client.backlog.drain(..) {
-            self.history.complete(op, now, Outcome::Fail("NOCONN".into()), None);
+            self.history
+                .complete(op, now, Outcome::Fail("NOCONN".into()), None);
         }
         client.conn = ClientConn::Waiting;
-        self.schedule(now + RECONNECT_DELAY_US, Ev::ClientReconnect { client: c as u32 });
+        self.schedule(
+            now + RECONNECT_DELAY_US,
+            Ev::ClientReconnect { client: c as u32 },
+        );
     }
 
     /// The client gives up on its connection (timeout, garbage reply).
@@ -194,7 +218,8 @@ impl World {
         if !client.may_invoke(wl, now) {
             return;
         }
-        let unreachable_yet = !client.ever_connected && matches!(client.conn, ClientConn::Waiting | ClientConn::Idle);
+        let unreachable_yet =
+            !client.ever_connected && matches!(client.conn, ClientConn::Waiting | ClientConn::Idle);
         if unreachable_yet {
             let next_us = now + client.next_gap_us();
             self.schedule(next_us, Ev::ClientTick { client: c as u32 });
@@ -203,9 +228,12 @@ impl World {
         let (op, request) = client.make_op(wl, now);
         let index = self.history.push(op);
         match client.conn {
-            ClientConn::Connected(_) | ClientConn::Connecting(_) => client.backlog.push_back((index, request)),
+            ClientConn::Connected(_) | ClientConn::Connecting(_) => {
+                client.backlog.push_back((index, request))
+            }
             ClientConn::Waiting | ClientConn::Idle => {
-                self.history.complete(index, now, Outcome::Fail("NOCONN".into()), None);
+                self.history
+                    .complete(index, now, Outcome::Fail("NOCONN".into()), None);
             }
         }
         if client.may_invoke(wl, now) {
@@ -219,12 +247,16 @@ impl World {
     fn client_flush(&mut self, c: usize) {
         let now = self.now_us;
         let client = &mut self.clients[c];
-        let ClientConn::Connected(id) = client.conn else { return };
+        let ClientConn::Connected(id) = client.conn else {
+            return;
+        };
         let spec = &self.workloads[client.workload].spec;
         let was_idle = client.outstanding.is_empty();
         let mut out: Option<Vec<u8>> = None;
         while client.outstanding.len() < spec.pipeline as usize {
-            let Some((op, request)) = client.backlog.pop_front() else { break };
+            let Some((op, request)) = client.backlog.pop_front() else {
+                break;
+            };
             client.outstanding.push_back((op, now));
             match out.as_mut() {
                 None => out = Some(request),
@@ -234,7 +266,13 @@ impl World {
         let Some(bytes) = out else { return };
         if let (true, Some(timeout_ms)) = (was_idle, spec.timeout_ms) {
             let op = client.outstanding.front().expect("just pushed").0 as u64;
-            self.schedule(now + timeout_ms * 1000, Ev::ClientTimeout { client: c as u32, op });
+            self.schedule(
+                now + timeout_ms * 1000,
+                Ev::ClientTimeout {
+                    client: c as u32,
+                    op,
+                },
+            );
         }
         self.conn_send(id, 0, Payload::Data(bytes));
     }
@@ -244,7 +282,13 @@ impl World {
     pub(crate) fn client_data(&mut self, c: usize, id: u64, bytes: &[u8]) {
         let now = self.now_us;
         let client = &mut self.clients[c];
-        self.trace.record_fields(now, &client.label, "recv", "", &[("conn", id), ("bytes", bytes.len() as u64)]);
+        self.trace.record_fields(
+            now,
+            &client.label,
+            "recv",
+            "",
+            &[("conn", id), ("bytes", bytes.len() as u64)],
+        );
         client.readbuf.extend_from_slice(bytes);
         let mut consumed = 0;
         loop {
@@ -260,7 +304,8 @@ impl World {
                         None => Outcome::Ok,
                     };
                     let keep = outcome == Outcome::Ok && self.history.ops[op].kind != OpKind::Set;
-                    self.history.complete(op, now, outcome, if keep { Some(value) } else { None });
+                    self.history
+                        .complete(op, now, outcome, if keep { Some(value) } else { None });
                 }
                 Ok(None) => break,
                 Err(_) => return self.client_abort(c),
@@ -268,9 +313,17 @@ impl World {
         }
         client.readbuf.drain(..consumed);
         let timeout_ms = self.workloads[client.workload].spec.timeout_ms;
-        if let (true, Some(timeout_ms), Some(&(op, sent_us))) = (consumed > 0, timeout_ms, client.outstanding.front()) {
+        if let (true, Some(timeout_ms), Some(&(op, sent_us))) =
+            (consumed > 0, timeout_ms, client.outstanding.front())
+        {
             let at_us = (sent_us + timeout_ms * 1000).max(now);
-            self.schedule(at_us, Ev::ClientTimeout { client: c as u32, op: op as u64 });
+            self.schedule(
+                at_us,
+                Ev::ClientTimeout {
+                    client: c as u32,
+                    op: op as u64,
+                },
+            );
         }
         self.client_flush(c);
     }
@@ -279,7 +332,12 @@ impl World {
     pub(crate) fn client_timeout(&mut self, c: usize, op: usize) {
         if self.clients[c].outstanding.front().map(|o| o.0) == Some(op) {
             let now = self.now_us;
-            self.trace.record(now, &self.clients[c].label, "timeout", format_args!("op={}", op));
+            self.trace.record(
+                now,
+                &self.clients[c].label,
+                "timeout",
+                format_args!("op={}", op),
+            );
             self.client_abort(c);
         }
     }
