@@ -103,6 +103,11 @@ impl Disk {
     }
 
     fn rename(&mut self, from: &Path, to: &Path) -> std::io::Result<()> {
+        // The engine names files in appenddirname without creating it
+        // (Redis's dirCreateIfMissing at start-up).
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
         std::fs::rename(from, to)?;
         self.open.remove(to);
         if let Some(f) = self.open.remove(from) {
