@@ -114,6 +114,12 @@ fn run(name: &str, seed: Option<u64>, json: bool, report_dir: Option<&Path>) -> 
         Ok(o) => o,
         Err(e) => return bad_input(&format!("{}: {}", name, e)),
     };
+    if !out.step_errors.is_empty() {
+        for message in step_error_lines(name, &out.step_errors) {
+            eprintln!("redsim: {}", message);
+        }
+        return ExitCode::from(2);
+    }
     if let Some(dir) = report_dir {
         if let Err(e) = write_report_dir(dir, &out) {
             return bad_input(&format!("{}: {}", dir.display(), e));
@@ -129,6 +135,18 @@ fn run(name: &str, seed: Option<u64>, json: bool, report_dir: Option<&Path>) -> 
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Each command step whose reply broke its rule, as "<file>:<line>:<col>: ...".
+fn step_error_lines(name: &str, errors: &[(usize, String)]) -> Vec<String> {
+    let source = registry::source(name);
+    errors
+        .iter()
+        .map(|(step, message)| match &source {
+            Some((file, text)) => crate::spec::locate_step_problem(text, file, *step, message),
+            None => format!("{}: step[{}].command: {}", name, step, message),
+        })
+        .collect()
 }
 
 fn write_report_dir(dir: &Path, out: &runner::RunOutput) -> std::io::Result<()> {
