@@ -12,4 +12,5 @@ pub mod runner;
 pub mod serve;
 mod serve_disk;
 pub mod spec;
+pub mod sweep;
 pub mod units;
