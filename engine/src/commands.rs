@@ -75,7 +75,7 @@ impl Command {
 fn no_handler(_: &mut Ctx) {}
 
 /// Every command table, one per subsystem file.
-pub fn tables() -> [&'static [Command]; 15] {
+pub fn tables() -> [&'static [Command]; 16] {
     [
         crate::server::COMMANDS,
         crate::db::COMMANDS,
@@ -92,6 +92,7 @@ pub fn tables() -> [&'static [Command]; 15] {
         crate::rdb::bgsave::COMMANDS,
         crate::aof::COMMANDS,
         crate::shutdown::COMMANDS,
+        crate::pubsub::COMMANDS,
     ]
 }
 

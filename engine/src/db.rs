@@ -68,7 +68,8 @@ impl Server {
         // Inside a command the DEL joins what the command propagates (and
         // may make it a MULTI/EXEC); from the expire cycle it goes at once.
         if self.call_depth > 0 {
-            self.pending_propagate.push((db, argv));
+            self.pending_propagate
+                .push((db, argv, crate::multi::Target::AofAndRepl));
         } else {
             crate::replication::propagate(self, db, &argv);
         }

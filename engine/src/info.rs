@@ -294,8 +294,8 @@ fn stats_section(srv: &Server) -> Fields {
     );
     f(&mut v, "keyspace_hits", s.keyspace_hits);
     f(&mut v, "keyspace_misses", s.keyspace_misses);
-    f(&mut v, "pubsub_channels", 0);
-    f(&mut v, "pubsub_patterns", 0);
+    f(&mut v, "pubsub_channels", srv.pubsub.channel_count());
+    f(&mut v, "pubsub_patterns", srv.pubsub.pattern_count());
     f(&mut v, "pubsubshard_channels", 0);
     f(&mut v, "latest_fork_usec", srv.forks.latest_fork_usec);
     f(&mut v, "total_forks", srv.forks.total_forks);

@@ -25,6 +25,7 @@ pub mod memory;
 pub mod multi;
 pub mod networking;
 pub mod object;
+pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod reply;

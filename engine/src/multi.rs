@@ -390,6 +390,14 @@ fn hello_command(ctx: &mut Ctx) {
 
 /// propagatePendingCommands: what one top-level call produced goes to the
 /// replicas, wrapped in MULTI/EXEC when it is more than one command.
+/// Where a propagated command goes (PROPAGATE_AOF | PROPAGATE_REPL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    AofAndRepl,
+    /// Replicas only: PUBLISH (forceCommandPropagation(c, PROPAGATE_REPL)).
+    ReplOnly,
+}
+
 pub fn propagate_pending_commands(srv: &mut Server, cmd: &Command) {
     let ops = std::mem::take(&mut srv.pending_propagate);
     if ops.is_empty() {
@@ -402,8 +410,11 @@ pub fn propagate_pending_commands(srv: &mut Server, cmd: &Command) {
     if transaction {
         crate::replication::propagate(srv, first_db, &[b"MULTI".to_vec()]);
     }
-    for (db, argv) in ops {
-        crate::replication::propagate(srv, db, &argv);
+    for (db, argv, target) in ops {
+        match target {
+            Target::AofAndRepl => crate::replication::propagate(srv, db, &argv),
+            Target::ReplOnly => crate::replication::propagate_repl(srv, db, &argv),
+        }
     }
     if transaction {
         crate::replication::propagate(srv, last_db, &[b"EXEC".to_vec()]);

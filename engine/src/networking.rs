@@ -92,6 +92,23 @@ pub struct Client {
     pub mstate: Vec<Vec<Vec<u8>>>,
     /// Some queued command is a write (mstate.cmd_flags & CMD_WRITE).
     pub mstate_write: bool,
+    /// Channels subscribed (c->pubsub_channels), in subscription order.
+    pub pubsub_channels: crate::object::Set<Vec<u8>>,
+    /// Patterns subscribed (c->pubsub_patterns, a list in Redis 7.0).
+    pub pubsub_patterns: Vec<Vec<u8>>,
+    /// The running command asks to be propagated to replicas even though it
+    /// changed nothing (CLIENT_FORCE_REPL: PUBLISH).
+    pub force_repl: bool,
+}
+
+/// getClientType: the class CLIENT LIST/KILL TYPE and the output buffer
+/// limits go by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    Pubsub,
+    Master,
 }
 
 impl Client {
@@ -122,6 +139,28 @@ impl Client {
             dirty_exec: false,
             mstate: Vec::new(),
             mstate_write: false,
+            pubsub_channels: Default::default(),
+            pubsub_patterns: Vec::new(),
+            force_repl: false,
+        }
+    }
+
+    /// Channels plus patterns subscribed (clientSubscriptionsCount).
+    pub fn subscription_count(&self) -> usize {
+        self.pubsub_channels.len() + self.pubsub_patterns.len()
+    }
+
+    /// CLIENT_PUBSUB: set by a subscription, cleared when the last one goes.
+    pub fn in_pubsub(&self) -> bool {
+        self.subscription_count() > 0
+    }
+
+    pub fn client_type(&self) -> ClientType {
+        match self.kind {
+            ClientKind::Master => ClientType::Master,
+            ClientKind::Replica => ClientType::Replica,
+            ClientKind::Normal if self.in_pubsub() => ClientType::Pubsub,
+            ClientKind::Normal => ClientType::Normal,
         }
     }
 
@@ -131,6 +170,9 @@ impl Client {
             ClientKind::Replica => flags.push('S'),
             ClientKind::Master => flags.push('M'),
             ClientKind::Normal => {}
+        }
+        if self.in_pubsub() {
+            flags.push('P');
         }
         if self.in_multi {
             flags.push('x');
@@ -150,7 +192,7 @@ impl Client {
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.
     pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.peer,
             laddr,
@@ -160,6 +202,8 @@ impl Client {
             (now_ms - self.last_interaction_ms).max(0) / 1000,
             self.flags(),
             self.db,
+            self.pubsub_channels.len(),
+            self.pubsub_patterns.len(),
             if self.in_multi { self.mstate.len() as i64 } else { -1 },
             self.querybuf.len(),
             if self.querybuf.is_empty() { 0 } else { 20474usize.saturating_sub(self.querybuf.len()) },

@@ -11,7 +11,8 @@ use crate::commands::{self, flags, Command, CommandTable, Ctx};
 use crate::config::Config;
 use crate::cost::Cost;
 use crate::db::Db;
-use crate::networking::{Client, ClientKind};
+use crate::multi::Target;
+use crate::networking::{Client, ClientKind, ClientType};
 use crate::replication::ReplicationState;
 use crate::reply::errors;
 use crate::resp::{self, Parsed};
@@ -72,7 +73,7 @@ pub struct Server {
     pub also_propagate: Vec<(usize, Vec<Vec<u8>>)>,
     /// What the running top-level call will propagate, wrapped in
     /// MULTI/EXEC if it is more than one command (server.also_propagate).
-    pub pending_propagate: Vec<(usize, Vec<Vec<u8>>)>,
+    pub pending_propagate: Vec<(usize, Vec<Vec<u8>>, Target)>,
     /// Nesting of call(): 1 for a client's command, 2 inside its EXEC.
     pub call_depth: u32,
     /// EXEC is running its queued commands (server.in_exec).
@@ -102,6 +103,8 @@ pub struct Server {
     pub lazyfree: crate::lazyfree::LazyfreeState,
     /// The memory model: simulated pages, key allocations, COW (memory/).
     pub mem: crate::memory::MemState,
+    /// Channels and patterns with their subscribers (pubsub.rs).
+    pub pubsub: crate::pubsub::PubsubState,
 }
 
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
@@ -158,6 +161,7 @@ impl Server {
             aof,
             evict: crate::evict::EvictState::new(now_us),
             lazyfree: Default::default(),
+            pubsub: Default::default(),
         };
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
@@ -268,10 +272,11 @@ impl Server {
     }
 
     pub fn free_client(&mut self, conn: ConnId) {
-        let Some(client) = self.clients.remove(&conn) else {
+        let Some(mut client) = self.clients.remove(&conn) else {
             return;
         };
         crate::multi::free_client_state(self, conn);
+        crate::pubsub::free_client(self, &mut client);
         match client.kind {
             ClientKind::Replica => crate::replication::replica_freed(self, &client),
             ClientKind::Master => crate::replication::master_client_freed(self, &client),
@@ -406,6 +411,7 @@ impl Server {
         }
         self.process_command(&mut admin, &argv);
         crate::multi::free_client_state(self, admin.conn);
+        crate::pubsub::free_client(self, &mut admin);
         admin.reply.take()
     }
 
@@ -513,8 +519,8 @@ impl Server {
             self.stats.per_command.entry(full_name).or_default().2 += 1;
             return;
         }
-        if let Some(error) = self.deny_reason(c, cmd) {
-            self.reject_command(c, is_exec, error);
+        if let Some(error) = self.deny_reason(c, cmd, &full_name) {
+            self.reject_command(c, is_exec, &error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
             return;
         }
@@ -525,31 +531,39 @@ impl Server {
         self.call(c, cmd, &full_name, argv);
     }
 
-    fn deny_reason(&self, c: &Client, cmd: &Command) -> Option<&'static str> {
+    fn deny_reason(
+        &self,
+        c: &Client,
+        cmd: &Command,
+        full_name: &str,
+    ) -> Option<std::borrow::Cow<'static, str>> {
         // An EXEC counts as a write if it would run one (processCommand's is_write_command).
         let is_write = cmd.is_write() || (cmd.name == "exec" && c.mstate_write);
         let from_master = c.kind == ClientKind::Master;
         if (is_write || cmd.name == "ping") && !from_master {
             if let Some(error) = crate::rdb::bgsave::disk_error(self) {
-                return Some(error);
+                return Some(error.into());
             }
         }
         if is_write && !from_master && !crate::replication::good_replicas_ok(self) {
-            return Some(errors::NOREPLICAS);
+            return Some(errors::NOREPLICAS.into());
         }
         if is_write
             && !from_master
             && self.repl.master.is_some()
             && self.config.hot.replica_read_only
         {
-            return Some(errors::READONLY);
+            return Some(errors::READONLY.into());
+        }
+        if let Some(error) = crate::pubsub::context_error(c, cmd, full_name) {
+            return Some(error.into());
         }
         if self.repl.master.is_some()
             && !self.config.hot.replica_serve_stale_data
             && !crate::replication::master_link_up(self)
             && cmd.flags & flags::STALE == 0
         {
-            return Some(errors::MASTERDOWN);
+            return Some(errors::MASTERDOWN.into());
         }
         None
     }
@@ -574,12 +588,15 @@ impl Server {
             self.watch.clear_pending();
         }
         self.call_depth += 1;
+        // CLIENT_FORCE_REPL is per call: an EXEC's PUBLISH does not force the EXEC.
+        let force_repl_outer = std::mem::take(&mut c.force_repl);
         crate::evict::command_starts(self);
         {
             let mut ctx = Ctx { srv: self, c, argv };
             (cmd.handler)(&mut ctx);
         }
         self.call_depth -= 1;
+        let force_repl = std::mem::replace(&mut c.force_repl, force_repl_outer);
         crate::memory::flush_pending(self);
         self.count_reply_error(c, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
@@ -600,7 +617,15 @@ impl Server {
         if changed && cmd.flags & flags::NO_PROPAGATE == 0 && own.is_empty() {
             own.push((db_before, argv.to_vec()));
         }
-        self.pending_propagate.extend(own);
+        let forced_only = force_repl && own.is_empty();
+        self.pending_propagate.extend(
+            own.into_iter()
+                .map(|(db, argv)| (db, argv, Target::AofAndRepl)),
+        );
+        if forced_only {
+            self.pending_propagate
+                .push((db_before, argv.to_vec(), Target::ReplOnly));
+        }
         crate::multi::commit_modified_keys(self, changed);
         if self.call_depth == 0 {
             crate::multi::propagate_pending_commands(self, cmd);
@@ -716,7 +741,9 @@ impl Server {
         let idle: Vec<ConnId> = self
             .clients
             .iter()
-            .filter(|(_, c)| c.kind == ClientKind::Normal && c.blocked_wait.is_none())
+            .filter(|(_, c)| {
+                c.kind == ClientKind::Normal && c.blocked_wait.is_none() && !c.in_pubsub()
+            })
             .filter(|(_, c)| (now - c.last_interaction_ms) / 1000 > timeout_s)
             .map(|(k, _)| *k)
             .collect();
@@ -745,6 +772,9 @@ fn util_eq(a: &[u8], b: &str) -> bool {
 // ---- generic commands ----
 
 fn ping_command(ctx: &mut Ctx) {
+    if crate::pubsub::ping_in_context(ctx.c, ctx.argv) {
+        return;
+    }
     match ctx.argv.len() {
         1 => ctx.c.reply.simple("PONG"),
         2 => ctx.c.reply.bulk(&ctx.argv[1]),
@@ -950,14 +980,13 @@ const CONFIG_SUBCOMMANDS: &[Command] = &[
     ),
 ];
 
-/// CLIENT TYPE names as getClientTypeByName knows them; pubsub clients
-/// do not exist here, so that type matches nobody.
-fn client_type_by_name(name: &[u8]) -> Option<Option<ClientKind>> {
+/// CLIENT TYPE names as getClientTypeByName knows them.
+fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
     match String::from_utf8_lossy(name).to_ascii_lowercase().as_str() {
-        "normal" => Some(Some(ClientKind::Normal)),
-        "slave" | "replica" => Some(Some(ClientKind::Replica)),
-        "master" => Some(Some(ClientKind::Master)),
-        "pubsub" => Some(None),
+        "normal" => Some(ClientType::Normal),
+        "slave" | "replica" => Some(ClientType::Replica),
+        "master" => Some(ClientType::Master),
+        "pubsub" => Some(ClientType::Pubsub),
         _ => None,
     }
 }
@@ -965,7 +994,7 @@ fn client_type_by_name(name: &[u8]) -> Option<Option<ClientKind>> {
 fn client_list_command(ctx: &mut Ctx) {
     let now = ctx.srv.mstime();
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let mut type_filter: Option<Option<ClientKind>> = None;
+    let mut type_filter: Option<ClientType> = None;
     let mut ids: Option<Vec<u64>> = None;
     if ctx.argv.len() == 4 && util_eq(&ctx.argv[2], "type") {
         let Some(kind) = client_type_by_name(&ctx.argv[3]) else {
@@ -1001,7 +1030,7 @@ fn client_list_command(ctx: &mut Ctx) {
         if current_id == 0 && client.id == 0 {
             continue;
         }
-        if type_filter.is_some_and(|t| t != Some(client.kind)) {
+        if type_filter.is_some_and(|t| t != client.client_type()) {
             continue;
         }
         if ids.as_ref().is_some_and(|list| !list.contains(&client.id)) {
@@ -1099,12 +1128,11 @@ fn client_getname_command(ctx: &mut Ctx) {
     }
 }
 
-/// The filters of CLIENT KILL. `kind` is Some(None) for a type that
-/// matches nobody here (pubsub).
+/// The filters of CLIENT KILL.
 #[derive(Default)]
 struct KillFilter {
     id: Option<u64>,
-    kind: Option<Option<ClientKind>>,
+    kind: Option<ClientType>,
     addr: Option<String>,
     laddr: Option<String>,
     skipme: bool,
@@ -1113,7 +1141,7 @@ struct KillFilter {
 impl KillFilter {
     fn matches(&self, c: &Client, laddr: &str) -> bool {
         self.id.map_or(true, |i| c.id == i)
-            && self.kind.map_or(true, |k| k == Some(c.kind))
+            && self.kind.map_or(true, |k| k == c.client_type())
             && self.addr.as_ref().map_or(true, |a| c.peer == *a)
             && self.laddr.as_ref().map_or(true, |a| a == laddr)
     }

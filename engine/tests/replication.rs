@@ -20,6 +20,8 @@ struct Pair {
     link: Option<ConnId>,
     cut: bool,
     client_replies: Vec<u8>,
+    /// What the replica sent its own client (REPLICA_CLIENT).
+    replica_client_replies: Vec<u8>,
     /// Running children: (exit time, pid, on the master?).
     children: Vec<(u64, u32, bool)>,
     /// The master's files, as its Disk operations leave them.
@@ -68,6 +70,8 @@ fn apply_disk(files: &mut BTreeMap<String, Vec<u8>>, op: DiskOp) {
 /// The master sees the replica's outbound connection as inbound conn 100.
 const MASTER_SIDE: ConnId = ConnId(100);
 const CLIENT: ConnId = ConnId(1);
+/// A client of the replica (inbound ids there never clash with its outbound link).
+const REPLICA_CLIENT: ConnId = ConnId(2);
 
 impl Pair {
     fn new(master_conf: &[&str], replica_conf: &[&str]) -> Pair {
@@ -109,6 +113,7 @@ impl Pair {
             link: None,
             cut: false,
             client_replies: Vec::new(),
+            replica_client_replies: Vec::new(),
             children: Vec::new(),
             files: BTreeMap::new(),
         }
@@ -131,6 +136,9 @@ impl Pair {
                         );
                         self.replica
                             .handle_input(self.now_us, Input::Connected { conn });
+                    }
+                    Output::Send { conn, bytes } if conn == REPLICA_CLIENT => {
+                        self.replica_client_replies.extend_from_slice(&bytes)
                     }
                     Output::Send { bytes, .. } if !self.cut => {
                         self.master.handle_input(
@@ -425,4 +433,41 @@ fn disk_based_full_sync_is_a_bgsave_whose_file_the_replica_gets() {
     assert_eq!(p.m("rdb_changes_since_last_save"), "0");
     assert_eq!(p.m("total_forks"), "1");
     assert_eq!(p.m("rdb_bgsave_in_progress"), "0");
+}
+
+#[test]
+fn publish_reaches_the_replicas_subscribers_but_not_the_aof() {
+    let mut p = Pair::new(&["appendonly yes"], &[]);
+    p.advance_ms(9_000);
+    p.replica.handle_input(
+        p.now_us,
+        Input::Accepted {
+            conn: REPLICA_CLIENT,
+            peer: "10.0.0.7:6000".into(),
+        },
+    );
+    let subscribe = encode_command(&["SUBSCRIBE", "news"]);
+    p.replica.handle_input(
+        p.now_us,
+        Input::Data {
+            conn: REPLICA_CLIENT,
+            bytes: &subscribe,
+        },
+    );
+    p.pump();
+    p.replica_client_replies.clear();
+    // PUBLISH changes nothing, yet Redis forces it to the replicas.
+    assert_eq!(p.master_cmd(&["PUBLISH", "news", "hello"]), Value::Int(0));
+    p.master_cmd(&["SET", "k", "v"]);
+    p.advance_ms(1_100);
+    assert_eq!(p.m("master_repl_offset"), p.r("slave_repl_offset"));
+    assert_eq!(
+        p.replica_client_replies,
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
+    );
+    // The AOF gets the SET only: PUBLISH is PROPAGATE_REPL alone.
+    let aof: Vec<u8> = p.files.values().flatten().copied().collect();
+    let has = |needle: &[u8]| aof.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"$3\r\nSET\r\n"), "the AOF has the SET");
+    assert!(!has(b"PUBLISH"), "no PUBLISH in the AOF");
 }

@@ -176,6 +176,14 @@ pub fn propagate(srv: &mut Server, db: usize, argv: &[Vec<u8>]) {
     master::feed_replicas(srv, db as i64, argv);
 }
 
+/// propagateNow with PROPAGATE_REPL alone: to replicas and the backlog, not the AOF.
+pub fn propagate_repl(srv: &mut Server, db: usize, argv: &[Vec<u8>]) {
+    if srv.loading {
+        return;
+    }
+    master::feed_replicas(srv, db as i64, argv);
+}
+
 pub fn before_sleep(srv: &mut Server) {
     master::before_sleep(srv);
 }

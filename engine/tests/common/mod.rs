@@ -39,3 +39,23 @@ pub fn info_field(engine: &mut Engine, now_us: u64, field: &str) -> String {
         .map(|(_, v)| v)
         .unwrap_or_else(|| panic!("no INFO field {}", field))
 }
+
+/// Sends one command on `conn`; returns the bytes each connection received
+/// in that step (a PUBLISH reaches other connections).
+#[allow(dead_code)]
+pub fn send_all(
+    engine: &mut Engine,
+    now_us: u64,
+    conn: ConnId,
+    args: &[&str],
+) -> std::collections::BTreeMap<ConnId, Vec<u8>> {
+    let req = redsim_engine::resp::encode_command(args);
+    engine.handle_input(now_us, Input::Data { conn, bytes: &req });
+    let mut out: std::collections::BTreeMap<ConnId, Vec<u8>> = Default::default();
+    while let Some(o) = engine.poll_output() {
+        if let Output::Send { conn, bytes } = o {
+            out.entry(conn).or_default().extend_from_slice(&bytes);
+        }
+    }
+    out
+}
