@@ -1,4 +1,4 @@
-//! The Scenario model: the TOML shape of SPEC.md "Scenarios", key for key.
+//! The Scenario model: the TOML shape of docs/scenario-format.md, key for key.
 //!
 //! The model is the file's shape (every key a field, unknown keys rejected), so a file, the
 //! Rust builder and a report's `scenario_resolved` all hold the same value. Meaning that serde

@@ -10,7 +10,7 @@ use redsim_scenarios::expect::{evaluate_all, Expectation, Lhs, Op};
 use redsim_scenarios::spec::{Action, Scenario, Step, Thp};
 use serde_json::{json, Value};
 
-/// The SPEC.md example, verbatim apart from the workload's `on` machine being named in a group.
+/// The example of docs/scenario-format.md, verbatim (checked below).
 const SPEC_EXAMPLE: &str = r#"title = "backlog overflow: replica cut off longer than the backlog holds"
 seeds = [1, 2, 3]                 # pinned for cargo test and CI
 duration_ms = 30_000
@@ -85,6 +85,15 @@ fn edit(from: &str, to: &str) -> String {
         from
     );
     SPEC_EXAMPLE.replace(from, to)
+}
+
+#[test]
+fn the_format_doc_holds_the_example() {
+    let doc = include_str!("../../docs/scenario-format.md");
+    assert!(
+        doc.contains(SPEC_EXAMPLE),
+        "docs/scenario-format.md must show SPEC_EXAMPLE"
+    );
 }
 
 #[test]
