@@ -361,7 +361,7 @@ fn channel_list(ctx: &mut Ctx, shard: bool) {
         Vec::new()
     } else {
         let all = ctx.srv.pubsub.channels.keys();
-        all.filter(|ch| pattern.map_or(true, |p| crate::util::glob_match(p, ch, false)))
+        all.filter(|ch| pattern.is_none_or(|p| crate::util::glob_match(p, ch, false)))
             .cloned()
             .collect()
     };

@@ -709,7 +709,7 @@ impl Server {
 
     pub fn run_with_period(&self, ms: u64) -> bool {
         let tick_ms = 1000 / self.config.hot.hz as u64;
-        ms <= tick_ms || self.cronloops % (ms / tick_ms) == 0
+        ms <= tick_ms || self.cronloops.is_multiple_of(ms / tick_ms)
     }
 
     fn server_cron(&mut self) {
@@ -879,7 +879,7 @@ fn config_set_names_error(args: &[Vec<u8>]) -> Option<String> {
 }
 
 fn config_set_command(ctx: &mut Ctx) {
-    if ctx.argv.len() % 2 != 0 {
+    if !ctx.argv.len().is_multiple_of(2) {
         ctx.c.reply.err(errors::SYNTAX);
         return;
     }
@@ -1140,10 +1140,10 @@ struct KillFilter {
 
 impl KillFilter {
     fn matches(&self, c: &Client, laddr: &str) -> bool {
-        self.id.map_or(true, |i| c.id == i)
-            && self.kind.map_or(true, |k| k == c.client_type())
-            && self.addr.as_ref().map_or(true, |a| c.peer == *a)
-            && self.laddr.as_ref().map_or(true, |a| a == laddr)
+        self.id.is_none_or(|i| c.id == i)
+            && self.kind.is_none_or(|k| k == c.client_type())
+            && self.addr.as_ref().is_none_or(|a| c.peer == *a)
+            && self.laddr.as_ref().is_none_or(|a| a == laddr)
     }
 }
 

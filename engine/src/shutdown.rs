@@ -72,31 +72,33 @@ pub fn cron(srv: &mut Server) {
         force: words.contains(&"force"),
     };
     srv.shutdown.asap_signal = None;
-    if prepare(srv, flags).is_err() {
+    if !prepare(srv, flags) {
         let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
         srv.log(LogLevel::Warning, format!("{} received but errors trying to shut down the server, check the logs for more information", name));
     }
 }
 
-/// prepareForShutdown + finishShutdown. Ok: the engine has exited (code 0).
-pub fn prepare(srv: &mut Server, flags: ShutdownFlags) -> Result<(), ()> {
+/// prepareForShutdown + finishShutdown. true: the engine has exited (code 0);
+/// false: the shutdown failed (logged) and the server goes on.
+pub fn prepare(srv: &mut Server, flags: ShutdownFlags) -> bool {
     srv.log(LogLevel::Warning, "User requested shutdown...".into());
-    if finish(srv, flags).is_err() {
+    if !finish(srv, flags) {
         srv.log(
             LogLevel::Warning,
             "Errors trying to shut down the server. Check the logs for more information.".into(),
         );
-        return Err(());
+        return false;
     }
     srv.log(
         LogLevel::Warning,
         "Redis is now ready to exit, bye bye...".into(),
     );
     exit(srv, 0, "shutdown");
-    Ok(())
+    true
 }
 
-fn finish(srv: &mut Server, flags: ShutdownFlags) -> Result<(), ()> {
+/// finishShutdown: false when the AOF cannot be left (Redis's `goto error`).
+fn finish(srv: &mut Server, flags: ShutdownFlags) -> bool {
     if srv.rdb.child_type.is_some() {
         srv.log(
             LogLevel::Warning,
@@ -105,7 +107,7 @@ fn finish(srv: &mut Server, flags: ShutdownFlags) -> Result<(), ()> {
         kill_rdb_child(srv);
     }
     if crate::aof::prepare_for_shutdown(srv, flags.force).is_err() {
-        return Err(());
+        return false;
     }
     if (!srv.config.hot.save_points.is_empty() && !flags.nosave) || flags.save {
         srv.log(
@@ -116,7 +118,7 @@ fn finish(srv: &mut Server, flags: ShutdownFlags) -> Result<(), ()> {
         // exit; a host that cannot complete them must not report success.
         crate::rdb::bgsave::rdb_save(srv);
     }
-    Ok(())
+    true
 }
 
 /// killRDBChild and rdbRemoveTempFile: the child is stopped and its temp
@@ -167,7 +169,7 @@ fn shutdown_command(ctx: &mut Ctx) {
         }
         return ctx.c.reply.err("ERR No shutdown in progress.");
     }
-    if prepare(ctx.srv, flags).is_err() {
+    if !prepare(ctx.srv, flags) {
         ctx.c
             .reply
             .err("ERR Errors trying to SHUTDOWN. Check logs.");

@@ -152,15 +152,13 @@ fn start(bind: &str, port: u16, config: Config) -> std::io::Result<Host> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let accept_tx = tx.clone();
     thread::spawn(move || {
-        let mut next = 1u64;
-        for stream in listener.incoming().flatten() {
+        for (next, stream) in (1u64..).zip(listener.incoming().flatten()) {
             let _ = stream.set_nodelay(true);
             let peer = stream
                 .peer_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_default();
             let conn = ConnId(next);
-            next += 1;
             let Ok(reader) = stream.try_clone() else {
                 continue;
             };
