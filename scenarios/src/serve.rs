@@ -170,8 +170,14 @@ fn start(bind: &str, port: u16, config: Config) -> std::io::Result<Host> {
     });
     let disk = Disk::new(std::env::current_dir()?);
     let dir = disk.dir_of(&config);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| io_context(e, &format!("Can't chdir to '{}'", dir.display())))?;
+    // Redis chdirs into `dir` at start and exits if it cannot.
+    if !dir.is_dir() {
+        let e = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        return Err(io_context(
+            e,
+            &format!("Can't chdir to '{}'", dir.display()),
+        ));
+    }
     let files = crate::serve_disk::startup_files(&dir, &config)?;
     let verbosity = verbosity(&config);
     let pid = std::process::id();
