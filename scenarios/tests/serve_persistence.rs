@@ -246,3 +246,21 @@ fn shutdown_nosave_writes_nothing_and_shutdown_save_writes_the_dump() {
     assert_eq!(wait_exit(&mut serve2), 0);
     check_rdb(&dir.join("dump.rdb"));
 }
+
+#[test]
+fn a_save_that_cannot_be_written_is_never_reported_as_saved() {
+    let dir = temp_dir("unwritable");
+    let mut serve = serve(&dir, 25151, &[]);
+    write_keys(25151);
+    // rename(2) cannot put the dump over a non-empty directory.
+    std::fs::create_dir_all(dir.join("dump.rdb").join("x")).expect("a directory named dump.rdb");
+    let reply = cli(25151, &["SAVE"]);
+    assert_ne!(reply, "OK");
+    assert_eq!(wait_exit(&mut serve), 1);
+    let log = log(&dir);
+    assert!(
+        log.contains("Fatal: renaming temp-") && !log.contains("DB saved on disk"),
+        "{}",
+        log
+    );
+}
