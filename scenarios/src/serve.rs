@@ -313,7 +313,7 @@ impl Host {
     /// file over one the outputs below write.
     fn drain(&mut self, from_signal: bool) {
         let running = self.engine.server().child.as_ref().map(|c| c.pid);
-        self.children.kill_all_but(running);
+        self.children.kill_all_but(running, &self.tx);
         while let Some(out) = self.engine.poll_output() {
             match out {
                 Output::Send { conn, bytes } => {
@@ -383,7 +383,7 @@ impl Host {
     }
 
     fn close_all(&mut self) {
-        self.children.kill_all_but(None);
+        self.children.kill_all_but(None, &self.tx);
         for (_, s) in std::mem::take(&mut self.sockets) {
             let _ = s.shutdown(Shutdown::Both);
         }

@@ -207,7 +207,7 @@ impl Children {
     }
 
     /// Stops every child but `keep` (the one the engine still counts on).
-    pub fn kill_all_but(&mut self, keep: Option<u32>) {
+    pub fn kill_all_but(&mut self, keep: Option<u32>, tx: &Sender<Msg>) {
         let doomed: Vec<u32> = self
             .running
             .keys()
@@ -215,9 +215,17 @@ impl Children {
             .filter(|p| Some(*p) != keep)
             .collect();
         for pid in doomed {
-            if let Some(flag) = self.running.remove(&pid) {
-                *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
-            }
+            self.kill(pid, tx);
+        }
+    }
+
+    /// kill(pid, SIGUSR1) (the engine's Output::KillChild): the child does
+    /// no more of its job and never renames its file; waitpid then reports
+    /// signal 10, which the engine reaps or ignores.
+    pub fn kill(&mut self, pid: u32, tx: &Sender<Msg>) {
+        if let Some(flag) = self.running.remove(&pid) {
+            *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+            let _ = tx.send(Msg::ChildExit(pid, ChildExitStatus::Signal(10)));
         }
     }
 }
