@@ -3,13 +3,55 @@
 //! applies Redis's processCommand checks in Redis's order.
 
 use crate::networking::Client;
+use crate::reply::Reply;
 use crate::server::Server;
+use crate::ConnId;
 
-/// A handler runs with the server, the calling client and the arguments.
+/// A handler runs with the server, the calling client's connection and the
+/// arguments. The caller stays in `srv.clients` for the whole command (as in
+/// Redis, where c is also in server.clients), so code that walks every
+/// client (CLIENT LIST, INFO, the replication feed) sees it like any other.
+/// A client is never removed from the table during its own command: freeing
+/// it is deferred (close_asap), so `c()` always finds it.
 pub struct Ctx<'a> {
     pub srv: &'a mut Server,
-    pub c: &'a mut Client,
+    /// The caller: `srv.clients[&conn]`.
+    pub conn: ConnId,
+    /// The caller's selected database when the command started (c->db).
+    /// SELECT updates it together with the client's.
+    pub db: usize,
     pub argv: &'a [Vec<u8>],
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(srv: &'a mut Server, conn: ConnId, argv: &'a [Vec<u8>]) -> Ctx<'a> {
+        let db = srv
+            .clients
+            .get(&conn)
+            .expect("the running client is in the client table")
+            .db;
+        Ctx {
+            srv,
+            conn,
+            db,
+            argv,
+        }
+    }
+    /// The calling client.
+    pub fn c(&mut self) -> &mut Client {
+        self.srv.client_mut(self.conn)
+    }
+    /// The calling client, read-only.
+    pub fn client(&self) -> &Client {
+        self.srv
+            .clients
+            .get(&self.conn)
+            .expect("the running client is in the client table")
+    }
+    /// The calling client's reply buffer.
+    pub fn reply(&mut self) -> &mut Reply {
+        &mut self.srv.client_mut(self.conn).reply
+    }
 }
 
 pub type Handler = fn(&mut Ctx);

@@ -238,49 +238,54 @@ fn unlink_command(ctx: &mut Ctx) {
 }
 
 fn del_generic(ctx: &mut Ctx, lazy: bool) {
+    let argv = ctx.argv;
     let mut deleted = 0;
-    for key in &ctx.argv[1..] {
-        ctx.srv.expire_if_needed(ctx.c.db, key);
-        if ctx.srv.db_delete_lazy(ctx.c.db, key, lazy) {
+    for key in &argv[1..] {
+        ctx.srv.expire_if_needed(ctx.db, key);
+        if ctx.srv.db_delete_lazy(ctx.db, key, lazy) {
             ctx.srv.dirty += 1;
             deleted += 1;
         }
     }
-    ctx.c.reply.int(deleted);
+    ctx.reply().int(deleted);
 }
 
 fn exists_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let mut count = 0;
-    for key in &ctx.argv[1..] {
-        if ctx.srv.lookup_read_notouch(ctx.c.db, key).is_some() {
+    for key in &argv[1..] {
+        if ctx.srv.lookup_read_notouch(ctx.db, key).is_some() {
             count += 1;
         }
     }
-    ctx.c.reply.int(count);
+    ctx.reply().int(count);
 }
 
 fn type_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let name = ctx
         .srv
-        .lookup_read_notouch(ctx.c.db, &ctx.argv[1])
+        .lookup_read_notouch(ctx.db, &argv[1])
         .map_or("none", |v| v.type_name());
-    ctx.c.reply.simple(name);
+    ctx.reply().simple(name);
 }
 
 fn dbsize_command(ctx: &mut Ctx) {
-    ctx.c.reply.int(ctx.srv.dbs[ctx.c.db].len() as i64);
+    let len = ctx.srv.dbs[ctx.db].len() as i64;
+    ctx.reply().int(len);
 }
 
 /// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; without one,
 /// lazyfree-lazy-user-flush decides. Returns Some(lazy), or None after
 /// replying with the syntax error.
 fn flush_flags(ctx: &mut Ctx) -> Option<bool> {
-    match ctx.argv.len() {
+    let argv = ctx.argv;
+    match argv.len() {
         1 => Some(ctx.srv.config.bool("lazyfree-lazy-user-flush")),
-        2 if eq_ic(&ctx.argv[1], "async") => Some(true),
-        2 if eq_ic(&ctx.argv[1], "sync") => Some(false),
+        2 if eq_ic(&argv[1], "async") => Some(true),
+        2 if eq_ic(&argv[1], "sync") => Some(false),
         _ => {
-            ctx.c.reply.err(errors::SYNTAX);
+            ctx.reply().err(errors::SYNTAX);
             None
         }
     }
@@ -288,12 +293,13 @@ fn flush_flags(ctx: &mut Ctx) -> Option<bool> {
 
 fn flushdb_command(ctx: &mut Ctx) {
     let Some(lazy) = flush_flags(ctx) else { return };
-    let removed = ctx.srv.empty_data_lazy(Some(ctx.c.db), lazy);
+    let removed = ctx.srv.empty_data_lazy(Some(ctx.db), lazy);
     ctx.srv.dirty += removed as u64 + 1;
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 fn flushall_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(lazy) = flush_flags(ctx) else { return };
     let removed = ctx.srv.empty_data_lazy(None, lazy);
     ctx.srv.dirty += removed as u64;
@@ -301,13 +307,14 @@ fn flushall_command(ctx: &mut Ctx) {
     // 0). FLUSHALL is propagated even when it changed nothing
     // (forceCommandPropagation), and only removed keys count as changes.
     crate::rdb::bgsave::flushall_save(ctx.srv);
-    ctx.srv.also_propagate.push((ctx.c.db, ctx.argv.to_vec()));
-    ctx.c.reply.ok();
+    ctx.srv.also_propagate.push((ctx.db, argv.to_vec()));
+    ctx.reply().ok();
 }
 
 fn keys_command(ctx: &mut Ctx) {
-    let pattern = ctx.argv[1].clone();
-    let db = ctx.c.db;
+    let argv = ctx.argv;
+    let pattern = argv[1].clone();
+    let db = ctx.db;
     let all_match = pattern == b"*";
     let candidates: Vec<Vec<u8>> = ctx.srv.dbs[db]
         .dict
@@ -323,7 +330,7 @@ fn keys_command(ctx: &mut Ctx) {
                 || (ctx.srv.repl.master.is_some() && ctx.srv.executing_master_stream)
         })
         .collect();
-    ctx.c.reply.bulks(live.iter());
+    ctx.reply().bulks(live.iter());
 }
 
 /// Parses SCAN's cursor the way Redis does, with strtoul: an optional sign
@@ -361,33 +368,34 @@ pub struct ScanOptions {
 
 /// Parses the scan options after the cursor; replies with Redis's error on failure.
 pub fn parse_scan_options(ctx: &mut Ctx, from: usize, allow_type: bool) -> Option<ScanOptions> {
+    let argv = ctx.argv;
     let mut opts = ScanOptions {
         pattern: None,
         count: 10,
         type_name: None,
     };
     let mut i = from;
-    while i < ctx.argv.len() {
-        let remaining = ctx.argv.len() - i - 1;
-        if eq_ic(&ctx.argv[i], "count") && remaining >= 1 {
-            match parse_i64(&ctx.argv[i + 1]) {
+    while i < argv.len() {
+        let remaining = argv.len() - i - 1;
+        if eq_ic(&argv[i], "count") && remaining >= 1 {
+            match parse_i64(&argv[i + 1]) {
                 None => {
-                    ctx.c.reply.err(errors::NOT_INTEGER);
+                    ctx.reply().err(errors::NOT_INTEGER);
                     return None;
                 }
                 Some(n) if n < 1 => {
-                    ctx.c.reply.err(errors::SYNTAX);
+                    ctx.reply().err(errors::SYNTAX);
                     return None;
                 }
                 Some(n) => opts.count = n as usize,
             }
-        } else if eq_ic(&ctx.argv[i], "match") && remaining >= 1 {
-            let p = ctx.argv[i + 1].clone();
+        } else if eq_ic(&argv[i], "match") && remaining >= 1 {
+            let p = argv[i + 1].clone();
             opts.pattern = if p == b"*" { None } else { Some(p) };
-        } else if allow_type && eq_ic(&ctx.argv[i], "type") && remaining >= 1 {
-            opts.type_name = Some(String::from_utf8_lossy(&ctx.argv[i + 1]).to_ascii_lowercase());
+        } else if allow_type && eq_ic(&argv[i], "type") && remaining >= 1 {
+            opts.type_name = Some(String::from_utf8_lossy(&argv[i + 1]).to_ascii_lowercase());
         } else {
-            ctx.c.reply.err(errors::SYNTAX);
+            ctx.reply().err(errors::SYNTAX);
             return None;
         }
         i += 2;
@@ -400,14 +408,15 @@ pub fn parse_scan_options(ctx: &mut Ctx, from: usize, allow_type: bool) -> Optio
 /// to an earlier slot, which can then be missed: FIXME, Redis's
 /// reverse-binary cursor does not have this gap).
 fn scan_command(ctx: &mut Ctx) {
-    let Some(cursor) = parse_scan_cursor(&ctx.argv[1]) else {
-        ctx.c.reply.err("ERR invalid cursor");
+    let argv = ctx.argv;
+    let Some(cursor) = parse_scan_cursor(&argv[1]) else {
+        ctx.reply().err("ERR invalid cursor");
         return;
     };
     let Some(opts) = parse_scan_options(ctx, 2, true) else {
         return;
     };
-    let db = ctx.c.db;
+    let db = ctx.db;
     let len = ctx.srv.dbs[db].dict.len();
     let start = (cursor as usize).min(len);
     let end = (start + opts.count).min(len);
@@ -436,30 +445,31 @@ fn scan_command(ctx: &mut Ctx) {
         out.push(key);
     }
     let next = if end >= len { 0 } else { end };
-    ctx.c.reply.array(2);
-    ctx.c.reply.bulk_i64(next as i64);
-    ctx.c.reply.bulks(out.iter());
+    ctx.reply().array(2);
+    ctx.reply().bulk_i64(next as i64);
+    ctx.reply().bulks(out.iter());
 }
 
 fn rename_generic(ctx: &mut Ctx, nx: bool) {
-    let db = ctx.c.db;
-    let (src, dst) = (ctx.argv[1].clone(), ctx.argv[2].clone());
+    let argv = ctx.argv;
+    let db = ctx.db;
+    let (src, dst) = (argv[1].clone(), argv[2].clone());
     if ctx.srv.lookup_write(db, &src).is_none() {
-        ctx.c.reply.err(errors::NO_SUCH_KEY);
+        ctx.reply().err(errors::NO_SUCH_KEY);
         return;
     }
     if src == dst {
         if nx {
-            ctx.c.reply.int(0);
+            ctx.reply().int(0);
         } else {
-            ctx.c.reply.ok();
+            ctx.reply().ok();
         }
         return;
     }
     let expire = ctx.srv.get_expire(db, &src);
     if ctx.srv.lookup_write(db, &dst).is_some() {
         if nx {
-            ctx.c.reply.int(0);
+            ctx.reply().int(0);
             return;
         }
         ctx.srv.db_delete(db, &dst);
@@ -477,9 +487,9 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) {
     }
     ctx.srv.dirty += 1;
     if nx {
-        ctx.c.reply.int(1);
+        ctx.reply().int(1);
     } else {
-        ctx.c.reply.ok();
+        ctx.reply().ok();
     }
 }
 
@@ -492,7 +502,7 @@ fn renamenx_command(ctx: &mut Ctx) {
 }
 
 fn randomkey_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
+    let db = ctx.db;
     for _ in 0..100 {
         let len = ctx.srv.dbs[db].dict.len();
         if len == 0 {
@@ -507,35 +517,35 @@ fn randomkey_command(ctx: &mut Ctx) {
         if ctx.srv.expire_if_needed(db, &key) {
             continue;
         }
-        ctx.c.reply.bulk(&key);
+        ctx.reply().bulk(&key);
         return;
     }
-    ctx.c.reply.null();
+    ctx.reply().null();
 }
 
 fn move_command(ctx: &mut Ctx) {
-    let src_db = ctx.c.db;
-    let dst_db = match crate::server::get_int_arg(&ctx.argv[2], None) {
+    let argv = ctx.argv;
+    let src_db = ctx.db;
+    let dst_db = match crate::server::get_int_arg(&argv[2], None) {
         Ok(i) if ctx.srv.db_index_ok(i64::from(i)) => i as usize,
         Ok(_) => {
-            ctx.c.reply.err(errors::INVALID_DB);
+            ctx.reply().err(errors::INVALID_DB);
             return;
         }
         Err(e) => {
-            ctx.c.reply.err(&e);
+            ctx.reply().err(&e);
             return;
         }
     };
     if src_db == dst_db {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR source and destination objects are the same");
         return;
     }
-    let key = ctx.argv[1].clone();
+    let key = argv[1].clone();
     if ctx.srv.lookup_write(src_db, &key).is_none() || ctx.srv.lookup_write(dst_db, &key).is_some()
     {
-        ctx.c.reply.int(0);
+        ctx.reply().int(0);
         return;
     }
     let expire = ctx.srv.get_expire(src_db, &key);
@@ -551,44 +561,44 @@ fn move_command(ctx: &mut Ctx) {
         ctx.srv.set_expire(dst_db, &key, when);
     }
     ctx.srv.dirty += 1;
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 /// COPY source destination [DB index] [REPLACE]
 fn copy_command(ctx: &mut Ctx) {
-    let src_db = ctx.c.db;
+    let argv = ctx.argv;
+    let src_db = ctx.db;
     let mut dst_db = src_db;
     let mut replace = false;
     let mut j = 3;
-    while j < ctx.argv.len() {
-        if eq_ic(&ctx.argv[j], "replace") {
+    while j < argv.len() {
+        if eq_ic(&argv[j], "replace") {
             replace = true;
-        } else if eq_ic(&ctx.argv[j], "db") && j + 1 < ctx.argv.len() {
-            match crate::server::get_int_arg(&ctx.argv[j + 1], None) {
+        } else if eq_ic(&argv[j], "db") && j + 1 < argv.len() {
+            match crate::server::get_int_arg(&argv[j + 1], None) {
                 Ok(i) if ctx.srv.db_index_ok(i64::from(i)) => dst_db = i as usize,
-                Ok(_) => return ctx.c.reply.err(errors::INVALID_DB),
-                Err(e) => return ctx.c.reply.err(&e),
+                Ok(_) => return ctx.reply().err(errors::INVALID_DB),
+                Err(e) => return ctx.reply().err(&e),
             }
             j += 1;
         } else {
-            return ctx.c.reply.err(errors::SYNTAX);
+            return ctx.reply().err(errors::SYNTAX);
         }
         j += 1;
     }
-    let (key, newkey) = (ctx.argv[1].clone(), ctx.argv[2].clone());
+    let (key, newkey) = (argv[1].clone(), argv[2].clone());
     if src_db == dst_db && key == newkey {
         return ctx
-            .c
-            .reply
+            .reply()
             .err("ERR source and destination objects are the same");
     }
     let Some(value) = ctx.srv.lookup_read(src_db, &key).cloned() else {
-        return ctx.c.reply.int(0);
+        return ctx.reply().int(0);
     };
     let expire = ctx.srv.get_expire(src_db, &key);
     if ctx.srv.lookup_write(dst_db, &newkey).is_some() {
         if !replace {
-            return ctx.c.reply.int(0);
+            return ctx.reply().int(0);
         }
         ctx.srv.db_delete(dst_db, &newkey);
     }
@@ -598,27 +608,28 @@ fn copy_command(ctx: &mut Ctx) {
         ctx.srv.set_expire(dst_db, &newkey, when);
     }
     ctx.srv.dirty += 1;
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 fn swapdb_command(ctx: &mut Ctx) {
-    let a = match crate::server::get_int_arg(&ctx.argv[1], Some("invalid first DB index")) {
+    let argv = ctx.argv;
+    let a = match crate::server::get_int_arg(&argv[1], Some("invalid first DB index")) {
         Ok(a) => i64::from(a),
-        Err(e) => return ctx.c.reply.err(&e),
+        Err(e) => return ctx.reply().err(&e),
     };
-    let b = match crate::server::get_int_arg(&ctx.argv[2], Some("invalid second DB index")) {
+    let b = match crate::server::get_int_arg(&argv[2], Some("invalid second DB index")) {
         Ok(b) => i64::from(b),
-        Err(e) => return ctx.c.reply.err(&e),
+        Err(e) => return ctx.reply().err(&e),
     };
     if !ctx.srv.db_index_ok(a) || !ctx.srv.db_index_ok(b) {
-        ctx.c.reply.err(errors::INVALID_DB);
+        ctx.reply().err(errors::INVALID_DB);
         return;
     }
     crate::multi::touch_all_watched_keys_in_db(ctx.srv, a as usize, Some(b as usize));
     crate::multi::touch_all_watched_keys_in_db(ctx.srv, b as usize, Some(a as usize));
     ctx.srv.dbs.swap(a as usize, b as usize);
     ctx.srv.dirty += 1;
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 pub const COMMANDS: &[Command] = &[

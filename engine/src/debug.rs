@@ -5,46 +5,47 @@ use crate::object::{encoding_of, EncodingLimits, Value};
 use crate::util::{eq_ic, parse_f64, parse_i64};
 
 /// enable-debug-command (default no) guards DEBUG as in Redis 7.0; "local"
-/// allows loopback clients. The scenario's admin hand (client id 0, the
-/// operator on the box) may always use it.
+/// allows loopback clients. The scenario's admin hand (the operator on the
+/// box) may always use it.
 fn debug_allowed(ctx: &Ctx) -> bool {
-    let local = ctx.c.peer.starts_with("127.")
-        || ctx.c.peer.starts_with("[::1]")
-        || ctx.c.peer.starts_with("::1");
+    let c = ctx.client();
+    let local =
+        c.peer.starts_with("127.") || c.peer.starts_with("[::1]") || c.peer.starts_with("::1");
     match ctx.srv.config.get("enable-debug-command").as_deref() {
         Some("yes") => true,
-        Some("local") => local || ctx.c.id == 0,
-        _ => ctx.c.id == 0,
+        Some("local") => local || c.admin,
+        _ => c.admin,
     }
 }
 
 fn debug_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     if !debug_allowed(ctx) {
-        ctx.c.reply.err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+        ctx.reply().err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
         return;
     }
-    let sub = String::from_utf8_lossy(&ctx.argv[1]).to_ascii_lowercase();
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     match sub.as_str() {
-        "sleep" if ctx.argv.len() == 3 => {
-            let seconds = parse_f64(&ctx.argv[2]).unwrap_or(0.0).max(0.0);
+        "sleep" if argv.len() == 3 => {
+            let seconds = parse_f64(&argv[2]).unwrap_or(0.0).max(0.0);
             ctx.srv.cost.block_us((seconds * 1e6) as u64);
-            ctx.c.reply.ok();
+            ctx.reply().ok();
         }
-        "populate" if (3..=5).contains(&ctx.argv.len()) => debug_populate(ctx),
+        "populate" if (3..=5).contains(&argv.len()) => debug_populate(ctx),
         "reload" => crate::rdb::bgsave::debug_reload(ctx),
-        "set-active-expire" if ctx.argv.len() == 3 => {
+        "set-active-expire" if argv.len() == 3 => {
             // Like atoi: anything that is not a nonzero number turns it off.
-            ctx.srv.active_expire_enabled = parse_i64(&ctx.argv[2]).unwrap_or(0) != 0;
-            ctx.c.reply.ok();
+            ctx.srv.active_expire_enabled = parse_i64(&argv[2]).unwrap_or(0) != 0;
+            ctx.reply().ok();
         }
-        "change-repl-id" if ctx.argv.len() == 2 => {
+        "change-repl-id" if argv.len() == 2 => {
             crate::replication::change_replication_id(ctx.srv);
             crate::replication::clear_replication_id2(ctx.srv);
-            ctx.c.reply.ok();
+            ctx.reply().ok();
         }
-        _ => ctx.c.reply.err(&format!(
+        _ => ctx.reply().err(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(&ctx.argv[1])
+            String::from_utf8_lossy(&argv[1])
         )),
     }
 }
@@ -55,26 +56,25 @@ fn debug_command(ctx: &mut Ctx) {
 /// stored compact (head + run of NULs), so a multi-GB simulated dataset
 /// costs only its keys in real memory.
 fn debug_populate(ctx: &mut Ctx) {
-    let Some(count) = parse_i64(&ctx.argv[2]).filter(|&n| n >= 0) else {
-        ctx.c
-            .reply
+    let argv = ctx.argv;
+    let Some(count) = parse_i64(&argv[2]).filter(|&n| n >= 0) else {
+        ctx.reply()
             .err("ERR value is out of range, must be positive");
         return;
     };
-    let prefix = ctx.argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
-    let size = match ctx.argv.get(4) {
+    let prefix = argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
+    let size = match argv.get(4) {
         None => 0,
         Some(a) => match parse_i64(a) {
             Some(n) if n >= 0 => n as usize,
             _ => {
-                ctx.c
-                    .reply
+                ctx.reply()
                     .err("ERR value is out of range, must be positive");
                 return;
             }
         },
     };
-    let db = ctx.c.db;
+    let db = ctx.db;
     let mut key = prefix.clone();
     key.push(b':');
     let mut text = b"value:".to_vec();
@@ -105,7 +105,7 @@ fn debug_populate(ctx: &mut Ctx) {
         .cost
         .block_us(swapped_in * ctx.srv.options.machine.swap_in_latency_us);
     ctx.srv.cost.elements(count as usize * 4);
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 pub fn encoding_limits(srv: &crate::server::Server) -> EncodingLimits {
@@ -138,7 +138,7 @@ fn object_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.simple_lines(&lines);
+    ctx.reply().simple_lines(&lines);
 }
 
 /// Redis stores small integer strings (0..OBJ_SHARED_INTEGERS) as shared
@@ -157,24 +157,24 @@ fn is_shared_integer(value: &Value, per_key_lru: bool) -> bool {
 
 /// OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ: a missing key replies nil.
 fn object_key_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let limits = encoding_limits(ctx.srv);
     let policy = ctx.srv.config.get("maxmemory-policy").unwrap_or_default();
     let per_key_lru = ctx.srv.config.hot.maxmemory_bytes > 0
         && (policy.contains("lru") || policy.contains("lfu"));
-    let db = ctx.c.db;
-    let sub = ctx.argv[1].clone();
-    let key = ctx.argv[2].clone();
+    let db = ctx.db;
+    let sub = argv[1].clone();
+    let key = argv[2].clone();
     let Some(value) = ctx.srv.lookup_read_notouch(db, &key) else {
-        ctx.c.reply.null();
+        ctx.reply().null();
         return;
     };
     if eq_ic(&sub, "encoding") {
         let enc = encoding_of(value, &limits);
-        ctx.c.reply.bulk_str(enc);
+        ctx.reply().bulk_str(enc);
     } else if eq_ic(&sub, "refcount") {
         let shared = is_shared_integer(value, per_key_lru);
-        ctx.c
-            .reply
+        ctx.reply()
             .int(if shared { i64::from(i32::MAX) } else { 1 });
     } else {
         object_lru_reply(ctx, db, &key, eq_ic(&sub, "idletime"));
@@ -187,15 +187,15 @@ fn object_lru_reply(ctx: &mut Ctx, db: usize, key: &[u8], idletime: bool) {
     let lfu = crate::evict::policy(ctx.srv).is_lfu();
     let lru = ctx.srv.dbs[db].dict.get(key).map_or(0, |e| e.meta.lru);
     if idletime && lfu {
-        ctx.c.reply.err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+        ctx.reply().err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     } else if idletime {
         let idle_s = crate::evict::idle_ms(ctx.srv, lru) / 1000;
-        ctx.c.reply.int(idle_s as i64);
+        ctx.reply().int(idle_s as i64);
     } else if !lfu {
-        ctx.c.reply.err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+        ctx.reply().err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     } else {
         let freq = crate::evict::lfu_decr_and_return(ctx.srv, lru);
-        ctx.c.reply.int(i64::from(freq));
+        ctx.reply().int(i64::from(freq));
     }
 }
 

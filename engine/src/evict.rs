@@ -573,7 +573,7 @@ fn score(srv: &Server, pol: Policy, db: usize, i: usize) -> Option<(Vec<u8>, u64
 /// Returns the error to reject with.
 pub fn check_before_command(
     srv: &mut Server,
-    c: &crate::networking::Client,
+    conn: crate::ConnId,
     cmd: &crate::commands::Command,
 ) -> Option<&'static str> {
     if srv.config.hot.maxmemory_bytes <= 0 {
@@ -583,6 +583,10 @@ pub fn check_before_command(
     if !out_of_memory {
         return None;
     }
+    let c = srv
+        .clients
+        .get(&conn)
+        .expect("the running client is in the client table");
     let mut reject = cmd.flags & crate::commands::flags::DENYOOM != 0
         || (cmd.name == "exec" && queued_denyoom(srv, c));
     if c.in_multi && !matches!(cmd.name, "exec" | "discard" | "quit" | "reset") {

@@ -152,8 +152,9 @@ const EXPIRE_LT: u32 = 1 << 3;
 
 /// parseExtendedExpireArgumentsOrReply: NX XX GT LT after the time.
 fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
+    let argv = ctx.argv;
     let mut f = 0;
-    for opt in &ctx.argv[3..] {
+    for opt in &argv[3..] {
         // Redis compares options as C strings: stop at a NUL byte.
         let text = &opt[..opt.iter().position(|&b| b == 0).unwrap_or(opt.len())];
         f |= match text.to_ascii_lowercase().as_slice() {
@@ -162,7 +163,7 @@ fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
             b"gt" => EXPIRE_GT,
             b"lt" => EXPIRE_LT,
             _ => {
-                ctx.c.reply.err(&format!(
+                ctx.reply().err(&format!(
                     "ERR Unsupported option {}",
                     String::from_utf8_lossy(text)
                 ));
@@ -171,14 +172,12 @@ fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
         };
     }
     if f & EXPIRE_NX != 0 && f & (EXPIRE_XX | EXPIRE_GT | EXPIRE_LT) != 0 {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR NX and XX, GT or LT options at the same time are not compatible");
         return None;
     }
     if f & EXPIRE_GT != 0 && f & EXPIRE_LT != 0 {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR GT and LT options at the same time are not compatible");
         return None;
     }
@@ -187,20 +186,21 @@ fn parse_expire_flags(ctx: &mut Ctx) -> Option<u32> {
 
 /// The absolute unix-ms time EXPIRE & co. ask for, with Redis's overflow checks.
 fn expire_when_ms(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) -> Option<i64> {
-    let Some(mut when) = parse_i64(&ctx.argv[2]) else {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+    let argv = ctx.argv;
+    let Some(mut when) = parse_i64(&argv[2]) else {
+        ctx.reply().err(errors::NOT_INTEGER);
         return None;
     };
     let error = format!("ERR invalid expire time in '{}' command", name);
     if seconds {
         if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
-            ctx.c.reply.err(&error);
+            ctx.reply().err(&error);
             return None;
         }
         when *= 1000;
     }
     if when > i64::MAX - basetime_ms {
-        ctx.c.reply.err(&error);
+        ctx.reply().err(&error);
         return None;
     }
     Some(when + basetime_ms)
@@ -232,14 +232,14 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) {
     let Some(when) = expire_when_ms(ctx, basetime_ms, seconds, name) else {
         return;
     };
-    let db = ctx.c.db;
+    let db = ctx.db;
     let key = ctx.argv[1].clone();
     if ctx.srv.lookup_write(db, &key).is_none() {
-        ctx.c.reply.int(0);
+        ctx.reply().int(0);
         return;
     }
     if f != 0 && !expire_flags_allow(f, ctx.srv.get_expire(db, &key), when) {
-        ctx.c.reply.int(0);
+        ctx.reply().int(0);
         return;
     }
     ctx.srv.dirty += 1;
@@ -262,7 +262,7 @@ fn expire_generic(ctx: &mut Ctx, basetime_ms: i64, seconds: bool, name: &str) {
         argv[2] = when.to_string().into_bytes();
         ctx.srv.also_propagate.push((db, argv));
     }
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 fn expire_command(ctx: &mut Ctx) {
@@ -285,13 +285,14 @@ fn pexpireat_command(ctx: &mut Ctx) {
 
 /// ttlGenericCommand for TTL, PTTL, EXPIRETIME and PEXPIRETIME.
 fn ttl_generic(ctx: &mut Ctx, output_ms: bool, output_abs: bool) {
-    let db = ctx.c.db;
-    if ctx.srv.lookup_read_notouch(db, &ctx.argv[1]).is_none() {
-        ctx.c.reply.int(-2);
+    let argv = ctx.argv;
+    let db = ctx.db;
+    if ctx.srv.lookup_read_notouch(db, &argv[1]).is_none() {
+        ctx.reply().int(-2);
         return;
     }
-    let Some(expire) = ctx.srv.get_expire(db, &ctx.argv[1]) else {
-        ctx.c.reply.int(-1);
+    let Some(expire) = ctx.srv.get_expire(db, &argv[1]) else {
+        ctx.reply().int(-1);
         return;
     };
     let ttl = if output_abs {
@@ -300,8 +301,7 @@ fn ttl_generic(ctx: &mut Ctx, output_ms: bool, output_abs: bool) {
         expire - ctx.srv.mstime()
     }
     .max(0);
-    ctx.c
-        .reply
+    ctx.reply()
         .int(if output_ms { ttl } else { (ttl + 500) / 1000 });
 }
 
@@ -322,16 +322,17 @@ fn pexpiretime_command(ctx: &mut Ctx) {
 }
 
 fn persist_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
-    if ctx.srv.lookup_write(db, &ctx.argv[1]).is_none() {
-        ctx.c.reply.int(0);
+    let argv = ctx.argv;
+    let db = ctx.db;
+    if ctx.srv.lookup_write(db, &argv[1]).is_none() {
+        ctx.reply().int(0);
         return;
     }
-    if ctx.srv.dbs[db].expires.swap_remove(&ctx.argv[1]).is_some() {
+    if ctx.srv.dbs[db].expires.swap_remove(&argv[1]).is_some() {
         ctx.srv.dirty += 1;
-        ctx.c.reply.int(1);
+        ctx.reply().int(1);
     } else {
-        ctx.c.reply.int(0);
+        ctx.reply().int(0);
     }
 }
 

@@ -200,13 +200,15 @@ pub fn free_client_state(srv: &mut Server, conn: ConnId) {
     srv.watch.dirty_cas.remove(&conn);
 }
 
-pub fn discard_transaction(srv: &mut Server, c: &mut Client) {
-    c.mstate.clear();
-    c.in_multi = false;
-    c.dirty_exec = false;
-    c.mstate_write = false;
-    srv.watch.dirty_cas.remove(&c.conn);
-    unwatch_all_keys(srv, c.conn);
+pub fn discard_transaction(srv: &mut Server, conn: ConnId) {
+    if let Some(c) = srv.clients.get_mut(&conn) {
+        c.mstate.clear();
+        c.in_multi = false;
+        c.dirty_exec = false;
+        c.mstate_write = false;
+    }
+    srv.watch.dirty_cas.remove(&conn);
+    unwatch_all_keys(srv, conn);
 }
 
 /// flagTransaction: an error while queueing makes the EXEC abort.
@@ -242,44 +244,44 @@ pub fn queue_command(c: &mut Client, cmd: &Command, argv: &[Vec<u8>]) {
 }
 
 fn multi_command(ctx: &mut Ctx) {
-    if ctx.c.in_multi {
-        ctx.c.reply.err("ERR MULTI calls can not be nested");
+    if ctx.c().in_multi {
+        ctx.reply().err("ERR MULTI calls can not be nested");
         return;
     }
-    ctx.c.in_multi = true;
-    ctx.c.reply.ok();
+    ctx.c().in_multi = true;
+    ctx.reply().ok();
 }
 
 fn discard_command(ctx: &mut Ctx) {
-    if !ctx.c.in_multi {
-        ctx.c.reply.err("ERR DISCARD without MULTI");
+    if !ctx.c().in_multi {
+        ctx.reply().err("ERR DISCARD without MULTI");
         return;
     }
-    discard_transaction(ctx.srv, ctx.c);
-    ctx.c.reply.ok();
+    discard_transaction(ctx.srv, ctx.conn);
+    ctx.reply().ok();
 }
 
 fn exec_command(ctx: &mut Ctx) {
-    if !ctx.c.in_multi {
-        ctx.c.reply.err("ERR EXEC without MULTI");
+    if !ctx.c().in_multi {
+        ctx.reply().err("ERR EXEC without MULTI");
         return;
     }
-    let conn = ctx.c.conn;
+    let conn = ctx.conn;
     if watched_key_expired(ctx.srv, conn) {
         ctx.srv.watch.dirty_cas.insert(conn);
     }
-    if ctx.c.dirty_exec || ctx.srv.watch.is_dirty(conn) {
-        if ctx.c.dirty_exec {
-            ctx.c.reply.err(EXECABORT);
+    if ctx.c().dirty_exec || ctx.srv.watch.is_dirty(conn) {
+        if ctx.c().dirty_exec {
+            ctx.reply().err(EXECABORT);
         } else {
-            ctx.c.reply.null_array();
+            ctx.reply().null_array();
         }
-        discard_transaction(ctx.srv, ctx.c);
+        discard_transaction(ctx.srv, ctx.conn);
         return;
     }
     unwatch_all_keys(ctx.srv, conn);
-    let queued = std::mem::take(&mut ctx.c.mstate);
-    ctx.c.reply.array(queued.len());
+    let queued = std::mem::take(&mut ctx.c().mstate);
+    ctx.reply().array(queued.len());
     ctx.srv.in_exec = true;
     for argv in &queued {
         // The table is static, so the lookup that queued the command finds it again.
@@ -289,103 +291,104 @@ fn exec_command(ctx: &mut Ctx) {
             .lookup(&argv[0])
             .expect("queued commands exist");
         let (cmd, full_name) = commands::resolve(base, argv).expect("queued commands resolve");
-        ctx.c.last_cmd = full_name.clone();
-        ctx.srv.call(ctx.c, cmd, &full_name, argv);
+        ctx.c().last_cmd = full_name.clone();
+        ctx.srv.call(ctx.conn, cmd, &full_name, argv);
     }
     ctx.srv.in_exec = false;
-    ctx.c.last_cmd = "exec".into();
-    discard_transaction(ctx.srv, ctx.c);
+    ctx.c().last_cmd = "exec".into();
+    discard_transaction(ctx.srv, ctx.conn);
 }
 
 fn watch_command(ctx: &mut Ctx) {
-    if ctx.c.in_multi {
-        ctx.c.reply.err("ERR WATCH inside MULTI is not allowed");
+    let argv = ctx.argv;
+    if ctx.c().in_multi {
+        ctx.reply().err("ERR WATCH inside MULTI is not allowed");
         return;
     }
-    let conn = ctx.c.conn;
+    let conn = ctx.conn;
     if !ctx.srv.watch.is_dirty(conn) {
-        for key in &ctx.argv[1..] {
-            watch_for_key(ctx.srv, conn, ctx.c.db, key);
+        for key in &argv[1..] {
+            watch_for_key(ctx.srv, conn, ctx.db, key);
         }
     }
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 fn unwatch_command(ctx: &mut Ctx) {
-    let conn = ctx.c.conn;
+    let conn = ctx.conn;
     unwatch_all_keys(ctx.srv, conn);
     ctx.srv.watch.dirty_cas.remove(&conn);
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 /// HELLO [protover [AUTH user pass] [SETNAME name]]; only RESP2 is spoken.
 fn hello_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let mut next = 1;
-    if ctx.argv.len() >= 2 {
-        let Some(ver) = crate::util::parse_i64(&ctx.argv[1]) else {
-            ctx.c
-                .reply
+    if argv.len() >= 2 {
+        let Some(ver) = crate::util::parse_i64(&argv[1]) else {
+            ctx.reply()
                 .err("ERR Protocol version is not an integer or out of range");
             return;
         };
         // RESP3 is not implemented, so version 3 is refused like an unknown one.
         if ver != 2 {
-            ctx.c.reply.err("NOPROTO unsupported protocol version");
+            ctx.reply().err("NOPROTO unsupported protocol version");
             return;
         }
         next = 2;
     }
     let mut j = next;
-    while j < ctx.argv.len() {
-        let more = ctx.argv.len() - 1 - j;
-        let opt = &ctx.argv[j];
+    while j < argv.len() {
+        let more = argv.len() - 1 - j;
+        let opt = &argv[j];
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             // Only the default user without a password exists.
-            if !ctx.argv[j + 1].eq_ignore_ascii_case(b"default") {
-                ctx.c
-                    .reply
+            if !argv[j + 1].eq_ignore_ascii_case(b"default") {
+                ctx.reply()
                     .err("WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
             j += 3;
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
-            let n = &ctx.argv[j + 1];
+            let n = &argv[j + 1];
             if n.iter().any(|&b| b <= b' ' || b > b'~') {
-                ctx.c
-                    .reply
+                ctx.reply()
                     .err("ERR Client names cannot contain spaces, newlines or special characters.");
                 return;
             }
             // Redis renames at once, even if a later option is bad.
-            ctx.c.name = n.clone();
+            ctx.c().name = n.clone();
             j += 2;
         } else {
             let mut e = b"-ERR Syntax error in HELLO option '".to_vec();
             e.extend_from_slice(commands::c_string_prefix(opt, usize::MAX));
             e.extend_from_slice(b"'\r\n");
-            ctx.c.reply.raw(&e);
+            ctx.reply().raw(&e);
             return;
         }
     }
-    ctx.c.reply.array(14);
-    ctx.c.reply.bulk_str("server");
-    ctx.c.reply.bulk_str("redis");
-    ctx.c.reply.bulk_str("version");
-    ctx.c.reply.bulk_str("7.0.15");
-    ctx.c.reply.bulk_str("proto");
-    ctx.c.reply.int(2);
-    ctx.c.reply.bulk_str("id");
-    ctx.c.reply.int(ctx.c.id as i64);
-    ctx.c.reply.bulk_str("mode");
-    ctx.c.reply.bulk_str("standalone");
-    ctx.c.reply.bulk_str("role");
-    ctx.c.reply.bulk_str(if ctx.srv.repl.master.is_some() {
+    ctx.reply().array(14);
+    ctx.reply().bulk_str("server");
+    ctx.reply().bulk_str("redis");
+    ctx.reply().bulk_str("version");
+    ctx.reply().bulk_str("7.0.15");
+    ctx.reply().bulk_str("proto");
+    ctx.reply().int(2);
+    ctx.reply().bulk_str("id");
+    let id = ctx.client().id as i64;
+    ctx.reply().int(id);
+    ctx.reply().bulk_str("mode");
+    ctx.reply().bulk_str("standalone");
+    ctx.reply().bulk_str("role");
+    let role = if ctx.srv.repl.master.is_some() {
         "replica"
     } else {
         "master"
-    });
-    ctx.c.reply.bulk_str("modules");
-    ctx.c.reply.array(0);
+    };
+    ctx.reply().bulk_str(role);
+    ctx.reply().bulk_str("modules");
+    ctx.reply().array(0);
 }
 
 /// propagatePendingCommands: what one top-level call produced goes to the

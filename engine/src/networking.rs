@@ -75,6 +75,12 @@ pub struct Client {
     pub woff: i64,
     /// Close once the pending reply is written (protocol error, QUIT).
     pub close_after_reply: bool,
+    /// CLIENT KILL of itself: close after this command's reply
+    /// (CLIENT_CLOSE_AFTER_COMMAND, turned into close_after_reply by call()).
+    pub close_after_command: bool,
+    /// The scenario's admin hand (the operator on the box): DEBUG is
+    /// allowed whatever enable-debug-command says.
+    pub admin: bool,
     /// Closed by CLIENT KILL or an output-buffer limit; freed at the end of the step.
     pub close_asap: bool,
     pub replica: Option<ReplicaInfo>,
@@ -129,6 +135,8 @@ impl Client {
             last_cmd: "NULL".into(),
             woff: 0,
             close_after_reply: false,
+            close_after_command: false,
+            admin: false,
             close_asap: false,
             replica: None,
             blocked_wait: None,

@@ -193,14 +193,8 @@ pub fn free_client(srv: &mut Server, c: &mut Client) {
 // ---- publishing ----
 
 /// pubsubPublishMessage: appends the message to every subscriber's reply
-/// buffer and returns how many received it. `current` is the client whose
-/// command is running, which is not in `srv.clients` meanwhile.
-fn deliver(
-    srv: &mut Server,
-    mut current: Option<&mut Client>,
-    channel: &[u8],
-    message: &[u8],
-) -> usize {
+/// buffer and returns how many received it.
+fn deliver(srv: &mut Server, channel: &[u8], message: &[u8]) -> usize {
     let mut receivers = 0;
     let mut targets: Vec<(ConnId, Option<&[u8]>)> = Vec::new();
     if let Some(subscribers) = srv.pubsub.channels.get(channel) {
@@ -218,11 +212,9 @@ fn deliver(
     // Matching each pattern is a walk of the pattern list, as in Redis.
     srv.cost.elements(srv.pubsub.patterns.len());
     for (conn, pattern) in targets {
-        let client = match current.as_deref_mut() {
-            Some(c) if c.conn == conn => Some(c),
-            _ => srv.clients.get_mut(&conn).map(|c| &mut **c),
+        let Some(client) = srv.clients.get_mut(&conn) else {
+            continue;
         };
-        let Some(client) = client else { continue };
         match pattern {
             None => reply_message(client, channel, message),
             Some(pattern) => reply_pmessage(client, pattern, channel, message),
@@ -238,7 +230,7 @@ fn deliver(
 /// the same delivery as PUBLISH, without a client and without propagation.
 /// Returns the number of receivers.
 pub fn publish_message(srv: &mut Server, channel: &[u8], message: &[u8]) -> usize {
-    deliver(srv, None, channel, message)
+    deliver(srv, channel, message)
 }
 
 // ---- the subscribed context ----
@@ -277,44 +269,63 @@ pub fn ping_in_context(c: &mut Client, argv: &[Vec<u8>]) -> bool {
 
 // ---- commands ----
 
+/// The server's subscription maps and the calling client, borrowed together.
+fn state_and_client<'a>(ctx: &'a mut Ctx) -> (&'a mut PubsubState, &'a mut Client) {
+    let srv = &mut *ctx.srv;
+    let c = srv
+        .clients
+        .get_mut(&ctx.conn)
+        .expect("the running client is in the client table");
+    (&mut srv.pubsub, c)
+}
+
 fn subscribe_command(ctx: &mut Ctx) {
-    for channel in &ctx.argv[1..] {
-        subscribe_channel(&mut ctx.srv.pubsub, ctx.c, channel);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    for channel in &argv[1..] {
+        subscribe_channel(ps, c, channel);
     }
 }
 
 fn unsubscribe_command(ctx: &mut Ctx) {
-    if ctx.argv.len() == 1 {
-        unsubscribe_all_channels(&mut ctx.srv.pubsub, ctx.c, true);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    if argv.len() == 1 {
+        unsubscribe_all_channels(ps, c, true);
         return;
     }
-    for channel in &ctx.argv[1..] {
-        unsubscribe_channel(&mut ctx.srv.pubsub, ctx.c, channel, true);
+    for channel in &argv[1..] {
+        unsubscribe_channel(ps, c, channel, true);
     }
 }
 
 fn psubscribe_command(ctx: &mut Ctx) {
-    for pattern in &ctx.argv[1..] {
-        subscribe_pattern(&mut ctx.srv.pubsub, ctx.c, pattern);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    for pattern in &argv[1..] {
+        subscribe_pattern(ps, c, pattern);
     }
 }
 
 fn punsubscribe_command(ctx: &mut Ctx) {
-    if ctx.argv.len() == 1 {
-        unsubscribe_all_patterns(&mut ctx.srv.pubsub, ctx.c, true);
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    if argv.len() == 1 {
+        unsubscribe_all_patterns(ps, c, true);
         return;
     }
-    for pattern in &ctx.argv[1..] {
-        unsubscribe_pattern(&mut ctx.srv.pubsub, ctx.c, pattern, true);
+    for pattern in &argv[1..] {
+        unsubscribe_pattern(ps, c, pattern, true);
     }
 }
 
 /// PUBLISH channel message. Redis forces its propagation to replicas (not
 /// the AOF), so a replica's subscribers get the master's messages.
 fn publish_command(ctx: &mut Ctx) {
-    let receivers = deliver(ctx.srv, Some(&mut *ctx.c), &ctx.argv[1], &ctx.argv[2]);
-    ctx.c.force_repl = true;
-    ctx.c.reply.int(receivers as i64);
+    let argv = ctx.argv;
+    let receivers = deliver(ctx.srv, &argv[1], &argv[2]);
+    ctx.c().force_repl = true;
+    ctx.reply().int(receivers as i64);
 }
 
 fn pubsub_help_command(ctx: &mut Ctx) {
@@ -334,7 +345,7 @@ fn pubsub_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.simple_lines(&lines);
+    ctx.reply().simple_lines(&lines);
 }
 
 /// addReplySubcommandSyntaxError: the table's arity passed, the command's own check did not.
@@ -346,7 +357,7 @@ fn subcommand_syntax_error(ctx: &mut Ctx) {
             .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
     );
     e.extend_from_slice(b"'. Try PUBSUB HELP.\r\n");
-    ctx.c.reply.raw(&e);
+    ctx.reply().raw(&e);
 }
 
 /// PUBSUB CHANNELS [pattern] and SHARDCHANNELS: `channels` is None for the
@@ -366,7 +377,7 @@ fn channel_list(ctx: &mut Ctx, shard: bool) {
             .collect()
     };
     ctx.srv.cost.elements(ctx.srv.pubsub.channels.len());
-    ctx.c.reply.bulks(names.iter());
+    ctx.reply().bulks(names.iter());
 }
 
 fn pubsub_channels_command(ctx: &mut Ctx) {
@@ -378,15 +389,16 @@ fn pubsub_shardchannels_command(ctx: &mut Ctx) {
 }
 
 fn numsub_reply(ctx: &mut Ctx, shard: bool) {
-    ctx.c.reply.array((ctx.argv.len() - 2) * 2);
-    for channel in &ctx.argv[2..] {
+    let argv = ctx.argv;
+    ctx.reply().array((argv.len() - 2) * 2);
+    for channel in &argv[2..] {
         let count = if shard {
             0
         } else {
             ctx.srv.pubsub.subscribers(channel)
         };
-        ctx.c.reply.bulk(channel);
-        ctx.c.reply.int(count as i64);
+        ctx.reply().bulk(channel);
+        ctx.reply().int(count as i64);
     }
 }
 
@@ -399,25 +411,27 @@ fn pubsub_shardnumsub_command(ctx: &mut Ctx) {
 }
 
 fn pubsub_numpat_command(ctx: &mut Ctx) {
-    ctx.c.reply.int(ctx.srv.pubsub.pattern_count() as i64);
+    let count = ctx.srv.pubsub.pattern_count() as i64;
+    ctx.reply().int(count);
 }
 
 /// RESET (clearClientConnectionState): leaves MULTI, WATCH, the selected
 /// db, the name and every subscription, without unsubscribe frames.
 fn reset_command(ctx: &mut Ctx) {
-    if ctx.c.kind != ClientKind::Normal {
-        ctx.c
-            .reply
+    if ctx.c().kind != ClientKind::Normal {
+        ctx.reply()
             .err("ERR can only reset normal client connections");
         return;
     }
-    ctx.c.db = 0;
-    ctx.c.resp = 2;
-    crate::multi::discard_transaction(ctx.srv, ctx.c);
-    unsubscribe_all_channels(&mut ctx.srv.pubsub, ctx.c, false);
-    unsubscribe_all_patterns(&mut ctx.srv.pubsub, ctx.c, false);
-    ctx.c.name.clear();
-    ctx.c.reply.simple("RESET");
+    ctx.c().db = 0;
+    ctx.db = 0;
+    ctx.c().resp = 2;
+    crate::multi::discard_transaction(ctx.srv, ctx.conn);
+    let (ps, c) = state_and_client(ctx);
+    unsubscribe_all_channels(ps, c, false);
+    unsubscribe_all_patterns(ps, c, false);
+    ctx.c().name.clear();
+    ctx.reply().simple("RESET");
 }
 
 const PUBSUB_FLAGS: u32 = flags::LOADING | flags::STALE;

@@ -58,6 +58,9 @@ pub struct Server {
     pub start_us: u64,
     pub dbs: Vec<Db>,
     pub clients: BTreeMap<ConnId, Box<Client>>,
+    /// The client whose command is running (server.current_client): it is
+    /// in `clients`, and freeing it waits until the command is over.
+    pub current_client: Option<ConnId>,
     pub next_client_id: u64,
     pub next_outbound: u64,
     pub outputs: VecDeque<Output>,
@@ -107,6 +110,11 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubsubState,
 }
 
+/// The connection of the scenario's admin hand while its command runs. It
+/// has the outbound bit, so it never clashes with a host's connection, and
+/// the engine never dials that many outbound connections.
+pub const ADMIN_CONN: ConnId = ConnId(u64::MAX - 1);
+
 /// Forty lowercase hex characters from the engine's RNG (a run id or replid).
 pub fn random_hex40(rng: &mut ChaCha8Rng) -> String {
     let mut bytes = [0u8; 20];
@@ -133,6 +141,7 @@ impl Server {
             start_us: now_us,
             dbs,
             clients: BTreeMap::new(),
+            current_client: None,
             next_client_id: 1,
             next_outbound: 1,
             outputs: VecDeque::new(),
@@ -271,7 +280,15 @@ impl Server {
         crate::replication::master_link_failed(self, conn);
     }
 
+    /// freeClient. The running client is only marked (freeClientAsync): it
+    /// goes at the end of the step, after its command.
     pub fn free_client(&mut self, conn: ConnId) {
+        if self.current_client == Some(conn) {
+            if let Some(c) = self.clients.get_mut(&conn) {
+                c.close_asap = true;
+            }
+            return;
+        }
         let Some(mut client) = self.clients.remove(&conn) else {
             return;
         };
@@ -389,35 +406,66 @@ impl Server {
         }
     }
 
-    /// Runs a command for a connected client, taking it out of the client map
-    /// for the duration so handlers can borrow both.
-    pub fn run_client_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
-        let Some(mut client) = self.clients.remove(&conn) else {
-            return;
-        };
-        self.executing_master_stream = client.kind == ClientKind::Master;
-        client.argv_mem = argv.iter().map(|a| a.len()).sum();
-        self.process_command(&mut client, &argv);
-        client.argv_mem = 0;
-        self.executing_master_stream = false;
-        self.clients.insert(conn, client);
+    /// The client table entry for `conn`. Only for clients known to be in
+    /// the table (the running client always is: see `current_client`).
+    pub fn client_mut(&mut self, conn: ConnId) -> &mut Client {
+        self.clients
+            .get_mut(&conn)
+            .expect("client is in the client table")
     }
 
-    /// Runs a command for the scenario's admin hand; returns its reply.
+    /// Runs a command for a connected client. The client stays in the table
+    /// throughout; `current_client` names it so that freeing it is deferred
+    /// until the command is over (Redis's CLIENT_CLOSE_ASAP for the current
+    /// client).
+    pub fn run_client_command(&mut self, conn: ConnId, argv: Vec<Vec<u8>>) {
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        let is_master = client.kind == ClientKind::Master;
+        client.argv_mem = argv.iter().map(|a| a.len()).sum();
+        let outer = self.current_client.replace(conn);
+        self.executing_master_stream = is_master;
+        self.process_command(conn, &argv);
+        self.executing_master_stream = false;
+        self.current_client = outer;
+        if let Some(client) = self.clients.get_mut(&conn) {
+            client.argv_mem = 0;
+        }
+    }
+
+    /// Runs a command for the scenario's admin hand, a short-lived local
+    /// connection like a redis-cli invocation: it is in the client table
+    /// (CLIENT LIST and connected_clients see it) for the command, then
+    /// goes away. Returns its reply.
     pub fn run_admin_command(&mut self, argv: Vec<Vec<u8>>) -> Vec<u8> {
-        let mut admin = Client::new(0, ConnId(u64::MAX - 1), "127.0.0.1:0".into(), self.mstime());
         if argv.is_empty() {
             return Vec::new();
         }
-        self.process_command(&mut admin, &argv);
-        crate::multi::free_client_state(self, admin.conn);
-        crate::pubsub::free_client(self, &mut admin);
-        admin.reply.take()
+        assert!(
+            !self.clients.contains_key(&ADMIN_CONN),
+            "one admin command at a time"
+        );
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.total_connections_received += 1;
+        let mut admin = Client::new(id, ADMIN_CONN, "127.0.0.1:0".into(), self.mstime());
+        admin.admin = true;
+        self.clients.insert(ADMIN_CONN, Box::new(admin));
+        self.run_client_command(ADMIN_CONN, argv);
+        let reply = self
+            .clients
+            .get_mut(&ADMIN_CONN)
+            .map(|c| c.reply.take())
+            .unwrap_or_default();
+        // The connection closes from its side: no Output::Close for the host.
+        self.free_client(ADMIN_CONN);
+        reply
     }
 
     /// Records an error reply in the stats, the way afterErrorReply does.
-    fn count_error(&mut self, c: &mut Client, error: &str) {
-        c.reply.err(error);
+    fn count_error(&mut self, conn: ConnId, error: &str) {
+        self.client_mut(conn).reply.err(error);
         self.stats.total_error_replies += 1;
         let code = error.split(' ').next().unwrap_or("ERR").to_string();
         *self.stats.errors_by_code.entry(code).or_default() += 1;
@@ -425,7 +473,7 @@ impl Server {
 
     /// Rejects with an error that may hold raw argument bytes; CR and LF
     /// become spaces, as addReplyErrorSdsSafe does.
-    fn reject_bytes(&mut self, c: &mut Client, error: &[u8]) {
+    fn reject_bytes(&mut self, conn: ConnId, error: &[u8]) {
         self.stats.rejected_calls += 1;
         let mut line = b"-".to_vec();
         line.extend(
@@ -434,7 +482,7 @@ impl Server {
                 .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
         );
         line.extend_from_slice(b"\r\n");
-        c.reply.raw(&line);
+        self.client_mut(conn).reply.raw(&line);
         self.stats.total_error_replies += 1;
         let end = error.iter().position(|&b| b == b' ').unwrap_or(error.len());
         *self
@@ -444,31 +492,32 @@ impl Server {
             .or_default() += 1;
     }
 
-    fn reject(&mut self, c: &mut Client, error: &str) {
+    fn reject(&mut self, conn: ConnId, error: &str) {
         self.stats.rejected_calls += 1;
-        self.count_error(c, error);
+        self.count_error(conn, error);
     }
 
     /// rejectCommand: the error also dooms an open transaction, and a
     /// rejected EXEC discards it with an EXECABORT that gives the reason.
-    fn reject_command(&mut self, c: &mut Client, is_exec: bool, error: &str) {
-        crate::multi::flag_transaction(c);
+    fn reject_command(&mut self, conn: ConnId, is_exec: bool, error: &str) {
+        crate::multi::flag_transaction(self.client_mut(conn));
         if is_exec {
-            crate::multi::discard_transaction(self, c);
+            crate::multi::discard_transaction(self, conn);
             let reason = error.strip_prefix("ERR ").unwrap_or(error);
             self.reject(
-                c,
+                conn,
                 &format!("EXECABORT Transaction discarded because of: {}", reason),
             );
         } else {
-            self.reject(c, error);
+            self.reject(conn, error);
         }
     }
 
     /// processCommand: lookup, arity, the deny checks in Redis's order, then
     /// queue (inside MULTI) or call.
-    pub fn process_command(&mut self, c: &mut Client, argv: &[Vec<u8>]) {
+    pub fn process_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) {
         self.cost.command();
+        let c = self.client_mut(conn);
         if util_eq(&argv[0], "quit") {
             c.reply.ok();
             c.close_after_reply = true;
@@ -477,17 +526,17 @@ impl Server {
         // Like c->lastcmd, set at lookup: CLIENT LIST shows the running command.
         c.last_cmd = "NULL".into();
         let Some(base) = self.table.lookup(&argv[0]) else {
-            crate::multi::flag_transaction(c);
-            self.reject_bytes(c, &commands::unknown_command_error(argv));
+            crate::multi::flag_transaction(self.client_mut(conn));
+            self.reject_bytes(conn, &commands::unknown_command_error(argv));
             return;
         };
         if base.subcommands.is_empty() || argv.len() == 1 {
-            c.last_cmd = base.name.to_string();
+            self.client_mut(conn).last_cmd = base.name.to_string();
         }
         let is_exec = base.name == "exec";
         if !base.arity_ok(argv.len()) {
             self.reject_command(
-                c,
+                conn,
                 is_exec,
                 &format!("ERR wrong number of arguments for '{}' command", base.name),
             );
@@ -496,47 +545,65 @@ impl Server {
         let (cmd, full_name) = match commands::resolve(base, argv) {
             Ok(found) => found,
             Err(e) => {
-                crate::multi::flag_transaction(c);
-                self.reject_bytes(c, &[&b"ERR "[..], &e].concat());
+                crate::multi::flag_transaction(self.client_mut(conn));
+                self.reject_bytes(conn, &[&b"ERR "[..], &e].concat());
                 return;
             }
         };
-        c.last_cmd = full_name.clone();
+        self.client_mut(conn).last_cmd = full_name.clone();
         if !cmd.arity_ok(argv.len()) {
             self.reject_command(
-                c,
+                conn,
                 false,
                 &format!("ERR wrong number of arguments for '{}' command", full_name),
             );
             return;
         }
-        if c.in_multi && crate::multi::denied_in_multi(cmd) {
-            self.reject_command(c, false, "ERR Command not allowed inside a transaction");
+        self.check_and_call(conn, cmd, is_exec, full_name, argv);
+    }
+
+    /// The rest of processCommand once the command is known: the deny
+    /// checks, then queue (inside MULTI) or call.
+    fn check_and_call(
+        &mut self,
+        conn: ConnId,
+        cmd: &'static Command,
+        is_exec: bool,
+        full_name: String,
+        argv: &[Vec<u8>],
+    ) {
+        let in_multi = self.client_mut(conn).in_multi;
+        if in_multi && crate::multi::denied_in_multi(cmd) {
+            self.reject_command(conn, false, "ERR Command not allowed inside a transaction");
             return;
         }
-        if let Some(error) = crate::evict::check_before_command(self, c, cmd) {
-            self.reject_command(c, is_exec, error);
+        if let Some(error) = crate::evict::check_before_command(self, conn, cmd) {
+            self.reject_command(conn, is_exec, error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
             return;
         }
-        if let Some(error) = self.deny_reason(c, cmd, &full_name) {
-            self.reject_command(c, is_exec, &error);
+        if let Some(error) = self.deny_reason(conn, cmd, &full_name) {
+            self.reject_command(conn, is_exec, &error);
             self.stats.per_command.entry(full_name).or_default().2 += 1;
             return;
         }
-        if c.in_multi && !crate::multi::runs_inside_multi(cmd) {
-            crate::multi::queue_command(c, cmd, argv);
+        if in_multi && !crate::multi::runs_inside_multi(cmd) {
+            crate::multi::queue_command(self.client_mut(conn), cmd, argv);
             return;
         }
-        self.call(c, cmd, &full_name, argv);
+        self.call(conn, cmd, &full_name, argv);
     }
 
     fn deny_reason(
         &self,
-        c: &Client,
+        conn: ConnId,
         cmd: &Command,
         full_name: &str,
     ) -> Option<std::borrow::Cow<'static, str>> {
+        let c = self
+            .clients
+            .get(&conn)
+            .expect("client is in the client table");
         // An EXEC counts as a write if it would run one (processCommand's is_write_command).
         let is_write = cmd.is_write() || (cmd.name == "exec" && c.mstate_write);
         let from_master = c.kind == ClientKind::Master;
@@ -572,33 +639,31 @@ impl Server {
     /// dataset for propagation; the outermost call propagates it all.
     pub(crate) fn call(
         &mut self,
-        c: &mut Client,
+        conn: ConnId,
         cmd: &'static Command,
         full_name: &str,
         argv: &[Vec<u8>],
     ) {
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
+        let c = self.client_mut(conn);
         let reply_len_before = c.reply.buf.len();
+        let db_before = c.db;
+        // CLIENT_FORCE_REPL is per call: an EXEC's PUBLISH does not force the EXEC.
+        let force_repl_outer = std::mem::take(&mut c.force_repl);
         let cost_before = self.cost.ns();
         self.also_propagate.clear();
-        let db_before = c.db;
         if self.call_depth == 0 {
             // Writes made outside any command (loading) touch nothing.
             self.watch.clear_pending();
         }
         self.call_depth += 1;
-        // CLIENT_FORCE_REPL is per call: an EXEC's PUBLISH does not force the EXEC.
-        let force_repl_outer = std::mem::take(&mut c.force_repl);
         crate::evict::command_starts(self);
-        {
-            let mut ctx = Ctx { srv: self, c, argv };
-            (cmd.handler)(&mut ctx);
-        }
+        (cmd.handler)(&mut Ctx::new(self, conn, argv));
         self.call_depth -= 1;
-        let force_repl = std::mem::replace(&mut c.force_repl, force_repl_outer);
+        let force_repl = std::mem::replace(&mut self.client_mut(conn).force_repl, force_repl_outer);
         crate::memory::flush_pending(self);
-        self.count_reply_error(c, reply_len_before, errors_before);
+        self.count_reply_error(conn, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
         let usec = (self.cost.ns() - cost_before) / 1000;
         // Look up by &str first: allocating the name on every call is costly.
@@ -627,29 +692,41 @@ impl Server {
                 .push((db_before, argv.to_vec(), Target::ReplOnly));
         }
         crate::multi::commit_modified_keys(self, changed);
-        if self.call_depth == 0 {
+        let top_level = self.call_depth == 0;
+        if top_level {
             crate::multi::propagate_pending_commands(self, cmd);
-            if changed || cmd.is_write() {
-                c.woff = self.repl.master_repl_offset;
-            }
+        }
+        let master_offset = self.repl.master_repl_offset;
+        let c = self.client_mut(conn);
+        if top_level && (changed || cmd.is_write()) {
+            c.woff = master_offset;
+        }
+        // CLIENT KILL of itself: the reply still goes out, then the close.
+        if c.close_after_command {
+            c.close_after_command = false;
+            c.close_after_reply = true;
         }
     }
 
     /// A handler that replied with an error is counted the way Redis counts
     /// failed calls and error replies.
-    fn count_reply_error(&mut self, c: &Client, reply_len_before: usize, errors_before: u64) {
+    fn count_reply_error(&mut self, conn: ConnId, reply_len_before: usize, errors_before: u64) {
         if self.stats.total_error_replies != errors_before {
             return;
         }
+        let c = self
+            .clients
+            .get(&conn)
+            .expect("client is in the client table");
         let new = &c.reply.buf[reply_len_before.min(c.reply.buf.len())..];
         if new.first() == Some(&b'-') {
-            self.stats.failed_calls += 1;
-            self.stats.total_error_replies += 1;
             let end = new
                 .iter()
                 .position(|&b| b == b' ' || b == b'\r')
                 .unwrap_or(new.len());
             let code = String::from_utf8_lossy(&new[1..end]).into_owned();
+            self.stats.failed_calls += 1;
+            self.stats.total_error_replies += 1;
             *self.stats.errors_by_code.entry(code).or_default() += 1;
         }
     }
@@ -756,6 +833,11 @@ impl Server {
 
     /// Asks the host to close a connection and frees its client.
     pub fn close_connection(&mut self, conn: ConnId) {
+        if self.current_client == Some(conn) {
+            // Closed by flush_replies once its command is over.
+            self.free_client(conn);
+            return;
+        }
         self.free_client(conn);
         self.outputs.push_back(Output::Close { conn });
     }
@@ -772,21 +854,22 @@ fn util_eq(a: &[u8], b: &str) -> bool {
 // ---- generic commands ----
 
 fn ping_command(ctx: &mut Ctx) {
-    if crate::pubsub::ping_in_context(ctx.c, ctx.argv) {
+    let argv = ctx.argv;
+    if crate::pubsub::ping_in_context(ctx.c(), argv) {
         return;
     }
-    match ctx.argv.len() {
-        1 => ctx.c.reply.simple("PONG"),
-        2 => ctx.c.reply.bulk(&ctx.argv[1]),
+    match argv.len() {
+        1 => ctx.reply().simple("PONG"),
+        2 => ctx.reply().bulk(&argv[1]),
         _ => ctx
-            .c
-            .reply
+            .reply()
             .err("ERR wrong number of arguments for 'ping' command"),
     }
 }
 
 fn echo_command(ctx: &mut Ctx) {
-    ctx.c.reply.bulk(&ctx.argv[1]);
+    let argv = ctx.argv;
+    ctx.reply().bulk(&argv[1]);
 }
 
 /// getIntFromObjectOrReply: a 64-bit integer that must also fit in an int.
@@ -804,25 +887,28 @@ pub fn get_int_arg(arg: &[u8], msg: Option<&str>) -> Result<i32, String> {
 }
 
 fn select_command(ctx: &mut Ctx) {
-    match get_int_arg(&ctx.argv[1], None) {
-        Err(e) => ctx.c.reply.err(&e),
-        Ok(i) if !ctx.srv.db_index_ok(i64::from(i)) => ctx.c.reply.err(errors::INVALID_DB),
+    let argv = ctx.argv;
+    match get_int_arg(&argv[1], None) {
+        Err(e) => ctx.reply().err(&e),
+        Ok(i) if !ctx.srv.db_index_ok(i64::from(i)) => ctx.reply().err(errors::INVALID_DB),
         Ok(i) => {
-            ctx.c.db = i as usize;
-            ctx.c.reply.ok();
+            ctx.db = i as usize;
+            ctx.c().db = i as usize;
+            ctx.reply().ok();
         }
     }
 }
 
 fn time_command(ctx: &mut Ctx) {
     let us = ctx.srv.now_us;
-    ctx.c.reply.array(2);
-    ctx.c.reply.bulk_i64((us / 1_000_000) as i64);
-    ctx.c.reply.bulk_i64((us % 1_000_000) as i64);
+    ctx.reply().array(2);
+    ctx.reply().bulk_i64((us / 1_000_000) as i64);
+    ctx.reply().bulk_i64((us % 1_000_000) as i64);
 }
 
 fn info_command(ctx: &mut Ctx) {
-    let sections: Vec<String> = ctx.argv[1..]
+    let argv = ctx.argv;
+    let sections: Vec<String> = argv[1..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
@@ -830,15 +916,16 @@ fn info_command(ctx: &mut Ctx) {
     // follow client buffers and tables up to date first.
     crate::memory::sync_regions(ctx.srv);
     let text = crate::info::render(ctx.srv, &sections);
-    ctx.c.reply.bulk(text.as_bytes());
+    ctx.reply().bulk(text.as_bytes());
 }
 
 fn config_get_command(ctx: &mut Ctx) {
-    let pairs = ctx.srv.config.get_matching_all(&ctx.argv[2..]);
-    ctx.c.reply.map(pairs.len());
+    let argv = ctx.argv;
+    let pairs = ctx.srv.config.get_matching_all(&argv[2..]);
+    ctx.reply().map(pairs.len());
     for (name, value) in pairs {
-        ctx.c.reply.bulk_str(&name);
-        ctx.c.reply.bulk_str(&value);
+        ctx.reply().bulk_str(&name);
+        ctx.reply().bulk_str(&value);
     }
 }
 
@@ -879,13 +966,14 @@ fn config_set_names_error(args: &[Vec<u8>]) -> Option<String> {
 }
 
 fn config_set_command(ctx: &mut Ctx) {
-    if !ctx.argv.len().is_multiple_of(2) {
-        ctx.c.reply.err(errors::SYNTAX);
+    let argv = ctx.argv;
+    if !argv.len().is_multiple_of(2) {
+        ctx.reply().err(errors::SYNTAX);
         return;
     }
-    let args = &ctx.argv[2..];
+    let args = &argv[2..];
     if let Some(e) = config_set_names_error(args) {
-        ctx.c.reply.err(&e);
+        ctx.reply().err(&e);
         return;
     }
     let mut trial = ctx.srv.config.clone();
@@ -894,7 +982,7 @@ fn config_set_command(ctx: &mut Ctx) {
         let value = String::from_utf8_lossy(&pair[1]).into_owned();
         let canonical = crate::config::find_spec(&name).map_or(name.as_str(), |s| s.name);
         if let Err(e) = trial.set(&name, &[value]) {
-            ctx.c.reply.err(&format!(
+            ctx.reply().err(&format!(
                 "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
                 canonical, e.reason
             ));
@@ -904,7 +992,7 @@ fn config_set_command(ctx: &mut Ctx) {
     let previous = std::mem::replace(&mut ctx.srv.config, trial);
     if let Err(e) = crate::aof::config_changed(ctx.srv, &previous) {
         ctx.srv.config = previous;
-        ctx.c.reply.err(&e);
+        ctx.reply().err(&e);
         return;
     }
     crate::replication::config_changed(ctx.srv);
@@ -914,19 +1002,18 @@ fn config_set_command(ctx: &mut Ctx) {
     {
         crate::evict::maxmemory_changed(ctx.srv);
     }
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 fn config_resetstat_command(ctx: &mut Ctx) {
     ctx.srv.stats = Stats::default();
     crate::lazyfree::reset_stats(ctx.srv);
     crate::evict::reset_stats(ctx.srv);
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 fn config_rewrite_command(ctx: &mut Ctx) {
-    ctx.c
-        .reply
+    ctx.reply()
         .err("ERR The server is running without a config file");
 }
 
@@ -944,7 +1031,7 @@ fn config_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.simple_lines(&lines);
+    ctx.reply().simple_lines(&lines);
 }
 
 const CONFIG_SUBCOMMANDS: &[Command] = &[
@@ -992,44 +1079,41 @@ fn client_type_by_name(name: &[u8]) -> Option<ClientType> {
 }
 
 fn client_list_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let now = ctx.srv.mstime();
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
     let mut type_filter: Option<ClientType> = None;
     let mut ids: Option<Vec<u64>> = None;
-    if ctx.argv.len() == 4 && util_eq(&ctx.argv[2], "type") {
-        let Some(kind) = client_type_by_name(&ctx.argv[3]) else {
-            ctx.c.reply.err(&format!(
+    if argv.len() == 4 && util_eq(&argv[2], "type") {
+        let Some(kind) = client_type_by_name(&argv[3]) else {
+            ctx.reply().err(&format!(
                 "ERR Unknown client type '{}'",
-                String::from_utf8_lossy(&ctx.argv[3])
+                String::from_utf8_lossy(&argv[3])
             ));
             return;
         };
         type_filter = Some(kind);
-    } else if ctx.argv.len() > 3 && util_eq(&ctx.argv[2], "id") {
+    } else if argv.len() > 3 && util_eq(&argv[2], "id") {
         let mut list = Vec::new();
-        for arg in &ctx.argv[3..] {
+        for arg in &argv[3..] {
             match crate::util::parse_i64(arg) {
                 Some(id) if id > 0 => list.push(id as u64),
                 _ => {
-                    ctx.c.reply.err("ERR Invalid client ID");
+                    ctx.reply().err("ERR Invalid client ID");
                     return;
                 }
             }
         }
         ids = Some(list);
-    } else if ctx.argv.len() != 2 {
-        ctx.c.reply.err(errors::SYNTAX);
+    } else if argv.len() != 2 {
+        ctx.reply().err(errors::SYNTAX);
         return;
     }
     let mut lines = Vec::new();
-    let current_id = ctx.c.id;
+    // The table is keyed by connection; Redis lists clients by id.
     let mut all: Vec<&Client> = ctx.srv.clients.values().map(|c| &**c).collect();
-    all.push(ctx.c);
     all.sort_by_key(|c| c.id);
     for client in all {
-        if current_id == 0 && client.id == 0 {
-            continue;
-        }
         if type_filter.is_some_and(|t| t != client.client_type()) {
             continue;
         }
@@ -1039,14 +1123,14 @@ fn client_list_command(ctx: &mut Ctx) {
         lines.push(client.info_line(now, &laddr));
         lines.push("\n".to_string());
     }
-    ctx.c.reply.bulk(lines.concat().as_bytes());
+    ctx.reply().bulk(lines.concat().as_bytes());
 }
 
 fn client_info_command(ctx: &mut Ctx) {
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let mut line = ctx.c.info_line(ctx.srv.mstime(), &laddr);
+    let mut line = ctx.client().info_line(ctx.srv.mstime(), &laddr);
     line.push('\n');
-    ctx.c.reply.bulk(line.as_bytes());
+    ctx.reply().bulk(line.as_bytes());
 }
 
 fn client_help_command(ctx: &mut Ctx) {
@@ -1100,31 +1184,32 @@ fn client_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.simple_lines(&lines);
+    ctx.reply().simple_lines(&lines);
 }
 
 fn client_id_command(ctx: &mut Ctx) {
-    ctx.c.reply.int(ctx.c.id as i64);
+    let id = ctx.client().id as i64;
+    ctx.reply().int(id);
 }
 
 fn client_setname_command(ctx: &mut Ctx) {
-    let name = &ctx.argv[2];
+    let argv = ctx.argv;
+    let name = &argv[2];
     if name.iter().any(|&b| b <= b' ' || b > b'~') {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR Client names cannot contain spaces, newlines or special characters.");
         return;
     }
-    ctx.c.name = name.clone();
-    ctx.c.reply.ok();
+    ctx.c().name = name.clone();
+    ctx.reply().ok();
 }
 
 fn client_getname_command(ctx: &mut Ctx) {
-    if ctx.c.name.is_empty() {
-        ctx.c.reply.null();
+    if ctx.c().name.is_empty() {
+        ctx.reply().null();
     } else {
-        let name = ctx.c.name.clone();
-        ctx.c.reply.bulk(&name);
+        let name = ctx.c().name.clone();
+        ctx.reply().bulk(&name);
     }
 }
 
@@ -1187,45 +1272,48 @@ fn client_kill_options(args: &[Vec<u8>]) -> Result<KillFilter, String> {
 
 /// CLIENT KILL addr | CLIENT KILL [ID id] [TYPE type] [ADDR addr] [LADDR addr] [USER u] [SKIPME yes/no]
 fn client_kill_command(ctx: &mut Ctx) {
-    let old_style = ctx.argv.len() == 3;
+    let argv = ctx.argv;
+    let old_style = argv.len() == 3;
     let filter = if old_style {
         KillFilter {
-            addr: Some(String::from_utf8_lossy(&ctx.argv[2]).into_owned()),
+            addr: Some(String::from_utf8_lossy(&argv[2]).into_owned()),
             skipme: false,
             ..Default::default()
         }
     } else {
-        match client_kill_options(&ctx.argv[2..]) {
+        match client_kill_options(&argv[2..]) {
             Ok(f) => f,
             Err(e) => {
-                ctx.c.reply.err(&e);
+                ctx.reply().err(&e);
                 return;
             }
         }
     };
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
+    let me = ctx.conn;
     let victims: Vec<ConnId> = ctx
         .srv
         .clients
         .values()
-        .filter(|c| filter.matches(c, &laddr))
+        .filter(|c| filter.matches(c, &laddr) && !(c.conn == me && filter.skipme))
         .map(|c| c.conn)
         .collect();
-    let mut killed = victims.len();
-    for conn in &victims {
-        // freeClient logs "Connection with replica ... lost." for replicas.
-        ctx.srv.close_connection(*conn);
-    }
-    if filter.matches(ctx.c, &laddr) && !filter.skipme && ctx.c.id != 0 {
-        ctx.c.close_after_reply = true;
-        killed += 1;
+    let killed = victims.len();
+    for conn in victims {
+        if conn == me {
+            // clientKillCommand: the caller still gets its reply.
+            ctx.c().close_after_command = true;
+        } else {
+            // freeClient logs "Connection with replica ... lost." for replicas.
+            ctx.srv.close_connection(conn);
+        }
     }
     if !old_style {
-        ctx.c.reply.int(killed as i64);
+        ctx.reply().int(killed as i64);
     } else if killed == 0 {
-        ctx.c.reply.err("ERR No such client");
+        ctx.reply().err("ERR No such client");
     } else {
-        ctx.c.reply.ok();
+        ctx.reply().ok();
     }
 }
 
@@ -1270,35 +1358,36 @@ const CLIENT_SUBCOMMANDS: &[Command] = &[
 ];
 
 fn command_count_command(ctx: &mut Ctx) {
-    ctx.c.reply.int(ctx.srv.table.len() as i64);
+    let count = ctx.srv.table.len() as i64;
+    ctx.reply().int(count);
 }
 
 fn command_command(ctx: &mut Ctx) {
     // Bare COMMAND: a short table, enough for clients that probe it.
     let names: Vec<&'static Command> = ctx.srv.table.iter().collect();
-    ctx.c.reply.array(names.len());
+    ctx.reply().array(names.len());
     for cmd in names {
-        ctx.c.reply.array(6);
-        ctx.c.reply.bulk_str(cmd.name);
-        ctx.c.reply.int(cmd.arity as i64);
+        ctx.reply().array(6);
+        ctx.reply().bulk_str(cmd.name);
+        ctx.reply().int(cmd.arity as i64);
         let mut fl = Vec::new();
         if cmd.is_write() {
             fl.push("write");
         } else {
             fl.push("readonly");
         }
-        ctx.c.reply.array(fl.len());
+        ctx.reply().array(fl.len());
         for f in fl {
-            ctx.c.reply.simple(f);
+            ctx.reply().simple(f);
         }
-        ctx.c.reply.int(1);
-        ctx.c.reply.int(1);
-        ctx.c.reply.int(1);
+        ctx.reply().int(1);
+        ctx.reply().int(1);
+        ctx.reply().int(1);
     }
 }
 
 fn command_docs_command(ctx: &mut Ctx) {
-    ctx.c.reply.array(0);
+    ctx.reply().array(0);
 }
 
 const COMMAND_SUBCOMMANDS: &[Command] = &[
@@ -1325,19 +1414,19 @@ fn command_entry(ctx: &mut Ctx) {
 /// FUNCTION FLUSH [ASYNC|SYNC]: there are no functions to flush; Redis's
 /// test suite calls it before every unit in external-server mode.
 fn function_flush_command(ctx: &mut Ctx) {
-    match ctx.argv.get(2) {
-        None => ctx.c.reply.ok(),
-        Some(mode) if util_eq(mode, "async") || util_eq(mode, "sync") => ctx.c.reply.ok(),
+    let argv = ctx.argv;
+    match argv.get(2) {
+        None => ctx.reply().ok(),
+        Some(mode) if util_eq(mode, "async") || util_eq(mode, "sync") => ctx.reply().ok(),
         Some(_) => ctx
-            .c
-            .reply
+            .reply()
             .err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
     }
 }
 
 /// FUNCTION LIST: no libraries are ever loaded.
 fn function_list_command(ctx: &mut Ctx) {
-    ctx.c.reply.array(0);
+    ctx.reply().array(0);
 }
 
 const FUNCTION_SUBCOMMANDS: &[Command] = &[
@@ -1351,7 +1440,8 @@ const FUNCTION_SUBCOMMANDS: &[Command] = &[
 ];
 
 fn lastsave_command(ctx: &mut Ctx) {
-    ctx.c.reply.int(ctx.srv.lastsave_s);
+    let lastsave_s = ctx.srv.lastsave_s;
+    ctx.reply().int(lastsave_s);
 }
 
 pub const COMMANDS: &[Command] = &[

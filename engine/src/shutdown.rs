@@ -148,30 +148,29 @@ fn exit(srv: &mut Server, code: i32, why: &str) {
 fn shutdown_command(ctx: &mut Ctx) {
     let mut flags = ShutdownFlags::default();
     let mut abort = false;
-    for arg in &ctx.argv[1..] {
+    for arg in ctx.argv.iter().skip(1) {
         match () {
             _ if eq_ic(arg, "nosave") => flags.nosave = true,
             _ if eq_ic(arg, "save") => flags.save = true,
             _ if eq_ic(arg, "now") => flags.now = true,
             _ if eq_ic(arg, "force") => flags.force = true,
             _ if eq_ic(arg, "abort") => abort = true,
-            _ => return ctx.c.reply.err(errors::SYNTAX),
+            _ => return ctx.reply().err(errors::SYNTAX),
         }
     }
     if (abort && flags != ShutdownFlags::default()) || (flags.save && flags.nosave) {
-        return ctx.c.reply.err(errors::SYNTAX);
+        return ctx.reply().err(errors::SYNTAX);
     }
     if abort {
         if ctx.srv.shutdown.asap_signal.take().is_some() {
             ctx.srv
                 .log(LogLevel::Notice, "Shutdown manually aborted.".into());
-            return ctx.c.reply.ok();
+            return ctx.reply().ok();
         }
-        return ctx.c.reply.err("ERR No shutdown in progress.");
+        return ctx.reply().err("ERR No shutdown in progress.");
     }
     if !prepare(ctx.srv, flags) {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR Errors trying to SHUTDOWN. Check logs.");
     }
 }

@@ -10,6 +10,7 @@ use crate::commands::{flags, Command, Ctx};
 use crate::db::{parse_scan_cursor, parse_scan_options, ScanOptions};
 use crate::object::{HashObj, Value};
 use crate::reply::errors;
+use crate::reply::Reply;
 use crate::server::Server;
 use crate::t_list::arg_i64;
 use crate::t_string::LongDouble;
@@ -69,30 +70,30 @@ pub(crate) fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
 }
 
 fn hset_generic(ctx: &mut Ctx, name: &str) {
-    if ctx.argv.len() % 2 == 1 {
-        return ctx.c.reply.err(&format!(
+    let argv = ctx.argv;
+    if argv.len() % 2 == 1 {
+        return ctx.reply().err(&format!(
             "ERR wrong number of arguments for '{}' command",
             name
         ));
     }
-    let argv = ctx.argv;
-    let Ok(h) = hash_write_or_create(ctx.srv, ctx.c.db, &argv[1]) else {
-        return ctx.c.reply.err(errors::WRONGTYPE);
+    let Ok(h) = hash_write_or_create(ctx.srv, ctx.db, &argv[1]) else {
+        return ctx.reply().err(errors::WRONGTYPE);
     };
     let mut created = 0;
-    for pair in ctx.argv[2..].chunks(2) {
+    for pair in argv[2..].chunks(2) {
         if h.insert(pair[0].clone(), pair[1].clone()).is_none() {
             created += 1;
         }
     }
-    let pairs = (ctx.argv.len() - 2) / 2;
-    note_encoding(ctx.srv, ctx.c.db, &ctx.argv[1]);
+    let pairs = (argv.len() - 2) / 2;
+    note_encoding(ctx.srv, ctx.db, &argv[1]);
     ctx.srv.cost.elements(pairs);
     ctx.srv.dirty += pairs as u64;
     if name == "hset" {
-        ctx.c.reply.int(created);
+        ctx.reply().int(created);
     } else {
-        ctx.c.reply.ok();
+        ctx.reply().ok();
     }
 }
 
@@ -105,53 +106,59 @@ fn hmset_command(ctx: &mut Ctx) {
 
 fn hsetnx_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
-    let Ok(h) = hash_write_or_create(ctx.srv, ctx.c.db, &argv[1]) else {
-        return ctx.c.reply.err(errors::WRONGTYPE);
+    let Ok(h) = hash_write_or_create(ctx.srv, ctx.db, &argv[1]) else {
+        return ctx.reply().err(errors::WRONGTYPE);
     };
-    if h.contains_key(&ctx.argv[2]) {
-        return ctx.c.reply.int(0);
+    if h.contains_key(&argv[2]) {
+        return ctx.reply().int(0);
     }
-    h.insert(ctx.argv[2].clone(), ctx.argv[3].clone());
-    note_encoding(ctx.srv, ctx.c.db, &ctx.argv[1]);
+    h.insert(argv[2].clone(), argv[3].clone());
+    note_encoding(ctx.srv, ctx.db, &argv[1]);
     ctx.srv.dirty += 1;
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 fn hget_command(ctx: &mut Ctx) {
-    match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(h) => match h.and_then(|h| h.get(&ctx.argv[2])) {
-            Some(v) => ctx.c.reply.bulk(v),
-            None => ctx.c.reply.null(),
+    let argv = ctx.argv;
+    match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(h) => match h.and_then(|h| h.get(&argv[2])).cloned() {
+            Some(v) => ctx.reply().bulk(&v),
+            None => ctx.reply().null(),
         },
     }
 }
 
 fn hmget_command(ctx: &mut Ctx) {
-    let h = match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let argv = ctx.argv;
+    let h = match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(h) => h,
     };
-    let fields = &ctx.argv[2..];
-    ctx.c.reply.array(fields.len());
+    let fields = &argv[2..];
+    // Encoded aside: the hash is borrowed from the server that holds the client.
+    let mut out = Reply::default();
+    out.array(fields.len());
     for f in fields {
         match h.and_then(|h| h.get(f)) {
-            Some(v) => ctx.c.reply.bulk(v),
-            None => ctx.c.reply.null(),
+            Some(v) => out.bulk(v),
+            None => out.null(),
         }
     }
+    ctx.reply().raw(&out.buf);
     ctx.srv.cost.elements(fields.len());
 }
 
 fn hdel_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
-    let h = match hash_write(ctx.srv, db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+    let argv = ctx.argv;
+    let db = ctx.db;
+    let h = match hash_write(ctx.srv, db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(h)) => h,
     };
     let mut deleted = 0;
-    for f in &ctx.argv[2..] {
+    for f in &argv[2..] {
         if h.shift_remove(f).is_some() {
             deleted += 1;
             if h.is_empty() {
@@ -159,57 +166,67 @@ fn hdel_command(ctx: &mut Ctx) {
             }
         }
     }
-    delete_if_empty(ctx.srv, db, &ctx.argv[1]);
-    ctx.srv.cost.elements(ctx.argv.len() - 2);
+    delete_if_empty(ctx.srv, db, &argv[1]);
+    ctx.srv.cost.elements(argv.len() - 2);
     ctx.srv.dirty += deleted as u64;
-    ctx.c.reply.int(deleted);
+    ctx.reply().int(deleted);
 }
 
 fn hlen_command(ctx: &mut Ctx) {
-    match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(h) => ctx.c.reply.int(h.map_or(0, |h| h.len()) as i64),
+    let argv = ctx.argv;
+    match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(h) => {
+            let len = h.map_or(0, |h| h.len());
+            ctx.reply().int(len as i64)
+        }
     }
 }
 
 fn hstrlen_command(ctx: &mut Ctx) {
-    match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(h) => ctx
-            .c
-            .reply
-            .int(h.and_then(|h| h.get(&ctx.argv[2])).map_or(0, |v| v.len()) as i64),
+    let argv = ctx.argv;
+    match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(h) => {
+            let len = h.and_then(|h| h.get(&argv[2])).map_or(0, |v| v.len());
+            ctx.reply().int(len as i64)
+        }
     }
 }
 
 fn hexists_command(ctx: &mut Ctx) {
-    match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(h) => ctx
-            .c
-            .reply
-            .int(h.is_some_and(|h| h.contains_key(&ctx.argv[2])) as i64),
+    let argv = ctx.argv;
+    match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(h) => {
+            let exists = h.is_some_and(|h| h.contains_key(&argv[2]));
+            ctx.reply().int(i64::from(exists))
+        }
     }
 }
 
 /// HKEYS, HVALS, HGETALL.
 fn hgetall_generic(ctx: &mut Ctx, keys: bool, values: bool) {
-    let h = match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.array(0),
+    let argv = ctx.argv;
+    let h = match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().array(0),
         Ok(Some(h)) => h,
     };
     let per_field = usize::from(keys) + usize::from(values);
-    ctx.c.reply.array(h.len() * per_field);
+    // Encoded aside: the hash is borrowed from the server that holds the client.
+    let mut out = Reply::default();
+    out.array(h.len() * per_field);
     for (k, v) in h.iter() {
         if keys {
-            ctx.c.reply.bulk(k);
+            out.bulk(k);
         }
         if values {
-            ctx.c.reply.bulk(v);
+            out.bulk(v);
         }
     }
     let len = h.len();
+    ctx.reply().raw(&out.buf);
     ctx.srv.cost.elements(len);
 }
 
@@ -226,53 +243,53 @@ fn hgetall_command(ctx: &mut Ctx) {
 fn hincrby_command(ctx: &mut Ctx) {
     let Some(incr) = arg_i64(ctx, 3) else { return };
     let argv = ctx.argv;
-    let Ok(h) = hash_write_or_create(ctx.srv, ctx.c.db, &argv[1]) else {
-        return ctx.c.reply.err(errors::WRONGTYPE);
+    let Ok(h) = hash_write_or_create(ctx.srv, ctx.db, &argv[1]) else {
+        return ctx.reply().err(errors::WRONGTYPE);
     };
-    let current = match h.get(&ctx.argv[2]) {
+    let current = match h.get(&argv[2]) {
         None => 0,
         Some(v) => match parse_i64(v) {
             Some(n) => n,
-            None => return ctx.c.reply.err("ERR hash value is not an integer"),
+            None => return ctx.reply().err("ERR hash value is not an integer"),
         },
     };
     let Some(new) = current.checked_add(incr) else {
-        return ctx.c.reply.err(errors::INCR_OVERFLOW);
+        return ctx.reply().err(errors::INCR_OVERFLOW);
     };
-    h.insert(ctx.argv[2].clone(), new.to_string().into_bytes());
-    note_encoding(ctx.srv, ctx.c.db, &ctx.argv[1]);
+    h.insert(argv[2].clone(), new.to_string().into_bytes());
+    note_encoding(ctx.srv, ctx.db, &argv[1]);
     ctx.srv.dirty += 1;
-    ctx.c.reply.int(new);
+    ctx.reply().int(new);
 }
 
 fn hincrbyfloat_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     // The arithmetic is Redis's 80-bit long double, shared with INCRBYFLOAT.
-    let incr = match LongDouble::parse(&ctx.argv[3]) {
-        None => return ctx.c.reply.err(errors::NOT_FLOAT),
-        Some(v) if !v.is_finite() => return ctx.c.reply.err("ERR value is NaN or Infinity"),
+    let incr = match LongDouble::parse(&argv[3]) {
+        None => return ctx.reply().err(errors::NOT_FLOAT),
+        Some(v) if !v.is_finite() => return ctx.reply().err("ERR value is NaN or Infinity"),
         Some(v) => v,
     };
     let argv = ctx.argv;
-    let Ok(h) = hash_write_or_create(ctx.srv, ctx.c.db, &argv[1]) else {
-        return ctx.c.reply.err(errors::WRONGTYPE);
+    let Ok(h) = hash_write_or_create(ctx.srv, ctx.db, &argv[1]) else {
+        return ctx.reply().err(errors::WRONGTYPE);
     };
     let current = match h.get(&argv[2]) {
         None => LongDouble::ZERO,
         Some(v) => match LongDouble::parse(v) {
             Some(c) => c,
-            None => return ctx.c.reply.err("ERR hash value is not a float"),
+            None => return ctx.reply().err("ERR hash value is not a float"),
         },
     };
     let sum = current.sum(incr);
     if !sum.is_finite() {
         return ctx
-            .c
-            .reply
+            .reply()
             .err("ERR increment would produce NaN or Infinity");
     }
     let new = sum.to_human_string().into_bytes();
     h.insert(argv[2].clone(), new.clone());
-    let db = ctx.c.db;
+    let db = ctx.db;
     note_encoding(ctx.srv, db, &argv[1]);
     ctx.srv.dirty += 1;
     // Redis 7.0 propagates the result, not the increment, so replicas and the
@@ -286,7 +303,7 @@ fn hincrbyfloat_command(ctx: &mut Ctx) {
             new.clone(),
         ],
     ));
-    ctx.c.reply.bulk(&new);
+    ctx.reply().bulk(&new);
 }
 
 /// `count` distinct indexes out of `len`, ascending, so a sample keeps the
@@ -310,27 +327,28 @@ const RAND_COUNT_MAX: i64 = 1 << 24;
 /// Parses the count of HRANDFIELD/ZRANDMEMBER/SRANDMEMBER: a long in
 /// [-LONG_MAX, LONG_MAX], and with the values/scores flag within half that.
 pub(crate) fn parse_rand_count(ctx: &mut Ctx, with_flag: Option<&str>) -> Option<(i64, bool)> {
-    let count = match parse_i64(&ctx.argv[2]) {
+    let argv = ctx.argv;
+    let count = match parse_i64(&argv[2]) {
         None => {
-            ctx.c.reply.err(errors::NOT_INTEGER);
+            ctx.reply().err(errors::NOT_INTEGER);
             return None;
         }
         Some(i64::MIN) => {
-            ctx.c.reply.err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            ctx.reply().err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
             return None;
         }
         Some(n) => n,
     };
     let mut with = false;
     if let Some(flag) = with_flag {
-        if ctx.argv.len() > 4 || (ctx.argv.len() == 4 && !eq_ic(&ctx.argv[3], flag)) {
-            ctx.c.reply.err(errors::SYNTAX);
+        if argv.len() > 4 || (argv.len() == 4 && !eq_ic(&argv[3], flag)) {
+            ctx.reply().err(errors::SYNTAX);
             return None;
         }
-        with = ctx.argv.len() == 4;
+        with = argv.len() == 4;
     }
     if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        ctx.c.reply.err("ERR value is out of range");
+        ctx.reply().err("ERR value is out of range");
         return None;
     }
     // FIXME: a huge negative count makes Redis build a reply of that many
@@ -338,7 +356,7 @@ pub(crate) fn parse_rand_count(ctx: &mut Ctx, with_flag: Option<&str>) -> Option
     // SRANDMEMBER crashes at -LONG_MAX); redsim refuses instead of
     // allocating without bound.
     if count < -RAND_COUNT_MAX {
-        ctx.c.reply.err("ERR value is out of range");
+        ctx.reply().err("ERR value is out of range");
         return None;
     }
     Some((count, with))
@@ -361,7 +379,8 @@ pub(crate) fn rand_indexes(rng: &mut ChaCha8Rng, len: usize, count: i64) -> Vec<
 }
 
 fn hrandfield_command(ctx: &mut Ctx) {
-    let parsed = if ctx.argv.len() >= 3 {
+    let argv = ctx.argv;
+    let parsed = if argv.len() >= 3 {
         match parse_rand_count(ctx, Some("withvalues")) {
             Some(p) => Some(p),
             None => return,
@@ -369,26 +388,25 @@ fn hrandfield_command(ctx: &mut Ctx) {
     } else {
         None
     };
-    let h = match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) if parsed.is_some() => return ctx.c.reply.array(0),
-        Ok(None) => return ctx.c.reply.null(),
+    let h = match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) if parsed.is_some() => return ctx.reply().array(0),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(h)) => h.clone(),
     };
     let Some((count, with_values)) = parsed else {
         let index = ctx.srv.rng.gen_range(0..h.len());
         let (field, _) = h.get_index(index).expect("index in range");
-        return ctx.c.reply.bulk(field);
+        return ctx.reply().bulk(field);
     };
     let indexes = rand_indexes(&mut ctx.srv.rng, h.len(), count);
-    ctx.c
-        .reply
+    ctx.reply()
         .array(indexes.len() * if with_values { 2 } else { 1 });
     for &i in &indexes {
         let (field, value) = h.get_index(i).expect("index in range");
-        ctx.c.reply.bulk(field);
+        ctx.reply().bulk(field);
         if with_values {
-            ctx.c.reply.bulk(value);
+            ctx.reply().bulk(value);
         }
     }
     ctx.srv.cost.elements(indexes.len());
@@ -426,33 +444,35 @@ pub(crate) fn scan_reply(
         }
     }
     ctx.srv.cost.elements(end - start);
-    ctx.c.reply.array(2);
-    ctx.c.reply.bulk_i64(next as i64);
-    ctx.c.reply.bulks(out.iter());
+    ctx.reply().array(2);
+    ctx.reply().bulk_i64(next as i64);
+    ctx.reply().bulks(out.iter());
 }
 
 /// Parses the cursor of a *SCAN command; replies on error.
 pub(crate) fn scan_cursor(ctx: &mut Ctx) -> Option<u64> {
-    let cursor = parse_scan_cursor(&ctx.argv[2]);
+    let argv = ctx.argv;
+    let cursor = parse_scan_cursor(&argv[2]);
     if cursor.is_none() {
-        ctx.c.reply.err("ERR invalid cursor");
+        ctx.reply().err("ERR invalid cursor");
     }
     cursor
 }
 
 pub(crate) fn empty_scan(ctx: &mut Ctx) {
-    ctx.c.reply.array(2);
-    ctx.c.reply.bulk(b"0");
-    ctx.c.reply.array(0);
+    ctx.reply().array(2);
+    ctx.reply().bulk(b"0");
+    ctx.reply().array(0);
 }
 
 fn hscan_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(cursor) = scan_cursor(ctx) else {
         return;
     };
     let limits = crate::debug::encoding_limits(ctx.srv);
-    let h = match hash_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let h = match hash_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(None) => return empty_scan(ctx),
         Ok(Some(h)) => h.clone(),
     };

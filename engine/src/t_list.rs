@@ -4,6 +4,7 @@
 use crate::commands::{flags, Command, Ctx};
 use crate::object::Value;
 use crate::reply::errors;
+use crate::reply::Reply;
 use crate::server::Server;
 use crate::util::{eq_ic, parse_i64};
 use std::collections::VecDeque;
@@ -38,9 +39,10 @@ fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
 
 /// getLongFromObjectOrReply.
 pub(crate) fn arg_i64(ctx: &mut Ctx, index: usize) -> Option<i64> {
-    let parsed = parse_i64(&ctx.argv[index]);
+    let argv = ctx.argv;
+    let parsed = parse_i64(&argv[index]);
     if parsed.is_none() {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+        ctx.reply().err(errors::NOT_INTEGER);
     }
     parsed
 }
@@ -48,10 +50,10 @@ pub(crate) fn arg_i64(ctx: &mut Ctx, index: usize) -> Option<i64> {
 /// getPositiveLongFromObjectOrReply: one error, "must be positive", for
 /// both a non-integer and a negative count.
 pub(crate) fn arg_positive(ctx: &mut Ctx, index: usize) -> Option<usize> {
-    match parse_i64(&ctx.argv[index]) {
+    let argv = ctx.argv;
+    match parse_i64(&argv[index]) {
         None | Some(i64::MIN..=-1) => {
-            ctx.c
-                .reply
+            ctx.reply()
                 .err("ERR value is out of range, must be positive");
             None
         }
@@ -60,12 +62,13 @@ pub(crate) fn arg_positive(ctx: &mut Ctx, index: usize) -> Option<usize> {
 }
 
 fn push_generic(ctx: &mut Ctx, left: bool, only_if_exists: bool) {
-    let db = ctx.c.db;
-    let key = &ctx.argv[1];
-    let values = &ctx.argv[2..];
+    let argv = ctx.argv;
+    let db = ctx.db;
+    let key = &argv[1];
+    let values = &argv[2..];
     let list = match list_write(ctx.srv, db, key) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) if only_if_exists => return ctx.c.reply.int(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) if only_if_exists => return ctx.reply().int(0),
         Ok(None) => {
             ctx.srv.set_key(db, key, Value::List(VecDeque::new()), true);
             list_write(ctx.srv, db, key)
@@ -85,7 +88,7 @@ fn push_generic(ctx: &mut Ctx, left: bool, only_if_exists: bool) {
     let len = list.len();
     ctx.srv.cost.elements(values.len());
     ctx.srv.dirty += values.len() as u64;
-    ctx.c.reply.int(len as i64);
+    ctx.reply().int(len as i64);
 }
 
 fn lpush_command(ctx: &mut Ctx) {
@@ -102,14 +105,15 @@ fn rpushx_command(ctx: &mut Ctx) {
 }
 
 fn pop_generic(ctx: &mut Ctx, left: bool) {
-    if ctx.argv.len() > 3 {
+    let argv = ctx.argv;
+    if argv.len() > 3 {
         let name = if left { "lpop" } else { "rpop" };
-        return ctx.c.reply.err(&format!(
+        return ctx.reply().err(&format!(
             "ERR wrong number of arguments for '{}' command",
             name
         ));
     }
-    let count = if ctx.argv.len() == 3 {
+    let count = if argv.len() == 3 {
         match arg_positive(ctx, 2) {
             Some(n) => Some(n),
             None => return,
@@ -117,12 +121,12 @@ fn pop_generic(ctx: &mut Ctx, left: bool) {
     } else {
         None
     };
-    let db = ctx.c.db;
-    let key = ctx.argv[1].clone();
+    let db = ctx.db;
+    let key = argv[1].clone();
     let list = match list_write(ctx.srv, db, &key) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) if count.is_some() => return ctx.c.reply.null_array(),
-        Ok(None) => return ctx.c.reply.null(),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) if count.is_some() => return ctx.reply().null_array(),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(l)) => l,
     };
     let take = count.unwrap_or(1).min(list.len());
@@ -136,8 +140,8 @@ fn pop_generic(ctx: &mut Ctx, left: bool) {
         })
         .collect();
     match count {
-        None => ctx.c.reply.bulk(&popped[0]),
-        Some(_) => ctx.c.reply.bulks(popped.iter()),
+        None => ctx.reply().bulk(&popped[0]),
+        Some(_) => ctx.reply().bulks(popped.iter()),
     }
     if take > 0 {
         ctx.srv.dirty += 1;
@@ -154,100 +158,116 @@ fn rpop_command(ctx: &mut Ctx) {
 }
 
 fn llen_command(ctx: &mut Ctx) {
-    match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(l) => ctx.c.reply.int(l.map_or(0, |l| l.len()) as i64),
+    let argv = ctx.argv;
+    match list_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(l) => {
+            let n = l.map_or(0, |l| l.len()) as i64;
+            ctx.reply().int(n)
+        }
     }
 }
 
 fn lrange_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(start) = arg_i64(ctx, 2) else { return };
     let Some(end) = arg_i64(ctx, 3) else { return };
-    let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.array(0),
+    let list = match list_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().array(0),
         Ok(Some(l)) => l,
     };
     let Some((from, to)) = crate::util::clamp_index_range(start, end, list.len()) else {
-        return ctx.c.reply.array(0);
+        return ctx.reply().array(0);
     };
-    ctx.c.reply.bulks(list.range(from..=to));
+    // Encoded aside: the list is borrowed from the server that holds the client.
+    let mut out = Reply::default();
+    out.bulks(list.range(from..=to));
+    ctx.reply().raw(&out.buf);
     ctx.srv.cost.elements(to - from + 1);
 }
 
 fn lindex_command(ctx: &mut Ctx) {
-    let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.null(),
+    let argv = ctx.argv;
+    let list = match list_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(l)) => l,
     };
-    let Some(index) = parse_i64(&ctx.argv[2]) else {
-        return ctx.c.reply.err(errors::NOT_INTEGER);
+    let Some(index) = parse_i64(&argv[2]) else {
+        return ctx.reply().err(errors::NOT_INTEGER);
     };
     let len = list.len() as i64;
     let index = if index < 0 { len + index } else { index };
-    match list.get(index.max(0) as usize).filter(|_| index >= 0) {
-        Some(v) => ctx.c.reply.bulk(v),
-        None => ctx.c.reply.null(),
+    match list
+        .get(index.max(0) as usize)
+        .filter(|_| index >= 0)
+        .cloned()
+    {
+        Some(v) => ctx.reply().bulk(&v),
+        None => ctx.reply().null(),
     }
     ctx.srv.cost.elements(index.clamp(0, len) as usize / 64);
 }
 
 fn lset_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
-    match list_write(ctx.srv, db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.err(errors::NO_SUCH_KEY),
+    let argv = ctx.argv;
+    let db = ctx.db;
+    match list_write(ctx.srv, db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().err(errors::NO_SUCH_KEY),
         Ok(Some(_)) => {}
     }
     let Some(index) = arg_i64(ctx, 2) else { return };
-    let value = ctx.argv[3].clone();
-    let Ok(Some(list)) = list_write(ctx.srv, db, &ctx.argv[1]) else {
+    let value = argv[3].clone();
+    let Ok(Some(list)) = list_write(ctx.srv, db, &argv[1]) else {
         return;
     };
     let len = list.len() as i64;
     let index = if index < 0 { len + index } else { index };
     if index < 0 || index >= len {
-        return ctx.c.reply.err(errors::OUT_OF_RANGE);
+        return ctx.reply().err(errors::OUT_OF_RANGE);
     }
     list[index as usize] = value;
     ctx.srv.dirty += 1;
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 fn linsert_command(ctx: &mut Ctx) {
-    let after = if eq_ic(&ctx.argv[2], "after") {
+    let argv = ctx.argv;
+    let after = if eq_ic(&argv[2], "after") {
         true
-    } else if eq_ic(&ctx.argv[2], "before") {
+    } else if eq_ic(&argv[2], "before") {
         false
     } else {
-        return ctx.c.reply.err(errors::SYNTAX);
+        return ctx.reply().err(errors::SYNTAX);
     };
-    let db = ctx.c.db;
-    let list = match list_write(ctx.srv, db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+    let db = ctx.db;
+    let list = match list_write(ctx.srv, db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(l)) => l,
     };
-    let Some(pos) = list.iter().position(|e| *e == ctx.argv[3]) else {
+    let Some(pos) = list.iter().position(|e| *e == argv[3]) else {
         let scanned = list.len();
         ctx.srv.cost.elements(scanned);
-        return ctx.c.reply.int(-1);
+        return ctx.reply().int(-1);
     };
-    list.insert(if after { pos + 1 } else { pos }, ctx.argv[4].clone());
+    list.insert(if after { pos + 1 } else { pos }, argv[4].clone());
     let len = list.len();
     ctx.srv.cost.elements(pos + 1);
     ctx.srv.dirty += 1;
-    ctx.c.reply.int(len as i64);
+    ctx.reply().int(len as i64);
 }
 
 fn lrem_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(count) = arg_i64(ctx, 2) else { return };
-    let db = ctx.c.db;
-    let key = ctx.argv[1].clone();
+    let db = ctx.db;
+    let key = argv[1].clone();
     let list = match list_write(ctx.srv, db, &key) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(l)) => l,
     };
     let limit = if count == 0 {
@@ -258,7 +278,7 @@ fn lrem_command(ctx: &mut Ctx) {
     let scanned = list.len();
     let mut removed = 0;
     let mut kept: List = VecDeque::with_capacity(list.len());
-    let target = &ctx.argv[3];
+    let target = &argv[3];
     if count >= 0 {
         for e in list.drain(..) {
             if removed < limit && e == *target {
@@ -280,17 +300,18 @@ fn lrem_command(ctx: &mut Ctx) {
     ctx.srv.cost.elements(scanned);
     ctx.srv.dirty += removed as u64;
     delete_if_empty(ctx.srv, db, &key);
-    ctx.c.reply.int(removed as i64);
+    ctx.reply().int(removed as i64);
 }
 
 fn ltrim_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(start) = arg_i64(ctx, 2) else { return };
     let Some(end) = arg_i64(ctx, 3) else { return };
-    let db = ctx.c.db;
-    let key = ctx.argv[1].clone();
+    let db = ctx.db;
+    let key = argv[1].clone();
     let list = match list_write(ctx.srv, db, &key) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.ok(),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().ok(),
         Ok(Some(l)) => l,
     };
     let len = list.len();
@@ -303,7 +324,7 @@ fn ltrim_command(ctx: &mut Ctx) {
     ctx.srv.cost.elements(ltrim + rtrim);
     ctx.srv.dirty += (ltrim + rtrim) as u64;
     delete_if_empty(ctx.srv, db, &key);
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 /// LPOS options after the element: RANK, COUNT, MAXLEN.
@@ -314,44 +335,45 @@ struct LposOptions {
 }
 
 fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
+    let argv = ctx.argv;
     let mut opts = LposOptions {
         rank: 1,
         count: None,
         maxlen: 0,
     };
     let mut i = 3;
-    while i < ctx.argv.len() {
-        let has_arg = i + 1 < ctx.argv.len();
-        if eq_ic(&ctx.argv[i], "rank") && has_arg {
-            match parse_i64(&ctx.argv[i + 1]) {
+    while i < argv.len() {
+        let has_arg = i + 1 < argv.len();
+        if eq_ic(&argv[i], "rank") && has_arg {
+            match parse_i64(&argv[i + 1]) {
                 None => {
-                    ctx.c.reply.err(errors::NOT_INTEGER);
+                    ctx.reply().err(errors::NOT_INTEGER);
                     return None;
                 }
                 Some(0) => {
-                    ctx.c.reply.err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
+                    ctx.reply().err("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list");
                     return None;
                 }
                 Some(r) => opts.rank = r,
             }
-        } else if eq_ic(&ctx.argv[i], "count") && has_arg {
-            match parse_i64(&ctx.argv[i + 1]) {
+        } else if eq_ic(&argv[i], "count") && has_arg {
+            match parse_i64(&argv[i + 1]) {
                 None | Some(i64::MIN..=-1) => {
-                    ctx.c.reply.err("ERR COUNT can't be negative");
+                    ctx.reply().err("ERR COUNT can't be negative");
                     return None;
                 }
                 Some(n) => opts.count = Some(n as usize),
             }
-        } else if eq_ic(&ctx.argv[i], "maxlen") && has_arg {
-            match parse_i64(&ctx.argv[i + 1]) {
+        } else if eq_ic(&argv[i], "maxlen") && has_arg {
+            match parse_i64(&argv[i + 1]) {
                 None | Some(i64::MIN..=-1) => {
-                    ctx.c.reply.err("ERR MAXLEN can't be negative");
+                    ctx.reply().err("ERR MAXLEN can't be negative");
                     return None;
                 }
                 Some(n) => opts.maxlen = n as usize,
             }
         } else {
-            ctx.c.reply.err(errors::SYNTAX);
+            ctx.reply().err(errors::SYNTAX);
             return None;
         }
         i += 2;
@@ -360,13 +382,14 @@ fn parse_lpos_options(ctx: &mut Ctx) -> Option<LposOptions> {
 }
 
 fn lpos_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(opts) = parse_lpos_options(ctx) else {
         return;
     };
-    let list = match list_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) if opts.count.is_some() => return ctx.c.reply.array(0),
-        Ok(None) => return ctx.c.reply.null(),
+    let list = match list_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) if opts.count.is_some() => return ctx.reply().array(0),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(l)) => l,
     };
     let len = list.len();
@@ -396,7 +419,7 @@ fn lpos_command(ctx: &mut Ctx) {
     let mut matches = Vec::new();
     for step in 0..maxlen {
         let index = if opts.rank > 0 { step } else { len - 1 - step };
-        if list[index] != ctx.argv[2] {
+        if list[index] != argv[2] {
             continue;
         }
         if skip > 0 {
@@ -411,14 +434,14 @@ fn lpos_command(ctx: &mut Ctx) {
     ctx.srv.cost.elements(maxlen);
     match opts.count {
         Some(_) => {
-            ctx.c.reply.array(matches.len());
+            ctx.reply().array(matches.len());
             for m in matches {
-                ctx.c.reply.int(m);
+                ctx.reply().int(m);
             }
         }
         None => match matches.first() {
-            Some(&m) => ctx.c.reply.int(m),
-            None => ctx.c.reply.null(),
+            Some(&m) => ctx.reply().int(m),
+            None => ctx.reply().null(),
         },
     }
 }
@@ -436,15 +459,16 @@ fn parse_where(arg: &[u8]) -> Option<bool> {
 /// RPOPLPUSH/LMOVE: pop from one end of `src`, push on one end of `dst`
 /// (which may be the same key, rotating the list).
 fn lmove_generic(ctx: &mut Ctx, from_left: bool, to_left: bool) {
-    let db = ctx.c.db;
-    let (src, dst) = (ctx.argv[1].clone(), ctx.argv[2].clone());
+    let argv = ctx.argv;
+    let db = ctx.db;
+    let (src, dst) = (argv[1].clone(), argv[2].clone());
     match list_write(ctx.srv, db, &src) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.null(),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(_)) => {}
     }
     if list_write(ctx.srv, db, &dst).is_err() {
-        return ctx.c.reply.err(errors::WRONGTYPE);
+        return ctx.reply().err(errors::WRONGTYPE);
     }
     let Ok(Some(list)) = list_write(ctx.srv, db, &src) else {
         return;
@@ -472,7 +496,7 @@ fn lmove_generic(ctx: &mut Ctx, from_left: bool, to_left: bool) {
     }
     ctx.srv.cost.elements(2);
     ctx.srv.dirty += 1;
-    ctx.c.reply.bulk(&value);
+    ctx.reply().bulk(&value);
 }
 
 fn rpoplpush_command(ctx: &mut Ctx) {
@@ -480,9 +504,9 @@ fn rpoplpush_command(ctx: &mut Ctx) {
 }
 
 fn lmove_command(ctx: &mut Ctx) {
-    let (Some(from_left), Some(to_left)) = (parse_where(&ctx.argv[3]), parse_where(&ctx.argv[4]))
-    else {
-        return ctx.c.reply.err(errors::SYNTAX);
+    let argv = ctx.argv;
+    let (Some(from_left), Some(to_left)) = (parse_where(&argv[3]), parse_where(&argv[4])) else {
+        return ctx.reply().err(errors::SYNTAX);
     };
     lmove_generic(ctx, from_left, to_left);
 }

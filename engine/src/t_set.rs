@@ -40,9 +40,9 @@ fn limits(srv: &Server) -> EncodingLimits {
 }
 
 fn sadd_command(ctx: &mut Ctx) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(Some(s)) => s,
         Ok(None) => {
             ctx.srv
@@ -62,14 +62,14 @@ fn sadd_command(ctx: &mut Ctx) {
     note_encoding(ctx.srv, db, &argv[1]);
     ctx.srv.cost.elements(argv.len() - 2);
     ctx.srv.dirty += added as u64;
-    ctx.c.reply.int(added);
+    ctx.reply().int(added);
 }
 
 fn srem_command(ctx: &mut Ctx) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(s)) => s,
     };
     let mut removed = 0;
@@ -84,42 +84,52 @@ fn srem_command(ctx: &mut Ctx) {
     delete_if_empty(ctx.srv, db, &argv[1]);
     ctx.srv.cost.elements(argv.len() - 2);
     ctx.srv.dirty += removed as u64;
-    ctx.c.reply.int(removed);
+    ctx.reply().int(removed);
 }
 
 fn scard_command(ctx: &mut Ctx) {
-    match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(s) => ctx.c.reply.int(s.map_or(0, |s| s.len()) as i64),
+    let argv = ctx.argv;
+    match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(s) => {
+            let n = s.map_or(0, |s| s.len()) as i64;
+            ctx.reply().int(n)
+        }
     }
 }
 
 fn sismember_command(ctx: &mut Ctx) {
-    match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(s) => ctx
-            .c
-            .reply
-            .int(s.is_some_and(|s| s.contains(&ctx.argv[2])) as i64),
+    let argv = ctx.argv;
+    match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(s) => {
+            let n = s.is_some_and(|s| s.contains(&argv[2])) as i64;
+            ctx.reply().int(n)
+        }
     }
 }
 
 fn smismember_command(ctx: &mut Ctx) {
-    let set = match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let argv = ctx.argv;
+    let set = match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(s) => s,
     };
-    let members = &ctx.argv[2..];
-    ctx.c.reply.array(members.len());
-    for m in members {
-        ctx.c.reply.int(set.is_some_and(|s| s.contains(m)) as i64);
+    let members = &argv[2..];
+    let found: Vec<bool> = members
+        .iter()
+        .map(|m| set.is_some_and(|s| s.contains(m)))
+        .collect();
+    ctx.reply().array(members.len());
+    for f in found {
+        ctx.reply().int(i64::from(f));
     }
     ctx.srv.cost.elements(members.len());
 }
 
 /// Replies with a set's members in its iteration order.
 fn reply_members(ctx: &mut Ctx, members: &[Vec<u8>]) {
-    ctx.c.reply.bulks(members.iter());
+    ctx.reply().bulks(members.iter());
     ctx.srv.cost.elements(members.len());
 }
 
@@ -128,12 +138,12 @@ fn spop_command(ctx: &mut Ctx) {
         return spop_with_count(ctx);
     }
     if ctx.argv.len() > 3 {
-        return ctx.c.reply.err(errors::SYNTAX);
+        return ctx.reply().err(errors::SYNTAX);
     }
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.null(),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(s)) => s,
     };
     let len = set.len();
@@ -148,22 +158,22 @@ fn spop_command(ctx: &mut Ctx) {
     ctx.srv
         .also_propagate
         .push((db, vec![b"SREM".to_vec(), argv[1].clone(), member.clone()]));
-    ctx.c.reply.bulk(&member);
+    ctx.reply().bulk(&member);
 }
 
 fn spop_with_count(ctx: &mut Ctx) {
     let Some(count) = arg_positive(ctx, 2) else {
         return;
     };
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let lim = limits(ctx.srv);
     let set = match set_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.array(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().array(0),
         Ok(Some(s)) => s,
     };
     if count == 0 {
-        return ctx.c.reply.array(0);
+        return ctx.reply().array(0);
     }
     if count >= set.len() {
         // The whole set goes: Redis answers with SUNION of the key (one more
@@ -207,10 +217,11 @@ fn spop_with_count(ctx: &mut Ctx) {
 }
 
 fn srandmember_command(ctx: &mut Ctx) {
-    if ctx.argv.len() > 3 {
-        return ctx.c.reply.err(errors::SYNTAX);
+    let argv = ctx.argv;
+    if argv.len() > 3 {
+        return ctx.reply().err(errors::SYNTAX);
     }
-    let parsed = if ctx.argv.len() == 3 {
+    let parsed = if argv.len() == 3 {
         match parse_rand_count(ctx, None) {
             Some((count, _)) => Some(count),
             None => return,
@@ -219,15 +230,15 @@ fn srandmember_command(ctx: &mut Ctx) {
         None
     };
     let lim = limits(ctx.srv);
-    let set = match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) if parsed.is_some() => return ctx.c.reply.array(0),
-        Ok(None) => return ctx.c.reply.null(),
+    let set = match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) if parsed.is_some() => return ctx.reply().array(0),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(s)) => s.ordered_members(&lim),
     };
     let Some(count) = parsed else {
         let index = ctx.srv.rng.gen_range(0..set.len());
-        return ctx.c.reply.bulk(&set[index]);
+        return ctx.reply().bulk(&set[index]);
     };
     let picked: Vec<Vec<u8>> = rand_indexes(&mut ctx.srv.rng, set.len(), count)
         .into_iter()
@@ -237,13 +248,13 @@ fn srandmember_command(ctx: &mut Ctx) {
 }
 
 fn smove_command(ctx: &mut Ctx) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let (src, dst, member) = (&argv[1], &argv[2], &argv[3]);
     let src_type = set_write(ctx.srv, db, src).map(|s| s.is_some());
     let dst_type = set_write(ctx.srv, db, dst).map(|s| s.is_some());
     let (src_exists, dst_exists) = match (src_type, dst_type) {
-        (Ok(false), _) => return ctx.c.reply.int(0),
-        (Err(()), _) | (_, Err(())) => return ctx.c.reply.err(errors::WRONGTYPE),
+        (Ok(false), _) => return ctx.reply().int(0),
+        (Err(()), _) | (_, Err(())) => return ctx.reply().err(errors::WRONGTYPE),
         (Ok(s), Ok(d)) => (s, d),
     };
     assert!(src_exists);
@@ -252,10 +263,11 @@ fn smove_command(ctx: &mut Ctx) {
         .flatten()
         .expect("checked above");
     if src == dst {
-        return ctx.c.reply.int(set.contains(member) as i64);
+        let found = set.contains(member);
+        return ctx.reply().int(i64::from(found));
     }
     if !set.shift_remove(member) {
-        return ctx.c.reply.int(0);
+        return ctx.reply().int(0);
     }
     delete_if_empty(ctx.srv, db, src);
     if !dst_exists {
@@ -271,7 +283,7 @@ fn smove_command(ctx: &mut Ctx) {
         ctx.srv.dirty += 1;
     }
     note_encoding(ctx.srv, db, dst);
-    ctx.c.reply.int(1);
+    ctx.reply().int(1);
 }
 
 /// Looks up the input sets of SINTER/SUNION/SDIFF; None if one has the
@@ -279,12 +291,12 @@ fn smove_command(ctx: &mut Ctx) {
 /// The STORE forms read their sources too: Redis counts them in
 /// keyspace_hits/misses (checked against INFO).
 fn input_sets(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Option<SetObj>>> {
-    let db = ctx.c.db;
+    let db = ctx.db;
     let mut sets = Vec::with_capacity(keys.len());
     for key in keys {
         match set_read(ctx.srv, db, key).map(|s| s.cloned()) {
             Err(()) => {
-                ctx.c.reply.err(errors::WRONGTYPE);
+                ctx.reply().err(errors::WRONGTYPE);
                 return None;
             }
             Ok(s) => sets.push(s),
@@ -296,7 +308,7 @@ fn input_sets(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Option<SetObj>>> {
 /// Stores a computed set at `dst` (or deletes `dst` when it is empty) and
 /// replies with its size, as the *STORE commands do.
 fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetObj) {
-    let db = ctx.c.db;
+    let db = ctx.db;
     let len = result.len();
     if len > 0 {
         let mut value = Value::Set(result);
@@ -306,7 +318,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: SetObj) {
     } else if ctx.srv.db_delete(db, dst) {
         ctx.srv.dirty += 1;
     }
-    ctx.c.reply.int(len as i64);
+    ctx.reply().int(len as i64);
 }
 
 /// SINTER, SINTERSTORE, SINTERCARD (and SMEMBERS, which Redis implements as
@@ -342,7 +354,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[Vec<u8>], dst: Option<&[u8]>, card_limi
     }
     match (dst, card_limit) {
         (Some(dst), _) => store_result(ctx, dst, result),
-        (None, Some(_)) => ctx.c.reply.int(result.len() as i64),
+        (None, Some(_)) => ctx.reply().int(result.len() as i64),
         (None, None) => {
             let members: Vec<Vec<u8>> = result.members.into_iter().collect();
             reply_members(ctx, &members);
@@ -364,14 +376,13 @@ fn sintercard_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     let numkeys = match parse_i64(&argv[1]) {
         None | Some(i64::MIN..=0) => {
-            return ctx.c.reply.err("ERR numkeys should be greater than 0")
+            return ctx.reply().err("ERR numkeys should be greater than 0")
         }
         Some(n) => n as usize,
     };
     if numkeys > argv.len() - 2 {
         return ctx
-            .c
-            .reply
+            .reply()
             .err("ERR Number of keys can't be greater than number of args");
     }
     let mut limit = 0;
@@ -380,13 +391,13 @@ fn sintercard_command(ctx: &mut Ctx) {
         if eq_ic(&argv[i], "limit") && i + 1 < argv.len() {
             match parse_i64(&argv[i + 1]) {
                 None | Some(i64::MIN..=-1) => {
-                    return ctx.c.reply.err("ERR LIMIT can't be negative")
+                    return ctx.reply().err("ERR LIMIT can't be negative")
                 }
                 Some(n) => limit = n as usize,
             }
             i += 2;
         } else {
-            return ctx.c.reply.err(errors::SYNTAX);
+            return ctx.reply().err(errors::SYNTAX);
         }
     }
     sinter_generic(ctx, &argv[2..2 + numkeys], None, Some(limit));
@@ -447,12 +458,13 @@ fn sdiffstore_command(ctx: &mut Ctx) {
 }
 
 fn sscan_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(cursor) = scan_cursor(ctx) else {
         return;
     };
     let lim = limits(ctx.srv);
-    let set = match set_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let set = match set_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(None) => return empty_scan(ctx),
         Ok(Some(s)) => s.clone(),
     };

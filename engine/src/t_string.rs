@@ -47,6 +47,7 @@ struct ExtendedArgs {
 /// parseExtendedStringArgumentsOrReply: the same mutual exclusions as Redis,
 /// which allow a repeated option (EX 1 EX 2: the last one wins).
 fn parse_extended_args(ctx: &mut Ctx, is_set: bool) -> Option<ExtendedArgs> {
+    let argv = ctx.argv;
     // Each expire option excludes the others and KEEPTTL/PERSIST, but not itself.
     const EXPIRE_OPTIONS: [(&str, u32); 4] = [
         ("ex", OBJ_EX),
@@ -57,9 +58,9 @@ fn parse_extended_args(ctx: &mut Ctx, is_set: bool) -> Option<ExtendedArgs> {
     let mut f = 0u32;
     let mut expire_index = None;
     let mut j = if is_set { 3 } else { 2 };
-    while j < ctx.argv.len() {
-        let opt = c_str(&ctx.argv[j]);
-        let has_next = j + 1 < ctx.argv.len();
+    while j < argv.len() {
+        let opt = c_str(&argv[j]);
+        let has_next = j + 1 < argv.len();
         let is = |name: &str| eq_ic(opt, name);
         let expire_option = EXPIRE_OPTIONS
             .iter()
@@ -93,7 +94,7 @@ fn parse_extended_args(ctx: &mut Ctx, is_set: bool) -> Option<ExtendedArgs> {
             false
         };
         if !ok {
-            ctx.c.reply.err(errors::SYNTAX);
+            ctx.reply().err(errors::SYNTAX);
             return None;
         }
         j += 1;
@@ -105,15 +106,15 @@ fn parse_extended_args(ctx: &mut Ctx, is_set: bool) -> Option<ExtendedArgs> {
 }
 
 fn reply_expire_time_error(ctx: &mut Ctx, command: &str) {
-    ctx.c
-        .reply
+    ctx.reply()
         .err(&format!("ERR invalid expire time in '{}' command", command));
 }
 
 /// getExpireMillisecondsOrReply: the absolute unix-ms time of an EX/PX/EXAT/PXAT argument.
 fn expire_ms_or_reply(ctx: &mut Ctx, arg_index: usize, flags: u32, command: &str) -> Option<i64> {
-    let Some(mut ms) = parse_i64(&ctx.argv[arg_index]) else {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+    let argv = ctx.argv;
+    let Some(mut ms) = parse_i64(&argv[arg_index]) else {
+        ctx.reply().err(errors::NOT_INTEGER);
         return None;
     };
     let seconds = flags & (OBJ_EX | OBJ_EXAT) != 0;
@@ -137,16 +138,17 @@ fn expire_ms_or_reply(ctx: &mut Ctx, arg_index: usize, flags: u32, command: &str
 
 /// getGenericCommand: replies with the value (or nil). Err on WRONGTYPE.
 fn get_generic(ctx: &mut Ctx) -> Result<(), ()> {
-    let db = ctx.c.db;
-    match ctx.srv.lookup_read(db, &ctx.argv[1]) {
-        None => ctx.c.reply.null(),
+    let argv = ctx.argv;
+    let db = ctx.db;
+    match ctx.srv.lookup_read(db, &argv[1]) {
+        None => ctx.reply().null(),
         Some(Value::Str(s)) => {
-            let len = s.len();
-            ctx.c.reply.bulk(&s.bytes());
+            let (len, bytes) = (s.len(), s.bytes().into_owned());
+            ctx.reply().bulk(&bytes);
             cost_bytes(ctx.srv, len);
         }
         Some(_) => {
-            ctx.c.reply.err(errors::WRONGTYPE);
+            ctx.reply().err(errors::WRONGTYPE);
             return Err(());
         }
     }
@@ -191,12 +193,12 @@ fn set_generic(
     if f & OBJ_SET_GET != 0 && get_generic(ctx).is_err() {
         return;
     }
-    let db = ctx.c.db;
+    let db = ctx.db;
     let key = &ctx.argv[1];
     let found = ctx.srv.lookup_write(db, key).is_some();
     if (f & OBJ_SET_NX != 0 && found) || (f & OBJ_SET_XX != 0 && !found) {
         if f & OBJ_SET_GET == 0 {
-            ctx.c.reply.raw(replies.abort);
+            ctx.reply().raw(replies.abort);
         }
         return;
     }
@@ -227,7 +229,7 @@ fn set_generic(
         ctx.srv.also_propagate.push((db, argv));
     }
     if f & OBJ_SET_GET == 0 {
-        ctx.c.reply.raw(replies.ok);
+        ctx.reply().raw(replies.ok);
     }
 }
 
@@ -275,16 +277,16 @@ fn getex_command(ctx: &mut Ctx) {
     let Some(args) = parse_extended_args(ctx, false) else {
         return;
     };
-    let db = ctx.c.db;
+    let db = ctx.db;
     let key = ctx.argv[1].clone();
     match ctx.srv.lookup_read(db, &key) {
         None => {
-            ctx.c.reply.null();
+            ctx.reply().null();
             return;
         }
         Some(Value::Str(_)) => {}
         Some(_) => {
-            ctx.c.reply.err(errors::WRONGTYPE);
+            ctx.reply().err(errors::WRONGTYPE);
             return;
         }
     }
@@ -296,8 +298,8 @@ fn getex_command(ctx: &mut Ctx) {
         }
     }
     if let Some(Value::Str(s)) = ctx.srv.dbs[db].dict.get(&key).map(|e| &e.value) {
-        let len = s.len();
-        ctx.c.reply.bulk(&s.bytes());
+        let (len, bytes) = (s.len(), s.bytes().into_owned());
+        ctx.reply().bulk(&bytes);
         cost_bytes(ctx.srv, len);
     }
     let absolute = args.flags & (OBJ_EXAT | OBJ_PXAT) != 0;
@@ -323,11 +325,12 @@ fn getex_command(ctx: &mut Ctx) {
 }
 
 fn getdel_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     if get_generic(ctx).is_err() {
         return;
     }
-    let db = ctx.c.db;
-    let key = ctx.argv[1].clone();
+    let db = ctx.db;
+    let key = argv[1].clone();
     if ctx.srv.db_delete(db, &key) {
         let cmd = del_command_name(ctx.srv, "lazyfree-lazy-user-del");
         ctx.srv.also_propagate.push((db, vec![cmd, key]));
@@ -339,7 +342,7 @@ fn getset_command(ctx: &mut Ctx) {
     if get_generic(ctx).is_err() {
         return;
     }
-    let db = ctx.c.db;
+    let db = ctx.db;
     let value = ctx.argv[2].clone();
     cost_bytes(ctx.srv, value.len());
     ctx.srv
@@ -351,50 +354,52 @@ fn getset_command(ctx: &mut Ctx) {
 }
 
 fn mget_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
-    ctx.c.reply.array(ctx.argv.len() - 1);
-    for key in &ctx.argv[1..] {
+    let argv = ctx.argv;
+    let db = ctx.db;
+    ctx.reply().array(argv.len() - 1);
+    for key in &argv[1..] {
         match ctx.srv.lookup_read(db, key) {
             Some(Value::Str(s)) => {
-                let len = s.len();
-                ctx.c.reply.bulk(&s.bytes());
+                let (len, bytes) = (s.len(), s.bytes().into_owned());
+                ctx.reply().bulk(&bytes);
                 cost_bytes(ctx.srv, len);
             }
-            _ => ctx.c.reply.null(),
+            _ => ctx.reply().null(),
         }
     }
-    ctx.srv.cost.elements(ctx.argv.len() - 1);
+    ctx.srv.cost.elements(argv.len() - 1);
 }
 
 fn mset_generic(ctx: &mut Ctx, nx: bool, name: &str) {
-    if ctx.argv.len().is_multiple_of(2) {
-        ctx.c.reply.err(&format!(
+    let argv = ctx.argv;
+    if argv.len().is_multiple_of(2) {
+        ctx.reply().err(&format!(
             "ERR wrong number of arguments for '{}' command",
             name
         ));
         return;
     }
-    let db = ctx.c.db;
+    let db = ctx.db;
     if nx {
-        for pair in ctx.argv[1..].chunks(2) {
+        for pair in argv[1..].chunks(2) {
             if ctx.srv.lookup_write(db, &pair[0]).is_some() {
-                ctx.c.reply.int(0);
+                ctx.reply().int(0);
                 return;
             }
         }
     }
-    for pair in ctx.argv[1..].chunks(2) {
+    for pair in argv[1..].chunks(2) {
         cost_bytes(ctx.srv, pair[1].len());
         ctx.srv
             .set_key(db, &pair[0], Value::Str(pair[1].clone().into()), false);
     }
-    let pairs = (ctx.argv.len() - 1) / 2;
+    let pairs = (argv.len() - 1) / 2;
     ctx.srv.cost.elements(pairs);
     ctx.srv.dirty += pairs as u64;
     if nx {
-        ctx.c.reply.int(1);
+        ctx.reply().int(1);
     } else {
-        ctx.c.reply.ok();
+        ctx.reply().ok();
     }
 }
 
@@ -409,12 +414,13 @@ fn msetnx_command(ctx: &mut Ctx) {
 /// The string value of a key about to be modified: Ok(None) if missing,
 /// Err after replying WRONGTYPE.
 fn string_for_write(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, ()> {
-    let db = ctx.c.db;
-    match ctx.srv.lookup_write(db, &ctx.argv[1]) {
+    let argv = ctx.argv;
+    let db = ctx.db;
+    match ctx.srv.lookup_write(db, &argv[1]) {
         None => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s.to_vec())),
         Some(_) => {
-            ctx.c.reply.err(errors::WRONGTYPE);
+            ctx.reply().err(errors::WRONGTYPE);
             Err(())
         }
     }
@@ -422,10 +428,11 @@ fn string_for_write(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, ()> {
 
 /// Stores a new string value keeping the key's TTL (dbOverwrite / dbAdd).
 fn overwrite_string(ctx: &mut Ctx, value: Vec<u8>, encoding: StrEncoding) {
-    let db = ctx.c.db;
+    let argv = ctx.argv;
+    let db = ctx.db;
     ctx.srv.set_key(
         db,
-        &ctx.argv[1],
+        &argv[1],
         Value::Str(StrObj::with_encoding(value, encoding)),
         true,
     );
@@ -441,17 +448,17 @@ fn incr_decr(ctx: &mut Ctx, incr: i64) {
         Some(s) => match parse_i64(&s) {
             Some(v) => v,
             None => {
-                ctx.c.reply.err(errors::NOT_INTEGER);
+                ctx.reply().err(errors::NOT_INTEGER);
                 return;
             }
         },
     };
     let Some(new) = value.checked_add(incr) else {
-        ctx.c.reply.err(errors::INCR_OVERFLOW);
+        ctx.reply().err(errors::INCR_OVERFLOW);
         return;
     };
     overwrite_string(ctx, new.to_string().into_bytes(), StrEncoding::Auto);
-    ctx.c.reply.int(new);
+    ctx.reply().int(new);
 }
 
 fn incr_command(ctx: &mut Ctx) {
@@ -463,17 +470,19 @@ fn decr_command(ctx: &mut Ctx) {
 }
 
 fn incrby_command(ctx: &mut Ctx) {
-    match parse_i64(&ctx.argv[2]) {
+    let argv = ctx.argv;
+    match parse_i64(&argv[2]) {
         Some(incr) => incr_decr(ctx, incr),
-        None => ctx.c.reply.err(errors::NOT_INTEGER),
+        None => ctx.reply().err(errors::NOT_INTEGER),
     }
 }
 
 fn decrby_command(ctx: &mut Ctx) {
-    match parse_i64(&ctx.argv[2]) {
-        Some(i64::MIN) => ctx.c.reply.err("ERR decrement would overflow"),
+    let argv = ctx.argv;
+    match parse_i64(&argv[2]) {
+        Some(i64::MIN) => ctx.reply().err("ERR decrement would overflow"),
         Some(incr) => incr_decr(ctx, -incr),
-        None => ctx.c.reply.err(errors::NOT_INTEGER),
+        None => ctx.reply().err(errors::NOT_INTEGER),
     }
 }
 
@@ -487,19 +496,18 @@ fn incrbyfloat_command(ctx: &mut Ctx) {
     };
     let incr = LongDouble::parse(&ctx.argv[2]);
     let (Some(value), Some(incr)) = (value, incr) else {
-        ctx.c.reply.err(errors::NOT_FLOAT);
+        ctx.reply().err(errors::NOT_FLOAT);
         return;
     };
     let sum = value.sum(incr);
     if !sum.is_finite() {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR increment would produce NaN or Infinity");
         return;
     }
     let text = sum.to_human_string().into_bytes();
     overwrite_string(ctx, text.clone(), StrEncoding::Embstr);
-    ctx.c.reply.bulk(&text);
+    ctx.reply().bulk(&text);
     // Replicas get the result, so float formatting can never make them diverge.
     let argv = vec![
         b"SET".to_vec(),
@@ -507,19 +515,18 @@ fn incrbyfloat_command(ctx: &mut Ctx) {
         text,
         b"KEEPTTL".to_vec(),
     ];
-    ctx.srv.also_propagate.push((ctx.c.db, argv));
+    ctx.srv.also_propagate.push((ctx.db, argv));
 }
 
 /// checkStringLength: may a string of `size + append` bytes be created?
 /// The master's stream is trusted, as Redis trusts it.
 fn check_string_length(ctx: &mut Ctx, size: i64, append: i64) -> bool {
-    if ctx.c.kind == crate::networking::ClientKind::Master {
+    if ctx.c().kind == crate::networking::ClientKind::Master {
         return true;
     }
     let total = (size as u64).wrapping_add(append as u64) as i64;
     if total > ctx.srv.config.hot.proto_max_bulk_len || total < size || total < append {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return false;
     }
@@ -527,10 +534,11 @@ fn check_string_length(ctx: &mut Ctx, size: i64, append: i64) -> bool {
 }
 
 fn append_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Ok(old) = string_for_write(ctx) else {
         return;
     };
-    let add = &ctx.argv[2];
+    let add = &argv[2];
     // A new key takes the argument as SET would; an existing string is
     // unshared into a raw sds and grown in place.
     let (new, encoding) = match old {
@@ -546,18 +554,19 @@ fn append_command(ctx: &mut Ctx) {
     cost_bytes(ctx.srv, new.len());
     let len = new.len() as i64;
     overwrite_string(ctx, new, encoding);
-    ctx.c.reply.int(len);
+    ctx.reply().int(len);
 }
 
 fn strlen_command(ctx: &mut Ctx) {
-    let db = ctx.c.db;
-    match ctx.srv.lookup_read(db, &ctx.argv[1]) {
-        None => ctx.c.reply.int(0),
+    let argv = ctx.argv;
+    let db = ctx.db;
+    match ctx.srv.lookup_read(db, &argv[1]) {
+        None => ctx.reply().int(0),
         Some(Value::Str(s)) => {
             let len = s.len() as i64;
-            ctx.c.reply.int(len);
+            ctx.reply().int(len);
         }
-        Some(_) => ctx.c.reply.err(errors::WRONGTYPE),
+        Some(_) => ctx.reply().err(errors::WRONGTYPE),
     }
 }
 
@@ -584,39 +593,42 @@ fn getrange_bounds(len: i64, mut start: i64, mut end: i64) -> Option<(usize, usi
 }
 
 fn getrange_command(ctx: &mut Ctx) {
-    let (Some(start), Some(end)) = (parse_i64(&ctx.argv[2]), parse_i64(&ctx.argv[3])) else {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+    let argv = ctx.argv;
+    let (Some(start), Some(end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+        ctx.reply().err(errors::NOT_INTEGER);
         return;
     };
-    let db = ctx.c.db;
-    match ctx.srv.lookup_read(db, &ctx.argv[1]) {
-        None => ctx.c.reply.bulk(b""),
+    let db = ctx.db;
+    match ctx.srv.lookup_read(db, &argv[1]) {
+        None => ctx.reply().bulk(b""),
         Some(Value::Str(s)) => match getrange_bounds(s.len() as i64, start, end) {
-            None => ctx.c.reply.bulk(b""),
+            None => ctx.reply().bulk(b""),
             Some((from, to)) => {
-                ctx.c.reply.bulk(&s.range(from, to + 1));
+                let bytes = s.range(from, to + 1).into_owned();
+                ctx.reply().bulk(&bytes);
                 cost_bytes(ctx.srv, to - from);
             }
         },
-        Some(_) => ctx.c.reply.err(errors::WRONGTYPE),
+        Some(_) => ctx.reply().err(errors::WRONGTYPE),
     }
 }
 
 fn setrange_command(ctx: &mut Ctx) {
-    let Some(offset) = parse_i64(&ctx.argv[2]) else {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+    let argv = ctx.argv;
+    let Some(offset) = parse_i64(&argv[2]) else {
+        ctx.reply().err(errors::NOT_INTEGER);
         return;
     };
     if offset < 0 {
-        ctx.c.reply.err("ERR offset is out of range");
+        ctx.reply().err("ERR offset is out of range");
         return;
     }
     let Ok(old) = string_for_write(ctx) else {
         return;
     };
-    let patch_len = ctx.argv[3].len();
+    let patch_len = argv[3].len();
     if patch_len == 0 {
-        ctx.c.reply.int(old.map_or(0, |s| s.len() as i64));
+        ctx.reply().int(old.map_or(0, |s| s.len() as i64));
         return;
     }
     if !check_string_length(ctx, offset, patch_len as i64) {
@@ -627,12 +639,12 @@ fn setrange_command(ctx: &mut Ctx) {
     if s.len() < offset + patch_len {
         s.resize(offset + patch_len, 0);
     }
-    s[offset..offset + patch_len].copy_from_slice(&ctx.argv[3]);
+    s[offset..offset + patch_len].copy_from_slice(&argv[3]);
     cost_bytes(ctx.srv, s.len());
     let len = s.len() as i64;
     // SETRANGE always leaves a raw sds, new key or not.
     overwrite_string(ctx, s, StrEncoding::Raw);
-    ctx.c.reply.int(len);
+    ctx.reply().int(len);
 }
 
 /// LCS options: LEN, IDX, MINMATCHLEN n, WITHMATCHLEN.
@@ -644,6 +656,7 @@ struct LcsOptions {
 }
 
 fn parse_lcs_options(ctx: &mut Ctx) -> Option<LcsOptions> {
+    let argv = ctx.argv;
     let mut o = LcsOptions {
         get_len: false,
         get_idx: false,
@@ -651,30 +664,29 @@ fn parse_lcs_options(ctx: &mut Ctx) -> Option<LcsOptions> {
         min_match_len: 0,
     };
     let mut j = 3;
-    while j < ctx.argv.len() {
-        let opt = c_str(&ctx.argv[j]);
+    while j < argv.len() {
+        let opt = c_str(&argv[j]);
         if eq_ic(opt, "idx") {
             o.get_idx = true;
         } else if eq_ic(opt, "len") {
             o.get_len = true;
         } else if eq_ic(opt, "withmatchlen") {
             o.with_match_len = true;
-        } else if eq_ic(opt, "minmatchlen") && j + 1 < ctx.argv.len() {
-            let Some(n) = parse_i64(&ctx.argv[j + 1]) else {
-                ctx.c.reply.err(errors::NOT_INTEGER);
+        } else if eq_ic(opt, "minmatchlen") && j + 1 < argv.len() {
+            let Some(n) = parse_i64(&argv[j + 1]) else {
+                ctx.reply().err(errors::NOT_INTEGER);
                 return None;
             };
             o.min_match_len = n.max(0);
             j += 1;
         } else {
-            ctx.c.reply.err(errors::SYNTAX);
+            ctx.reply().err(errors::SYNTAX);
             return None;
         }
         j += 1;
     }
     if o.get_len && o.get_idx {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR If you want both the length and indexes, please just use IDX.");
         return None;
     }
@@ -683,10 +695,11 @@ fn parse_lcs_options(ctx: &mut Ctx) -> Option<LcsOptions> {
 
 /// The two strings LCS compares (a missing key is an empty string).
 fn lcs_inputs(ctx: &mut Ctx) -> Option<(Vec<u8>, Vec<u8>)> {
-    let db = ctx.c.db;
+    let argv = ctx.argv;
+    let db = ctx.db;
     let mut out = Vec::with_capacity(2);
     let mut wrong_type = false;
-    for key in &ctx.argv[1..3] {
+    for key in &argv[1..3] {
         match ctx.srv.lookup_read(db, key) {
             None => out.push(Vec::new()),
             Some(Value::Str(s)) => out.push(s.to_vec()),
@@ -697,8 +710,7 @@ fn lcs_inputs(ctx: &mut Ctx) -> Option<(Vec<u8>, Vec<u8>)> {
         }
     }
     if wrong_type {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR The specified keys must contain string values");
         return None;
     }
@@ -772,8 +784,7 @@ fn lcs_command(ctx: &mut Ctx) {
     };
     let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
     if cells * 4 > ctx.srv.config.hot.proto_max_bulk_len as u64 {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
         return;
     }
@@ -791,31 +802,31 @@ fn lcs_command(ctx: &mut Ctx) {
     }
     let len = table[a.len() * width + b.len()] as i64;
     if opts.get_len {
-        ctx.c.reply.int(len);
+        ctx.reply().int(len);
         return;
     }
     let (result, ranges) = lcs_backtrack(&a, &b, &table, opts.min_match_len);
     if !opts.get_idx {
-        ctx.c.reply.bulk(&result);
+        ctx.reply().bulk(&result);
         return;
     }
-    ctx.c.reply.map(2);
-    ctx.c.reply.bulk(b"matches");
-    ctx.c.reply.array(ranges.len());
+    ctx.reply().map(2);
+    ctx.reply().bulk(b"matches");
+    ctx.reply().array(ranges.len());
     for (a_start, a_end, b_start, b_end) in ranges {
-        ctx.c.reply.array(if opts.with_match_len { 3 } else { 2 });
-        ctx.c.reply.array(2);
-        ctx.c.reply.int(a_start as i64);
-        ctx.c.reply.int(a_end as i64);
-        ctx.c.reply.array(2);
-        ctx.c.reply.int(b_start as i64);
-        ctx.c.reply.int(b_end as i64);
+        ctx.reply().array(if opts.with_match_len { 3 } else { 2 });
+        ctx.reply().array(2);
+        ctx.reply().int(a_start as i64);
+        ctx.reply().int(a_end as i64);
+        ctx.reply().array(2);
+        ctx.reply().int(b_start as i64);
+        ctx.reply().int(b_end as i64);
         if opts.with_match_len {
-            ctx.c.reply.int((a_end - a_start + 1) as i64);
+            ctx.reply().int((a_end - a_start + 1) as i64);
         }
     }
-    ctx.c.reply.bulk(b"len");
-    ctx.c.reply.int(len);
+    ctx.reply().bulk(b"len");
+    ctx.reply().int(len);
 }
 
 pub const COMMANDS: &[Command] = &[

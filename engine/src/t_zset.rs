@@ -212,38 +212,35 @@ fn parse_zadd_flags(argv: &[Vec<u8>]) -> (AddFlags, usize) {
 }
 
 fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let elements = argv.len() - score_index;
     if elements % 2 == 1 || elements == 0 {
-        return ctx.c.reply.err(errors::SYNTAX);
+        return ctx.reply().err(errors::SYNTAX);
     }
     if f.nx && f.xx {
         return ctx
-            .c
-            .reply
+            .reply()
             .err("ERR XX and NX options at the same time are not compatible");
     }
     if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return ctx
-            .c
-            .reply
+            .reply()
             .err("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if f.incr && elements > 2 {
         return ctx
-            .c
-            .reply
+            .reply()
             .err("ERR INCR option supports a single increment-element pair");
     }
     let mut pairs = Vec::with_capacity(elements / 2);
     for pair in argv[score_index..].chunks(2) {
         let Some(score) = parse_score(&pair[0]) else {
-            return ctx.c.reply.err(errors::NOT_FLOAT);
+            return ctx.reply().err(errors::NOT_FLOAT);
         };
         pairs.push((score, &pair[1]));
     }
     let z = match zset_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(Some(z)) => z,
         Ok(None) if f.xx => return zadd_reply(ctx, f, 0, None),
         Ok(None) => {
@@ -281,7 +278,7 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
     ctx.srv.cost.elements(pairs.len());
     ctx.srv.dirty += (added + updated) as u64;
     if nan {
-        return ctx.c.reply.err("ERR resulting score is not a number (NaN)");
+        return ctx.reply().err("ERR resulting score is not a number (NaN)");
     }
     zadd_reply(
         ctx,
@@ -293,11 +290,11 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
 
 fn zadd_reply(ctx: &mut Ctx, f: AddFlags, count: i64, score: Option<f64>) {
     if !f.incr {
-        return ctx.c.reply.int(count);
+        return ctx.reply().int(count);
     }
     match score {
-        Some(s) => ctx.c.reply.bulk_double(s),
-        None => ctx.c.reply.null(),
+        Some(s) => ctx.reply().bulk_double(s),
+        None => ctx.reply().null(),
     }
 }
 
@@ -318,10 +315,10 @@ fn zincrby_command(ctx: &mut Ctx) {
 }
 
 fn zrem_command(ctx: &mut Ctx) {
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let z = match zset_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(z)) => z,
     };
     let mut removed = 0;
@@ -336,55 +333,62 @@ fn zrem_command(ctx: &mut Ctx) {
     delete_if_empty(ctx.srv, db, &argv[1]);
     ctx.srv.cost.elements(argv.len() - 2);
     ctx.srv.dirty += removed as u64;
-    ctx.c.reply.int(removed);
+    ctx.reply().int(removed);
 }
 
 fn zcard_command(ctx: &mut Ctx) {
-    match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(z) => ctx.c.reply.int(z.map_or(0, |z| z.len()) as i64),
+    let argv = ctx.argv;
+    match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(z) => {
+            let n = z.map_or(0, |z| z.len()) as i64;
+            ctx.reply().int(n)
+        }
     }
 }
 
 fn zscore_command(ctx: &mut Ctx) {
-    match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(z) => match z.and_then(|z| z.score(&ctx.argv[2])) {
-            Some(s) => ctx.c.reply.bulk_double(s),
-            None => ctx.c.reply.null(),
+    let argv = ctx.argv;
+    match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => ctx.reply().err(errors::WRONGTYPE),
+        Ok(z) => match z.and_then(|z| z.score(&argv[2])) {
+            Some(s) => ctx.reply().bulk_double(s),
+            None => ctx.reply().null(),
         },
     }
 }
 
 fn zmscore_command(ctx: &mut Ctx) {
-    let z = match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let argv = ctx.argv;
+    let z = match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(z) => z,
     };
-    let members = &ctx.argv[2..];
-    ctx.c.reply.array(members.len());
-    for m in members {
-        match z.and_then(|z| z.score(m)) {
-            Some(s) => ctx.c.reply.bulk_double(s),
-            None => ctx.c.reply.null(),
+    let members = &argv[2..];
+    let scores: Vec<Option<f64>> = members.iter().map(|m| z.and_then(|z| z.score(m))).collect();
+    ctx.reply().array(members.len());
+    for score in scores {
+        match score {
+            Some(s) => ctx.reply().bulk_double(s),
+            None => ctx.reply().null(),
         }
     }
     ctx.srv.cost.elements(members.len());
 }
 
 fn zrank_generic(ctx: &mut Ctx, reverse: bool) {
-    let z = match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.null(),
+    let argv = ctx.argv;
+    let z = match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(z)) => z,
     };
     let len = z.len();
-    match z.rank(&ctx.argv[2]) {
+    match z.rank(&argv[2]) {
         Some(r) => ctx
-            .c
-            .reply
+            .reply()
             .int(if reverse { len - 1 - r } else { r } as i64),
-        None => ctx.c.reply.null(),
+        None => ctx.reply().null(),
     }
     ctx.srv.cost.elements(len / 64);
 }
@@ -598,13 +602,12 @@ fn select_range(
 }
 
 fn reply_scored(ctx: &mut Ctx, items: &[(Vec<u8>, f64)], with_scores: bool) {
-    ctx.c
-        .reply
+    ctx.reply()
         .array(items.len() * if with_scores { 2 } else { 1 });
     for (m, s) in items {
-        ctx.c.reply.bulk(m);
+        ctx.reply().bulk(m);
         if with_scores {
-            ctx.c.reply.bulk_double(*s);
+            ctx.reply().bulk_double(*s);
         }
     }
     ctx.srv.cost.elements(items.len());
@@ -656,7 +659,7 @@ fn parse_range_request(
         } else if kind == RangeKind::Auto && eq_ic(a, "byscore") {
             kind = RangeKind::Score;
         } else {
-            ctx.c.reply.err(errors::SYNTAX);
+            ctx.reply().err(errors::SYNTAX);
             return None;
         }
         j += 1;
@@ -666,14 +669,13 @@ fn parse_range_request(
         kind = RangeKind::Rank;
     }
     if limit != -1 && kind == RangeKind::Rank {
-        ctx.c.reply.err(
+        ctx.reply().err(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         );
         return None;
     }
     if with_scores && kind == RangeKind::Lex {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
         return None;
     }
@@ -685,15 +687,14 @@ fn parse_range_request(
         RangeKind::Score => match parse_score_range(lo, hi) {
             Some(r) => RangeSpec::Score(r),
             None => {
-                ctx.c.reply.err("ERR min or max is not a float");
+                ctx.reply().err("ERR min or max is not a float");
                 return None;
             }
         },
         RangeKind::Lex => match parse_lex_range(lo, hi) {
             Some(r) => RangeSpec::Lex(r),
             None => {
-                ctx.c
-                    .reply
+                ctx.reply()
                     .err("ERR min or max not valid string range item");
                 return None;
             }
@@ -710,12 +711,13 @@ fn parse_range_request(
 }
 
 fn zrange_generic(ctx: &mut Ctx, kind: RangeKind, fixed_reverse: Option<bool>) {
+    let argv = ctx.argv;
     let Some(req) = parse_range_request(ctx, 1, false, kind, fixed_reverse) else {
         return;
     };
-    let z = match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.array(0),
+    let z = match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().array(0),
         Ok(Some(z)) => z,
     };
     let items = select_range(z, &req.spec, req.reverse, req.offset, req.limit);
@@ -745,7 +747,7 @@ fn zrevrangebylex_command(ctx: &mut Ctx) {
 /// replies with its size. A stored result gets the encoding a fresh value of
 /// its content would have, as zsetConvertToListpackIfNeeded gives it.
 fn store_zset(ctx: &mut Ctx, dst: &[u8], result: ZSet) {
-    let db = ctx.c.db;
+    let db = ctx.db;
     let len = result.len();
     if len > 0 {
         ctx.srv.set_key(db, dst, Value::ZSet(result), false);
@@ -754,7 +756,7 @@ fn store_zset(ctx: &mut Ctx, dst: &[u8], result: ZSet) {
     } else if ctx.srv.db_delete(db, dst) {
         ctx.srv.dirty += 1;
     }
-    ctx.c.reply.int(len as i64);
+    ctx.reply().int(len as i64);
 }
 
 fn zrangestore_command(ctx: &mut Ctx) {
@@ -762,8 +764,8 @@ fn zrangestore_command(ctx: &mut Ctx) {
         return;
     };
     let argv = ctx.argv;
-    let items = match zset_read(ctx.srv, ctx.c.db, &argv[2]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let items = match zset_read(ctx.srv, ctx.db, &argv[2]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(None) => Vec::new(),
         Ok(Some(z)) => select_range(z, &req.spec, req.reverse, req.offset, req.limit),
     };
@@ -782,25 +784,24 @@ fn zcount_generic(ctx: &mut Ctx, lex: bool) {
             Some(r) => RangeSpec::Lex(r),
             None => {
                 return ctx
-                    .c
-                    .reply
+                    .reply()
                     .err("ERR min or max not valid string range item")
             }
         }
     } else {
         match parse_score_range(&argv[2], &argv[3]) {
             Some(r) => RangeSpec::Score(r),
-            None => return ctx.c.reply.err("ERR min or max is not a float"),
+            None => return ctx.reply().err("ERR min or max is not a float"),
         }
     };
-    let z = match zset_read(ctx.srv, ctx.c.db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+    let z = match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(z)) => z,
     };
     let count = select_range(z, &spec, false, 0, -1).len();
     ctx.srv.cost.elements(count / 64);
-    ctx.c.reply.int(count as i64);
+    ctx.reply().int(count as i64);
 }
 
 fn zcount_command(ctx: &mut Ctx) {
@@ -815,14 +816,13 @@ fn zremrange_generic(ctx: &mut Ctx, kind: RangeKind) {
     let spec = match kind {
         RangeKind::Score => match parse_score_range(&argv[2], &argv[3]) {
             Some(r) => RangeSpec::Score(r),
-            None => return ctx.c.reply.err("ERR min or max is not a float"),
+            None => return ctx.reply().err("ERR min or max is not a float"),
         },
         RangeKind::Lex => match parse_lex_range(&argv[2], &argv[3]) {
             Some(r) => RangeSpec::Lex(r),
             None => {
                 return ctx
-                    .c
-                    .reply
+                    .reply()
                     .err("ERR min or max not valid string range item")
             }
         },
@@ -832,10 +832,10 @@ fn zremrange_generic(ctx: &mut Ctx, kind: RangeKind) {
             RangeSpec::Rank(start, end)
         }
     };
-    let db = ctx.c.db;
+    let db = ctx.db;
     let z = match zset_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.int(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().int(0),
         Ok(Some(z)) => z,
     };
     let doomed = select_range(z, &spec, false, 0, -1);
@@ -845,7 +845,7 @@ fn zremrange_generic(ctx: &mut Ctx, kind: RangeKind) {
     delete_if_empty(ctx.srv, db, &argv[1]);
     ctx.srv.cost.elements(doomed.len());
     ctx.srv.dirty += doomed.len() as u64;
-    ctx.c.reply.int(doomed.len() as i64);
+    ctx.reply().int(doomed.len() as i64);
 }
 
 fn zremrangebyrank_command(ctx: &mut Ctx) {
@@ -860,7 +860,7 @@ fn zremrangebylex_command(ctx: &mut Ctx) {
 
 fn zpop_generic(ctx: &mut Ctx, max: bool) {
     if ctx.argv.len() > 3 {
-        return ctx.c.reply.err(errors::SYNTAX);
+        return ctx.reply().err(errors::SYNTAX);
     }
     let count = if ctx.argv.len() == 3 {
         match crate::t_list::arg_positive(ctx, 2) {
@@ -870,10 +870,10 @@ fn zpop_generic(ctx: &mut Ctx, max: bool) {
     } else {
         1
     };
-    let (db, argv) = (ctx.c.db, ctx.argv);
+    let (db, argv) = (ctx.db, ctx.argv);
     let z = match zset_write(ctx.srv, db, &argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) => return ctx.c.reply.array(0),
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) => return ctx.reply().array(0),
         Ok(Some(z)) => z,
     };
     let take = count.min(z.len());
@@ -907,7 +907,8 @@ fn zpopmax_command(ctx: &mut Ctx) {
 }
 
 fn zrandmember_command(ctx: &mut Ctx) {
-    let parsed = if ctx.argv.len() >= 3 {
+    let argv = ctx.argv;
+    let parsed = if argv.len() >= 3 {
         match parse_rand_count(ctx, Some("withscores")) {
             Some(p) => Some(p),
             None => return,
@@ -915,16 +916,16 @@ fn zrandmember_command(ctx: &mut Ctx) {
     } else {
         None
     };
-    let items: Vec<(Vec<u8>, f64)> = match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
-        Ok(None) if parsed.is_some() => return ctx.c.reply.array(0),
-        Ok(None) => return ctx.c.reply.null(),
+    let items: Vec<(Vec<u8>, f64)> = match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
+        Ok(None) if parsed.is_some() => return ctx.reply().array(0),
+        Ok(None) => return ctx.reply().null(),
         Ok(Some(z)) => z.ordered.iter().map(|(s, m)| (m.clone(), s.0)).collect(),
     };
     let Some((count, with_scores)) = parsed else {
         use rand::Rng;
         let index = ctx.srv.rng.gen_range(0..items.len());
-        return ctx.c.reply.bulk(&items[index].0);
+        return ctx.reply().bulk(&items[index].0);
     };
     // Asking for at least the whole set returns it by descending rank, as
     // Redis answers that case with a reversed ZRANGE.
@@ -938,12 +939,13 @@ fn zrandmember_command(ctx: &mut Ctx) {
 }
 
 fn zscan_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let Some(cursor) = scan_cursor(ctx) else {
         return;
     };
     let limits = crate::debug::encoding_limits(ctx.srv);
-    let z = match zset_read(ctx.srv, ctx.c.db, &ctx.argv[1]) {
-        Err(()) => return ctx.c.reply.err(errors::WRONGTYPE),
+    let z = match zset_read(ctx.srv, ctx.db, &argv[1]) {
+        Err(()) => return ctx.reply().err(errors::WRONGTYPE),
         Ok(None) => return empty_scan(ctx),
         Ok(Some(z)) => z.clone(),
     };
@@ -979,7 +981,7 @@ type Source = Option<Vec<(Vec<u8>, f64)>>;
 /// Sources are read lookups even for the *STORE forms: Redis counts them in
 /// keyspace_hits/misses (checked against INFO).
 fn load_sources(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Source>> {
-    let db = ctx.c.db;
+    let db = ctx.db;
     let mut sources = Vec::with_capacity(keys.len());
     for key in keys {
         let source = match ctx.srv.lookup_read(db, key) {
@@ -987,7 +989,7 @@ fn load_sources(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Option<Vec<Source>> {
             Some(Value::ZSet(z)) => Some(z.scores.iter().map(|(m, s)| (m.clone(), *s)).collect()),
             Some(Value::Set(s)) => Some(s.iter().map(|m| (m.clone(), 1.0)).collect()),
             Some(_) => {
-                ctx.c.reply.err(errors::WRONGTYPE);
+                ctx.reply().err(errors::WRONGTYPE);
                 return None;
             }
         };
@@ -1100,14 +1102,14 @@ fn parse_setop_args(
     let argv = ctx.argv;
     let numkeys = arg_i64(ctx, numkeys_index)?;
     if numkeys < 1 {
-        ctx.c.reply.err(&format!(
+        ctx.reply().err(&format!(
             "ERR at least 1 input key is needed for '{}' command",
             name
         ));
         return None;
     }
     if numkeys as usize > argv.len() - numkeys_index - 1 {
-        ctx.c.reply.err(errors::SYNTAX);
+        ctx.reply().err(errors::SYNTAX);
         return None;
     }
     let n = numkeys as usize;
@@ -1129,7 +1131,7 @@ fn parse_setop_args(
                 match parse_score(&argv[j + 1 + i]) {
                     Some(w) => args.weights[i] = w,
                     None => {
-                        ctx.c.reply.err("ERR weight value is not a float");
+                        ctx.reply().err("ERR weight value is not a float");
                         return None;
                     }
                 }
@@ -1145,7 +1147,7 @@ fn parse_setop_args(
             } else if eq_ic(a, "max") {
                 Aggregate::Max
             } else {
-                ctx.c.reply.err(errors::SYNTAX);
+                ctx.reply().err(errors::SYNTAX);
                 return None;
             };
             j += 2;
@@ -1156,13 +1158,13 @@ fn parse_setop_args(
             match crate::util::parse_i64(&argv[j + 1]) {
                 Some(l) if l >= 0 => args.limit = l as usize,
                 _ => {
-                    ctx.c.reply.err("ERR LIMIT can't be negative");
+                    ctx.reply().err("ERR LIMIT can't be negative");
                     return None;
                 }
             }
             j += 2;
         } else {
-            ctx.c.reply.err(errors::SYNTAX);
+            ctx.reply().err(errors::SYNTAX);
             return None;
         }
     }
@@ -1180,7 +1182,7 @@ fn setop_generic(ctx: &mut Ctx, op: SetOp, store: bool, name: &str) {
     let result = combine(&sources, &args.weights, op, args.how);
     if name == "zintercard" {
         let len = result.len();
-        return ctx.c.reply.int(if args.limit > 0 {
+        return ctx.reply().int(if args.limit > 0 {
             len.min(args.limit)
         } else {
             len

@@ -88,13 +88,10 @@ impl Node {
         let srv = self.engine.server_mut();
         srv.begin_step(self.now_us);
         let cmd = srv.table.lookup(&argv[0]).expect("known command");
-        let mut c = Client::new(999, ConnId(999), "127.0.0.1:1".into(), srv.mstime());
+        let c = Client::new(999, ConnId(999), "127.0.0.1:1".into(), srv.mstime());
+        srv.clients.insert(ConnId(999), Box::new(c));
         srv.also_propagate.clear();
-        (cmd.handler)(&mut Ctx {
-            srv: &mut *srv,
-            c: &mut c,
-            argv: &argv,
-        });
+        (cmd.handler)(&mut Ctx::new(srv, ConnId(999), &argv));
         let props = std::mem::take(&mut srv.also_propagate)
             .into_iter()
             .map(|(_, args)| {
@@ -103,6 +100,7 @@ impl Node {
                     .collect()
             })
             .collect();
+        let mut c = srv.clients.remove(&ConnId(999)).expect("inserted above");
         srv.end_step();
         (String::from_utf8(c.reply.take()).expect("utf8"), props)
     }

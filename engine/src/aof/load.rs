@@ -230,9 +230,12 @@ fn load_single(srv: &mut Server, name: &str) -> Loaded {
             }
         }
     }
-    let mut c = Client::new(u64::MAX, AOF_CLIENT_CONN, String::new(), srv.mstime());
-    let outcome = replay(srv, &mut c, &data, pos, name);
-    crate::multi::discard_transaction(srv, &mut c);
+    // The fake client (createAOFClient) is in the client table while it replays.
+    let c = Client::new(u64::MAX, AOF_CLIENT_CONN, String::new(), srv.mstime());
+    srv.clients.insert(AOF_CLIENT_CONN, Box::new(c));
+    let outcome = replay(srv, &data, pos, name);
+    crate::multi::discard_transaction(srv, AOF_CLIENT_CONN);
+    srv.clients.remove(&AOF_CLIENT_CONN);
     match outcome {
         Ok(()) => Loaded::Ok,
         Err((Stop::Eof, valid_up_to)) => truncated_end(srv, name, valid_up_to),
@@ -378,13 +381,7 @@ fn read_command(data: &[u8], pos: &mut usize) -> Result<Option<Vec<Vec<u8>>>, St
 
 /// Replays commands from `pos` with the fake client. Err carries where the
 /// last complete command (or an unfinished MULTI) ends.
-fn replay(
-    srv: &mut Server,
-    c: &mut Client,
-    data: &[u8],
-    mut pos: usize,
-    name: &str,
-) -> Result<(), (Stop, u64)> {
+fn replay(srv: &mut Server, data: &[u8], mut pos: usize, name: &str) -> Result<(), (Stop, u64)> {
     let mut valid_up_to = pos as u64;
     let mut valid_before_multi = valid_up_to;
     let track = srv.config.bool("aof-load-truncated");
@@ -407,26 +404,21 @@ fn replay(
         if cmd.name == "multi" {
             valid_before_multi = valid_up_to;
         }
-        if c.in_multi && cmd.name != "exec" {
-            crate::multi::queue_command(c, cmd, &argv);
+        if srv.client_mut(AOF_CLIENT_CONN).in_multi && cmd.name != "exec" {
+            crate::multi::queue_command(srv.client_mut(AOF_CLIENT_CONN), cmd, &argv);
         } else {
             srv.also_propagate.clear();
-            let mut ctx = Ctx {
-                srv: &mut *srv,
-                c: &mut *c,
-                argv: &argv,
-            };
-            (cmd.handler)(&mut ctx);
+            (cmd.handler)(&mut Ctx::new(srv, AOF_CLIENT_CONN, &argv));
             // Nothing propagates or wakes WATCHers while loading (call() is bypassed).
             srv.pending_propagate.clear();
             srv.watch.clear_pending();
         }
-        c.reply.take();
+        srv.client_mut(AOF_CLIENT_CONN).reply.take();
         if track {
             valid_up_to = pos as u64;
         }
     }
-    if c.in_multi {
+    if srv.client_mut(AOF_CLIENT_CONN).in_multi {
         srv.log(
             LogLevel::Warning,
             format!(

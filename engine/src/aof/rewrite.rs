@@ -283,22 +283,19 @@ pub fn auto_rewrite_check(srv: &mut Server) {
 
 fn bgrewriteaof_command(ctx: &mut Ctx) {
     if super::aof_child_running(ctx.srv) {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("ERR Background append only file rewriting already in progress");
     } else if crate::child::has_active_child(ctx.srv) || ctx.srv.in_exec {
         ctx.srv.aof.rewrite_scheduled = true;
         // A manual request resets the back-off so it can run at once.
         ctx.srv.aof.consecutive_failures = 0;
-        ctx.c
-            .reply
+        ctx.reply()
             .simple("Background append only file rewriting scheduled");
     } else if rewrite_background(ctx.srv).is_some() {
-        ctx.c
-            .reply
+        ctx.reply()
             .simple("Background append only file rewriting started");
     } else {
-        ctx.c.reply.err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
+        ctx.reply().err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
     }
 }
 

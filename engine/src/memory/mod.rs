@@ -86,23 +86,24 @@ pub fn key_usage_bytes(key: &[u8], value: &Value) -> usize {
 }
 
 fn memory_usage_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let mut j = 3;
-    while j < ctx.argv.len() {
-        if eq_ic(&ctx.argv[j], "samples") && j + 1 < ctx.argv.len() {
-            if parse_i64(&ctx.argv[j + 1]).is_none() {
-                return ctx.c.reply.err(errors::NOT_INTEGER);
+    while j < argv.len() {
+        if eq_ic(&argv[j], "samples") && j + 1 < argv.len() {
+            if parse_i64(&argv[j + 1]).is_none() {
+                return ctx.reply().err(errors::NOT_INTEGER);
             }
             j += 2;
         } else {
-            return ctx.c.reply.err(errors::SYNTAX);
+            return ctx.reply().err(errors::SYNTAX);
         }
     }
-    let key = ctx.argv[2].clone();
-    match ctx.srv.dbs[ctx.c.db].dict.get(&key) {
-        None => ctx.c.reply.null(),
+    let key = argv[2].clone();
+    match ctx.srv.dbs[ctx.db].dict.get(&key) {
+        None => ctx.reply().null(),
         Some(v) => {
             let bytes = key_usage_bytes(&key, v);
-            ctx.c.reply.int(bytes as i64);
+            ctx.reply().int(bytes as i64);
         }
     }
 }
@@ -124,7 +125,7 @@ fn memory_help_command(ctx: &mut Ctx) {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.c.reply.simple_lines(&lines);
+    ctx.reply().simple_lines(&lines);
 }
 
 const MEMORY_SUBCOMMANDS: &[Command] = &[

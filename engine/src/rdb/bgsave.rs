@@ -332,42 +332,44 @@ pub fn flushall_save(srv: &mut Server) -> bool {
 
 fn save_command(ctx: &mut Ctx) {
     if ctx.srv.rdb.child_type.is_some() {
-        return ctx.c.reply.err("ERR Background save already in progress");
+        return ctx.reply().err("ERR Background save already in progress");
     }
     ctx.srv.rdb.saves += 1;
     rdb_save(ctx.srv);
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 fn bgsave_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let mut schedule = false;
-    if ctx.argv.len() > 1 {
-        if ctx.argv.len() == 2 && eq_ic(&ctx.argv[1], "schedule") {
+    if argv.len() > 1 {
+        if argv.len() == 2 && eq_ic(&argv[1], "schedule") {
             schedule = true;
         } else {
-            return ctx.c.reply.err(errors::SYNTAX);
+            return ctx.reply().err(errors::SYNTAX);
         }
     }
     if ctx.srv.rdb.child_type.is_some() {
-        ctx.c.reply.err("ERR Background save already in progress");
+        ctx.reply().err("ERR Background save already in progress");
     } else if child::has_active_child(ctx.srv) || ctx.srv.in_exec {
         if schedule || ctx.srv.in_exec {
             ctx.srv.rdb.bgsave_scheduled = true;
-            ctx.c.reply.simple("Background saving scheduled");
+            ctx.reply().simple("Background saving scheduled");
         } else {
-            ctx.c.reply.err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+            ctx.reply().err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
         }
     } else if rdb_save_background(ctx.srv).is_some() {
-        ctx.c.reply.simple("Background saving started");
+        ctx.reply().simple("Background saving started");
     } else {
-        ctx.c.reply.err("ERR");
+        ctx.reply().err("ERR");
     }
 }
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty, load the file back.
 pub fn debug_reload(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     let (mut merge, mut flush, mut save) = (false, true, true);
-    for opt in &ctx.argv[2..] {
+    for opt in &argv[2..] {
         if eq_ic(opt, "merge") {
             merge = true;
         } else if eq_ic(opt, "noflush") {
@@ -376,8 +378,7 @@ pub fn debug_reload(ctx: &mut Ctx) {
             save = false;
         } else {
             return ctx
-                .c
-                .reply
+                .reply()
                 .err("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
         }
     }
@@ -385,7 +386,7 @@ pub fn debug_reload(ctx: &mut Ctx) {
         rdb_save(ctx.srv);
     }
     let Some(image) = ctx.srv.rdb.image.clone() else {
-        return ctx.c.reply.err("ERR Error trying to load the RDB dump");
+        return ctx.reply().err("ERR Error trying to load the RDB dump");
     };
     if flush {
         ctx.srv.empty_data(None);
@@ -394,11 +395,11 @@ pub fn debug_reload(ctx: &mut Ctx) {
         Ok(()) => {
             ctx.srv
                 .log(LogLevel::Warning, "DB reloaded by DEBUG RELOAD".into());
-            ctx.c.reply.ok();
+            ctx.reply().ok();
         }
         Err(e) => {
             ctx.srv.log(LogLevel::Warning, e);
-            ctx.c.reply.err("ERR Error trying to load the RDB dump");
+            ctx.reply().err("ERR Error trying to load the RDB dump");
         }
     }
 }

@@ -51,33 +51,33 @@ pub fn sync_command(ctx: &mut Ctx) {
 
 /// syncCommand: try a partial resync, else queue a full one.
 fn sync_generic(ctx: &mut Ctx, psync: bool) {
-    if ctx.c.kind == ClientKind::Replica {
+    let argv = ctx.argv;
+    if ctx.c().kind == ClientKind::Replica {
         return;
     }
     if ctx.srv.repl.master.is_some() && !super::master_link_up(ctx.srv) {
-        ctx.c
-            .reply
+        ctx.reply()
             .err("NOMASTERLINK Can't SYNC while not connected with my master");
         return;
     }
     let name = format!(
         "{}:{}",
-        peer_ip(&ctx.c.peer),
-        ctx.c.replica.as_ref().map_or(0, |r| r.listening_port)
+        peer_ip(&ctx.c().peer),
+        ctx.c().replica.as_ref().map_or(0, |r| r.listening_port)
     );
     ctx.srv.log(
         LogLevel::Notice,
         format!("Replica {} asks for synchronization", name),
     );
     let (capa_eof, capa_psync2, listening_port) =
-        ctx.c.replica.as_ref().map_or((false, false, 0), |r| {
+        ctx.c().replica.as_ref().map_or((false, false, 0), |r| {
             (r.capa_eof, r.capa_psync2, r.listening_port)
         });
-    ctx.c.kind = ClientKind::Replica;
-    ctx.c.replica = Some(ReplicaInfo {
+    ctx.c().kind = ClientKind::Replica;
+    ctx.c().replica = Some(ReplicaInfo {
         state: SlaveState::WaitBgsaveStart,
         listening_port,
-        ip: peer_ip(&ctx.c.peer),
+        ip: peer_ip(&ctx.c().peer),
         ack_off: 0,
         ack_time_s: ctx.srv.unixtime(),
         initial_offset: 0,
@@ -87,15 +87,16 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
         obuf_soft_limit_reached_s: 0,
     });
     if psync {
-        let replid = String::from_utf8_lossy(&ctx.argv[1]).into_owned();
-        let offset = parse_i64(&ctx.argv[2]).unwrap_or(-1);
+        let replid = String::from_utf8_lossy(&argv[1]).into_owned();
+        let offset = parse_i64(&argv[2]).unwrap_or(-1);
         if try_partial_resync(ctx, &replid, offset, &name) {
             return;
         }
     }
     ctx.srv.stats.sync_full += 1;
     ctx.srv.event("full_sync", format!("replica {}", name));
-    let first = replica_conns(ctx.srv).is_empty() && ctx.srv.repl.backlog.is_none();
+    // The caller is a replica already: it is the first if it is the only one.
+    let first = replica_conns(ctx.srv).len() == 1 && ctx.srv.repl.backlog.is_none();
     if first {
         super::change_replication_id(ctx.srv);
         super::clear_replication_id2(ctx.srv);
@@ -107,7 +108,7 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
         ctx.srv.log(LogLevel::Notice, msg);
     }
     ctx.srv.repl.syncs.insert(
-        ctx.c.conn,
+        ctx.conn,
         ReplicaSync {
             pre_psync: !psync,
             ..ReplicaSync::default()
@@ -136,26 +137,7 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
     }
     // A disk-based sync starts at once; diskless waits for replicationCron.
     if !diskless && !crate::child::has_active_child(ctx.srv) {
-        ctx.srv.clients.insert(ctx.c.conn, placeholder_for(ctx.c));
         start_child_for_replication(ctx.srv, false);
-        take_back(ctx);
-    }
-}
-
-/// The calling client is out of the client map during its command; a full
-/// sync started from inside the command needs it visible, so a stand-in
-/// holds its place and its changes are copied back.
-fn placeholder_for(c: &Client) -> Box<Client> {
-    let mut p = Client::new(c.id, c.conn, c.peer.clone(), c.created_ms);
-    p.kind = c.kind;
-    p.replica = c.replica.clone();
-    Box::new(p)
-}
-
-fn take_back(ctx: &mut Ctx) {
-    if let Some(p) = ctx.srv.clients.remove(&ctx.c.conn) {
-        ctx.c.replica = p.replica;
-        ctx.c.reply.raw(&p.reply.buf);
     }
 }
 
@@ -214,17 +196,19 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &str, offset: i64, name: &str) -> b
         .as_ref()
         .expect("covered")
         .copy_from(offset);
-    let info = ctx.c.replica.as_mut().expect("set by sync_generic");
+    let now_s = ctx.srv.unixtime();
+    let replid = ctx.srv.repl.replid.clone();
+    let info = ctx.c().replica.as_mut().expect("set by sync_generic");
     info.state = SlaveState::Online;
-    info.ack_time_s = ctx.srv.unixtime();
+    info.ack_time_s = now_s;
     info.initial_offset = offset - 1;
     let header = if info.capa_psync2 {
-        format!("+CONTINUE {}\r\n", ctx.srv.repl.replid)
+        format!("+CONTINUE {}\r\n", replid)
     } else {
         "+CONTINUE\r\n".to_string()
     };
-    ctx.c.reply.raw(header.as_bytes());
-    ctx.c.reply.raw(&data);
+    ctx.reply().raw(header.as_bytes());
+    ctx.reply().raw(&data);
     ctx.srv.stats.sync_partial_ok += 1;
     ctx.srv.stats.net_repl_output_bytes += data.len() as u64;
     let msg = format!("Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.", name, data.len(), offset);
@@ -233,9 +217,7 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &str, offset: i64, name: &str) -> b
         "partial_sync_ok",
         format!("replica {} offset {} bytes {}", name, offset, data.len()),
     );
-    ctx.srv.clients.insert(ctx.c.conn, placeholder_for(ctx.c));
     refresh_good_slaves_count(ctx.srv);
-    ctx.srv.clients.remove(&ctx.c.conn);
     true
 }
 
@@ -519,15 +501,16 @@ pub fn refresh_good_slaves_count(srv: &mut Server) {
 }
 
 pub fn replconf_command(ctx: &mut Ctx) {
-    if ctx.argv.len().is_multiple_of(2) {
-        ctx.c.reply.err(errors::SYNTAX);
+    let argv = ctx.argv;
+    if argv.len().is_multiple_of(2) {
+        ctx.reply().err(errors::SYNTAX);
         return;
     }
-    for pair in ctx.argv[1..].chunks(2) {
+    for pair in argv[1..].chunks(2) {
         let (opt, value) = (&pair[0], &pair[1]);
         if eq_ic(opt, "listening-port") {
             let Some(port) = parse_i64(value) else {
-                ctx.c.reply.err(errors::NOT_INTEGER);
+                ctx.reply().err(errors::NOT_INTEGER);
                 return;
             };
             replica_info_mut(ctx).listening_port = port as u16;
@@ -543,28 +526,28 @@ pub fn replconf_command(ctx: &mut Ctx) {
             replconf_ack(ctx, value);
             return;
         } else if eq_ic(opt, "getack") {
-            if ctx.srv.repl.master.is_some() && ctx.c.kind == ClientKind::Master {
-                super::replica::send_ack_on(ctx.srv, ctx.c.conn);
+            if ctx.srv.repl.master.is_some() && ctx.c().kind == ClientKind::Master {
+                super::replica::send_ack(ctx.srv);
             }
             return;
         } else if eq_ic(opt, "rdb-only") || eq_ic(opt, "rdb-filter-only") {
         } else {
-            ctx.c.reply.err(&format!(
+            ctx.reply().err(&format!(
                 "ERR Unrecognized REPLCONF option: {}",
                 String::from_utf8_lossy(opt)
             ));
             return;
         }
     }
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 /// Before SYNC/PSYNC a client is not a replica yet, but REPLCONF records
 /// what it will need.
 fn replica_info_mut<'a>(ctx: &'a mut Ctx) -> &'a mut ReplicaInfo {
-    let ip = peer_ip(&ctx.c.peer);
+    let ip = peer_ip(&ctx.c().peer);
     let now = ctx.srv.unixtime();
-    ctx.c.replica.get_or_insert(ReplicaInfo {
+    ctx.c().replica.get_or_insert(ReplicaInfo {
         state: SlaveState::WaitBgsaveStart,
         listening_port: 0,
         ip,
@@ -579,14 +562,14 @@ fn replica_info_mut<'a>(ctx: &'a mut Ctx) -> &'a mut ReplicaInfo {
 }
 
 fn replconf_ack(ctx: &mut Ctx, value: &[u8]) {
-    if ctx.c.kind != ClientKind::Replica {
+    if ctx.c().kind != ClientKind::Replica {
         return;
     }
     let Some(offset) = parse_i64(value) else {
         return;
     };
     let now = ctx.srv.unixtime();
-    let info = ctx.c.replica.as_mut().expect("replica info");
+    let info = ctx.c().replica.as_mut().expect("replica info");
     if offset > info.ack_off {
         info.ack_off = offset;
     }
@@ -598,44 +581,42 @@ fn replconf_ack(ctx: &mut Ctx, value: &[u8]) {
         .srv
         .repl
         .syncs
-        .get(&ctx.c.conn)
+        .get(&ctx.conn)
         .is_some_and(|s| s.rdb_transmitted);
-    let info = ctx.c.replica.as_mut().expect("replica info");
+    let info = ctx.c().replica.as_mut().expect("replica info");
     if info.state == SlaveState::WaitBgsaveEnd && transmitted {
-        let conn = ctx.c.conn;
-        ctx.srv.clients.insert(conn, placeholder_for(ctx.c));
-        replica_put_online(ctx.srv, conn);
-        take_back(ctx);
+        replica_put_online(ctx.srv, ctx.conn);
     }
 }
 
 /// WAIT numreplicas timeout.
 pub fn wait_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
     if ctx.srv.repl.master.is_some() {
-        ctx.c.reply.err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+        ctx.reply().err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
         return;
     }
-    let Some(wanted) = parse_i64(&ctx.argv[1]) else {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+    let Some(wanted) = parse_i64(&argv[1]) else {
+        ctx.reply().err(errors::NOT_INTEGER);
         return;
     };
-    let timeout_ms = match parse_i64(&ctx.argv[2]) {
+    let timeout_ms = match parse_i64(&argv[2]) {
         None => {
-            ctx.c
-                .reply
+            ctx.reply()
                 .err("ERR timeout is not an integer or out of range");
             return;
         }
         Some(t) if t < 0 => {
-            ctx.c.reply.err(errors::TIMEOUT_NEGATIVE);
+            ctx.reply().err(errors::TIMEOUT_NEGATIVE);
             return;
         }
         Some(t) => t,
     };
-    let acked = count_acks(ctx.srv, ctx.c.woff);
+    let woff = ctx.client().woff;
+    let acked = count_acks(ctx.srv, woff);
     // Inside MULTI/EXEC a WAIT cannot block: it replies with what it has.
     if acked >= wanted || ctx.srv.in_exec {
-        ctx.c.reply.int(acked);
+        ctx.reply().int(acked);
         return;
     }
     let deadline = if timeout_ms > 0 {
@@ -643,7 +624,7 @@ pub fn wait_command(ctx: &mut Ctx) {
     } else {
         0
     };
-    ctx.c.blocked_wait = Some((ctx.c.woff, wanted, deadline));
+    ctx.c().blocked_wait = Some((ctx.c().woff, wanted, deadline));
     ctx.srv.repl.get_ack_from_slaves = true;
 }
 

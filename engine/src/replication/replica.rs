@@ -638,12 +638,6 @@ pub fn send_ack(srv: &mut Server) {
     let Some(conn) = master_client(srv).map(|c| c.conn) else {
         return;
     };
-    send_ack_on(srv, conn);
-}
-
-/// REPLCONF ACK on the master link (which, while the master client runs a
-/// command such as REPLCONF GETACK, is not in the client map).
-pub fn send_ack_on(srv: &mut Server, conn: ConnId) {
     let offset = link(srv).reploff.to_string();
     send_command(srv, conn, &[b"REPLCONF", b"ACK", offset.as_bytes()]);
 }
@@ -704,29 +698,29 @@ pub fn cron(srv: &mut Server) {
 
 /// REPLICAOF host port | REPLICAOF NO ONE.
 pub fn replicaof_command(ctx: &mut Ctx) {
-    if eq_ic(&ctx.argv[1], "no") && eq_ic(&ctx.argv[2], "one") {
+    let argv = ctx.argv;
+    if eq_ic(&argv[1], "no") && eq_ic(&argv[2], "one") {
         if ctx.srv.repl.master.is_some() {
             unset_master(ctx.srv);
-            let who = ctx.c.info_line(ctx.srv.mstime(), "");
+            let who = ctx.client().info_line(ctx.srv.mstime(), "");
             ctx.srv.log(
                 LogLevel::Notice,
                 format!("MASTER MODE enabled (user request from '{}')", who),
             );
         }
-        ctx.c.reply.ok();
+        ctx.reply().ok();
         return;
     }
-    if ctx.c.kind == ClientKind::Replica {
-        ctx.c
-            .reply
+    if ctx.c().kind == ClientKind::Replica {
+        ctx.reply()
             .err("ERR Command is not valid when client is a replica.");
         return;
     }
-    let Some(port) = parse_i64(&ctx.argv[2]).filter(|p| (0..=65535).contains(p)) else {
-        ctx.c.reply.err(errors::NOT_INTEGER);
+    let Some(port) = parse_i64(&argv[2]).filter(|p| (0..=65535).contains(p)) else {
+        ctx.reply().err(errors::NOT_INTEGER);
         return;
     };
-    let host = String::from_utf8_lossy(&ctx.argv[1]).into_owned();
+    let host = String::from_utf8_lossy(&argv[1]).into_owned();
     if ctx
         .srv
         .repl
@@ -735,13 +729,12 @@ pub fn replicaof_command(ctx: &mut Ctx) {
         .is_some_and(|m| m.host == host && m.port == port as u16)
     {
         ctx.srv.log(LogLevel::Notice, "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.".into());
-        ctx.c
-            .reply
+        ctx.reply()
             .simple("OK Already connected to specified master");
         return;
     }
     set_master(ctx.srv, host.clone(), port as u16);
-    let who = ctx.c.info_line(ctx.srv.mstime(), "");
+    let who = ctx.client().info_line(ctx.srv.mstime(), "");
     ctx.srv.log(
         LogLevel::Notice,
         format!(
@@ -749,7 +742,7 @@ pub fn replicaof_command(ctx: &mut Ctx) {
             host, port, who
         ),
     );
-    ctx.c.reply.ok();
+    ctx.reply().ok();
 }
 
 /// replicationSetMaster.
@@ -824,15 +817,16 @@ pub fn role_command(ctx: &mut Ctx) {
                         .map(|r| (r.ip.clone(), r.listening_port, r.ack_off))
                 })
                 .collect();
-            ctx.c.reply.array(3);
-            ctx.c.reply.bulk_str("master");
-            ctx.c.reply.int(ctx.srv.repl.master_repl_offset);
-            ctx.c.reply.array(replicas.len());
+            ctx.reply().array(3);
+            ctx.reply().bulk_str("master");
+            let offset = ctx.srv.repl.master_repl_offset;
+            ctx.reply().int(offset);
+            ctx.reply().array(replicas.len());
             for (ip, port, off) in replicas {
-                ctx.c.reply.array(3);
-                ctx.c.reply.bulk_str(&ip);
-                ctx.c.reply.bulk_str(&port.to_string());
-                ctx.c.reply.bulk_str(&off.to_string());
+                ctx.reply().array(3);
+                ctx.reply().bulk_str(&ip);
+                ctx.reply().bulk_str(&port.to_string());
+                ctx.reply().bulk_str(&off.to_string());
             }
         }
         Some(l) => {
@@ -842,12 +836,12 @@ pub fn role_command(ctx: &mut Ctx) {
                 -1
             };
             let (host, port, state) = (l.host.clone(), l.port, l.state.role_name());
-            ctx.c.reply.array(5);
-            ctx.c.reply.bulk_str("slave");
-            ctx.c.reply.bulk_str(&host);
-            ctx.c.reply.int(port as i64);
-            ctx.c.reply.bulk_str(state);
-            ctx.c.reply.int(offset);
+            ctx.reply().array(5);
+            ctx.reply().bulk_str("slave");
+            ctx.reply().bulk_str(&host);
+            ctx.reply().int(port as i64);
+            ctx.reply().bulk_str(state);
+            ctx.reply().int(offset);
         }
     }
 }
