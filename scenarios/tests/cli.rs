@@ -183,8 +183,13 @@ fn failing_file(name: &str) -> String {
 #[test]
 fn sweep_prints_failing_seeds_and_replays_when_stdout_is_not_a_terminal() {
     let file = failing_file("sweep_fail.toml");
-    let (code, out, _) = redsim(&["sweep", &file, "--seeds", "3,5", "--jobs", "1"]);
+    let (code, out, err) = redsim(&["sweep", &file, "--seeds", "3,5", "--jobs", "1"]);
     assert_eq!(code, 1);
+    assert!(
+        err.contains("sweep: 2/2 seeds, 2 failed"),
+        "progress lines on stderr: {}",
+        err
+    );
     for seed in ["3", "5"] {
         assert!(
             out.contains(&format!("FAIL seed {}: history.ok == 0", seed)),
