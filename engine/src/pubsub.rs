@@ -209,8 +209,6 @@ fn deliver(srv: &mut Server, channel: &[u8], message: &[u8]) -> usize {
             );
         }
     }
-    // Matching each pattern is a walk of the pattern list, as in Redis.
-    srv.cost.elements(srv.pubsub.patterns.len());
     for (conn, pattern) in targets {
         let Some(client) = srv.clients.get_mut(&conn) else {
             continue;
@@ -221,8 +219,7 @@ fn deliver(srv: &mut Server, channel: &[u8], message: &[u8]) -> usize {
         }
         receivers += 1;
     }
-    // Each receiver costs a reply built and a client queued for writing.
-    srv.cost.elements(receivers);
+    srv.cost.publish(srv.pubsub.patterns.len(), receivers);
     receivers
 }
 

@@ -50,7 +50,7 @@ impl Node {
     fn all(&mut self, conn: u64, line: &str) -> BTreeMap<u64, String> {
         let args: Vec<&str> = line.split(' ').collect();
         self.now_us += 100;
-        let out = common::send_all(&mut self.engine, self.now_us, ConnId(conn), &args);
+        let (out, _) = common::send_all(&mut self.engine, self.now_us, ConnId(conn), &args);
         out.into_iter()
             .map(|(c, b)| (c.0, String::from_utf8(b).expect("utf8")))
             .collect()
@@ -351,5 +351,44 @@ fn idle_timeout_spares_subscribers() {
     assert_eq!(
         common::send(&mut engine, now, ConnId(1), &["PING"]).0,
         "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+    );
+}
+
+#[test]
+fn publish_costs_per_pattern_and_per_receiver() {
+    let mut n = Node::new(2);
+    let publish = |n: &mut Node| {
+        n.now_us += 1000;
+        let (mut out, step) = common::send_all(
+            &mut n.engine,
+            n.now_us,
+            ConnId(2),
+            &["PUBLISH", "chan", "m"],
+        );
+        (
+            String::from_utf8(out.remove(&ConnId(2)).expect("a reply")).expect("utf8"),
+            step.cpu_us,
+        )
+    };
+    let (reply, alone_us) = publish(&mut n);
+    assert_eq!(reply, ":0\r\n");
+    // 1000 patterns that fail on their first byte, then 1000 that match.
+    let misses: Vec<String> = (0..1000).map(|i| format!("[z{}]*", i)).collect();
+    let hits: Vec<String> = (0..1000).map(|i| format!("[c{}]*", i)).collect();
+    for patterns in [&misses, &hits] {
+        let mut args = vec!["PSUBSCRIBE"];
+        args.extend(patterns.iter().map(String::as_str));
+        common::send(&mut n.engine, n.now_us, ConnId(1), &args);
+    }
+    let (reply, busy_us) = publish(&mut n);
+    assert_eq!(reply, ":1000\r\n");
+    let walk_and_queue_us = (2000 * redsim_engine::cost::PUBSUB_PATTERN_NS
+        + 1000 * redsim_engine::cost::PUBSUB_RECEIVER_NS)
+        / 1000;
+    assert!(
+        busy_us >= alone_us + walk_and_queue_us,
+        "{} µs with 2000 patterns against {} µs alone",
+        busy_us,
+        alone_us
     );
 }

@@ -1057,3 +1057,310 @@ fn differential_against_redis_7_0() {
         tally.cases
     );
 }
+
+// ---- pub/sub: three connections, every byte each one receives ----
+
+/// Pub/sub commands, sent on one of three connections. `{conn}`-free: the
+/// connection is picked separately. Errors of the subscribed context come
+/// from the plain commands at the end.
+const PUBSUB_TEMPLATES: &[(u32, &str)] = &[
+    (10, "SUBSCRIBE {ch}"),
+    (4, "SUBSCRIBE {ch} {ch} {ch}"),
+    (6, "UNSUBSCRIBE {ch}"),
+    (3, "UNSUBSCRIBE"),
+    (2, "UNSUBSCRIBE {ch} {ch}"),
+    (8, "PSUBSCRIBE {chpat}"),
+    (3, "PSUBSCRIBE {chpat} {chpat}"),
+    (4, "PUNSUBSCRIBE {chpat}"),
+    (3, "PUNSUBSCRIBE"),
+    (24, "PUBLISH {ch} {msg}"),
+    (4, "PUBSUB NUMSUB {ch} {ch}"),
+    (1, "PUBSUB NUMSUB"),
+    (3, "PUBSUB NUMPAT"),
+    (3, "PUBSUB CHANNELS"),
+    (3, "PUBSUB CHANNELS {chpat}"),
+    (1, "PUBSUB CHANNELS a b"),
+    (1, "PUBSUB NUMPAT x"),
+    (1, "PUBSUB FOO"),
+    (1, "PUBSUB"),
+    (1, "PUBSUB HELP"),
+    (1, "PUBSUB SHARDCHANNELS"),
+    (1, "PUBSUB SHARDNUMSUB {ch}"),
+    (1, "PUBLISH {ch}"),
+    (1, "SUBSCRIBE"),
+    (1, "PSUBSCRIBE"),
+    (3, "PING"),
+    (2, "PING {msg}"),
+    (1, "PING a b"),
+    (3, "GET k"),
+    (2, "SET k {msg}"),
+    (1, "CONFIG GET hz"),
+    (1, "CLIENT ID x"),
+    (1, "NOSUCH a"),
+    (2, "RESET"),
+    (2, "MULTI"),
+    (2, "EXEC"),
+    (1, "DISCARD"),
+];
+
+fn pubsub_pool(name: &str) -> &'static [&'static str] {
+    match name {
+        "ch" => &["a", "b", "news", "n1", "+sdown", "__sentinel__:hello", "x"],
+        "chpat" => &[
+            "*",
+            "n*",
+            "?",
+            "[ab]",
+            "__sentinel__:*",
+            "+*",
+            "news",
+            "x*",
+            "[",
+            "\\*",
+            "n[^e]*",
+        ],
+        "msg" => &["hi", "", "a b", "1", "\u{e9}t\u{e9}"],
+        _ => panic!("no pub/sub pool named {{{}}}", name),
+    }
+}
+
+fn expand_pubsub(text: &str, rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
+    text.split(' ')
+        .map(
+            |token| match token.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                Some(name) => {
+                    let choices = pubsub_pool(name);
+                    choices[rng.gen_range(0..choices.len())].as_bytes().to_vec()
+                }
+                None => token.as_bytes().to_vec(),
+            },
+        )
+        .collect()
+}
+
+impl Conn {
+    /// Sends `PING <token>` and reads every reply up to the one that answers
+    /// it (a bulk, or the subscribed context's ["pong", token]); the marker
+    /// reply is the last frame returned.
+    fn frames_until_marker(&mut self, token: &str) -> Vec<Vec<u8>> {
+        let mut frames = Vec::new();
+        if self
+            .stream
+            .write_all(&resp::encode_command(&["PING", token]))
+            .is_err()
+        {
+            self.reopen();
+            return vec![b"<write failed>".to_vec()];
+        }
+        let bulk = Value::Bulk(token.as_bytes().to_vec());
+        let pong = Value::Array(vec![Value::Bulk(b"pong".to_vec()), bulk.clone()]);
+        loop {
+            match self.read_reply() {
+                Ok(frame) => {
+                    let done = parse_whole(&frame).is_some_and(|v| v == bulk || v == pong);
+                    frames.push(frame);
+                    if done {
+                        return frames;
+                    }
+                }
+                Err(marker) => {
+                    frames.push(marker.as_bytes().to_vec());
+                    self.reopen();
+                    return frames;
+                }
+            }
+        }
+    }
+}
+
+/// Makes what Redis leaves to its hash order comparable: the channel names
+/// of `unsubscribe` frames (a client's channels are a dict; the counts stay
+/// in place), the order of `pmessage` frames for one message (patterns are
+/// a dict), and PUBSUB CHANNELS (the server's channel dict).
+fn canonical_frames(frames: &[Vec<u8>], channels_reply: bool) -> Vec<Value> {
+    let mut values: Vec<Value> = frames
+        .iter()
+        .map(|f| parse_whole(f).unwrap_or(Value::Error(show(f))))
+        .collect();
+    let kind = |v: &Value| match v {
+        Value::Array(items) => match items.first() {
+            Some(Value::Bulk(k)) => k.clone(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let unsub: Vec<usize> = (0..values.len())
+        .filter(|&i| kind(&values[i]) == b"unsubscribe")
+        .collect();
+    let mut names: Vec<Value> = unsub
+        .iter()
+        .map(|&i| {
+            if let Value::Array(items) = &values[i] {
+                items[1].clone()
+            } else {
+                unreachable!()
+            }
+        })
+        .collect();
+    names.sort_by_key(|v| format!("{:?}", v));
+    for (&i, name) in unsub.iter().zip(names) {
+        if let Value::Array(items) = &mut values[i] {
+            items[1] = name;
+        }
+    }
+    let pmsg: Vec<usize> = (0..values.len())
+        .filter(|&i| kind(&values[i]) == b"pmessage")
+        .collect();
+    let mut sorted: Vec<Value> = pmsg.iter().map(|&i| values[i].clone()).collect();
+    sorted.sort_by_key(|v| format!("{:?}", v));
+    for (&i, v) in pmsg.iter().zip(sorted) {
+        values[i] = v;
+    }
+    if channels_reply {
+        if let Some(first) = values.first_mut() {
+            *first = sort_value(first.clone());
+        }
+    }
+    values
+}
+
+const PUBSUB_SEEDS: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8];
+const PUBSUB_STEPS_PER_SEED: usize = 300;
+const PUBSUB_CONNS: usize = 3;
+
+/// One step on one server: the command on connection `on`, then what every
+/// connection received up to its marker. `in_multi` is each connection's
+/// transaction state as Redis's replies showed it (a queued PING would not
+/// answer, and a connection inside MULTI cannot be subscribed, so it gets
+/// no messages).
+fn pubsub_step(
+    conns: &mut [Conn],
+    in_multi: &[bool],
+    on: usize,
+    argv: &[Vec<u8>],
+    token: &str,
+) -> Vec<Vec<Vec<u8>>> {
+    let name = String::from_utf8_lossy(&argv[0]).to_ascii_uppercase();
+    // The command first: the markers must follow whatever it delivers.
+    let first = conns[on].roundtrip(&resp::encode_command(argv), 1);
+    let stays_in_multi = in_multi[on] && !matches!(name.as_str(), "EXEC" | "DISCARD" | "RESET");
+    let enters_multi = !in_multi[on] && name == "MULTI" && first == b"+OK\r\n";
+    let mut out = Vec::new();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let mut frames = Vec::new();
+        if i == on {
+            frames.push(first.clone());
+            if stays_in_multi || enters_multi {
+                out.push(frames);
+                continue;
+            }
+        } else if in_multi[i] {
+            out.push(frames);
+            continue;
+        }
+        frames.extend(conn.frames_until_marker(token));
+        out.push(frames);
+    }
+    out
+}
+
+/// Connection 2 mostly publishes and inspects, 0 and 1 mostly subscribe;
+/// now and then any of them runs anything (the subscribed context's errors).
+fn pick_conn(argv: &[Vec<u8>], rng: &mut ChaCha8Rng) -> usize {
+    // Leaving the context happens on any connection, so the publisher gets out of it again.
+    let leaves = [&b"UNSUBSCRIBE"[..], b"PUNSUBSCRIBE", b"RESET"]
+        .iter()
+        .any(|n| argv[0].eq_ignore_ascii_case(n));
+    if leaves || rng.gen_range(0..10) == 0 {
+        return rng.gen_range(0..PUBSUB_CONNS);
+    }
+    let publisher =
+        argv[0].eq_ignore_ascii_case(b"PUBLISH") || argv[0].eq_ignore_ascii_case(b"PUBSUB");
+    if publisher {
+        2
+    } else {
+        rng.gen_range(0..2)
+    }
+}
+
+#[test]
+fn differential_pubsub_against_redis_7_0() {
+    let redis = start_redis();
+    let redsim_port = start_redsim();
+    let mut tally = Tally {
+        cases: 0,
+        identical: 0,
+        failures: Default::default(),
+    };
+    let mut ra: Vec<Conn> = (0..PUBSUB_CONNS).map(|_| Conn::open(redis.port)).collect();
+    let mut rb: Vec<Conn> = (0..PUBSUB_CONNS).map(|_| Conn::open(redsim_port)).collect();
+    let trace_seed: Option<u64> = std::env::var("REDSIM_DIFF_TRACE")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for &seed in PUBSUB_SEEDS {
+        for conn in ra.iter_mut().chain(rb.iter_mut()) {
+            conn.roundtrip(b"RESET\r\n", 1);
+        }
+        let mut in_multi = [false; PUBSUB_CONNS];
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let weights: Vec<Template> = PUBSUB_TEMPLATES
+            .iter()
+            .map(|&(weight, text)| t("pubsub", weight, text))
+            .collect();
+        let templates: Vec<&Template> = weights.iter().collect();
+        for step in 0..PUBSUB_STEPS_PER_SEED {
+            let template = pick(&templates, &mut rng);
+            let argv = expand_pubsub(template.text, &mut rng);
+            let on = pick_conn(&argv, &mut rng);
+            let token = format!("sync-{}-{}", seed, step);
+            let a = pubsub_step(&mut ra, &in_multi, on, &argv, &token);
+            let b = pubsub_step(&mut rb, &in_multi, on, &argv, &token);
+            let name = String::from_utf8_lossy(&argv[0]).to_ascii_uppercase();
+            let channels_reply = name == "PUBSUB"
+                && argv
+                    .get(1)
+                    .is_some_and(|s| s.eq_ignore_ascii_case(b"channels"));
+            for i in 0..PUBSUB_CONNS {
+                let what = format!(
+                    "seed {} step {} on conn {}: {} (conn {} received)",
+                    seed,
+                    step,
+                    on,
+                    show_argv(&argv),
+                    i
+                );
+                if trace_seed == Some(seed) {
+                    println!("{} -> {}", what, show(&a[i].concat()));
+                }
+                let same = canonical_frames(&a[i], i == on && channels_reply)
+                    == canonical_frames(&b[i], i == on && channels_reply);
+                let group = format!(
+                    "{} ({})",
+                    template.text,
+                    if i == on { "sender" } else { "other" }
+                );
+                tally.record_with(&group, what, same, &a[i].concat(), &b[i].concat());
+            }
+            let first = a[on].first().map(|f| f.as_slice());
+            in_multi[on] = match name.as_str() {
+                "EXEC" | "DISCARD" | "RESET" => false,
+                "MULTI" => in_multi[on] || first == Some(b"+OK\r\n"),
+                _ => in_multi[on],
+            };
+        }
+    }
+    println!(
+        "differential pub/sub: {} cases, {} identical",
+        tally.cases, tally.identical
+    );
+    for (group, (first, count)) in &tally.failures {
+        println!("MISMATCH [{}] x{}: {}", group, count, first);
+    }
+    assert_eq!(
+        tally.identical,
+        tally.cases,
+        "differential pub/sub: {} of {} cases differ (first of each template above)",
+        tally.cases - tally.identical,
+        tally.cases
+    );
+}

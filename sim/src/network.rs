@@ -653,6 +653,7 @@ mod tests {
             name: name.into(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            sentinel: false,
         };
         let mut w = World::new(WorldSpec {
             seed: 11,

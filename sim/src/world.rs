@@ -47,6 +47,9 @@ pub struct NodeSpec {
     pub machine: MachineSpec,
     /// redis.conf lines, verbatim.
     pub config_lines: Vec<String>,
+    /// Runs redis-sentinel (redis-server --sentinel) instead of redis-server;
+    /// `config_lines` are then its sentinel.conf.
+    pub sentinel: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -217,15 +220,34 @@ impl World {
                     e
                 )
             })?;
+            if !node.sentinel && !config.sentinel_lines.is_empty() {
+                return Err(format!(
+                    "node '{}': sentinel directive while not in sentinel mode",
+                    node.name
+                ));
+            }
             let index = world.add_machine(&node.name, node.machine.clone())?;
             let rng = rng_stream(spec.seed, STREAM_NODE_BASE + index as u64);
-            world.hosts.push(Host::new(
+            let mut host = Host::new(
                 node.name.clone(),
                 index,
                 config,
                 NodeClock::new(phase_us),
                 rng,
-            ));
+            );
+            host.ip = world.machines[index].ip.clone();
+            if node.sentinel {
+                let port_given = node
+                    .config_lines
+                    .iter()
+                    .any(|l| l.trim_start().to_ascii_lowercase().starts_with("port "));
+                host.make_sentinel(port_given);
+                // Sentinel reads its config file and rewrites it: it lives on the machine's disk.
+                let mut text = node.config_lines.join("\n");
+                text.push('\n');
+                world.disks[index].install(redsim_engine::sentinel::CONFIG_FILE, text.into_bytes());
+            }
+            world.hosts.push(host);
         }
         let mut client_machines = spec.client_machines.clone();
         if !client_machines.iter().any(|m| m == "client") {
@@ -245,6 +267,14 @@ impl World {
                 Some(link.latency_us),
                 Some(link.bandwidth_bytes_per_s),
             );
+        }
+        let hosts: BTreeMap<String, String> = world
+            .machines
+            .iter()
+            .map(|m| (m.name.clone(), m.ip.clone()))
+            .collect();
+        for host in &mut world.hosts {
+            host.hosts = hosts.clone();
         }
         let mut boot_rng = rng_stream(spec.seed, STREAM_BOOT);
         for h in 0..world.hosts.len() {
@@ -821,10 +851,13 @@ impl World {
     fn host_log(&mut self, h: usize, line: LogLine) {
         let now = self.now_us;
         let host = &mut self.hosts[h];
-        let text = format_redis_log(host.pid, host.clock.node_us(now), &line);
-        emit_log(&host.name, line.level, &text);
+        // The hashed trace keeps the node-clock stamp it always had, so trace hashes stay put;
+        // what people read (the printed log, node_log) is stamped on the report's time base.
+        let hashed = format_redis_log(host.pid, host.clock.node_us(now), &line);
         self.trace
-            .record(now, &host.name, "log", format_args!("{}", text));
+            .record(now, &host.name, "log", format_args!("{}", hashed));
+        let text = format_redis_log(host.pid, host.clock.log_us(now), &line);
+        emit_log(&host.name, line.level, &text);
         if line.level >= LogLevel::Notice {
             self.trace.keep(now, &host.name, "log", line.message);
         }

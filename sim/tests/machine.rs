@@ -327,6 +327,7 @@ fn world(ram: u64, swap: u64, config: &[&str]) -> World {
         name: "m1".into(),
         machine,
         config_lines,
+        sentinel: false,
     }];
     World::new(WorldSpec {
         seed: 3,
@@ -542,6 +543,7 @@ fn saving_world(config: &[&str]) -> World {
         name: "m1".into(),
         machine,
         config_lines,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 4,

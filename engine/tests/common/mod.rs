@@ -50,14 +50,14 @@ pub fn send_all(
     now_us: u64,
     conn: ConnId,
     args: &[&str],
-) -> std::collections::BTreeMap<ConnId, Vec<u8>> {
+) -> (std::collections::BTreeMap<ConnId, Vec<u8>>, Step) {
     let req = redsim_engine::resp::encode_command(args);
-    engine.handle_input(now_us, Input::Data { conn, bytes: &req });
+    let step = engine.handle_input(now_us, Input::Data { conn, bytes: &req });
     let mut out: std::collections::BTreeMap<ConnId, Vec<u8>> = Default::default();
     while let Some(o) = engine.poll_output() {
         if let Output::Send { conn, bytes } = o {
             out.entry(conn).or_default().extend_from_slice(&bytes);
         }
     }
-    out
+    (out, step)
 }
