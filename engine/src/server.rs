@@ -147,6 +147,7 @@ pub struct Server {
     pub forks: crate::child::ForkStats,
     /// SAVE/BGSAVE state, save points, loading stats (rdb/bgsave.rs).
     pub rdb: crate::rdb::bgsave::RdbState,
+    pub shutdown: crate::shutdown::ShutdownState,
     /// The append-only file (aof/).
     pub aof: crate::aof::AofState,
     /// maxmemory: LRU clock, eviction pool, eviction timer (evict.rs).
@@ -226,6 +227,7 @@ impl Server {
             child: None,
             forks: Default::default(),
             rdb: Default::default(),
+            shutdown: Default::default(),
             aof,
             evict: crate::evict::EvictState::new(now_us),
             lazyfree: Default::default(),
@@ -891,6 +893,10 @@ impl Server {
     fn server_cron(&mut self) {
         self.cost.cron();
         crate::evict::cron(self);
+        crate::shutdown::cron(self);
+        if self.rdb.exited.is_some() {
+            return;
+        }
         crate::lazyfree::reap(self);
         crate::expire::databases_cron(self);
         crate::rdb::bgsave::cron_save_points(self);

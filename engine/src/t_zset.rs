@@ -222,7 +222,7 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
             .reply()
             .err("ERR XX and NX options at the same time are not compatible");
     }
-    if (f.gt || f.lt) && f.nx || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return ctx
             .reply()
             .err("ERR GT, LT, and/or NX options at the same time are not compatible");
