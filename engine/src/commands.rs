@@ -144,14 +144,24 @@ pub struct CommandTable {
 
 impl CommandTable {
     pub fn new() -> CommandTable {
+        CommandTable::from_tables(&tables())
+    }
+
+    /// A table of the given commands only (Sentinel mode has its own).
+    pub fn from_tables(tables: &[&'static [Command]]) -> CommandTable {
         let mut by_name = std::collections::BTreeMap::new();
-        for table in tables() {
+        for table in tables.iter().copied() {
             for cmd in table {
                 let previous = by_name.insert(cmd.name, cmd);
                 assert!(previous.is_none(), "command {} defined twice", cmd.name);
             }
         }
         CommandTable { by_name }
+    }
+    /// Adds one command (Sentinel mode takes the pub/sub ones it needs).
+    pub fn add(&mut self, cmd: &'static Command) {
+        let previous = self.by_name.insert(cmd.name, cmd);
+        assert!(previous.is_none(), "command {} defined twice", cmd.name);
     }
     pub fn lookup(&self, name: &[u8]) -> Option<&'static Command> {
         if name.len() > 32 {

@@ -786,6 +786,9 @@ pub struct Hot {
 pub struct Config {
     values: BTreeMap<&'static str, String>,
     pub hot: Hot,
+    /// `sentinel ...` directives (without the leading word), in order: only
+    /// a process in sentinel mode may have them.
+    pub sentinel_lines: Vec<Vec<String>>,
 }
 
 impl Default for Config {
@@ -797,6 +800,7 @@ impl Default for Config {
         let mut c = Config {
             values,
             hot: placeholder_hot(),
+            sentinel_lines: Vec::new(),
         };
         c.refresh();
         c
@@ -870,6 +874,10 @@ impl Config {
             let Some((name, rest)) = args.split_first() else {
                 continue;
             };
+            if name.eq_ignore_ascii_case("sentinel") && !rest.is_empty() {
+                config.sentinel_lines.push(rest.to_vec());
+                continue;
+            }
             // In a file, the first "save" line replaces the defaults and later ones add to it.
             let result = if name.eq_ignore_ascii_case("save") && saw_save {
                 let mut joined = config.get("save").unwrap_or_default();

@@ -28,7 +28,15 @@ fn server_section(srv: &Server) -> Fields {
     f(&mut v, "redis_git_sha1", "00000000");
     f(&mut v, "redis_git_dirty", "0");
     f(&mut v, "redis_build_id", "72656473696d0001");
-    f(&mut v, "redis_mode", "standalone");
+    f(
+        &mut v,
+        "redis_mode",
+        if srv.sentinel.is_some() {
+            "sentinel"
+        } else {
+            "standalone"
+        },
+    );
     f(&mut v, "os", "Linux redsim x86_64");
     f(&mut v, "arch_bits", "64");
     f(&mut v, "monotonic_clock", "POSIX clock_gettime");
@@ -43,7 +51,7 @@ fn server_section(srv: &Server) -> Fields {
     f(&mut v, "uptime_in_seconds", srv.uptime_s());
     f(&mut v, "uptime_in_days", srv.uptime_s() / 86400);
     f(&mut v, "hz", srv.config.hot.hz);
-    f(&mut v, "configured_hz", srv.config.hot.hz);
+    f(&mut v, "configured_hz", srv.config.int("hz"));
     f(&mut v, "lru_clock", (srv.mstime() / 1000) & ((1 << 24) - 1));
     f(&mut v, "executable", "/usr/bin/redis-server");
     f(&mut v, "config_file", "");
@@ -431,7 +439,24 @@ const SECTIONS: &[(&str, &str, bool, SectionFn)] = &[
         vec![("cluster_enabled".into(), "0".into())]
     }),
     ("keyspace", "Keyspace", true, keyspace_section),
+    (
+        "sentinel",
+        "Sentinel",
+        true,
+        crate::sentinel::commands::info_fields,
+    ),
 ];
+
+/// The sections a Sentinel has (sentinelInfoCommand); a Redis server has
+/// every other one.
+fn section_exists(srv: &Server, name: &str) -> bool {
+    let sentinel_section = ["server", "clients", "cpu", "stats", "sentinel"].contains(&name);
+    if srv.sentinel.is_some() {
+        sentinel_section
+    } else {
+        name != "sentinel"
+    }
+}
 
 /// Renders INFO [section ...] as Redis does.
 pub fn render(srv: &Server, requested: &[String]) -> String {
@@ -441,7 +466,7 @@ pub fn render(srv: &Server, requested: &[String]) -> String {
     let mut count = 0;
     for (name, header, in_default, build) in SECTIONS {
         let wanted = all || (default && *in_default) || requested.iter().any(|s| s == name);
-        if !wanted {
+        if !wanted || !section_exists(srv, name) {
             continue;
         }
         if count > 0 {
@@ -464,8 +489,10 @@ pub fn render(srv: &Server, requested: &[String]) -> String {
 /// Every field of every section, for reports.
 pub fn all_fields(srv: &Server) -> Fields {
     let mut out = Fields::new();
-    for (_, _, _, build) in SECTIONS {
-        out.extend(build(srv));
+    for (name, _, _, build) in SECTIONS {
+        if section_exists(srv, name) {
+            out.extend(build(srv));
+        }
     }
     out
 }

@@ -30,6 +30,7 @@ pub mod rdb;
 pub mod replication;
 pub mod reply;
 pub mod resp;
+pub mod sentinel;
 pub mod server;
 pub mod t_hash;
 pub mod t_list;
@@ -218,6 +219,14 @@ pub struct EngineOptions {
     /// File name (relative to `dir`) -> contents, as the disk holds them
     /// when the process starts: what survived the last crash.
     pub files: std::collections::BTreeMap<String, Vec<u8>>,
+    /// Run as redis-sentinel (redis-server --sentinel): the config's
+    /// `sentinel` lines, or the `sentinel.conf` in `files`, say what to monitor.
+    pub sentinel: bool,
+    /// This process's own address as its outbound connections show it
+    /// (getsockname); Sentinel announces it unless `announce-ip` is set.
+    pub ip: String,
+    /// Host names this process can resolve -> addresses (/etc/hosts).
+    pub hosts: std::collections::BTreeMap<String, String>,
 }
 
 /// What the engine knows of its machine.

@@ -107,6 +107,8 @@ pub struct Server {
     pub mem: crate::memory::MemState,
     /// Channels and patterns with their subscribers (pubsub.rs).
     pub pubsub: crate::pubsub::PubsubState,
+    /// Sentinel mode's state (sentinel/); None in Redis mode.
+    pub sentinel: Option<crate::sentinel::SentinelState>,
 }
 
 /// The connection of the scenario's admin hand while its command runs. It
@@ -129,13 +131,18 @@ impl Server {
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
         let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
         let mem = crate::memory::MemState::new(options.machine.thp);
+        let table = if options.sentinel {
+            crate::sentinel::commands::table()
+        } else {
+            CommandTable::new()
+        };
         let mut srv = Server {
             mem,
             config,
             options,
             run_id,
             rng,
-            table: CommandTable::new(),
+            table,
             now_us,
             start_us: now_us,
             dbs,
@@ -169,7 +176,18 @@ impl Server {
             evict: crate::evict::EvictState::new(now_us),
             lazyfree: Default::default(),
             pubsub: Default::default(),
+            sentinel: None,
         };
+        if srv.options.sentinel {
+            if let Err(e) = crate::sentinel::on_startup(&mut srv) {
+                srv.log(
+                    LogLevel::Warning,
+                    format!("*** FATAL CONFIG FILE ERROR (Redis 7.0.15) *** {}", e),
+                );
+                srv.rdb.exited = Some(e);
+            }
+            return srv;
+        }
         srv.log(LogLevel::Notice, "Server initialized".into());
         crate::replication::on_startup(&mut srv);
         crate::aof::on_startup(&mut srv);
@@ -227,7 +245,13 @@ impl Server {
     // ---- output ----
 
     pub fn log(&mut self, level: LogLevel, message: String) {
-        let role = if self.repl.master.is_some() { 'S' } else { 'M' };
+        let role = if self.options.sentinel {
+            'X'
+        } else if self.repl.master.is_some() {
+            'S'
+        } else {
+            'M'
+        };
         self.outputs.push_back(Output::Log(LogLine {
             level,
             role,
@@ -264,6 +288,10 @@ impl Server {
     }
 
     pub fn connection_closed(&mut self, conn: ConnId) {
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::closed(self, conn);
+            return;
+        }
         if crate::replication::owns_outbound(self, conn) {
             crate::replication::master_link_closed(self, conn);
             return;
@@ -272,10 +300,18 @@ impl Server {
     }
 
     pub fn outbound_connected(&mut self, conn: ConnId) {
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::connected(self, conn);
+            return;
+        }
         crate::replication::master_link_connected(self, conn);
     }
 
     pub fn outbound_failed(&mut self, conn: ConnId) {
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::closed(self, conn);
+            return;
+        }
         crate::replication::master_link_failed(self, conn);
     }
 
@@ -310,6 +346,10 @@ impl Server {
     pub fn read_from_client(&mut self, conn: ConnId, bytes: &[u8]) {
         self.stats.net_input_bytes += bytes.len() as u64;
         self.cost.bytes_in(bytes.len());
+        if crate::sentinel::owns_outbound(self, conn) {
+            crate::sentinel::links::read(self, conn, bytes);
+            return;
+        }
         if crate::replication::owns_outbound(self, conn) && !self.clients.contains_key(&conn) {
             crate::replication::read_from_master_link(self, conn, bytes);
             return;
@@ -801,6 +841,9 @@ impl Server {
         crate::rdb::bgsave::cron_scheduled(self);
         self.clients_cron();
         crate::memory::cron(self);
+        if self.sentinel.is_some() {
+            crate::sentinel::timer(self);
+        }
         self.cronloops += 1;
     }
 
@@ -848,7 +891,7 @@ fn util_eq(a: &[u8], b: &str) -> bool {
 
 // ---- generic commands ----
 
-fn ping_command(ctx: &mut Ctx) {
+pub(crate) fn ping_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     if crate::pubsub::ping_in_context(ctx.c(), argv) {
         return;
@@ -901,7 +944,7 @@ fn time_command(ctx: &mut Ctx) {
     ctx.reply().bulk_i64((us % 1_000_000) as i64);
 }
 
-fn info_command(ctx: &mut Ctx) {
+pub(crate) fn info_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     let sections: Vec<String> = argv[1..]
         .iter()
@@ -1313,7 +1356,7 @@ fn client_kill_command(ctx: &mut Ctx) {
     }
 }
 
-const CLIENT_SUBCOMMANDS: &[Command] = &[
+pub(crate) const CLIENT_SUBCOMMANDS: &[Command] = &[
     Command::new(
         "list",
         -2,
@@ -1386,7 +1429,7 @@ fn command_docs_command(ctx: &mut Ctx) {
     ctx.reply().array(0);
 }
 
-const COMMAND_SUBCOMMANDS: &[Command] = &[
+pub(crate) const COMMAND_SUBCOMMANDS: &[Command] = &[
     Command::new(
         "count",
         2,
@@ -1401,7 +1444,7 @@ const COMMAND_SUBCOMMANDS: &[Command] = &[
     ),
 ];
 
-fn command_entry(ctx: &mut Ctx) {
+pub(crate) fn command_entry(ctx: &mut Ctx) {
     if ctx.argv.len() == 1 {
         command_command(ctx);
     }

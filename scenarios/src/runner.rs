@@ -44,6 +44,7 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
                 machine: machine_spec(&params),
                 config_lines,
                 machine_name: n.machine.clone(),
+                sentinel: n.kind == crate::spec::NodeKind::Sentinel,
             }
         })
         .collect();
@@ -151,13 +152,6 @@ fn schedule(world: &mut World, at_ms: u64, action: Action) -> Result<(), String>
 
 /// Builds the world for `scenario` at `seed`, ready to run.
 pub fn build_world(scenario: &Scenario, seed: u64) -> Result<World, String> {
-    if let Some(n) = scenario
-        .nodes
-        .iter()
-        .find(|n| n.kind == crate::spec::NodeKind::Sentinel)
-    {
-        return Err(format!("node '{}': kind = \"sentinel\" does not run yet (Sentinel mode is a later issue); only redis nodes do", n.name));
-    }
     let mut world = World::new(world_spec(scenario, seed))?;
     for n in scenario.nodes.iter().filter(|n| !n.preload.is_empty()) {
         world.install_file(

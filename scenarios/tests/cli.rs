@@ -92,11 +92,11 @@ fn bad_input_exits_2_naming_file_line_and_key() {
     let bad_toml = temp_file("bad_toml.toml", "title = \"x\nseeds = [1]\n");
     assert_eq!(redsim(&["run", &bad_toml]).0, 2);
     assert_eq!(redsim(&["run", "no-such-scenario"]).0, 2);
-    let sentinel = temp_file("sentinel.toml", &format!("{}\n[[node]]\nname = \"s1\"\nkind = \"sentinel\"\nconfig = [\"sentinel monitor mymaster m1 6379 1\"]\n", SMALL));
+    let sentinel = temp_file("sentinel.toml", &format!("{}\n[[node]]\nname = \"s1\"\nkind = \"sentinel\"\nconfig = [\"sentinel monitor mymaster m1 6379 0\"]\n", SMALL));
     let (code, _, err) = redsim(&["run", &sentinel]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("node 's1'") && err.contains("sentinel"),
+        err.contains("sentinel.toml:") && err.contains("Quorum must be 1 or greater."),
         "{}",
         err
     );

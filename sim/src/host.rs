@@ -141,6 +141,12 @@ pub struct Host {
     pub steps: u64,
     /// Started at least once (its seeded boot, or a restart fault before it).
     pub booted: bool,
+    /// Runs redis-sentinel.
+    pub sentinel: bool,
+    /// The machine's address, as the process's own connections show it.
+    pub ip: String,
+    /// Machine names -> addresses (the machine's /etc/hosts).
+    pub hosts: BTreeMap<String, String>,
 }
 
 impl Host {
@@ -189,7 +195,22 @@ impl Host {
             child_cpu_used_us: 0,
             steps: 0,
             booted: false,
+            sentinel: false,
+            ip: String::new(),
+            hosts: BTreeMap::new(),
         }
+    }
+
+    /// The process is redis-sentinel: without a `port` line it listens on 26379.
+    pub(crate) fn make_sentinel(&mut self, port_given: bool) {
+        self.sentinel = true;
+        if !port_given {
+            self.port = redsim_engine::sentinel::DEFAULT_PORT;
+            self.config
+                .set("port", &[self.port.to_string()])
+                .expect("a valid port");
+        }
+        self.ports = vec![self.port];
     }
 
     /// An output with this process's file names turned into the disk's.
@@ -256,6 +277,9 @@ impl Host {
             port: self.port,
             machine,
             files,
+            sentinel: self.sentinel,
+            ip: self.ip.clone(),
+            hosts: self.hosts.clone(),
         };
         self.engine = Some(Engine::new(
             self.config.clone(),

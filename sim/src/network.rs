@@ -673,6 +673,7 @@ mod tests {
             machine: MachineSpec::default(),
             config_lines: vec![],
             machine_name: None,
+            sentinel: false,
         };
         let mut w = World::new(WorldSpec {
             seed: 11,

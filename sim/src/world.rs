@@ -52,6 +52,9 @@ pub struct NodeSpec {
     /// The machine the process runs on; None: a machine of its own, named like the node.
     /// Several nodes may name one machine: they share its cores, RAM, disk and clock.
     pub machine_name: Option<String>,
+    /// Runs redis-sentinel (redis-server --sentinel) instead of redis-server;
+    /// `config_lines` are then its sentinel.conf.
+    pub sentinel: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -220,6 +223,20 @@ impl World {
             world.add_node(node, phase_us)?;
         }
         world.give_shared_machines_dirs()?;
+        for (h, node) in spec.nodes.iter().enumerate() {
+            if node.sentinel {
+                // Sentinel reads its config file and rewrites it: it lives on the machine's disk.
+                let mut text = node.config_lines.join("\n");
+                text.push('\n');
+                let host = &world.hosts[h];
+                let path = format!(
+                    "{}{}",
+                    host.dir_prefix,
+                    redsim_engine::sentinel::CONFIG_FILE
+                );
+                world.disks[host.machine].install(&path, text.into_bytes());
+            }
+        }
         let mut client_machines = spec.client_machines.clone();
         if !client_machines.iter().any(|m| m == "client") {
             client_machines.push("client".into());
@@ -240,6 +257,18 @@ impl World {
                 Some(link.latency_us),
                 Some(link.bandwidth_bytes_per_s),
             );
+        }
+        // Machine names and node names (standing for their machines) resolve to the machine's IP.
+        let mut hosts: BTreeMap<String, String> = world
+            .machines
+            .iter()
+            .map(|m| (m.name.clone(), m.ip.clone()))
+            .collect();
+        for host in &world.hosts {
+            hosts.insert(host.name.clone(), world.machines[host.machine].ip.clone());
+        }
+        for host in &mut world.hosts {
+            host.hosts = hosts.clone();
         }
         let mut boot_rng = rng_stream(spec.seed, STREAM_BOOT);
         for h in 0..world.hosts.len() {
@@ -298,15 +327,29 @@ impl World {
                 self.names.insert(node.name.clone(), machine);
             }
         }
+        if !node.sentinel && !config.sentinel_lines.is_empty() {
+            return Err(format!(
+                "node '{}': sentinel directive while not in sentinel mode",
+                node.name
+            ));
+        }
         let h = self.hosts.len();
         let rng = rng_stream(self.seed, STREAM_NODE_BASE + h as u64);
-        let host = Host::new(
+        let mut host = Host::new(
             node.name.clone(),
             machine,
             config,
             NodeClock::new(phase_us),
             rng,
         );
+        host.ip = self.machines[machine].ip.clone();
+        if node.sentinel {
+            let port_given = node
+                .config_lines
+                .iter()
+                .any(|l| l.trim_start().to_ascii_lowercase().starts_with("port "));
+            host.make_sentinel(port_given);
+        }
         let clash = self.machines[machine]
             .procs
             .iter()
@@ -333,8 +376,14 @@ impl World {
                 continue;
             }
             for (i, &h) in procs.iter().enumerate() {
-                let dir = self.hosts[h].config.get("dir").unwrap_or_default();
-                let prefix = format!("{}/", dir.trim_end_matches('/'));
+                let host = &self.hosts[h];
+                let dir = host.config.get("dir").unwrap_or_default();
+                // A sentinel's only file is its own sentinel.conf, which
+                // shares no name with a Redis process's files in the same dir.
+                let prefix = match host.sentinel {
+                    true => format!("{}/sentinel-{}/", dir.trim_end_matches('/'), host.port),
+                    false => format!("{}/", dir.trim_end_matches('/')),
+                };
                 if let Some(&other) = procs[..i]
                     .iter()
                     .find(|&&o| self.hosts[o].dir_prefix == prefix)

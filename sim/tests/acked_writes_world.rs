@@ -15,6 +15,7 @@ fn world(seed: u64, nodes: &[(&str, &[&str])]) -> World {
             machine: MachineSpec::default(),
             config_lines: config.iter().map(|l| l.to_string()).collect(),
             machine_name: None,
+            sentinel: false,
         })
         .collect();
     World::new(WorldSpec {

@@ -16,6 +16,7 @@ fn world_on(seed: u64, machine: MachineSpec) -> World {
         machine,
         config_lines: vec![],
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed,

@@ -353,6 +353,7 @@ fn world(ram: u64, swap: u64, config: &[&str]) -> World {
         machine,
         config_lines,
         machine_name: None,
+        sentinel: false,
     }];
     World::new(WorldSpec {
         seed: 3,
@@ -569,6 +570,7 @@ fn saving_world(config: &[&str]) -> World {
         machine,
         config_lines,
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 4,

@@ -17,6 +17,7 @@ fn world(swap: u64) -> World {
         machine,
         config_lines: vec![],
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 9,
@@ -89,6 +90,7 @@ fn cow_copies_during_bgsave_oom_kill_the_child_and_free_its_memory() {
         machine,
         config_lines: vec!["oom-score-adj yes".into()],
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 9,
@@ -163,6 +165,7 @@ fn reads_of_swapped_pages_stall_and_the_pressure_keeps_swapping_them_out() {
         machine,
         config_lines: vec![],
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 9,

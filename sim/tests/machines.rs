@@ -16,6 +16,7 @@ fn node(name: &str, machine: Option<&str>, config: &[&str]) -> NodeSpec {
         machine: MachineSpec::default(),
         config_lines: config.iter().map(|l| l.to_string()).collect(),
         machine_name: machine.map(str::to_string),
+        sentinel: false,
     }
 }
 

@@ -15,6 +15,7 @@ fn world_with(seed: u64, nodes: &[&str]) -> World {
             machine: MachineSpec::default(),
             config_lines: vec![],
             machine_name: None,
+            sentinel: false,
         })
         .collect();
     World::new(WorldSpec {
@@ -109,6 +110,7 @@ fn config_errors_name_the_node_and_line() {
         machine: MachineSpec::default(),
         config_lines: vec!["hz 10".into(), "no-such-directive 1".into()],
         machine_name: None,
+        sentinel: false,
     };
     let err = World::new(WorldSpec {
         seed: 1,
@@ -542,6 +544,7 @@ fn seeded_boot_times_spread_cron_phases() {
             machine: MachineSpec::default(),
             config_lines: vec![],
             machine_name: None,
+            sentinel: false,
         })
         .collect();
     let mut w = World::new(WorldSpec {

@@ -427,6 +427,42 @@ fn check_config(c: &mut Checker, path: &KeyPath, node: &Node) {
     for (index, line) in node.config.iter().enumerate() {
         check_config_host(c, &path.index(index), line);
     }
+    check_sentinel_lines(c, path, node);
+}
+
+/// A Sentinel's `sentinel ...` lines go through the engine's sentinel.conf loader.
+fn check_sentinel_lines(c: &mut Checker, path: &KeyPath, node: &Node) {
+    let mut indexes = Vec::new();
+    let mut lines = Vec::new();
+    for (index, line) in node.config.iter().enumerate() {
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        match words.split_first() {
+            Some((first, rest))
+                if node.kind == NodeKind::Sentinel && first.eq_ignore_ascii_case("sentinel") =>
+            {
+                indexes.push(index);
+                lines.push(rest.to_vec());
+            }
+            Some((first, _))
+                if node.kind == NodeKind::Redis && first.eq_ignore_ascii_case("sentinel") =>
+            {
+                c.report(
+                    path.index(index),
+                    format!(
+                        "'{}': sentinel directive while not in sentinel mode",
+                        line.trim()
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Err((position, error)) = redsim_engine::sentinel::config::check_lines(&lines) {
+        c.report(
+            path.index(indexes[position]),
+            format!("'{}': {}", node.config[indexes[position]].trim(), error),
+        );
+    }
 }
 
 /// A host in replicaof or sentinel monitor must be a node or a machine: the simulation has no

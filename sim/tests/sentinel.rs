@@ -1,0 +1,381 @@
+//! Sentinel mode in the world: three Sentinels watch a master and two
+//! replicas; faults drive SDOWN, ODOWN, the election and the failover.
+
+use redsim_engine::sentinel::instance::flags;
+use redsim_sim::faults::Fault;
+use redsim_sim::machine::MachineSpec;
+use redsim_sim::world::{NodeSpec, World, WorldSpec};
+
+const S: u64 = 1_000_000;
+
+/// Fixed ids, so tests can name the Sentinels; they find each other
+/// through the hellos on the master's and replicas' hello channel.
+const IDS: [&str; 5] = [
+    "1111111111111111111111111111111111111111",
+    "2222222222222222222222222222222222222222",
+    "3333333333333333333333333333333333333333",
+    "4444444444444444444444444444444444444444",
+    "5555555555555555555555555555555555555555",
+];
+
+fn redis(name: &str, lines: &[&str]) -> NodeSpec {
+    NodeSpec {
+        name: name.into(),
+        machine: MachineSpec::default(),
+        config_lines: lines.iter().map(|l| l.to_string()).collect(),
+        sentinel: false,
+        machine_name: None,
+    }
+}
+
+fn sentinel(i: usize, quorum: u32) -> NodeSpec {
+    let lines = vec![
+        format!("sentinel myid {}", IDS[i]),
+        format!("sentinel monitor mymaster m1 6379 {}", quorum),
+        "sentinel down-after-milliseconds mymaster 5000".to_string(),
+        "sentinel failover-timeout mymaster 60000".to_string(),
+    ];
+    NodeSpec {
+        name: format!("s{}", i + 1),
+        machine: MachineSpec::default(),
+        config_lines: lines,
+        sentinel: true,
+        machine_name: None,
+    }
+}
+
+/// m1 with replicas r1 (priority 100) and r2 (priority 10: the one to
+/// promote), and `count` Sentinels.
+fn world(seed: u64, count: usize, quorum: u32) -> World {
+    let mut nodes = vec![
+        redis("m1", &[]),
+        redis("r1", &["replicaof m1 6379", "replica-priority 100"]),
+        redis("r2", &["replicaof m1 6379", "replica-priority 10"]),
+    ];
+    nodes.extend((0..count).map(|i| sentinel(i, quorum)));
+    let mut w = World::new(WorldSpec {
+        seed,
+        nodes,
+        boot_spread_us: S,
+        ..WorldSpec::default()
+    })
+    .expect("valid world");
+    w.keep_trace_lines();
+    w
+}
+
+fn events(w: &World, node: &str) -> Vec<(u64, String, String)> {
+    w.notable_events()
+        .iter()
+        .filter(|e| e.node == node)
+        .map(|e| (e.t_us, e.event.clone(), e.detail.clone()))
+        .collect()
+}
+
+fn first(w: &World, node: &str, name: &str) -> Option<(u64, String)> {
+    events(w, node)
+        .into_iter()
+        .find(|(_, n, _)| n == name)
+        .map(|(t, _, d)| (t, d))
+}
+
+fn master_addr(w: &World, node: &str) -> (String, u16) {
+    let st = w
+        .engine(node)
+        .expect("up")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("a sentinel");
+    st.masters["mymaster"].current_addr()
+}
+
+#[test]
+fn sentinels_discover_the_replicas_and_agree_the_master_is_up() {
+    let mut w = world(1, 3, 2);
+    w.run_until(15 * S);
+    for s in ["s1", "s2", "s3"] {
+        let st = w
+            .engine(s)
+            .expect("up")
+            .server()
+            .sentinel
+            .as_ref()
+            .expect("a sentinel");
+        let m = &st.masters["mymaster"];
+        assert_eq!(m.inst.host, "10.0.0.1", "{} resolves m1", s);
+        assert_eq!(
+            m.slaves.len(),
+            2,
+            "{} found both replicas: {:?}",
+            s,
+            m.slaves.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(m.sentinels.len(), 2);
+        assert!(!m.inst.has(flags::S_DOWN));
+        assert!(
+            m.sentinels.values().all(|si| !si.link.disconnected),
+            "{} links up",
+            s
+        );
+        let (t, detail) =
+            first(&w, s, "+sentinel").expect("+sentinel: found through the hello channel");
+        assert!(t < 6 * S, "hellos every 2 s: {}", t);
+        assert!(
+            detail.starts_with("sentinel ") && detail.contains(" 26379 @ mymaster 10.0.0.1 6379"),
+            "{}",
+            detail
+        );
+        let (_, detail) = first(&w, s, "+slave").expect("+slave");
+        assert!(detail.starts_with("slave 10.0.0."), "{}", detail);
+        assert!(detail.ends_with("@ mymaster 10.0.0.1 6379"), "{}", detail);
+    }
+    assert!(
+        w.node_log("s1")
+            .iter()
+            .any(|l| l.contains("X ")
+                && l.contains("+monitor master mymaster 10.0.0.1 6379 quorum 2"))
+    );
+}
+
+#[test]
+fn paused_master_fails_over_to_the_best_priority_replica() {
+    let mut w = world(2, 3, 2);
+    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+        .expect("m1");
+    w.run_until(60 * S);
+    let sdown: Vec<u64> = ["s1", "s2", "s3"]
+        .iter()
+        .map(|s| first(&w, s, "+sdown").expect("+sdown").0)
+        .collect();
+    for t in &sdown {
+        // The oldest unanswered PING leaves within a ping period and a timer
+        // tick (<= 100 ms) of the pause; +sdown once it is 5 s old, seen on
+        // the next tick. redis-sentinel 7.0.15 on loopback: 5.7-5.8 s.
+        assert!(*t > 25 * S && *t < 26 * S + 300_000, "+sdown at {}", t);
+    }
+    let leaders: Vec<&str> = ["s1", "s2", "s3"]
+        .into_iter()
+        .filter(|s| first(&w, s, "+elected-leader").is_some())
+        .collect();
+    assert_eq!(leaders.len(), 1, "exactly one leader: {:?}", leaders);
+    let leader = leaders[0];
+    let names: Vec<String> = events(&w, leader).into_iter().map(|(_, n, _)| n).collect();
+    let order = [
+        "+sdown",
+        "+odown",
+        "+new-epoch",
+        "+try-failover",
+        "+vote-for-leader",
+        "+elected-leader",
+        "+failover-state-select-slave",
+        "+selected-slave",
+        "+failover-state-send-slaveof-noone",
+        "+failover-state-wait-promotion",
+        "+promoted-slave",
+        "+failover-state-reconf-slaves",
+        "+slave-reconf-sent",
+        "+slave-reconf-inprog",
+        "+slave-reconf-done",
+        "+failover-end",
+        "+switch-master",
+    ];
+    let mut at = 0;
+    for name in order {
+        let pos = names[at..]
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("{} after {:?} in {:?}", name, &names[..at], names));
+        at += pos + 1;
+    }
+    let leader_id = IDS[leader[1..].parse::<usize>().expect("s<n>") - 1];
+    let (_, vote) = first(&w, leader, "+vote-for-leader").expect("it votes for itself");
+    assert_eq!(vote, format!("{} 1", leader_id));
+    let (_, odown) = first(&w, leader, "+odown").expect("+odown");
+    assert!(
+        odown.starts_with("master mymaster 10.0.0.1 6379 #quorum ") && odown.ends_with("/2"),
+        "{}",
+        odown
+    );
+    let (_, selected) = first(&w, leader, "+selected-slave").expect("+selected-slave");
+    assert_eq!(
+        selected,
+        "slave 10.0.0.3:6379 10.0.0.3 6379 @ mymaster 10.0.0.1 6379"
+    );
+    for s in ["s1", "s2", "s3"] {
+        let (_, switch) = first(&w, s, "+switch-master").expect("every sentinel switches");
+        assert_eq!(switch, "mymaster 10.0.0.1 6379 10.0.0.3 6379");
+        assert_eq!(master_addr(&w, s), ("10.0.0.3".to_string(), 6379));
+    }
+    assert_eq!(w.node_role("r2").as_deref(), Some("master"));
+    assert_eq!(
+        w.info_field("r1", "master_host").as_deref(),
+        Some("10.0.0.3")
+    );
+    assert_eq!(
+        w.info_field("r1", "master_link_status").as_deref(),
+        Some("up")
+    );
+}
+
+#[test]
+fn no_failover_without_a_majority() {
+    // Five Sentinels, quorum 2, three of them down: ODOWN, but 2 votes of 5 are no majority.
+    let mut w = world(3, 5, 2);
+    for s in ["s3", "s4", "s5"] {
+        w.schedule_fault(10 * S, Fault::Kill { node: s.into() })
+            .expect("sentinel");
+    }
+    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+        .expect("m1");
+    w.run_until(80 * S);
+    let mut tried = 0;
+    for s in ["s1", "s2"] {
+        assert!(first(&w, s, "+odown").is_some(), "{} reaches ODOWN", s);
+        assert!(
+            first(&w, s, "+elected-leader").is_none(),
+            "{} is not elected",
+            s
+        );
+        assert!(first(&w, s, "+switch-master").is_none());
+        assert_eq!(master_addr(&w, s), ("10.0.0.1".to_string(), 6379));
+        // One that voted for the other holds its own attempt back for 2*failover-timeout.
+        if let Some((t_try, _)) = first(&w, s, "+try-failover") {
+            tried += 1;
+            let (t_abort, _) = first(&w, s, "-failover-abort-not-elected").expect("gives up");
+            // The election waits min(10 s, failover-timeout) from the start time (+ up to 1 s desync).
+            assert!(
+                t_abort > t_try + 10 * S && t_abort < t_try + 11 * S + 200_000,
+                "{} {}",
+                t_try,
+                t_abort
+            );
+        }
+    }
+    assert!(tried >= 1, "someone tried to fail over");
+    assert_eq!(w.node_role("r2").as_deref(), Some("slave"));
+}
+
+#[test]
+fn clock_jump_enters_tilt_and_causes_no_failover() {
+    let mut w = world(4, 3, 2);
+    w.schedule_fault(
+        20 * S,
+        Fault::ClockJump {
+            node: "s1".into(),
+            jump_ms: 10_000,
+        },
+    )
+    .expect("s1");
+    w.run_until(70 * S);
+    let (t_tilt, detail) = first(&w, "s1", "+tilt").expect("+tilt");
+    assert_eq!(detail, "#tilt mode entered");
+    assert!(
+        (20 * S..20 * S + 200_000).contains(&t_tilt),
+        "+tilt at {}",
+        t_tilt
+    );
+    let (t_exit, _) = first(&w, "s1", "-tilt").expect("-tilt");
+    // 30 s after the trigger, seen on the next timer tick.
+    assert!(
+        t_exit >= t_tilt + 30 * S && t_exit < t_tilt + 30 * S + 200_000,
+        "-tilt at {}",
+        t_exit
+    );
+    for s in ["s1", "s2", "s3"] {
+        assert!(first(&w, s, "+sdown").is_none(), "{} saw no false SDOWN", s);
+        assert!(first(&w, s, "+switch-master").is_none());
+    }
+}
+
+#[test]
+fn sentinel_restarted_mid_failover_keeps_its_epoch() {
+    let mut w = world(2, 3, 2);
+    w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+        .expect("m1");
+    // Power loss of s1 right after it voted in the election: the vote was
+    // flushed (written, fsynced, renamed) before it was announced.
+    let voted = w.run_until_pred(|w| first(w, "s1", "+vote-for-leader").is_some(), 40 * S);
+    assert!(voted, "s1 votes");
+    let st = w
+        .engine("s1")
+        .expect("up")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("sentinel");
+    let (epoch, leader_epoch) = (st.current_epoch, st.masters["mymaster"].inst.leader_epoch);
+    assert!(
+        epoch >= 1 && leader_epoch == epoch,
+        "{} {}",
+        epoch,
+        leader_epoch
+    );
+    let now = w.now_us();
+    w.schedule_fault(now, Fault::Kill { node: "s1".into() })
+        .expect("s1");
+    w.schedule_fault(now + S / 2, Fault::Restart { node: "s1".into() })
+        .expect("s1");
+    w.run_until(now + S / 2 + 1000);
+    let st = w
+        .engine("s1")
+        .expect("up again")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("sentinel");
+    assert_eq!(st.myid, IDS[0]);
+    assert_eq!(st.current_epoch, epoch, "the epoch survives the power loss");
+    assert_eq!(
+        st.masters["mymaster"].inst.leader_epoch, leader_epoch,
+        "and so does the vote"
+    );
+    assert_eq!(
+        st.masters["mymaster"].slaves.len(),
+        2,
+        "and the replicas it knew"
+    );
+    assert_eq!(st.masters["mymaster"].sentinels.len(), 2);
+    // The failover completes without it, and the others' hellos bring it the new configuration.
+    w.run_until(60 * S);
+    assert_eq!(master_addr(&w, "s1"), ("10.0.0.3".to_string(), 6379));
+    let (_, from) = first(&w, "s1", "+config-update-from").expect("updated by a hello");
+    assert!(from.starts_with("sentinel "), "{}", from);
+    let st = w
+        .engine("s1")
+        .expect("up")
+        .server()
+        .sentinel
+        .as_ref()
+        .expect("sentinel");
+    assert_eq!(st.masters["mymaster"].config_epoch, st.current_epoch);
+}
+
+/// The paused master's failover, with the old master converted once it
+/// is back, holds for every seed (election, timings and phases vary).
+#[test]
+fn failover_and_conversion_hold_across_seeds() {
+    let mut bad = Vec::new();
+    for seed in 10..20 {
+        let mut w = world(seed, 3, 2);
+        w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+            .expect("m1");
+        w.schedule_fault(50 * S, Fault::Resume { node: "m1".into() })
+            .expect("m1");
+        w.run_until(75 * S);
+        let ok = ["s1", "s2", "s3"]
+            .iter()
+            .all(|s| master_addr(&w, s) == ("10.0.0.3".to_string(), 6379))
+            && w.node_role("r2").as_deref() == Some("master")
+            && w.info_field("m1", "master_host").as_deref() == Some("10.0.0.3")
+            && w.info_field("r1", "master_host").as_deref() == Some("10.0.0.3");
+        let leaders = ["s1", "s2", "s3"]
+            .iter()
+            .filter(|s| first(&w, s, "+elected-leader").is_some())
+            .count();
+        if !ok || leaders != 1 {
+            bad.push((seed, leaders));
+        }
+    }
+    assert!(bad.is_empty(), "{:?}", bad);
+}
