@@ -1002,10 +1002,13 @@ impl World {
     fn host_log(&mut self, h: usize, line: LogLine) {
         let now = self.now_us;
         let host = &mut self.hosts[h];
-        let text = format_redis_log(host.pid, host.clock.node_us(now), &line);
-        emit_log(&host.name, line.level, &text);
+        // The hashed trace keeps the node-clock stamp it always had, so trace hashes stay put;
+        // what people read (the printed log, node_log) is stamped on the report's time base.
+        let hashed = format_redis_log(host.pid, host.clock.node_us(now), &line);
         self.trace
-            .record(now, &host.name, "log", format_args!("{}", text));
+            .record(now, &host.name, "log", format_args!("{}", hashed));
+        let text = format_redis_log(host.pid, host.clock.log_us(now), &line);
+        emit_log(&host.name, line.level, &text);
         if line.level >= LogLevel::Notice {
             self.trace.keep(now, &host.name, "log", line.message);
         }
