@@ -543,6 +543,7 @@ fn log_stamps_agree_with_the_trace_time() {
             name: n.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            ..NodeSpec::default()
         })
         .collect();
     let mut w = World::new(WorldSpec {
