@@ -74,6 +74,7 @@ fn main() {
         Input::Accepted {
             conn: ConnId(1),
             peer: "127.0.0.1:1".into(),
+            local_port: 6379,
         },
     );
     let t0 = Instant::now();

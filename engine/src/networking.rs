@@ -61,6 +61,9 @@ pub struct Client {
     /// The socket's file descriptor (-1 for the AOF loader's fake client).
     pub fd: i64,
     pub peer: String,
+    /// The local port an accepted connection came in on (None for the
+    /// replica's link to its master, which this process dialled).
+    pub local_port: Option<u16>,
     pub name: Vec<u8>,
     pub db: usize,
     pub kind: ClientKind,
@@ -126,6 +129,7 @@ impl Client {
             conn,
             fd: -1,
             peer,
+            local_port: None,
             name: Vec::new(),
             db: 0,
             kind: ClientKind::Normal,
@@ -198,6 +202,15 @@ impl Client {
             flags.push('N');
         }
         flags
+    }
+
+    /// CLIENT LIST's laddr: the listening address's host with the port the
+    /// connection came in on; `listen_laddr` for a connection this process dialled.
+    pub fn laddr(&self, listen_laddr: &str) -> String {
+        match (self.local_port, listen_laddr.rsplit_once(':')) {
+            (Some(port), Some((host, _))) => format!("{}:{}", host, port),
+            _ => listen_laddr.to_string(),
+        }
     }
 
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.

@@ -333,13 +333,14 @@ impl Server {
 
     // ---- client lifecycle ----
 
-    pub fn accept_client(&mut self, conn: ConnId, peer: String) {
+    pub fn accept_client(&mut self, conn: ConnId, peer: String, local_port: u16) {
         let id = self.next_client_id;
         self.next_client_id += 1;
         self.stats.total_connections_received += 1;
         self.cost.accept();
         let mut client = Client::new(id, conn, peer, self.mstime());
         client.fd = self.alloc_fd();
+        client.local_port = Some(local_port);
         self.clients.insert(conn, Box::new(client));
     }
 
@@ -1224,7 +1225,7 @@ fn client_list_command(ctx: &mut Ctx) {
         if ids.as_ref().is_some_and(|list| !list.contains(&client.id)) {
             continue;
         }
-        lines.push(client.info_line(now, &laddr));
+        lines.push(client.info_line(now, &client.laddr(&laddr)));
         lines.push("\n".to_string());
     }
     ctx.reply().bulk(lines.concat().as_bytes());
@@ -1232,7 +1233,8 @@ fn client_list_command(ctx: &mut Ctx) {
 
 fn client_info_command(ctx: &mut Ctx) {
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let mut line = ctx.client().info_line(ctx.srv.mstime(), &laddr);
+    let client = ctx.client();
+    let mut line = client.info_line(ctx.srv.mstime(), &client.laddr(&laddr));
     line.push('\n');
     ctx.reply().bulk(line.as_bytes());
 }
@@ -1332,7 +1334,7 @@ impl KillFilter {
         self.id.is_none_or(|i| c.id == i)
             && self.kind.is_none_or(|k| k == c.client_type())
             && self.addr.as_ref().is_none_or(|a| c.peer == *a)
-            && self.laddr.as_ref().is_none_or(|a| a == laddr)
+            && self.laddr.as_ref().is_none_or(|a| *a == c.laddr(laddr))
     }
 }
 

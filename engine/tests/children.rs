@@ -42,6 +42,7 @@ impl Host {
             Input::Accepted {
                 conn: CONN,
                 peer: "127.0.0.1:5000".into(),
+                local_port: 6379,
             },
         );
         let mut h = Host {

@@ -35,6 +35,7 @@ impl Node {
                 Input::Accepted {
                     conn: ConnId(conn),
                     peer: format!("127.0.0.1:5000{}", conn),
+                    local_port: 6379,
                 },
             );
         }

@@ -97,6 +97,7 @@ impl Chain {
                     Input::Accepted {
                         conn: inbound,
                         peer,
+                        local_port: 6379,
                     },
                 );
                 self.nodes[from]
@@ -248,6 +249,7 @@ fn chain() -> Chain {
         Input::Accepted {
             conn: WRITER,
             peer: "10.0.0.9:5000".into(),
+            local_port: 6379,
         },
     );
     c

@@ -30,6 +30,7 @@ fn accept(e: &mut Engine, conn: u64) {
         Input::Accepted {
             conn: ConnId(conn),
             peer: format!("127.0.0.1:{}", 50000 + conn),
+            local_port: 6379,
         },
     );
     while e.poll_output().is_some() {}

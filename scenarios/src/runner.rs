@@ -49,6 +49,7 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
                 name: n.name.clone(),
                 machine: machine_spec(&params),
                 config_lines,
+                machine_name: n.machine.clone(),
                 sentinel: n.kind == crate::spec::NodeKind::Sentinel,
             }
         })

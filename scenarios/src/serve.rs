@@ -274,8 +274,16 @@ impl Host {
         match msg {
             None => engine.handle_timeout(now_us()),
             Some(Msg::Accepted(conn, stream, peer)) => {
+                let local_port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
                 self.sockets.insert(conn, stream);
-                engine.handle_input(now_us(), Input::Accepted { conn, peer })
+                engine.handle_input(
+                    now_us(),
+                    Input::Accepted {
+                        conn,
+                        peer,
+                        local_port,
+                    },
+                )
             }
             Some(Msg::Data(conn, bytes)) => engine.handle_input(
                 now_us(),

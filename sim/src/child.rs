@@ -12,8 +12,8 @@
 //! the fsync latency), renames, and exits 0. A Compute child only burns
 //! its cpu_us.
 //!
-//! Cores: the runnable threads are the main loop (while it runs a step)
-//! and every child in a CPU phase. When there are more than `cores`, each
+//! Cores: the runnable threads are the main loops of every process on the
+//! machine (while they run a step) and every child in a CPU phase. When there are more than `cores`, each
 //! runs at cores/runnable speed; the factor is taken when a step or a CPU
 //! phase starts (deterministic and simple, not a fluid share).
 //!
@@ -140,9 +140,10 @@ impl World {
             } else {
                 child.cpu_left_us * bytes / remaining
             };
+            let m = self.hosts[h].machine;
             let (runnable, cores) = (
-                self.runnable_threads(h) + 1,
-                self.machines[h].spec.cores.max(1) as u64,
+                self.runnable_threads(m) + 1,
+                self.machines[m].spec.cores.max(1) as u64,
             );
             let wall_us = if runnable > cores {
                 cpu_us * runnable / cores
@@ -169,16 +170,20 @@ impl World {
         }
     }
 
-    /// Threads using a core now on host h's machine: the main loop if it
-    /// runs a step, and children in a CPU phase.
-    pub(crate) fn runnable_threads(&self, h: usize) -> u64 {
-        let host = &self.hosts[h];
-        let main = u64::from(host.is_up() && host.step_end_us > self.now_us);
-        main + host
-            .children
-            .iter()
-            .filter(|c| matches!(c.phase, ChildPhase::Cpu { .. }))
-            .count() as u64
+    /// Threads using a core now on machine m: every process's main loop
+    /// that runs a step, and every child in a CPU phase.
+    pub(crate) fn runnable_threads(&self, m: usize) -> u64 {
+        let mut threads = 0;
+        for &h in &self.machines[m].procs {
+            let host = &self.hosts[h];
+            threads += u64::from(host.is_up() && host.step_end_us > self.now_us);
+            threads += host
+                .children
+                .iter()
+                .filter(|c| matches!(c.phase, ChildPhase::Cpu { .. }))
+                .count() as u64;
+        }
+        threads
     }
 
     /// The end of a CPU chunk (write it, maybe start its block's writeout)
@@ -195,6 +200,7 @@ impl World {
             return;
         };
         self.hosts[h].child_cpu_used_us += cpu_us;
+        let m = self.hosts[h].machine;
         let child = &mut self.hosts[h].children[i];
         child.phase = ChildPhase::Io;
         child.cpu_left_us -= cpu_us;
@@ -208,14 +214,14 @@ impl World {
             return self.child_advance(h, id);
         };
         let from = child.written as usize;
-        self.disks[h].append(now, file, &data[from..from + bytes as usize]);
+        self.disks[m].append(now, file, &data[from..from + bytes as usize]);
         child.written += bytes;
         child.since_sync += bytes;
         let block_done = *incremental_fsync && child.since_sync >= AUTOSYNC_BYTES;
         let file = file.clone();
         if block_done {
-            let bandwidth = self.machines[h].spec.disk_bandwidth_bytes_per_s;
-            let (io, done_us) = self.disks[h]
+            let bandwidth = self.machines[m].spec.disk_bandwidth_bytes_per_s;
+            let (io, done_us) = self.disks[m]
                 .start_range_write(now, &file, bandwidth)
                 .expect("the child just wrote the file");
             self.trace.record(
@@ -227,7 +233,7 @@ impl World {
             self.schedule(
                 done_us,
                 Ev::DiskDone {
-                    machine: h as u32,
+                    machine: m as u32,
                     io,
                 },
             );
@@ -246,7 +252,7 @@ impl World {
                 return;
             }
         }
-        self.arm_flusher(h);
+        self.arm_flusher(m);
         self.child_advance(h, id);
     }
 
@@ -257,7 +263,7 @@ impl World {
         self.schedule(
             done_us,
             Ev::DiskDone {
-                machine: h as u32,
+                machine: self.hosts[h].machine as u32,
                 io,
             },
         );
@@ -273,7 +279,7 @@ impl World {
             ..
         } = &child.job
         {
-            self.disks[h].rename(file, to);
+            self.disks[self.hosts[h].machine].rename(file, to);
         }
         let host = &mut self.hosts[h];
         let parent_alive = host.is_up() && host.incarnation == child.incarnation;

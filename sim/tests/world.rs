@@ -14,6 +14,7 @@ fn world_with(seed: u64, nodes: &[&str]) -> World {
             name: name.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            machine_name: None,
             sentinel: false,
         })
         .collect();
@@ -108,6 +109,7 @@ fn config_errors_name_the_node_and_line() {
         name: "r1".into(),
         machine: MachineSpec::default(),
         config_lines: vec!["hz 10".into(), "no-such-directive 1".into()],
+        machine_name: None,
         sentinel: false,
     };
     let err = World::new(WorldSpec {
@@ -541,7 +543,7 @@ fn log_stamps_agree_with_the_trace_time() {
             name: n.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
-            sentinel: false,
+            ..NodeSpec::default()
         })
         .collect();
     let mut w = World::new(WorldSpec {
@@ -587,6 +589,7 @@ fn seeded_boot_times_spread_cron_phases() {
             name: n.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            machine_name: None,
             sentinel: false,
         })
         .collect();
