@@ -500,6 +500,7 @@ fn no_access_time_updates_while_a_child_runs() {
         pid: 99,
         kind: redsim_engine::child::ChildKind::Rdb,
         started_us: n.now_us,
+        killed: false,
     });
     n.cmd("GET k");
     assert_eq!(n.cmd("OBJECT IDLETIME k"), ":3\r\n");

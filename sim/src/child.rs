@@ -28,6 +28,9 @@ use crate::disk::After;
 use crate::host::HostInput;
 use crate::world::{Ev, World};
 
+/// The signal Redis stops its own child with (killRDBChild, killAppendOnlyChild).
+pub const SIGUSR1: i32 = 10;
+
 /// rdb-save-incremental-fsync: REDIS_AUTOSYNC_BYTES.
 pub const AUTOSYNC_BYTES: u64 = 4 << 20;
 /// A child writes its file in chunks of this size.
@@ -74,6 +77,17 @@ impl World {
     pub(crate) fn start_child(&mut self, h: usize, request: ForkRequest) {
         let now = self.now_us;
         let host = &mut self.hosts[h];
+        // Redis runs one child at a time; the engine kills one before it
+        // forgets it (Output::KillChild), so the process never has two.
+        assert!(
+            !host
+                .children
+                .iter()
+                .any(|c| c.incarnation == host.incarnation),
+            "{}: fork of pid {} while another child runs",
+            host.name,
+            request.pid
+        );
         let id = host.next_child_id;
         host.next_child_id += 1;
         let cpu_us = match &request.job {
@@ -292,10 +306,30 @@ impl World {
     /// 9); its parent gets ChildExit{Signal(signal)}. Returns whether a
     /// child was running. The child's partial file stays in the page cache.
     pub(crate) fn kill_child(&mut self, h: usize, signal: i32) -> bool {
-        let now = self.now_us;
         let Some(i) = self.hosts[h].children.len().checked_sub(1) else {
             return false;
         };
+        self.kill_child_at(h, i, signal);
+        true
+    }
+
+    /// Output::KillChild: the engine stops its child (SIGUSR1). Returns
+    /// whether that child was still running.
+    pub(crate) fn kill_child_pid(&mut self, h: usize, pid: u32, signal: i32) -> bool {
+        let incarnation = self.hosts[h].incarnation;
+        let Some(i) = self.hosts[h]
+            .children
+            .iter()
+            .position(|c| c.pid == pid && c.incarnation == incarnation)
+        else {
+            return false;
+        };
+        self.kill_child_at(h, i, signal);
+        true
+    }
+
+    fn kill_child_at(&mut self, h: usize, i: usize, signal: i32) {
+        let now = self.now_us;
         let child = self.hosts[h].children.remove(i);
         let host = &mut self.hosts[h];
         let parent_alive = host.is_up() && host.incarnation == child.incarnation;
@@ -315,7 +349,6 @@ impl World {
             );
             self.host_run(h);
         }
-        true
     }
 
     /// Kills a node's current child with `signal`, as the OOM killer does;

@@ -129,10 +129,16 @@ impl Fault {
                 latency_ms,
                 bandwidth_bytes_per_s,
             } => {
-                format!(
-                    "{} -> {} latency_ms={:?} bandwidth={:?}",
-                    from, to, latency_ms, bandwidth_bytes_per_s
-                )
+                // Only what the fault sets, in the scenario file's own terms (never Rust's
+                // Debug text such as "Some(200.0)").
+                let mut text = format!("{} -> {}", from, to);
+                if let Some(ms) = latency_ms {
+                    text.push_str(&format!(" latency_ms={}", ms));
+                }
+                if let Some(bytes) = bandwidth_bytes_per_s {
+                    text.push_str(&format!(" bandwidth_bytes_per_s={}", bytes));
+                }
+                text
             }
             Fault::ClockJump { jump_ms, .. } => format!("jump_ms={}", jump_ms),
             Fault::Disk {
@@ -398,4 +404,25 @@ impl World {
 
 fn rule_blocks(rule: &PartitionRule, from: usize, to: usize) -> bool {
     rule.blocks(from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fault;
+
+    #[test]
+    fn link_detail_names_only_what_it_sets_without_debug_text() {
+        let link = |latency_ms, bandwidth_bytes_per_s| Fault::Link {
+            from: "m1".into(),
+            to: "r1".into(),
+            latency_ms,
+            bandwidth_bytes_per_s,
+        };
+        assert_eq!(link(Some(200.0), None).detail(), "m1 -> r1 latency_ms=200");
+        assert_eq!(
+            link(Some(0.5), Some(1_000_000)).detail(),
+            "m1 -> r1 latency_ms=0.5 bandwidth_bytes_per_s=1000000"
+        );
+        assert_eq!(link(None, None).detail(), "m1 -> r1");
+    }
 }

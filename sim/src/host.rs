@@ -211,6 +211,7 @@ impl Host {
                 .set("port", &[self.port.to_string()])
                 .expect("a valid port");
         }
+        self.ports = vec![self.port];
     }
 
     /// An output with this process's file names turned into the disk's.

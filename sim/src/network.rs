@@ -672,8 +672,8 @@ mod tests {
             name: name.into(),
             machine: MachineSpec::default(),
             config_lines: vec![],
-            sentinel: false,
             machine_name: None,
+            sentinel: false,
         };
         let mut w = World::new(WorldSpec {
             seed: 11,

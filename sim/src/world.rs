@@ -49,12 +49,12 @@ pub struct NodeSpec {
     pub machine: MachineSpec,
     /// redis.conf lines, verbatim.
     pub config_lines: Vec<String>,
-    /// Runs redis-sentinel (redis-server --sentinel) instead of redis-server;
-    /// `config_lines` are then its sentinel.conf.
-    pub sentinel: bool,
     /// The machine the process runs on; None: a machine of its own, named like the node.
     /// Several nodes may name one machine: they share its cores, RAM, disk and clock.
     pub machine_name: Option<String>,
+    /// Runs redis-sentinel (redis-server --sentinel) instead of redis-server;
+    /// `config_lines` are then its sentinel.conf.
+    pub sentinel: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -223,7 +223,20 @@ impl World {
             world.add_node(node, phase_us)?;
         }
         world.give_shared_machines_dirs()?;
-        world.install_sentinel_configs(&spec.nodes);
+        for (h, node) in spec.nodes.iter().enumerate() {
+            if node.sentinel {
+                // Sentinel reads its config file and rewrites it: it lives on the machine's disk.
+                let mut text = node.config_lines.join("\n");
+                text.push('\n');
+                let host = &world.hosts[h];
+                let path = format!(
+                    "{}{}",
+                    host.dir_prefix,
+                    redsim_engine::sentinel::CONFIG_FILE
+                );
+                world.disks[host.machine].install(&path, text.into_bytes());
+            }
+        }
         let mut client_machines = spec.client_machines.clone();
         if !client_machines.iter().any(|m| m == "client") {
             client_machines.push("client".into());
@@ -245,14 +258,15 @@ impl World {
                 Some(link.bandwidth_bytes_per_s),
             );
         }
-        // /etc/hosts: every machine's name, and every node's name standing
-        // for its machine.
-        let hosts: BTreeMap<String, String> = world
-            .names
+        // Machine names and node names (standing for their machines) resolve to the machine's IP.
+        let mut hosts: BTreeMap<String, String> = world
+            .machines
             .iter()
-            .filter(|(name, &m)| **name != world.machines[m].ip)
-            .map(|(name, &m)| (name.clone(), world.machines[m].ip.clone()))
+            .map(|m| (m.name.clone(), m.ip.clone()))
             .collect();
+        for host in &world.hosts {
+            hosts.insert(host.name.clone(), world.machines[host.machine].ip.clone());
+        }
         for host in &mut world.hosts {
             host.hosts = hosts.clone();
         }
@@ -279,12 +293,6 @@ impl World {
                 e
             )
         })?;
-        if !node.sentinel && !config.sentinel_lines.is_empty() {
-            return Err(format!(
-                "node '{}': sentinel directive while not in sentinel mode",
-                node.name
-            ));
-        }
         let machine_name = node.machine_name.as_deref().unwrap_or(&node.name);
         let machine = match self.names.get(machine_name) {
             Some(&m) if self.machines[m].name == machine_name => {
@@ -319,6 +327,12 @@ impl World {
                 self.names.insert(node.name.clone(), machine);
             }
         }
+        if !node.sentinel && !config.sentinel_lines.is_empty() {
+            return Err(format!(
+                "node '{}': sentinel directive while not in sentinel mode",
+                node.name
+            ));
+        }
         let h = self.hosts.len();
         let rng = rng_stream(self.seed, STREAM_NODE_BASE + h as u64);
         let mut host = Host::new(
@@ -352,28 +366,9 @@ impl World {
         Ok(())
     }
 
-    /// Sentinel reads its config file and rewrites it: it lives on the
-    /// machine's disk, under the process's dir.
-    fn install_sentinel_configs(&mut self, nodes: &[NodeSpec]) {
-        for (h, node) in nodes.iter().enumerate() {
-            if !node.sentinel {
-                continue;
-            }
-            let mut text = node.config_lines.join("\n");
-            text.push('\n');
-            let path = format!(
-                "{}{}",
-                self.hosts[h].dir_prefix,
-                redsim_engine::sentinel::CONFIG_FILE
-            );
-            self.disks[self.hosts[h].machine].install(&path, text.into_bytes());
-        }
-    }
-
     /// Processes that share a machine share its disk: each keeps its files
     /// under its own `dir`, and two of them in one dir is an error (Redis
-    /// processes in one dir overwrite each other's files; a Sentinel's
-    /// sentinel.conf does not collide with a redis-server's files).
+    /// processes in one dir overwrite each other's files).
     fn give_shared_machines_dirs(&mut self) -> Result<(), String> {
         for m in 0..self.machines.len() {
             let procs = self.machines[m].procs.clone();
@@ -381,15 +376,18 @@ impl World {
                 continue;
             }
             for (i, &h) in procs.iter().enumerate() {
-                let dir = self.hosts[h].config.get("dir").unwrap_or_default();
-                let prefix = format!("{}/", dir.trim_end_matches('/'));
-                if let Some(&other) = procs[..i].iter().find(|&&o| {
-                    // redis-server's files (dump.rdb, the AOF) and
-                    // redis-sentinel's (sentinel.conf) do not collide:
-                    // only two processes of one kind clash.
-                    self.hosts[o].dir_prefix == prefix
-                        && self.hosts[o].sentinel == self.hosts[h].sentinel
-                }) {
+                let host = &self.hosts[h];
+                let dir = host.config.get("dir").unwrap_or_default();
+                // A sentinel's only file is its own sentinel.conf, which
+                // shares no name with a Redis process's files in the same dir.
+                let prefix = match host.sentinel {
+                    true => format!("{}/sentinel-{}/", dir.trim_end_matches('/'), host.port),
+                    false => format!("{}/", dir.trim_end_matches('/')),
+                };
+                if let Some(&other) = procs[..i]
+                    .iter()
+                    .find(|&&o| self.hosts[o].dir_prefix == prefix)
+                {
                     let (a, b) = (&self.hosts[other].name, &self.hosts[h].name);
                     return Err(format!(
                         "nodes '{}' and '{}' on machine '{}' share dir {}: give each its own `dir`",
@@ -968,6 +966,9 @@ impl World {
                     }
                 }
                 Output::Fork(request) => self.start_child(h, request),
+                Output::KillChild { pid } => {
+                    self.kill_child_pid(h, pid, crate::child::SIGUSR1);
+                }
             }
             if !self.hosts[h].is_up() {
                 return;
@@ -1004,10 +1005,13 @@ impl World {
     fn host_log(&mut self, h: usize, line: LogLine) {
         let now = self.now_us;
         let host = &mut self.hosts[h];
-        let text = format_redis_log(host.pid, host.clock.node_us(now), &line);
-        emit_log(&host.name, line.level, &text);
+        // The hashed trace keeps the node-clock stamp it always had, so trace hashes stay put;
+        // what people read (the printed log, node_log) is stamped on the report's time base.
+        let hashed = format_redis_log(host.pid, host.clock.node_us(now), &line);
         self.trace
-            .record(now, &host.name, "log", format_args!("{}", text));
+            .record(now, &host.name, "log", format_args!("{}", hashed));
+        let text = format_redis_log(host.pid, host.clock.log_us(now), &line);
+        emit_log(&host.name, line.level, &text);
         if line.level >= LogLevel::Notice {
             self.trace.keep(now, &host.name, "log", line.message);
         }

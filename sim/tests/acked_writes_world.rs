@@ -14,8 +14,8 @@ fn world(seed: u64, nodes: &[(&str, &[&str])]) -> World {
             name: name.to_string(),
             machine: MachineSpec::default(),
             config_lines: config.iter().map(|l| l.to_string()).collect(),
-            sentinel: false,
             machine_name: None,
+            sentinel: false,
         })
         .collect();
     World::new(WorldSpec {

@@ -15,8 +15,8 @@ fn world_on(seed: u64, machine: MachineSpec) -> World {
         name: "m1".into(),
         machine,
         config_lines: vec![],
-        sentinel: false,
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed,

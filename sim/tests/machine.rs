@@ -352,8 +352,8 @@ fn world(ram: u64, swap: u64, config: &[&str]) -> World {
         name: "m1".into(),
         machine,
         config_lines,
-        sentinel: false,
         machine_name: None,
+        sentinel: false,
     }];
     World::new(WorldSpec {
         seed: 3,
@@ -569,8 +569,8 @@ fn saving_world(config: &[&str]) -> World {
         name: "m1".into(),
         machine,
         config_lines,
-        sentinel: false,
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 4,

@@ -16,8 +16,8 @@ fn world(swap: u64) -> World {
         name: "m1".into(),
         machine,
         config_lines: vec![],
-        sentinel: false,
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 9,
@@ -89,8 +89,8 @@ fn cow_copies_during_bgsave_oom_kill_the_child_and_free_its_memory() {
         name: "m1".into(),
         machine,
         config_lines: vec!["oom-score-adj yes".into()],
-        sentinel: false,
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 9,
@@ -164,8 +164,8 @@ fn reads_of_swapped_pages_stall_and_the_pressure_keeps_swapping_them_out() {
         name: "m1".into(),
         machine,
         config_lines: vec![],
-        sentinel: false,
         machine_name: None,
+        sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
         seed: 9,

@@ -445,3 +445,34 @@ fn machines_are_checked_when_the_world_is_built() {
     let e = err(vec![node("a", Some("h1"), &[]), node("b", Some("a"), &[])]);
     assert!(e.contains("'a' already stands for machine 'h1'"), "{}", e);
 }
+
+#[test]
+fn a_sentinel_and_the_master_it_watches_share_a_machine() {
+    let sentinel_lines = [
+        "sentinel myid 1111111111111111111111111111111111111111",
+        "sentinel monitor mymaster m1 6379 1",
+        "sentinel down-after-milliseconds mymaster 5000",
+    ];
+    let sentinel = NodeSpec {
+        sentinel: true,
+        ..node("s1", Some("h1"), &sentinel_lines)
+    };
+    let mut w = world(vec![
+        node("m1", Some("h1"), &[]),
+        sentinel,
+        node("r1", None, &["replicaof m1 6379"]),
+    ]);
+    w.run_until(15 * S);
+    let master0 = w.info_field("s1", "master0").expect("s1 monitors a master");
+    assert!(
+        master0.contains("status=ok") && master0.contains("slaves=1"),
+        "{}",
+        master0
+    );
+    // s1 reached m1 over loopback on h1 (10.0.0.1) and listens on 26379 itself.
+    assert!(w
+        .trace_lines()
+        .iter()
+        .any(|l| l.contains(" m1 accept ") && l.contains("peer=10.0.0.1:")));
+    assert_eq!(w.info_field("s1", "tcp_port").as_deref(), Some("26379"));
+}
