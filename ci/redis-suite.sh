@@ -54,7 +54,8 @@ if [ -z "${REDSIM_BIN:-}" ]; then
     (cd "$REPO_ROOT" && cargo build -q -p redsim-scenarios --bin redsim)
     REDSIM_BIN="$REPO_ROOT/target/debug/redsim"
 fi
-printf "enable-debug-command yes\n" > "$WORK/redsim.conf"
+# serve persists in its dir: keep its dump.rdb and appendonlydir out of the repo.
+printf "enable-debug-command yes\ndir %s\n" "$WORK" > "$WORK/redsim.conf"
 "$REDSIM_BIN" serve --port "$PORT" --config "$WORK/redsim.conf" >"$WORK/redsim.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do

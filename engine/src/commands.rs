@@ -117,7 +117,7 @@ impl Command {
 fn no_handler(_: &mut Ctx) {}
 
 /// Every command table, one per subsystem file.
-pub fn tables() -> [&'static [Command]; 15] {
+pub fn tables() -> [&'static [Command]; 16] {
     [
         crate::server::COMMANDS,
         crate::db::COMMANDS,
@@ -133,6 +133,7 @@ pub fn tables() -> [&'static [Command]; 15] {
         crate::memory::COMMANDS,
         crate::rdb::bgsave::COMMANDS,
         crate::aof::COMMANDS,
+        crate::shutdown::COMMANDS,
         crate::pubsub::COMMANDS,
     ]
 }

@@ -1117,7 +1117,7 @@ fn special_value(name: &str, args: &[&str]) -> Result<String, String> {
             if words.is_empty() || (words.len() == 1 && words[0].is_empty()) {
                 return Ok(String::new());
             }
-            if words.len() % 2 != 0
+            if !words.len().is_multiple_of(2)
                 || words
                     .iter()
                     .any(|w| w.parse::<i64>().map_or(true, |n| n < 0))
@@ -1145,7 +1145,7 @@ fn special_value(name: &str, args: &[&str]) -> Result<String, String> {
         },
         "client-output-buffer-limit" => {
             let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-            if words.is_empty() || words.len() % 4 != 0 {
+            if words.is_empty() || !words.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             let mut current = parse_obuf_all(

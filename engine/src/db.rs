@@ -199,12 +199,12 @@ impl Server {
     /// emptyData with EMPTYDB_ASYNC: each emptied db goes to the bio thread.
     pub fn empty_data_lazy(&mut self, db: Option<usize>, lazy: bool) -> usize {
         for i in 0..self.dbs.len() {
-            if db.map_or(true, |only| only == i) {
+            if db.is_none_or(|only| only == i) {
                 crate::multi::touch_all_watched_keys_in_db(self, i, None);
             }
         }
         for i in 0..self.dbs.len() {
-            if db.map_or(true, |only| only == i) {
+            if db.is_none_or(|only| only == i) {
                 crate::memory::db_emptied(self, i);
             }
         }

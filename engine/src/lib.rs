@@ -32,6 +32,7 @@ pub mod reply;
 pub mod resp;
 pub mod sentinel;
 pub mod server;
+pub mod shutdown;
 pub mod t_hash;
 pub mod t_list;
 pub mod t_set;
@@ -352,6 +353,25 @@ impl Engine {
     /// treat the node as down and drain the remaining outputs (its logs).
     pub fn exited(&self) -> bool {
         self.srv.rdb.exited.is_some()
+    }
+
+    /// The exit code of a process that exited (0 after SHUTDOWN or a
+    /// signal's shutdown, 1 after a fatal error).
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exited()
+            .then(|| self.srv.shutdown.exit_code.unwrap_or(1))
+    }
+
+    /// The process received SIGTERM or SIGINT (sigShutdownHandler): the
+    /// shutdown runs in the next serverCron, with Redis's log lines. A
+    /// second SIGINT exits at once.
+    pub fn signal(&mut self, now_us: u64, sig: i32) -> Step {
+        if self.exited() {
+            return Step::default();
+        }
+        self.srv.begin_step(now_us);
+        crate::shutdown::signal(&mut self.srv, sig);
+        self.srv.end_step()
     }
 
     /// Memory figures for the machine's accounting (swap, OOM killer).

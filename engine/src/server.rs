@@ -97,6 +97,7 @@ pub struct Server {
     pub forks: crate::child::ForkStats,
     /// SAVE/BGSAVE state, save points, loading stats (rdb/bgsave.rs).
     pub rdb: crate::rdb::bgsave::RdbState,
+    pub shutdown: crate::shutdown::ShutdownState,
     /// The append-only file (aof/).
     pub aof: crate::aof::AofState,
     /// maxmemory: LRU clock, eviction pool, eviction timer (evict.rs).
@@ -172,6 +173,7 @@ impl Server {
             child: None,
             forks: Default::default(),
             rdb: Default::default(),
+            shutdown: Default::default(),
             aof,
             evict: crate::evict::EvictState::new(now_us),
             lazyfree: Default::default(),
@@ -824,12 +826,16 @@ impl Server {
 
     pub fn run_with_period(&self, ms: u64) -> bool {
         let tick_ms = 1000 / self.config.hot.hz as u64;
-        ms <= tick_ms || self.cronloops % (ms / tick_ms) == 0
+        ms <= tick_ms || self.cronloops.is_multiple_of(ms / tick_ms)
     }
 
     fn server_cron(&mut self) {
         self.cost.cron();
         crate::evict::cron(self);
+        crate::shutdown::cron(self);
+        if self.rdb.exited.is_some() {
+            return;
+        }
         crate::lazyfree::reap(self);
         crate::expire::databases_cron(self);
         crate::rdb::bgsave::cron_save_points(self);
@@ -1004,7 +1010,7 @@ fn config_set_names_error(args: &[Vec<u8>]) -> Option<String> {
 
 fn config_set_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         ctx.reply().err(errors::SYNTAX);
         return;
     }
@@ -1262,10 +1268,10 @@ struct KillFilter {
 
 impl KillFilter {
     fn matches(&self, c: &Client, laddr: &str) -> bool {
-        self.id.map_or(true, |i| c.id == i)
-            && self.kind.map_or(true, |k| k == c.client_type())
-            && self.addr.as_ref().map_or(true, |a| c.peer == *a)
-            && self.laddr.as_ref().map_or(true, |a| a == laddr)
+        self.id.is_none_or(|i| c.id == i)
+            && self.kind.is_none_or(|k| k == c.client_type())
+            && self.addr.as_ref().is_none_or(|a| c.peer == *a)
+            && self.laddr.as_ref().is_none_or(|a| a == laddr)
     }
 }
 

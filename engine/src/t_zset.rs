@@ -222,7 +222,7 @@ fn zadd_generic(ctx: &mut Ctx, f: AddFlags, score_index: usize) {
             .reply()
             .err("ERR XX and NX options at the same time are not compatible");
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return ctx
             .reply()
             .err("ERR GT, LT, and/or NX options at the same time are not compatible");
@@ -351,7 +351,7 @@ fn zscore_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     match zset_read(ctx.srv, ctx.db, &argv[1]) {
         Err(()) => ctx.reply().err(errors::WRONGTYPE),
-        Ok(z) => match z.and_then(|z| z.score(&argv[2])).map(|s| s) {
+        Ok(z) => match z.and_then(|z| z.score(&argv[2])) {
             Some(s) => ctx.reply().bulk_double(s),
             None => ctx.reply().null(),
         },

@@ -238,7 +238,7 @@ fn bgsave_forks_a_child_that_writes_and_renames() {
     assert_eq!(n.info("rdb_saves"), "1");
     assert_eq!(n.info("total_forks"), "1");
     assert_eq!(n.cmd(&["LASTSAVE"]), R::Int((T0 / 1_000_000) as i64 + 2));
-    assert_eq!(n.e.server().child.is_none(), true);
+    assert!(n.e.server().child.is_none());
 }
 
 #[test]

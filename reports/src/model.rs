@@ -1,4 +1,4 @@
-//! The report model: the JSON contract of SPEC.md "Reports", field for field.
+//! The report model: the JSON contract of docs/report-format.md, field for field.
 //!
 //! Maps are BTreeMaps so the JSON is byte-stable across runs, except a node's INFO, which keeps
 //! Redis's own field order (serde_json's preserve_order makes `serde_json::Map` ordered).

@@ -1,4 +1,4 @@
-//! The report JSON matches SPEC.md's shape, round-trips, and renders as text and HTML.
+//! The report JSON matches docs/report-format.md's shape, round-trips, and renders as text and HTML.
 
 use redsim_reports::model::*;
 use redsim_reports::{from_json, summary, to_html, to_json_pretty};

@@ -2,10 +2,9 @@
 //! Exit codes: 0 passed, 1 an expectation failed or a replay diverged,
 //! 2 bad input (with the file, line and key).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
 
@@ -46,17 +45,29 @@ pub enum Command {
     /// Re-run the scenario and seed a report.json records; exit 0 iff the trace hash matches.
     Replay { report: PathBuf },
     /// Run many seeds on all cores; print each failing seed with its replay command.
+    ///
+    /// With --merge, join the JSON results of several shards into one summary instead.
     Sweep {
-        scenario: String,
-        /// Inclusive seed range, e.g. 1..100.
-        #[arg(long)]
-        seeds: String,
+        /// A built-in name or a TOML file (not with --merge).
+        #[arg(required_unless_present = "merge")]
+        scenario: Option<String>,
+        /// Seeds: an inclusive range 1..100, a list 3,17,42, or both (1..10,42).
+        #[arg(long, required_unless_present = "merge")]
+        seeds: Option<String>,
         /// Worker threads (default: every core).
         #[arg(long)]
         jobs: Option<usize>,
-        /// Run only the I-th of N shards (1-based), e.g. 2/4.
+        /// Run only the I-th of N shards (1-based), e.g. 2/4; auto/N takes I from a
+        /// Kubernetes Indexed Job's JOB_COMPLETION_INDEX (0-based).
         #[arg(long)]
         shard: Option<String>,
+        /// text (failures as they come, then a summary), json (one document for
+        /// --merge), or junit (a JUnit XML test suite, one test case per seed).
+        #[arg(long, value_enum, default_value_t = crate::sweep::Format::Text)]
+        format: crate::sweep::Format,
+        /// Join these `--format json` results (one per shard); exit 1 if any seed failed.
+        #[arg(long, num_args = 1.., conflicts_with_all = ["scenario", "seeds", "shard"])]
+        merge: Vec<PathBuf>,
     },
     /// Serve the engine on real TCP for redis-cli, redis-benchmark and client libraries.
     Serve {
@@ -70,9 +81,31 @@ pub enum Command {
     },
 }
 
-fn bad_input(message: &str) -> ExitCode {
-    eprintln!("redsim: {}", message);
+pub(crate) fn bad_input(message: &str) -> ExitCode {
+    err_line(&format!("redsim: {}", message));
     ExitCode::from(2)
+}
+
+/// Writes to stdout. A reader that went away (`redsim run --json | head -1`)
+/// ends the program quietly, as a Unix tool killed by SIGPIPE does (141).
+pub(crate) fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        let code = if e.kind() == std::io::ErrorKind::BrokenPipe {
+            141
+        } else {
+            1
+        };
+        std::process::exit(code);
+    }
+}
+
+/// Writes one line to stderr; a closed stderr is not worth a panic.
+pub(crate) fn err_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", text);
 }
 
 pub fn main_with(cli: Cli) -> ExitCode {
@@ -83,7 +116,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::List => {
             for b in registry::BUILTINS {
                 let title = registry::load(b.name).map(|s| s.title).unwrap_or_default();
-                println!("{}\t{}", b.name, title);
+                out(&format!("{}\t{}\n", b.name, title));
             }
             ExitCode::SUCCESS
         }
@@ -99,7 +132,32 @@ pub fn main_with(cli: Cli) -> ExitCode {
             seeds,
             jobs,
             shard,
-        } => sweep(&scenario, &seeds, jobs, shard.as_deref()),
+            format,
+            merge,
+        } => {
+            if !merge.is_empty() {
+                return crate::sweep::merge(&merge, format);
+            }
+            let (Some(name), Some(seeds)) = (scenario, seeds) else {
+                return bad_input("sweep needs a scenario and --seeds (or --merge FILE...)");
+            };
+            // The only place the environment is read: a Kubernetes Indexed Job's shard index.
+            let job_index = std::env::var("JOB_COMPLETION_INDEX").ok();
+            let shard = match shard
+                .map(|s| crate::sweep::parse_shard(&s, job_index.as_deref()))
+                .transpose()
+            {
+                Ok(s) => s,
+                Err(e) => return bad_input(&e),
+            };
+            crate::sweep::sweep(crate::sweep::SweepArgs {
+                name: &name,
+                seeds: &seeds,
+                jobs,
+                shard,
+                format,
+            })
+        }
         Command::Serve { port, bind, config } => serve(&bind, port, config.as_deref()),
     }
 }
@@ -110,25 +168,46 @@ fn run(name: &str, seed: Option<u64>, json: bool, report_dir: Option<&Path>) -> 
         Err(e) => return bad_input(&e),
     };
     let seed = seed.unwrap_or_else(|| scenario.seeds.first().copied().unwrap_or(1));
-    let out = match runner::run(&scenario, name, seed) {
+    let output = match runner::run(&scenario, name, seed) {
         Ok(o) => o,
         Err(e) => return bad_input(&format!("{}: {}", name, e)),
     };
+    if !output.step_errors.is_empty() {
+        for message in step_error_lines(name, &output.step_errors) {
+            err_line(&format!("redsim: {}", message));
+        }
+        return ExitCode::from(2);
+    }
     if let Some(dir) = report_dir {
-        if let Err(e) = write_report_dir(dir, &out) {
+        if let Err(e) = write_report_dir(dir, &output) {
             return bad_input(&format!("{}: {}", dir.display(), e));
         }
     }
     if json {
-        println!("{}", redsim_reports::json::to_json_pretty(&out.report));
+        out(&format!(
+            "{}\n",
+            redsim_reports::json::to_json_pretty(&output.report)
+        ));
     } else {
-        print!("{}", redsim_reports::summary::summary(&out.report));
+        out(&redsim_reports::summary::summary(&output.report));
     }
-    if out.report.passed {
+    if output.report.passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Each command step whose reply broke its rule, as "<file>:<line>:<col>: ...".
+fn step_error_lines(name: &str, errors: &[(usize, String)]) -> Vec<String> {
+    let source = registry::source(name);
+    errors
+        .iter()
+        .map(|(step, message)| match &source {
+            Some((file, text)) => crate::spec::locate_step_problem(text, file, *step, message),
+            None => format!("{}: step[{}].command: {}", name, step, message),
+        })
+        .collect()
 }
 
 fn write_report_dir(dir: &Path, out: &runner::RunOutput) -> std::io::Result<()> {
@@ -168,178 +247,64 @@ fn replay(path: &Path) -> ExitCode {
         Ok(s) => s,
         Err(e) => return bad_input(&e.to_string()),
     };
-    let out = match runner::run(&scenario, &recorded.scenario, recorded.seed) {
+    let output = match runner::run(&scenario, &recorded.scenario, recorded.seed) {
         Ok(o) => o,
         Err(e) => return bad_input(&e),
     };
-    if out.report.trace_hash == recorded.trace_hash {
-        println!(
-            "replay: {} seed {}: trace hash {} matches",
+    if output.report.trace_hash == recorded.trace_hash {
+        out(&format!(
+            "replay: {} seed {}: trace hash {} matches\n",
             recorded.scenario, recorded.seed, recorded.trace_hash
-        );
+        ));
         ExitCode::SUCCESS
     } else {
-        println!(
-            "replay: {} seed {}: DIVERGED: recorded {} but this build gives {}",
-            recorded.scenario, recorded.seed, recorded.trace_hash, out.report.trace_hash
-        );
-        ExitCode::from(1)
-    }
-}
-
-/// Parses "A..B" (inclusive).
-fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
-    let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| format!("--seeds {}: expected A..B", text))?;
-    let a: u64 = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("--seeds {}: '{}' is not a seed", text, a))?;
-    let b: u64 = b
-        .trim()
-        .trim_start_matches('=')
-        .parse()
-        .map_err(|_| format!("--seeds {}: '{}' is not a seed", text, b))?;
-    if a > b {
-        return Err(format!("--seeds {}: the range is empty", text));
-    }
-    Ok((a, b))
-}
-
-/// Parses "I/N" (1-based).
-fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let (i, n) = text
-        .split_once('/')
-        .ok_or_else(|| format!("--shard {}: expected I/N", text))?;
-    let (i, n): (u64, u64) = match (i.parse(), n.parse()) {
-        (Ok(i), Ok(n)) => (i, n),
-        _ => return Err(format!("--shard {}: I and N must be numbers", text)),
-    };
-    if n == 0 || i == 0 || i > n {
-        return Err(format!("--shard {}: need 1 <= I <= N", text));
-    }
-    Ok((i, n))
-}
-
-fn sweep(name: &str, seeds: &str, jobs: Option<usize>, shard: Option<&str>) -> ExitCode {
-    let scenario = match registry::load(name) {
-        Ok(s) => s,
-        Err(e) => return bad_input(&e),
-    };
-    let (first, last) = match parse_seed_range(seeds) {
-        Ok(r) => r,
-        Err(e) => return bad_input(&e),
-    };
-    let (shard_index, shard_count) = match shard.map(parse_shard).transpose() {
-        Ok(s) => s.unwrap_or((1, 1)),
-        Err(e) => return bad_input(&e),
-    };
-    let all: Vec<u64> = (first..=last)
-        .filter(|s| (s - first) % shard_count == shard_index - 1)
-        .collect();
-    let jobs = jobs
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-        .max(1);
-    let bar = indicatif::ProgressBar::new(all.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg}")
-            .expect("valid template"),
-    );
-    let next = Arc::new(AtomicU64::new(0));
-    let failures = Arc::new(Mutex::new(Vec::<(u64, String)>::new()));
-    let seeds = Arc::new(all);
-    let scenario = Arc::new(scenario);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            let (next, failures, seeds, scenario, bar) = (
-                next.clone(),
-                failures.clone(),
-                seeds.clone(),
-                scenario.clone(),
-                bar.clone(),
-            );
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::SeqCst) as usize;
-                let Some(&seed) = seeds.get(i) else { return };
-                let outcome = match runner::run(&scenario, name, seed) {
-                    Ok(out) if out.report.passed => None,
-                    Ok(out) => {
-                        let failed: Vec<&str> = out
-                            .report
-                            .expectations
-                            .iter()
-                            .filter(|e| !e.passed)
-                            .map(|e| e.that.as_str())
-                            .collect();
-                        Some(failed.join("; "))
-                    }
-                    Err(e) => Some(e),
-                };
-                if let Some(why) = outcome {
-                    bar.println(format!(
-                        "FAIL seed {}: {}\n  replay: redsim run {} --seed {}",
-                        seed, why, name, seed
-                    ));
-                    failures.lock().expect("no poisoned lock").push((seed, why));
-                }
-                bar.inc(1);
-                bar.set_message(format!(
-                    "{} failed",
-                    failures.lock().expect("no poisoned lock").len()
-                ));
-            });
-        }
-    });
-    bar.finish();
-    let failures = failures.lock().expect("no poisoned lock");
-    println!(
-        "sweep {}: {} seeds, {} passed, {} failed",
-        name,
-        seeds.len(),
-        seeds.len() - failures.len(),
-        failures.len()
-    );
-    if failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+        out(&format!(
+            "replay: {} seed {}: DIVERGED: recorded {} but this build gives {}\n",
+            recorded.scenario, recorded.seed, recorded.trace_hash, output.report.trace_hash
+        ));
         ExitCode::from(1)
     }
 }
 
 fn serve(bind: &str, port: u16, config: Option<&Path>) -> ExitCode {
-    let config = match config {
-        None => redsim_engine::Config::default(),
-        Some(path) => {
-            let text = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) => return bad_input(&format!("{}: {}", path.display(), e)),
-            };
-            let lines: Vec<&str> = text.lines().collect();
-            match redsim_engine::Config::from_conf_lines(&lines) {
-                Ok(c) => c,
-                Err((line, e)) => return bad_input(&format!("{}:{}: {}", path.display(), line, e)),
-            }
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(path) = config {
+        match std::fs::read_to_string(path) {
+            Ok(text) => lines = text.lines().map(str::to_string).collect(),
+            Err(e) => return bad_input(&format!("{}: {}", path.display(), e)),
+        }
+    }
+    let mut config = match redsim_engine::Config::from_conf_lines(&lines) {
+        Ok(c) => c,
+        Err((line, e)) => {
+            return bad_input(&format!(
+                "{}:{}: {}",
+                config.map(|p| p.display().to_string()).unwrap_or_default(),
+                line,
+                e
+            ))
         }
     };
-    match crate::serve::serve(bind, port, config) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => bad_input(&format!("serve {}:{}: {}", bind, port, e)),
+    // redis-server's dir is the directory it was started in unless the
+    // configuration names one; CONFIG GET dir shows it absolute.
+    let names_dir = lines.iter().any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("dir"))
+    });
+    if !names_dir {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| ".".into());
+        if let Err(e) = config.set("dir", &[cwd]) {
+            return bad_input(&format!("dir: {:?}", e));
+        }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn seed_ranges_and_shards() {
-        assert_eq!(parse_seed_range("1..100"), Ok((1, 100)));
-        assert!(parse_seed_range("5..1").is_err());
-        assert_eq!(parse_shard("2/4"), Ok((2, 4)));
-        assert!(parse_shard("0/4").is_err());
+    match crate::serve::serve(bind, port, config) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            err_line(&format!("redsim: serve {}:{}: {}", bind, port, e));
+            ExitCode::from(1)
+        }
     }
 }

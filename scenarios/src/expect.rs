@@ -227,6 +227,17 @@ fn parse_call<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 /// `<event>` or `<node>:<event>`. Event names start with '+' or '-' or a letter; a node prefix is
 /// a simple name followed by ':'.
 fn parse_event_ref(inner: &str, call: &str) -> Result<(Option<String>, String), String> {
+    let (node, event) = parse_event_parts(inner, call)?;
+    if !crate::spec::known::is_known_event(&event) {
+        return Err(format!(
+            "unknown event '{}' in {}() (events: fault:<kind>, admin, admin-reply, bgsave_done, full_sync, replica_online, oom-kill, swap, Sentinel's +sdown, +switch-master, ...)",
+            event, call
+        ));
+    }
+    Ok((node, event))
+}
+
+fn parse_event_parts(inner: &str, call: &str) -> Result<(Option<String>, String), String> {
     if inner.is_empty() {
         return Err(format!("{}() needs an event name", call));
     }
@@ -307,7 +318,7 @@ fn parse_workload_field(rest: &str) -> Result<Lhs, String> {
         });
     }
     Err(format!(
-        "unknown workload history field '{}' (expected one of: {}, errors.<CODE>, latency_ms.p50|p99|p999|max)",
+        "unknown workload history field '{}' (expected one of: {}, errors.<CODE> with a Redis error code such as NOREPLICAS, latency_ms.p50|p99|p999|max)",
         field,
         WORKLOAD_HISTORY_FIELDS.join(", ")
     ))
@@ -316,7 +327,7 @@ fn parse_workload_field(rest: &str) -> Result<Lhs, String> {
 fn is_errors_or_latency(field: &str) -> bool {
     field
         .strip_prefix("errors.")
-        .is_some_and(|code| !code.is_empty())
+        .is_some_and(|code| crate::spec::known::ERROR_CLASSES.contains(&code))
         || field
             .strip_prefix("latency_ms.")
             .is_some_and(|p| LATENCY_FIELDS.contains(&p))
@@ -327,7 +338,7 @@ fn parse_history_field(field: &str) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "unknown history field '{}' (expected one of: {}, errors.<CODE>, latency_ms.p50|p99|p999|max)",
+        "unknown history field '{}' (expected one of: {}, errors.<CODE> with a Redis error code such as NOREPLICAS, latency_ms.p50|p99|p999|max)",
         field,
         HISTORY_FIELDS.join(", ")
     ))

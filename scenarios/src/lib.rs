@@ -10,5 +10,7 @@ pub mod preload;
 pub mod registry;
 pub mod runner;
 pub mod serve;
+mod serve_disk;
 pub mod spec;
+pub mod sweep;
 pub mod units;

@@ -62,3 +62,16 @@ pub fn load(name_or_path: &str) -> Result<Scenario, String> {
     }
     Scenario::from_toml_file(path).map_err(|e| e.to_string())
 }
+
+/// The file name and text a scenario was loaded from, for messages that
+/// name a line.
+pub fn source(name_or_path: &str) -> Option<(String, String)> {
+    if let Some(b) = builtin(name_or_path) {
+        return Some((
+            format!("scenarios/specs/{}.toml", b.name),
+            b.toml.to_string(),
+        ));
+    }
+    let text = std::fs::read_to_string(name_or_path).ok()?;
+    Some((name_or_path.to_string(), text))
+}

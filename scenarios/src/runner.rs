@@ -9,11 +9,16 @@ use redsim_sim::history::{HistorySummary, LatencyMs};
 use redsim_sim::machine::MachineSpec;
 use redsim_sim::world::{NodeSpec, World, WorldSpec};
 
-use crate::spec::{Action, Distribution, MachineParams, Scenario, WorkloadKind};
+use crate::spec::{Action, Distribution, MachineParams, Scenario, Step, WorkloadKind};
+use redsim_sim::trace::NotableEvent;
 
 /// The outcome of one run: the report and the compact trace for snapshots.
 pub struct RunOutput {
     pub report: Report,
+    /// Command steps whose reply broke the step's rule (an error reply
+    /// without `expect_error`, or not the expected error): (step index,
+    /// message). Such a run does not pass.
+    pub step_errors: Vec<(usize, String)>,
     /// One line per notable event ("<t_ms> <node> <event> <detail>").
     pub trace_snapshot: String,
 }
@@ -181,12 +186,64 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
         series.nodes = node_series;
     }
     let results = crate::expect::evaluate_all(&resolved.expectations(), &rep);
-    rep.passed = results.iter().all(|r| r.passed);
+    let step_errors = admin_reply_problems(&resolved, world.notable_events());
+    rep.passed = results.iter().all(|r| r.passed) && step_errors.is_empty();
     rep.expectations = results;
     Ok(RunOutput {
         report: rep,
+        step_errors,
         trace_snapshot: world.trace_snapshot(),
     })
+}
+
+/// Pairs each command step with its reply: per node, the k-th admin
+/// command that reached a running node got the k-th reply (one loop, in
+/// order). An error reply needs `expect_error` (a prefix of the error
+/// text); `expect_error` needs an error reply.
+fn admin_reply_problems(scenario: &Scenario, events: &[NotableEvent]) -> Vec<(usize, String)> {
+    let mut steps: Vec<(u64, usize, &Step)> = (scenario.steps.iter().enumerate())
+        .filter(|(_, s)| s.command.is_some())
+        .map(|(i, s)| (s.at_ms, i, s))
+        .collect();
+    steps.sort_by_key(|&(at_ms, i, _)| (at_ms, i));
+    let mut problems = Vec::new();
+    let mut nodes: Vec<&str> = steps
+        .iter()
+        .filter_map(|(_, _, s)| s.node.as_deref())
+        .collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    for node in nodes {
+        let admits = events
+            .iter()
+            .filter(|e| e.node == node && e.event == "admin");
+        let mut replies = events
+            .iter()
+            .filter(|e| e.node == node && e.event == "admin-reply");
+        let node_steps = steps
+            .iter()
+            .filter(|(_, _, s)| s.node.as_deref() == Some(node));
+        for ((_, index, step), admit) in node_steps.zip(admits) {
+            if admit.detail.ends_with("(node down)") {
+                continue;
+            }
+            let Some(reply) = replies.next() else { break };
+            let text = reply.detail.split_once(" -> ").map_or("", |(_, r)| r);
+            let error = text.strip_prefix("(error) ");
+            let command = step.command.as_deref().unwrap_or_default();
+            let problem = match (error, step.expect_error.as_deref()) {
+                (Some(e), None) => Some(format!("'{}' got an error reply: {} (a step that expects it says expect_error = \"{}\")", command, e, e.split(' ').next().unwrap_or(e))),
+                (Some(e), Some(want)) if !e.starts_with(want) => Some(format!("'{}' got the error '{}', not the expected '{}'", command, e, want)),
+                (None, Some(want)) => Some(format!("'{}' replied {} but the step expects the error '{}'", command, text, want)),
+                _ => None,
+            };
+            if let Some(p) = problem {
+                problems.push((*index, p));
+            }
+        }
+    }
+    problems.sort();
+    problems
 }
 
 /// Runs the world to `end_us` one virtual second at a time, sampling every Redis node at the

@@ -4,6 +4,12 @@
 //! One thread owns the engine (Redis's single-threaded loop); one reader
 //! thread per socket forwards bytes to it over a channel. Real time is read
 //! here, in the host, and passed in: the engine never reads a clock.
+//!
+//! Persistence is real: the engine's file operations (`Output::Disk`) run
+//! against the files of its `dir` (serve_disk.rs), a fork's job runs on a
+//! thread standing for the child process and reports its exit back into
+//! the loop, background fsyncs run on a thread and report `FsyncDone`, and
+//! SIGTERM / SIGINT reach the engine's shutdown as Redis's handler does.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -12,14 +18,21 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redsim_engine::{Config, ConnId, Engine, EngineOptions, Input, LogLevel, Output};
+use redsim_engine::{
+    ChildExitStatus, Config, ConnId, Engine, EngineOptions, Input, LogLevel, LogLine, Output,
+};
 
-enum Msg {
+use crate::serve_disk::{Children, Disk};
+
+pub(crate) enum Msg {
     Accepted(ConnId, TcpStream, String),
     Data(ConnId, Vec<u8>),
     Closed(ConnId),
     Connected(ConnId, TcpStream),
     ConnectFailed(ConnId),
+    FsyncDone(u64),
+    ChildExit(u32, ChildExitStatus),
+    Signal(i32),
 }
 
 fn now_us() -> u64 {
@@ -27,6 +40,51 @@ fn now_us() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
+}
+
+/// Redis's log timestamp, "06 Dec 2026 12:00:00.123" (UTC: the engine
+/// has no time zone, and servers usually run in UTC).
+pub fn redis_timestamp(unix_us: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = unix_us / 1_000_000;
+    let ms = (unix_us / 1000) % 1000;
+    let days = (secs / 86_400) as i64;
+    let sod = secs % 86_400;
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        ms
+    )
+}
+
+/// The host's side of the process: its sockets, files and children.
+struct Host {
+    engine: Engine,
+    rx: Receiver<Msg>,
+    tx: Sender<Msg>,
+    sockets: BTreeMap<ConnId, TcpStream>,
+    disk: Disk,
+    children: Children,
+    /// The pid the last child log lines belong to (Redis prints the child's pid).
+    last_child_pid: u32,
+    verbosity: LogLevel,
 }
 
 fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
@@ -48,43 +106,59 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
     });
 }
 
-/// Runs the server until the process is killed.
-pub fn serve(bind: &str, port: u16, config: Config) -> std::io::Result<()> {
-    let (engine, rx, tx) = start(bind, port, config)?;
-    event_loop(engine, rx, tx)
+/// Runs the server until SHUTDOWN or a signal ends it; returns the exit
+/// code (0 after a clean shutdown).
+pub fn serve(bind: &str, port: u16, config: Config) -> std::io::Result<i32> {
+    let host = start(bind, port, config)?;
+    watch_signals(host.tx.clone())?;
+    Ok(event_loop(host))
 }
 
 /// Starts the server on a background thread and returns the port it listens
 /// on; port 0 picks a free one (the differential test uses this).
 pub fn spawn(bind: &str, port: u16, config: Config) -> std::io::Result<u16> {
-    let (engine, rx, tx) = start(bind, port, config)?;
-    let port = engine.server().options.port;
+    let host = start(bind, port, config)?;
+    let port = host.engine.server().options.port;
     thread::Builder::new()
         .name("redsim-serve".into())
-        .spawn(move || event_loop(engine, rx, tx))?;
+        .spawn(move || event_loop(host))?;
     Ok(port)
 }
 
-/// Binds the listener, starts the accept thread and builds the engine.
-fn start(
-    bind: &str,
-    port: u16,
-    config: Config,
-) -> std::io::Result<(Engine, Receiver<Msg>, Sender<Msg>)> {
+/// SIGTERM and SIGINT become messages to the loop, as Redis's handler only
+/// sets shutdown_asap for serverCron. signal-hook rather than ctrlc: the
+/// loop must know which signal came (the log line, shutdown-on-sigterm vs
+/// shutdown-on-sigint), and a second SIGINT must reach it too.
+fn watch_signals(tx: Sender<Msg>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    thread::Builder::new()
+        .name("redsim-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Msg::Signal(sig)).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Binds the listener, starts the accept thread, reads the files of `dir`
+/// and builds the engine (which loads its dataset from them).
+fn start(bind: &str, port: u16, config: Config) -> std::io::Result<Host> {
     let listener = TcpListener::bind((bind, port))?;
     let port = listener.local_addr()?.port();
     let (tx, rx) = mpsc::channel::<Msg>();
     let accept_tx = tx.clone();
     thread::spawn(move || {
-        let mut next = 1u64;
-        for stream in listener.incoming().flatten() {
+        for (next, stream) in (1u64..).zip(listener.incoming().flatten()) {
             let _ = stream.set_nodelay(true);
             let peer = stream
                 .peer_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_default();
             let conn = ConnId(next);
-            next += 1;
             let Ok(reader) = stream.try_clone() else {
                 continue;
             };
@@ -94,34 +168,113 @@ fn start(
             spawn_reader(conn, reader, accept_tx.clone());
         }
     });
+    let disk = Disk::new(std::env::current_dir()?);
+    let dir = disk.dir_of(&config);
+    // Redis chdirs into `dir` at start and exits if it cannot.
+    if !dir.is_dir() {
+        let e = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        return Err(io_context(
+            e,
+            &format!("Can't chdir to '{}'", dir.display()),
+        ));
+    }
+    let files = crate::serve_disk::startup_files(&dir, &config)?;
+    let verbosity = verbosity(&config);
+    let pid = std::process::id();
     let options = EngineOptions {
         seed: now_us(),
-        pid: std::process::id(),
+        pid,
         port,
+        files,
         ..Default::default()
     };
+    print_log(
+        pid,
+        'M',
+        LogLevel::Notice,
+        &format!("Running mode=standalone, port={}.", port),
+    );
     let engine = Engine::new(config, options, now_us());
-    eprintln!("redsim serve: listening on {}:{}", bind, port);
-    Ok((engine, rx, tx))
+    let host = Host {
+        engine,
+        rx,
+        tx,
+        sockets: BTreeMap::new(),
+        disk,
+        children: Children::default(),
+        last_child_pid: pid,
+        verbosity,
+    };
+    Ok(host)
 }
 
-fn event_loop(mut engine: Engine, rx: Receiver<Msg>, tx: Sender<Msg>) -> std::io::Result<()> {
-    let mut sockets: BTreeMap<ConnId, TcpStream> = BTreeMap::new();
-    drain(&mut engine, &mut sockets, &tx);
+fn io_context(e: std::io::Error, what: &str) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {}", what, e))
+}
+
+fn verbosity(config: &Config) -> LogLevel {
+    match config.get("loglevel").as_deref() {
+        Some("debug") => LogLevel::Debug,
+        Some("verbose") => LogLevel::Verbose,
+        Some("warning") => LogLevel::Warning,
+        _ => LogLevel::Notice,
+    }
+}
+
+fn print_log(pid: u32, role: char, level: LogLevel, message: &str) {
+    eprintln!(
+        "{}:{} {} {} {}",
+        pid,
+        role,
+        redis_timestamp(now_us()),
+        level.marker(),
+        message
+    );
+}
+
+fn event_loop(mut host: Host) -> i32 {
+    host.drain(false);
+    if let Some(code) = host.engine.exit_code() {
+        return code;
+    }
     loop {
-        let wait_us = engine
+        let wait_us = host
+            .engine
             .poll_timeout()
             .map(|t| t.saturating_sub(now_us()))
             .unwrap_or(100_000);
-        let msg = match rx.recv_timeout(Duration::from_micros(wait_us)) {
+        let msg = match host.rx.recv_timeout(Duration::from_micros(wait_us)) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            Err(RecvTimeoutError::Disconnected) => return 0,
         };
-        let step = match msg {
+        let from_signal = matches!(msg, Some(Msg::Signal(_)));
+        let step = host.handle(msg);
+        // The engine reports virtual CPU time; on real hardware the real time
+        // already passed while it ran, so there is nothing to wait for here,
+        // except DEBUG SLEEP, whose cost is all blocking.
+        if step.cpu_us > 50_000 {
+            thread::sleep(Duration::from_micros(step.cpu_us));
+        }
+        host.drain(from_signal);
+        if now_us() >= host.engine.poll_timeout().unwrap_or(u64::MAX) {
+            host.engine.handle_timeout(now_us());
+            host.drain(false);
+        }
+        if let Some(code) = host.engine.exit_code() {
+            host.close_all();
+            return code;
+        }
+    }
+}
+
+impl Host {
+    fn handle(&mut self, msg: Option<Msg>) -> redsim_engine::Step {
+        let engine = &mut self.engine;
+        match msg {
             None => engine.handle_timeout(now_us()),
             Some(Msg::Accepted(conn, stream, peer)) => {
-                sockets.insert(conn, stream);
+                self.sockets.insert(conn, stream);
                 engine.handle_input(now_us(), Input::Accepted { conn, peer })
             }
             Some(Msg::Data(conn, bytes)) => engine.handle_input(
@@ -132,77 +285,144 @@ fn event_loop(mut engine: Engine, rx: Receiver<Msg>, tx: Sender<Msg>) -> std::io
                 },
             ),
             Some(Msg::Closed(conn)) => {
-                sockets.remove(&conn);
+                self.sockets.remove(&conn);
                 engine.handle_input(now_us(), Input::Closed { conn })
             }
             Some(Msg::Connected(conn, stream)) => {
-                sockets.insert(conn, stream);
+                self.sockets.insert(conn, stream);
                 engine.handle_input(now_us(), Input::Connected { conn })
             }
             Some(Msg::ConnectFailed(conn)) => {
                 engine.handle_input(now_us(), Input::ConnectFailed { conn })
             }
+            Some(Msg::FsyncDone(token)) => {
+                engine.handle_input(now_us(), Input::FsyncDone { token })
+            }
+            Some(Msg::ChildExit(pid, status)) => {
+                self.children.reaped(pid);
+                self.last_child_pid = pid;
+                engine.handle_input(now_us(), Input::ChildExit { pid, status })
+            }
+            Some(Msg::Signal(sig)) => engine.signal(now_us(), sig),
+        }
+    }
+
+    /// Carries out the engine's outputs in order. A child the engine no
+    /// longer counts as running was killed (killRDBChild,
+    /// killAppendOnlyChild): it is stopped first, so it cannot rename its
+    /// file over one the outputs below write.
+    fn drain(&mut self, from_signal: bool) {
+        let running = self.engine.server().child.as_ref().map(|c| c.pid);
+        self.children.kill_all_but(running, &self.tx);
+        while let Some(out) = self.engine.poll_output() {
+            match out {
+                Output::Send { conn, bytes } => {
+                    if let Some(s) = self.sockets.get_mut(&conn) {
+                        let _ = s.write_all(&bytes);
+                    }
+                }
+                Output::Disk(op) => {
+                    let dir = self.disk.dir_of(&self.engine.server().config);
+                    if let Err(e) = self.disk.apply(&dir, &op, &self.tx) {
+                        self.fatal_disk_error(&e);
+                    }
+                }
+                Output::Fork(request) => {
+                    let dir = self.disk.dir_of(&self.engine.server().config);
+                    self.children.start(&dir, request, &self.tx);
+                }
+                Output::Close { conn } => {
+                    if let Some(s) = self.sockets.remove(&conn) {
+                        let _ = s.shutdown(Shutdown::Both);
+                    }
+                }
+                Output::Connect { conn, host, port } => connect(conn, host, port, self.tx.clone()),
+                Output::Log(line) => self.log(&line, from_signal),
+                Output::Event(_) => {}
+            }
+        }
+    }
+
+    fn log(&self, line: &LogLine, from_signal: bool) {
+        if line.level < self.verbosity {
+            return;
+        }
+        let pid = std::process::id();
+        if from_signal {
+            // serverLogFromHandler: no role, no milliseconds, and the unix time.
+            eprintln!(
+                "{}:signal-handler ({}) {}",
+                pid,
+                now_us() / 1_000_000,
+                line.message
+            );
+            return;
+        }
+        let pid = if line.role == 'C' {
+            self.last_child_pid
+        } else {
+            pid
         };
-        // The engine reports virtual CPU time; on real hardware the real time
-        // already passed while it ran, so there is nothing to wait for here,
-        // except DEBUG SLEEP, whose cost is all blocking.
-        if step.cpu_us > 50_000 {
-            thread::sleep(Duration::from_micros(step.cpu_us));
+        print_log(pid, line.role, line.level, &line.message);
+    }
+
+    /// A file operation failed. The engine cannot hear of it (it models no
+    /// disk errors), and the outputs after it may report the data as saved
+    /// ("DB saved on disk", +OK): rather than report a save that was not
+    /// written, the process exits here, as Redis does on an AOF write
+    /// error it cannot recover from.
+    fn fatal_disk_error(&mut self, e: &str) -> ! {
+        print_log(
+            std::process::id(),
+            'M',
+            LogLevel::Warning,
+            &format!("Fatal: {}. Exiting.", e),
+        );
+        self.close_all();
+        std::process::exit(1);
+    }
+
+    fn close_all(&mut self) {
+        self.children.kill_all_but(None, &self.tx);
+        for (_, s) in std::mem::take(&mut self.sockets) {
+            let _ = s.shutdown(Shutdown::Both);
         }
-        if now_us() >= engine.poll_timeout().unwrap_or(u64::MAX) {
-            engine.handle_timeout(now_us());
-        }
-        drain(&mut engine, &mut sockets, &tx);
     }
 }
 
-fn drain(engine: &mut Engine, sockets: &mut BTreeMap<ConnId, TcpStream>, tx: &Sender<Msg>) {
-    while let Some(out) = engine.poll_output() {
-        match out {
-            Output::Send { conn, bytes } => {
-                if let Some(s) = sockets.get_mut(&conn) {
-                    let _ = s.write_all(&bytes);
+fn connect(conn: ConnId, host: String, port: u16, tx: Sender<Msg>) {
+    thread::spawn(move || match TcpStream::connect((host.as_str(), port)) {
+        Ok(stream) => {
+            let _ = stream.set_nodelay(true);
+            match stream.try_clone() {
+                Ok(reader) => {
+                    let _ = tx.send(Msg::Connected(conn, stream));
+                    spawn_reader(conn, reader, tx);
+                }
+                Err(_) => {
+                    let _ = tx.send(Msg::ConnectFailed(conn));
                 }
             }
-            // Real files and child processes for serve arrive with the persistence model.
-            Output::Disk(_) | Output::Fork(_) => {}
-            Output::Close { conn } => {
-                if let Some(s) = sockets.remove(&conn) {
-                    let _ = s.shutdown(Shutdown::Both);
-                }
-            }
-            Output::Connect { conn, host, port } => {
-                let tx = tx.clone();
-                thread::spawn(move || match TcpStream::connect((host.as_str(), port)) {
-                    Ok(stream) => {
-                        let _ = stream.set_nodelay(true);
-                        match stream.try_clone() {
-                            Ok(reader) => {
-                                let _ = tx.send(Msg::Connected(conn, stream));
-                                spawn_reader(conn, reader, tx);
-                            }
-                            Err(_) => {
-                                let _ = tx.send(Msg::ConnectFailed(conn));
-                            }
-                        }
-                    }
-                    Err(_) => {
-                        let _ = tx.send(Msg::ConnectFailed(conn));
-                    }
-                });
-            }
-            Output::Log(line) => {
-                if line.level >= LogLevel::Notice {
-                    eprintln!(
-                        "{}:{} {} {}",
-                        std::process::id(),
-                        line.role,
-                        line.level.marker(),
-                        line.message
-                    );
-                }
-            }
-            Output::Event(_) => {}
         }
+        Err(_) => {
+            let _ = tx.send(Msg::ConnectFailed(conn));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_have_redis_format() {
+        // 2026-12-06 12:47:30.264 UTC
+        assert_eq!(
+            super::redis_timestamp(1_796_561_250_264_000),
+            "06 Dec 2026 12:47:30.264"
+        );
+        assert_eq!(super::redis_timestamp(0), "01 Jan 1970 00:00:00.000");
+        assert_eq!(
+            super::redis_timestamp(951_782_400_000_000),
+            "29 Feb 2000 00:00:00.000"
+        );
     }
 }

@@ -1,10 +1,11 @@
-//! The Scenario model: the TOML shape of SPEC.md "Scenarios", key for key.
+//! The Scenario model: the TOML shape of docs/scenario-format.md, key for key.
 //!
 //! The model is the file's shape (every key a field, unknown keys rejected), so a file, the
 //! Rust builder and a report's `scenario_resolved` all hold the same value. Meaning that serde
 //! cannot check (units, node names, fault keys, redis.conf lines, expectations) is checked by
 //! `validate`, and every problem is reported as "<file>:<line>:<col>: <key path>: <message>".
 
+pub mod known;
 mod locate;
 mod validate;
 
@@ -452,6 +453,10 @@ pub struct Step {
     /// seeded whole-sector prefix on disk (a torn write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torn: Option<bool>,
+    /// On a command step: the reply must be an error starting with this
+    /// text. Without it, an error reply fails the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_error: Option<String>,
 }
 
 /// What a step does, typed.
@@ -645,6 +650,28 @@ fn one_line(message: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A problem found while the scenario ran (a command step's reply), located
+/// in the scenario's text as "<file>:<line>:<col>: step[3].command: ...".
+pub fn locate_step_problem(text: &str, file: &str, step: usize, message: &str) -> String {
+    let path = KeyPath::default().key("step").index(step).key("command");
+    let issue = match toml_edit::ImDocument::parse(text) {
+        Ok(document) => {
+            let problem = Problem {
+                path: path.clone(),
+                message: message.to_string(),
+            };
+            locate::SpanIndex::new(&document).locate(text, &problem)
+        }
+        Err(_) => SpecIssue {
+            line: None,
+            column: None,
+            key: path.to_string(),
+            message: message.to_string(),
+        },
+    };
+    SpecError::single(file, issue).to_string()
 }
 
 /// The name files get when the builder made the scenario.

@@ -157,3 +157,162 @@ fn sweep_runs_seeds_and_shards() {
     assert_eq!(code, 0);
     assert!(out.contains("2 seeds, 2 passed, 0 failed"), "{}", out);
 }
+
+fn redsim_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("redsim runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A scenario whose expectation fails at every seed but 2's... at every seed:
+/// history.ok is never 0 with writes going on.
+fn failing_file(name: &str) -> String {
+    temp_file(
+        name,
+        &format!("{}\n[[expect]]\nthat = \"history.ok == 0\"\n", SMALL),
+    )
+}
+
+#[test]
+fn sweep_prints_failing_seeds_and_replays_when_stdout_is_not_a_terminal() {
+    let file = failing_file("sweep_fail.toml");
+    let (code, out, _) = redsim(&["sweep", &file, "--seeds", "3,5", "--jobs", "1"]);
+    assert_eq!(code, 1);
+    for seed in ["3", "5"] {
+        assert!(
+            out.contains(&format!("FAIL seed {}: history.ok == 0", seed)),
+            "{}",
+            out
+        );
+        assert!(
+            out.contains(&format!("replay: redsim run {} --seed {}", file, seed)),
+            "{}",
+            out
+        );
+    }
+    assert!(
+        out.contains("2 seeds, 0 passed, 2 failed") && out.contains("failing seeds: 3,5"),
+        "{}",
+        out
+    );
+}
+
+#[test]
+fn sweep_formats_json_and_junit() {
+    let file = failing_file("sweep_formats.toml");
+    let (code, out, err) = redsim(&["sweep", &file, "--seeds", "1..2", "--format", "json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document on stdout");
+    assert_eq!(doc["seeds"], serde_json::json!([1, 2]));
+    assert_eq!(doc["failed"], 2);
+    assert_eq!(
+        doc["results"][0]["replay"],
+        format!("redsim run {} --seed 1", file)
+    );
+    assert!(
+        err.contains("FAIL seed 1"),
+        "failures still reach the CI log on stderr: {}",
+        err
+    );
+    let (code, out, _) = redsim(&["sweep", &file, "--seeds", "7", "--format", "junit"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("<?xml")
+            && out.contains("<testsuite")
+            && out.contains("tests=\"1\" failures=\"1\""),
+        "{}",
+        out
+    );
+    assert!(
+        out.contains("name=\"seed 7\"")
+            && out.contains("<failure message=\"history.ok == 0\">replay: redsim run"),
+        "{}",
+        out
+    );
+}
+
+#[test]
+fn shards_say_which_seeds_they_ran_take_a_job_index_and_merge() {
+    let file = failing_file("sweep_shards.toml");
+    let dir = std::path::Path::new(&file)
+        .parent()
+        .expect("dir")
+        .to_path_buf();
+    let mut jsons = Vec::new();
+    for index in ["0", "1"] {
+        let (code, out, _) = redsim_env(
+            &["sweep", &file, "--seeds", "1..5", "--shard", "auto/2"],
+            &[("JOB_COMPLETION_INDEX", index)],
+        );
+        assert_eq!(code, 1);
+        let expected = if index == "0" {
+            "shard 1/2: 3 seeds: 1,3,5"
+        } else {
+            "shard 2/2: 2 seeds: 2,4"
+        };
+        assert!(out.contains(expected), "{}", out);
+        let (_, json, _) = redsim_env(
+            &[
+                "sweep", &file, "--seeds", "1..5", "--shard", "auto/2", "--format", "json",
+            ],
+            &[("JOB_COMPLETION_INDEX", index)],
+        );
+        let path = dir.join(format!("shard{}.json", index));
+        std::fs::write(&path, json).expect("write shard result");
+        jsons.push(path.display().to_string());
+    }
+    let (code, out, _) = redsim(&["sweep", "--merge", &jsons[0], &jsons[1]]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("seeds 1..5") && out.contains("5 seeds, 0 passed, 5 failed"),
+        "{}",
+        out
+    );
+    assert!(out.contains("replay: redsim run"), "{}", out);
+    assert_eq!(
+        redsim_env(
+            &["sweep", &file, "--seeds", "1..5", "--shard", "auto/2"],
+            &[]
+        )
+        .0,
+        2
+    );
+    assert_eq!(
+        redsim(&["sweep", "--merge", &temp_file("not_json.json", "nope")]).0,
+        2
+    );
+    let passing = temp_file("sweep_pass.toml", SMALL);
+    let (_, json, _) = redsim(&["sweep", &passing, "--seeds", "1", "--format", "json"]);
+    let (code, out, _) = redsim(&["sweep", "--merge", &temp_file("pass.json", &json)]);
+    assert_eq!(code, 0, "{}", out);
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let file = temp_file("pipe.toml", SMALL);
+    for args in [vec!["run", file.as_str(), "--json"], vec!["list"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_redsim"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("redsim runs");
+        // The reader goes before the first line is written, as with `| head -0`.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("redsim ends");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{:?}: {}",
+            args,
+            err
+        );
+    }
+}

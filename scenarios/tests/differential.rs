@@ -606,8 +606,12 @@ fn start_redis() -> RedisGuard {
 
 fn start_redsim() -> u16 {
     // The same non-default settings redis-server was started with.
-    let config =
-        redsim_engine::Config::from_conf_lines(&["save \"\"", "appendonly no"]).expect("config");
+    // Its files (SAVE, FLUSHALL with save points) go to a directory of its own.
+    let dir = std::env::temp_dir().join(format!("redsim-differential-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir_line = format!("dir {}", dir.display());
+    let lines = ["save \"\"", "appendonly no", dir_line.as_str()];
+    let config = redsim_engine::Config::from_conf_lines(&lines).expect("config");
     let port = redsim_scenarios::serve::spawn("127.0.0.1", 0, config).expect("start redsim serve");
     wait_listening(port);
     port

@@ -10,7 +10,7 @@ use redsim_scenarios::expect::{evaluate_all, Expectation, Lhs, Op};
 use redsim_scenarios::spec::{Action, Scenario, Step, Thp};
 use serde_json::{json, Value};
 
-/// The SPEC.md example, verbatim apart from the workload's `on` machine being named in a group.
+/// The example of docs/scenario-format.md, verbatim (checked below).
 const SPEC_EXAMPLE: &str = r#"title = "backlog overflow: replica cut off longer than the backlog holds"
 seeds = [1, 2, 3]                 # pinned for cargo test and CI
 duration_ms = 30_000
@@ -85,6 +85,15 @@ fn edit(from: &str, to: &str) -> String {
         from
     );
     SPEC_EXAMPLE.replace(from, to)
+}
+
+#[test]
+fn the_format_doc_holds_the_example() {
+    let doc = include_str!("../../docs/scenario-format.md");
+    assert!(
+        doc.contains(SPEC_EXAMPLE),
+        "docs/scenario-format.md must show SPEC_EXAMPLE"
+    );
 }
 
 #[test]
@@ -856,4 +865,182 @@ proptest! {
             let _ = e.evaluate(&report());
         }
     }
+}
+
+/// A strict file: the mistakes that would otherwise pass (or fail) silently
+/// at run time are errors with file:line.
+#[test]
+fn an_info_field_no_redis_node_has_is_an_error() {
+    assert_eq!(
+        error(&edit("m1.sync_full == 1", "m1.sync_fulll == 1")),
+        "x.toml:52:1: expect[0].that: 'm1.sync_fulll == 1': no redis node has an INFO field 'sync_fulll' (similar: sync_full, sync_partial_err, sync_partial_ok)"
+    );
+    // Fields that exist only in some states are known: a replica's, a
+    // child's, AOF's, numbered and per-command ones, the machine's.
+    for that in [
+        "r1.master_link_status == 'up'",
+        "r1.master_sync_left_bytes == 0",
+        "m1.slave0 != ''",
+        "m1.db0 != ''",
+        "m1.cmdstat_set != ''",
+        "m1.errorstat_NOREPLICAS == 0",
+        "m1.aof_delayed_fsync == 0",
+        "m1.min_slaves_good_slaves == 1",
+        "m1.rss_bytes_max > 0",
+        "m1.role == 'master'",
+    ] {
+        assert!(parse(&edit("m1.sync_full == 1", that)).is_ok(), "{}", that);
+    }
+}
+
+#[test]
+fn unknown_events_and_error_classes_are_errors() {
+    let message = error(&edit("m1.sync_full == 1", "count(+switchmaster) == 1"));
+    assert!(message.starts_with("x.toml:52:1: expect[0].that: 'count(+switchmaster) == 1': unknown event '+switchmaster' in count()"), "{}", message);
+    let message = error(&edit("m1.sync_full == 1", "first_ms(m1:bgsave-done) > 0"));
+    assert!(
+        message.contains("unknown event 'bgsave-done' in first_ms()"),
+        "{}",
+        message
+    );
+    for that in [
+        "count(+switch-master) == 1",
+        "count(m1:fault:partition) == 1",
+        "first_ms(bgsave_done) > 0",
+        "count(-failover-abort-no-good-slave) == 0",
+    ] {
+        assert!(parse(&edit("m1.sync_full == 1", that)).is_ok(), "{}", that);
+    }
+    let message = error(&edit("m1.sync_full == 1", "history.errors.NOREPLICA == 0"));
+    assert!(message.starts_with("x.toml:52:1: expect[0].that: 'history.errors.NOREPLICA == 0': unknown history field 'errors.NOREPLICA'"), "{}", message);
+    let message = error(&edit(
+        "m1.sync_full == 1",
+        "history.workloads.writers.errors.readonly == 0",
+    ));
+    assert!(
+        message.contains("unknown workload history field 'errors.readonly'"),
+        "{}",
+        message
+    );
+    assert!(parse(&edit("m1.sync_full == 1", "history.errors.NOREPLICAS == 0")).is_ok());
+    assert!(parse(&edit("m1.sync_full == 1", "history.errors.NOCONN == 0")).is_ok());
+}
+
+#[test]
+fn a_string_compared_with_a_number_is_an_error() {
+    assert_eq!(
+        error(&edit("m1.sync_full == 1", "m1.sync_full == 'one'")),
+        "x.toml:52:1: expect[0].that: 'm1.sync_full == 'one'': compares a number with the string \"one\""
+    );
+    assert_eq!(
+        error(&edit("m1.sync_full == 1", "m1.role == 1")),
+        "x.toml:52:1: expect[0].that: 'm1.role == 1': compares a text field with the number 1"
+    );
+    assert!(error(&edit("m1.sync_full == 1", "history.ok > 'many'"))
+        .contains("compares a number with the string \"many\""));
+    assert!(error(&edit("m1.sync_full == 1", "m1.role < 'slave'"))
+        .contains("text compares only with == or !="));
+    // A quoted number is a number.
+    assert!(parse(&edit("m1.sync_full == 1", "m1.sync_full == '1'")).is_ok());
+}
+
+#[test]
+fn unresolvable_targets_are_errors() {
+    assert_eq!(
+        error(&edit("target = \"m1\"", "target = \"cluster\"")),
+        "x.toml:27:1: workload[0].target: target 'cluster': Redis Cluster is not modelled yet; target a node by name"
+    );
+    let sentinel = "[[node]]\nname = \"s1\"\nkind = \"sentinel\"\nconfig = [\"sentinel monitor mymaster m1 6379 1\"]\n\n[[workload]]";
+    let with_sentinel = edit("[[workload]]", sentinel);
+    let monitored = with_sentinel.replace("target = \"m1\"", "target = \"sentinel:mymaster\"");
+    assert!(parse(&monitored).is_ok(), "{:?}", parse(&monitored));
+    let other = with_sentinel.replace("target = \"m1\"", "target = \"sentinel:other\"");
+    assert_eq!(
+        error(&other),
+        "x.toml:32:1: workload[0].target: target 'sentinel:other': no sentinel node monitors a master named 'other' (its config needs \"sentinel monitor other <host> <port> <quorum>\")"
+    );
+}
+
+#[test]
+fn expect_error_belongs_to_command_steps() {
+    let ok = edit(
+        "command = \"CLIENT KILL TYPE replica\"",
+        "command = \"CLIENT KILL TYPE replica\"\nexpect_error = \"ERR\"",
+    );
+    assert!(parse(&ok).is_ok());
+    let message = error(&edit(
+        "fault = \"heal\"",
+        "fault = \"heal\"\nexpect_error = \"ERR\"",
+    ));
+    assert!(
+        message.contains("step[2]") && message.contains("expect_error"),
+        "{}",
+        message
+    );
+}
+
+const ONE_NODE: &str = r#"title = "one node, one admin command"
+seeds = [1]
+duration_ms = 2_000
+
+[[node]]
+name = "m1"
+kind = "redis"
+config = []
+
+[[step]]
+at_ms = 1_500
+node = "m1"
+command = "CONFIG SET no-such-directive 1"
+"#;
+
+/// An admin command that gets an error reply fails the run (exit 2, with
+/// the step's file:line), unless the step says expect_error, a prefix of
+/// the error text; expect_error on a command that succeeds fails too.
+#[test]
+fn an_admin_command_error_reply_fails_the_run_unless_expected() {
+    let dir = std::env::temp_dir().join(format!("redsim-admin-error-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let run = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write scenario");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_redsim"))
+            .arg("run")
+            .arg(&path)
+            .output()
+            .expect("redsim runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            path.display().to_string(),
+        )
+    };
+    let (code, err, path) = run("unexpected.toml", ONE_NODE);
+    assert_eq!(code, Some(2), "{}", err);
+    let want = format!("{}:13:1: step[0].command: 'CONFIG SET no-such-directive 1' got an error reply: ERR Unknown option or number of arguments for CONFIG SET - 'no-such-directive'", path);
+    assert!(err.contains(&want), "{}\nwanted {}", err, want);
+    let expected = ONE_NODE.replace(
+        "directive 1\"\n",
+        "directive 1\"\nexpect_error = \"ERR Unknown option\"\n",
+    );
+    let (code, err, _) = run("expected.toml", &expected);
+    assert_eq!(code, Some(0), "{}", err);
+    let wrong = ONE_NODE.replace(
+        "directive 1\"\n",
+        "directive 1\"\nexpect_error = \"WRONGTYPE\"\n",
+    );
+    let (code, err, _) = run("wrong.toml", &wrong);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not the expected 'WRONGTYPE'"), "{}", err);
+    let succeeds = ONE_NODE.replace(
+        "CONFIG SET no-such-directive 1\"\n",
+        "PING\"\nexpect_error = \"ERR\"\n",
+    );
+    let (code, err, _) = run("succeeds.toml", &succeeds);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("'PING' replied PONG but the step expects the error 'ERR'"),
+        "{}",
+        err
+    );
 }

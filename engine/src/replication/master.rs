@@ -502,7 +502,7 @@ pub fn refresh_good_slaves_count(srv: &mut Server) {
 
 pub fn replconf_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         ctx.reply().err(errors::SYNTAX);
         return;
     }
@@ -547,7 +547,7 @@ pub fn replconf_command(ctx: &mut Ctx) {
 fn replica_info_mut<'a>(ctx: &'a mut Ctx) -> &'a mut ReplicaInfo {
     let ip = peer_ip(&ctx.c().peer);
     let now = ctx.srv.unixtime();
-    ctx.c().replica.get_or_insert_with(|| ReplicaInfo {
+    ctx.c().replica.get_or_insert(ReplicaInfo {
         state: SlaveState::WaitBgsaveStart,
         listening_port: 0,
         ip,
@@ -693,7 +693,10 @@ pub fn wait_timeouts(srv: &mut Server) {
 pub fn cron(srv: &mut Server) {
     let replicas = replica_conns(srv);
     let period = srv.config.hot.repl_ping_replica_period_s.max(1) as u64;
-    if srv.repl.cron_loops % period == 0 && !replicas.is_empty() && srv.repl.master.is_none() {
+    if srv.repl.cron_loops.is_multiple_of(period)
+        && !replicas.is_empty()
+        && srv.repl.master.is_none()
+    {
         feed_replicas(srv, srv.repl.slaveseldb, &[b"PING".to_vec()]);
     }
     let diskless_child = srv.repl.child.as_ref().is_some_and(|c| c.diskless);

@@ -17,6 +17,7 @@ pub fn send(engine: &mut Engine, now_us: u64, conn: ConnId, args: &[&str]) -> (S
 }
 
 /// Runs every timer that falls due up to `end_us`; returns `end_us`.
+#[allow(dead_code)]
 pub fn run_timers_until(engine: &mut Engine, now_us: u64, end_us: u64) -> u64 {
     let mut now = now_us;
     while let Some(t) = engine.poll_timeout() {
@@ -31,6 +32,7 @@ pub fn run_timers_until(engine: &mut Engine, now_us: u64, end_us: u64) -> u64 {
 }
 
 /// One INFO field, as text.
+#[allow(dead_code)]
 pub fn info_field(engine: &mut Engine, now_us: u64, field: &str) -> String {
     let fields = engine.info_fields(now_us);
     fields

@@ -1,11 +1,12 @@
 //! Checks what serde cannot: units, names, fault keys, redis.conf lines, expectations.
 //! Every check reports a key path and a message; none of them panics.
 
+use super::known;
 use super::{
     Action, KeyPath, Machine, Node, NodeKind, Preload, PreloadType, Problem, Scenario, Size, Step,
     Workload,
 };
-use crate::expect::Expectation;
+use crate::expect::{Expectation, Lhs, Op, Rhs};
 use std::collections::BTreeSet;
 
 /// The fault names a step's `fault` key accepts.
@@ -431,30 +432,56 @@ fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
 
 fn check_target(c: &mut Checker, path: KeyPath, target: &str) {
     if target == "cluster" {
-        return;
+        let message = "target 'cluster': Redis Cluster is not modelled yet; target a node by name";
+        return c.report(path, message.into());
     }
     if let Some(master) = target.strip_prefix("sentinel:") {
         if master.is_empty() {
-            c.report(
-                path,
-                "'sentinel:' needs a master name, e.g. \"sentinel:mymaster\"".into(),
-            );
-        } else if !c
+            let message = "'sentinel:' needs a master name, e.g. \"sentinel:mymaster\"";
+            return c.report(path, message.into());
+        }
+        let sentinels: Vec<&Node> = c
             .scenario
             .nodes
             .iter()
-            .any(|n| n.kind == NodeKind::Sentinel)
-        {
-            c.report(
+            .filter(|n| n.kind == NodeKind::Sentinel)
+            .collect();
+        if sentinels.is_empty() {
+            return c.report(
                 path,
                 format!("target '{}' needs at least one sentinel node", target),
             );
+        }
+        if !sentinels
+            .iter()
+            .any(|n| monitored_masters(n).contains(&master))
+        {
+            let message = format!("target '{}': no sentinel node monitors a master named '{}' (its config needs \"sentinel monitor {} <host> <port> <quorum>\")", target, master, master);
+            c.report(path, message);
         }
         return;
     }
     if !c.node_names.contains(target) {
         c.report(path, format!("unknown node '{}'", target));
     }
+}
+
+/// The master names a sentinel node's `sentinel monitor <name> ...` lines give.
+fn monitored_masters(node: &Node) -> Vec<&str> {
+    node.config
+        .iter()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                [s, m, name, ..]
+                    if s.eq_ignore_ascii_case("sentinel") && m.eq_ignore_ascii_case("monitor") =>
+                {
+                    Some(*name)
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn check_step(c: &mut Checker, path: &KeyPath, step: &Step) {
@@ -537,6 +564,7 @@ fn check_expect(c: &mut Checker, path: &KeyPath, that: &str) {
                     c.report(path.clone(), format!("'{}': unknown node '{}'", that, node));
                 }
             }
+            check_expect_names(c, path, that, &expectation);
             if let Some(workload) = expectation.workload_name() {
                 if !c.scenario.workloads.iter().any(|w| w.name == workload) {
                     let known: Vec<&str> = c
@@ -559,6 +587,54 @@ fn check_expect(c: &mut Checker, path: &KeyPath, that: &str) {
     }
 }
 
+/// An INFO field no node of that kind has, and a string compared with a
+/// number: both would only ever fail (or pass) silently at run time.
+fn check_expect_names(c: &mut Checker, path: &KeyPath, that: &str, e: &Expectation) {
+    let numeric_lhs = match &e.lhs {
+        Lhs::NodeField { node, field } => {
+            let kind = c
+                .scenario
+                .nodes
+                .iter()
+                .find(|n| n.name == *node)
+                .map(|n| n.kind);
+            if kind != Some(NodeKind::Redis) {
+                return;
+            }
+            match known::redis_field_is_numeric(field) {
+                Some(numeric) => numeric,
+                None => {
+                    let similar = known::similar_fields(field);
+                    let hint = if similar.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (similar: {})", similar.join(", "))
+                    };
+                    let message = format!(
+                        "'{}': no redis node has an INFO field '{}'{}",
+                        that, field, hint
+                    );
+                    return c.report(path.clone(), message);
+                }
+            }
+        }
+        _ => true,
+    };
+    let message = match (&e.rhs, numeric_lhs) {
+        (Rhs::Text(t), true) if t.trim().parse::<f64>().is_err() => {
+            format!("'{}': compares a number with the string \"{}\"", that, t)
+        }
+        (Rhs::Number(n), false) => {
+            format!("'{}': compares a text field with the number {}", that, n)
+        }
+        (Rhs::Text(_), false) if !matches!(e.op, Op::Eq | Op::Ne) => {
+            format!("'{}': text compares only with == or !=", that)
+        }
+        _ => return,
+    };
+    c.report(path.clone(), message);
+}
+
 /// The keys a step wrote, besides at_ms, in the model's field order.
 fn present_keys(step: &Step) -> Vec<&'static str> {
     let flags = [
@@ -575,6 +651,7 @@ fn present_keys(step: &Step) -> Vec<&'static str> {
         ("bytes", step.bytes.is_some()),
         ("jump_ms", step.jump_ms.is_some()),
         ("torn", step.torn.is_some()),
+        ("expect_error", step.expect_error.is_some()),
     ];
     flags
         .iter()
@@ -628,7 +705,11 @@ pub(crate) fn step_action(step: &Step) -> StepResult<Action> {
             "a step needs `fault = \"...\"`, or `node` and `command`".into(),
         )),
         (None, Some(command)) => {
-            reject_extra_keys(&present, &["node", "command"], "a command step")?;
+            reject_extra_keys(
+                &present,
+                &["node", "command", "expect_error"],
+                "a command step",
+            )?;
             let node = need(&step.node, "node", "a command step")?;
             if redsim_engine::resp::split_args(command.as_bytes())
                 .is_none_or(|args| args.is_empty())

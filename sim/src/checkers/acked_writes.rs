@@ -254,7 +254,8 @@ fn lost_increments(ops: &[(usize, &Op)], final_value: &FinalValue) -> Vec<usize>
         let later = by_invoke.partition_point(|&(invoke, _)| invoke <= done(w));
         final_count < reply(w) || lowest_from[later] <= reply(w)
     };
-    let (mut named, mut rest): (Vec<(usize, &Op)>, Vec<(usize, &Op)>) =
+    type Indexed<'a> = Vec<(usize, &'a Op)>;
+    let (mut named, mut rest): (Indexed, Indexed) =
         acked.into_iter().partition(|(_, w)| seen_below(w));
     named.sort_by_key(|(i, w)| (done(w), *i));
     // Highest reply first, then the latest acknowledgement, then the latest operation.
