@@ -44,6 +44,7 @@ fn main() {
         Input::Accepted {
             conn,
             peer: "127.0.0.1:1".into(),
+            local_port: 6379,
         },
     );
     for cmd in ["SET", "GET"] {

@@ -25,6 +25,8 @@ pub struct Child {
     pub pid: u32,
     pub kind: ChildKind,
     pub started_us: u64,
+    /// SIGUSR1 sent (killRDBChild); its exit is still to be reaped.
+    pub killed: bool,
 }
 
 /// Fork statistics (INFO stats: latest_fork_usec, total_forks).
@@ -36,22 +38,22 @@ pub struct ForkStats {
 }
 
 /// redisFork: stalls the loop for the page-table copy, records the child and
-/// asks the host to run `job`. Returns the child's pid, or None when another
-/// child is already running (EEXIST in Redis).
-pub fn fork(srv: &mut Server, kind: ChildKind, job: ChildJob) -> Option<u32> {
+/// asks the host to run `job`. Returns the child's pid. Callers check
+/// [`has_active_child`] first (Redis's EEXIST): at most one child runs.
+pub fn fork(srv: &mut Server, kind: ChildKind, job: ChildJob) -> u32 {
     fork_with(srv, kind, |_| job)
 }
 
 /// Like [`fork`], for jobs that name files after the child's pid
 /// (temp-<pid>.rdb): `make_job` gets the pid.
-pub fn fork_with(
-    srv: &mut Server,
-    kind: ChildKind,
-    make_job: impl FnOnce(u32) -> ChildJob,
-) -> Option<u32> {
-    if srv.child.is_some() {
-        return None;
-    }
+pub fn fork_with(srv: &mut Server, kind: ChildKind, make_job: impl FnOnce(u32) -> ChildJob) -> u32 {
+    // Every child the engine stops tracking was killed (Output::KillChild)
+    // first, so this is also the host's view: one child at a time.
+    assert!(
+        srv.child.is_none(),
+        "fork while child {:?} runs",
+        srv.child.as_ref().map(|c| c.pid)
+    );
     let rss = crate::memory::stats(srv).rss_bytes;
     let fork_us =
         (srv.options.machine.fork_ms_per_gb * 1000.0 * rss as f64 / (1u64 << 30) as f64) as u64;
@@ -64,12 +66,38 @@ pub fn fork_with(
         pid,
         kind,
         started_us: srv.now_us,
+        killed: false,
     });
     crate::memory::fork_started(srv);
     let job = make_job(pid);
     srv.outputs
         .push_back(Output::Fork(ForkRequest { pid, job }));
-    Some(pid)
+    pid
+}
+
+/// killRDBChild: SIGUSR1 to the RDB child. It stays the active child until
+/// the host reports its exit, which checkChildrenDone handles like any
+/// other (the "terminated by signal 10" log, the temp file removed).
+pub fn kill_rdb_child(srv: &mut Server) {
+    let Some(child) = srv.child.as_mut() else {
+        return;
+    };
+    if child.kind != ChildKind::Rdb || child.killed {
+        return;
+    }
+    child.killed = true;
+    let pid = child.pid;
+    srv.outputs.push_back(Output::KillChild { pid });
+}
+
+/// kill + waitpid, as killAppendOnlyChild does: the host stops the child
+/// and the engine forgets it at once (its later exit report is ignored).
+/// Returns the reaped child.
+pub fn kill_and_reap(srv: &mut Server) -> Option<Child> {
+    let child = srv.child.take()?;
+    srv.outputs.push_back(Output::KillChild { pid: child.pid });
+    crate::memory::child_ended(srv, child.kind);
+    Some(child)
 }
 
 pub fn has_active_child(srv: &Server) -> bool {

@@ -79,6 +79,29 @@ pub struct Command {
     pub handler: Handler,
     /// Subcommands (CONFIG GET, CLIENT LIST, ...). Empty for plain commands.
     pub subcommands: &'static [Command],
+    /// Where the keys are (Redis 7.0's first key, last key, step).
+    pub keys: KeySpec,
+}
+
+/// Redis's legacy key positions: `first` (0: no keys), `last` (negative:
+/// counted from the end, -1 the last argument), `step`; for movablekeys
+/// commands, the argument holding numkeys, whose keys follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+    /// movablekeys: numkeys is argv[numkeys_at], the keys come right after.
+    pub numkeys_at: Option<usize>,
+}
+
+impl KeySpec {
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+        numkeys_at: None,
+    };
 }
 
 impl Command {
@@ -89,6 +112,7 @@ impl Command {
             flags,
             handler,
             subcommands: &[],
+            keys: KeySpec::NONE,
         }
     }
     pub const fn container(
@@ -103,7 +127,55 @@ impl Command {
             flags,
             handler: no_handler,
             subcommands,
+            keys: KeySpec::NONE,
         }
+    }
+    /// Redis's first key, last key and step for this command.
+    pub const fn with_keys(mut self, first: i32, last: i32, step: i32) -> Command {
+        self.keys = KeySpec {
+            first,
+            last,
+            step,
+            numkeys_at: None,
+        };
+        self
+    }
+    /// movablekeys: numkeys at argv[at], then that many keys.
+    pub const fn movable_numkeys(mut self, at: usize) -> Command {
+        self.keys.numkeys_at = Some(at);
+        self
+    }
+    pub fn is_movable(&self) -> bool {
+        self.keys.numkeys_at.is_some()
+    }
+    /// getKeysFromCommand: the positions in `argv` that are keys, in
+    /// order (a destination first). Missing arguments, or a numkeys that
+    /// is not a positive count, give the keys found so far.
+    pub fn keys(&self, argv: &[Vec<u8>]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let spec = self.keys;
+        if spec.first > 0 {
+            let argc = argv.len() as i32;
+            let last = if spec.last < 0 {
+                argc + spec.last
+            } else {
+                spec.last
+            };
+            let mut i = spec.first;
+            while i <= last.min(argc - 1) {
+                out.push(i as usize);
+                i += spec.step.max(1);
+            }
+        }
+        if let Some(at) = spec.numkeys_at {
+            let numkeys = argv
+                .get(at)
+                .and_then(|a| crate::util::parse_i64(a))
+                .filter(|n| *n > 0)
+                .unwrap_or(0) as usize;
+            out.extend((at + 1..at + 1 + numkeys).filter(|&i| i < argv.len()));
+        }
+        out
     }
     pub fn is_write(&self) -> bool {
         self.flags & flags::WRITE != 0

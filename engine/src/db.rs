@@ -303,6 +303,8 @@ fn flushall_command(ctx: &mut Ctx) {
     let Some(lazy) = flush_flags(ctx) else { return };
     let removed = ctx.srv.empty_data_lazy(None, lazy);
     ctx.srv.dirty += removed as u64;
+    // flushAllDataAndResetRDB: a BGSAVE of the old data must not land.
+    crate::child::kill_rdb_child(ctx.srv);
     // With save points the empty dataset is saved at once (dirty back to
     // 0). FLUSHALL is propagated even when it changed nothing
     // (forceCommandPropagation), and only removed keys count as changes.
@@ -633,19 +635,19 @@ fn swapdb_command(ctx: &mut Ctx) {
 }
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("del", -2, flags::WRITE, del_command),
-    Command::new("unlink", -2, flags::WRITE | flags::FAST, unlink_command),
-    Command::new("exists", -2, flags::READONLY | flags::FAST, exists_command),
-    Command::new("type", 2, flags::READONLY | flags::FAST, type_command),
+    Command::new("del", -2, flags::WRITE, del_command).with_keys(1, -1, 1),
+    Command::new("unlink", -2, flags::WRITE | flags::FAST, unlink_command).with_keys(1, -1, 1),
+    Command::new("exists", -2, flags::READONLY | flags::FAST, exists_command).with_keys(1, -1, 1),
+    Command::new("type", 2, flags::READONLY | flags::FAST, type_command).with_keys(1, 1, 1),
     Command::new("dbsize", 1, flags::READONLY | flags::FAST, dbsize_command),
     Command::new("flushdb", -1, flags::WRITE, flushdb_command),
     Command::new("flushall", -1, flags::WRITE, flushall_command),
     Command::new("keys", 2, flags::READONLY, keys_command),
     Command::new("scan", -2, flags::READONLY, scan_command),
-    Command::new("rename", 3, flags::WRITE, rename_command),
-    Command::new("renamenx", 3, flags::WRITE | flags::FAST, renamenx_command),
+    Command::new("rename", 3, flags::WRITE, rename_command).with_keys(1, 2, 1),
+    Command::new("renamenx", 3, flags::WRITE | flags::FAST, renamenx_command).with_keys(1, 2, 1),
     Command::new("randomkey", 1, flags::READONLY, randomkey_command),
-    Command::new("move", 3, flags::WRITE | flags::FAST, move_command),
+    Command::new("move", 3, flags::WRITE | flags::FAST, move_command).with_keys(1, 1, 1),
     Command::new("swapdb", 3, flags::WRITE | flags::FAST, swapdb_command),
-    Command::new("copy", -3, flags::WRITE | flags::DENYOOM, copy_command),
+    Command::new("copy", -3, flags::WRITE | flags::DENYOOM, copy_command).with_keys(1, 2, 1),
 ];

@@ -206,10 +206,10 @@ const OBJECT_SUBCOMMANDS: &[Command] = &[
         flags::LOADING | flags::STALE,
         object_help_command,
     ),
-    Command::new("encoding", 3, flags::READONLY, object_key_command),
-    Command::new("refcount", 3, flags::READONLY, object_key_command),
-    Command::new("idletime", 3, flags::READONLY, object_key_command),
-    Command::new("freq", 3, flags::READONLY, object_key_command),
+    Command::new("encoding", 3, flags::READONLY, object_key_command).with_keys(2, 2, 1),
+    Command::new("refcount", 3, flags::READONLY, object_key_command).with_keys(2, 2, 1),
+    Command::new("idletime", 3, flags::READONLY, object_key_command).with_keys(2, 2, 1),
+    Command::new("freq", 3, flags::READONLY, object_key_command).with_keys(2, 2, 1),
 ];
 
 pub const COMMANDS: &[Command] = &[

@@ -337,28 +337,31 @@ fn persist_command(ctx: &mut Ctx) {
 }
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("expire", -3, flags::WRITE | flags::FAST, expire_command),
-    Command::new("pexpire", -3, flags::WRITE | flags::FAST, pexpire_command),
-    Command::new("expireat", -3, flags::WRITE | flags::FAST, expireat_command),
+    Command::new("expire", -3, flags::WRITE | flags::FAST, expire_command).with_keys(1, 1, 1),
+    Command::new("pexpire", -3, flags::WRITE | flags::FAST, pexpire_command).with_keys(1, 1, 1),
+    Command::new("expireat", -3, flags::WRITE | flags::FAST, expireat_command).with_keys(1, 1, 1),
     Command::new(
         "pexpireat",
         -3,
         flags::WRITE | flags::FAST,
         pexpireat_command,
-    ),
-    Command::new("ttl", 2, flags::READONLY | flags::FAST, ttl_command),
-    Command::new("pttl", 2, flags::READONLY | flags::FAST, pttl_command),
+    )
+    .with_keys(1, 1, 1),
+    Command::new("ttl", 2, flags::READONLY | flags::FAST, ttl_command).with_keys(1, 1, 1),
+    Command::new("pttl", 2, flags::READONLY | flags::FAST, pttl_command).with_keys(1, 1, 1),
     Command::new(
         "expiretime",
         2,
         flags::READONLY | flags::FAST,
         expiretime_command,
-    ),
+    )
+    .with_keys(1, 1, 1),
     Command::new(
         "pexpiretime",
         2,
         flags::READONLY | flags::FAST,
         pexpiretime_command,
-    ),
-    Command::new("persist", 2, flags::WRITE | flags::FAST, persist_command),
+    )
+    .with_keys(1, 1, 1),
+    Command::new("persist", 2, flags::WRITE | flags::FAST, persist_command).with_keys(1, 1, 1),
 ];

@@ -182,10 +182,20 @@ fn memory_section(srv: &Server) -> Fields {
         "mem_total_replication_buffers",
         srv.repl.backlog_histlen(),
     );
-    f(&mut v, "mem_clients_slaves", 0);
-    f(&mut v, "mem_clients_normal", 0);
+    // Replicas apart; masters and pubsub clients count as normal ones.
+    let (mut replicas_bytes, mut normal_bytes) = (0, 0);
+    for c in srv.clients.values() {
+        let bytes = crate::memory::client_memory_bytes(c);
+        if c.kind == crate::networking::ClientKind::Replica {
+            replicas_bytes += bytes;
+        } else {
+            normal_bytes += bytes;
+        }
+    }
+    f(&mut v, "mem_clients_slaves", replicas_bytes);
+    f(&mut v, "mem_clients_normal", normal_bytes);
     f(&mut v, "mem_cluster_links", 0);
-    f(&mut v, "mem_aof_buffer", 0);
+    f(&mut v, "mem_aof_buffer", srv.aof.buf.len());
     f(&mut v, "mem_allocator", "jemalloc-5.3.0");
     f(&mut v, "active_defrag_running", 0);
     f(
@@ -330,22 +340,19 @@ fn stats_section(srv: &Server) -> Fields {
     v
 }
 
+/// The model has one CPU figure: the main thread's virtual CPU time (the
+/// cost of every step), which it cannot split into user and system time,
+/// and the host, not the engine, runs the children. So it is reported as
+/// user time, for the process and its main thread, and the sys and
+/// children fields are left out.
 fn cpu_section(srv: &Server) -> Fields {
     let mut v = Fields::new();
-    let user = srv.cpu_used_us as f64 / 1e6;
-    f(&mut v, "used_cpu_sys", format!("{:.6}", user * 0.3));
-    f(&mut v, "used_cpu_user", format!("{:.6}", user * 0.7));
-    f(&mut v, "used_cpu_sys_children", "0.000000");
-    f(&mut v, "used_cpu_user_children", "0.000000");
-    f(
-        &mut v,
-        "used_cpu_sys_main_thread",
-        format!("{:.6}", user * 0.3),
-    );
+    let user_s = srv.cpu_used_us as f64 / 1e6;
+    f(&mut v, "used_cpu_user", format!("{:.6}", user_s));
     f(
         &mut v,
         "used_cpu_user_main_thread",
-        format!("{:.6}", user * 0.7),
+        format!("{:.6}", user_s),
     );
     v
 }
@@ -379,17 +386,23 @@ fn commandstats_section(srv: &Server) -> Fields {
         .collect()
 }
 
-/// Latencystats without histograms: every percentile is the mean latency.
+/// Latencystats: p50, p99 and p99.9 (latency-tracking-info-percentiles'
+/// default) of each command's histogram, in usec.
 fn latencystats_section(srv: &Server) -> Fields {
     srv.stats
-        .per_command
+        .latency
         .iter()
-        .filter(|(_, (calls, ..))| *calls > 0)
-        .map(|(name, (calls, usec, ..))| {
-            let mean = *usec as f64 / *calls as f64;
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(name, h)| {
+            let at = |percentile: f64| h.value_at_percentile(percentile) as f64 / 1000.0;
             (
                 format!("latency_percentiles_usec_{}", name),
-                format!("p50={:.3},p99={:.3},p99.9={:.3}", mean, mean, mean),
+                format!(
+                    "p50={:.3},p99={:.3},p99.9={:.3}",
+                    at(50.0),
+                    at(99.0),
+                    at(99.9)
+                ),
             )
         })
         .collect()

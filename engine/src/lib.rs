@@ -59,8 +59,14 @@ impl ConnId {
 /// What the host tells the engine.
 #[derive(Debug)]
 pub enum Input<'a> {
-    /// A client connected; `peer` is "ip:port" as CLIENT LIST shows it.
-    Accepted { conn: ConnId, peer: String },
+    /// A client connected; `peer` is "ip:port" as CLIENT LIST shows it;
+    /// `local_port` is the port of this process it came in on (CLIENT LIST's
+    /// laddr; a Cluster bus port later tells bus links from clients).
+    Accepted {
+        conn: ConnId,
+        peer: String,
+        local_port: u16,
+    },
     /// Bytes arrived on a connection.
     Data { conn: ConnId, bytes: &'a [u8] },
     /// The peer closed the connection, or the network reset it.
@@ -159,6 +165,15 @@ pub enum Output {
     Event(Event),
     Disk(DiskOp),
     Fork(ForkRequest),
+    /// kill(pid, SIGUSR1): stop the child started with [`Output::Fork`]
+    /// at once; it does no more of its job (no more writes, no rename).
+    /// The host then reports [`Input::ChildExit`] with `Signal(10)`. The
+    /// engine has either already reaped it (an AOF rewrite child, which
+    /// Redis waits for) and ignores that report, or reaps it then (an RDB
+    /// child, as checkChildrenDone does) and removes its temp file.
+    KillChild {
+        pid: u32,
+    },
 }
 
 /// Redis log levels, with the marker character Redis prints for each.
@@ -313,7 +328,11 @@ impl Engine {
 
     fn dispatch(&mut self, input: Input<'_>) {
         match input {
-            Input::Accepted { conn, peer } => self.srv.accept_client(conn, peer),
+            Input::Accepted {
+                conn,
+                peer,
+                local_port,
+            } => self.srv.accept_client(conn, peer, local_port),
             Input::Data { conn, bytes } => self.srv.read_from_client(conn, bytes),
             Input::Closed { conn } => self.srv.connection_closed(conn),
             Input::Connected { conn } => self.srv.outbound_connected(conn),

@@ -391,8 +391,6 @@ fn hello_command(ctx: &mut Ctx) {
     ctx.reply().array(0);
 }
 
-/// propagatePendingCommands: what one top-level call produced goes to the
-/// replicas, wrapped in MULTI/EXEC when it is more than one command.
 /// Where a propagated command goes (PROPAGATE_AOF | PROPAGATE_REPL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -401,6 +399,8 @@ pub enum Target {
     ReplOnly,
 }
 
+/// propagatePendingCommands: what one top-level call produced goes to the
+/// replicas, wrapped in MULTI/EXEC when it is more than one command.
 pub fn propagate_pending_commands(srv: &mut Server, cmd: &Command) {
     let ops = std::mem::take(&mut srv.pending_propagate);
     if ops.is_empty() {
@@ -435,7 +435,7 @@ pub const COMMANDS: &[Command] = &[
         exec_command,
     ),
     Command::new("discard", 1, TXN, discard_command),
-    Command::new("watch", -2, TXN, watch_command),
+    Command::new("watch", -2, TXN, watch_command).with_keys(1, -1, 1),
     Command::new("unwatch", 1, TXN, unwatch_command),
     Command::new("hello", -1, TXN, hello_command),
 ];

@@ -58,7 +58,12 @@ pub struct ReplicaInfo {
 pub struct Client {
     pub id: u64,
     pub conn: ConnId,
+    /// The socket's file descriptor (-1 for the AOF loader's fake client).
+    pub fd: i64,
     pub peer: String,
+    /// The local port an accepted connection came in on (None for the
+    /// replica's link to its master, which this process dialled).
+    pub local_port: Option<u16>,
     pub name: Vec<u8>,
     pub db: usize,
     pub kind: ClientKind,
@@ -122,7 +127,9 @@ impl Client {
         Client {
             id,
             conn,
+            fd: -1,
             peer,
+            local_port: None,
             name: Vec::new(),
             db: 0,
             kind: ClientKind::Normal,
@@ -197,6 +204,15 @@ impl Client {
         flags
     }
 
+    /// CLIENT LIST's laddr: the listening address's host with the port the
+    /// connection came in on; `listen_laddr` for a connection this process dialled.
+    pub fn laddr(&self, listen_laddr: &str) -> String {
+        match (self.local_port, listen_laddr.rsplit_once(':')) {
+            (Some(port), Some((host, _))) => format!("{}:{}", host, port),
+            _ => listen_laddr.to_string(),
+        }
+    }
+
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.
     pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
         format!(
@@ -204,7 +220,7 @@ impl Client {
             self.id,
             self.peer,
             laddr,
-            self.id + 7,
+            self.fd,
             String::from_utf8_lossy(&self.name),
             (now_ms - self.created_ms).max(0) / 1000,
             (now_ms - self.last_interaction_ms).max(0) / 1000,
@@ -214,12 +230,12 @@ impl Client {
             self.pubsub_patterns.len(),
             if self.in_multi { self.mstate.len() as i64 } else { -1 },
             self.querybuf.len(),
-            if self.querybuf.is_empty() { 0 } else { 20474usize.saturating_sub(self.querybuf.len()) },
+            self.querybuf.capacity() - self.querybuf.len(),
             self.argv_mem,
             self.reply.buf.len(),
-            // A settled Redis 7.0 client: 21248 bytes of struct and buffers,
-            // a 1024-byte reply buffer, and the running command's arguments.
-            21248 + 1024 + if self.argv_mem > 0 { self.argv_mem + 16 } else { 0 },
+            // The memory model's figure for the client, plus the running
+            // command's arguments (getClientMemoryUsage counts argv).
+            crate::memory::client_memory_bytes(self) + self.argv_mem as u64,
             self.last_cmd,
             self.resp,
         )

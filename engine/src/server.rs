@@ -45,6 +45,53 @@ pub struct Stats {
     pub errors_by_code: BTreeMap<String, u64>,
     /// Calls per command full name: (calls, usec, rejected, failed).
     pub per_command: BTreeMap<String, (u64, u64, u64, u64)>,
+    /// Per command full name, the latency of each call in ns, as Redis's
+    /// hdr_histogram (1 ns .. 1 s, 2 significant digits) keeps it.
+    pub latency: BTreeMap<String, hdrhistogram::Histogram<u64>>,
+    /// total_error_replies when the last call() began or ended
+    /// (incrCommandStatsOnError's prev_err_count).
+    pub prev_err_count: u64,
+}
+
+/// LATENCY_HISTOGRAM_MIN_VALUE / MAX_VALUE / PRECISION.
+const LATENCY_MIN_NS: u64 = 1;
+const LATENCY_MAX_NS: u64 = 1_000_000_000;
+const LATENCY_SIGFIG: u8 = 2;
+
+impl Stats {
+    /// call()'s accounting: calls, usec, failed_calls (an error reply
+    /// since the call began or since a call nested in it ended), and the
+    /// latency histogram (Redis records the usec duration times 1000).
+    fn account_call(&mut self, full_name: &str, usec: u64) {
+        let failed = self.total_error_replies > self.prev_err_count;
+        self.prev_err_count = self.total_error_replies;
+        // Look up by &str first: allocating the name on every call is costly.
+        let entry = match self.per_command.get_mut(full_name) {
+            Some(entry) => entry,
+            None => self.per_command.entry(full_name.to_string()).or_default(),
+        };
+        entry.0 += 1;
+        entry.1 += usec;
+        entry.3 += u64::from(failed);
+        let ns = (usec * 1000).clamp(LATENCY_MIN_NS, LATENCY_MAX_NS);
+        let histogram = match self.latency.get_mut(full_name) {
+            Some(h) => h,
+            None => self
+                .latency
+                .entry(full_name.to_string())
+                .or_insert_with(|| {
+                    hdrhistogram::Histogram::new_with_bounds(
+                        LATENCY_MIN_NS,
+                        LATENCY_MAX_NS,
+                        LATENCY_SIGFIG,
+                    )
+                    .expect("valid histogram bounds")
+                }),
+        };
+        histogram
+            .record(ns)
+            .expect("clamped into the histogram's range");
+    }
 }
 
 pub struct Server {
@@ -61,6 +108,9 @@ pub struct Server {
     /// The client whose command is running (server.current_client): it is
     /// in `clients`, and freeing it waits until the command is over.
     pub current_client: Option<ConnId>,
+    /// File descriptors the clients' sockets hold (lowest free first, as
+    /// the kernel hands them out).
+    pub client_fds: std::collections::BTreeSet<i64>,
     pub next_client_id: u64,
     pub next_outbound: u64,
     pub outputs: VecDeque<Output>,
@@ -112,6 +162,9 @@ pub struct Server {
     pub sentinel: Option<crate::sentinel::SentinelState>,
 }
 
+/// The first descriptor a client socket gets (see Server::alloc_fd).
+const FIRST_CLIENT_FD: i64 = 8;
+
 /// The connection of the scenario's admin hand while its command runs. It
 /// has the outbound bit, so it never clashes with a host's connection, and
 /// the engine never dials that many outbound connections.
@@ -131,7 +184,7 @@ impl Server {
         let repl = ReplicationState::new(&mut rng);
         let dbs = (0..config.hot.databases).map(|_| Db::default()).collect();
         let aof = crate::aof::AofState::new(&config, (now_us / 1_000_000) as i64);
-        let mem = crate::memory::MemState::new(options.machine.thp);
+        let mem = crate::memory::MemState::new(options.machine.thp, options.seed);
         let table = if options.sentinel {
             crate::sentinel::commands::table()
         } else {
@@ -149,6 +202,7 @@ impl Server {
             dbs,
             clients: BTreeMap::new(),
             current_client: None,
+            client_fds: Default::default(),
             next_client_id: 1,
             next_outbound: 1,
             outputs: VecDeque::new(),
@@ -279,12 +333,14 @@ impl Server {
 
     // ---- client lifecycle ----
 
-    pub fn accept_client(&mut self, conn: ConnId, peer: String) {
+    pub fn accept_client(&mut self, conn: ConnId, peer: String, local_port: u16) {
         let id = self.next_client_id;
         self.next_client_id += 1;
         self.stats.total_connections_received += 1;
         self.cost.accept();
-        let client = Client::new(id, conn, peer, self.mstime());
+        let mut client = Client::new(id, conn, peer, self.mstime());
+        client.fd = self.alloc_fd();
+        client.local_port = Some(local_port);
         self.clients.insert(conn, Box::new(client));
     }
 
@@ -328,6 +384,7 @@ impl Server {
         let Some(mut client) = self.clients.remove(&conn) else {
             return;
         };
+        self.client_fds.remove(&client.fd);
         crate::multi::free_client_state(self, conn);
         crate::pubsub::free_client(self, &mut client);
         match client.kind {
@@ -335,6 +392,18 @@ impl Server {
             ClientKind::Master => crate::replication::master_client_freed(self, &client),
             ClientKind::Normal => {}
         }
+    }
+
+    /// The lowest free descriptor for a new socket. 0-7 are redis-server
+    /// 7.0.15's own at start (stdio, a pipe, epoll, the IPv4 and IPv6
+    /// listening sockets): its first client gets fd 8.
+    pub fn alloc_fd(&mut self) -> i64 {
+        let mut fd = FIRST_CLIENT_FD;
+        while self.client_fds.contains(&fd) {
+            fd += 1;
+        }
+        self.client_fds.insert(fd);
+        fd
     }
 
     /// Allocates an id for an outbound connection.
@@ -490,6 +559,7 @@ impl Server {
         self.next_client_id += 1;
         self.stats.total_connections_received += 1;
         let mut admin = Client::new(id, ADMIN_CONN, "127.0.0.1:0".into(), self.mstime());
+        admin.fd = self.alloc_fd();
         admin.admin = true;
         self.clients.insert(ADMIN_CONN, Box::new(admin));
         self.run_client_command(ADMIN_CONN, argv);
@@ -686,6 +756,8 @@ impl Server {
     ) {
         let dirty_before = self.dirty;
         let errors_before = self.stats.total_error_replies;
+        // incrCommandStatsOnError(NULL, 0): errors from here on are this call's.
+        self.stats.prev_err_count = errors_before;
         let c = self.client_mut(conn);
         let reply_len_before = c.reply.buf.len();
         let db_before = c.db;
@@ -700,23 +772,13 @@ impl Server {
         self.call_depth += 1;
         crate::evict::command_starts(self);
         (cmd.handler)(&mut Ctx::new(self, conn, argv));
-        self.call_depth -= 1;
         let force_repl = std::mem::replace(&mut self.client_mut(conn).force_repl, force_repl_outer);
+        self.call_depth -= 1;
         crate::memory::flush_pending(self);
         self.count_reply_error(conn, reply_len_before, errors_before);
         self.stats.total_commands_processed += 1;
         let usec = (self.cost.ns() - cost_before) / 1000;
-        // Look up by &str first: allocating the name on every call is costly.
-        let entry = match self.stats.per_command.get_mut(full_name) {
-            Some(entry) => entry,
-            None => self
-                .stats
-                .per_command
-                .entry(full_name.to_string())
-                .or_default(),
-        };
-        entry.0 += 1;
-        entry.1 += usec;
+        self.stats.account_call(full_name, usec);
         let changed = self.dirty > dirty_before;
         let mut own = std::mem::take(&mut self.also_propagate);
         if changed && cmd.flags & flags::NO_PROPAGATE == 0 && own.is_empty() {
@@ -1163,7 +1225,7 @@ fn client_list_command(ctx: &mut Ctx) {
         if ids.as_ref().is_some_and(|list| !list.contains(&client.id)) {
             continue;
         }
-        lines.push(client.info_line(now, &laddr));
+        lines.push(client.info_line(now, &client.laddr(&laddr)));
         lines.push("\n".to_string());
     }
     ctx.reply().bulk(lines.concat().as_bytes());
@@ -1171,7 +1233,8 @@ fn client_list_command(ctx: &mut Ctx) {
 
 fn client_info_command(ctx: &mut Ctx) {
     let laddr = format!("127.0.0.1:{}", ctx.srv.options.port);
-    let mut line = ctx.client().info_line(ctx.srv.mstime(), &laddr);
+    let client = ctx.client();
+    let mut line = client.info_line(ctx.srv.mstime(), &client.laddr(&laddr));
     line.push('\n');
     ctx.reply().bulk(line.as_bytes());
 }
@@ -1271,7 +1334,7 @@ impl KillFilter {
         self.id.is_none_or(|i| c.id == i)
             && self.kind.is_none_or(|k| k == c.client_type())
             && self.addr.as_ref().is_none_or(|a| c.peer == *a)
-            && self.laddr.as_ref().is_none_or(|a| a == laddr)
+            && self.laddr.as_ref().is_none_or(|a| *a == c.laddr(laddr))
     }
 }
 
@@ -1405,28 +1468,63 @@ fn command_count_command(ctx: &mut Ctx) {
     ctx.reply().int(count);
 }
 
-fn command_command(ctx: &mut Ctx) {
-    // Bare COMMAND: a short table, enough for clients that probe it.
-    let names: Vec<&'static Command> = ctx.srv.table.iter().collect();
-    ctx.reply().array(names.len());
-    for cmd in names {
-        ctx.reply().array(6);
-        ctx.reply().bulk_str(cmd.name);
-        ctx.reply().int(cmd.arity as i64);
-        let mut fl = Vec::new();
-        if cmd.is_write() {
-            fl.push("write");
-        } else {
-            fl.push("readonly");
-        }
-        ctx.reply().array(fl.len());
-        for f in fl {
-            ctx.reply().simple(f);
-        }
-        ctx.reply().int(1);
-        ctx.reply().int(1);
-        ctx.reply().int(1);
+/// One command's entry: the first six fields of Redis 7.0's (name, arity,
+/// flags, first key, last key, step), enough for clients that probe it.
+fn reply_command_entry(out: &mut crate::reply::Reply, cmd: &Command, name: &str) {
+    out.array(6);
+    out.bulk_str(name);
+    out.int(cmd.arity as i64);
+    let mut fl = vec![if cmd.is_write() { "write" } else { "readonly" }];
+    if cmd.is_movable() {
+        fl.push("movablekeys");
     }
+    out.array(fl.len());
+    for f in fl {
+        out.simple(f);
+    }
+    out.int(i64::from(cmd.keys.first));
+    out.int(i64::from(cmd.keys.last));
+    out.int(i64::from(cmd.keys.step));
+}
+
+fn command_command(ctx: &mut Ctx) {
+    let mut out = crate::reply::Reply::default();
+    let names: Vec<&'static Command> = ctx.srv.table.iter().collect();
+    out.array(names.len());
+    for cmd in names {
+        reply_command_entry(&mut out, cmd, cmd.name);
+    }
+    ctx.reply().raw(&out.buf);
+}
+
+/// COMMAND INFO [name ...]: "container|sub" names a subcommand; an
+/// unknown name gets a nil; no name means every command.
+fn command_info_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
+    if argv.len() == 2 {
+        return command_command(ctx);
+    }
+    let mut out = crate::reply::Reply::default();
+    out.array(argv.len() - 2);
+    for arg in &argv[2..] {
+        let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+        let (base, sub) = name
+            .split_once('|')
+            .map_or((name.as_str(), None), |(b, s)| (b, Some(s)));
+        let found = ctx
+            .srv
+            .table
+            .lookup(base.as_bytes())
+            .and_then(|cmd| match sub {
+                None => Some(cmd),
+                Some(sub) => cmd.subcommands.iter().find(|c| c.name == sub),
+            });
+        match found {
+            Some(cmd) => reply_command_entry(&mut out, cmd, &name),
+            None => out.null(),
+        }
+    }
+    ctx.reply().raw(&out.buf);
 }
 
 fn command_docs_command(ctx: &mut Ctx) {
@@ -1445,6 +1543,12 @@ pub(crate) const COMMAND_SUBCOMMANDS: &[Command] = &[
         -2,
         flags::STALE | flags::LOADING,
         command_docs_command,
+    ),
+    Command::new(
+        "info",
+        -2,
+        flags::STALE | flags::LOADING,
+        command_info_command,
     ),
 ];
 
@@ -1518,5 +1622,6 @@ pub const COMMANDS: &[Command] = &[
         flags: flags::STALE | flags::LOADING,
         handler: command_entry,
         subcommands: COMMAND_SUBCOMMANDS,
+        keys: crate::commands::KeySpec::NONE,
     },
 ];

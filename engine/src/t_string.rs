@@ -830,71 +830,80 @@ fn lcs_command(ctx: &mut Ctx) {
 }
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("get", 2, flags::READONLY | flags::FAST, get_command),
-    Command::new("set", -3, flags::WRITE | flags::DENYOOM, set_command),
+    Command::new("get", 2, flags::READONLY | flags::FAST, get_command).with_keys(1, 1, 1),
+    Command::new("set", -3, flags::WRITE | flags::DENYOOM, set_command).with_keys(1, 1, 1),
     Command::new(
         "setnx",
         3,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         setnx_command,
-    ),
-    Command::new("setex", 4, flags::WRITE | flags::DENYOOM, setex_command),
-    Command::new("psetex", 4, flags::WRITE | flags::DENYOOM, psetex_command),
-    Command::new("mget", -2, flags::READONLY | flags::FAST, mget_command),
-    Command::new("mset", -3, flags::WRITE | flags::DENYOOM, mset_command),
-    Command::new("msetnx", -3, flags::WRITE | flags::DENYOOM, msetnx_command),
+    )
+    .with_keys(1, 1, 1),
+    Command::new("setex", 4, flags::WRITE | flags::DENYOOM, setex_command).with_keys(1, 1, 1),
+    Command::new("psetex", 4, flags::WRITE | flags::DENYOOM, psetex_command).with_keys(1, 1, 1),
+    Command::new("mget", -2, flags::READONLY | flags::FAST, mget_command).with_keys(1, -1, 1),
+    Command::new("mset", -3, flags::WRITE | flags::DENYOOM, mset_command).with_keys(1, -1, 2),
+    Command::new("msetnx", -3, flags::WRITE | flags::DENYOOM, msetnx_command).with_keys(1, -1, 2),
     Command::new(
         "getset",
         3,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         getset_command,
-    ),
-    Command::new("getdel", 2, flags::WRITE | flags::FAST, getdel_command),
-    Command::new("getex", -2, flags::WRITE | flags::FAST, getex_command),
+    )
+    .with_keys(1, 1, 1),
+    Command::new("getdel", 2, flags::WRITE | flags::FAST, getdel_command).with_keys(1, 1, 1),
+    Command::new("getex", -2, flags::WRITE | flags::FAST, getex_command).with_keys(1, 1, 1),
     Command::new(
         "incr",
         2,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         incr_command,
-    ),
+    )
+    .with_keys(1, 1, 1),
     Command::new(
         "decr",
         2,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         decr_command,
-    ),
+    )
+    .with_keys(1, 1, 1),
     Command::new(
         "incrby",
         3,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         incrby_command,
-    ),
+    )
+    .with_keys(1, 1, 1),
     Command::new(
         "decrby",
         3,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         decrby_command,
-    ),
+    )
+    .with_keys(1, 1, 1),
     Command::new(
         "incrbyfloat",
         3,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         incrbyfloat_command,
-    ),
+    )
+    .with_keys(1, 1, 1),
     Command::new(
         "append",
         3,
         flags::WRITE | flags::DENYOOM | flags::FAST,
         append_command,
-    ),
-    Command::new("strlen", 2, flags::READONLY | flags::FAST, strlen_command),
-    Command::new("getrange", 4, flags::READONLY, getrange_command),
-    Command::new("substr", 4, flags::READONLY, getrange_command),
+    )
+    .with_keys(1, 1, 1),
+    Command::new("strlen", 2, flags::READONLY | flags::FAST, strlen_command).with_keys(1, 1, 1),
+    Command::new("getrange", 4, flags::READONLY, getrange_command).with_keys(1, 1, 1),
+    Command::new("substr", 4, flags::READONLY, getrange_command).with_keys(1, 1, 1),
     Command::new(
         "setrange",
         4,
         flags::WRITE | flags::DENYOOM,
         setrange_command,
-    ),
-    Command::new("lcs", -3, flags::READONLY, lcs_command),
+    )
+    .with_keys(1, 1, 1),
+    Command::new("lcs", -3, flags::READONLY, lcs_command).with_keys(1, 2, 1),
 ];

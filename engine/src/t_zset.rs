@@ -1228,35 +1228,49 @@ const R: u32 = flags::READONLY;
 const F: u32 = flags::FAST;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("zadd", -4, WD | F, zadd_command),
-    Command::new("zincrby", 4, WD | F, zincrby_command),
-    Command::new("zrem", -3, W | F, zrem_command),
-    Command::new("zcard", 2, R | F, zcard_command),
-    Command::new("zscore", 3, R | F, zscore_command),
-    Command::new("zmscore", -3, R | F, zmscore_command),
-    Command::new("zrank", 3, R | F, zrank_command),
-    Command::new("zrevrank", 3, R | F, zrevrank_command),
-    Command::new("zrange", -4, R, zrange_command),
-    Command::new("zrangestore", -5, WD, zrangestore_command),
-    Command::new("zrevrange", -4, R, zrevrange_command),
-    Command::new("zrangebyscore", -4, R, zrangebyscore_command),
-    Command::new("zrevrangebyscore", -4, R, zrevrangebyscore_command),
-    Command::new("zrangebylex", -4, R, zrangebylex_command),
-    Command::new("zrevrangebylex", -4, R, zrevrangebylex_command),
-    Command::new("zcount", 4, R | F, zcount_command),
-    Command::new("zlexcount", 4, R | F, zlexcount_command),
-    Command::new("zremrangebyrank", 4, W, zremrangebyrank_command),
-    Command::new("zremrangebyscore", 4, W, zremrangebyscore_command),
-    Command::new("zremrangebylex", 4, W, zremrangebylex_command),
-    Command::new("zpopmin", -2, W | F, zpopmin_command),
-    Command::new("zpopmax", -2, W | F, zpopmax_command),
-    Command::new("zrandmember", -2, R, zrandmember_command),
-    Command::new("zscan", -3, R, zscan_command),
-    Command::new("zunionstore", -4, WD, zunionstore_command),
-    Command::new("zinterstore", -4, WD, zinterstore_command),
-    Command::new("zdiffstore", -4, WD, zdiffstore_command),
-    Command::new("zunion", -3, R, zunion_command),
-    Command::new("zinter", -3, R, zinter_command),
-    Command::new("zdiff", -3, R, zdiff_command),
-    Command::new("zintercard", -3, R, zintercard_command),
+    Command::new("zadd", -4, WD | F, zadd_command).with_keys(1, 1, 1),
+    Command::new("zincrby", 4, WD | F, zincrby_command).with_keys(1, 1, 1),
+    Command::new("zrem", -3, W | F, zrem_command).with_keys(1, 1, 1),
+    Command::new("zcard", 2, R | F, zcard_command).with_keys(1, 1, 1),
+    Command::new("zscore", 3, R | F, zscore_command).with_keys(1, 1, 1),
+    Command::new("zmscore", -3, R | F, zmscore_command).with_keys(1, 1, 1),
+    Command::new("zrank", 3, R | F, zrank_command).with_keys(1, 1, 1),
+    Command::new("zrevrank", 3, R | F, zrevrank_command).with_keys(1, 1, 1),
+    Command::new("zrange", -4, R, zrange_command).with_keys(1, 1, 1),
+    Command::new("zrangestore", -5, WD, zrangestore_command).with_keys(1, 2, 1),
+    Command::new("zrevrange", -4, R, zrevrange_command).with_keys(1, 1, 1),
+    Command::new("zrangebyscore", -4, R, zrangebyscore_command).with_keys(1, 1, 1),
+    Command::new("zrevrangebyscore", -4, R, zrevrangebyscore_command).with_keys(1, 1, 1),
+    Command::new("zrangebylex", -4, R, zrangebylex_command).with_keys(1, 1, 1),
+    Command::new("zrevrangebylex", -4, R, zrevrangebylex_command).with_keys(1, 1, 1),
+    Command::new("zcount", 4, R | F, zcount_command).with_keys(1, 1, 1),
+    Command::new("zlexcount", 4, R | F, zlexcount_command).with_keys(1, 1, 1),
+    Command::new("zremrangebyrank", 4, W, zremrangebyrank_command).with_keys(1, 1, 1),
+    Command::new("zremrangebyscore", 4, W, zremrangebyscore_command).with_keys(1, 1, 1),
+    Command::new("zremrangebylex", 4, W, zremrangebylex_command).with_keys(1, 1, 1),
+    Command::new("zpopmin", -2, W | F, zpopmin_command).with_keys(1, 1, 1),
+    Command::new("zpopmax", -2, W | F, zpopmax_command).with_keys(1, 1, 1),
+    Command::new("zrandmember", -2, R, zrandmember_command).with_keys(1, 1, 1),
+    Command::new("zscan", -3, R, zscan_command).with_keys(1, 1, 1),
+    Command::new("zunionstore", -4, WD, zunionstore_command)
+        .with_keys(1, 1, 1)
+        .movable_numkeys(2),
+    Command::new("zinterstore", -4, WD, zinterstore_command)
+        .with_keys(1, 1, 1)
+        .movable_numkeys(2),
+    Command::new("zdiffstore", -4, WD, zdiffstore_command)
+        .with_keys(1, 1, 1)
+        .movable_numkeys(2),
+    Command::new("zunion", -3, R, zunion_command)
+        .with_keys(0, 0, 0)
+        .movable_numkeys(1),
+    Command::new("zinter", -3, R, zinter_command)
+        .with_keys(0, 0, 0)
+        .movable_numkeys(1),
+    Command::new("zdiff", -3, R, zdiff_command)
+        .with_keys(0, 0, 0)
+        .movable_numkeys(1),
+    Command::new("zintercard", -3, R, zintercard_command)
+        .with_keys(0, 0, 0)
+        .movable_numkeys(1),
 ];

@@ -28,6 +28,7 @@ fn accept(e: &mut Engine, conn: u64, peer: &str) {
         Input::Accepted {
             conn: ConnId(conn),
             peer: peer.into(),
+            local_port: 6379,
         },
     );
     while e.poll_output().is_some() {}

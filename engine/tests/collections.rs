@@ -33,6 +33,7 @@ impl Session {
             Input::Accepted {
                 conn,
                 peer: "127.0.0.1:50000".into(),
+                local_port: 6379,
             },
         );
         let mut session = Session {

@@ -35,6 +35,7 @@ impl Node {
                 Input::Accepted {
                     conn: ConnId(conn),
                     peer: format!("127.0.0.1:5000{}", conn),
+                    local_port: 6379,
                 },
             );
         }
@@ -499,6 +500,7 @@ fn no_access_time_updates_while_a_child_runs() {
         pid: 99,
         kind: redsim_engine::child::ChildKind::Rdb,
         started_us: n.now_us,
+        killed: false,
     });
     n.cmd("GET k");
     assert_eq!(n.cmd("OBJECT IDLETIME k"), ":3\r\n");

@@ -48,6 +48,7 @@ impl Pair {
             Input::Accepted {
                 conn: CLIENT,
                 peer: "10.0.0.9:5000".into(),
+                local_port: 6379,
             },
         );
         Pair {
@@ -72,6 +73,7 @@ impl Pair {
                             Input::Accepted {
                                 conn: MASTER_SIDE,
                                 peer: "10.0.0.2:40000".into(),
+                                local_port: 6379,
                             },
                         );
                         self.replica

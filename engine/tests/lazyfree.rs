@@ -34,6 +34,7 @@ impl Node {
             Input::Accepted {
                 conn: CONN,
                 peer: "127.0.0.1:50000".into(),
+                local_port: 6379,
             },
         );
         while engine.poll_output().is_some() {}

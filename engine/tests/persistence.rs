@@ -64,6 +64,7 @@ impl Node {
                 Input::Accepted {
                     conn: redsim_engine::ConnId(1),
                     peer: "127.0.0.1:5000".into(),
+                    local_port: 6379,
                 },
             );
             n.last_cpu_us = step.cpu_us;
@@ -351,8 +352,7 @@ fn bgsave_schedule_waits_for_another_child() {
         n.e.server_mut(),
         ChildKind::AofRewrite,
         ChildJob::Compute { cpu_us: 10 },
-    )
-    .unwrap();
+    );
     n.drain();
     assert_eq!(
         n.cmd(&["BGSAVE"]),
@@ -547,6 +547,7 @@ fn a_short_rdb_at_startup_makes_the_process_exit() {
         Input::Accepted {
             conn: redsim_engine::ConnId(2),
             peer: "x:1".into(),
+            local_port: 6379,
         },
     );
     assert_eq!(step.cpu_us, 0);

@@ -36,6 +36,7 @@ impl Node {
                 Input::Accepted {
                     conn: ConnId(id),
                     peer: format!("127.0.0.1:{}", 50000 + id),
+                    local_port: 6379,
                 },
             );
         }
@@ -339,6 +340,7 @@ fn idle_timeout_spares_subscribers() {
             Input::Accepted {
                 conn: ConnId(id),
                 peer: format!("127.0.0.1:{}", 50000 + id),
+                local_port: 6379,
             },
         );
     }

@@ -104,6 +104,7 @@ impl Pair {
             Input::Accepted {
                 conn: CLIENT,
                 peer: "10.0.0.9:5000".into(),
+                local_port: 6379,
             },
         );
         Pair {
@@ -132,6 +133,7 @@ impl Pair {
                             Input::Accepted {
                                 conn: MASTER_SIDE,
                                 peer: "10.0.0.2:40000".into(),
+                                local_port: 6379,
                             },
                         );
                         self.replica
@@ -444,6 +446,7 @@ fn publish_reaches_the_replicas_subscribers_but_not_the_aof() {
         Input::Accepted {
             conn: REPLICA_CLIENT,
             peer: "10.0.0.7:6000".into(),
+            local_port: 6379,
         },
     );
     let subscribe = encode_command(&["SUBSCRIBE", "news"]);

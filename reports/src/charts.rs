@@ -46,7 +46,16 @@ impl TimeAxis {
                 .max(s.latency_p50_ms.len())
                 .max(s.latency_p99_ms.len())
                 .max(per_node.max().unwrap_or(0));
-            seconds as u64 * 1000
+            let bucket_ms = s.bucket_ms.unwrap_or(1000);
+            let workloads_ms = s
+                .workloads
+                .values()
+                .map(|w| {
+                    w.ok.len().max(w.fail.len()).max(w.latency_p99_ms.len()) as u64 * bucket_ms
+                })
+                .max()
+                .unwrap_or(0);
+            (seconds as u64 * 1000).max(workloads_ms)
         });
         let events_ms = report.events.iter().map(|e| e.t_ms).max().unwrap_or(0);
         TimeAxis {
@@ -54,7 +63,7 @@ impl TimeAxis {
         }
     }
 
-    fn x(&self, t_ms: f64) -> f64 {
+    pub(crate) fn x(&self, t_ms: f64) -> f64 {
         LEFT_PX + (WIDTH_PX - LEFT_PX - RIGHT_PX) * (t_ms / self.end_ms as f64).clamp(0.0, 1.0)
     }
 
@@ -84,7 +93,7 @@ impl TimeAxis {
     }
 }
 
-fn truncate(text: &str, chars_max: usize) -> String {
+pub(crate) fn truncate(text: &str, chars_max: usize) -> String {
     if text.chars().count() <= chars_max {
         return text.to_string();
     }
@@ -93,28 +102,44 @@ fn truncate(text: &str, chars_max: usize) -> String {
     short
 }
 
-/// Where a mark's label goes: a row above the plot, and whether it hangs left of its line
-/// (near the right edge) or right of it.
+/// Where a label goes: a row above the plot, and whether it hangs left of its line (near the
+/// right edge) or right of it. A label stands for one mark, or in numbered mode for the marks
+/// at (nearly) the same x.
 struct LabelPlace {
-    /// The mark's index in the marks list.
+    /// The index in the marks list of the (first) mark it stands for.
     index: usize,
     row: usize,
     x: f64,
     hang_left: bool,
     text: String,
+    /// The hover text: every mark's full label.
+    title: String,
 }
 
-/// Greedy row assignment: each label takes the first row where it does not overlap the
-/// previous label in that row.
-fn place_labels(axis: &TimeAxis, all: &[Mark]) -> (Vec<LabelPlace>, usize) {
-    let mut row_ends: Vec<f64> = Vec::new();
-    let mut places = Vec::new();
+/// Full-text labels may take this many rows; past it, or when a label would overlap another,
+/// the charts number the marks instead and the page lists the numbers ([`numbered_marks`]).
+const TEXT_ROWS_MAX: usize = 2;
+/// Marks closer than this (px) share one numbered label ("3,4").
+const SAME_X_PX: f64 = 6.0;
+
+/// The marks in time order, each with its number (1-based), the order of the numbered labels.
+fn mark_order(all: &[Mark]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..all.len()).collect();
     order.sort_by_key(|i| all[*i].start_ms);
-    for index in order {
-        let mark = &all[index];
-        let text = truncate(&mark.label, LABEL_CHARS_MAX);
-        let x = axis.x(mark.start_ms as f64);
+    order
+}
+
+/// Greedy row assignment: each label (mark index, x, text, hover text) takes the first row
+/// where it does not overlap the previous label in that row. Returns the places, the rows
+/// used, and whether any label had to overlap another (all rows full).
+fn place_rows(
+    labels: Vec<(usize, f64, String, String)>,
+    rows_max: usize,
+) -> (Vec<LabelPlace>, usize, bool) {
+    let mut row_ends: Vec<f64> = Vec::new();
+    let mut places = Vec::new();
+    let mut overlapped = false;
+    for (index, x, text, title) in labels {
         let width = text.chars().count() as f64 * CHAR_WIDTH_PX + 6.0;
         let hang_left = x + width > WIDTH_PX - 2.0;
         let (from, to) = if hang_left {
@@ -124,11 +149,14 @@ fn place_labels(axis: &TimeAxis, all: &[Mark]) -> (Vec<LabelPlace>, usize) {
         };
         let row = match row_ends.iter().position(|end| *end + 4.0 <= from) {
             Some(row) => row,
-            None if row_ends.len() < LABEL_ROWS_MAX => {
+            None if row_ends.len() < rows_max => {
                 row_ends.push(f64::MIN);
                 row_ends.len() - 1
             }
-            None => LABEL_ROWS_MAX - 1,
+            None => {
+                overlapped = true;
+                rows_max - 1
+            }
         };
         row_ends[row] = row_ends[row].max(to);
         places.push(LabelPlace {
@@ -137,15 +165,87 @@ fn place_labels(axis: &TimeAxis, all: &[Mark]) -> (Vec<LabelPlace>, usize) {
             x,
             hang_left,
             text,
+            title,
         });
     }
-    (places, row_ends.len())
+    (places, row_ends.len(), overlapped)
+}
+
+/// The labels above the plot: each mark's text when they fit in [`TEXT_ROWS_MAX`] rows without
+/// overlapping, else numbers ("3", or "3,4" for marks at the same x) that the page's list of
+/// marks explains. Returns the places, the rows used, and whether the labels are numbers.
+fn place_labels(axis: &TimeAxis, all: &[Mark]) -> (Vec<LabelPlace>, usize, bool) {
+    let order = mark_order(all);
+    let texts = order
+        .iter()
+        .map(|i| {
+            (
+                *i,
+                axis.x(all[*i].start_ms as f64),
+                truncate(&all[*i].label, LABEL_CHARS_MAX),
+                all[*i].label.clone(),
+            )
+        })
+        .collect();
+    let (places, rows, overlapped) = place_rows(texts, TEXT_ROWS_MAX);
+    if !overlapped {
+        return (places, rows, false);
+    }
+    // Numbered: consecutive marks within SAME_X_PX of a group's first mark share its label.
+    let mut groups: Vec<(usize, f64, Vec<usize>)> = Vec::new();
+    for (number, i) in order.iter().enumerate() {
+        let x = axis.x(all[*i].start_ms as f64);
+        match groups.last_mut() {
+            Some((_, first_x, numbers)) if x - *first_x < SAME_X_PX => numbers.push(number + 1),
+            _ => groups.push((*i, x, vec![number + 1])),
+        }
+    }
+    let labels = groups
+        .into_iter()
+        .map(|(index, x, numbers)| {
+            let title: Vec<String> = numbers
+                .iter()
+                .map(|n| format!("{}. {}", n, all[order[n - 1]].label))
+                .collect();
+            (index, x, number_text(&numbers), title.join("\n"))
+        })
+        .collect();
+    let (places, rows, _) = place_rows(labels, LABEL_ROWS_MAX);
+    (places, rows, true)
+}
+
+/// "3", "3,4", "3,4,5" or "3-9" for a run of consecutive numbers.
+fn number_text(numbers: &[usize]) -> String {
+    match numbers {
+        [first, .., last] if numbers.len() > 3 => format!("{}-{}", first, last),
+        _ => numbers
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+/// When the charts number their marks (too many, or too close, for their text to fit above
+/// the plot): every mark with its number, in number order, for the page's list. None when the
+/// charts print each mark's text.
+pub fn numbered_marks(report: &Report) -> Option<Vec<(usize, Mark)>> {
+    let axis = TimeAxis::new(report);
+    let all = marks(report, axis.end_ms);
+    let (_, _, numbered) = place_labels(&axis, &all);
+    numbered.then(|| {
+        mark_order(&all)
+            .into_iter()
+            .enumerate()
+            .map(|(n, i)| (n + 1, all[i].clone()))
+            .collect()
+    })
 }
 
 /// The vertical frame of one time chart.
-struct Frame {
-    top: f64,
-    bottom: f64,
+pub(crate) struct Frame {
+    pub(crate) top: f64,
+    pub(crate) bottom: f64,
 }
 
 impl Frame {
@@ -217,7 +317,7 @@ fn write_labels(out: &mut String, places: &[LabelPlace], all: &[Mark], top: f64)
             x = place.x,
             y0 = y - 9.0,
             tx = place.x + dx,
-            full = escape(&mark.label),
+            full = escape(&place.title),
             text = escape(&place.text)
         );
     }
@@ -236,9 +336,10 @@ fn write_time_axis(out: &mut String, axis: &TimeAxis, top: f64, bottom: f64) {
     }
     let _ = writeln!(
         out,
-        "<text class=\"axis-title\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">virtual time</text>",
+        "<text class=\"axis-title\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">virtual time ({})</text>",
         (LEFT_PX + WIDTH_PX - RIGHT_PX) / 2.0,
-        bottom + 30.0
+        bottom + 30.0,
+        if axis.end_ms >= 600_000 { "min:s" } else { "s" }
     );
 }
 
@@ -257,7 +358,7 @@ fn write_frame(out: &mut String, top: f64, bottom: f64, y_title: &str) {
     );
 }
 
-fn write_no_data(out: &mut String, top: f64, bottom: f64, text: &str) {
+pub(crate) fn write_no_data(out: &mut String, top: f64, bottom: f64, text: &str) {
     let _ = writeln!(
         out,
         "<text class=\"nodata\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
@@ -268,7 +369,7 @@ fn write_no_data(out: &mut String, top: f64, bottom: f64, text: &str) {
 }
 
 /// A horizontal grid line with its value label on the left.
-fn write_y_tick(out: &mut String, y: f64, label: &str) {
+pub(crate) fn write_y_tick(out: &mut String, y: f64, label: &str) {
     let _ = writeln!(
         out,
         "<line class=\"grid\" x1=\"{LEFT_PX}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
@@ -281,7 +382,7 @@ fn write_y_tick(out: &mut String, y: f64, label: &str) {
 
 /// The shared skeleton of a time chart: svg, label rows, bands, axis. `plot` draws the
 /// y axis and the series between the bands and the labels.
-fn time_chart(
+pub(crate) fn time_chart(
     report: &Report,
     id: &str,
     title: &str,
@@ -290,7 +391,7 @@ fn time_chart(
 ) -> String {
     let axis = TimeAxis::new(report);
     let all = marks(report, axis.end_ms);
-    let (places, rows) = place_labels(&axis, &all);
+    let (places, rows, _) = place_labels(&axis, &all);
     let top = 8.0 + rows as f64 * LABEL_ROW_PX;
     let frame = Frame {
         top,
@@ -308,7 +409,7 @@ fn time_chart(
 }
 
 /// A round step near range / target: 1, 2 or 5 times a power of ten.
-fn nice_step(range: f64, target: f64) -> f64 {
+pub(crate) fn nice_step(range: f64, target: f64) -> f64 {
     let raw = (range / target).max(f64::MIN_POSITIVE);
     let magnitude = 10f64.powf(raw.log10().floor());
     [1.0, 2.0, 5.0, 10.0]
@@ -325,13 +426,23 @@ fn gapped_path(
     values: &[Option<f64>],
     y: impl Fn(f64) -> f64,
 ) -> (String, Vec<(f64, f64)>) {
+    gapped_bucket_path(axis, values, 1000.0, y)
+}
+
+/// As [`gapped_path`], for buckets of `bucket_ms`.
+pub(crate) fn gapped_bucket_path(
+    axis: &TimeAxis,
+    values: &[Option<f64>],
+    bucket_ms: f64,
+    y: impl Fn(f64) -> f64,
+) -> (String, Vec<(f64, f64)>) {
     let mut d = String::new();
     let mut points = Vec::new();
     let mut pen_down = false;
     for (i, v) in values.iter().enumerate() {
         match v.filter(|v| v.is_finite() && *v > 0.0) {
             Some(v) => {
-                let (px, py) = (axis.x((i as f64 + 0.5) * 1000.0), y(v));
+                let (px, py) = (axis.x((i as f64 + 0.5) * bucket_ms), y(v));
                 let _ = write!(d, "{}{px:.1},{py:.1} ", if pen_down { "L" } else { "M" });
                 points.push((px, py));
                 pen_down = true;
@@ -342,7 +453,13 @@ fn gapped_path(
     (d, points)
 }
 
-fn write_series_path(out: &mut String, class: &str, d: &str, points: &[(f64, f64)], dots: bool) {
+pub(crate) fn write_series_path(
+    out: &mut String,
+    class: &str,
+    d: &str,
+    points: &[(f64, f64)],
+    dots: bool,
+) {
     if !d.is_empty() {
         let _ = writeln!(
             out,
@@ -377,37 +494,16 @@ pub fn latency_chart(report: &Report) -> String {
                     "no per-second series in this report",
                 );
             };
-            let positive = |v: &Option<f64>| v.filter(|v| v.is_finite() && *v > 0.0);
             let all: Vec<f64> = series
                 .latency_p50_ms
                 .iter()
                 .chain(&series.latency_p99_ms)
-                .filter_map(positive)
+                .flatten()
+                .copied()
                 .collect();
-            if all.is_empty() {
+            let Some(y) = log_y_axis(out, frame, &all) else {
                 return write_no_data(out, frame.top, frame.bottom, "no operation completed");
-            }
-            let lo_exp = all.iter().copied().fold(f64::MAX, f64::min).log10().floor() as i32;
-            let hi_exp = (all.iter().copied().fold(f64::MIN, f64::max).log10().ceil() as i32)
-                .max(lo_exp + 1);
-            let (top, bottom) = (frame.top, frame.bottom);
-            let y = move |v: f64| {
-                bottom - (bottom - top) * (v.log10() - lo_exp as f64) / (hi_exp - lo_exp) as f64
             };
-            // Few decades: label 1, 2 and 5 of each; many: only the decades.
-            let mantissas: &[f64] = if hi_exp - lo_exp <= 2 {
-                &[1.0, 2.0, 5.0]
-            } else {
-                &[1.0]
-            };
-            for exp in lo_exp..=hi_exp {
-                for m in mantissas {
-                    let v = m * 10f64.powi(exp);
-                    if v <= 10f64.powi(hi_exp) * 1.0001 {
-                        write_y_tick(out, y(v), &latency_label(*m, exp));
-                    }
-                }
-            }
             let dots = axis.end_ms <= 300_000;
             for (class, values) in [
                 ("p50", &series.latency_p50_ms),
@@ -420,8 +516,47 @@ pub fn latency_chart(report: &Report) -> String {
     )
 }
 
+/// A log-scale y axis over whole decades covering the positive finite `values`, with its
+/// ticks; returns the y mapping, or None when no value is positive.
+pub(crate) fn log_y_axis(
+    out: &mut String,
+    frame: &Frame,
+    values: &[f64],
+) -> Option<impl Fn(f64) -> f64 + Copy> {
+    let all: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    if all.is_empty() {
+        return None;
+    }
+    let lo_exp = all.iter().copied().fold(f64::MAX, f64::min).log10().floor() as i32;
+    let hi_exp =
+        (all.iter().copied().fold(f64::MIN, f64::max).log10().ceil() as i32).max(lo_exp + 1);
+    let (top, bottom) = (frame.top, frame.bottom);
+    let y = move |v: f64| {
+        bottom - (bottom - top) * (v.log10() - lo_exp as f64) / (hi_exp - lo_exp) as f64
+    };
+    // Few decades: label 1, 2 and 5 of each; many: only the decades.
+    let mantissas: &[f64] = if hi_exp - lo_exp <= 2 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    for exp in lo_exp..=hi_exp {
+        for m in mantissas {
+            let v = m * 10f64.powi(exp);
+            if v <= 10f64.powi(hi_exp) * 1.0001 {
+                write_y_tick(out, y(v), &latency_label(*m, exp));
+            }
+        }
+    }
+    Some(y)
+}
+
 /// "0.05", "2", "500": as many decimals as the power of ten needs, never float noise.
-fn latency_label(mantissa: f64, exp: i32) -> String {
+pub(crate) fn latency_label(mantissa: f64, exp: i32) -> String {
     let v = mantissa * 10f64.powi(exp);
     if exp >= 0 {
         format!("{:.0}", v)
@@ -432,12 +567,23 @@ fn latency_label(mantissa: f64, exp: i32) -> String {
 
 /// A step line: each second's value held flat across that second.
 fn step_path(axis: &TimeAxis, values: &[u64], y: impl Fn(f64) -> f64) -> String {
+    let values: Vec<f64> = values.iter().map(|v| *v as f64).collect();
+    step_bucket_path(axis, &values, 1000.0, y)
+}
+
+/// As [`step_path`], for buckets of `bucket_ms`.
+pub(crate) fn step_bucket_path(
+    axis: &TimeAxis,
+    values: &[f64],
+    bucket_ms: f64,
+    y: impl Fn(f64) -> f64,
+) -> String {
     let mut d = String::new();
     for (i, v) in values.iter().enumerate() {
         let (x0, x1, py) = (
-            axis.x(i as f64 * 1000.0),
-            axis.x((i + 1) as f64 * 1000.0),
-            y(*v as f64),
+            axis.x(i as f64 * bucket_ms),
+            axis.x((i + 1) as f64 * bucket_ms),
+            y(*v),
         );
         let _ = write!(
             d,
@@ -694,22 +840,25 @@ fn write_byte_lines(
         .iter()
         .map(|(i, v)| (node_class(*i), v.as_slice()))
         .collect();
-    write_styled_byte_lines(out, axis, frame, &styled);
+    write_styled_byte_lines(out, axis, frame, &styled, &[]);
 }
 
-/// Lines of bytes, each with its CSS classes, on one linear axis from zero.
+/// Lines of bytes, each with its CSS classes, on one linear axis from zero, and horizontal
+/// limit lines (bytes, label) across the plot.
 fn write_styled_byte_lines(
     out: &mut String,
     axis: &TimeAxis,
     frame: &Frame,
     lines: &[(String, &[Option<f64>])],
+    limits: &[(f64, String)],
 ) {
-    let max = lines
+    let data_max = lines
         .iter()
         .flat_map(|(_, v)| v.iter().flatten())
         .copied()
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
+    let max = limits.iter().map(|(v, _)| *v).fold(data_max, f64::max);
     let units = [
         (1.0, "B"),
         (1024.0, "KiB"),
@@ -731,6 +880,17 @@ fn write_styled_byte_lines(
     while tick <= y_max * 1.0001 {
         write_y_tick(out, y(tick), &bytes_label(tick, unit, unit_name));
         tick += step;
+    }
+    for (bytes, label) in limits {
+        let _ = writeln!(
+            out,
+            "<line class=\"limit\" x1=\"{LEFT_PX}\" y1=\"{ly:.1}\" x2=\"{x2:.1}\" y2=\"{ly:.1}\"/><text class=\"limit-label\" x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"end\">{}</text>",
+            escape(label),
+            ly = y(*bytes),
+            x2 = WIDTH_PX - RIGHT_PX,
+            tx = WIDTH_PX - RIGHT_PX - 4.0,
+            ty = y(*bytes) - 4.0
+        );
     }
     for (class, values) in lines {
         write_series_path(out, class, &sample_path(axis, values, y), &[], false);
@@ -776,18 +936,18 @@ impl NodeMetric {
         match self {
             NodeMetric::ReplOffset => (
                 "replication: master_repl_offset per node (bytes)",
-                "offset",
+                "offset, bytes",
                 "no node was up",
             ),
             // A negative lag (a replica ahead of a demoted master) is drawn at zero.
             NodeMetric::ReplLag => (
                 "replication lag per replica: master offset minus replica offset (bytes)",
-                "lag",
+                "lag, bytes",
                 "no replica in this run",
             ),
             NodeMetric::UsedMemory => (
                 "memory per node: used_memory (bytes)",
-                "memory",
+                "memory, bytes",
                 "no node was up",
             ),
         }
@@ -847,17 +1007,29 @@ pub fn node_chart(report: &Report, metric: NodeMetric) -> String {
     })
 }
 
-/// The nodes that have per-node series, each with its colour index: the report's nodes in
-/// order first, then any the series alone names.
+/// The nodes that have per-node series, each with its colour index: in the scenario's order
+/// (as its resolved form lists them), then the report's other nodes in name order, then any
+/// the series alone names.
 pub fn series_nodes(report: &Report) -> Vec<(usize, String)> {
     let Some(series) = &report.series else {
         return Vec::new();
     };
-    let mut names: Vec<&String> = report
+    let listed = report
+        .scenario_resolved
+        .get("node")
+        .and_then(|n| n.as_array());
+    let mut names: Vec<&String> = listed
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.get("name")?.as_str())
+        .filter_map(|n| series.nodes.get_key_value(n).map(|(k, _)| k))
+        .collect();
+    let others: Vec<&String> = report
         .nodes
         .keys()
-        .filter(|n| series.nodes.contains_key(*n))
+        .filter(|n| series.nodes.contains_key(*n) && !names.contains(n))
         .collect();
+    names.extend(others);
     names.extend(
         series
             .nodes
@@ -940,8 +1112,51 @@ pub fn memory_lines(report: &Report) -> Vec<(usize, String, MemoryLine, Vec<Opti
     lines
 }
 
+/// The machines' RAM under the memory chart's nodes: (bytes, the nodes on machines of that
+/// size, whether the chart draws it). A RAM more than 4x the highest line is left off the
+/// scale (the legend names it), or it would flatten every line against the axis.
+pub fn ram_limits(report: &Report) -> Vec<(u64, Vec<String>, bool)> {
+    let lines = memory_lines(report);
+    let data_max = lines
+        .iter()
+        .flat_map(|(_, _, _, v)| v.iter().flatten())
+        .copied()
+        .fold(0.0, f64::max);
+    let mut limits: Vec<(u64, Vec<String>, bool)> = Vec::new();
+    for (_, name) in series_nodes(report) {
+        let Some(bytes) = report
+            .nodes
+            .get(&name)
+            .map(|n| n.machine.memory_bytes)
+            .filter(|b| *b > 0)
+        else {
+            continue;
+        };
+        match limits.iter_mut().find(|(b, _, _)| *b == bytes) {
+            Some((_, nodes, _)) => nodes.push(name),
+            None => limits.push((bytes, vec![name], data_max * 4.0 >= bytes as f64)),
+        }
+    }
+    limits
+}
+
+/// "RAM 1 GiB" for a limit every node shares, "RAM 1 GiB (m1, m2)" otherwise.
+pub fn ram_label(report: &Report, bytes: u64, nodes: &[String]) -> String {
+    let all = ram_limits(report).len() == 1;
+    let size = if bytes.is_multiple_of(1 << 30) {
+        format!("{} GiB", bytes >> 30)
+    } else {
+        format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+    };
+    if all {
+        format!("machine RAM {}", size)
+    } else {
+        format!("machine RAM {} ({})", size, nodes.join(", "))
+    }
+}
+
 /// Memory per node: RSS solid, the child's COW copies dashed, swap dotted, each in the node's
-/// colour, over the fault bands.
+/// colour, over the fault bands, with the machine's RAM as a limit line.
 pub fn memory_chart(report: &Report) -> String {
     let axis = TimeAxis::new(report);
     let title = "memory per node: RSS, the child's copy-on-write copies, swap (bytes)";
@@ -949,7 +1164,7 @@ pub fn memory_chart(report: &Report) -> String {
         report,
         NodeMetric::UsedMemory.id(),
         title,
-        "memory",
+        "memory, bytes",
         |out, frame| {
             if report.series.as_ref().is_none_or(|s| s.nodes.is_empty()) {
                 return write_no_data(
@@ -969,7 +1184,12 @@ pub fn memory_chart(report: &Report) -> String {
                     (format!("{} {}", node_class(*i), line.class()), v.as_slice())
                 })
                 .collect();
-            write_styled_byte_lines(out, &axis, frame, &styled);
+            let limits: Vec<(f64, String)> = ram_limits(report)
+                .into_iter()
+                .filter(|(_, _, drawn)| *drawn)
+                .map(|(b, nodes, _)| (b as f64, ram_label(report, b, &nodes)))
+                .collect();
+            write_styled_byte_lines(out, &axis, frame, &styled, &limits);
         },
     )
 }

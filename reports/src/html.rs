@@ -5,6 +5,7 @@ use crate::charts::{self, MemoryLine, NodeMetric};
 use crate::model::{value_text, Report};
 use crate::summary::event_counts;
 use crate::timeline::{self, MarkKind};
+use crate::workload_charts;
 use std::fmt::Write;
 
 /// INFO fields shown in the nodes table, when the node has them; the full INFO is in the JSON.
@@ -74,14 +75,27 @@ svg .role-master,.sw-master{fill:#2b6cb0;background:#2b6cb0}svg .role-replica,.s
 svg .role-linkdown,.sw-linkdown{fill:#c6f6d5;background:#c6f6d5}svg .role-sentinel,.sw-sentinel{fill:#805ad5;background:#805ad5}\
 svg .role-paused,.sw-paused{fill:#cbd5e0;background:#cbd5e0}svg .role-down,.sw-down{fill:#742a2a;background:#742a2a}\
 svg .node0{stroke:#2b6cb0}svg .node1{stroke:#38a169}svg .node2{stroke:#d69e2e}svg .node3{stroke:#805ad5}\
-svg .node4{stroke:#dd6b20}svg .node5{stroke:#319795}svg .node6{stroke:#b83280}svg .node7{stroke:#4a5568}\
+svg .node4{stroke:#b83280}svg .node5{stroke:#319795}svg .node6{stroke:#dd6b20}svg .node7{stroke:#4a5568}\
 .sw-node0{background:#2b6cb0}.sw-node1{background:#38a169}.sw-node2{background:#d69e2e}.sw-node3{background:#805ad5}\
-.sw-node4{background:#dd6b20}.sw-node5{background:#319795}.sw-node6{background:#b83280}.sw-node7{background:#4a5568}\
+.sw-node4{background:#b83280}.sw-node5{background:#319795}.sw-node6{background:#dd6b20}.sw-node7{background:#4a5568}\
 svg .role-unknown,.sw-unknown{fill:#edf2f7;background:#edf2f7}svg .role{stroke:#fff;stroke-width:1}\
 svg .mem-cow{stroke-dasharray:6 3}svg .mem-swap{stroke-dasharray:1.5 2.5;stroke-width:2.4}\
 .sw-mem-rss{background:#444;height:2px;border:0}\
 .sw-mem-cow{background:repeating-linear-gradient(90deg,#444 0 6px,transparent 6px 9px);height:2px;border:0}\
-.sw-mem-swap{background:repeating-linear-gradient(90deg,#444 0 2px,transparent 2px 4px);height:3px;border:0}";
+.sw-mem-swap{background:repeating-linear-gradient(90deg,#444 0 2px,transparent 2px 4px);height:3px;border:0}\
+svg .lat-p99{stroke-width:2}svg .lat-p50{stroke-dasharray:5 3;stroke-width:1.3}svg .lat-max{stroke-dasharray:1.5 2.5;stroke-width:1.6}\
+svg .tp-failed{stroke-dasharray:6 3}\
+svg circle.node0{fill:#2b6cb0}svg circle.node1{fill:#38a169}svg circle.node2{fill:#d69e2e}svg circle.node3{fill:#805ad5}\
+svg circle.node4{fill:#b83280}svg circle.node5{fill:#319795}svg circle.node6{fill:#dd6b20}svg circle.node7{fill:#4a5568}\
+.sw-lat-p99{background:#444;height:3px;border:0}\
+.sw-lat-p50{background:repeating-linear-gradient(90deg,#444 0 5px,transparent 5px 8px);height:2px;border:0}\
+.sw-lat-max{background:repeating-linear-gradient(90deg,#444 0 2px,transparent 2px 4px);height:2px;border:0}\
+.sw-tp-ok{background:#444;height:2px;border:0}\
+.sw-tp-failed{background:repeating-linear-gradient(90deg,#444 0 6px,transparent 6px 9px);height:2px;border:0}\
+svg .limit{stroke:#c53030;stroke-width:1.3;stroke-dasharray:8 4}svg .limit-label{font-size:11px;fill:#9b2c2c}\
+.sw-limit{background:repeating-linear-gradient(90deg,#c53030 0 8px,transparent 8px 12px);height:2px;border:0}\
+.note{color:#555;font-style:italic}ol.marks{columns:2;font-size:13px;margin:.3em 0 1em}ol.marks li{break-inside:avoid}\
+ol.marks .t{color:#555;font-variant-numeric:tabular-nums}";
 
 /// The whole HTML document.
 pub fn to_html(report: &Report) -> String {
@@ -252,11 +266,143 @@ fn write_lost_writes(out: &mut String, h: &crate::model::History) {
     out.push_str("</table>\n");
 }
 
-/// The charts: latency and throughput per second, replication offsets, lag and memory per
-/// node, all under fault bands, then each node's role over time on the same time axis.
+/// The charts: latency and throughput per workload (or, in a report without per-workload
+/// series, for all operations per second), lost writes, replication offsets and lag, memory
+/// per node, all under fault bands, then each node's role over time on the same time axis.
+/// A chart with nothing to draw is left out, with a line that says why.
 fn write_charts(out: &mut String, r: &Report) {
     out.push_str("<h2>Charts</h2>\n<div id=\"charts\">\n");
+    write_numbered_marks(out, r);
     let bands = band_legend(r);
+    if workload_charts::has_operations(r) {
+        write_workload_charts(out, r, &bands);
+    } else if r
+        .series
+        .as_ref()
+        .is_some_and(|s| s.ok_per_s.iter().chain(&s.fail_per_s).any(|n| *n > 0))
+    {
+        write_total_charts(out, r, &bands);
+    } else if r.series.is_none() {
+        out.push_str("<p class=\"note\">This report has no time series: no latency or throughput chart.</p>\n");
+    } else {
+        out.push_str(
+            "<p class=\"note\">No operation completed: no latency or throughput chart.</p>\n",
+        );
+    }
+    if !workload_charts::lost_lines(r).is_empty() {
+        let lines: String = workload_charts::lost_lines(r)
+            .iter()
+            .map(|(i, name, _)| swatch(&charts::node_class(*i), name))
+            .collect();
+        write_chart_head(
+            out,
+            "lost-writes",
+            "Lost writes",
+            &format!("{}{}", lines, bands),
+        );
+        out.push_str(&workload_charts::lost_writes_chart(r));
+        out.push_str("</div>\n");
+    }
+    write_node_charts(out, r, &bands);
+    if r.nodes.is_empty() {
+        out.push_str("</div>\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>"
+    );
+    let states: String = charts::role_states_used(r)
+        .iter()
+        .map(|s| swatch(s.class(), s.label()))
+        .collect();
+    let _ = writeln!(out, "<div class=\"legend\">{}</div>", states);
+    out.push_str(&charts::roles_chart(r));
+    out.push_str("</div>\n</div>\n");
+}
+
+fn write_chart_head(out: &mut String, id: &str, heading: &str, legend: &str) {
+    let _ = writeln!(
+        out,
+        "<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>\n<div class=\"legend\">{}</div>",
+        id,
+        escape(heading),
+        legend
+    );
+}
+
+/// The list that explains the charts' numbered marks, when they are numbered.
+fn write_numbered_marks(out: &mut String, r: &Report) {
+    let Some(numbered) = charts::numbered_marks(r) else {
+        return;
+    };
+    out.push_str("<h3>Marks on the time axis</h3>\n<ol class=\"marks\" id=\"marks\">\n");
+    for (n, m) in numbered {
+        let when = match m.end_ms {
+            Some(end) if !m.open => format!(
+                "{:.3} s to {:.3} s",
+                m.start_ms as f64 / 1000.0,
+                end as f64 / 1000.0
+            ),
+            Some(_) => format!("{:.3} s to the end", m.start_ms as f64 / 1000.0),
+            None => format!("{:.3} s", m.start_ms as f64 / 1000.0),
+        };
+        let _ = writeln!(
+            out,
+            "<li value=\"{}\"><span class=\"t\">{}</span> {}</li>",
+            n,
+            when,
+            escape(&m.label)
+        );
+    }
+    out.push_str("</ol>\n");
+}
+
+/// Latency and throughput, one colour per workload.
+fn write_workload_charts(out: &mut String, r: &Report, bands: &str) {
+    let names: String = workload_charts::workloads(r)
+        .iter()
+        .map(|(i, name, _)| swatch(&charts::node_class(*i), name))
+        .collect();
+    let styles: String = workload_charts::LatencyLine::ALL
+        .iter()
+        .map(|l| swatch(l.class(), l.label()))
+        .collect();
+    let bucket = workload_charts::bucket_text(r);
+    write_chart_head(
+        out,
+        "latency",
+        &format!(
+            "Latency per workload ({} buckets, by completion time)",
+            bucket
+        ),
+        &format!("{}{}{}", names, styles, bands),
+    );
+    out.push_str(&workload_charts::latency_chart(r));
+    out.push_str("</div>\n");
+    let mut kinds = swatch("tp-ok", &format!("ok ({} total)", r.history.ok));
+    if workload_charts::any_failed(r) {
+        kinds.push_str(&swatch(
+            "tp-failed",
+            &format!("failed ({} total)", r.history.fail),
+        ));
+    }
+    write_chart_head(
+        out,
+        "throughput",
+        &format!(
+            "Throughput per workload ({} buckets, by completion time)",
+            bucket
+        ),
+        &format!("{}{}{}", names, kinds, bands),
+    );
+    out.push_str(&workload_charts::throughput_chart(r));
+    out.push_str("</div>\n");
+}
+
+/// Latency and throughput of all operations per second, for reports without per-workload
+/// series.
+fn write_total_charts(out: &mut String, r: &Report, bands: &str) {
     let _ = writeln!(
         out,
         "<div class=\"chart\" id=\"chart-latency\">\n<h3>Latency per second</h3>"
@@ -282,45 +428,50 @@ fn write_charts(out: &mut String, r: &Report) {
         bands
     );
     out.push_str(&charts::throughput_chart(r));
-    write_node_charts(out, r, &bands);
-    let _ = writeln!(
-        out,
-        "</div>\n<div class=\"chart\" id=\"chart-roles\">\n<h3>Roles</h3>"
-    );
-    let states: String = charts::role_states_used(r)
-        .iter()
-        .map(|s| swatch(s.class(), s.label()))
-        .collect();
-    let _ = writeln!(out, "<div class=\"legend\">{}</div>", states);
-    out.push_str(&charts::roles_chart(r));
-    out.push_str("</div>\n</div>\n");
+    out.push_str("</div>\n");
 }
 
-/// Replication offsets, replication lag and memory per node, one colour per node; each
-/// legend names only the nodes drawn in its chart.
+/// Whether any node was a replica at some point: the replication charts are drawn only then.
+fn replicated(r: &Report) -> bool {
+    let sampled = r.series.as_ref().is_some_and(|s| {
+        s.nodes
+            .values()
+            .any(|n| n.role.iter().flatten().any(|role| role == "slave"))
+    });
+    sampled
+        || r.nodes.values().any(|n| n.role == "slave")
+        || r.events.iter().any(|e| e.event == "master_link_up")
+}
+
+/// Replication offsets and lag (when a node was a replica) and memory per node, one colour
+/// per node; each legend names only the nodes drawn in its chart.
 fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
-    for metric in NodeMetric::SINGLE_LINE {
-        let _ = writeln!(
-            out,
-            "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>",
-            metric.id(),
-            metric.heading()
-        );
-        let nodes: String = charts::metric_lines(r, metric)
+    for metric in NodeMetric::SINGLE_LINE
+        .into_iter()
+        .filter(|_| replicated(r))
+    {
+        let lines = charts::metric_lines(r, metric);
+        if lines.is_empty() {
+            continue;
+        }
+        let nodes: String = lines
             .iter()
             .map(|(i, name, _)| swatch(&charts::node_class(*i), name))
             .collect();
-        let _ = writeln!(out, "<div class=\"legend\">{}{}</div>", nodes, bands);
+        write_chart_head(
+            out,
+            metric.id(),
+            metric.heading(),
+            &format!("{}{}", nodes, bands),
+        );
         out.push_str(&charts::node_chart(r, metric));
+        out.push_str("</div>\n");
+    }
+    let lines = charts::memory_lines(r);
+    if lines.is_empty() {
+        return;
     }
     let memory = NodeMetric::UsedMemory;
-    let _ = writeln!(
-        out,
-        "</div>\n<div class=\"chart\" id=\"chart-{}\">\n<h3>{}</h3>",
-        memory.id(),
-        memory.heading()
-    );
-    let lines = charts::memory_lines(r);
     let mut nodes: Vec<(usize, &str)> = lines
         .iter()
         .map(|(i, name, _, _)| (*i, name.as_str()))
@@ -337,12 +488,28 @@ fn write_node_charts(out: &mut String, r: &Report, bands: &str) {
         .iter()
         .map(|l| swatch(l.class(), l.label()))
         .collect();
-    let _ = writeln!(
+    let ram: String = charts::ram_limits(r)
+        .iter()
+        .map(|(bytes, names, drawn)| {
+            let label = charts::ram_label(r, *bytes, names);
+            if *drawn {
+                swatch("limit", &label)
+            } else {
+                format!(
+                    "<span class=\"note\">{} (above this scale)</span>",
+                    escape(&label)
+                )
+            }
+        })
+        .collect();
+    write_chart_head(
         out,
-        "<div class=\"legend\">{}{}{}</div>",
-        node_swatches, style_swatches, bands
+        memory.id(),
+        memory.heading(),
+        &format!("{}{}{}{}", node_swatches, style_swatches, ram, bands),
     );
     out.push_str(&charts::memory_chart(r));
+    out.push_str("</div>\n");
 }
 
 fn swatch(class: &str, label: &str) -> String {

@@ -10,11 +10,12 @@ pub mod json;
 pub mod model;
 pub mod summary;
 pub mod timeline;
+pub mod workload_charts;
 
 pub use html::to_html;
 pub use json::{from_json, to_json_pretty};
 pub use model::{
     info_fields, info_value, Event, ExpectationResult, History, Latency, LostWrite, MachineReport,
-    NodeReport, NotEvaluated, Report, Series,
+    NodeReport, NotEvaluated, Report, Series, WorkloadSeries,
 };
 pub use summary::summary;

@@ -177,6 +177,49 @@ pub struct Series {
     /// written before it existed, and from the JSON when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub nodes: BTreeMap<String, NodeSeries>,
+    /// The width of one bucket of `workloads`, in ms: see [`bucket_ms_for`]. Absent from
+    /// reports written before per-workload series existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_ms: Option<u64>,
+    /// Workload name -> its operations bucket by bucket: index i covers virtual time
+    /// [i * bucket_ms, (i + 1) * bucket_ms). Absent from older reports, and from the JSON when
+    /// empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workloads: BTreeMap<String, WorkloadSeries>,
+}
+
+/// One workload's operations per bucket of [`Series::bucket_ms`], so workloads compare side
+/// by side (DEL's clients against UNLINK's, before a fork against during it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSeries {
+    /// Operations that completed Ok in each bucket.
+    pub ok: Vec<u64>,
+    /// Operations that completed with an error reply in each bucket.
+    pub fail: Vec<u64>,
+    /// Latency percentiles (nearest rank) and maximum of the operations that completed Ok in
+    /// each bucket, in ms; null when none did.
+    pub latency_p50_ms: Vec<Option<f64>>,
+    pub latency_p99_ms: Vec<Option<f64>>,
+    pub latency_max_ms: Vec<Option<f64>>,
+    /// Acknowledged writes the lost-writes checker found missing, in the bucket in which they
+    /// were acknowledged.
+    pub acked_writes_lost: Vec<u64>,
+}
+
+/// Runs up to this long (virtual ms) get 100 ms buckets, longer ones 1 s buckets.
+///
+/// Rationale: the charts are about 950 px wide, so 300 buckets of 100 ms still get 3 px each,
+/// and a 100 ms bucket is what shows a 500 ms stall as a stall rather than as one bad second.
+/// Past 30 s, 1 s buckets keep the JSON and the lines small.
+pub const SHORT_RUN_MS_MAX: u64 = 30_000;
+
+/// The bucket width of the per-workload series for a run of `virtual_ms`.
+pub fn bucket_ms_for(virtual_ms: u64) -> u64 {
+    if virtual_ms <= SHORT_RUN_MS_MAX {
+        100
+    } else {
+        1000
+    }
 }
 
 /// One Redis node's state at the end of each virtual second (index i: at (i+1) s), read from

@@ -60,11 +60,14 @@ fn join_label(parts: &[&str]) -> String {
 
 /// Fault bands and marks in event order. A partition lasts until the next heal (which heals
 /// every partition at once); a pause until the node's resume; a kill until its restart. A span
-/// still open when the run ends reaches `end_ms`.
+/// still open when the run ends reaches `end_ms`. The same admin command sent to several nodes
+/// at the same instant is one mark ("m1, m2: BGSAVE").
 pub fn marks(report: &Report, end_ms: u64) -> Vec<Mark> {
     let mut out: Vec<Mark> = Vec::new();
     // Open spans: (kind, node) -> index into `out`; partitions are keyed by their position.
     let mut open: BTreeMap<(MarkKind, String), usize> = BTreeMap::new();
+    // (t_ms, command) -> (index into `out`, the nodes it went to).
+    let mut admins: BTreeMap<(u64, &str), (usize, Vec<&str>)> = BTreeMap::new();
     for (i, e) in report.events.iter().enumerate() {
         let span = |kind: MarkKind, label: String| Mark {
             start_ms: e.t_ms,
@@ -125,14 +128,20 @@ pub fn marks(report: &Report, end_ms: u64) -> Vec<Mark> {
                 open: false,
             });
         } else if e.event == "admin" {
-            let label = format!("{}: {}", e.node, e.detail);
-            out.push(Mark {
-                start_ms: e.t_ms,
-                end_ms: None,
-                kind: MarkKind::Admin,
-                label,
-                open: false,
-            });
+            let (index, nodes) = admins
+                .entry((e.t_ms, e.detail.as_str()))
+                .or_insert_with(|| {
+                    out.push(Mark {
+                        start_ms: e.t_ms,
+                        end_ms: None,
+                        kind: MarkKind::Admin,
+                        label: String::new(),
+                        open: false,
+                    });
+                    (out.len() - 1, Vec::new())
+                });
+            nodes.push(&e.node);
+            out[*index].label = format!("{}: {}", nodes.join(", "), e.detail);
         }
     }
     out

@@ -92,6 +92,7 @@ fn failover_report() -> Report {
             latency_p50_ms: p50,
             latency_p99_ms: p99,
             nodes: node_series(seconds as usize),
+            ..Series::default()
         }),
         faults_fired: [("partition".to_string(), 1), (HOSTILE.to_string(), 1)]
             .into_iter()
@@ -224,7 +225,7 @@ fn assert_self_contained(html: &str) {
             assert!(!tag.contains(attribute), "<{}> has {:?}", tag, attribute);
         }
     }
-    for bad in ["NaN", "inf\"", "\"inf"] {
+    for bad in ["NaN", "inf\"", "\"inf", "Some(", "None"] {
         assert!(!html.contains(bad), "HTML contains {:?}", bad);
     }
 }
@@ -271,19 +272,19 @@ fn hostile_strings_are_escaped_everywhere() {
     assert_well_nested(&html);
 }
 
+/// A chart with nothing to draw is left out, and a note says why.
 #[test]
-fn report_without_series_still_renders_every_chart() {
+fn report_without_series_draws_only_the_roles() {
     let mut report = failover_report();
     report.series = None;
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert_eq!(svg_count(&html), 6);
-    assert_eq!(
-        html.matches("no per-second series in this report").count(),
-        2
-    );
-    assert_eq!(html.matches("no per-node series in this report").count(), 3);
+    assert_eq!(svg_count(&html), 1);
+    assert!(html.contains("<svg id=\"svg-roles\""));
+    assert!(html.contains(
+        "<p class=\"note\">This report has no time series: no latency or throughput chart.</p>"
+    ));
     assert!(
         html.contains("band-partition"),
         "fault bands come from the events alone"
@@ -291,16 +292,15 @@ fn report_without_series_still_renders_every_chart() {
 }
 
 #[test]
-fn empty_report_renders() {
+fn empty_report_renders_no_chart() {
     for series in [None, Some(Series::default())] {
         let mut report = bare_report();
         report.series = series;
         let html = to_html(&report);
         assert_well_nested(&html);
         assert_self_contained(&html);
-        assert_eq!(svg_count(&html), 6);
-        assert!(html.contains("no nodes in this report"));
-        assert_eq!(html.matches("no per-node series in this report").count(), 3);
+        assert_eq!(svg_count(&html), 0);
+        assert!(html.contains("no latency or throughput chart"));
     }
 }
 
@@ -313,15 +313,20 @@ fn series_of_zeros_and_ragged_lengths_render() {
         latency_p50_ms: vec![None, Some(0.0), Some(f64::NAN)],
         latency_p99_ms: vec![Some(3.0)],
         nodes: node_series(7),
+        ..Series::default()
     });
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert_eq!(svg_count(&html), 6);
-    assert!(
-        html.contains("no operation completed"),
-        "throughput is all zero"
+    assert_eq!(
+        svg_count(&html),
+        4,
+        "no latency or throughput chart: throughput is all zero"
     );
+    assert!(html.contains("No operation completed"));
+    for id in ["repl-offset", "repl-lag", "memory", "roles"] {
+        assert!(html.contains(&format!("<svg id=\"svg-{}\"", id)), "{}", id);
+    }
 }
 
 #[test]
@@ -461,11 +466,11 @@ fn svg_of<'a>(html: &'a str, id: &str) -> &'a str {
 fn node_charts_draw_one_line_per_node_with_samples() {
     let html = to_html(&failover_report());
     // m1 is down from 11 s to 18 s, so its offset line breaks in two; r1's is unbroken; the
-    // never-up node (colour 1, in name order between them) draws nothing.
+    // never-up node (colour 2: after m1 and r1, which the scenario lists) draws nothing.
     let offsets = svg_of(&html, "repl-offset");
     assert_eq!(offsets.matches("class=\"series node0\"").count(), 1);
-    assert_eq!(offsets.matches("class=\"series node2\"").count(), 1);
-    assert!(!offsets.contains("node1"));
+    assert_eq!(offsets.matches("class=\"series node1\"").count(), 1);
+    assert!(!offsets.contains("node2"));
     let m1 = offsets.split("class=\"series node0\" d=\"").nth(1).unwrap();
     assert_eq!(m1[..m1.find('"').unwrap()].matches('M').count(), 2);
     assert!(
@@ -474,7 +479,7 @@ fn node_charts_draw_one_line_per_node_with_samples() {
     );
     assert!(offsets.contains(" KiB<"), "byte ticks");
     let lag = svg_of(&html, "repl-lag");
-    assert!(lag.contains("series node0") && lag.contains("series node2"));
+    assert!(lag.contains("series node0") && lag.contains("series node1"));
     let memory = svg_of(&html, "memory");
     assert!(memory.contains("MiB<"), "about 1.7 MiB at the end");
     for id in ["repl-offset", "repl-lag", "memory"] {
@@ -487,7 +492,7 @@ fn node_charts_draw_one_line_per_node_with_samples() {
 }
 
 #[test]
-fn node_charts_without_samples_say_so() {
+fn node_charts_without_samples_are_left_out() {
     let mut report = failover_report();
     let series = report.series.as_mut().unwrap();
     for s in series.nodes.values_mut() {
@@ -497,23 +502,35 @@ fn node_charts_without_samples_say_so() {
     let html = to_html(&report);
     assert_well_nested(&html);
     assert_self_contained(&html);
-    assert!(svg_of(&html, "repl-lag").contains("no replica in this run"));
-    let lag_legend = html
-        .split("id=\"chart-repl-lag\">")
-        .nth(1)
-        .unwrap()
-        .split("<svg")
-        .next()
-        .unwrap();
     assert!(
-        !lag_legend.contains("sw-node"),
-        "the legend names only nodes drawn"
+        !html.contains("svg-repl-lag") && !html.contains("chart-repl-lag"),
+        "no lag sample: no lag chart"
     );
-    assert!(svg_of(&html, "memory").contains("no node was up"));
+    assert!(
+        !html.contains("svg-memory"),
+        "no memory sample: no memory chart"
+    );
     assert!(svg_of(&html, "repl-offset").contains("series node0"));
     report.series.as_mut().unwrap().nodes.clear();
     let html = to_html(&report);
-    assert_eq!(html.matches("no per-node series in this report").count(), 3);
+    assert_eq!(svg_count(&html), 3, "latency, throughput, roles");
+    // Without any replica, no replication chart even with samples.
+    let mut report = failover_report();
+    report.events.retain(|e| e.event != "master_link_up");
+    report.nodes.get_mut("m1").unwrap().role = "master".into();
+    for s in report.series.as_mut().unwrap().nodes.values_mut() {
+        s.role = s
+            .role
+            .iter()
+            .map(|r| r.as_ref().map(|_| "master".to_string()))
+            .collect();
+    }
+    let html = to_html(&report);
+    assert!(
+        !html.contains("svg-repl-offset")
+            && !html.contains("svg-repl-lag")
+            && html.contains("svg-memory")
+    );
 }
 
 #[test]

@@ -176,6 +176,11 @@ impl NodeBuilder {
         self.0.config.push(line.to_string());
         self
     }
+    /// Runs the node on a machine shared with other nodes (default: its own machine).
+    pub fn machine(mut self, machine: &str) -> Self {
+        self.0.machine = Some(machine.to_string());
+        self
+    }
     pub fn port(mut self, port: u16) -> Self {
         self.0.port = Some(port);
         self
@@ -381,6 +386,14 @@ impl Step {
             jump_ms: Some(jump_ms),
             ..Step::fault_on("clock-jump", node)
         }
+    }
+
+    /// Names the machine a machine-wide fault (kill, restart, disk, memory-pressure,
+    /// clock-jump) hits instead of a node: `Step::kill("").on_machine("h1")`.
+    pub fn on_machine(mut self, machine: &str) -> Step {
+        self.node = None;
+        self.machine = Some(machine.to_string());
+        self
     }
 
     /// An admin command, as typed into redis-cli.

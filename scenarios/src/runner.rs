@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use redsim_reports::model::{self as report, Report};
+use redsim_sim::checkers::AckedWritesResult;
 use redsim_sim::client::{Distribution as SimDistribution, WorkloadKind as SimKind, WorkloadSpec};
 use redsim_sim::faults::Fault;
-use redsim_sim::history::{HistorySummary, LatencyMs};
+use redsim_sim::history::{HistorySummary, LatencyMs, Outcome};
 use redsim_sim::machine::MachineSpec;
 use redsim_sim::world::{NodeSpec, World, WorldSpec};
 
@@ -48,6 +49,7 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
                 name: n.name.clone(),
                 machine: machine_spec(&params),
                 config_lines,
+                machine_name: n.machine.clone(),
                 sentinel: n.kind == crate::spec::NodeKind::Sentinel,
             }
         })
@@ -378,6 +380,7 @@ fn build_report(
         );
     }
     let summary = world.history_summary();
+    let checked = world.check_acked_writes();
     let events = world
         .notable_events()
         .iter()
@@ -401,8 +404,8 @@ fn build_report(
         wall_ms,
         nodes,
         events,
-        history: history_report(scenario, world, &summary),
-        series: Some(series_report(&summary, world.now_us())),
+        history: history_report(scenario, world, &summary, &checked),
+        series: Some(series_report(scenario, world, &summary, &checked)),
         faults_fired: world.faults_fired(),
         scenario_resolved: scenario.to_json_value(),
         replay: format!("redsim run {} --seed {}", label, seed),
@@ -410,8 +413,16 @@ fn build_report(
 }
 
 /// The per-second series for the HTML charts, every array padded to the run's length so a
-/// quiet tail reads as zero throughput rather than as missing data.
-fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
+/// quiet tail reads as zero throughput rather than as missing data; and each workload's
+/// series in buckets of [`report::bucket_ms_for`] the run.
+fn series_report(
+    scenario: &Scenario,
+    world: &World,
+    s: &HistorySummary,
+    checked: &AckedWritesResult,
+) -> report::Series {
+    let now_us = world.now_us();
+    let bucket_ms = report::bucket_ms_for(now_us / 1000);
     let seconds = (now_us.div_ceil(1_000_000) as usize)
         .max(s.throughput_per_s.len())
         .max(s.fails_per_s.len());
@@ -439,12 +450,97 @@ fn series_report(s: &HistorySummary, now_us: u64) -> report::Series {
         fail_per_s: padded(&s.fails_per_s),
         ok_per_s,
         nodes: BTreeMap::new(),
+        bucket_ms: Some(bucket_ms),
+        workloads: workload_series(scenario, world, checked, bucket_ms),
     }
 }
 
-fn history_report(scenario: &Scenario, world: &World, s: &HistorySummary) -> report::History {
-    let checked = world.check_acked_writes();
-    let workloads = workload_histories(scenario, world, &checked);
+/// Each workload's operations bucket by bucket, every array as long as the run (and as any
+/// completion after its end).
+fn workload_series(
+    scenario: &Scenario,
+    world: &World,
+    checked: &AckedWritesResult,
+    bucket_ms: u64,
+) -> BTreeMap<String, report::WorkloadSeries> {
+    let bucket_us = bucket_ms * 1000;
+    let ops = &world.history().ops;
+    let last_us = ops
+        .iter()
+        .filter_map(|op| op.complete_us)
+        .max()
+        .unwrap_or(0);
+    let buckets = (world
+        .now_us()
+        .div_ceil(bucket_us)
+        .max(last_us / bucket_us + 1)) as usize;
+    let workloads = scenario.workloads.len();
+    let (mut ok, mut fail, mut lost) = (
+        vec![vec![0u64; buckets]; workloads],
+        vec![vec![0u64; buckets]; workloads],
+        vec![vec![0u64; buckets]; workloads],
+    );
+    let mut latencies_us: Vec<Vec<Vec<u64>>> = vec![vec![Vec::new(); buckets]; workloads];
+    for op in ops {
+        let (w, Some(done_us)) = (op.workload as usize, op.complete_us) else {
+            continue;
+        };
+        let bucket = (done_us / bucket_us) as usize;
+        match op.outcome {
+            Outcome::Ok => {
+                ok[w][bucket] += 1;
+                latencies_us[w][bucket].push((done_us - op.invoke_us).max(1));
+            }
+            Outcome::Fail(_) => fail[w][bucket] += 1,
+            Outcome::Unknown => {}
+        }
+    }
+    for l in &checked.lost {
+        lost[ops[l.op].workload as usize][(l.acked_us / bucket_us) as usize] += 1;
+    }
+    let mut out = BTreeMap::new();
+    for (w, spec) in scenario.workloads.iter().enumerate() {
+        let (ok, fail, acked_writes_lost) = (
+            std::mem::take(&mut ok[w]),
+            std::mem::take(&mut fail[w]),
+            std::mem::take(&mut lost[w]),
+        );
+        let mut series = report::WorkloadSeries {
+            ok,
+            fail,
+            acked_writes_lost,
+            ..Default::default()
+        };
+        for latencies in &mut latencies_us[w] {
+            latencies.sort_unstable();
+            let ms = |us: Option<&u64>| us.map(|us| *us as f64 / 1000.0);
+            series
+                .latency_p50_ms
+                .push(ms(nearest_rank(latencies, 0.50)));
+            series
+                .latency_p99_ms
+                .push(ms(nearest_rank(latencies, 0.99)));
+            series.latency_max_ms.push(ms(latencies.last()));
+        }
+        out.insert(spec.name.clone(), series);
+    }
+    out
+}
+
+/// The nearest-rank percentile of sorted values: the smallest value with at least `q` of
+/// them at or below it; None for no values.
+fn nearest_rank(sorted: &[u64], q: f64) -> Option<&u64> {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.max(1) - 1)
+}
+
+fn history_report(
+    scenario: &Scenario,
+    world: &World,
+    s: &HistorySummary,
+    checked: &AckedWritesResult,
+) -> report::History {
+    let workloads = workload_histories(scenario, world, checked);
     report::History {
         workloads,
         ok: s.ok,
@@ -633,6 +729,90 @@ mod tests {
 
     #[test]
     fn lost_writes_are_attributed_to_their_workload() {
+        let out = run(&two_workloads(), "two.toml", 1).expect("runs");
+        check_two_workloads(&out);
+    }
+
+    /// The per-workload series add up to the workload's totals, bucket by bucket in 100 ms
+    /// buckets for this short run, and the lost writes sit where they were acknowledged.
+    #[test]
+    fn workload_series_add_up_to_the_workload_history() {
+        let out = run(&two_workloads(), "two.toml", 1).expect("runs");
+        let series = out.report.series.as_ref().expect("a series");
+        assert_eq!(series.bucket_ms, Some(100));
+        assert_eq!(series.workloads.keys().collect::<Vec<_>>(), ["a", "b"]);
+        for (name, w) in &series.workloads {
+            let h = &out.report.history.workloads[name];
+            let lengths = [
+                w.ok.len(),
+                w.fail.len(),
+                w.latency_p50_ms.len(),
+                w.latency_p99_ms.len(),
+                w.latency_max_ms.len(),
+                w.acked_writes_lost.len(),
+            ];
+            assert_eq!(lengths, [40; 6], "4 s in 100 ms buckets");
+            assert_eq!(
+                (w.ok.iter().sum::<u64>(), w.fail.iter().sum::<u64>()),
+                (h.ok, h.fail),
+                "{}",
+                name
+            );
+            assert_eq!(
+                w.acked_writes_lost.iter().sum::<u64>(),
+                h.acked_writes_lost,
+                "{}",
+                name
+            );
+            // Writes stop at 2 s: nothing completes in the last 2 s, so no latency there.
+            assert!(
+                w.ok[21..].iter().all(|n| *n == 0)
+                    && w.latency_p99_ms[21..].iter().all(Option::is_none),
+                "{}",
+                name
+            );
+            let max = w
+                .latency_max_ms
+                .iter()
+                .flatten()
+                .copied()
+                .fold(0.0, f64::max);
+            assert!(
+                (max - h.latency_ms.max).abs() <= h.latency_ms.max * 0.01,
+                "{}: {} vs {}",
+                name,
+                max,
+                h.latency_ms.max
+            );
+            for i in 0..40 {
+                if let (Some(p50), Some(p99), Some(max)) = (
+                    w.latency_p50_ms[i],
+                    w.latency_p99_ms[i],
+                    w.latency_max_ms[i],
+                ) {
+                    assert!(
+                        0.0 < p50 && p50 <= p99 && p99 <= max,
+                        "{} bucket {}",
+                        name,
+                        i
+                    );
+                }
+            }
+        }
+        let lost = &series.workloads["a"].acked_writes_lost;
+        let first = out.report.history.workloads["a"]
+            .first_lost_acked_ms
+            .expect("a lost writes");
+        assert_eq!(
+            lost.iter().position(|n| *n > 0),
+            Some((first / 100) as usize)
+        );
+        assert_eq!(nearest_rank(&[1, 2, 3, 4], 0.5), Some(&2));
+        assert_eq!(nearest_rank(&[1, 2, 3, 4], 0.99), Some(&4));
+        assert_eq!(nearest_rank(&[], 0.5), None);
+    }
+
+    fn two_workloads() -> Scenario {
         let text = "title = \"two workloads\"\nseeds = [1]\nduration_ms = 4_000\n\
              [[node]]\nname = \"m1\"\nkind = \"redis\"\n[[node]]\nname = \"m2\"\nkind = \"redis\"\n\
              [[workload]]\nname = \"a\"\ntarget = \"m1\"\nops_per_second = 200\nkind = \"set\"\nwrite_ratio = 1.0\nstop_ms = 2_000\n\
@@ -640,8 +820,10 @@ mod tests {
              [[step]]\nat_ms = 3_000\nnode = \"m1\"\ncommand = \"FLUSHALL\"\n\
              [[expect]]\nthat = \"history.workloads.a.acked_writes_lost > 150\"\n\
              [[expect]]\nthat = \"history.workloads.b.acked_writes_lost == 0\"\n";
-        let scenario = Scenario::from_toml_str(text, "two.toml").expect("a valid scenario");
-        let out = run(&scenario, "two.toml", 1).expect("runs");
+        Scenario::from_toml_str(text, "two.toml").expect("a valid scenario")
+    }
+
+    fn check_two_workloads(out: &RunOutput) {
         assert!(out.report.passed, "{:?}", out.report.expectations);
         let h = &out.report.history;
         let (a, b) = (&h.workloads["a"], &h.workloads["b"]);

@@ -376,8 +376,16 @@ impl Host {
         match msg {
             None => engine.handle_timeout(now_us()),
             Some(Msg::Accepted(conn, stream, peer)) => {
+                let local_port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
                 self.sockets.insert(conn, stream);
-                engine.handle_input(now_us(), Input::Accepted { conn, peer })
+                engine.handle_input(
+                    now_us(),
+                    Input::Accepted {
+                        conn,
+                        peer,
+                        local_port,
+                    },
+                )
             }
             Some(Msg::Data(conn, bytes)) => engine.handle_input(
                 now_us(),
@@ -440,6 +448,7 @@ impl Host {
                 }
                 Output::Connect { conn, host, port } => connect(conn, host, port, self.tx.clone()),
                 Output::Log(line) => self.log(&line, from_signal),
+                Output::KillChild { pid } => self.children.kill(pid, &self.tx),
                 Output::Event(_) => {}
             }
         }

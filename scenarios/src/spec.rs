@@ -29,7 +29,7 @@ pub struct Scenario {
     /// Pinned seeds for cargo test and CI.
     pub seeds: Vec<u64>,
     pub duration_ms: u64,
-    /// Defaults for every node's machine.
+    /// Defaults for every machine; a node's machine keys override them for its machine.
     #[serde(default)]
     pub machine: Machine,
     #[serde(default, rename = "node")]
@@ -145,12 +145,17 @@ pub enum NodeKind {
     Sentinel,
 }
 
-/// One redis-server or redis-sentinel process on its own machine.
+/// One redis-server or redis-sentinel process, on its own machine or on a shared one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
     pub name: String,
     pub kind: NodeKind,
+    /// The machine the process runs on. Default: a machine of its own, named like the node.
+    /// Nodes that name one machine share its cores, RAM, disk, clock and fate; their machine
+    /// keys (memory, cores, ...) set that machine's and must not disagree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     /// redis.conf (or sentinel.conf) lines, verbatim.
     #[serde(default)]
     pub config: Vec<String>,
@@ -241,6 +246,7 @@ impl Node {
         Node {
             name: name.to_string(),
             kind,
+            machine: None,
             config: Vec::new(),
             port: None,
             memory: None,
@@ -264,8 +270,14 @@ impl Node {
         }
     }
 
-    /// This node's machine: the scenario's [machine] with this node's overrides applied.
-    pub fn machine(&self, defaults: &Machine) -> Machine {
+    /// The name of the machine this node runs on.
+    pub fn machine_name(&self) -> &str {
+        self.machine.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The scenario's [machine] with this node's own overrides applied (see
+    /// `Scenario::machine_of` for its machine, which all its nodes set).
+    pub fn own_machine(&self, defaults: &Machine) -> Machine {
         Machine {
             memory: self
                 .memory
@@ -428,6 +440,10 @@ pub struct Step {
     pub fault: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// The machine a machine-wide fault (kill, restart, clock-jump, disk, memory-pressure)
+    /// hits, instead of `node` (which stands for its node's machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -460,9 +476,15 @@ pub struct Step {
 }
 
 /// What a step does, typed.
+///
+/// Partitions and links name machines (a node's name stands for its machine). Kill, restart,
+/// disk, memory-pressure and clock-jump act on a machine: their `node` holds the step's
+/// `node` (standing for its machine) or its `machine`. Crash, pause, resume and commands act
+/// on one node's process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Traffic between different groups is dropped; names are nodes or workload machines.
+    /// Traffic between different groups is dropped; names are machines, nodes (their
+    /// machines) or workloads' `on` machines.
     Partition {
         groups: Vec<Vec<String>>,
     },
@@ -473,15 +495,16 @@ pub enum Action {
         one_way: bool,
     },
     Heal,
-    /// Power loss; `torn`: the last write is torn.
+    /// Power loss of the machine: every process on it; `torn`: the last write is torn.
     Kill {
         node: String,
         torn: bool,
     },
-    /// SIGKILL of the process; the machine (page cache, a child) stays up.
+    /// SIGKILL of the node's process; the machine (page cache, a child, other processes) stays up.
     Crash {
         node: String,
     },
+    /// Power on the machine (after a power cycle if anything on it still runs): every process starts.
     Restart {
         node: String,
     },
@@ -769,7 +792,7 @@ impl Scenario {
     pub fn resolved(&self) -> Scenario {
         let mut resolved = self.clone();
         for node in &mut resolved.nodes {
-            let machine = node.machine(&self.machine);
+            let machine = self.machine_of(node.machine_name());
             node.port = Some(node.port());
             node.memory = Some(machine.memory);
             node.swap = Some(machine.swap);
@@ -814,7 +837,23 @@ impl Scenario {
 
     /// A node's machine parameters in bytes, with overrides applied.
     pub fn machine_for(&self, node: &str) -> Option<MachineParams> {
-        self.node(node).map(|n| n.machine(&self.machine).params())
+        self.node(node)
+            .map(|n| self.machine_of(n.machine_name()).params())
+    }
+
+    /// A machine as its nodes make it: [machine] with every override any of its nodes gives
+    /// (validation rejects nodes of one machine that disagree; here the first one wins).
+    pub fn machine_of(&self, machine_name: &str) -> Machine {
+        let mut machine = self.machine.clone();
+        for node in self
+            .nodes
+            .iter()
+            .rev()
+            .filter(|n| n.machine_name() == machine_name)
+        {
+            machine = node.own_machine(&machine);
+        }
+        machine
     }
 
     /// The timeline, typed, in file order (stable sort by at_ms is the runner's choice).

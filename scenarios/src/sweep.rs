@@ -227,7 +227,9 @@ fn run_seeds(
         Some(seeds.len() as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if !std::io::stderr().is_terminal() {
+    // A CI log is no terminal: a bar would be noise there, so plain lines instead.
+    let tty = std::io::stderr().is_terminal();
+    if !tty {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     bar.set_style(
@@ -252,15 +254,19 @@ fn run_seeds(
                         if format == Format::Text {
                             out(&line)
                         } else {
-                            eprint!("{}", line)
+                            crate::cli::err_line(line.trim_end())
                         }
                     });
                     failed.fetch_add(1, Ordering::SeqCst);
                 }
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(result);
+                let done = {
+                    let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
+                    all.push(result);
+                    all.len()
+                };
+                if !tty {
+                    plain_progress(done, seeds.len(), failed.load(Ordering::SeqCst));
+                }
                 bar.inc(1);
                 bar.set_message(format!("{} failed", failed.load(Ordering::SeqCst)));
             });
@@ -268,6 +274,17 @@ fn run_seeds(
     });
     bar.finish_and_clear();
     results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// "sweep: 40/400 seeds, 1 failed" on stderr at every tenth of the run.
+fn plain_progress(done: usize, total: usize, failed: u64) {
+    let step = total.div_ceil(10).max(1);
+    if done.is_multiple_of(step) || done == total {
+        crate::cli::err_line(&format!(
+            "sweep: {}/{} seeds, {} failed",
+            done, total, failed
+        ));
+    }
 }
 
 fn run_one(scenario: &crate::spec::Scenario, name: &str, seed: u64) -> SeedResult {

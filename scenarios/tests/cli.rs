@@ -183,8 +183,13 @@ fn failing_file(name: &str) -> String {
 #[test]
 fn sweep_prints_failing_seeds_and_replays_when_stdout_is_not_a_terminal() {
     let file = failing_file("sweep_fail.toml");
-    let (code, out, _) = redsim(&["sweep", &file, "--seeds", "3,5", "--jobs", "1"]);
+    let (code, out, err) = redsim(&["sweep", &file, "--seeds", "3,5", "--jobs", "1"]);
     assert_eq!(code, 1);
+    assert!(
+        err.contains("sweep: 2/2 seeds, 2 failed"),
+        "progress lines on stderr: {}",
+        err
+    );
     for seed in ["3", "5"] {
         assert!(
             out.contains(&format!("FAIL seed {}: history.ok == 0", seed)),
@@ -315,4 +320,105 @@ fn a_closed_pipe_ends_quietly() {
             err
         );
     }
+}
+
+/// Two nodes on one machine (`machine = "h1"`), a replica dialling the machine by name, and
+/// workloads `on` an app machine and on the box itself: the partition that cuts h1 off the
+/// app machine stops only the app's clients; the box's own clients talk over loopback.
+const SHARED_BOX: &str = r#"title = "a master and a replica on one box, clients on the box and on an app machine"
+seeds = [1]
+duration_ms = 12_000
+
+[[node]]
+name = "m1"
+kind = "redis"
+machine = "h1"
+memory = "2gb"
+config = ["dir /var/lib/redis/6379"]
+
+[[node]]
+name = "r1"
+kind = "redis"
+machine = "h1"
+port = 6380
+config = ["dir /var/lib/redis/6380", "replicaof m1 6379"]
+
+[[node]]
+name = "r2"
+kind = "redis"
+config = ["replicaof h1 6379"]
+
+[[workload]]
+name = "app"
+target = "m1"
+on = "app1"
+ops_per_second = 200
+kind = "set"
+write_ratio = 1.0
+timeout_ms = 200
+stop_ms = 11_000
+
+[[workload]]
+name = "local"
+target = "m1"
+on = "h1"
+ops_per_second = 200
+kind = "set"
+write_ratio = 1.0
+timeout_ms = 200
+stop_ms = 11_000
+
+[[step]]
+at_ms = 8_000
+fault = "partition"
+groups = [["h1"], ["app1", "r2"]]
+
+[[step]]
+at_ms = 11_500
+fault = "clock-jump"
+machine = "h1"
+jump_ms = 1000
+
+[[expect]]
+that = "r1.master_link_status == \"up\""
+[[expect]]
+that = "history.workloads.local.latency_ms.p99 < 0.1"
+[[expect]]
+that = "history.workloads.app.last_fail_ms >= 8000"
+[[expect]]
+that = "faults_fired.clock-jump == 1"
+[[expect]]
+that = "m1.connected_slaves == 2"
+"#;
+
+#[test]
+fn machines_and_workload_machines_through_the_cli() {
+    let file = temp_file("box.toml", SHARED_BOX);
+    let (code, out, err) = redsim(&["run", &file, "--json"]);
+    assert_eq!(code, 0, "{}{}", out, err);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("--json prints the report");
+    let local = &report["history"]["workloads"]["local"];
+    let app = &report["history"]["workloads"]["app"];
+    assert_eq!(
+        (local["fail"].as_u64(), local["unknown"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(app["unknown"].as_u64().unwrap() > 300, "{}", app);
+    // r1 sets no machine keys: it has h1's, which m1 gave.
+    let memory = |node: &str| report["nodes"][node]["machine"]["memory_bytes"].as_u64();
+    assert_eq!(
+        (memory("m1"), memory("r1"), memory("r2")),
+        (Some(2 << 30), Some(2 << 30), Some(4 << 30))
+    );
+    assert_eq!(report["scenario_resolved"]["node"][1]["machine"], "h1");
+    let path = temp_file("box-report.json", &out);
+    let (code, out, _) = redsim(&["replay", &path]);
+    assert_eq!(code, 0, "{}", out);
+    let unknown = temp_file(
+        "box-bad.toml",
+        &SHARED_BOX.replace("machine = \"h1\"\njump_ms", "machine = \"h9\"\njump_ms"),
+    );
+    let (code, _, err) = redsim(&["run", &unknown]);
+    assert_eq!(code, 2);
+    assert!(err.contains("box-bad.toml:52:1: step[1].machine: unknown machine 'h9' (machines with nodes: h1, r2)"), "{}", err);
 }

@@ -1058,6 +1058,83 @@ fn differential_against_redis_7_0() {
     );
 }
 
+/// The (name, arity, movablekeys, first key, last key, step) of one
+/// COMMAND INFO entry.
+fn key_positions(entry: &Value) -> Option<(String, i64, bool, i64, i64, i64)> {
+    let Value::Array(fields) = entry else {
+        return None;
+    };
+    let text = |v: &Value| match v {
+        Value::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Simple(s) => s.clone(),
+        _ => String::new(),
+    };
+    let int = |v: &Value| if let Value::Int(i) = v { *i } else { i64::MIN };
+    let movable =
+        matches!(&fields[2], Value::Array(flags) if flags.iter().any(|f| text(f) == "movablekeys"));
+    Some((
+        text(&fields[0]),
+        int(&fields[1]),
+        movable,
+        int(&fields[3]),
+        int(&fields[4]),
+        int(&fields[5]),
+    ))
+}
+
+/// Every command redsim has, and the subcommands that take keys, report
+/// Redis 7.0.15's key positions (Cluster routes by them).
+#[test]
+fn command_info_key_positions_match_redis_7_0() {
+    let redis = start_redis();
+    let redsim_port = start_redsim();
+    let mut ra = Conn::open(redis.port);
+    let mut rb = Conn::open(redsim_port);
+    let all = rb.roundtrip(&resp::encode_command(&["COMMAND"]), 1);
+    let Some(Value::Array(entries)) = parse_whole(&all) else {
+        panic!("COMMAND reply: {}", show(&all));
+    };
+    let mut names: Vec<String> = entries
+        .iter()
+        .filter_map(key_positions)
+        .map(|k| k.0)
+        .collect();
+    names.extend(
+        [
+            "object|encoding",
+            "object|freq",
+            "object|idletime",
+            "object|refcount",
+            "memory|usage",
+            "config|get",
+            "client|list",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    assert!(names.len() > 150, "{} commands", names.len());
+    let mut mismatches = Vec::new();
+    for name in &names {
+        let request = resp::encode_command(&["COMMAND", "INFO", name]);
+        let (a, b) = (ra.roundtrip(&request, 1), rb.roundtrip(&request, 1));
+        let first = |bytes: &[u8]| match parse_whole(bytes) {
+            Some(Value::Array(mut v)) if v.len() == 1 => key_positions(&v.remove(0)),
+            _ => None,
+        };
+        let (real, ours) = (first(&a), first(&b));
+        assert!(real.is_some(), "redis-server knows {}", name);
+        if real != ours {
+            mismatches.push(format!("{}: redis {:?}, redsim {:?}", name, real, ours));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
 // ---- pub/sub: three connections, every byte each one receives ----
 
 /// Pub/sub commands, sent on one of three connections. `{conn}`-free: the

@@ -248,7 +248,7 @@ fn names_must_exist_and_be_unique() {
         "[[\"r1\"], [\"m1\", \"app1\"]]",
         "[[\"r1\"], [\"m1\", \"app2\"]]"
     ))
-    .starts_with("x.toml:45:26: step[1].groups[1][1]: unknown node 'app2'"));
+    .starts_with("x.toml:45:26: step[1].groups[1][1]: unknown machine 'app2'"));
     assert!(error(&edit(
         "[[\"r1\"], [\"m1\", \"app1\"]]",
         "[[\"r1\"], [\"m1\", \"r1\"]]"
@@ -278,7 +278,7 @@ fn steps_need_known_faults_and_their_keys() {
     );
     assert_eq!(
         error(&heal("fault = \"kill\"")),
-        "x.toml:47:1: step[2]: fault 'kill' needs key 'node'"
+        "x.toml:47:1: step[2]: fault 'kill' needs key 'node' or 'machine'"
     );
     assert!(error(&heal("fault = \"partition\"")).starts_with(
         "x.toml:47:1: step[2]: fault 'partition' needs key 'groups', or 'from' and 'to'"
@@ -1042,5 +1042,155 @@ fn an_admin_command_error_reply_fails_the_run_unless_expected() {
         err.contains("'PING' replied PONG but the step expects the error 'ERR'"),
         "{}",
         err
+    );
+}
+
+/// Two nodes on machine h1, a third on its own machine, and a power loss of h1.
+const BOX: &str = r#"title = "box"
+seeds = [1]
+duration_ms = 10_000
+
+[[node]]
+name = "m1"
+kind = "redis"
+machine = "h1"
+memory = "2gb"
+config = ["dir /d/m1"]
+
+[[node]]
+name = "r1"
+kind = "redis"
+machine = "h1"
+port = 6380
+config = ["dir /d/r1", "replicaof m1 6379"]
+
+[[node]]
+name = "r2"
+kind = "redis"
+config = ["replicaof h1 6379"]
+
+[[step]]
+at_ms = 1_000
+fault = "kill"
+machine = "h1"
+"#;
+
+fn box_edit(from: &str, to: &str) -> String {
+    assert_eq!(BOX.matches(from).count(), 1, "{:?} must occur once", from);
+    BOX.replace(from, to)
+}
+
+#[test]
+fn machines_are_known_and_their_nodes_agree() {
+    let scenario = parse(BOX).expect("valid");
+    assert_eq!(scenario.machine_for("r1").unwrap().memory_bytes, 2 << 30);
+    assert_eq!(scenario.machine_for("r2").unwrap().memory_bytes, 4 << 30);
+    assert_eq!(
+        scenario.actions()[0].1,
+        Action::Kill {
+            node: "h1".into(),
+            torn: false
+        }
+    );
+    let back = Scenario::from_json_value(&scenario.to_json_value(), "r.json")
+        .expect("the resolved scenario validates");
+    assert_eq!(back.resolved(), back);
+    let conflict = box_edit("port = 6380", "port = 6380\nmemory = \"4gb\"");
+    assert_eq!(error(&conflict), "x.toml:17:1: node[1].memory: machine 'h1' gets memory = \"4gb\" here but \"2gb\" from node 'm1'");
+    assert_eq!(
+        error(&box_edit(
+            "kill\"\nmachine = \"h1\"",
+            "kill\"\nmachine = \"h9\""
+        )),
+        "x.toml:27:1: step[0].machine: unknown machine 'h9' (machines with nodes: h1, r2)"
+    );
+    assert_eq!(
+        error(&box_edit(
+            "kill\"\nmachine = \"h1\"",
+            "kill\"\nnode = \"h1\""
+        )),
+        "x.toml:27:1: step[0].node: unknown node 'h1'"
+    );
+    assert!(error(&box_edit(
+        "fault = \"kill\"",
+        "fault = \"kill\"\nnode = \"m1\""
+    ))
+    .contains("step[0].machine: fault 'kill' takes `node` or `machine`, not both"));
+    assert!(error(&box_edit("fault = \"kill\"", "fault = \"crash\""))
+        .contains("step[0].machine: fault 'crash' does not take key 'machine'"));
+    assert!(error(&box_edit("port = 6380\n", ""))
+        .contains("node[1].port: node 'm1' on machine 'h1' already listens on port 6379"));
+    assert!(
+        error(&box_edit("\"dir /d/r1\"", "\"dir /d/m1/\"")).contains(
+            "node[1].config: node 'm1' on machine 'h1' already keeps its files in dir /d/m1"
+        )
+    );
+    let elsewhere = box_edit(
+        "config = [\"replicaof h1 6379\"]",
+        "machine = \"m1\"\nconfig = [\"replicaof h1 6379\"]",
+    );
+    assert!(
+        error(&elsewhere).contains(
+            "x.toml:22:1: node[2].machine: 'm1' is node 'm1', which runs on machine 'h1'"
+        ),
+        "{}",
+        error(&elsewhere)
+    );
+    let client = box_edit(
+        "name = \"r2\"\nkind = \"redis\"",
+        "name = \"r2\"\nkind = \"redis\"\nmachine = \"client\"",
+    );
+    assert!(error(&client)
+        .contains("node[2].machine: machine 'client' is the workload clients' default machine"));
+    assert!(error(&box_edit("replicaof h1 6379", "replicaof h9 6379"))
+        .contains("'replicaof h9 6379': unknown node 'h9'"));
+    let split = box_edit(
+        "fault = \"kill\"\nmachine = \"h1\"",
+        "fault = \"partition\"\ngroups = [[\"m1\"], [\"h1\", \"r2\"]]",
+    );
+    assert!(
+        error(&split).contains(
+            "step[0].groups[1][0]: 'h1' means machine 'h1', which is already in another group"
+        ),
+        "{}",
+        error(&split)
+    );
+    let together = box_edit(
+        "fault = \"kill\"\nmachine = \"h1\"",
+        "fault = \"partition\"\ngroups = [[\"m1\", \"h1\"], [\"r2\"]]",
+    );
+    assert!(parse(&together).is_ok());
+}
+
+#[test]
+fn the_builder_places_nodes_on_machines_and_faults_on_them() {
+    let built = ScenarioBuilder::new("box")
+        .seeds([1])
+        .duration_ms(10_000)
+        .node("m1", |n| n.machine("h1").memory("2gb").config("dir /d/m1"))
+        .node("r1", |n| {
+            n.machine("h1")
+                .port(6380)
+                .config("dir /d/r1")
+                .config("replicaof m1 6379")
+        })
+        .node("r2", |n| n.config("replicaof h1 6379"))
+        .step_at(1_000, Step::kill("").on_machine("h1"))
+        .build()
+        .unwrap();
+    assert_eq!(built, parse(BOX).unwrap());
+    let clash = ScenarioBuilder::new("box")
+        .seeds([1])
+        .duration_ms(10_000)
+        .node("m1", |n| n.machine("h1"))
+        .node("r1", |n| n.machine("h1"))
+        .build();
+    let message = clash.unwrap_err().to_string();
+    assert!(
+        message.contains(
+            "<builder>: node[1].port: node 'm1' on machine 'h1' already listens on port 6379"
+        ),
+        "{}",
+        message
     );
 }

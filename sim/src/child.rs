@@ -12,8 +12,8 @@
 //! the fsync latency), renames, and exits 0. A Compute child only burns
 //! its cpu_us.
 //!
-//! Cores: the runnable threads are the main loop (while it runs a step)
-//! and every child in a CPU phase. When there are more than `cores`, each
+//! Cores: the runnable threads are the main loops of every process on the
+//! machine (while they run a step) and every child in a CPU phase. When there are more than `cores`, each
 //! runs at cores/runnable speed; the factor is taken when a step or a CPU
 //! phase starts (deterministic and simple, not a fluid share).
 //!
@@ -27,6 +27,9 @@ use redsim_engine::{ChildExitStatus, ChildJob, ForkRequest};
 use crate::disk::After;
 use crate::host::HostInput;
 use crate::world::{Ev, World};
+
+/// The signal Redis stops its own child with (killRDBChild, killAppendOnlyChild).
+pub const SIGUSR1: i32 = 10;
 
 /// rdb-save-incremental-fsync: REDIS_AUTOSYNC_BYTES.
 pub const AUTOSYNC_BYTES: u64 = 4 << 20;
@@ -74,6 +77,17 @@ impl World {
     pub(crate) fn start_child(&mut self, h: usize, request: ForkRequest) {
         let now = self.now_us;
         let host = &mut self.hosts[h];
+        // Redis runs one child at a time; the engine kills one before it
+        // forgets it (Output::KillChild), so the process never has two.
+        assert!(
+            !host
+                .children
+                .iter()
+                .any(|c| c.incarnation == host.incarnation),
+            "{}: fork of pid {} while another child runs",
+            host.name,
+            request.pid
+        );
         let id = host.next_child_id;
         host.next_child_id += 1;
         let cpu_us = match &request.job {
@@ -126,9 +140,10 @@ impl World {
             } else {
                 child.cpu_left_us * bytes / remaining
             };
+            let m = self.hosts[h].machine;
             let (runnable, cores) = (
-                self.runnable_threads(h) + 1,
-                self.machines[h].spec.cores.max(1) as u64,
+                self.runnable_threads(m) + 1,
+                self.machines[m].spec.cores.max(1) as u64,
             );
             let wall_us = if runnable > cores {
                 cpu_us * runnable / cores
@@ -155,16 +170,20 @@ impl World {
         }
     }
 
-    /// Threads using a core now on host h's machine: the main loop if it
-    /// runs a step, and children in a CPU phase.
-    pub(crate) fn runnable_threads(&self, h: usize) -> u64 {
-        let host = &self.hosts[h];
-        let main = u64::from(host.is_up() && host.step_end_us > self.now_us);
-        main + host
-            .children
-            .iter()
-            .filter(|c| matches!(c.phase, ChildPhase::Cpu { .. }))
-            .count() as u64
+    /// Threads using a core now on machine m: every process's main loop
+    /// that runs a step, and every child in a CPU phase.
+    pub(crate) fn runnable_threads(&self, m: usize) -> u64 {
+        let mut threads = 0;
+        for &h in &self.machines[m].procs {
+            let host = &self.hosts[h];
+            threads += u64::from(host.is_up() && host.step_end_us > self.now_us);
+            threads += host
+                .children
+                .iter()
+                .filter(|c| matches!(c.phase, ChildPhase::Cpu { .. }))
+                .count() as u64;
+        }
+        threads
     }
 
     /// The end of a CPU chunk (write it, maybe start its block's writeout)
@@ -181,6 +200,7 @@ impl World {
             return;
         };
         self.hosts[h].child_cpu_used_us += cpu_us;
+        let m = self.hosts[h].machine;
         let child = &mut self.hosts[h].children[i];
         child.phase = ChildPhase::Io;
         child.cpu_left_us -= cpu_us;
@@ -194,14 +214,14 @@ impl World {
             return self.child_advance(h, id);
         };
         let from = child.written as usize;
-        self.disks[h].append(now, file, &data[from..from + bytes as usize]);
+        self.disks[m].append(now, file, &data[from..from + bytes as usize]);
         child.written += bytes;
         child.since_sync += bytes;
         let block_done = *incremental_fsync && child.since_sync >= AUTOSYNC_BYTES;
         let file = file.clone();
         if block_done {
-            let bandwidth = self.machines[h].spec.disk_bandwidth_bytes_per_s;
-            let (io, done_us) = self.disks[h]
+            let bandwidth = self.machines[m].spec.disk_bandwidth_bytes_per_s;
+            let (io, done_us) = self.disks[m]
                 .start_range_write(now, &file, bandwidth)
                 .expect("the child just wrote the file");
             self.trace.record(
@@ -213,7 +233,7 @@ impl World {
             self.schedule(
                 done_us,
                 Ev::DiskDone {
-                    machine: h as u32,
+                    machine: m as u32,
                     io,
                 },
             );
@@ -232,7 +252,7 @@ impl World {
                 return;
             }
         }
-        self.arm_flusher(h);
+        self.arm_flusher(m);
         self.child_advance(h, id);
     }
 
@@ -243,7 +263,7 @@ impl World {
         self.schedule(
             done_us,
             Ev::DiskDone {
-                machine: h as u32,
+                machine: self.hosts[h].machine as u32,
                 io,
             },
         );
@@ -259,7 +279,7 @@ impl World {
             ..
         } = &child.job
         {
-            self.disks[h].rename(file, to);
+            self.disks[self.hosts[h].machine].rename(file, to);
         }
         let host = &mut self.hosts[h];
         let parent_alive = host.is_up() && host.incarnation == child.incarnation;
@@ -286,10 +306,30 @@ impl World {
     /// 9); its parent gets ChildExit{Signal(signal)}. Returns whether a
     /// child was running. The child's partial file stays in the page cache.
     pub(crate) fn kill_child(&mut self, h: usize, signal: i32) -> bool {
-        let now = self.now_us;
         let Some(i) = self.hosts[h].children.len().checked_sub(1) else {
             return false;
         };
+        self.kill_child_at(h, i, signal);
+        true
+    }
+
+    /// Output::KillChild: the engine stops its child (SIGUSR1). Returns
+    /// whether that child was still running.
+    pub(crate) fn kill_child_pid(&mut self, h: usize, pid: u32, signal: i32) -> bool {
+        let incarnation = self.hosts[h].incarnation;
+        let Some(i) = self.hosts[h]
+            .children
+            .iter()
+            .position(|c| c.pid == pid && c.incarnation == incarnation)
+        else {
+            return false;
+        };
+        self.kill_child_at(h, i, signal);
+        true
+    }
+
+    fn kill_child_at(&mut self, h: usize, i: usize, signal: i32) {
+        let now = self.now_us;
         let child = self.hosts[h].children.remove(i);
         let host = &mut self.hosts[h];
         let parent_alive = host.is_up() && host.incarnation == child.incarnation;
@@ -309,7 +349,6 @@ impl World {
             );
             self.host_run(h);
         }
-        true
     }
 
     /// Kills a node's current child with `signal`, as the OOM killer does;

@@ -30,6 +30,18 @@ impl NodeClock {
         t.max(0) as u64
     }
 
+    /// The time a node's log line is stamped with: the start epoch plus virtual time plus the
+    /// clock jumps, without the seeded sub-second phase, so that "00:00:10.250" in a log is
+    /// t_ms 10250 in the report (unless a clock-jump fault moved the node's clock).
+    ///
+    /// Rationale: the phase stays in the node's clock (cron's whole-second ticks keep their
+    /// spread), but a log that reads 400 ms off the report's time axis misleads whoever lines
+    /// the two up.
+    pub fn log_us(&self, virtual_us: u64) -> u64 {
+        let t = START_EPOCH_US as i128 + virtual_us as i128 + self.offset_us as i128;
+        t.max(0) as u64
+    }
+
     /// The virtual time at which the node's clock reads `node_us` (0 if that
     /// reading lies before the run started).
     pub fn to_virtual(&self, node_us: u64) -> u64 {

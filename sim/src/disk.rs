@@ -576,12 +576,13 @@ impl World {
         self.disks[machine].other_io(now, bytes, bandwidth)
     }
 
-    /// Issues an fsync on host h's disk; the caller schedules Ev::DiskDone.
+    /// Issues an fsync on the disk of host h's machine; the caller schedules Ev::DiskDone.
     pub(crate) fn start_fsync(&mut self, h: usize, file: &str, after: After) -> (u64, u64, u64) {
-        let (bandwidth, latency_us) = self.disk_params(h);
+        let m = self.hosts[h].machine;
+        let (bandwidth, latency_us) = self.disk_params(m);
         let now = self.now_us;
         let (io, done_us, bytes) =
-            self.disks[h].start_fsync(now, file, bandwidth, latency_us, after);
+            self.disks[m].start_fsync(now, file, bandwidth, latency_us, after);
         self.trace.record(
             now,
             &self.hosts[h].name,
@@ -675,11 +676,12 @@ impl World {
         op: DiskOp,
     ) -> Result<Option<u64>, (DiskOp, u64)> {
         let now = self.now_us;
+        let m = self.hosts[h].machine;
         let name = &self.hosts[h].name;
         let mut wait = None;
         match &op {
             DiskOp::Append { file, bytes } => {
-                let until = self.disks[h].fsync_until(file);
+                let until = self.disks[m].fsync_until(file);
                 if until > now {
                     return Err((op, until));
                 }
@@ -689,14 +691,14 @@ impl World {
                     "write",
                     format_args!("{} bytes={}", file, bytes.len()),
                 );
-                self.disks[h].append(now, file, bytes);
+                self.disks[m].append(now, file, bytes);
             }
             DiskOp::Truncate { file, len } => {
-                let until = self.disks[h].fsync_until(file);
+                let until = self.disks[m].fsync_until(file);
                 if until > now {
                     return Err((op, until));
                 }
-                let ok = self.disks[h].truncate(now, file, *len);
+                let ok = self.disks[m].truncate(now, file, *len);
                 self.trace.record(
                     now,
                     name,
@@ -705,7 +707,7 @@ impl World {
                 );
             }
             DiskOp::Rename { from, to } => {
-                let ok = self.disks[h].rename(from, to);
+                let ok = self.disks[m].rename(from, to);
                 self.trace.record(
                     now,
                     name,
@@ -714,7 +716,7 @@ impl World {
                 );
             }
             DiskOp::Remove { file } => {
-                let ok = self.disks[h].remove(file);
+                let ok = self.disks[m].remove(file);
                 self.trace.record(
                     now,
                     name,
@@ -740,7 +742,7 @@ impl World {
                 self.schedule(
                     done_us,
                     Ev::DiskDone {
-                        machine: h as u32,
+                        machine: m as u32,
                         io,
                     },
                 );
@@ -749,30 +751,33 @@ impl World {
                 }
             }
         }
-        self.arm_flusher(h);
+        self.arm_flusher(m);
         Ok(wait)
     }
 
-    /// Power loss on host h's machine: every process dies (children
+    /// Power loss on machine m: every process on it dies (children
     /// silently), each file reverts to its durable contents. Returns
     /// whether it changed anything.
-    pub(crate) fn power_loss(&mut self, h: usize, torn: bool) -> bool {
+    pub(crate) fn power_loss(&mut self, m: usize, torn: bool) -> bool {
         let now = self.now_us;
-        let mut changed = self.hosts[h].is_up() || !self.hosts[h].children.is_empty();
-        if self.hosts[h].is_up() {
-            self.kill_host(h);
+        let mut changed = false;
+        for h in self.procs_on(m) {
+            changed |= self.hosts[h].is_up() || !self.hosts[h].children.is_empty();
+            if self.hosts[h].is_up() {
+                self.kill_host(h);
+            }
+            for child in std::mem::take(&mut self.hosts[h].children) {
+                self.trace.record(
+                    now,
+                    &self.hosts[h].name,
+                    "child-lost",
+                    format_args!("pid={}", child.pid),
+                );
+            }
         }
-        for child in std::mem::take(&mut self.hosts[h].children) {
-            self.trace.record(
-                now,
-                &self.hosts[h].name,
-                "child-lost",
-                format_args!("pid={}", child.pid),
-            );
-        }
-        let (losses, kept) = self.disks[h].power_loss(now, torn);
+        let (losses, kept) = self.disks[m].power_loss(now, torn);
         changed |= !losses.is_empty();
-        let name = self.hosts[h].name.clone();
+        let name = self.machines[m].name.clone();
         for (file, bytes) in &losses {
             self.trace.notable(
                 now,
@@ -826,27 +831,31 @@ impl World {
         if !self.hosts[h].is_up() {
             return Err(format!("node '{}' is down", node));
         }
+        let outputs: Vec<_> = outputs
+            .into_iter()
+            .map(|o| self.hosts[h].localize(o))
+            .collect();
         self.hosts[h].held_outputs.extend(outputs);
         self.hosts[h].outputs_pending = true;
         self.host_run(h);
         Ok(())
     }
 
-    /// A node's files as a process would read them (the page cache).
+    /// The files of a machine (or a node's machine) as a process would read them (the page
+    /// cache). On a machine shared by several processes, each one's files are under its `dir`.
     pub fn disk_files(&self, node: &str) -> BTreeMap<String, Vec<u8>> {
-        self.host_index(node)
-            .map_or_else(|_| BTreeMap::new(), |h| self.disks[h].files())
+        self.disk(node).map_or_else(BTreeMap::new, |d| d.files())
     }
 
-    /// A node's files as a power loss now would leave them.
+    /// The files of a machine (or a node's machine) as a power loss now would leave them.
     pub fn disk_durable_files(&self, node: &str) -> BTreeMap<String, Vec<u8>> {
-        self.host_index(node)
-            .map_or_else(|_| BTreeMap::new(), |h| self.disks[h].durable_files())
+        self.disk(node)
+            .map_or_else(BTreeMap::new, |d| d.durable_files())
     }
 
-    /// The disk of a node's machine (lengths, counters).
+    /// The disk of a machine, or of a node's machine (lengths, counters).
     pub fn disk(&self, node: &str) -> Option<&Disk> {
-        Some(&self.disks[self.host_index(node).ok()?])
+        Some(&self.disks[self.machine_index(node).ok()?])
     }
 
     pub fn disk_stats(&self, node: &str) -> DiskStats {

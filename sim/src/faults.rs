@@ -5,30 +5,38 @@
 //! killing a dead one fires nothing. World::apply_fault decides that.
 
 /// One fault, applied at a virtual time by [`crate::World::schedule_fault`].
+///
+/// What a fault hits: partitions and links act between machines, and so
+/// do kill, restart, clock-jump, disk and memory-pressure (every process of
+/// the machine feels them); crash, pause and resume act on one process.
+/// Where a machine is meant, a node's name stands for the machine it runs on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
     /// Traffic between machines in different groups stops (held, as TCP
-    /// retransmits, until heal). Machines in no group keep all links.
+    /// retransmits, until heal). Machines in no group keep all links;
+    /// loopback traffic inside a machine is never cut.
     Partition { groups: Vec<Vec<String>> },
     /// Traffic from `from` to `to` stops; the other direction flows.
     PartitionOneWay { from: String, to: String },
     /// Removes every partition.
     Heal,
-    /// Power loss: every process of the node dies (a child silently), peers
-    /// are not told, data in flight to the node is lost, and every file
-    /// reverts to its durable contents (disk.rs).
+    /// Power loss of the machine `node` names (a machine or a node on it):
+    /// every process on it dies (children silently), peers are not told,
+    /// data in flight to them is lost, and every file reverts to its
+    /// durable contents (disk.rs).
     Kill { node: String },
     /// Power loss during a write: as Kill, but the file of the machine's
     /// last non-durable append keeps a seeded whole-sector prefix of it.
     KillTorn { node: String },
-    /// SIGKILL of the process: the machine stays up, so the page cache and
-    /// files survive, a running child runs on to its end (its exit reaches
-    /// no one), and the kernel closes the process's connections.
+    /// SIGKILL of one process (a node): the machine stays up, so the page
+    /// cache and files survive, a running child runs on to its end (its exit
+    /// reaches no one), and the kernel closes the process's connections.
     Crash { node: String },
-    /// A new process (same config, new seed and pid) that finds the disk's
-    /// current files. Restarting a running node is a power loss first.
+    /// Power on the machine `node` names: every process on it starts anew
+    /// (same config, new seed and pid) and finds the disk's current files.
+    /// A machine with a process still running is power-cycled first.
     Restart { node: String },
-    /// SIGSTOP: inputs and timers queue; the kernel still accepts bytes.
+    /// SIGSTOP of one process: inputs and timers queue; the kernel still accepts bytes.
     Pause { node: String },
     /// SIGCONT.
     Resume { node: String },
@@ -40,11 +48,12 @@ pub enum Fault {
         latency_ms: Option<f64>,
         bandwidth_bytes_per_s: Option<u64>,
     },
-    /// The node's clock jumps by `jump_ms` (negative allowed).
+    /// The machine's clock jumps by `jump_ms` (negative allowed): every
+    /// process on it sees the jump.
     ClockJump { node: String, jump_ms: i64 },
-    /// Slows (or restores) the node's disk.
+    /// Slows (or restores) the machine's disk.
     Disk { node: String, fsync_latency_ms: f64 },
-    /// Another process on the node's machine takes `bytes` of memory.
+    /// Another process on the machine takes `bytes` of memory.
     MemoryPressure { node: String, bytes: u64 },
 }
 
@@ -76,7 +85,8 @@ impl Fault {
         }
     }
 
-    /// The node a single-node fault acts on.
+    /// The node (crash, pause, resume) or the machine, named by itself or
+    /// by a node on it (the other single-target faults), a fault acts on.
     pub fn node(&self) -> Option<&str> {
         match self {
             Fault::Kill { node }
@@ -119,10 +129,16 @@ impl Fault {
                 latency_ms,
                 bandwidth_bytes_per_s,
             } => {
-                format!(
-                    "{} -> {} latency_ms={:?} bandwidth={:?}",
-                    from, to, latency_ms, bandwidth_bytes_per_s
-                )
+                // Only what the fault sets, in the scenario file's own terms (never Rust's
+                // Debug text such as "Some(200.0)").
+                let mut text = format!("{} -> {}", from, to);
+                if let Some(ms) = latency_ms {
+                    text.push_str(&format!(" latency_ms={}", ms));
+                }
+                if let Some(bytes) = bandwidth_bytes_per_s {
+                    text.push_str(&format!(" bandwidth_bytes_per_s={}", bytes));
+                }
+                text
             }
             Fault::ClockJump { jump_ms, .. } => format!("jump_ms={}", jump_ms),
             Fault::Disk {
@@ -152,10 +168,17 @@ impl World {
                 self.machine_index(to).map(|_| ())
             }
             Fault::Heal => Ok(()),
-            _ => self
-                .host_index(fault.node().expect("a single-node fault"))
-                .map(|_| ()),
+            _ if Self::hits_one_process(fault) => self.host_index(fault.subject()).map(|_| ()),
+            _ => self.machine_index(fault.subject()).map(|_| ()),
         }
+    }
+
+    /// Whether the fault acts on one process rather than on a machine.
+    fn hits_one_process(fault: &Fault) -> bool {
+        matches!(
+            fault,
+            Fault::Crash { .. } | Fault::Pause { .. } | Fault::Resume { .. }
+        )
     }
 
     /// Applies a scheduled fault, counting it only if it changed something.
@@ -201,7 +224,8 @@ impl World {
                 self.net
                     .set_link(from, to, latency_us, *bandwidth_bytes_per_s)
             }
-            _ => self.apply_node_fault(&fault),
+            _ if Self::hits_one_process(&fault) => self.apply_process_fault(&fault),
+            _ => self.apply_machine_fault(&fault),
         };
         if fired {
             *self
@@ -221,7 +245,7 @@ impl World {
         self.trace.notable(now, fault.subject(), &event, detail);
         if let (true, Fault::MemoryPressure { node, .. }) = (fired, &fault) {
             // After the fault's event, so a swap or kill it causes follows it.
-            self.machine_memory_check(self.host_index(node).expect("checked at schedule"));
+            self.machine_memory_check(self.machine_index(node).expect("checked at schedule"));
         }
     }
 
@@ -241,27 +265,14 @@ impl World {
         changes
     }
 
-    fn apply_node_fault(&mut self, fault: &Fault) -> bool {
+    /// Crash, pause, resume: one process.
+    fn apply_process_fault(&mut self, fault: &Fault) -> bool {
         let h = self
             .host_index(fault.subject())
             .expect("checked at schedule");
         let up = self.hosts[h].is_up();
         match fault {
-            Fault::Kill { .. } | Fault::KillTorn { .. } => {
-                // Power lost before the seeded boot: the process never starts.
-                let fires = self.power_loss(h, matches!(fault, Fault::KillTorn { .. }))
-                    || !self.hosts[h].booted;
-                self.hosts[h].booted = true;
-                fires
-            }
             Fault::Crash { .. } => self.crash_host(h),
-            Fault::Restart { .. } => {
-                if up {
-                    self.power_loss(h, false);
-                }
-                self.restart_host(h);
-                true
-            }
             Fault::Pause { .. } => {
                 let fires = up && !self.hosts[h].paused;
                 self.hosts[h].paused |= fires;
@@ -273,31 +284,62 @@ impl World {
                 self.host_run(h);
                 fires
             }
+            _ => unreachable!("not a process fault"),
+        }
+    }
+
+    /// Kill, restart, clock jump, disk, memory pressure: a machine and every process on it.
+    fn apply_machine_fault(&mut self, fault: &Fault) -> bool {
+        let m = self
+            .machine_index(fault.subject())
+            .expect("checked at schedule");
+        let procs = self.procs_on(m);
+        match fault {
+            Fault::Kill { .. } | Fault::KillTorn { .. } => {
+                // Power lost before the seeded boot: the processes never start.
+                let unbooted = procs.iter().any(|&h| !self.hosts[h].booted);
+                let fires = self.power_loss(m, matches!(fault, Fault::KillTorn { .. })) || unbooted;
+                for &h in &procs {
+                    self.hosts[h].booted = true;
+                }
+                fires
+            }
+            Fault::Restart { .. } => {
+                if procs.iter().any(|&h| self.hosts[h].is_up()) {
+                    self.power_loss(m, false);
+                }
+                for &h in &procs {
+                    self.restart_host(h);
+                }
+                true
+            }
             Fault::ClockJump { jump_ms, .. } => {
-                self.hosts[h].clock.offset_us += jump_ms * 1000;
-                if up {
-                    // The engine's deadline is in node time: it moved in virtual time.
-                    self.hosts[h].timer_at_us = None;
-                    self.refresh_timer(h);
+                for &h in &procs {
+                    self.hosts[h].clock.offset_us += jump_ms * 1000;
+                    if self.hosts[h].is_up() {
+                        // The engine's deadline is in node time: it moved in virtual time.
+                        self.hosts[h].timer_at_us = None;
+                        self.refresh_timer(h);
+                    }
                 }
                 *jump_ms != 0
             }
             Fault::Disk {
                 fsync_latency_ms, ..
             } => {
-                let state = &mut self.machines[h].state;
+                let state = &mut self.machines[m].state;
                 let changed = state.fsync_latency_ms != *fsync_latency_ms;
                 state.fsync_latency_ms = *fsync_latency_ms;
                 changed
             }
             Fault::MemoryPressure { bytes, .. } => {
                 // `bytes` is what the other process holds from now on (0 frees it).
-                let state = &mut self.machines[self.hosts[h].machine].state;
+                let state = &mut self.machines[m].state;
                 let changed = state.memory_pressure_bytes != *bytes;
                 state.memory_pressure_bytes = *bytes;
                 changed
             }
-            _ => unreachable!("not a node fault"),
+            _ => unreachable!("not a machine fault"),
         }
     }
 
@@ -359,4 +401,25 @@ impl World {
 
 fn rule_blocks(rule: &PartitionRule, from: usize, to: usize) -> bool {
     rule.blocks(from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fault;
+
+    #[test]
+    fn link_detail_names_only_what_it_sets_without_debug_text() {
+        let link = |latency_ms, bandwidth_bytes_per_s| Fault::Link {
+            from: "m1".into(),
+            to: "r1".into(),
+            latency_ms,
+            bandwidth_bytes_per_s,
+        };
+        assert_eq!(link(Some(200.0), None).detail(), "m1 -> r1 latency_ms=200");
+        assert_eq!(
+            link(Some(0.5), Some(1_000_000)).detail(),
+            "m1 -> r1 latency_ms=0.5 bandwidth_bytes_per_s=1000000"
+        );
+        assert_eq!(link(None, None).detail(), "m1 -> r1");
+    }
 }

@@ -1,4 +1,6 @@
-//! A host drives one Engine as a single-threaded event loop.
+//! A host is one process on a machine: it drives one Engine as a
+//! single-threaded event loop. A machine runs any number of hosts; they
+//! share its cores, memory, disk and clock (world.rs, child.rs, machine.rs).
 //!
 //! When an input arrives and the node is idle it runs at once; the step's
 //! cpu_us keeps the node busy, and the step's outputs leave at the END of the
@@ -11,19 +13,23 @@ use std::collections::{BTreeMap, VecDeque};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use redsim_engine::{
-    ChildExitStatus, Config, ConnId, Engine, EngineOptions, Input, MachineInfo, Output, Step,
+    ChildExitStatus, ChildJob, Config, ConnId, DiskOp, Engine, EngineOptions, Input, MachineInfo,
+    Output, Step,
 };
 
 use crate::child::ChildProc;
+use crate::machine::ProcessMemoryState;
 
 use crate::clock::NodeClock;
 
 /// Something for the engine to handle, as it waits in the host's queue.
 #[derive(Debug)]
 pub(crate) enum HostInput {
+    /// `local_port`: the port of this process the connection came in on.
     Accepted {
         conn: ConnId,
         peer: String,
+        local_port: u16,
     },
     Data {
         conn: ConnId,
@@ -75,10 +81,19 @@ pub(crate) struct Queued {
 
 pub struct Host {
     pub name: String,
-    /// Index of the host's machine (equal to the host index: nodes come first).
+    /// Index of the host's machine.
     pub machine: usize,
     pub config: Config,
+    /// The port from the config (`port`), which EngineOptions carries.
     pub port: u16,
+    /// Every port the process listens on (the Redis port; a Cluster bus
+    /// would add port + 10000). A connect to the machine on one of them
+    /// reaches this process.
+    pub ports: Vec<u16>,
+    /// Where this process's files live on the machine's disk: "" on a
+    /// machine of its own (bare names, as the engine gives them), else its
+    /// `dir` and a slash, so processes sharing a disk keep their own files.
+    pub(crate) dir_prefix: String,
     pub engine: Option<Engine>,
     pub pid: u32,
     /// Bumped by every kill, so connections of a dead process are told apart.
@@ -118,6 +133,8 @@ pub struct Host {
     pub(crate) unacked_peers: Vec<u64>,
     /// Redis-format log lines of every process of this node.
     pub log_lines: Vec<String>,
+    /// What the machine's kernel last measured of this process's memory.
+    pub memory: ProcessMemoryState,
     pub cpu_used_us: u64,
     /// Virtual CPU time this node's child processes used.
     pub child_cpu_used_us: u64,
@@ -149,6 +166,8 @@ impl Host {
             machine,
             config,
             port,
+            ports: vec![port],
+            dir_prefix: String::new(),
             engine: None,
             pid: 0,
             incarnation: 0,
@@ -171,6 +190,7 @@ impl Host {
             next_accept_id: 1,
             unacked_peers: Vec::new(),
             log_lines: Vec::new(),
+            memory: ProcessMemoryState::default(),
             cpu_used_us: 0,
             child_cpu_used_us: 0,
             steps: 0,
@@ -190,6 +210,54 @@ impl Host {
                 .set("port", &[self.port.to_string()])
                 .expect("a valid port");
         }
+        self.ports = vec![self.port];
+    }
+
+    /// An output with this process's file names turned into the disk's.
+    pub(crate) fn localize(&self, mut output: Output) -> Output {
+        if self.dir_prefix.is_empty() {
+            return output;
+        }
+        let on_disk = |name: &mut String| name.insert_str(0, &self.dir_prefix);
+        match &mut output {
+            Output::Disk(op) => match op {
+                DiskOp::Append { file, .. }
+                | DiskOp::Truncate { file, .. }
+                | DiskOp::Fsync { file, .. }
+                | DiskOp::Remove { file } => on_disk(file),
+                DiskOp::Rename { from, to } => {
+                    on_disk(from);
+                    on_disk(to);
+                }
+            },
+            Output::Fork(request) => {
+                if let ChildJob::WriteFile {
+                    file, rename_to, ..
+                } = &mut request.job
+                {
+                    on_disk(file);
+                    if let Some(to) = rename_to {
+                        on_disk(to);
+                    }
+                }
+            }
+            _ => {}
+        }
+        output
+    }
+
+    /// The machine's files that this process sees, under the names it uses.
+    pub(crate) fn own_files(&self, files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+        if self.dir_prefix.is_empty() {
+            return files;
+        }
+        files
+            .into_iter()
+            .filter_map(|(name, bytes)| {
+                name.strip_prefix(&self.dir_prefix)
+                    .map(|own| (own.to_string(), bytes))
+            })
+            .collect()
     }
 
     /// Starts a new process: same config, a new seed and pid, the machine's
@@ -282,9 +350,18 @@ impl Host {
             .as_mut()
             .expect("running an input on a dead node");
         let step = match input {
-            HostInput::Accepted { conn, peer } => {
-                engine.handle_input(node_us, Input::Accepted { conn, peer })
-            }
+            HostInput::Accepted {
+                conn,
+                peer,
+                local_port,
+            } => engine.handle_input(
+                node_us,
+                Input::Accepted {
+                    conn,
+                    peer,
+                    local_port,
+                },
+            ),
             HostInput::Data { conn, bytes } => engine.handle_input(
                 node_us,
                 Input::Data {
@@ -319,9 +396,14 @@ impl Host {
         let node_us = self.clock.node_us(now_us);
         let engine = self.engine.as_mut().expect("running inputs on a dead node");
         let converted = inputs.iter().map(|input| match input {
-            HostInput::Accepted { conn, peer } => Input::Accepted {
+            HostInput::Accepted {
+                conn,
+                peer,
+                local_port,
+            } => Input::Accepted {
                 conn: *conn,
                 peer: peer.clone(),
+                local_port: *local_port,
             },
             HostInput::Data { conn, bytes } => Input::Data { conn: *conn, bytes },
             HostInput::Closed { conn } => Input::Closed { conn: *conn },

@@ -9,7 +9,8 @@
 //! Code map:
 //! - world.rs: the event queue (BinaryHeap keyed by (time µs, sequence)),
 //!   the runner's API, and the host loop (when steps run, when outputs leave).
-//! - host.rs: one node's process: engine, inbox, timer, connections.
+//! - host.rs: one process (a node) on a machine: engine, inbox, timer,
+//!   connections, the ports it listens on, its files' place on the disk.
 //! - network.rs: links (latency + jitter, bandwidth), partitions, TCP
 //!   connections as pairs of FIFO streams, and how bytes move.
 //! - faults.rs: the fault timeline and what each fault does.
@@ -18,8 +19,9 @@
 //! - checkers/: judgements of a finished run (acked_writes.rs: acknowledged writes lost).
 //! - trace.rs: the running SHA-256 of every event and the notable events.
 //! - clock.rs: node clocks (unix µs) from virtual time; Redis log timestamps.
-//! - machine.rs: machine specs and per-machine state; RAM, swap and the
-//!   OOM killer (checked after every step of a node's process).
+//! - machine.rs: machine specs and per-machine state; a machine runs any
+//!   number of processes that share its cores, RAM, swap and the OOM killer
+//!   (checked after every step of any of them), disk and clock.
 //! - disk.rs: each machine's files (page cache and durable views), the
 //!   device queue, fsync, writeback, power loss and torn writes.
 //! - child.rs: forked children (BGSAVE, AOF rewrite) on the machine's
@@ -37,9 +39,12 @@
 //!   the same connection. Connect takes one round trip (SYN, SYN-ACK); a node
 //!   that is down or not listening answers RST after one round trip.
 //! - Partitions hold data (TCP retransmits) and SYNs until heal.
-//! - Kill is power loss: peers are not told; data to the node is lost. After
-//!   restart, a peer that sends on (or was retransmitting on) an old
-//!   connection gets RST one round trip later.
+//! - Kill is power loss of a machine: every process on it dies; peers are
+//!   not told; data to them is lost. After restart, a peer that sends on (or
+//!   was retransmitting on) an old connection gets RST one round trip later.
+//! - Processes of one machine talk over loopback (1 µs, no link, never
+//!   partitioned). A connect reaches the process of the target machine that
+//!   listens on the port, else RST after a round trip.
 //! - Clients are open loop with exponential inter-arrival times; an op's
 //!   invoke time is when it was generated, so client-side queueing counts.
 //!   Ops that cannot be sent (no connection) fail with "NOCONN"; ops in

@@ -1,23 +1,29 @@
-//! Machines: the hardware a node or a client runs on, and its memory.
+//! Machines: the hardware processes and clients run on, and its memory.
 //!
-//! Memory model (the kernel's view, checked after every step of a node's
-//! process, after a fork or a child's exit, and after the memory-pressure
-//! fault):
-//! - In use = the main process's resident pages + its child's private pages
-//!   (copy-on-write copies) + the memory-pressure fault's bytes ("another
-//!   process", active and not swappable). The page cache is not counted:
-//!   clean cache is reclaimed first, so it never pushes a process out.
-//! - Over RAM with swap space left: the excess of the process with the
-//!   largest RSS (the main process; only it can give pages back through
-//!   `Engine::swap_out`) goes to swap, written through the machine's disk.
-//! - Whatever cannot be swapped: the OOM killer kills the process with the
-//!   largest badness (resident + swapped pages, plus oom_score_adj x total
-//!   pages / 1000, as Linux's oom_badness; ties go to the later process,
-//!   the child). The pressure process is never chosen: the fault stands for
-//!   memory the node cannot win back.
-//! - The node's process killed = SIGKILL: the machine stays up. The child
-//!   killed = the parent sees the child exit by signal 9; its memory is
-//!   free at once, before the parent reaps it.
+//! A machine runs any number of processes (hosts); they share its cores,
+//! RAM and swap, disk and page cache, and clock.
+//!
+//! Memory model (the kernel's view, checked after every step of any of
+//! the machine's processes, after a fork or a child's exit, and after the
+//! memory-pressure fault):
+//! - In use = every process's resident pages + each one's child's private
+//!   pages (copy-on-write copies) + the memory-pressure fault's bytes
+//!   ("another process", active and not swappable). The page cache is not
+//!   counted: clean cache is reclaimed first, so it never pushes a process out.
+//! - Over RAM with swap space left: the excess goes to swap from the
+//!   processes with the largest RSS first (main processes; only they can
+//!   give pages back through `Engine::swap_out`), written through the
+//!   machine's disk.
+//! - Whatever cannot be swapped: the OOM killer kills, among ALL the
+//!   machine's processes and their children, the one with the largest
+//!   badness (resident + swapped pages, plus oom_score_adj x total pages /
+//!   1000, as Linux's oom_badness). Ties go to the later task in the list,
+//!   which runs in node order with each child after its parent. The
+//!   pressure process is never chosen: the fault stands for memory the
+//!   nodes cannot win back.
+//! - A process killed = SIGKILL: the machine stays up. A child killed = the
+//!   parent sees the child exit by signal 9; its memory is free at once,
+//!   before the parent reaps it.
 //! - Simplifications: a child's pages never swap; the child of a killed
 //!   parent (it runs on to its end) is not counted; RSS is measured after
 //!   the kernel made room, so it never exceeds what RAM could hold.
@@ -60,27 +66,41 @@ pub struct MachineState {
     pub fsync_latency_ms: f64,
     /// Memory taken by "another process" (the memory-pressure fault).
     pub memory_pressure_bytes: u64,
-    /// The highest main-process RSS seen after a step.
-    pub rss_bytes_max: u64,
     /// The most swap in use at once.
     pub swap_bytes_max: u64,
     pub oom_kills: u64,
-    pub memory: MemoryState,
+    /// Swap in use now (every process's swapped pages).
+    pub swap_used_bytes: u64,
+    /// Every byte ever written to swap (it went through the disk queue).
+    pub swap_out_total_bytes: u64,
+    /// Swap-outs so far (one per process the kernel took pages from).
+    pub swap_outs: u64,
 }
 
-/// The machine's memory after the last check.
+/// One process's memory as the kernel last measured it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessMemoryState {
+    /// Zeros while the process is down.
+    pub stats: MemoryStats,
+    /// The child the engine runs, with its RSS at fork time: it maps every
+    /// page the parent had, so that is its share in oom_badness.
+    pub child: Option<ChildMemory>,
+    /// The highest RSS seen after a step.
+    pub rss_bytes_max: u64,
+}
+
+/// A node's memory and its machine's swap, as [`crate::World::node_memory`] reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MemoryState {
     /// The node's process, as last measured (zeros while it is down).
     pub process: MemoryStats,
-    /// Swap in use now (only the main process swaps).
+    /// Swap in use now on the machine.
     pub swap_used_bytes: u64,
-    /// Every byte ever written to swap (it went through the disk queue).
+    /// Every byte the machine ever wrote to swap.
     pub swap_out_total_bytes: u64,
-    /// Swap-outs so far.
+    /// The machine's swap-outs so far.
     pub swap_outs: u64,
-    /// The child the engine runs, with its RSS at fork time: it maps every
-    /// page the parent had, so that is its share in oom_badness.
+    /// The node's child, if any.
     pub child: Option<ChildMemory>,
 }
 
@@ -94,23 +114,17 @@ pub struct ChildMemory {
     pub killed: bool,
 }
 
-impl MemoryState {
-    /// Bytes of RAM in use on the machine: both processes and the pressure.
-    pub fn in_use_bytes(&self, pressure_bytes: u64) -> u64 {
-        self.process.rss_bytes + self.process.child_private_bytes + pressure_bytes
-    }
-}
-
 /// Per-node machine figures for the report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MachineStats {
     pub memory_bytes: u64,
+    /// The node's own process's highest RSS.
     pub rss_bytes_max: u64,
     pub swap_bytes_max: u64,
     pub oom_kills: u64,
 }
 
-/// A machine of the world: a node's or a client machine.
+/// A machine of the world: nodes' processes, workload clients, or both.
 #[derive(Debug, Clone)]
 pub struct Machine {
     pub name: String,
@@ -118,6 +132,8 @@ pub struct Machine {
     pub ip: String,
     pub spec: MachineSpec,
     pub state: MachineState,
+    /// The hosts (processes) that run here, in node order.
+    pub procs: Vec<usize>,
 }
 
 /// A process whose memory the machine accounts: the engine, or a fake in
@@ -187,7 +203,7 @@ impl ProcessMemory for redsim_engine::Engine {
     }
 }
 
-/// Which process the OOM killer picked.
+/// Which process the OOM killer picked: a main process or a child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OomVictim {
     Main,
@@ -197,6 +213,8 @@ pub enum OomVictim {
 /// The kernel's decision, with the figures for its log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OomKill {
+    /// Index of the victim (or its parent) in the processes checked.
+    pub process: usize,
     pub victim: OomVictim,
     pub pid: u32,
     pub anon_rss_bytes: u64,
@@ -226,71 +244,113 @@ impl OomKill {
 pub struct MemoryCheck {
     /// RAM in use after any swap-out (before an OOM kill takes effect).
     pub in_use_bytes: u64,
-    /// Bytes moved to swap by this check.
+    /// Bytes moved to swap by this check, from every process.
     pub swapped_out: u64,
+    /// (process index, bytes) for each process that gave pages to swap, in order.
+    pub swapped_from: Vec<(usize, u64)>,
     pub oom: Option<OomKill>,
 }
 
-/// The kernel's memory check for a machine whose node runs `process`
-/// (None while it is down): updates `state`'s figures, swaps out what it
-/// can and picks an OOM victim for the rest. O(1) apart from the process's
-/// own figures.
+/// One live process of the machine, for the kernel's check: the process
+/// and what the kernel remembers about it.
+pub struct Resident<'a> {
+    pub process: &'a mut dyn ProcessMemory,
+    pub memory: &'a mut ProcessMemoryState,
+}
+
+/// The kernel's memory check for a machine whose live processes are
+/// `procs` (in node order): updates the figures, swaps out what it can
+/// and picks an OOM victim for the rest. O(processes) apart from the
+/// processes' own figures.
 pub fn check_memory(
     spec: &MachineSpec,
     state: &mut MachineState,
-    process: Option<&mut dyn ProcessMemory>,
+    procs: &mut [Resident<'_>],
 ) -> MemoryCheck {
-    let Some(process) = process else {
-        // A dead process's pages and swap slots are freed.
-        state.memory.process = MemoryStats::default();
-        state.memory.child = None;
-        state.memory.swap_used_bytes = 0;
-        return MemoryCheck {
-            in_use_bytes: state.memory_pressure_bytes,
-            ..MemoryCheck::default()
-        };
-    };
-    let mut stats = process.memory_stats();
-    note_child(&mut state.memory, process.child_pid(), &stats);
-    if state.memory.child.is_some_and(|c| c.killed) {
-        stats.child_private_bytes = 0;
+    let mut stats: Vec<MemoryStats> = Vec::with_capacity(procs.len());
+    for p in procs.iter_mut() {
+        let mut s = p.process.memory_stats();
+        note_child(p.memory, p.process.child_pid(), &s);
+        if p.memory.child.is_some_and(|c| c.killed) {
+            s.child_private_bytes = 0;
+        }
+        stats.push(s);
     }
     let pressure = state.memory_pressure_bytes;
-    let mut in_use = stats.rss_bytes + stats.child_private_bytes + pressure;
-    let mut swapped_out = 0;
+    let in_use_of = |stats: &[MemoryStats]| {
+        stats
+            .iter()
+            .map(|s| s.rss_bytes + s.child_private_bytes)
+            .sum::<u64>()
+            + pressure
+    };
+    let mut in_use = in_use_of(&stats);
+    let mut swapped_from = Vec::new();
     if in_use > spec.memory_bytes {
-        let room = spec.swap_bytes.saturating_sub(stats.swapped_bytes);
-        let want = (in_use - spec.memory_bytes).min(room).min(stats.rss_bytes);
-        if want > 0 {
-            swapped_out = process.swap_out(want);
-            if swapped_out > 0 {
-                let child_private = stats.child_private_bytes;
-                stats = process.memory_stats();
-                stats.child_private_bytes = child_private;
-                in_use = stats.rss_bytes + stats.child_private_bytes + pressure;
-                state.memory.swap_outs += 1;
-                state.memory.swap_out_total_bytes += swapped_out;
-            }
-        }
+        swapped_from = swap_out_largest(spec, state, procs, &mut stats, in_use - spec.memory_bytes);
+        in_use = in_use_of(&stats);
     }
-    state.memory.process = stats;
-    state.memory.swap_used_bytes = stats.swapped_bytes;
-    state.rss_bytes_max = state.rss_bytes_max.max(stats.rss_bytes);
-    state.swap_bytes_max = state.swap_bytes_max.max(stats.swapped_bytes);
+    for (p, s) in procs.iter_mut().zip(&stats) {
+        p.memory.stats = *s;
+        p.memory.rss_bytes_max = p.memory.rss_bytes_max.max(s.rss_bytes);
+    }
+    state.swap_used_bytes = stats.iter().map(|s| s.swapped_bytes).sum();
+    state.swap_bytes_max = state.swap_bytes_max.max(state.swap_used_bytes);
     let oom = if in_use > spec.memory_bytes {
-        pick_victim(spec, &state.memory, &*process)
+        pick_victim(spec, procs)
     } else {
         None
     };
+    let swapped_out = swapped_from.iter().map(|(_, b)| b).sum();
     MemoryCheck {
         in_use_bytes: in_use,
         swapped_out,
+        swapped_from,
         oom,
     }
 }
 
+/// Moves up to `excess` bytes to swap, from the process with the largest
+/// RSS first (the earlier one on a tie), while swap space lasts.
+fn swap_out_largest(
+    spec: &MachineSpec,
+    state: &mut MachineState,
+    procs: &mut [Resident<'_>],
+    stats: &mut [MemoryStats],
+    excess: u64,
+) -> Vec<(usize, u64)> {
+    let mut order: Vec<usize> = (0..procs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(stats[i].rss_bytes));
+    let mut left = excess;
+    let mut moved_from = Vec::new();
+    for i in order {
+        let room = spec
+            .swap_bytes
+            .saturating_sub(stats.iter().map(|s| s.swapped_bytes).sum());
+        let want = left.min(room).min(stats[i].rss_bytes);
+        if want == 0 {
+            continue;
+        }
+        let moved = procs[i].process.swap_out(want);
+        if moved == 0 {
+            continue;
+        }
+        let child_private = stats[i].child_private_bytes;
+        stats[i] = procs[i].process.memory_stats();
+        stats[i].child_private_bytes = child_private;
+        state.swap_outs += 1;
+        state.swap_out_total_bytes += moved;
+        moved_from.push((i, moved));
+        left = left.saturating_sub(moved);
+        if left == 0 {
+            break;
+        }
+    }
+    moved_from
+}
+
 /// Remembers a newly seen child's size at fork, forgets an ended one.
-fn note_child(memory: &mut MemoryState, pid: Option<u32>, stats: &MemoryStats) {
+fn note_child(memory: &mut ProcessMemoryState, pid: Option<u32>, stats: &MemoryStats) {
     memory.child = match (pid, memory.child) {
         (None, _) => None,
         (Some(pid), Some(known)) if known.pid == pid => Some(known),
@@ -302,52 +362,58 @@ fn note_child(memory: &mut MemoryState, pid: Option<u32>, stats: &MemoryStats) {
     };
 }
 
-/// oom_badness over the node's processes, in bytes instead of pages.
-fn pick_victim(
-    spec: &MachineSpec,
-    memory: &MemoryState,
-    process: &dyn ProcessMemory,
-) -> Option<OomKill> {
-    let adj = process.oom_score_adj();
+/// oom_badness over every process of the machine and their children, in bytes instead of pages.
+fn pick_victim(spec: &MachineSpec, procs: &[Resident<'_>]) -> Option<OomKill> {
     let total = spec.memory_bytes + spec.swap_bytes;
     let badness = |bytes: u64, adj: i32| -> Option<i128> {
         // OOM_SCORE_ADJ_MIN: never killed.
         (adj > -1000).then(|| bytes as i128 + adj as i128 * total as i128 / 1000)
     };
-    let stats = memory.process;
-    let main = badness(stats.rss_bytes + stats.swapped_bytes, adj.main).map(|points| {
-        let kill = OomKill {
-            victim: OomVictim::Main,
-            pid: process.pid(),
-            anon_rss_bytes: stats.rss_bytes,
-            swap_bytes: stats.swapped_bytes,
-            oom_score_adj: adj.main,
-        };
-        (points, kill)
-    });
-    let child = memory.child.filter(|c| !c.killed).and_then(|c| {
-        // The child maps the fork-time pages (shared or its private copies).
-        let bytes = c.fork_bytes.max(stats.child_private_bytes);
-        badness(bytes, adj.child).map(|points| {
-            (
-                points,
-                OomKill {
-                    victim: OomVictim::Child,
-                    pid: c.pid,
-                    anon_rss_bytes: bytes,
-                    swap_bytes: 0,
-                    oom_score_adj: adj.child,
-                },
-            )
-        })
-    });
-    match (main, child) {
-        // The task list holds the child after its parent; a later task with
+    let mut chosen: Option<(i128, OomKill)> = None;
+    let mut consider = |candidate: Option<(i128, OomKill)>| {
+        // The task list holds each child after its parent; a later task with
         // equal points replaces the chosen one.
-        (Some((m, main)), Some((c, child))) => Some(if c >= m { child } else { main }),
-        (Some((_, kill)), None) | (None, Some((_, kill))) => Some(kill),
-        (None, None) => None,
+        if let Some((points, kill)) = candidate {
+            if chosen.as_ref().is_none_or(|(best, _)| points >= *best) {
+                chosen = Some((points, kill));
+            }
+        }
+    };
+    for (i, p) in procs.iter().enumerate() {
+        let adj = p.process.oom_score_adj();
+        let stats = p.memory.stats;
+        consider(
+            badness(stats.rss_bytes + stats.swapped_bytes, adj.main).map(|points| {
+                let kill = OomKill {
+                    process: i,
+                    victim: OomVictim::Main,
+                    pid: p.process.pid(),
+                    anon_rss_bytes: stats.rss_bytes,
+                    swap_bytes: stats.swapped_bytes,
+                    oom_score_adj: adj.main,
+                };
+                (points, kill)
+            }),
+        );
+        consider(p.memory.child.filter(|c| !c.killed).and_then(|c| {
+            // The child maps the fork-time pages (shared or its private copies).
+            let bytes = c.fork_bytes.max(stats.child_private_bytes);
+            badness(bytes, adj.child).map(|points| {
+                (
+                    points,
+                    OomKill {
+                        process: i,
+                        victim: OomVictim::Child,
+                        pid: c.pid,
+                        anon_rss_bytes: bytes,
+                        swap_bytes: 0,
+                        oom_score_adj: adj.child,
+                    },
+                )
+            })
+        }));
     }
+    chosen.map(|(_, kill)| kill)
 }
 
 // ---- the world's side: one call after each step ----
@@ -355,69 +421,93 @@ fn pick_victim(
 use crate::world::World;
 
 impl World {
-    /// The kernel's memory check for host h's machine: after every step of
-    /// its process, and after the memory-pressure fault. Swap-outs go to the
-    /// trace and the disk; an OOM kill is a notable event.
-    pub(crate) fn machine_memory_check(&mut self, h: usize) {
-        let m = self.hosts[h].machine;
-        let machine = &mut self.machines[m];
-        let process = self.hosts[h]
-            .engine
-            .as_mut()
-            .map(|e| e as &mut dyn ProcessMemory);
-        let check = check_memory(&machine.spec, &mut machine.state, process);
-        if check.swapped_out > 0 {
-            let now = self.now_us;
-            let used = machine.state.memory.swap_used_bytes;
-            let first = used == check.swapped_out;
-            // kswapd writes the pages behind the other I/O; the process does not wait.
-            let done_us = self.disk_io(m, check.swapped_out);
-            let fields = [
-                ("bytes", check.swapped_out),
-                ("swap_used", used),
-                ("done_us", done_us),
-            ];
-            self.trace
-                .record_fields(now, &self.hosts[h].name, "swap-out", "", &fields);
-            if first {
-                let detail = format!(
-                    "{} bytes of pid {} to swap (RAM {} bytes in use)",
-                    check.swapped_out, self.hosts[h].pid, check.in_use_bytes
-                );
-                self.trace.notable(now, &self.hosts[h].name, "swap", detail);
+    /// The kernel's memory check for machine m: after every step of any of
+    /// its processes, and after the memory-pressure fault. Swap-outs go to
+    /// the trace and the disk; an OOM kill is a notable event.
+    pub(crate) fn machine_memory_check(&mut self, m: usize) {
+        let mut live = Vec::with_capacity(self.machines[m].procs.len());
+        for &h in &self.machines[m].procs {
+            let host = &mut self.hosts[h];
+            if host.is_up() {
+                live.push(h);
+            } else {
+                // A dead process's pages and swap slots are freed.
+                host.memory.stats = MemoryStats::default();
+                host.memory.child = None;
             }
         }
+        let machine = &mut self.machines[m];
+        let mut residents: Vec<Resident<'_>> = if live.len() == 1 {
+            let host = &mut self.hosts[live[0]];
+            vec![Resident {
+                process: host.engine.as_mut().expect("live"),
+                memory: &mut host.memory,
+            }]
+        } else {
+            // Several processes: borrow each once, in node order.
+            self.hosts
+                .iter_mut()
+                .enumerate()
+                .filter(|(h, _)| live.binary_search(h).is_ok())
+                .map(|(_, host)| Resident {
+                    process: host.engine.as_mut().expect("live"),
+                    memory: &mut host.memory,
+                })
+                .collect()
+        };
+        let check = check_memory(&machine.spec, &mut machine.state, &mut residents);
+        drop(residents);
+        self.trace_swap_outs(m, &live, &check);
         if let Some(kill) = check.oom {
-            self.oom_kill(h, kill);
+            self.oom_kill(m, live[kill.process], kill);
         }
     }
 
-    fn oom_kill(&mut self, h: usize, kill: OomKill) {
+    fn trace_swap_outs(&mut self, m: usize, live: &[usize], check: &MemoryCheck) {
+        if check.swapped_out == 0 {
+            return;
+        }
         let now = self.now_us;
-        let m = self.hosts[h].machine;
+        let used = self.machines[m].state.swap_used_bytes;
+        let first = used == check.swapped_out;
+        for &(i, bytes) in &check.swapped_from {
+            let h = live[i];
+            // kswapd writes the pages behind the other I/O; the process does not wait.
+            let done_us = self.disk_io(m, bytes);
+            let fields = [("bytes", bytes), ("swap_used", used), ("done_us", done_us)];
+            self.trace
+                .record_fields(now, &self.hosts[h].name, "swap-out", "", &fields);
+        }
+        if first {
+            let h = live[check.swapped_from[0].0];
+            let detail = format!(
+                "{} bytes of pid {} to swap (RAM {} bytes in use)",
+                check.swapped_out, self.hosts[h].pid, check.in_use_bytes
+            );
+            self.trace.notable(now, &self.hosts[h].name, "swap", detail);
+        }
+    }
+
+    fn oom_kill(&mut self, m: usize, h: usize, kill: OomKill) {
+        let now = self.now_us;
         self.machines[m].state.oom_kills += 1;
         self.trace
             .notable(now, &self.hosts[h].name, "oom-kill", kill.kernel_line());
         match kill.victim {
-            OomVictim::Main => self.oom_kill_main(h),
-            OomVictim::Child => self.oom_kill_child(h),
+            OomVictim::Main => {
+                // SIGKILL of the process; the machine stays up (the kernel
+                // closes its sockets, its child runs on).
+                self.crash_host(h);
+                self.machine_memory_check(m);
+            }
+            OomVictim::Child => {
+                // The parent sees the child exit by signal 9 when it reaps
+                // it. Its memory is free at once.
+                if let Some(child) = self.hosts[h].memory.child.as_mut() {
+                    child.killed = true;
+                }
+                self.kill_child(h, 9);
+            }
         }
-    }
-
-    /// SIGKILL of the node's process; the machine stays up (the kernel
-    /// closes its sockets, its child runs on).
-    fn oom_kill_main(&mut self, h: usize) {
-        self.crash_host(h);
-        self.machine_memory_check(h);
-    }
-
-    /// SIGKILL of the node's child; the parent sees it exit by signal 9
-    /// when it reaps it. Its memory is free at once.
-    fn oom_kill_child(&mut self, h: usize) {
-        let m = self.hosts[h].machine;
-        if let Some(child) = self.machines[m].state.memory.child.as_mut() {
-            child.killed = true;
-        }
-        self.kill_child(h, 9);
     }
 }

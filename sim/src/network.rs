@@ -6,6 +6,9 @@
 //! before earlier data of the same connection (TCP order). Partitions hold
 //! data rather than drop it: TCP retransmits, so after heal the held bytes
 //! arrive in order.
+//!
+//! Processes on one machine talk over loopback: 1 µs each way, on no link
+//! (no bandwidth shared with other machines' traffic), never partitioned.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -254,8 +257,9 @@ impl World {
         id
     }
 
-    /// The SYN reaches the target: its kernel accepts (the engine hears
-    /// Accepted, even while paused) or answers RST; a partition holds the
+    /// The SYN reaches the target machine: its kernel accepts for the
+    /// process listening on the port (the engine hears Accepted, even while
+    /// paused) or, with no such process, answers RST; a partition holds the
     /// SYN until heal.
     pub(crate) fn syn_arrive(&mut self, id: u64) {
         let now = self.now_us;
@@ -265,27 +269,25 @@ impl World {
             self.pending_connects.push(id);
             return;
         }
-        let listening =
-            b < self.hosts.len() && self.hosts[b].is_up() && self.hosts[b].port == c.port;
+        let local_port = c.port;
+        let listener = self.listener(b, local_port);
         let delay_us = self.net.packet_delay_us(b, a);
         self.schedule(
             now + delay_us,
             Ev::ConnectReply {
                 conn: id,
-                ok: listening,
+                ok: listener.is_some(),
             },
         );
-        if !listening {
-            return;
-        }
+        let Some(h) = listener else { return };
         let peer = format!("{}:{}", self.machines[a].ip, 32768 + id % 28000);
-        let host = &mut self.hosts[b];
+        let host = &mut self.hosts[h];
         let conn = host.new_accept_id();
         host.conns.insert(conn, id);
         let incarnation = host.incarnation;
         let c = self.conns.get_mut(&id).expect("checked");
         c.ends[1].who = Who::Node {
-            host: b,
+            host: h,
             conn,
             incarnation,
         };
@@ -297,8 +299,25 @@ impl World {
             "accept",
             format_args!("conn={} id={} peer={}", id, conn.0, peer),
         );
-        host.push_input(now, HostInput::Accepted { conn, peer });
-        self.host_run(b);
+        host.push_input(
+            now,
+            HostInput::Accepted {
+                conn,
+                peer,
+                local_port,
+            },
+        );
+        self.host_run(h);
+    }
+
+    /// The live process of machine m that listens on `port` (its kernel
+    /// accepts for it even while it is paused), if any.
+    fn listener(&self, m: usize, port: u16) -> Option<usize> {
+        self.machines[m]
+            .procs
+            .iter()
+            .copied()
+            .find(|&h| self.hosts[h].is_up() && self.hosts[h].ports.contains(&port))
     }
 
     /// SYN-ACK (or RST) reaches the dialler.
@@ -653,6 +672,7 @@ mod tests {
             name: name.into(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            machine_name: None,
             sentinel: false,
         };
         let mut w = World::new(WorldSpec {

@@ -41,12 +41,17 @@ const STREAM_DISK_BASE: u64 = 1 << 30;
 /// A client whose connection dropped dials again after this long.
 pub const RECONNECT_DELAY_US: u64 = 100_000;
 
-#[derive(Debug, Clone)]
+/// One process of the world (today a redis-server) and the machine it runs on.
+#[derive(Debug, Clone, Default)]
 pub struct NodeSpec {
     pub name: String,
+    /// The machine's hardware. Nodes that share a machine give the same spec.
     pub machine: MachineSpec,
     /// redis.conf lines, verbatim.
     pub config_lines: Vec<String>,
+    /// The machine the process runs on; None: a machine of its own, named like the node.
+    /// Several nodes may name one machine: they share its cores, RAM, disk and clock.
+    pub machine_name: Option<String>,
     /// Runs redis-sentinel (redis-server --sentinel) instead of redis-server;
     /// `config_lines` are then its sentinel.conf.
     pub sentinel: bool,
@@ -56,8 +61,9 @@ pub struct NodeSpec {
 pub struct WorldSpec {
     pub seed: u64,
     pub nodes: Vec<NodeSpec>,
-    /// Machines that run only clients. "client" (linked to every node) is
-    /// always added.
+    /// Machines for workload clients (a workload's `on`). A name that is already a machine (or
+    /// a node, standing for its machine) is not added again. "client" (linked to every node)
+    /// is always there.
     pub client_machines: Vec<String>,
     pub links: Vec<LinkSpec>,
     /// Nodes boot at seeded times in [0, boot_spread_us), so each process's
@@ -159,10 +165,12 @@ pub struct World {
     pub(crate) machines: Vec<Machine>,
     /// disks[i] is machines[i]'s disk.
     pub(crate) disks: Vec<Disk>,
-    /// Machine names and IPs -> machine index.
+    /// Machine names, IPs and node names (a node stands for its machine) -> machine index.
     names: BTreeMap<String, usize>,
-    /// Nodes: hosts[i] runs on machines[i].
+    /// Processes (nodes): hosts[i] runs on machines[hosts[i].machine].
     pub(crate) hosts: Vec<Host>,
+    /// Node names -> host index.
+    host_names: BTreeMap<String, usize>,
     pub(crate) net: Network,
     pub(crate) conns: BTreeMap<u64, Conn>,
     pub(crate) next_conn_id: u64,
@@ -197,6 +205,7 @@ impl World {
             disks: Vec::new(),
             names: BTreeMap::new(),
             hosts: Vec::new(),
+            host_names: BTreeMap::new(),
             net: Network::new(rng_stream(spec.seed, STREAM_NETWORK)),
             conns: BTreeMap::new(),
             next_conn_id: 1,
@@ -211,50 +220,31 @@ impl World {
             events_processed: 0,
         };
         for node in &spec.nodes {
-            let config = Config::from_conf_lines(&node.config_lines).map_err(|(line, e)| {
-                format!(
-                    "node '{}': config line {} ({:?}): {}",
-                    node.name,
-                    line,
-                    node.config_lines[line - 1],
-                    e
-                )
-            })?;
-            if !node.sentinel && !config.sentinel_lines.is_empty() {
-                return Err(format!(
-                    "node '{}': sentinel directive while not in sentinel mode",
-                    node.name
-                ));
-            }
-            let index = world.add_machine(&node.name, node.machine.clone())?;
-            let rng = rng_stream(spec.seed, STREAM_NODE_BASE + index as u64);
-            let mut host = Host::new(
-                node.name.clone(),
-                index,
-                config,
-                NodeClock::new(phase_us),
-                rng,
-            );
-            host.ip = world.machines[index].ip.clone();
+            world.add_node(node, phase_us)?;
+        }
+        world.give_shared_machines_dirs()?;
+        for (h, node) in spec.nodes.iter().enumerate() {
             if node.sentinel {
-                let port_given = node
-                    .config_lines
-                    .iter()
-                    .any(|l| l.trim_start().to_ascii_lowercase().starts_with("port "));
-                host.make_sentinel(port_given);
                 // Sentinel reads its config file and rewrites it: it lives on the machine's disk.
                 let mut text = node.config_lines.join("\n");
                 text.push('\n');
-                world.disks[index].install(redsim_engine::sentinel::CONFIG_FILE, text.into_bytes());
+                let host = &world.hosts[h];
+                let path = format!(
+                    "{}{}",
+                    host.dir_prefix,
+                    redsim_engine::sentinel::CONFIG_FILE
+                );
+                world.disks[host.machine].install(&path, text.into_bytes());
             }
-            world.hosts.push(host);
         }
         let mut client_machines = spec.client_machines.clone();
         if !client_machines.iter().any(|m| m == "client") {
             client_machines.push("client".into());
         }
         for name in &client_machines {
-            world.add_machine(name, MachineSpec::default())?;
+            if !world.names.contains_key(name) {
+                world.add_machine(name, MachineSpec::default())?;
+            }
         }
         for link in &spec.links {
             let (from, to) = (
@@ -268,11 +258,15 @@ impl World {
                 Some(link.bandwidth_bytes_per_s),
             );
         }
-        let hosts: BTreeMap<String, String> = world
+        // Machine names and node names (standing for their machines) resolve to the machine's IP.
+        let mut hosts: BTreeMap<String, String> = world
             .machines
             .iter()
             .map(|m| (m.name.clone(), m.ip.clone()))
             .collect();
+        for host in &world.hosts {
+            hosts.insert(host.name.clone(), world.machines[host.machine].ip.clone());
+        }
         for host in &mut world.hosts {
             host.hosts = hosts.clone();
         }
@@ -286,6 +280,124 @@ impl World {
             world.schedule(boot_us, Ev::HostBoot { host: h as u32 });
         }
         Ok(world)
+    }
+
+    /// Adds a node's process, on its machine (created by its first node).
+    fn add_node(&mut self, node: &NodeSpec, phase_us: u64) -> Result<(), String> {
+        let config = Config::from_conf_lines(&node.config_lines).map_err(|(line, e)| {
+            format!(
+                "node '{}': config line {} ({:?}): {}",
+                node.name,
+                line,
+                node.config_lines[line - 1],
+                e
+            )
+        })?;
+        let machine_name = node.machine_name.as_deref().unwrap_or(&node.name);
+        let machine = match self.names.get(machine_name) {
+            Some(&m) if self.machines[m].name == machine_name => {
+                if self.machines[m].spec != node.machine {
+                    return Err(format!(
+                        "node '{}': machine '{}' is given different hardware by its nodes",
+                        node.name, machine_name
+                    ));
+                }
+                m
+            }
+            Some(&m) => {
+                return Err(format!(
+                    "node '{}': '{}' already stands for machine '{}'",
+                    node.name, machine_name, self.machines[m].name
+                ))
+            }
+            None => self.add_machine(machine_name, node.machine.clone())?,
+        };
+        if self.host_names.contains_key(&node.name) {
+            return Err(format!("node name '{}' is used twice", node.name));
+        }
+        match self.names.get(&node.name) {
+            Some(&m) if m != machine => {
+                return Err(format!(
+                    "node '{}': the name is another machine's",
+                    node.name
+                ))
+            }
+            Some(_) => {}
+            None => {
+                self.names.insert(node.name.clone(), machine);
+            }
+        }
+        if !node.sentinel && !config.sentinel_lines.is_empty() {
+            return Err(format!(
+                "node '{}': sentinel directive while not in sentinel mode",
+                node.name
+            ));
+        }
+        let h = self.hosts.len();
+        let rng = rng_stream(self.seed, STREAM_NODE_BASE + h as u64);
+        let mut host = Host::new(
+            node.name.clone(),
+            machine,
+            config,
+            NodeClock::new(phase_us),
+            rng,
+        );
+        host.ip = self.machines[machine].ip.clone();
+        if node.sentinel {
+            let port_given = node
+                .config_lines
+                .iter()
+                .any(|l| l.trim_start().to_ascii_lowercase().starts_with("port "));
+            host.make_sentinel(port_given);
+        }
+        let clash = self.machines[machine]
+            .procs
+            .iter()
+            .find(|&&o| self.hosts[o].ports.iter().any(|p| host.ports.contains(p)));
+        if let Some(&other) = clash {
+            return Err(format!(
+                "node '{}': machine '{}' already has '{}' listening on port {}",
+                node.name, machine_name, self.hosts[other].name, host.port
+            ));
+        }
+        self.machines[machine].procs.push(h);
+        self.host_names.insert(node.name.clone(), h);
+        self.hosts.push(host);
+        Ok(())
+    }
+
+    /// Processes that share a machine share its disk: each keeps its files
+    /// under its own `dir`, and two of them in one dir is an error (Redis
+    /// processes in one dir overwrite each other's files).
+    fn give_shared_machines_dirs(&mut self) -> Result<(), String> {
+        for m in 0..self.machines.len() {
+            let procs = self.machines[m].procs.clone();
+            if procs.len() < 2 {
+                continue;
+            }
+            for (i, &h) in procs.iter().enumerate() {
+                let host = &self.hosts[h];
+                let dir = host.config.get("dir").unwrap_or_default();
+                // A sentinel's only file is its own sentinel.conf, which
+                // shares no name with a Redis process's files in the same dir.
+                let prefix = match host.sentinel {
+                    true => format!("{}/sentinel-{}/", dir.trim_end_matches('/'), host.port),
+                    false => format!("{}/", dir.trim_end_matches('/')),
+                };
+                if let Some(&other) = procs[..i]
+                    .iter()
+                    .find(|&&o| self.hosts[o].dir_prefix == prefix)
+                {
+                    let (a, b) = (&self.hosts[other].name, &self.hosts[h].name);
+                    return Err(format!(
+                        "nodes '{}' and '{}' on machine '{}' share dir {}: give each its own `dir`",
+                        a, b, self.machines[m].name, dir
+                    ));
+                }
+                self.hosts[h].dir_prefix = prefix;
+            }
+        }
+        Ok(())
     }
 
     fn add_machine(&mut self, name: &str, spec: MachineSpec) -> Result<usize, String> {
@@ -305,6 +417,7 @@ impl World {
             ip,
             spec,
             state,
+            procs: Vec::new(),
         });
         self.disks.push(Disk::new(rng_stream(
             self.seed,
@@ -320,13 +433,20 @@ impl World {
             .ok_or_else(|| format!("unknown machine '{}'", name))
     }
 
+    /// The process (node) named `name`.
     pub(crate) fn host_index(&self, name: &str) -> Result<usize, String> {
-        let index = self.machine_index(name)?;
-        if index < self.hosts.len() {
-            Ok(index)
-        } else {
-            Err(format!("'{}' is a client machine, not a node", name))
+        match self.host_names.get(name) {
+            Some(&h) => Ok(h),
+            None if self.names.contains_key(name) => {
+                Err(format!("'{}' is a machine, not a node", name))
+            }
+            None => Err(format!("unknown node '{}'", name)),
         }
+    }
+
+    /// The processes on machine m, in the order their nodes were given.
+    pub(crate) fn procs_on(&self, m: usize) -> Vec<usize> {
+        self.machines[m].procs.clone()
     }
 
     pub(crate) fn schedule(&mut self, t_us: u64, ev: Ev) {
@@ -352,7 +472,8 @@ impl World {
             ));
         }
         let machine = self.hosts[h].machine;
-        self.disks[machine].install(file, bytes);
+        let path = format!("{}{}", self.hosts[h].dir_prefix, file);
+        self.disks[machine].install(&path, bytes);
         Ok(())
     }
 
@@ -585,26 +706,50 @@ impl World {
         self.faults_fired.clone()
     }
 
+    /// A node's machine figures: the machine's RAM, swap peak and OOM kills,
+    /// and the node's own process's RSS peak (a machine name gives the
+    /// highest of its processes').
     pub fn machine_stats(&self, node: &str) -> MachineStats {
         let Ok(m) = self.machine_index(node) else {
             return MachineStats::default();
         };
         let machine = &self.machines[m];
+        let rss_bytes_max = match self.host_index(node) {
+            Ok(h) => self.hosts[h].memory.rss_bytes_max,
+            Err(_) => machine
+                .procs
+                .iter()
+                .map(|&h| self.hosts[h].memory.rss_bytes_max)
+                .max()
+                .unwrap_or(0),
+        };
         MachineStats {
             memory_bytes: machine.spec.memory_bytes,
-            rss_bytes_max: machine.state.rss_bytes_max,
+            rss_bytes_max,
             swap_bytes_max: machine.state.swap_bytes_max,
             oom_kills: machine.state.oom_kills,
         }
     }
 
     /// The node's process memory as the machine last measured it (after
-    /// its last step), and the machine's swap in use; None while it is down.
+    /// the last step of a process on the machine), and the machine's swap;
+    /// None while it is down.
     pub fn node_memory(&self, node: &str) -> Option<MemoryState> {
         let h = self.host_index(node).ok()?;
-        self.hosts[h]
-            .is_up()
-            .then(|| self.machines[self.hosts[h].machine].state.memory)
+        let host = &self.hosts[h];
+        let state = &self.machines[host.machine].state;
+        host.is_up().then_some(MemoryState {
+            process: host.memory.stats,
+            swap_used_bytes: state.swap_used_bytes,
+            swap_out_total_bytes: state.swap_out_total_bytes,
+            swap_outs: state.swap_outs,
+            child: host.memory.child,
+        })
+    }
+
+    /// The machine a node runs on (its name), or None for an unknown node.
+    pub fn node_machine(&self, node: &str) -> Option<&str> {
+        Some(&self.machines[self.hosts[self.host_index(node).ok()?].machine].name)
     }
 
     pub fn machine_state(&self, name: &str) -> Option<&MachineState> {
@@ -639,7 +784,7 @@ impl World {
             swap_in_latency_us: spec.swap_in_latency_us,
             cores: spec.cores,
         };
-        let files = self.disks[self.hosts[h].machine].files();
+        let files = self.hosts[h].own_files(self.disks[self.hosts[h].machine].files());
         let host = &mut self.hosts[h];
         host.booted = true;
         host.start(now, machine, files);
@@ -735,13 +880,15 @@ impl World {
             host.timer_floor_us = now + 1;
             (host.run_timer(now), "timer")
         };
-        // More runnable threads than cores: the step's CPU is stretched.
-        let (children, cores) = (
-            self.runnable_threads(h),
-            self.machines[h].spec.cores.max(1) as u64,
+        // More runnable threads on the machine than cores (this loop, other
+        // processes' loops, children): the step's CPU is stretched.
+        let m = self.hosts[h].machine;
+        let (others, cores) = (
+            self.runnable_threads(m),
+            self.machines[m].spec.cores.max(1) as u64,
         );
-        let busy_us = if children + 1 > cores {
-            step.cpu_us * (children + 1) / cores
+        let busy_us = if others + 1 > cores {
+            step.cpu_us * (others + 1) / cores
         } else {
             step.cpu_us
         };
@@ -766,7 +913,7 @@ impl World {
         if let Some((argv, reply)) = admin {
             self.record_admin_reply(h, now + busy_us, &argv, &reply);
         }
-        self.machine_memory_check(h);
+        self.machine_memory_check(m);
         true
     }
 
@@ -777,10 +924,14 @@ impl World {
         self.hosts[h].outputs_pending = false;
         loop {
             let host = &mut self.hosts[h];
-            let next = host
-                .held_outputs
-                .pop_front()
-                .or_else(|| host.engine.as_mut().and_then(|e| e.poll_output()));
+            let next = match host.held_outputs.pop_front() {
+                Some(held) => Some(held),
+                None => host
+                    .engine
+                    .as_mut()
+                    .and_then(|e| e.poll_output())
+                    .map(|o| host.localize(o)),
+            };
             let Some(output) = next else { break };
             match output {
                 Output::Send { conn, bytes } => self.host_send(h, conn, bytes),
@@ -815,6 +966,9 @@ impl World {
                     }
                 }
                 Output::Fork(request) => self.start_child(h, request),
+                Output::KillChild { pid } => {
+                    self.kill_child_pid(h, pid, crate::child::SIGUSR1);
+                }
             }
             if !self.hosts[h].is_up() {
                 return;
@@ -851,10 +1005,13 @@ impl World {
     fn host_log(&mut self, h: usize, line: LogLine) {
         let now = self.now_us;
         let host = &mut self.hosts[h];
-        let text = format_redis_log(host.pid, host.clock.node_us(now), &line);
-        emit_log(&host.name, line.level, &text);
+        // The hashed trace keeps the node-clock stamp it always had, so trace hashes stay put;
+        // what people read (the printed log, node_log) is stamped on the report's time base.
+        let hashed = format_redis_log(host.pid, host.clock.node_us(now), &line);
         self.trace
-            .record(now, &host.name, "log", format_args!("{}", text));
+            .record(now, &host.name, "log", format_args!("{}", hashed));
+        let text = format_redis_log(host.pid, host.clock.log_us(now), &line);
+        emit_log(&host.name, line.level, &text);
         if line.level >= LogLevel::Notice {
             self.trace.keep(now, &host.name, "log", line.message);
         }

@@ -14,6 +14,7 @@ fn world(seed: u64, nodes: &[(&str, &[&str])]) -> World {
             name: name.to_string(),
             machine: MachineSpec::default(),
             config_lines: config.iter().map(|l| l.to_string()).collect(),
+            machine_name: None,
             sentinel: false,
         })
         .collect();

@@ -15,6 +15,7 @@ fn world_on(seed: u64, machine: MachineSpec) -> World {
         name: "m1".into(),
         machine,
         config_lines: vec![],
+        machine_name: None,
         sentinel: false,
     }];
     let mut w = World::new(WorldSpec {

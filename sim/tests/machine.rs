@@ -4,7 +4,10 @@
 //! swap_out), the wiring against the real engine in a world.
 
 use redsim_engine::MemoryStats;
-use redsim_sim::machine::{check_memory, MachineState, OomScoreAdj, OomVictim, ProcessMemory};
+use redsim_sim::machine::{
+    check_memory, MachineState, MemoryCheck, OomScoreAdj, OomVictim, ProcessMemory,
+    ProcessMemoryState, Resident,
+};
 use redsim_sim::{Fault, MachineSpec, NodeSpec, WorkloadKind, WorkloadSpec, World, WorldSpec};
 
 const MB: u64 = 1 << 20;
@@ -71,17 +74,35 @@ fn state(pressure: u64) -> MachineState {
     }
 }
 
+/// The check of a machine with one live process.
+fn check1(
+    spec: &MachineSpec,
+    st: &mut MachineState,
+    pm: &mut ProcessMemoryState,
+    p: &mut dyn ProcessMemory,
+) -> MemoryCheck {
+    check_memory(
+        spec,
+        st,
+        &mut [Resident {
+            process: p,
+            memory: pm,
+        }],
+    )
+}
+
 #[test]
 fn fitting_in_ram_swaps_nothing_and_records_rss() {
     let (spec, mut st, mut p) = (spec(100 * MB, 50 * MB), state(10 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(
         (check.swapped_out, check.oom.is_some(), check.in_use_bytes),
         (0, false, 90 * MB)
     );
     assert!(p.swap_calls.is_empty());
     assert_eq!(
-        (st.rss_bytes_max, st.swap_bytes_max, st.oom_kills),
+        (pm.rss_bytes_max, st.swap_bytes_max, st.oom_kills),
         (80 * MB, 0, 0)
     );
 }
@@ -89,43 +110,41 @@ fn fitting_in_ram_swaps_nothing_and_records_rss() {
 #[test]
 fn rss_plus_pressure_over_ram_swaps_the_excess() {
     let (spec, mut st, mut p) = (spec(100 * MB, 50 * MB), state(40 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(p.swap_calls, vec![20 * MB]);
     assert_eq!(
         (check.swapped_out, check.oom, check.in_use_bytes),
         (20 * MB, None, 100 * MB)
     );
     // RSS is measured after the kernel made room: it never held 80 MB.
-    assert_eq!((st.rss_bytes_max, st.swap_bytes_max), (60 * MB, 20 * MB));
+    assert_eq!((pm.rss_bytes_max, st.swap_bytes_max), (60 * MB, 20 * MB));
     assert_eq!(
-        (
-            st.memory.swap_used_bytes,
-            st.memory.swap_out_total_bytes,
-            st.memory.swap_outs
-        ),
+        (st.swap_used_bytes, st.swap_out_total_bytes, st.swap_outs),
         (20 * MB, 20 * MB, 1)
     );
     // The process swaps pages back in (the engine does, on touch): RSS is
     // over again, the same excess goes out once more; the peak stays.
     p.stats.rss_bytes += 20 * MB;
     p.stats.swapped_bytes -= 20 * MB;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(check.swapped_out, 20 * MB);
     assert_eq!(
-        (st.swap_bytes_max, st.memory.swap_out_total_bytes),
+        (st.swap_bytes_max, st.swap_out_total_bytes),
         (20 * MB, 40 * MB)
     );
     // Pressure gone: nothing to do, the swapped pages stay out until touched.
     st.memory_pressure_bytes = 0;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!((check.swapped_out, check.in_use_bytes), (0, 60 * MB));
-    assert_eq!(st.memory.swap_used_bytes, 20 * MB);
+    assert_eq!(st.swap_used_bytes, 20 * MB);
 }
 
 #[test]
 fn swap_full_leaves_an_excess_and_the_oom_killer_takes_the_main_process() {
     let (spec, mut st, mut p) = (spec(100 * MB, 8 * MB), state(40 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(p.swap_calls, vec![8 * MB]);
     assert_eq!(st.swap_bytes_max, 8 * MB);
     let kill = check.oom.expect("12 MB cannot be swapped");
@@ -144,7 +163,8 @@ fn swap_full_leaves_an_excess_and_the_oom_killer_takes_the_main_process() {
 #[test]
 fn without_swap_nothing_is_swapped() {
     let (spec, mut st, mut p) = (spec(100 * MB, 0), state(30 * MB), Fake::new(80 * MB));
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert!(p.swap_calls.is_empty());
     assert_eq!(check.oom.map(|k| k.victim), Some(OomVictim::Main));
     assert_eq!(st.swap_bytes_max, 0);
@@ -176,28 +196,30 @@ fn a_process_that_cannot_swap_is_killed_even_with_swap_free() {
         state(30 * MB),
         Stuck(Fake::new(80 * MB)),
     );
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let mut pm = ProcessMemoryState::default();
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(
         (check.swapped_out, check.oom.map(|k| (k.victim, k.pid))),
         (0, Some((OomVictim::Main, 7)))
     );
-    assert_eq!(st.memory.swap_outs, 0);
+    assert_eq!(st.swap_outs, 0);
 }
 
 #[test]
 fn the_child_counts_its_copies_and_loses_ties_with_its_parent() {
     let (spec, mut st) = (spec(100 * MB, 0), state(0));
+    let mut pm = ProcessMemoryState::default();
     let mut p = Fake::new(60 * MB);
     p.child = Some(5000);
     // Fork: the child maps the parent's 60 MB.
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom, None);
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom, None);
     assert_eq!(
-        st.memory.child.map(|c| (c.pid, c.fork_bytes)),
+        pm.child.map(|c| (c.pid, c.fork_bytes)),
         Some((5000, 60 * MB))
     );
     // The parent rewrites 45 MB: the child keeps the old copies.
     p.stats.child_private_bytes = 45 * MB;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!(check.in_use_bytes, 105 * MB);
     // Equal badness (60 MB each): the later task in the list, the child.
     let kill = check.oom.expect("over RAM without swap");
@@ -208,7 +230,7 @@ fn the_child_counts_its_copies_and_loses_ties_with_its_parent() {
     // A parent that grew past the child's size is the one killed.
     p.stats.rss_bytes = 61 * MB;
     assert_eq!(
-        check_memory(&spec, &mut st, Some(&mut p))
+        check1(&spec, &mut st, &mut pm, &mut p)
             .oom
             .map(|k| k.victim),
         Some(OomVictim::Main)
@@ -216,31 +238,32 @@ fn the_child_counts_its_copies_and_loses_ties_with_its_parent() {
     // The child is gone: forgotten, and its copies no longer count.
     p.child = None;
     p.stats.child_private_bytes = 0;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
-    assert_eq!((check.oom, st.memory.child), (None, None));
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
+    assert_eq!((check.oom, pm.child), (None, None));
 }
 
 #[test]
 fn a_killed_child_frees_its_copies_at_once_and_is_not_killed_twice() {
     let (spec, mut st) = (spec(100 * MB, 0), state(0));
+    let mut pm = ProcessMemoryState::default();
     let mut p = Fake::new(60 * MB);
     p.child = Some(5000);
-    check_memory(&spec, &mut st, Some(&mut p));
+    check1(&spec, &mut st, &mut pm, &mut p);
     p.stats.child_private_bytes = 45 * MB;
     assert_eq!(
-        check_memory(&spec, &mut st, Some(&mut p))
+        check1(&spec, &mut st, &mut pm, &mut p)
             .oom
             .map(|k| k.victim),
         Some(OomVictim::Child)
     );
     // The world marks it killed; the parent has not reaped it yet, so the
     // engine still reports the child and its copies.
-    st.memory.child.as_mut().unwrap().killed = true;
-    let check = check_memory(&spec, &mut st, Some(&mut p));
+    pm.child.as_mut().unwrap().killed = true;
+    let check = check1(&spec, &mut st, &mut pm, &mut p);
     assert_eq!((check.in_use_bytes, check.oom), (60 * MB, None));
     st.memory_pressure_bytes = 50 * MB;
     assert_eq!(
-        check_memory(&spec, &mut st, Some(&mut p))
+        check1(&spec, &mut st, &mut pm, &mut p)
             .oom
             .map(|k| k.victim),
         Some(OomVictim::Main)
@@ -275,20 +298,21 @@ fn oom_score_adj_yes_makes_the_child_the_victim() {
         }
     );
     let (spec, mut st) = (spec(100 * MB, 0), state(0));
+    let mut pm = ProcessMemoryState::default();
     let mut p = Fake::new(70 * MB);
     p.child = Some(5000);
-    check_memory(&spec, &mut st, Some(&mut p));
+    check1(&spec, &mut st, &mut pm, &mut p);
     // The parent grew to 80 MB after the fork at 70.
     p.stats.rss_bytes = 80 * MB;
     p.stats.child_private_bytes = 30 * MB;
     assert_eq!(
-        check_memory(&spec, &mut st, Some(&mut p))
+        check1(&spec, &mut st, &mut pm, &mut p)
             .oom
             .map(|k| k.victim),
         Some(OomVictim::Main)
     );
     p.adj = OomScoreAdj::from_config("yes", "0 200 800", false);
-    let kill = check_memory(&spec, &mut st, Some(&mut p))
+    let kill = check1(&spec, &mut st, &mut pm, &mut p)
         .oom
         .expect("still over");
     assert_eq!((kill.victim, kill.oom_score_adj), (OomVictim::Child, 800));
@@ -297,21 +321,22 @@ fn oom_score_adj_yes_makes_the_child_the_victim() {
         main: -1000,
         child: -1000,
     };
-    assert_eq!(check_memory(&spec, &mut st, Some(&mut p)).oom, None);
+    assert_eq!(check1(&spec, &mut st, &mut pm, &mut p).oom, None);
 }
 
 #[test]
 fn a_machine_without_a_process_holds_only_the_pressure() {
     let (spec, mut st, mut p) = (spec(100 * MB, 50 * MB), state(0), Fake::new(80 * MB));
+    let mut pm = ProcessMemoryState::default();
     p.stats.swapped_bytes = 5 * MB;
-    check_memory(&spec, &mut st, Some(&mut p));
+    check1(&spec, &mut st, &mut pm, &mut p);
     st.memory_pressure_bytes = 120 * MB;
-    let check = check_memory(&spec, &mut st, None);
+    let check = check_memory(&spec, &mut st, &mut []);
     assert_eq!(
-        (check.in_use_bytes, check.oom, st.memory.swap_used_bytes),
+        (check.in_use_bytes, check.oom, st.swap_used_bytes),
         (120 * MB, None, 0)
     );
-    assert_eq!((st.rss_bytes_max, st.swap_bytes_max), (80 * MB, 5 * MB));
+    assert_eq!((pm.rss_bytes_max, st.swap_bytes_max), (80 * MB, 5 * MB));
 }
 
 // ---- in a world, with the real engine ----
@@ -327,6 +352,7 @@ fn world(ram: u64, swap: u64, config: &[&str]) -> World {
         name: "m1".into(),
         machine,
         config_lines,
+        machine_name: None,
         sentinel: false,
     }];
     World::new(WorldSpec {
@@ -543,6 +569,7 @@ fn saving_world(config: &[&str]) -> World {
         name: "m1".into(),
         machine,
         config_lines,
+        machine_name: None,
         sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
@@ -637,4 +664,68 @@ fn oom_score_adj_no_spares_a_grown_parent_s_child_only_if_it_is_smaller() {
         "SIGKILL, not a power loss"
     );
     assert_eq!(w.node_children("m1"), vec![child]);
+}
+
+#[test]
+fn several_processes_share_one_ram_swap_from_the_largest_and_the_oom_killer_picks_among_all() {
+    let (spec, mut st) = (spec(100 * MB, 10 * MB), state(0));
+    let (mut small, mut big) = (Fake::new(30 * MB), Fake::new(60 * MB));
+    let (mut small_mem, mut big_mem) =
+        (ProcessMemoryState::default(), ProcessMemoryState::default());
+    let check = |st: &mut MachineState,
+                 small: &mut Fake,
+                 big: &mut Fake,
+                 small_mem: &mut ProcessMemoryState,
+                 big_mem: &mut ProcessMemoryState| {
+        check_memory(
+            &spec,
+            st,
+            &mut [
+                Resident {
+                    process: small,
+                    memory: small_mem,
+                },
+                Resident {
+                    process: big,
+                    memory: big_mem,
+                },
+            ],
+        )
+    };
+    let c = check(&mut st, &mut small, &mut big, &mut small_mem, &mut big_mem);
+    assert_eq!((c.in_use_bytes, c.swapped_out, c.oom), (90 * MB, 0, None));
+    // 20 MB over RAM, 10 MB of swap: the largest process gives what swap holds.
+    st.memory_pressure_bytes = 30 * MB;
+    let c = check(&mut st, &mut small, &mut big, &mut small_mem, &mut big_mem);
+    assert_eq!(
+        (small.swap_calls.len(), big.swap_calls.clone()),
+        (0, vec![10 * MB])
+    );
+    assert_eq!(
+        (c.swapped_from.clone(), st.swap_used_bytes, c.in_use_bytes),
+        (vec![(1, 10 * MB)], 10 * MB, 110 * MB)
+    );
+    let kill = c.oom.expect("10 MB still over");
+    assert_eq!(
+        (
+            kill.process,
+            kill.victim,
+            kill.anon_rss_bytes,
+            kill.swap_bytes
+        ),
+        (1, OomVictim::Main, 50 * MB, 10 * MB)
+    );
+    // oom_score_adj moves the choice to the smaller process.
+    small.adj = OomScoreAdj {
+        main: 500,
+        child: 0,
+    };
+    let kill = check(&mut st, &mut small, &mut big, &mut small_mem, &mut big_mem)
+        .oom
+        .expect("still over");
+    assert_eq!(kill.process, 0);
+    assert_eq!(
+        (small_mem.rss_bytes_max, big_mem.rss_bytes_max),
+        (30 * MB, 60 * MB)
+    );
 }

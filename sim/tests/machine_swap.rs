@@ -16,6 +16,7 @@ fn world(swap: u64) -> World {
         name: "m1".into(),
         machine,
         config_lines: vec![],
+        machine_name: None,
         sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
@@ -88,6 +89,7 @@ fn cow_copies_during_bgsave_oom_kill_the_child_and_free_its_memory() {
         name: "m1".into(),
         machine,
         config_lines: vec!["oom-score-adj yes".into()],
+        machine_name: None,
         sentinel: false,
     }];
     let mut w = World::new(WorldSpec {
@@ -162,6 +164,7 @@ fn reads_of_swapped_pages_stall_and_the_pressure_keeps_swapping_them_out() {
         name: "m1".into(),
         machine,
         config_lines: vec![],
+        machine_name: None,
         sentinel: false,
     }];
     let mut w = World::new(WorldSpec {

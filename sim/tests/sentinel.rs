@@ -24,6 +24,7 @@ fn redis(name: &str, lines: &[&str]) -> NodeSpec {
         machine: MachineSpec::default(),
         config_lines: lines.iter().map(|l| l.to_string()).collect(),
         sentinel: false,
+        machine_name: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn sentinel(i: usize, quorum: u32) -> NodeSpec {
         machine: MachineSpec::default(),
         config_lines: lines,
         sentinel: true,
+        machine_name: None,
     }
 }
 

@@ -14,6 +14,7 @@ fn world_with(seed: u64, nodes: &[&str]) -> World {
             name: name.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            machine_name: None,
             sentinel: false,
         })
         .collect();
@@ -108,6 +109,7 @@ fn config_errors_name_the_node_and_line() {
         name: "r1".into(),
         machine: MachineSpec::default(),
         config_lines: vec!["hz 10".into(), "no-such-directive 1".into()],
+        machine_name: None,
         sentinel: false,
     };
     let err = World::new(WorldSpec {
@@ -531,6 +533,52 @@ fn logs_are_redis_formatted_from_the_node_clock() {
     );
 }
 
+/// A log line's stamp reads the same time as the report's t_ms for it: the seeded boot time and
+/// the clock's sub-second phase do not shift the log against the report.
+#[test]
+fn log_stamps_agree_with_the_trace_time() {
+    let nodes = ["a", "b"]
+        .iter()
+        .map(|n| NodeSpec {
+            name: n.to_string(),
+            machine: MachineSpec::default(),
+            config_lines: vec![],
+            ..NodeSpec::default()
+        })
+        .collect();
+    let mut w = World::new(WorldSpec {
+        seed: 5,
+        nodes,
+        boot_spread_us: S,
+        ..WorldSpec::default()
+    })
+    .expect("valid world");
+    w.run_until(2 * S);
+    for node in ["a", "b"] {
+        let event = w
+            .notable_events()
+            .iter()
+            .find(|e| e.node == node && e.event == "log" && e.detail == "Server initialized")
+            .expect("booted");
+        let line = w
+            .node_log(node)
+            .iter()
+            .find(|l| l.ends_with("Server initialized"))
+            .expect("logged");
+        let stamp = format!(
+            "01 Jan 2024 00:00:{:02}.{:03} ",
+            event.t_us / 1_000_000,
+            (event.t_us / 1000) % 1000
+        );
+        assert!(
+            event.t_us > 0 && line.contains(&stamp),
+            "{} at t_us {}",
+            line,
+            event.t_us
+        );
+    }
+}
+
 /// With a boot window, processes start at seeded times, so their serverCron
 /// ticks have different phases; a node killed before its boot never starts.
 #[test]
@@ -541,6 +589,7 @@ fn seeded_boot_times_spread_cron_phases() {
             name: n.to_string(),
             machine: MachineSpec::default(),
             config_lines: vec![],
+            machine_name: None,
             sentinel: false,
         })
         .collect();

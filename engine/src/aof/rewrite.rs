@@ -176,15 +176,7 @@ pub fn rewrite_background(srv: &mut Server) -> Option<u32> {
         incremental_fsync,
         rename_to: None,
     };
-    let Some(pid) = crate::child::fork_with(srv, ChildKind::AofRewrite, make_job) else {
-        srv.aof.lastbgrewrite_ok = false;
-        srv.log(
-            LogLevel::Warning,
-            "Can't rewrite append only file in background: fork: Resource temporarily unavailable"
-                .into(),
-        );
-        return None;
-    };
+    let pid = crate::child::fork_with(srv, ChildKind::AofRewrite, make_job);
     srv.aof.known_files.insert(temp_rewrite_file(pid));
     srv.log(
         LogLevel::Notice,
@@ -369,13 +361,13 @@ pub(crate) fn kill_append_only_child(srv: &mut Server) {
     if !super::aof_child_running(srv) {
         return;
     }
-    let child = srv.child.take().expect("checked");
+    let pid = srv.child.as_ref().expect("checked").pid;
     srv.log(
         LogLevel::Notice,
-        format!("Killing running AOF rewrite child: {}", child.pid),
+        format!("Killing running AOF rewrite child: {}", pid),
     );
-    crate::memory::child_ended(srv, child.kind);
-    remove_temp_files(srv, child.pid);
+    crate::child::kill_and_reap(srv);
+    remove_temp_files(srv, pid);
     srv.aof.rewrite_time_start_s = -1;
 }
 

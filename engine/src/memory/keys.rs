@@ -44,30 +44,34 @@ pub struct KeyTable {
     pub pending: Vec<(usize, Vec<u8>)>,
     /// Big collections: (elements, bytes) when last measured, by handle.
     big: Map<u64, (u64, u64)>,
-    /// A small xorshift for picking which page of a big value a command
-    /// touches (the engine's RNG is left to the commands).
-    seed: u64,
+    /// Picks which page of a big value a command touches: a ChaCha stream
+    /// of the run's seed of its own, so the commands' draws from srv.rng
+    /// (SPOP, RANDOMKEY...) stay what they were.
+    rng: rand_chacha::ChaCha8Rng,
 }
 
-impl Default for KeyTable {
-    fn default() -> Self {
+/// The ChaCha stream (of the engine's seed) the page picks draw from;
+/// srv.rng is stream 0.
+const PAGE_PICK_STREAM: u64 = 1;
+
+impl KeyTable {
+    pub fn new(seed: u64) -> KeyTable {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(PAGE_PICK_STREAM);
         KeyTable {
             records: Vec::new(),
             free_handles: Vec::new(),
             keys: 0,
             pending: Vec::new(),
             big: Map::default(),
-            seed: 0x9e37_79b9_7f4a_7c15,
+            rng,
         }
     }
-}
 
-impl KeyTable {
     fn next_random(&mut self) -> u64 {
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        self.seed
+        use rand::RngCore;
+        self.rng.next_u64()
     }
 
     /// (robj or embstr bytes, value bytes) Redis would allocate for `value`.

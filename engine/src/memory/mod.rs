@@ -129,7 +129,7 @@ fn memory_help_command(ctx: &mut Ctx) {
 }
 
 const MEMORY_SUBCOMMANDS: &[Command] = &[
-    Command::new("usage", -3, flags::READONLY, memory_usage_command),
+    Command::new("usage", -3, flags::READONLY, memory_usage_command).with_keys(2, 2, 1),
     Command::new(
         "help",
         2,
@@ -220,6 +220,12 @@ pub const STARTUP_BYTES: u64 = 876_416;
 /// A connected client's struct and its 16 KiB reply buffer.
 const CLIENT_BYTES: u64 = 20_496;
 
+/// One client's memory in the model: its struct and reply buffer, its
+/// query buffer's capacity and its pending reply bytes.
+pub fn client_memory_bytes(c: &crate::networking::Client) -> u64 {
+    CLIENT_BYTES + c.querybuf.capacity() as u64 + c.reply.buf.len() as u64
+}
+
 /// The copy-on-write figures the child reports (childinfo.c): samples
 /// taken by serverCron while a child runs.
 #[derive(Debug, Clone, Default)]
@@ -249,14 +255,14 @@ pub struct MemState {
 }
 
 impl MemState {
-    pub fn new(thp: bool) -> MemState {
+    pub fn new(thp: bool, seed: u64) -> MemState {
         let mut heap = Heap::new(thp);
         let mut baseline = Region::default();
         baseline.resize(&mut heap, STARTUP_BYTES);
         let peak = heap.allocated;
         MemState {
             heap,
-            keys: Default::default(),
+            keys: keys::KeyTable::new(seed),
             baseline,
             backlog: Region::default(),
             clients: Region::default(),
@@ -297,11 +303,7 @@ pub fn overhead_bytes(srv: &Server) -> u64 {
 pub(crate) fn sync_regions(srv: &mut Server) {
     let histlen = srv.repl.backlog_histlen();
     let offset = srv.repl.master_repl_offset;
-    let clients: u64 = srv
-        .clients
-        .values()
-        .map(|c| CLIENT_BYTES + c.querybuf.capacity() as u64 + c.reply.buf.len() as u64)
-        .sum();
+    let clients: u64 = srv.clients.values().map(|c| client_memory_bytes(c)).sum();
     let mut tables = 0u64;
     for d in &srv.dbs {
         for len in [d.dict.len(), d.expires.len()] {

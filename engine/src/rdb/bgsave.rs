@@ -172,7 +172,7 @@ pub fn rdb_save_background_with(srv: &mut Server, bytes: Vec<u8>) -> Option<u32>
         cpu_us,
         incremental_fsync,
         rename_to,
-    })?;
+    });
     srv.log(
         LogLevel::Notice,
         format!("Background saving started by pid {}", pid),

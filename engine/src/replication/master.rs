@@ -242,8 +242,7 @@ pub fn start_child_for_replication(srv: &mut Server, diskless: bool) {
             srv,
             crate::child::ChildKind::Rdb,
             crate::ChildJob::Compute { cpu_us },
-        )
-        .expect("no child runs");
+        );
         srv.log(
             LogLevel::Notice,
             format!("Background RDB transfer started by pid {}", pid),
@@ -399,7 +398,10 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
     feed_stream(srv, &bytes);
 }
 
-/// Appends raw stream bytes to the backlog and every attached replica.
+/// Appends raw stream bytes to the backlog and every attached replica (to
+/// its output if online, else to what it gets after its RDB). The one
+/// feed: a master's own writes come here through feed_replicas, and a
+/// replica's applied master stream through replica::stream_applied.
 pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
     if let Some(b) = srv.repl.backlog.as_mut() {
         b.append(bytes);
@@ -465,10 +467,34 @@ pub fn replica_freed(srv: &mut Server, client: &Client) {
         format!("Connection with replica {} lost.", replica_name(client)),
     );
     srv.event("replica_lost", format!("replica {}", replica_name(client)));
+    kill_unneeded_rdb_child(srv, client);
     if replica_conns(srv).is_empty() {
         srv.repl.no_slaves_since_s = srv.unixtime();
     }
     refresh_good_slaves_count(srv);
+}
+
+/// freeClient of a replica: a disk BGSAVE that only it waited for, with no
+/// save points that need it, is killed so the next sync can fork at once.
+fn kill_unneeded_rdb_child(srv: &mut Server, client: &Client) {
+    let waited = client
+        .replica
+        .as_ref()
+        .is_some_and(|r| r.state == SlaveState::WaitBgsaveEnd);
+    let others_wait = srv.clients.values().any(|c| {
+        c.kind == ClientKind::Replica
+            && c.conn != client.conn
+            && c.replica
+                .as_ref()
+                .is_some_and(|r| r.state == SlaveState::WaitBgsaveEnd)
+    });
+    if waited
+        && !others_wait
+        && srv.config.hot.save_points.is_empty()
+        && srv.rdb.child_type == Some(crate::rdb::bgsave::RdbChildType::Disk)
+    {
+        crate::child::kill_rdb_child(srv);
+    }
 }
 
 /// refreshGoodSlavesCount.

@@ -478,12 +478,29 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// readSyncBulkPayload: a BGSAVE of the old dataset must neither overwrite
+/// the synced one nor copy-on-write the whole load.
+fn kill_rdb_child_before_load(srv: &mut Server) {
+    let Some(child) = srv.child.as_ref() else {
+        return;
+    };
+    if child.kind != crate::child::ChildKind::Rdb || child.killed {
+        return;
+    }
+    let pid = child.pid;
+    if srv.config.get("repl-diskless-load").as_deref() != Some("swapdb") {
+        srv.log(LogLevel::Notice, format!("Replica is about to load the RDB file received from the master, but there is a pending RDB child running. Killing process {} and removing its temp file to avoid any race", pid));
+    }
+    crate::child::kill_rdb_child(srv);
+}
+
 fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
     let usemark = link(srv)
         .transfer
         .as_ref()
         .is_some_and(|t| t.eof_mark.is_some());
     crate::aof::stop_for_full_sync(srv);
+    kill_rdb_child_before_load(srv);
     srv.log(
         LogLevel::Notice,
         "MASTER <-> REPLICA sync: Flushing old data".into(),
@@ -565,6 +582,7 @@ fn create_master_client(srv: &mut Server, reploff: i64, leftover: Vec<u8>) {
         )
     };
     let mut client = Client::new(id, conn, peer, now_ms);
+    client.fd = srv.alloc_fd();
     client.kind = ClientKind::Master;
     srv.clients.insert(conn, Box::new(client));
     srv.repl.down_since_s = 0;
@@ -581,26 +599,10 @@ pub fn stream_applied(srv: &mut Server, _conn: ConnId, bytes: &[u8]) {
         l.reploff += bytes.len() as i64;
     }
     srv.stats.net_repl_input_bytes += bytes.len() as u64;
-    if let Some(b) = srv.repl.backlog.as_mut() {
-        b.append(bytes);
-    }
-    srv.repl.master_repl_offset += bytes.len() as i64;
-    let subs: Vec<ConnId> = srv
-        .clients
-        .values()
-        .filter(|c| c.kind == ClientKind::Replica)
-        .map(|c| c.conn)
-        .collect();
-    for conn in subs {
-        if let Some(c) = srv.clients.get_mut(&conn) {
-            if c.replica
-                .as_ref()
-                .is_some_and(|r| r.state == crate::networking::SlaveState::Online)
-            {
-                c.reply.raw(bytes);
-            }
-        }
-    }
+    // replicationFeedStreamFromMasterStream: the very bytes we applied go
+    // through the one feed a master uses, so sub-replicas waiting for or in
+    // a full sync get them too (Redis 7.0's shared replication buffer).
+    super::master::feed_stream(srv, bytes);
 }
 
 /// freeClient for the master: cache it for a later PSYNC.
@@ -753,7 +755,9 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
         // the new master is dialled below.
         let reploff = link(srv).reploff;
         srv.repl.cached_master = Some((srv.repl.replid.clone(), reploff));
-        srv.clients.remove(&conn);
+        if let Some(c) = srv.clients.remove(&conn) {
+            srv.client_fds.remove(&c.fd);
+        }
         srv.outputs.push_back(Output::Close { conn });
     } else if srv.repl.master.is_some() {
         cancel_handshake(srv, true);
@@ -786,7 +790,9 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
 /// replicationUnsetMaster: promotion.
 pub fn unset_master(srv: &mut Server) {
     if let Some(conn) = master_client(srv).map(|c| c.conn) {
-        srv.clients.remove(&conn);
+        if let Some(c) = srv.clients.remove(&conn) {
+            srv.client_fds.remove(&c.fd);
+        }
         srv.outputs.push_back(Output::Close { conn });
     } else if srv.repl.master.is_some() {
         cancel_handshake(srv, true);

@@ -670,5 +670,6 @@ pub const COMMANDS: &[Command] = &[
         flags: cf::STALE,
         handler: crate::server::command_entry,
         subcommands: crate::server::COMMAND_SUBCOMMANDS,
+        keys: crate::commands::KeySpec::NONE,
     },
 ];

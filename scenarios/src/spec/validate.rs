@@ -24,6 +24,9 @@ pub const FAULT_KINDS: &[&str] = &[
     "crash",
 ];
 
+/// The machine workload clients run on when they name none (the world links it to every node).
+const CLIENT_MACHINE: &str = "client";
+
 /// Node names that would make an expectation's left-hand side ambiguous.
 const RESERVED_NODE_NAMES: &[&str] = &["history", "faults_fired", "cluster", "count", "first_ms"];
 
@@ -31,8 +34,11 @@ struct Checker<'a> {
     scenario: &'a Scenario,
     problems: Vec<Problem>,
     node_names: BTreeSet<&'a str>,
-    /// Nodes plus workloads' `on` machines: what partitions and links may name.
+    /// Machines, nodes (standing for their machines) and workloads' `on` machines: what
+    /// partitions and links may name.
     machine_names: BTreeSet<&'a str>,
+    /// The machines nodes run on.
+    node_machines: BTreeSet<&'a str>,
 }
 
 impl<'a> Checker<'a> {
@@ -43,13 +49,16 @@ impl<'a> Checker<'a> {
 
 pub(crate) fn validate(scenario: &Scenario) -> Vec<Problem> {
     let node_names: BTreeSet<&str> = scenario.nodes.iter().map(|n| n.name.as_str()).collect();
+    let node_machines: BTreeSet<&str> = scenario.nodes.iter().map(|n| n.machine_name()).collect();
     let mut machine_names = node_names.clone();
+    machine_names.extend(&node_machines);
     machine_names.extend(scenario.workloads.iter().filter_map(|w| w.on.as_deref()));
     let mut checker = Checker {
         scenario,
         problems: Vec::new(),
         node_names,
         machine_names,
+        node_machines,
     };
     check_top(&mut checker);
     check_machine(
@@ -59,6 +68,10 @@ pub(crate) fn validate(scenario: &Scenario) -> Vec<Problem> {
     );
     for (i, node) in scenario.nodes.iter().enumerate() {
         check_node(&mut checker, i, node);
+        // A duplicate name is reported once, not again as a second process on its machine.
+        if !scenario.nodes[..i].iter().any(|n| n.name == node.name) {
+            check_node_machine(&mut checker, i, node);
+        }
     }
     let mut workload_names = BTreeSet::new();
     for (i, workload) in scenario.workloads.iter().enumerate() {
@@ -152,6 +165,9 @@ fn check_name(c: &mut Checker, path: KeyPath, name: &str, what: &str) {
 fn check_node(c: &mut Checker, i: usize, node: &Node) {
     let path = KeyPath::default().key("node").index(i);
     check_name(c, path.key("name"), &node.name, "node");
+    if let Some(machine) = &node.machine {
+        check_name(c, path.key("machine"), machine, "machine");
+    }
     if c.scenario.nodes[..i].iter().any(|n| n.name == node.name) {
         c.report(
             path.key("name"),
@@ -178,6 +194,110 @@ fn check_node(c: &mut Checker, i: usize, node: &Node) {
         check_preload(c, &path.key("preload").index(j), preload);
     }
     check_preload_loads(c, &path, node);
+}
+
+/// The machine a node names: not a node that runs elsewhere, not the clients' default machine,
+/// no port or `dir` another process there has, and no machine key that another node of the
+/// same machine sets differently.
+fn check_node_machine(c: &mut Checker, i: usize, node: &Node) {
+    let path = KeyPath::default().key("node").index(i);
+    let machine = node.machine_name();
+    let key = if node.machine.is_some() {
+        "machine"
+    } else {
+        "name"
+    };
+    if machine == CLIENT_MACHINE {
+        c.report(
+            path.key(key),
+            format!(
+                "machine '{}' is the workload clients' default machine",
+                CLIENT_MACHINE
+            ),
+        );
+    }
+    if let Some(other) = c
+        .scenario
+        .nodes
+        .iter()
+        .find(|n| n.name == machine && n.machine_name() != machine)
+    {
+        let message = format!(
+            "'{}' is node '{}', which runs on machine '{}'",
+            machine,
+            other.name,
+            other.machine_name()
+        );
+        c.report(path.key(key), message);
+    }
+    let earlier: Vec<&Node> = c.scenario.nodes[..i]
+        .iter()
+        .filter(|n| n.machine_name() == machine)
+        .collect();
+    if let Some(other) = earlier.iter().find(|n| n.port() == node.port()) {
+        c.report(
+            path.key("port"),
+            format!(
+                "node '{}' on machine '{}' already listens on port {}",
+                other.name,
+                machine,
+                node.port()
+            ),
+        );
+    }
+    let redis = |n: &Node| n.kind == NodeKind::Redis;
+    if let Some(other) = earlier
+        .iter()
+        .find(|n| redis(n) && redis(node) && config_dir(n) == config_dir(node))
+    {
+        let message = format!("node '{}' on machine '{}' already keeps its files in dir {}: give each node of a machine its own `dir`", other.name, machine, config_dir(node));
+        c.report(path.key("config"), message);
+    }
+    for other in earlier {
+        for ((key, mine), (_, theirs)) in machine_keys(node).into_iter().zip(machine_keys(other)) {
+            if let (Some(mine), Some(theirs)) = (&mine, &theirs) {
+                if mine != theirs {
+                    let message = format!(
+                        "machine '{}' gets {} = {} here but {} from node '{}'",
+                        machine, key, mine, theirs, other.name
+                    );
+                    c.report(path.key(key), message);
+                }
+            }
+        }
+    }
+}
+
+/// The node's `dir` (the last `dir` line wins, as in redis.conf), or the default.
+fn config_dir(node: &Node) -> String {
+    let lines: Vec<&str> = node.config.iter().map(String::as_str).collect();
+    let config = redsim_engine::Config::from_conf_lines(&lines).ok();
+    config
+        .and_then(|c| c.get("dir"))
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// A node's machine keys as written (None where it keeps the default), for comparison.
+fn machine_keys(node: &Node) -> [(&'static str, Option<String>); 8] {
+    let text = |size: &Option<Size>| size.as_ref().map(|s| format!("{:?}", s.0));
+    [
+        ("memory", text(&node.memory)),
+        ("swap", text(&node.swap)),
+        ("thp", node.thp.map(|t| format!("{:?}", t).to_lowercase())),
+        ("cores", node.cores.map(|v| v.to_string())),
+        ("disk_bandwidth", text(&node.disk_bandwidth)),
+        (
+            "fsync_latency_ms",
+            node.fsync_latency_ms.map(|v| v.to_string()),
+        ),
+        ("fork_ms_per_gb", node.fork_ms_per_gb.map(|v| v.to_string())),
+        (
+            "swap_in_latency_us",
+            node.swap_in_latency_us.map(|v| v.to_string()),
+        ),
+    ]
 }
 
 /// Collections are built member by member in real memory, so their size is bounded; string
@@ -346,7 +466,8 @@ fn check_sentinel_lines(c: &mut Checker, path: &KeyPath, node: &Node) {
     }
 }
 
-/// A host in replicaof or sentinel monitor must be a node: the simulation has no other hosts.
+/// A host in replicaof or sentinel monitor must be a node or a machine: the simulation has no
+/// other hosts.
 fn check_config_host(c: &mut Checker, path: &KeyPath, line: &str) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let host = match words.as_slice() {
@@ -365,7 +486,7 @@ fn check_config_host(c: &mut Checker, path: &KeyPath, line: &str) {
         }
         _ => return,
     };
-    if !c.node_names.contains(host) {
+    if !c.node_names.contains(host) && !c.node_machines.contains(host) {
         c.report(
             path.clone(),
             format!("'{}': unknown node '{}'", line.trim(), host),
@@ -503,20 +624,35 @@ fn check_step(c: &mut Checker, path: &KeyPath, step: &Step) {
             return;
         }
     };
-    check_action_names(c, path, &action);
+    check_action_names(c, path, step, &action);
 }
 
-fn check_action_names(c: &mut Checker, path: &KeyPath, action: &Action) {
+fn check_action_names(c: &mut Checker, path: &KeyPath, step: &Step, action: &Action) {
     match action {
         Action::Partition { groups } => {
+            // A node stands for its machine, so two names can mean one machine.
             let mut seen = BTreeSet::new();
+            let mut group_of: Vec<(&str, usize)> = Vec::new();
             for (g, group) in groups.iter().enumerate() {
                 for (m, name) in group.iter().enumerate() {
                     let at = path.key("groups").index(g).index(m);
                     check_machine_name(c, at.clone(), name);
+                    let machine = machine_of_name(c.scenario, name);
                     if !seen.insert(name.as_str()) {
                         c.report(at, format!("'{}' is in more than one group", name));
+                    } else if group_of
+                        .iter()
+                        .any(|&(known, other)| known == machine && other != g)
+                    {
+                        c.report(
+                            at,
+                            format!(
+                                "'{}' means machine '{}', which is already in another group",
+                                name, machine
+                            ),
+                        );
                     }
+                    group_of.push((machine, g));
                 }
             }
         }
@@ -528,6 +664,25 @@ fn check_action_names(c: &mut Checker, path: &KeyPath, action: &Action) {
             }
         }
         Action::Heal => {}
+        Action::Kill { node, .. }
+        | Action::Restart { node }
+        | Action::Disk { node, .. }
+        | Action::MemoryPressure { node, .. }
+        | Action::ClockJump { node, .. }
+            if step.machine.is_some() =>
+        {
+            if !c.node_machines.contains(node.as_str()) {
+                let known: Vec<&str> = c.node_machines.iter().copied().collect();
+                c.report(
+                    path.key("machine"),
+                    format!(
+                        "unknown machine '{}' (machines with nodes: {})",
+                        node,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
         Action::Kill { node, .. }
         | Action::Crash { node }
         | Action::Restart { node }
@@ -544,15 +699,14 @@ fn check_action_names(c: &mut Checker, path: &KeyPath, action: &Action) {
     }
 }
 
+/// The machine a partition or link name means: a node's machine, or the name itself.
+fn machine_of_name<'a>(scenario: &'a Scenario, name: &'a str) -> &'a str {
+    scenario.node(name).map_or(name, |n| n.machine_name())
+}
+
 fn check_machine_name(c: &mut Checker, path: KeyPath, name: &str) {
     if !c.machine_names.contains(name) {
-        c.report(
-            path,
-            format!(
-                "unknown node '{}' (partitions may name nodes and workloads' `on` machines)",
-                name
-            ),
-        );
+        c.report(path, format!("unknown machine '{}' (partitions and links name machines, nodes and workloads' `on` machines)", name));
     }
 }
 
@@ -640,6 +794,7 @@ fn present_keys(step: &Step) -> Vec<&'static str> {
     let flags = [
         ("fault", step.fault.is_some()),
         ("node", step.node.is_some()),
+        ("machine", step.machine.is_some()),
         ("command", step.command.is_some()),
         ("groups", step.groups.is_some()),
         ("from", step.from.is_some()),
@@ -666,12 +821,13 @@ fn fault_keys(fault: &str, step: &Step) -> Option<&'static [&'static str]> {
         "partition" if step.groups.is_some() => &["groups"],
         "partition" => &["from", "to", "one_way"],
         "heal" => &[],
-        "kill" => &["node", "torn"],
-        "crash" | "restart" | "pause" | "resume" => &["node"],
+        "kill" => &["node", "machine", "torn"],
+        "restart" => &["node", "machine"],
+        "crash" | "pause" | "resume" => &["node"],
         "link" => &["from", "to", "latency_ms", "bandwidth"],
-        "disk" => &["node", "fsync_latency_ms"],
-        "memory-pressure" => &["node", "bytes"],
-        "clock-jump" => &["node", "jump_ms"],
+        "disk" => &["node", "machine", "fsync_latency_ms"],
+        "memory-pressure" => &["node", "machine", "bytes"],
+        "clock-jump" => &["node", "machine", "jump_ms"],
         _ => return None,
     })
 }
@@ -753,19 +909,32 @@ fn reject_extra_keys(present: &[&str], allowed: &[&str], what: &str) -> StepResu
     }
 }
 
+/// The machine a machine-wide fault hits: `node` (its machine) or `machine`, exactly one.
+fn machine_target(step: &Step, what: &str) -> StepResult<String> {
+    match (&step.node, &step.machine) {
+        (Some(_), Some(_)) => Err((
+            at("machine"),
+            format!("{} takes `node` or `machine`, not both", what),
+        )),
+        (Some(name), None) | (None, Some(name)) => Ok(name.clone()),
+        (None, None) => Err((at(""), format!("{} needs key 'node' or 'machine'", what))),
+    }
+}
+
 fn fault_action(fault: &str, step: &Step) -> StepResult<Action> {
     let what = format!("fault '{}'", fault);
     let node = || need(&step.node, "node", &what);
+    let machine = || machine_target(step, &what);
     let size = |size: &Size, key: &str| size.bytes().map_err(|message| (at(key), message));
     Ok(match fault {
         "partition" => return partition_action(step, &what),
         "heal" => Action::Heal,
         "kill" => Action::Kill {
-            node: node()?,
+            node: machine()?,
             torn: step.torn.unwrap_or(false),
         },
         "crash" => Action::Crash { node: node()? },
-        "restart" => Action::Restart { node: node()? },
+        "restart" => Action::Restart { node: machine()? },
         "pause" => Action::Pause { node: node()? },
         "resume" => Action::Resume { node: node()? },
         "link" => {
@@ -789,18 +958,18 @@ fn fault_action(fault: &str, step: &Step) -> StepResult<Action> {
             }
         }
         "disk" => Action::Disk {
-            node: node()?,
+            node: machine()?,
             fsync_latency_ms: need(&step.fsync_latency_ms, "fsync_latency_ms", &what)?,
         },
         "memory-pressure" => {
-            let node = node()?;
+            let node = machine()?;
             Action::MemoryPressure {
                 node,
                 bytes: size(&need(&step.bytes, "bytes", &what)?, "bytes")?,
             }
         }
         "clock-jump" => Action::ClockJump {
-            node: node()?,
+            node: machine()?,
             jump_ms: need(&step.jump_ms, "jump_ms", &what)?,
         },
         _ => return Err((at("fault"), format!("unknown fault '{}'", fault))),

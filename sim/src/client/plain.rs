@@ -165,8 +165,8 @@ use crate::world::{Ev, World, RECONNECT_DELAY_US};
 impl World {
     pub(crate) fn client_connect(&mut self, c: usize) {
         let wl = &self.workloads[self.clients[c].workload];
-        let (from, to) = (wl.machine, wl.target_host);
-        let port = self.hosts[to].port;
+        let target = &self.hosts[wl.target_host];
+        let (from, to, port) = (wl.machine, target.machine, target.port);
         let id = self.open_conn(from, Who::Client { client: c }, to, port);
         self.clients[c].conn = ClientConn::Connecting(id);
     }
