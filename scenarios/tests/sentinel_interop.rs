@@ -141,8 +141,8 @@ fn signal(child: &Child, sig: &str) {
     assert!(status.success(), "kill {} {}", sig, child.id());
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("redsim-sentinel-interop-{}", std::process::id()));
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("redsim-sentinel-{}-{}", name, std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -341,7 +341,7 @@ fn redsim_sentinel_fails_over_and_leads_alongside_real_sentinels() {
         eprintln!("\n*** SKIPPED: {} ***\n", msg);
         return;
     }
-    let dir = temp_dir();
+    let dir = temp_dir("interop");
     let mut procs = Procs {
         children: Vec::new(),
     };
@@ -391,6 +391,62 @@ fn redsim_sentinel_fails_over_and_leads_alongside_real_sentinels() {
         "no real Sentinel led a failover in {} rounds",
         MAX_ROUNDS
     );
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Alone (no real binaries needed): `--config FILE --sentinel` in either
+/// order, the file named relative to the working directory is rewritten in
+/// place (an id, the epochs; no temp file left beside it), and redis-cli's
+/// Sentinel commands answer. Without a config file it refuses to start,
+/// as redis-sentinel does.
+#[test]
+fn serve_sentinel_rewrites_the_file_it_was_started_with() {
+    let out = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args(["serve", "--sentinel", "--port", "29121"])
+        .output()
+        .expect("redsim runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Sentinel needs config file on disk to save state. Exiting..."),
+        "{}",
+        err
+    );
+    let dir = temp_dir("alone");
+    std::fs::create_dir_all(dir.join("etc")).expect("dir");
+    let conf = dir.join("etc/my-sentinel.conf");
+    std::fs::write(&conf, "sentinel monitor mymaster 127.0.0.1 29199 2\n").expect("conf");
+    let child = Command::new(env!("CARGO_BIN_EXE_redsim"))
+        .args(["serve", "--config", "etc/my-sentinel.conf", "--sentinel"])
+        .args(["--port", "29120"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redsim serve --sentinel");
+    let procs = Procs {
+        children: vec![child],
+    };
+    wait_for(
+        "the rewritten sentinel.conf",
+        Duration::from_secs(20),
+        || {
+            let text = std::fs::read_to_string(&conf).unwrap_or_default();
+            text.contains("sentinel myid ") && text.contains("sentinel current-epoch 0")
+        },
+    );
+    assert!(!dir.join("etc/my-sentinel.conf.tmp").exists());
+    assert!(
+        !dir.join("sentinel.conf").exists(),
+        "the file, not dir/sentinel.conf"
+    );
+    assert_eq!(
+        master_addr(29120),
+        Some(("127.0.0.1".to_string(), 29199)),
+        "get-master-addr-by-name"
+    );
+    assert_eq!(role(29120).map(|r| r.0), Some("sentinel".into()));
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
 }
