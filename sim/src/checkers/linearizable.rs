@@ -33,9 +33,13 @@ pub enum KeyVerdict {
     Linearizable,
     /// No order of the operations explains the replies; `witness` is a smallest set found
     /// (no single op can be removed from it and keep it non-linearizable).
-    NotLinearizable { witness: Vec<WitnessOp> },
+    NotLinearizable {
+        witness: Vec<WitnessOp>,
+    },
     /// The search gave up after `budget` states.
-    Unknown { budget: u64 },
+    Unknown {
+        budget: u64,
+    },
 }
 
 /// One operation of a witness, as the report shows it.
@@ -95,7 +99,10 @@ pub fn check_linearizable(history: &History, budget: u64) -> LinearizabilityRepo
             Search::Stuck { blocked_at_us } => {
                 let witness = shrink(&calls, blocked_at_us, budget);
                 KeyVerdict::NotLinearizable {
-                    witness: witness.iter().map(|c| witness_op(&history.ops, c)).collect(),
+                    witness: witness
+                        .iter()
+                        .map(|c| witness_op(&history.ops, c))
+                        .collect(),
                 }
             }
         };
@@ -202,7 +209,9 @@ enum Search {
     Ok,
     OutOfBudget,
     /// No linearization; the deepest search point was blocked by a return at this time.
-    Stuck { blocked_at_us: u64 },
+    Stuck {
+        blocked_at_us: u64,
+    },
 }
 
 /// The call/return entries ordered by time, as a doubly linked list over indices. Entry 0 is
@@ -317,8 +326,10 @@ fn search(calls: &[Call], budget: u64) -> Search {
 }
 
 /// A smallest non-linearizable subset: first the calls invoked by the time the deepest search
-/// point was blocked (if that alone is already non-linearizable), then each call dropped in
-/// turn, latest first, while the rest stays non-linearizable.
+/// point was blocked (if that alone is already non-linearizable), then calls dropped one at a
+/// time, latest first, until none can be. A call may be dropped only if the rest stays
+/// non-linearizable and every read the rest explained stays explained: otherwise a read of a
+/// value whose write was dropped would be a trivial, uninformative witness.
 fn shrink(calls: &[Call], blocked_at_us: u64, budget: u64) -> Vec<Call> {
     let stuck = |cs: &[Call]| matches!(search(cs, budget), Search::Stuck { .. });
     let prefix: Vec<Call> = calls
@@ -332,17 +343,48 @@ fn shrink(calls: &[Call], blocked_at_us: u64, budget: u64) -> Vec<Call> {
         calls.to_vec()
     };
     let mut checks = 0;
-    let mut i = current.len();
-    while i > 0 && checks < SHRINK_CHECKS_MAX {
-        i -= 1;
-        let mut without = current.clone();
-        without.remove(i);
-        checks += 1;
-        if stuck(&without) {
-            current = without;
+    let mut changed = true;
+    while changed && checks < SHRINK_CHECKS_MAX {
+        changed = false;
+        for i in (0..current.len()).rev() {
+            if checks >= SHRINK_CHECKS_MAX || i >= current.len() {
+                continue;
+            }
+            let mut without = current.clone();
+            without.remove(i);
+            if !still_explained(&current, &without) {
+                continue;
+            }
+            checks += 1;
+            if stuck(&without) {
+                current = without;
+                changed = true;
+            }
         }
     }
     current
+}
+
+/// Whether every read of `rest` that some write of `all` explained is still explained.
+fn still_explained(all: &[Call], rest: &[Call]) -> bool {
+    rest.iter()
+        .all(|c| !explained(c, all) || explained(c, rest))
+}
+
+/// Whether some write in `calls` could have produced what `call` read.
+fn explained(call: &Call, calls: &[Call]) -> bool {
+    let needed = match call.step {
+        Step::Get(State::Nil) | Step::Set(_) | Step::Incr(None) | Step::Incr(Some(1)) => {
+            return true
+        }
+        Step::Get(v) => v,
+        Step::Incr(Some(n)) => State::Int(n - 1),
+    };
+    calls.iter().any(|w| match w.step {
+        Step::Set(v) => v == needed,
+        Step::Incr(Some(n)) => State::Int(n) == needed,
+        Step::Incr(None) | Step::Get(_) => false,
+    })
 }
 
 fn witness_op(ops: &[Op], call: &Call) -> WitnessOp {
