@@ -109,6 +109,49 @@ pub struct History {
     /// reports written before it existed, and from the JSON when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub workloads: BTreeMap<String, WorkloadHistory>,
+    /// Whether every SET/GET/INCR key's history is linearizable; absent when not computed
+    /// (only scenarios that expect on `history.linearizable` run the checker) or when no key
+    /// is known not linearizable but some ran out of budget (see `linearizability`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linearizable: Option<bool>,
+    /// The linearizability checker's details, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linearizability: Option<Linearizability>,
+}
+
+/// What the linearizability checker found, key by key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Linearizability {
+    /// Explored search states allowed per key.
+    pub budget: u64,
+    pub keys_checked: u64,
+    /// Keys the search gave up on (budget exhausted), in key order.
+    pub keys_unknown: Vec<String>,
+    /// Keys that are not linearizable, each with a minimal set of operations no order explains.
+    pub violations: Vec<LinearizabilityViolation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinearizabilityViolation {
+    pub key: String,
+    pub witness: Vec<WitnessOp>,
+}
+
+/// One operation of a linearizability witness.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WitnessOp {
+    /// The operation's index in the history.
+    pub op: u64,
+    pub client: u32,
+    /// "set", "get" or "incr".
+    pub kind: String,
+    pub invoked_ms: f64,
+    /// Absent: the outcome is unknown (it may have taken effect at any later time, or never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_ms: Option<f64>,
+    /// The value written (SET), read (GET) or returned (INCR); absent for nil.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// One workload's share of the history: its operations, its acknowledged writes and which of

@@ -101,6 +101,7 @@ const HISTORY_FIELDS: &[&str] = &[
     "last_lost_acked_ms",
     "first_fail_ms",
     "last_fail_ms",
+    "linearizable",
 ];
 /// The fields `history.workloads.<workload>.` accepts, besides errors.<CODE> and latency_ms.*.
 const WORKLOAD_HISTORY_FIELDS: &[&str] = &[
@@ -209,6 +210,10 @@ fn parse_rhs(text: &str) -> Result<Rhs, String> {
     }
     if parse_number(text).is_some() {
         return Ok(Rhs::Number(text.to_string()));
+    }
+    // A boolean compares as its text, like a JSON true printed.
+    if text == "true" || text == "false" {
+        return Ok(Rhs::Text(text.to_string()));
     }
     Err(format!(
         "the right-hand side {} is neither a number nor a quoted string",
@@ -410,6 +415,7 @@ fn lookup_history(report: &Report, field: &str) -> Value {
         "last_lost_acked_ms" => h.last_lost_acked_ms.map_or(Value::Null, Value::from),
         "first_fail_ms" => h.first_fail_ms.map_or(Value::Null, Value::from),
         "last_fail_ms" => h.last_fail_ms.map_or(Value::Null, Value::from),
+        "linearizable" => h.linearizable.map_or(Value::Null, Value::from),
         "latency_ms.p50" => Value::from(l.p50),
         "latency_ms.p99" => Value::from(l.p99),
         "latency_ms.p999" => Value::from(l.p999),

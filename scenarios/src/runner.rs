@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use redsim_reports::model::{self as report, Report};
-use redsim_sim::checkers::AckedWritesResult;
+use redsim_sim::checkers::{linearizable, AckedWritesResult};
 use redsim_sim::client::{Distribution as SimDistribution, WorkloadKind as SimKind, WorkloadSpec};
 use redsim_sim::faults::Fault;
 use redsim_sim::history::{HistorySummary, LatencyMs, Outcome};
@@ -408,7 +408,11 @@ fn build_report(
         wall_ms,
         nodes,
         events,
-        history: history_report(scenario, world, &summary, &checked),
+        history: with_linearizability(
+            scenario,
+            world,
+            history_report(scenario, world, &summary, &checked),
+        ),
         series: Some(series_report(scenario, world, &summary, &checked)),
         faults_fired: world.faults_fired(),
         scenario_resolved: scenario.to_json_value(),
@@ -579,7 +583,59 @@ fn history_report(
             p999: s.latency_ms.p999,
             max: s.latency_ms.max,
         },
+        linearizable: None,
+        linearizability: None,
     }
+}
+
+/// Runs the linearizability checker when an expectation asks for `history.linearizable`; other
+/// reports stay as they were (the search can be costly, and snapshots keep their shape).
+fn with_linearizability(
+    scenario: &Scenario,
+    world: &World,
+    mut history: report::History,
+) -> report::History {
+    let wanted = scenario
+        .expectations()
+        .iter()
+        .any(|e| e.lhs == crate::expect::Lhs::History("linearizable".into()));
+    if !wanted {
+        return history;
+    }
+    let budget = linearizable::DEFAULT_BUDGET;
+    let checked = linearizable::check_linearizable(world.history(), budget);
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut details = report::Linearizability {
+        budget,
+        keys_checked: checked.keys.len() as u64,
+        ..Default::default()
+    };
+    for (key, verdict) in &checked.keys {
+        match verdict {
+            linearizable::KeyVerdict::Linearizable => {}
+            linearizable::KeyVerdict::Unknown { .. } => details.keys_unknown.push(key.clone()),
+            linearizable::KeyVerdict::NotLinearizable { witness } => {
+                let witness = witness
+                    .iter()
+                    .map(|w| report::WitnessOp {
+                        op: w.index as u64,
+                        client: w.client,
+                        kind: w.kind.to_string(),
+                        invoked_ms: ms(w.invoke_us),
+                        completed_ms: w.complete_us.map(ms),
+                        value: w.value.clone(),
+                    })
+                    .collect();
+                details.violations.push(report::LinearizabilityViolation {
+                    key: key.clone(),
+                    witness,
+                });
+            }
+        }
+    }
+    history.linearizable = checked.linearizable();
+    history.linearizability = Some(details);
+    history
 }
 
 fn latency_report(l: &LatencyMs) -> report::Latency {
@@ -693,6 +749,44 @@ mod tests {
             "{}",
             text
         );
+    }
+
+    fn register_scenario(step: &str) -> Scenario {
+        let text = format!(
+            "title = \"register\"\nseeds = [1]\nduration_ms = 3_000\n\
+             [[node]]\nname = \"m1\"\nkind = \"redis\"\n\
+             [[workload]]\nname = \"w\"\ntarget = \"m1\"\nclients = 4\nops_per_second = 400\nkind = \"mixed\"\n\
+             write_ratio = 0.3\nkeys = 3\nvalue_bytes = 16\nstop_ms = 2_000\n{}\n\
+             [[expect]]\nthat = \"history.linearizable == true\"\n",
+            step
+        );
+        Scenario::from_toml_str(&text, "register.toml").expect("a valid scenario")
+    }
+
+    #[test]
+    fn linearizability_is_checked_only_when_expected() {
+        let out = run(&register_scenario(""), "register.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert!(out.report.passed, "{:?}", out.report.expectations);
+        assert_eq!(h.linearizable, Some(true));
+        let details = h.linearizability.as_ref().expect("computed");
+        assert_eq!((details.keys_checked, details.violations.len()), (3, 0));
+        // A FLUSHALL the clients do not see: a GET after it reads nil after a completed SET.
+        let step = "[[step]]\nat_ms = 1_000\nnode = \"m1\"\ncommand = \"FLUSHALL\"\n\
+                    [[step]]\nat_ms = 1_500\nnode = \"m1\"\ncommand = \"FLUSHALL\"";
+        let out = run(&register_scenario(step), "register.toml", 1).expect("runs");
+        let h = &out.report.history;
+        assert!(!out.report.passed, "{:?}", h.linearizability);
+        assert_eq!(h.linearizable, Some(false));
+        let details = h.linearizability.as_ref().expect("computed");
+        assert!(!details.violations.is_empty());
+        let witness = &details.violations[0].witness;
+        assert!(witness.iter().any(|w| w.kind == "get" && w.value.is_none()));
+        assert!(witness.iter().any(|w| w.kind == "set"));
+        // Without the expectation nothing is computed.
+        let out = run(&scenario("", ""), "acked.toml", 1).expect("runs");
+        assert_eq!(out.report.history.linearizable, None);
+        assert!(out.report.history.linearizability.is_none());
     }
 
     #[test]

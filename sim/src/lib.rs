@@ -16,7 +16,8 @@
 //! - faults.rs: the fault timeline and what each fault does.
 //! - client/: open-loop workload clients (plain.rs: one connection each).
 //! - history.rs: every operation and the summary the report shows.
-//! - checkers/: judgements of a finished run (acked_writes.rs: acknowledged writes lost).
+//! - checkers/: judgements of a finished run (acked_writes.rs: acknowledged writes lost;
+//!   linearizable.rs: per-key linearizability, Wing & Gong / porcupine).
 //! - trace.rs: the running SHA-256 of every event and the notable events.
 //! - clock.rs: node clocks (unix µs) from virtual time; Redis log timestamps.
 //! - machine.rs: machine specs and per-machine state; a machine runs any

@@ -5,8 +5,10 @@
 //! trace and its hash untouched) and the history the clients recorded.
 
 pub mod acked_writes;
+pub mod linearizable;
 
 pub use acked_writes::{AckedWritesResult, FinalState, FinalValue, LostWrite, NotEvaluated};
+pub use linearizable::{check_linearizable, KeyVerdict, LinearizabilityReport, WitnessOp};
 
 use redsim_engine::object::Value;
 
