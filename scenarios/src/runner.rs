@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use redsim_reports::model::{self as report, Report};
 use redsim_sim::checkers::{linearizable, AckedWritesResult};
-use redsim_sim::client::{Distribution as SimDistribution, WorkloadKind as SimKind, WorkloadSpec};
+use redsim_sim::client::{
+    Distribution as SimDistribution, SentinelDiscovery, WorkloadKind as SimKind, WorkloadSpec,
+};
 use redsim_sim::faults::Fault;
 use redsim_sim::history::{HistorySummary, LatencyMs, Outcome};
 use redsim_sim::machine::MachineSpec;
@@ -70,10 +72,20 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
     }
 }
 
-fn workload_spec(w: &crate::spec::Workload) -> WorkloadSpec {
-    WorkloadSpec {
+fn workload_spec(scenario: &Scenario, w: &crate::spec::Workload) -> Result<WorkloadSpec, String> {
+    let discovery = match w.target.strip_prefix("sentinel:") {
+        Some(name) => Some(sentinel_discovery(scenario, name, w.sentinels.as_deref())?),
+        None => None,
+    };
+    // A Sentinel-aware workload's initial target is the monitored master (the world only
+    // uses it before discovery; the clients go where the sentinels say).
+    let target = match &discovery {
+        Some(d) => d.group[0].clone(),
+        None => w.target.clone(),
+    };
+    Ok(WorkloadSpec {
         name: w.name.clone(),
-        target: w.target.clone(),
+        target,
         on: w.on.clone(),
         clients: w.clients,
         ops_per_second: w.ops_per_second as f64,
@@ -97,7 +109,57 @@ fn workload_spec(w: &crate::spec::Workload) -> WorkloadSpec {
             WorkloadKind::AppendList => SimKind::AppendList,
         },
         timeout_ms: w.timeout_ms,
+        discovery,
+    })
+}
+
+/// Resolves a `sentinel:<name>` target: the sentinels to ask, and the group the
+/// acknowledged-writes checker picks the final master from (the monitored master first, then
+/// every node configured as its replica).
+fn sentinel_discovery(
+    scenario: &Scenario,
+    name: &str,
+    asked: Option<&[String]>,
+) -> Result<SentinelDiscovery, String> {
+    let mut sentinels = Vec::new();
+    let mut master = None;
+    for n in &scenario.nodes {
+        for line in &n.config {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let [s, m, monitored, host, ..] = words.as_slice() {
+                let monitor =
+                    s.eq_ignore_ascii_case("sentinel") && m.eq_ignore_ascii_case("monitor");
+                if monitor && *monitored == name {
+                    sentinels.push(n.name.clone());
+                    master.get_or_insert_with(|| host.to_string());
+                }
+            }
+        }
     }
+    let master = master.ok_or_else(|| format!("no sentinel node monitors '{}'", name))?;
+    if !scenario.nodes.iter().any(|n| n.name == master) {
+        return Err(format!(
+            "sentinel:{}: the monitored master '{}' must name a node",
+            name, master
+        ));
+    }
+    let mut group = vec![master.clone()];
+    for n in &scenario.nodes {
+        let replica = n.config.iter().any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            matches!(words.as_slice(), [r, host, ..]
+                if (r.eq_ignore_ascii_case("replicaof") || r.eq_ignore_ascii_case("slaveof"))
+                    && *host == master)
+        });
+        if replica {
+            group.push(n.name.clone());
+        }
+    }
+    Ok(SentinelDiscovery {
+        master_name: name.to_string(),
+        sentinels: asked.map_or(sentinels, <[String]>::to_vec),
+        group,
+    })
 }
 
 /// Splits an admin command line the way redis-cli does.
@@ -167,7 +229,7 @@ pub fn build_world(scenario: &Scenario, seed: u64) -> Result<World, String> {
         )?;
     }
     for w in &scenario.workloads {
-        world.add_workload(workload_spec(w))?;
+        world.add_workload(workload_spec(scenario, w)?)?;
     }
     for (at_ms, action) in scenario.actions() {
         schedule(&mut world, at_ms, action)?;

@@ -376,6 +376,10 @@ pub struct Workload {
     /// timeout (a client whose server died silently waits for ever).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// For a `sentinel:<name>` target: the sentinels the clients ask, in order. Default: every
+    /// sentinel node that monitors <name>.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinels: Option<Vec<String>>,
 }
 
 fn default_clients() -> u32 {
@@ -426,6 +430,7 @@ impl Workload {
             distribution: default_distribution(),
             kind: default_workload_kind(),
             timeout_ms: None,
+            sentinels: None,
         }
     }
 }

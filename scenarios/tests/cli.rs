@@ -422,3 +422,85 @@ fn machines_and_workload_machines_through_the_cli() {
     assert_eq!(code, 2);
     assert!(err.contains("box-bad.toml:52:1: step[1].machine: unknown machine 'h9' (machines with nodes: h1, r2)"), "{}", err);
 }
+
+/// m1 with replicas r1 and r2 (r2 preferred), three sentinels, and a Sentinel-aware workload;
+/// m1 is paused at 20 s and resumed at 45 s.
+const SENTINEL_FAILOVER: &str = r#"title = "sentinel clients follow a failover"
+seeds = [1]
+duration_ms = 60_000
+
+[[node]]
+name = "m1"
+kind = "redis"
+config = []
+
+[[node]]
+name = "r1"
+kind = "redis"
+config = ["replicaof m1 6379", "replica-priority 100"]
+
+[[node]]
+name = "r2"
+kind = "redis"
+config = ["replicaof m1 6379", "replica-priority 10"]
+
+[[node]]
+name = "s1"
+kind = "sentinel"
+config = ["sentinel monitor mymaster m1 6379 2", "sentinel down-after-milliseconds mymaster 5000"]
+
+[[node]]
+name = "s2"
+kind = "sentinel"
+config = ["sentinel monitor mymaster m1 6379 2", "sentinel down-after-milliseconds mymaster 5000"]
+
+[[node]]
+name = "s3"
+kind = "sentinel"
+config = ["sentinel monitor mymaster m1 6379 2", "sentinel down-after-milliseconds mymaster 5000"]
+
+[[workload]]
+name = "app"
+target = "sentinel:mymaster"
+clients = 2
+ops_per_second = 200
+write_ratio = 1.0
+kind = "set"
+keys = 100
+timeout_ms = 500
+start_ms = 8_000
+stop_ms = 58_000
+
+[[step]]
+at_ms = 20_000
+fault = "pause"
+node = "m1"
+
+[[step]]
+at_ms = 45_000
+fault = "resume"
+node = "m1"
+
+# 50 s at 200/s: about 10 000 writes, of which the ~8 s from the pause to the
+# clients' switch fail or time out. A client stuck on m1 would get ~2 400.
+[[expect]]
+that = "history.ok >= 7500"
+
+[[expect]]
+that = "history.acked_writes_evaluated >= 7500"
+"#;
+
+#[test]
+fn sentinel_workload_follows_a_failover_through_the_cli() {
+    let path = temp_file("sentinel-failover.toml", SENTINEL_FAILOVER);
+    let (code, out, err) = redsim(&["run", &path, "--json"]);
+    assert_eq!(code, 0, "{}\n{}", out, err);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("--json prints the report");
+    let history = &report["history"];
+    assert_eq!(history["acked_writes_not_evaluated"], serde_json::json!([]));
+    assert_eq!(history["acked_writes_evaluated"], history["acked_writes"]);
+    for lost in history["lost_writes"].as_array().expect("a list") {
+        assert_eq!(lost["node"], "m1", "{}", lost);
+        assert!(lost["acked_ms"].as_u64().expect("ms") <= 20_000, "{}", lost);
+    }
+}

@@ -59,6 +59,8 @@ pub struct Op {
     pub invoke_us: u64,
     pub complete_us: Option<u64>,
     pub outcome: Outcome,
+    /// The host index of the node the request was sent to (None: never sent).
+    pub node: Option<u32>,
 }
 
 impl Op {

@@ -108,6 +108,12 @@ pub(crate) enum Ev {
         client: u32,
         op: u64,
     },
+    /// A Sentinel-aware client gave a discovery connection (to a sentinel, or the ROLE check)
+    /// this long to answer.
+    ClientDiscoveryTimeout {
+        client: u32,
+        conn: u64,
+    },
     Fault {
         index: u32,
     },
@@ -484,8 +490,19 @@ impl World {
             .map_err(|e| format!("workload '{}': {}", spec.name, e))?;
         let machine = self.machine_index(spec.on.as_deref().unwrap_or("client"))?;
         let start_us = spec.start_us.max(self.now_us);
+        let sentinel_hosts = match &spec.discovery {
+            Some(d) => d
+                .sentinels
+                .iter()
+                .map(|s| self.host_index(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("workload '{}': {}", spec.name, e))?,
+            None => Vec::new(),
+        };
         let workload = self.workloads.len();
-        self.workloads.push(Workload::new(spec, target, machine));
+        let mut wl = Workload::new(spec, target, machine);
+        wl.sentinel_hosts = sentinel_hosts;
+        self.workloads.push(wl);
         for index in 0..self.workloads[workload].spec.clients {
             let id = self.clients.len() as u32;
             let rng = rng_stream(self.seed, STREAM_CLIENT_BASE + id as u64);
@@ -595,6 +612,9 @@ impl World {
             Ev::ClientTick { client } => self.client_tick(client as usize),
             Ev::ClientReconnect { client } => self.client_connect(client as usize),
             Ev::ClientTimeout { client, op } => self.client_timeout(client as usize, op as usize),
+            Ev::ClientDiscoveryTimeout { client, conn } => {
+                self.client_discovery_timeout(client as usize, conn)
+            }
             Ev::Fault { index } => self.apply_fault(index as usize),
             Ev::Admin { index } => self.admin_arrive(index as usize),
             Ev::HostBoot { host } => {

@@ -71,6 +71,7 @@ fn op(
         invoke_us: invoke_ms * 1000,
         complete_us: complete_ms.map(|ms| ms * 1000),
         outcome,
+        node: None,
     }
 }
 

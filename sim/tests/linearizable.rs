@@ -12,6 +12,7 @@ fn op(client: u32, kind: OpKind, invoke_ms: u64, complete_ms: Option<u64>) -> Op
     Op {
         client,
         workload: 0,
+        node: None,
         kind,
         key: "k".into(),
         value: None,

@@ -501,6 +501,7 @@ fn is_replicaof(directive: &str) -> bool {
 fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
     check_name(c, path.key("name"), &w.name, "workload");
     check_target(c, path.key("target"), &w.target);
+    check_sentinels(c, path.key("sentinels"), w);
     if let Some(on) = &w.on {
         check_name(c, path.key("on"), on, "machine");
     }
@@ -548,6 +549,28 @@ fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
             );
         }
         _ => {}
+    }
+}
+
+/// `sentinels` belongs to a `sentinel:<name>` target and lists sentinel nodes.
+fn check_sentinels(c: &mut Checker, path: KeyPath, w: &Workload) {
+    let Some(names) = &w.sentinels else { return };
+    if !w.target.starts_with("sentinel:") {
+        let message = "only a workload whose target is \"sentinel:<name>\" asks sentinels";
+        return c.report(path, message.into());
+    }
+    if names.is_empty() {
+        return c.report(path, "needs at least one sentinel node".into());
+    }
+    for name in names {
+        let is_sentinel = c
+            .scenario
+            .nodes
+            .iter()
+            .any(|n| &n.name == name && n.kind == NodeKind::Sentinel);
+        if !is_sentinel {
+            c.report(path.clone(), format!("'{}' is not a sentinel node", name));
+        }
     }
 }
 

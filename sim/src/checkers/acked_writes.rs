@@ -53,6 +53,8 @@ pub struct LostWrite {
     /// The operation's index in the history.
     pub op: usize,
     pub kind: OpKind,
+    /// The node that acknowledged the write (World fills it in from the history; the checker
+    /// alone names the node whose final state judged it).
     pub node: String,
     pub key: String,
     pub client: u32,

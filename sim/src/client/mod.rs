@@ -8,6 +8,7 @@
 //! behind a slow server counts in its latency (no coordinated omission).
 
 pub mod plain;
+pub mod sentinel;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -78,6 +79,24 @@ pub struct WorkloadSpec {
     /// (the op is Unknown), drops the connection and reconnects. None waits
     /// forever, like redis-py's default.
     pub timeout_ms: Option<u64>,
+    /// Set for a `target = "sentinel:<name>"` workload: the clients find the
+    /// master through Sentinel instead of talking to `target`.
+    pub discovery: Option<SentinelDiscovery>,
+}
+
+/// How a Sentinel-aware client (redis-py's Sentinel, Jedis's JedisSentinelPool) finds its
+/// master: it asks each sentinel in turn with SENTINEL get-master-addr-by-name, connects to
+/// the answer and checks ROLE, and asks again whenever the connection fails or the server says
+/// it is not the master.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SentinelDiscovery {
+    /// The monitored master's name.
+    pub master_name: String,
+    /// The sentinels to ask, in order.
+    pub sentinels: Vec<String>,
+    /// The data nodes that may be master (the monitored master and its replicas): the
+    /// acknowledged-writes checker judges whichever of them is master at the end.
+    pub group: Vec<String>,
 }
 
 impl Default for WorkloadSpec {
@@ -99,6 +118,7 @@ impl Default for WorkloadSpec {
             distribution: Distribution::Uniform,
             kind: WorkloadKind::Mixed,
             timeout_ms: None,
+            discovery: None,
         }
     }
 }
@@ -108,6 +128,8 @@ pub(crate) struct Workload {
     pub spec: WorkloadSpec,
     pub target_host: usize,
     pub machine: usize,
+    /// The sentinels a Sentinel-aware workload asks (host indices); empty for a fixed target.
+    pub sentinel_hosts: Vec<usize>,
     /// Cumulative probabilities for Zipf, one per key.
     zipf_cdf: Vec<f64>,
 }
@@ -122,6 +144,7 @@ impl Workload {
             spec,
             target_host,
             machine,
+            sentinel_hosts: Vec::new(),
             zipf_cdf,
         }
     }

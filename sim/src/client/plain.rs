@@ -19,6 +19,10 @@ pub(crate) enum ClientConn {
     Idle,
     Connecting(u64),
     Connected(u64),
+    /// A Sentinel-aware client waits for a sentinel's answer on this connection.
+    Asking(u64),
+    /// A Sentinel-aware client checks with ROLE that the node it was told of is the master.
+    Checking(u64),
     /// The connection dropped; a reconnect is scheduled.
     Waiting,
 }
@@ -44,6 +48,10 @@ pub(crate) struct PlainClient {
     /// seeded times) its schedule runs but it invokes nothing: a workload
     /// starts against a deployment that is up.
     pub ever_connected: bool,
+    /// The node the client sends its operations to (changes when Sentinel says so).
+    pub serving_host: usize,
+    /// Which sentinel a Sentinel-aware client asks next (an index into the workload's list).
+    pub sentinel_cursor: usize,
 }
 
 impl PlainClient {
@@ -72,6 +80,8 @@ impl PlainClient {
             ops_left,
             mean_gap_us: 1e6 * clients as f64 / wl.spec.ops_per_second,
             ever_connected: false,
+            serving_host: wl.target_host,
+            sentinel_cursor: 0,
         }
     }
 
@@ -131,6 +141,7 @@ impl PlainClient {
             invoke_us: now_us,
             complete_us: None,
             outcome: Outcome::Unknown,
+            node: None,
         };
         (op, request)
     }
@@ -165,6 +176,9 @@ use crate::world::{Ev, World, RECONNECT_DELAY_US};
 impl World {
     pub(crate) fn client_connect(&mut self, c: usize) {
         let wl = &self.workloads[self.clients[c].workload];
+        if !wl.sentinel_hosts.is_empty() {
+            return self.client_ask_sentinel(c);
+        }
         let target = &self.hosts[wl.target_host];
         let (from, to, port) = (wl.machine, target.machine, target.port);
         let id = self.open_conn(from, Who::Client { client: c }, to, port);
@@ -172,6 +186,14 @@ impl World {
     }
 
     pub(crate) fn client_connected(&mut self, c: usize, id: u64) {
+        if let ClientConn::Asking(_) | ClientConn::Checking(_) = self.clients[c].conn {
+            return self.client_discovery_connected(c, id);
+        }
+        self.client_connected_checked(c, id);
+    }
+
+    /// The client may send its operations on connection `id`.
+    pub(crate) fn client_connected_checked(&mut self, c: usize, id: u64) {
         self.clients[c].conn = ClientConn::Connected(id);
         self.clients[c].ever_connected = true;
         self.client_flush(c);
@@ -182,6 +204,10 @@ impl World {
     pub(crate) fn client_dropped(&mut self, c: usize) {
         let now = self.now_us;
         let client = &mut self.clients[c];
+        if let ClientConn::Asking(_) | ClientConn::Checking(_) = client.conn {
+            // This sentinel (or the master it named) did not do: try the next one.
+            client.sentinel_cursor += 1;
+        }
         client.outstanding.clear();
         client.readbuf.clear();
         for (op, _) in client.backlog.drain(..) {
@@ -196,16 +222,13 @@ impl World {
     }
 
     /// The client gives up on its connection (timeout, garbage reply).
-    fn client_abort(&mut self, c: usize) {
-        if let ClientConn::Connected(id) | ClientConn::Connecting(id) = self.clients[c].conn {
-            if let Some(conn) = self.conns.get_mut(&id) {
-                conn.ends[0].open = false;
-                if conn.ends[1].open && conn.ends[1].who != Who::Pending {
-                    self.conn_send(id, 0, Payload::Fin);
-                } else {
-                    self.conns.remove(&id);
-                }
-            }
+    pub(crate) fn client_abort(&mut self, c: usize) {
+        if let ClientConn::Connected(id)
+        | ClientConn::Connecting(id)
+        | ClientConn::Asking(id)
+        | ClientConn::Checking(id) = self.clients[c].conn
+        {
+            self.close_client_end(id);
         }
         self.client_dropped(c);
     }
@@ -228,9 +251,10 @@ impl World {
         let (op, request) = client.make_op(wl, now);
         let index = self.history.push(op);
         match client.conn {
-            ClientConn::Connected(_) | ClientConn::Connecting(_) => {
-                client.backlog.push_back((index, request))
-            }
+            ClientConn::Connected(_)
+            | ClientConn::Connecting(_)
+            | ClientConn::Asking(_)
+            | ClientConn::Checking(_) => client.backlog.push_back((index, request)),
             ClientConn::Waiting | ClientConn::Idle => {
                 self.history
                     .complete(index, now, Outcome::Fail("NOCONN".into()), None);
@@ -258,6 +282,7 @@ impl World {
                 break;
             };
             client.outstanding.push_back((op, now));
+            self.history.ops[op].node = Some(client.serving_host as u32);
             match out.as_mut() {
                 None => out = Some(request),
                 Some(buf) => buf.extend_from_slice(&request),
@@ -280,6 +305,9 @@ impl World {
     /// Reply bytes arrived: each complete reply finishes the oldest
     /// outstanding operation.
     pub(crate) fn client_data(&mut self, c: usize, id: u64, bytes: &[u8]) {
+        if let ClientConn::Asking(_) | ClientConn::Checking(_) = self.clients[c].conn {
+            return self.client_discovery_data(c, id, bytes);
+        }
         let now = self.now_us;
         let client = &mut self.clients[c];
         self.trace.record_fields(
@@ -303,9 +331,14 @@ impl World {
                         Some(code) => Outcome::Fail(code.to_string()),
                         None => Outcome::Ok,
                     };
+                    let not_master = matches!(value.error_code(), Some("READONLY" | "MASTERDOWN"));
                     let keep = outcome == Outcome::Ok && self.history.ops[op].kind != OpKind::Set;
                     self.history
                         .complete(op, now, outcome, if keep { Some(value) } else { None });
+                    if not_master && !self.workloads[client.workload].sentinel_hosts.is_empty() {
+                        // The server is no longer the master: ask Sentinel again.
+                        return self.client_abort(c);
+                    }
                 }
                 Ok(None) => break,
                 Err(_) => return self.client_abort(c),
