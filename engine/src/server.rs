@@ -856,7 +856,12 @@ impl Server {
         for (conn, client) in self.clients.iter_mut() {
             if !client.reply.is_empty() && client.kind != ClientKind::Master {
                 let bytes = client.reply.take();
-                client.rbuf.note_pass(bytes.len());
+                // A replica's stream goes through the shared replication
+                // buffer, and its +FULLRESYNC is written straight to the
+                // socket: its static buffer stays empty.
+                if client.kind != ClientKind::Replica {
+                    client.rbuf.note_pass(bytes.len());
+                }
                 client.bytes_out += bytes.len() as u64;
                 writes.push((*conn, bytes));
             } else if client.kind == ClientKind::Master {
