@@ -355,6 +355,17 @@ impl Engine {
         self.srv.end_step()
     }
 
+    /// The machine's wall clock was stepped by `jump_us` (an NTP step, a
+    /// `date -s`). The event loop's timers run on the monotonic clock, as
+    /// ae's do since Redis 6.2, so they keep their remaining time: the next
+    /// serverCron neither fires at once after a forward step nor waits out a
+    /// backward one. Everything that reads the wall clock (mstime: Sentinel's
+    /// TILT check, its PING and down-after timers) sees the step.
+    pub fn wall_clock_jumped(&mut self, jump_us: i64) {
+        let next = self.srv.next_cron_us as i128 + jump_us as i128;
+        self.srv.next_cron_us = next.max(0) as u64;
+    }
+
     pub fn poll_output(&mut self) -> Option<Output> {
         self.srv.outputs.pop_front()
     }

@@ -71,13 +71,18 @@ pub enum Command {
     },
     /// Serve the engine on real TCP for redis-cli, redis-benchmark and client libraries.
     Serve {
-        #[arg(long, default_value_t = 6379)]
-        port: u16,
+        /// The port to listen on; default: the config file's `port`, else
+        /// 6379 (26379 with --sentinel).
+        #[arg(long)]
+        port: Option<u16>,
         #[arg(long, default_value = "127.0.0.1")]
         bind: String,
-        /// A redis.conf file.
+        /// A redis.conf file (with --sentinel: the sentinel.conf Sentinel rewrites).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Run as Sentinel, like `redis-server sentinel.conf --sentinel`.
+        #[arg(long)]
+        sentinel: bool,
     },
 }
 
@@ -158,7 +163,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 format,
             })
         }
-        Command::Serve { port, bind, config } => serve(&bind, port, config.as_deref()),
+        Command::Serve {
+            port,
+            bind,
+            config,
+            sentinel,
+        } => serve(&bind, port, config.as_deref(), sentinel),
     }
 }
 
@@ -266,7 +276,7 @@ fn replay(path: &Path) -> ExitCode {
     }
 }
 
-fn serve(bind: &str, port: u16, config: Option<&Path>) -> ExitCode {
+fn serve(bind: &str, port: Option<u16>, config: Option<&Path>, sentinel: bool) -> ExitCode {
     let mut lines: Vec<String> = Vec::new();
     if let Some(path) = config {
         match std::fs::read_to_string(path) {
@@ -274,7 +284,7 @@ fn serve(bind: &str, port: u16, config: Option<&Path>) -> ExitCode {
             Err(e) => return bad_input(&format!("{}: {}", path.display(), e)),
         }
     }
-    let mut config = match redsim_engine::Config::from_conf_lines(&lines) {
+    let mut parsed = match redsim_engine::Config::from_conf_lines(&lines) {
         Ok(c) => c,
         Err((line, e)) => {
             return bad_input(&format!(
@@ -287,20 +297,41 @@ fn serve(bind: &str, port: u16, config: Option<&Path>) -> ExitCode {
     };
     // redis-server's dir is the directory it was started in unless the
     // configuration names one; CONFIG GET dir shows it absolute.
-    let names_dir = lines.iter().any(|l| {
-        l.split_whitespace()
-            .next()
-            .is_some_and(|w| w.eq_ignore_ascii_case("dir"))
-    });
-    if !names_dir {
+    let names = |option: &str| {
+        lines.iter().any(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case(option))
+        })
+    };
+    if !names("dir") {
         let cwd = std::env::current_dir()
             .map(|d| d.display().to_string())
             .unwrap_or_else(|_| ".".into());
-        if let Err(e) = config.set("dir", &[cwd]) {
+        if let Err(e) = parsed.set("dir", &[cwd]) {
             return bad_input(&format!("dir: {:?}", e));
         }
     }
-    match crate::serve::serve(bind, port, config) {
+    // The command line wins over the file; Sentinel's own default is 26379.
+    let port = match port {
+        Some(p) => p,
+        None if names("port") => parsed
+            .get("port")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(6379),
+        None if sentinel => redsim_engine::sentinel::DEFAULT_PORT,
+        None => 6379,
+    };
+    let result = if sentinel {
+        let Some(path) = config else {
+            err_line("Sentinel needs config file on disk to save state. Exiting...");
+            return ExitCode::from(1);
+        };
+        crate::serve::serve_sentinel(bind, port, parsed, path)
+    } else {
+        crate::serve::serve(bind, port, parsed)
+    };
+    match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             err_line(&format!("redsim: serve {}:{}: {}", bind, port, e));

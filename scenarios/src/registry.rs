@@ -36,6 +36,22 @@ pub const BUILTINS: &[Builtin] = &[
         name: "aof-rewrite-crash",
         toml: include_str!("../specs/aof-rewrite-crash.toml"),
     },
+    Builtin {
+        name: "sentinel-failover",
+        toml: include_str!("../specs/sentinel-failover.toml"),
+    },
+    Builtin {
+        name: "sentinel-quorum",
+        toml: include_str!("../specs/sentinel-quorum.toml"),
+    },
+    Builtin {
+        name: "sentinel-tilt",
+        toml: include_str!("../specs/sentinel-tilt.toml"),
+    },
+    Builtin {
+        name: "sentinel-restart",
+        toml: include_str!("../specs/sentinel-restart.toml"),
+    },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

@@ -354,10 +354,14 @@ fn build_report(
         for (k, v) in fields {
             info.insert(k, report::info_value(&v));
         }
-        let role = info
-            .get("role")
-            .map(report::value_text)
-            .unwrap_or_else(|| "down".to_string());
+        // redis-sentinel's INFO has no role field: a sentinel that answers is "sentinel".
+        let role = match info.get("role") {
+            Some(role) => report::value_text(role),
+            None if !info.is_empty() && n.kind == crate::spec::NodeKind::Sentinel => {
+                "sentinel".to_string()
+            }
+            None => "down".to_string(),
+        };
         let stats = world.machine_stats(&n.name);
         let machine = report::MachineReport {
             memory_bytes: stats.memory_bytes,

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -109,7 +111,20 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
 /// Runs the server until SHUTDOWN or a signal ends it; returns the exit
 /// code (0 after a clean shutdown).
 pub fn serve(bind: &str, port: u16, config: Config) -> std::io::Result<i32> {
-    let host = start(bind, port, config)?;
+    let host = start(bind, port, config, None)?;
+    watch_signals(host.tx.clone())?;
+    Ok(event_loop(host))
+}
+
+/// `redis-server sentinel.conf --sentinel`: the engine in sentinel mode,
+/// `conf` the file it was started with, which it rewrites in place.
+pub fn serve_sentinel(
+    bind: &str,
+    port: u16,
+    config: Config,
+    conf: &std::path::Path,
+) -> std::io::Result<i32> {
+    let host = start(bind, port, config, Some(conf))?;
     watch_signals(host.tx.clone())?;
     Ok(event_loop(host))
 }
@@ -117,7 +132,7 @@ pub fn serve(bind: &str, port: u16, config: Config) -> std::io::Result<i32> {
 /// Starts the server on a background thread and returns the port it listens
 /// on; port 0 picks a free one (the differential test uses this).
 pub fn spawn(bind: &str, port: u16, config: Config) -> std::io::Result<u16> {
-    let host = start(bind, port, config)?;
+    let host = start(bind, port, config, None)?;
     let port = host.engine.server().options.port;
     thread::Builder::new()
         .name("redsim-serve".into())
@@ -145,12 +160,77 @@ fn watch_signals(tx: Sender<Msg>) -> std::io::Result<()> {
 }
 
 /// Binds the listener, starts the accept thread, reads the files of `dir`
-/// and builds the engine (which loads its dataset from them).
-fn start(bind: &str, port: u16, config: Config) -> std::io::Result<Host> {
+/// and builds the engine (which loads its dataset from them). With
+/// `sentinel_conf`, the engine runs as Sentinel and that file is its
+/// sentinel.conf.
+fn start(
+    bind: &str,
+    port: u16,
+    config: Config,
+    sentinel_conf: Option<&Path>,
+) -> std::io::Result<Host> {
     let listener = TcpListener::bind((bind, port))?;
     let port = listener.local_addr()?.port();
     let (tx, rx) = mpsc::channel::<Msg>();
-    let accept_tx = tx.clone();
+    spawn_acceptor(listener, tx.clone());
+    let mut disk = Disk::new(std::env::current_dir()?);
+    let dir = disk.dir_of(&config);
+    // Redis chdirs into `dir` at start and exits if it cannot.
+    if !dir.is_dir() {
+        let e = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        return Err(io_context(
+            e,
+            &format!("Can't chdir to '{}'", dir.display()),
+        ));
+    }
+    let logfile = config.get("logfile").unwrap_or_default();
+    if !logfile.is_empty() {
+        let _ = LOGFILE.set(dir.join(logfile));
+    }
+    let pid = std::process::id();
+    let mut options = EngineOptions {
+        seed: now_us(),
+        pid,
+        port,
+        ..Default::default()
+    };
+    match sentinel_conf {
+        Some(conf) => {
+            let conf = sentinel_file(conf)?;
+            options.files.insert(
+                redsim_engine::sentinel::CONFIG_FILE.into(),
+                std::fs::read(&conf)?,
+            );
+            disk.map_sentinel_conf(&conf);
+            options.sentinel = true;
+            options.ip = own_address(&config, bind);
+        }
+        None => {
+            options.files = crate::serve_disk::startup_files(&dir, &config)?;
+            print_log(
+                pid,
+                'M',
+                LogLevel::Notice,
+                &format!("Running mode=standalone, port={}.", port),
+            );
+        }
+    }
+    let verbosity = verbosity(&config);
+    let engine = Engine::new(config, options, now_us());
+    let host = Host {
+        engine,
+        rx,
+        tx,
+        sockets: BTreeMap::new(),
+        disk,
+        children: Children::default(),
+        last_child_pid: pid,
+        verbosity,
+    };
+    Ok(host)
+}
+
+fn spawn_acceptor(listener: TcpListener, accept_tx: Sender<Msg>) {
     thread::spawn(move || {
         for (next, stream) in (1u64..).zip(listener.incoming().flatten()) {
             let _ = stream.set_nodelay(true);
@@ -168,44 +248,47 @@ fn start(bind: &str, port: u16, config: Config) -> std::io::Result<Host> {
             spawn_reader(conn, reader, accept_tx.clone());
         }
     });
-    let disk = Disk::new(std::env::current_dir()?);
-    let dir = disk.dir_of(&config);
-    // Redis chdirs into `dir` at start and exits if it cannot.
-    if !dir.is_dir() {
-        let e = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
-        return Err(io_context(
-            e,
-            &format!("Can't chdir to '{}'", dir.display()),
+}
+
+/// Sentinel rewrites the file it was started with, by absolute path
+/// (Redis resolves it before chdir), and refuses to start when it could
+/// not: "Sentinel config file ... is not writable".
+fn sentinel_file(conf: &Path) -> std::io::Result<PathBuf> {
+    let conf = std::env::current_dir()?.join(conf);
+    if let Err(e) = std::fs::OpenOptions::new().append(true).open(&conf) {
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!(
+                "Sentinel config file {} is not writable: {}. Exiting...",
+                conf.display(),
+                e
+            ),
         ));
     }
-    let files = crate::serve_disk::startup_files(&dir, &config)?;
-    let verbosity = verbosity(&config);
-    let pid = std::process::id();
-    let options = EngineOptions {
-        seed: now_us(),
-        pid,
-        port,
-        files,
-        ..Default::default()
-    };
-    print_log(
-        pid,
-        'M',
-        LogLevel::Notice,
-        &format!("Running mode=standalone, port={}.", port),
-    );
-    let engine = Engine::new(config, options, now_us());
-    let host = Host {
-        engine,
-        rx,
-        tx,
-        sockets: BTreeMap::new(),
-        disk,
-        children: Children::default(),
-        last_child_pid: pid,
-        verbosity,
-    };
-    Ok(host)
+    Ok(conf)
+}
+
+/// The address this host's outbound connections come from (what Sentinel
+/// reads with getsockname and announces in its hellos): the bind address
+/// if it is a specific one, else the source address the OS picks towards
+/// the first monitored master.
+fn own_address(config: &Config, bind: &str) -> String {
+    if let Ok(ip) = bind.parse::<std::net::IpAddr>() {
+        if !ip.is_unspecified() {
+            return ip.to_string();
+        }
+    }
+    let master = config
+        .sentinel_lines
+        .iter()
+        .find(|l| l.len() >= 4 && l[0].eq_ignore_ascii_case("monitor"));
+    let picked = master.and_then(|l| {
+        let port: u16 = l[3].parse().ok()?;
+        let sock = std::net::UdpSocket::bind(("0.0.0.0", 0)).ok()?;
+        sock.connect((l[2].as_str(), port)).ok()?;
+        Some(sock.local_addr().ok()?.ip().to_string())
+    });
+    picked.unwrap_or_else(|| "127.0.0.1".into())
 }
 
 fn io_context(e: std::io::Error, what: &str) -> std::io::Error {
@@ -221,15 +304,34 @@ fn verbosity(config: &Config) -> LogLevel {
     }
 }
 
+/// `logfile`, when the config names one (relative to `dir`).
+static LOGFILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// One log line to `logfile` if set, else to stderr. Redis opens the file
+/// for every line, so a rotated log is picked up.
+pub(crate) fn emit_log(line: &str) {
+    if let Some(path) = LOGFILE.get() {
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Ok(mut f) = opened {
+            let _ = writeln!(f, "{}", line);
+            return;
+        }
+    }
+    eprintln!("{}", line);
+}
+
 fn print_log(pid: u32, role: char, level: LogLevel, message: &str) {
-    eprintln!(
+    emit_log(&format!(
         "{}:{} {} {} {}",
         pid,
         role,
         redis_timestamp(now_us()),
         level.marker(),
         message
-    );
+    ));
 }
 
 fn event_loop(mut host: Host) -> i32 {
@@ -359,12 +461,12 @@ impl Host {
         let pid = std::process::id();
         if from_signal {
             // serverLogFromHandler: no role, no milliseconds, and the unix time.
-            eprintln!(
+            emit_log(&format!(
                 "{}:signal-handler ({}) {}",
                 pid,
                 now_us() / 1_000_000,
                 line.message
-            );
+            ));
             return;
         }
         let pid = if line.role == 'C' {

@@ -21,6 +21,9 @@ pub struct Disk {
     /// The working directory at start: a relative `dir` is relative to it.
     cwd: PathBuf,
     open: BTreeMap<PathBuf, File>,
+    /// Engine file names that live outside `dir`: Sentinel's sentinel.conf
+    /// (and its temp file) is the file the process was started with.
+    mapped: BTreeMap<String, PathBuf>,
 }
 
 impl Disk {
@@ -28,7 +31,19 @@ impl Disk {
         Disk {
             cwd,
             open: BTreeMap::new(),
+            mapped: BTreeMap::new(),
         }
+    }
+
+    /// The engine's sentinel.conf is `conf`; its temp file sits next to it
+    /// (rewriteConfigOverwriteFile writes "<configfile>.XXXXXX" then renames).
+    pub fn map_sentinel_conf(&mut self, conf: &Path) {
+        let name = redsim_engine::sentinel::CONFIG_FILE;
+        let mut temp = conf.as_os_str().to_owned();
+        temp.push(".tmp");
+        self.mapped.insert(name.to_string(), conf.to_path_buf());
+        self.mapped
+            .insert(format!("{}.tmp", name), PathBuf::from(temp));
     }
 
     /// The configured `dir` (CONFIG SET dir may change it) as a path.
@@ -50,7 +65,7 @@ impl Disk {
 
     /// Carries out one operation; Err names it and the OS error.
     pub fn apply(&mut self, dir: &Path, op: &DiskOp, tx: &Sender<Msg>) -> Result<(), String> {
-        let path_of = |f: &str| dir.join(f);
+        let path_of = |f: &str| self.mapped.get(f).cloned().unwrap_or_else(|| dir.join(f));
         let result = match op {
             DiskOp::Append { file, bytes } => {
                 self.handle(&path_of(file)).and_then(|f| f.write_all(bytes))

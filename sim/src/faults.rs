@@ -316,6 +316,9 @@ impl World {
             Fault::ClockJump { jump_ms, .. } => {
                 for &h in &procs {
                     self.hosts[h].clock.offset_us += jump_ms * 1000;
+                    if let Some(engine) = self.hosts[h].engine.as_mut() {
+                        engine.wall_clock_jumped(jump_ms * 1000);
+                    }
                     if self.hosts[h].is_up() {
                         // The engine's deadline is in node time: it moved in virtual time.
                         self.hosts[h].timer_at_us = None;

@@ -206,6 +206,7 @@ impl Host {
         self.sentinel = true;
         if !port_given {
             self.port = redsim_engine::sentinel::DEFAULT_PORT;
+            self.ports = vec![self.port];
             self.config
                 .set("port", &[self.port.to_string()])
                 .expect("a valid port");

@@ -288,6 +288,46 @@ fn clock_jump_enters_tilt_and_causes_no_failover() {
     }
 }
 
+/// A wall clock stepped back enters TILT too (time went backwards), on the
+/// next tick: the event loop's timers run on the monotonic clock, so the
+/// Sentinel does not sleep through the 5 s the clock went back.
+#[test]
+fn clock_stepped_back_enters_tilt_on_the_next_tick() {
+    let mut w = world(5, 3, 2);
+    w.schedule_fault(
+        20 * S,
+        Fault::ClockJump {
+            node: "s2".into(),
+            jump_ms: -5_000,
+        },
+    )
+    .expect("s2");
+    w.run_until(60 * S);
+    let (t_tilt, detail) = first(&w, "s2", "+tilt").expect("+tilt");
+    assert_eq!(detail, "#tilt mode entered");
+    assert!(
+        (20 * S..20 * S + 110_000).contains(&t_tilt),
+        "+tilt at {}",
+        t_tilt
+    );
+    let (t_exit, _) = first(&w, "s2", "-tilt").expect("-tilt");
+    assert!(
+        t_exit >= t_tilt + 30 * S && t_exit < t_tilt + 30 * S + 200_000,
+        "-tilt at {}",
+        t_exit
+    );
+    for s in ["s1", "s3"] {
+        assert!(
+            first(&w, s, "+tilt").is_none(),
+            "{}'s clock did not move",
+            s
+        );
+    }
+    for s in ["s1", "s2", "s3"] {
+        assert!(first(&w, s, "+sdown").is_none(), "{} saw no false SDOWN", s);
+    }
+}
+
 #[test]
 fn sentinel_restarted_mid_failover_keeps_its_epoch() {
     let mut w = world(2, 3, 2);

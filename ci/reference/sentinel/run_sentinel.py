@@ -246,11 +246,16 @@ def summarise(runs):
 
 
 def main():
+    global REDIS_BASE_PORT, SENTINEL_BASE_PORT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("scenario")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--json-out")
+    ap.add_argument("--redis-base-port", type=int, default=REDIS_BASE_PORT,
+                    help="redis-server i listens on this + i (pick a free range on a shared box)")
+    ap.add_argument("--sentinel-base-port", type=int, default=SENTINEL_BASE_PORT)
     args = ap.parse_args()
+    REDIS_BASE_PORT, SENTINEL_BASE_PORT = args.redis_base_port, args.sentinel_base_port
     spec = load_spec(args.scenario)
     runs = []
     for i in range(args.runs):
