@@ -43,11 +43,44 @@ fn debug_command(ctx: &mut Ctx) {
             crate::replication::clear_replication_id2(ctx.srv);
             ctx.reply().ok();
         }
+        "replybuffer" if argv.len() == 4 && debug_replybuffer(ctx) => {}
         _ => ctx.reply().err(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(&argv[1])
         )),
     }
+}
+
+/// DEBUG REPLYBUFFER PEAK-RESET-TIME <never|reset|ms> / RESIZING <0|1>.
+/// False for an unknown option (the caller answers the syntax error).
+fn debug_replybuffer(ctx: &mut Ctx) -> bool {
+    let argv = ctx.argv;
+    let knobs = &mut ctx.srv.reply_buffer;
+    if argv[2].eq_ignore_ascii_case(b"peak-reset-time") {
+        if argv[3].eq_ignore_ascii_case(b"never") {
+            knobs.peak_reset_time_ms = -1;
+        } else if argv[3].eq_ignore_ascii_case(b"reset") {
+            knobs.peak_reset_time_ms = crate::reply_buffer::DEFAULT_PEAK_RESET_TIME_MS;
+        } else if let Some(ms) = crate::resp::parse_i64_strict(&argv[3]) {
+            knobs.peak_reset_time_ms = ms;
+        } else {
+            ctx.reply()
+                .err("ERR value is not an integer or out of range");
+            return true;
+        }
+    } else if argv[2].eq_ignore_ascii_case(b"resizing") {
+        // atoi: a leading number, anything else is 0.
+        let digits: Vec<u8> = argv[3]
+            .iter()
+            .copied()
+            .take_while(|b| b.is_ascii_digit() || *b == b'-')
+            .collect();
+        knobs.resizing_enabled = parse_i64(&digits).unwrap_or(0) != 0;
+    } else {
+        return false;
+    }
+    ctx.reply().ok();
+    true
 }
 
 /// DEBUG POPULATE count [prefix] [size]: keys "<prefix>:<n>" with values

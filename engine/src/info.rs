@@ -335,8 +335,8 @@ fn stats_section(srv: &Server) -> Fields {
     f(&mut v, "total_writes_processed", s.total_commands_processed);
     f(&mut v, "io_threaded_reads_processed", 0);
     f(&mut v, "io_threaded_writes_processed", 0);
-    f(&mut v, "reply_buffer_shrinks", 0);
-    f(&mut v, "reply_buffer_expands", 0);
+    f(&mut v, "reply_buffer_shrinks", s.reply_buffer_shrinks);
+    f(&mut v, "reply_buffer_expands", s.reply_buffer_expands);
     v
 }
 

@@ -29,6 +29,7 @@ pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod reply;
+pub mod reply_buffer;
 pub mod resp;
 pub mod sentinel;
 pub mod server;

@@ -73,6 +73,8 @@ pub struct Client {
     /// Total argument bytes of the command running now (argv-mem).
     pub argv_mem: usize,
     pub reply: Reply,
+    /// The static reply buffer's size and peak (CLIENT LIST rbs/rbp).
+    pub rbuf: crate::reply_buffer::ReplyBuffer,
     pub created_ms: i64,
     pub last_interaction_ms: i64,
     pub last_cmd: String,
@@ -137,6 +139,7 @@ impl Client {
             qb_pos: 0,
             argv_mem: 0,
             reply: Reply::default(),
+            rbuf: crate::reply_buffer::ReplyBuffer::new(now_ms),
             created_ms: now_ms,
             last_interaction_ms: now_ms,
             last_cmd: "NULL".into(),
@@ -215,8 +218,10 @@ impl Client {
 
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.
     pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
+        let (multi_argv_bytes, multi_array_bytes) =
+            crate::reply_buffer::multi_state_bytes(&self.mstate);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.peer,
             laddr,
@@ -232,10 +237,17 @@ impl Client {
             self.querybuf.len(),
             self.querybuf.capacity() - self.querybuf.len(),
             self.argv_mem,
+            multi_argv_bytes,
+            self.rbuf.usable_size_bytes,
+            self.rbuf.peak_bytes,
             self.reply.buf.len(),
             // The memory model's figure for the client, plus the running
-            // command's arguments (getClientMemoryUsage counts argv).
-            crate::memory::client_memory_bytes(self) + self.argv_mem as u64,
+            // command's arguments and the queued MULTI commands
+            // (getClientMemoryUsage counts both).
+            crate::memory::client_memory_bytes(self)
+                + self.argv_mem as u64
+                + multi_argv_bytes
+                + multi_array_bytes,
             self.last_cmd,
             self.resp,
         )

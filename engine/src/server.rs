@@ -26,6 +26,9 @@ pub struct Stats {
     pub rejected_calls: u64,
     pub failed_calls: u64,
     pub total_error_replies: u64,
+    /// stat_reply_buffer_shrinks / _expands (clientsCron).
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
     pub net_repl_input_bytes: u64,
@@ -115,6 +118,8 @@ pub struct Server {
     pub next_outbound: u64,
     pub outputs: VecDeque<Output>,
     pub stats: Stats,
+    /// DEBUG REPLYBUFFER's knobs and clientsCron's client rotation.
+    pub reply_buffer: crate::reply_buffer::ReplyBufferCron,
     /// Changes since the last save (server.dirty).
     pub dirty: u64,
     pub lastsave_s: i64,
@@ -207,6 +212,7 @@ impl Server {
             next_outbound: 1,
             outputs: VecDeque::new(),
             stats: Stats::default(),
+            reply_buffer: Default::default(),
             dirty: 0,
             lastsave_s: (now_us / 1_000_000) as i64,
             cronloops: 0,
@@ -850,6 +856,12 @@ impl Server {
         for (conn, client) in self.clients.iter_mut() {
             if !client.reply.is_empty() && client.kind != ClientKind::Master {
                 let bytes = client.reply.take();
+                // A replica's stream goes through the shared replication
+                // buffer, and its +FULLRESYNC is written straight to the
+                // socket: its static buffer stays empty.
+                if client.kind != ClientKind::Replica {
+                    client.rbuf.note_pass(bytes.len());
+                }
                 client.bytes_out += bytes.len() as u64;
                 writes.push((*conn, bytes));
             } else if client.kind == ClientKind::Master {
@@ -914,25 +926,81 @@ impl Server {
         self.cronloops += 1;
     }
 
+    /// clientsCron: visits numclients/hz clients per call (at least
+    /// CLIENTS_CRON_MIN_ITERATIONS), rotating the client list tail to head,
+    /// so each client is seen about once a second.
     fn clients_cron(&mut self) {
-        let timeout_s = self.config.int("timeout");
-        if timeout_s <= 0 {
-            return;
+        const CLIENTS_CRON_MIN_ITERATIONS: usize = 5;
+        self.sync_cron_order();
+        let numclients = self.reply_buffer.order.len();
+        let mut iterations = numclients / self.config.hot.hz.max(1) as usize;
+        if iterations < CLIENTS_CRON_MIN_ITERATIONS {
+            iterations = numclients.min(CLIENTS_CRON_MIN_ITERATIONS);
         }
         let now = self.mstime();
-        let idle: Vec<ConnId> = self
-            .clients
+        while iterations > 0 && !self.reply_buffer.order.is_empty() {
+            iterations -= 1;
+            let Some(conn) = self.reply_buffer.order.pop_back() else {
+                break;
+            };
+            self.reply_buffer.order.push_front(conn);
+            if self.cron_client_timeout(conn, now) {
+                continue;
+            }
+            self.cron_resize_reply_buffer(conn, now);
+        }
+    }
+
+    /// server.clients in Redis's order: new clients join at the tail,
+    /// freed ones leave.
+    fn sync_cron_order(&mut self) {
+        let clients = &self.clients;
+        self.reply_buffer
+            .order
+            .retain(|conn| clients.contains_key(conn));
+        let known: std::collections::BTreeSet<ConnId> =
+            self.reply_buffer.order.iter().copied().collect();
+        let mut new: Vec<(u64, ConnId)> = clients
             .iter()
-            .filter(|(_, c)| {
-                c.kind == ClientKind::Normal && c.blocked_wait.is_none() && !c.in_pubsub()
-            })
-            .filter(|(_, c)| (now - c.last_interaction_ms) / 1000 > timeout_s)
-            .map(|(k, _)| *k)
+            .filter(|(conn, _)| !known.contains(conn))
+            .map(|(conn, c)| (c.id, *conn))
             .collect();
-        for conn in idle {
-            self.log(LogLevel::Verbose, "Closing idle client".into());
-            self.free_client(conn);
-            self.outputs.push_back(Output::Close { conn });
+        new.sort();
+        self.reply_buffer
+            .order
+            .extend(new.into_iter().map(|(_, conn)| conn));
+    }
+
+    /// clientsCronHandleTimeout (the part the model has): true if the
+    /// client was closed.
+    fn cron_client_timeout(&mut self, conn: ConnId, now_ms: i64) -> bool {
+        let timeout_s = self.config.int("timeout");
+        let Some(c) = self.clients.get(&conn) else {
+            return true;
+        };
+        if timeout_s <= 0
+            || c.kind != ClientKind::Normal
+            || c.blocked_wait.is_some()
+            || c.in_pubsub()
+            || (now_ms - c.last_interaction_ms) / 1000 <= timeout_s
+        {
+            return false;
+        }
+        self.log(LogLevel::Verbose, "Closing idle client".into());
+        self.free_client(conn);
+        self.outputs.push_back(Output::Close { conn });
+        true
+    }
+
+    fn cron_resize_reply_buffer(&mut self, conn: ConnId, now_ms: i64) {
+        use crate::reply_buffer::{resize, Resize};
+        let Some(c) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        match resize(&mut c.rbuf, &self.reply_buffer, now_ms) {
+            Resize::Shrunk => self.stats.reply_buffer_shrinks += 1,
+            Resize::Expanded => self.stats.reply_buffer_expands += 1,
+            Resize::None => {}
         }
     }
 

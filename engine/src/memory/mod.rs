@@ -217,13 +217,18 @@ impl Region {
 
 /// Redis 7.0.15's used_memory right after start-up (used_memory_startup).
 pub const STARTUP_BYTES: u64 = 876_416;
-/// A connected client's struct and its 16 KiB reply buffer.
-const CLIENT_BYTES: u64 = 20_496;
+/// A connected client's struct and what it owns besides its buffers
+/// (20,496 bytes with the 16 KiB reply buffer of a new client).
+const CLIENT_STRUCT_BYTES: u64 = 4_112;
 
-/// One client's memory in the model: its struct and reply buffer, its
-/// query buffer's capacity and its pending reply bytes.
+/// One client's memory in the model: its struct, its reply buffer's
+/// current size (clientsCron resizes it), its query buffer's capacity and
+/// its pending reply bytes.
 pub fn client_memory_bytes(c: &crate::networking::Client) -> u64 {
-    CLIENT_BYTES + c.querybuf.capacity() as u64 + c.reply.buf.len() as u64
+    CLIENT_STRUCT_BYTES
+        + c.rbuf.usable_size_bytes as u64
+        + c.querybuf.capacity() as u64
+        + c.reply.buf.len() as u64
 }
 
 /// The copy-on-write figures the child reports (childinfo.c): samples
