@@ -13,7 +13,7 @@
 //! other op, "never" needs no separate case. An unknown GET constrains nothing and is dropped.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::BuildHasherDefault;
 
 use redsim_engine::resp::Value;
@@ -280,7 +280,8 @@ fn search(calls: &[Call], budget: u64) -> Search {
     let definite = calls.iter().filter(|c| c.return_us.is_some()).count();
     let mut entries = Entries::new(calls);
     let mut linearized = vec![0u64; calls.len().div_ceil(64)];
-    let mut seen: HashSet<(Vec<u64>, State), FixedState> = HashSet::default();
+    // Membership only, never iterated: an IndexSet with a fixed hasher keeps tidy's rule.
+    let mut seen: indexmap::IndexSet<(Vec<u64>, State), FixedState> = indexmap::IndexSet::default();
     let mut stack: Vec<(usize, State)> = Vec::new();
     let (mut state, mut done, mut explored) = (State::Nil, 0usize, 0u64);
     let (mut deepest, mut blocked_at_us) = (0usize, 0u64);
