@@ -276,44 +276,46 @@ fn state_and_client<'a>(ctx: &'a mut Ctx) -> (&'a mut PubsubState, &'a mut Clien
     (&mut srv.pubsub, c)
 }
 
-fn subscribe_command(ctx: &mut Ctx) {
+type SubscribeOne = fn(&mut PubsubState, &mut Client, &[u8]) -> bool;
+type UnsubscribeOne = fn(&mut PubsubState, &mut Client, &[u8], bool) -> bool;
+type UnsubscribeAll = fn(&mut PubsubState, &mut Client, bool) -> usize;
+
+/// (P)SUBSCRIBE: one frame per name, in argument order.
+fn subscribe_each(ctx: &mut Ctx, subscribe: SubscribeOne) {
     let argv = ctx.argv;
     let (ps, c) = state_and_client(ctx);
-    for channel in &argv[1..] {
-        subscribe_channel(ps, c, channel);
+    for name in &argv[1..] {
+        subscribe(ps, c, name);
     }
+}
+
+/// (P)UNSUBSCRIBE: the names given, or every subscription without names.
+fn unsubscribe_each(ctx: &mut Ctx, one: UnsubscribeOne, all: UnsubscribeAll) {
+    let argv = ctx.argv;
+    let (ps, c) = state_and_client(ctx);
+    if argv.len() == 1 {
+        all(ps, c, true);
+        return;
+    }
+    for name in &argv[1..] {
+        one(ps, c, name, true);
+    }
+}
+
+fn subscribe_command(ctx: &mut Ctx) {
+    subscribe_each(ctx, subscribe_channel);
 }
 
 fn unsubscribe_command(ctx: &mut Ctx) {
-    let argv = ctx.argv;
-    let (ps, c) = state_and_client(ctx);
-    if argv.len() == 1 {
-        unsubscribe_all_channels(ps, c, true);
-        return;
-    }
-    for channel in &argv[1..] {
-        unsubscribe_channel(ps, c, channel, true);
-    }
+    unsubscribe_each(ctx, unsubscribe_channel, unsubscribe_all_channels);
 }
 
 fn psubscribe_command(ctx: &mut Ctx) {
-    let argv = ctx.argv;
-    let (ps, c) = state_and_client(ctx);
-    for pattern in &argv[1..] {
-        subscribe_pattern(ps, c, pattern);
-    }
+    subscribe_each(ctx, subscribe_pattern);
 }
 
 fn punsubscribe_command(ctx: &mut Ctx) {
-    let argv = ctx.argv;
-    let (ps, c) = state_and_client(ctx);
-    if argv.len() == 1 {
-        unsubscribe_all_patterns(ps, c, true);
-        return;
-    }
-    for pattern in &argv[1..] {
-        unsubscribe_pattern(ps, c, pattern, true);
-    }
+    unsubscribe_each(ctx, unsubscribe_pattern, unsubscribe_all_patterns);
 }
 
 /// PUBLISH channel message. Redis forces its propagation to replicas (not
