@@ -1,4 +1,4 @@
-//! The `redsim` command line: list, run, replay, sweep, serve.
+//! The `redsim` command line: list, run, replay, sweep, grid, serve.
 //! Exit codes: 0 passed, 1 an expectation failed or a replay diverged,
 //! 2 bad input (with the file, line and key).
 
@@ -68,6 +68,25 @@ pub enum Command {
         /// Join these `--format json` results (one per shard); exit 1 if any seed failed.
         #[arg(long, num_args = 1.., conflicts_with_all = ["scenario", "seeds", "shard"])]
         merge: Vec<PathBuf>,
+    },
+    /// What-if table: run every combination of the --vary values at every seed (all cores) and
+    /// print, per combination, acknowledged writes lost, write availability and failover time.
+    Grid {
+        /// A built-in name or a TOML file.
+        scenario: String,
+        /// KEY=V1,V2,...: a node's config line (n1.min-replicas-to-write=0,1,2; * for every
+        /// node) or a scenario value (step[0].at_ms=10000,20000). Repeat for more dimensions.
+        #[arg(long, required = true)]
+        vary: Vec<String>,
+        /// Seeds: an inclusive range 1..20, a list 3,17,42, or both.
+        #[arg(long)]
+        seeds: String,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Also write grid.csv, grid.json and grid.html into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Serve the engine on real TCP for redis-cli, redis-benchmark and client libraries.
     Serve {
@@ -163,6 +182,19 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 format,
             })
         }
+        Command::Grid {
+            scenario,
+            vary,
+            seeds,
+            jobs,
+            report,
+        } => crate::grid::grid(crate::grid::GridArgs {
+            name: &scenario,
+            vary: &vary,
+            seeds: &seeds,
+            jobs,
+            report: report.as_deref(),
+        }),
         Command::Serve {
             port,
             bind,

@@ -5,6 +5,7 @@
 pub mod builder;
 pub mod cli;
 pub mod expect;
+pub mod grid;
 pub mod logging;
 pub mod preload;
 pub mod registry;

@@ -24,6 +24,34 @@ pub struct RunOutput {
     pub step_errors: Vec<(usize, String)>,
     /// One line per notable event ("<t_ms> <node> <event> <detail>").
     pub trace_snapshot: String,
+    /// The clients' write operations by outcome (for `redsim grid`'s write availability).
+    pub writes: WriteCounts,
+}
+
+/// Write operations (SET, INCR, RPUSH) by outcome. `attempted` counts every write a client
+/// invoked, including ones refused without being sent (NOCONN) and ones still waiting for a
+/// reply when the run ended (unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub attempted: u64,
+    pub ok: u64,
+    pub fail: u64,
+    pub unknown: u64,
+}
+
+impl WriteCounts {
+    fn of(history: &redsim_sim::history::History) -> WriteCounts {
+        let mut counts = WriteCounts::default();
+        for op in history.ops.iter().filter(|op| op.kind.is_write()) {
+            counts.attempted += 1;
+            match op.outcome {
+                Outcome::Ok => counts.ok += 1,
+                Outcome::Fail(_) => counts.fail += 1,
+                Outcome::Unknown => counts.unknown += 1,
+            }
+        }
+        counts
+    }
 }
 
 fn machine_spec(p: &MachineParams) -> MachineSpec {
@@ -257,6 +285,7 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
         report: rep,
         step_errors,
         trace_snapshot: world.trace_snapshot(),
+        writes: WriteCounts::of(world.history()),
     })
 }
 

@@ -216,15 +216,59 @@ fn run_seeds(
     jobs: Option<usize>,
     format: Format,
 ) -> Vec<SeedResult> {
+    let work = |i: usize| {
+        let seed = seeds[i];
+        let result = run_one(scenario, name, seed);
+        let line = result.why.as_ref().map(|why| {
+            format!(
+                "FAIL seed {}: {}\n  replay: redsim run {} --seed {}\n",
+                seed, why, name, seed
+            )
+        });
+        (result, line)
+    };
+    let print = |line: &str| {
+        if format == Format::Text {
+            out(line)
+        } else {
+            crate::cli::err_line(line.trim_end())
+        }
+    };
+    let words = ProgressWords {
+        command: "sweep",
+        unit: "seeds",
+        failed: "failed",
+    };
+    run_parallel(seeds.len(), jobs, &words, work, print)
+}
+
+/// How progress reads: "<command>: 40/400 <unit>, 1 <failed>".
+pub(crate) struct ProgressWords<'a> {
+    pub command: &'a str,
+    pub unit: &'a str,
+    pub failed: &'a str,
+}
+
+/// Runs `work(0..total)` on `jobs` threads (default: every core), with a progress bar on a
+/// terminal and a line at every tenth of the run otherwise ("sweep: 40/400 seeds, 1 failed").
+/// `work` returns its result and, for a failure, a line that `print` shows at once (above the
+/// bar). The results come back in index order, whatever order the threads finished in.
+pub(crate) fn run_parallel<R: Send>(
+    total: usize,
+    jobs: Option<usize>,
+    words: &ProgressWords,
+    work: impl Fn(usize) -> (R, Option<String>) + Sync,
+    print: impl Fn(&str) + Sync,
+) -> Vec<R> {
     let jobs = jobs
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
         })
-        .max(1);
+        .clamp(1, total.max(1));
     let bar = indicatif::ProgressBar::with_draw_target(
-        Some(seeds.len() as u64),
+        Some(total as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
     // A CI log is no terminal: a bar would be noise there, so plain lines instead.
@@ -233,56 +277,57 @@ fn run_seeds(
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg}")
-            .expect("valid template"),
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {}, {{msg}}",
+            words.unit
+        ))
+        .expect("valid template"),
     );
     let next = AtomicU64::new(0);
-    let results = Mutex::new(Vec::<SeedResult>::new());
+    let results = Mutex::new(Vec::<(usize, R)>::new());
     let failed = AtomicU64::new(0);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst) as usize;
-                let Some(&seed) = seeds.get(i) else { return };
-                let result = run_one(scenario, name, seed);
-                if let Some(why) = &result.why {
-                    let line = format!(
-                        "FAIL seed {}: {}\n  replay: redsim run {} --seed {}\n",
-                        seed, why, name, seed
-                    );
-                    bar.suspend(|| {
-                        if format == Format::Text {
-                            out(&line)
-                        } else {
-                            crate::cli::err_line(line.trim_end())
-                        }
-                    });
+                if i >= total {
+                    return;
+                }
+                let (result, line) = work(i);
+                if let Some(line) = line {
+                    bar.suspend(|| print(&line));
                     failed.fetch_add(1, Ordering::SeqCst);
                 }
                 let done = {
                     let mut all = results.lock().unwrap_or_else(|p| p.into_inner());
-                    all.push(result);
+                    all.push((i, result));
                     all.len()
                 };
                 if !tty {
-                    plain_progress(done, seeds.len(), failed.load(Ordering::SeqCst));
+                    plain_progress(done, total, words, failed.load(Ordering::SeqCst));
                 }
                 bar.inc(1);
-                bar.set_message(format!("{} failed", failed.load(Ordering::SeqCst)));
+                bar.set_message(format!(
+                    "{} {}",
+                    failed.load(Ordering::SeqCst),
+                    words.failed
+                ));
             });
         }
     });
     bar.finish_and_clear();
-    results.into_inner().unwrap_or_else(|p| p.into_inner())
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// "sweep: 40/400 seeds, 1 failed" on stderr at every tenth of the run.
-fn plain_progress(done: usize, total: usize, failed: u64) {
+fn plain_progress(done: usize, total: usize, words: &ProgressWords, failed: u64) {
     let step = total.div_ceil(10).max(1);
     if done.is_multiple_of(step) || done == total {
         crate::cli::err_line(&format!(
-            "sweep: {}/{} seeds, {} failed",
-            done, total, failed
+            "{}: {}/{} {}, {} {}",
+            words.command, done, total, words.unit, failed, words.failed
         ));
     }
 }

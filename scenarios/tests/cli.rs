@@ -504,3 +504,132 @@ fn sentinel_workload_follows_a_failover_through_the_cli() {
         assert!(lost["acked_ms"].as_u64().expect("ms") <= 20_000, "{}", lost);
     }
 }
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("written")).expect("JSON")
+}
+
+#[test]
+fn grid_varies_a_config_line_and_writes_csv_json_html() {
+    let dir = std::env::temp_dir().join(format!("redsim-grid-test-{}", std::process::id()));
+    let dir_text = dir.to_string_lossy().into_owned();
+    let args = [
+        "grid",
+        "min-replicas-to-write",
+        "--vary",
+        "m1.min-replicas-to-write=0,1",
+        "--seeds",
+        "1..2",
+        "--report",
+        &dir_text,
+    ];
+    let (code, out, err) = redsim(&[&args[..], &["--jobs", "2"]].concat());
+    assert_eq!(code, 0, "{}{}", out, err);
+    assert!(out.starts_with("grid min-replicas-to-write: 2 cells x 2 seeds (1..2)\n"));
+    let grid = read_json(&dir.join("grid.json"));
+    let cells = grid["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 2);
+    // Without min-replicas-to-write every write is acknowledged; with 1, m1 refuses writes
+    // from when the paused replica's lag passes 10 s until it resumes (about 9-11 s of 32).
+    let availability =
+        |c: &serde_json::Value, end: &str| c["write_availability"][end].as_f64().expect("a share");
+    assert_eq!(cells[0]["settings"]["m1.min-replicas-to-write"], "0");
+    assert_eq!(availability(&cells[0], "min"), 1.0);
+    let (lo, hi) = (
+        availability(&cells[1], "min"),
+        availability(&cells[1], "max"),
+    );
+    assert!(0.6 < lo && lo <= hi && hi < 0.8, "{} {}", lo, hi);
+    for c in cells {
+        assert_eq!(c["acked_writes_lost"]["max"], 0.0);
+        assert_eq!(c["failovers"], 0);
+        assert!(c.get("failover_ms").is_none());
+    }
+    // The cell with the scenario's own value is the scenario: the same trace.
+    let (_, json, _) = redsim(&["run", "min-replicas-to-write", "--seed", "2", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("report");
+    assert_eq!(cells[1]["runs"][1]["trace_hash"], report["trace_hash"]);
+    assert_eq!(cells[1]["expectations_passed"], 2);
+    // Text, CSV and HTML hold the same rows.
+    let csv = std::fs::read_to_string(dir.join("grid.csv")).expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv);
+    assert!(lines[0].starts_with("m1.min-replicas-to-write,seeds,acked_writes_lost_min,"));
+    assert!(lines[1].starts_with("0,2,0,0,0,0,1,1,,,0,"), "{}", lines[1]);
+    let html = std::fs::read_to_string(dir.join("grid.html")).expect("html");
+    assert!(html.contains("<th>m1.min-replicas-to-write</th>") && html.contains("100.00%"));
+    assert!(
+        out.contains("100.00%") && out.contains("- (0/2)"),
+        "{}",
+        out
+    );
+    // One worker gives the same table: cells and seeds are independent runs.
+    let (code, _, _) = redsim(&[&args[..], &["--jobs", "1"]].concat());
+    assert_eq!(code, 0);
+    assert_eq!(read_json(&dir.join("grid.json")), grid);
+}
+
+#[test]
+fn grid_failover_time_follows_down_after_milliseconds() {
+    let (code, out, err) = redsim(&[
+        "grid",
+        "sentinel-failover",
+        "--vary",
+        "*.sentinel down-after-milliseconds mymaster=2000,5000",
+        "--vary",
+        "step[0].at_ms=20000",
+        "--seeds",
+        "1,2",
+    ]);
+    assert_eq!(code, 0, "{}{}", out, err);
+    let rows: Vec<&str> = out.lines().skip(3).take(2).collect();
+    // Failover: SDOWN after down-after-milliseconds plus up to ~1.1 s, then ODOWN, the
+    // election and the promotion: within (down-after, down-after + 5 s].
+    let seconds = |row: &str| -> Vec<f64> {
+        let failover = row
+            .split("  ")
+            .filter(|c| c.contains(" s ("))
+            .next()
+            .expect(row);
+        let numbers = failover.split(" s (").next().expect(row);
+        numbers
+            .split('-')
+            .map(|n| n.trim().parse().expect(row))
+            .collect()
+    };
+    for (row, down_after) in rows.iter().zip([2.0, 5.0]) {
+        assert!(row.contains("(2/2)"), "{}", row);
+        for s in seconds(row) {
+            assert!(down_after < s && s <= down_after + 5.0, "{}", row);
+        }
+    }
+}
+
+#[test]
+fn grid_bad_vary_exits_2_naming_the_key() {
+    for (vary, says) in [
+        ("m9.min-replicas-to-write=1", "no node 'm9'"),
+        (
+            "m1.min-replicas-to-write=1,lots",
+            "m1.min-replicas-to-write=lots: node[0].config[0]",
+        ),
+        ("step[7].at_ms=1", "step[7]: out of range"),
+        (
+            "workload[writers].clients=many",
+            "workload[writers].clients=many: invalid type",
+        ),
+        ("nonsense", "expected KEY=V1,V2"),
+    ] {
+        let (code, out, err) = redsim(&[
+            "grid",
+            "min-replicas-to-write",
+            "--vary",
+            vary,
+            "--seeds",
+            "1",
+        ]);
+        assert_eq!(code, 2, "{}: {}{}", vary, out, err);
+        assert!(out.is_empty(), "nothing ran: {}", out);
+        assert!(err.contains(says), "{}: {}", vary, err);
+    }
+}
