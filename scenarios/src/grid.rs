@@ -373,6 +373,11 @@ pub struct RunMetrics {
     /// The acked writes the lost-writes checker judged (see `history.acked_writes_evaluated`).
     pub acked_writes_evaluated: u64,
     pub acked_writes_lost: u64,
+    /// When the first and the last lost writes were acknowledged (virtual ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_lost_acked_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_lost_acked_ms: Option<u64>,
     pub writes_attempted: u64,
     pub writes_ok: u64,
     /// First fault to the first +switch-master after it; absent when there was none.
@@ -417,6 +422,8 @@ fn run_cell(cell: &Cell, label: &str, seed: u64) -> RunMetrics {
         acked_writes: 0,
         acked_writes_evaluated: 0,
         acked_writes_lost: 0,
+        first_lost_acked_ms: None,
+        last_lost_acked_ms: None,
         writes_attempted: 0,
         writes_ok: 0,
         failover_ms: None,
@@ -430,6 +437,8 @@ fn run_cell(cell: &Cell, label: &str, seed: u64) -> RunMetrics {
             metrics.acked_writes = h.acked_writes;
             metrics.acked_writes_evaluated = h.acked_writes_evaluated;
             metrics.acked_writes_lost = h.acked_writes_lost;
+            metrics.first_lost_acked_ms = h.first_lost_acked_ms;
+            metrics.last_lost_acked_ms = h.last_lost_acked_ms;
             metrics.writes_attempted = o.writes.attempted;
             metrics.writes_ok = o.writes.ok;
             metrics.failover_ms = failover_ms(&o.report);

@@ -10,7 +10,10 @@ redis-sentinel 7.0.15 (quorum 3, down-after-milliseconds 5000) and an applicatio
 
 Timeline (seconds after time 0, when the clients start): at --partition-at the veths of n1
 and n2 move to a second bridge, so {n1,n2} | {n3,n4,n5}; --partition-s later they move back
-(heal); the clients stop at --stop-at. Then the script waits until the five servers converge
+(heal). With --cut drop, each node's neighbour entries for the other group's addresses point at a
+MAC no interface has instead: packets to the other side vanish silently, so a connect hangs
+as behind a firewall's DROP rather than failing with "No route to host" once the neighbour
+entry expires and ARP fails, which is what the bridge cut gives; the clients stop at --stop-at. Then the script waits until the five servers converge
 (one master, four replicas linked to it at its offset), reads the final master's dataset and
 computes, from the clients' records of every acknowledged write:
   - acked writes lost (their key is missing from the final master), and the lost share;
@@ -86,6 +89,36 @@ def build_network():
 def move(nodes, bridge):
     for n in nodes:
         sh("ip", "link", "set", veth(n), "master", bridge)
+
+
+# A MAC address no interface has: frames to it are flooded by the bridge and dropped by every
+# namespace's eth0.
+NOWHERE_MAC = "02:00:00:00:00:99"
+
+
+def cut(groups, how):
+    """Partition the groups: move the first group to the second bridge, or (drop) point each
+    node's neighbour entries for the other groups' addresses at a MAC no one has, so their
+    packets vanish silently, as behind a firewall's DROP (no ARP failure, no "No route to
+    host")."""
+    if how == "bridge":
+        move(groups[0], BRIDGE_CUT)
+        return
+    for group in groups:
+        for n in group:
+            for o in (o for g in groups if g is not group for o in g):
+                sh("ip", "netns", "exec", n, "ip", "neigh", "replace", ip_of(o), "lladdr",
+                   NOWHERE_MAC, "dev", "eth0", "nud", "permanent")
+
+
+def heal(groups, how):
+    if how == "bridge":
+        move(groups[0], BRIDGE)
+        return
+    for group in groups:
+        for n in group:
+            for o in (o for g in groups if g is not group for o in g):
+                sh("ip", "netns", "exec", n, "ip", "neigh", "del", ip_of(o), "dev", "eth0")
 
 
 def cli(node, *args, port=6379):
@@ -216,10 +249,11 @@ def run_once(args, min_replicas, workdir):
                 "--stop", str(args.stop_at), "--timeout-ms", str(args.timeout_ms),
                 "--out", os.path.join(workdir, n, "ops.jsonl")]))
         time.sleep(max(0.0, t0 + args.partition_at - time.time()))
-        move(["n1", "n2"], BRIDGE_CUT)
+        groups = [["n1", "n2"], ["n3", "n4", "n5"]]
+        cut(groups, args.cut)
         t_partition = time.time() - t0
         time.sleep(max(0.0, t0 + args.partition_at + args.partition_s - time.time()))
-        move(["n1", "n2"], BRIDGE)
+        heal(groups, args.cut)
         t_heal = time.time() - t0
         for c in clients:
             c.wait()
@@ -275,7 +309,7 @@ def analyse(ops, dataset, events, master, min_replicas, args, times):
     return {
         "min_replicas_to_write": min_replicas,
         "min_replicas_max_lag": args.max_lag,
-        "params": {"rate_per_client": args.rate, "timeout_ms": args.timeout_ms,
+        "params": {"cut": args.cut, "rate_per_client": args.rate, "timeout_ms": args.timeout_ms,
                    "partition_at_s": args.partition_at, "partition_s": args.partition_s,
                    "stop_at_s": args.stop_at, "quorum": args.quorum,
                    "down_after_ms": args.down_after_ms,
@@ -297,7 +331,9 @@ def analyse(ops, dataset, events, master, min_replicas, args, times):
         "per_client": per_client,
         "events": [e for e in events if e["event"] in (
             "+sdown", "+odown", "+elected-leader", "+promoted-slave", "+switch-master",
-            "+failover-end", "+convert-to-slave", "+fix-slave-config", "-odown", "-sdown")
+            "+failover-end", "+failover-end-for-timeout", "+slave-reconf-sent",
+            "-slave-reconf-sent-timeout", "+slave-reconf-sent-be", "+slave-reconf-done",
+            "+convert-to-slave", "+fix-slave-config", "-odown", "-sdown")
             and not e["detail"].startswith("sentinel ")],
         "lost_writes": lost[:100],
     }
@@ -316,6 +352,8 @@ def main():
     ap.add_argument("--quorum", type=int, default=3)
     ap.add_argument("--down-after-ms", type=int, default=5000)
     ap.add_argument("--failover-timeout-ms", type=int, default=60000)
+    ap.add_argument("--cut", choices=["bridge", "drop"], default="bridge",
+                    help="partition by moving n1, n2 to a second bridge, or by silent drops")
     ap.add_argument("--converge-timeout-s", type=float, default=90.0)
     ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     ap.add_argument("--keep", action="store_true", help="keep the logs' directory")
@@ -337,7 +375,8 @@ def main():
                       result["final_master"]), flush=True)
             if not args.keep:
                 shutil.rmtree(workdir, ignore_errors=True)
-        path = os.path.join(args.out_dir, "min-replicas-%d.json" % value)
+        suffix = "" if args.cut == "bridge" else "-" + args.cut
+        path = os.path.join(args.out_dir, "min-replicas-%d%s.json" % (value, suffix))
         with open(path, "w") as f:
             json.dump({"redis_version": sh("redis-server", "--version", capture=True).strip(),
                        "runs": runs}, f, indent=1)

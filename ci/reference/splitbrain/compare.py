@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Real split brain (run_splitbrain.py's results) vs redsim, side by side, as Markdown.
+
+Reads results/min-replicas-<N>.json for each N, runs
+`redsim grid <scenario> --vary '*.min-replicas-to-write=<N,...>' --seeds <seeds> --report DIR`
+and prints per min-replicas-to-write value: acked writes lost (count and share of acked
+writes), the lost window (when the first and the last lost writes were acknowledged, in
+seconds after the partition), the failover time (partition to the first +switch-master), and
+the write availability.
+
+Real availability is acknowledged writes / write slots (50 a second per client for the whole
+run): the reference client skips the slots that pass while it waits on a timeout or asks the
+sentinels. redsim's is acknowledged writes / writes invoked (its clients queue the operations
+meanwhile and count them as invoked).
+
+Lost windows are in seconds after the partition on both sides (the reference run's clock
+starts when its clients start; the scenario's partition fires at --partition-ms).
+
+Standard library only. Usage:
+    python3 ci/reference/splitbrain/compare.py --scenario ci/reference/splitbrain/split-brain.toml \\
+        --seeds 1..20
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def span(values, fmt):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    lo, hi = min(values), max(values)
+    if fmt(lo) == fmt(hi):
+        return fmt(lo)
+    return "%s-%s" % (fmt(lo), fmt(hi))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scenario", default=os.path.join(HERE, "split-brain.toml"))
+    ap.add_argument("--values", default="0,1,2")
+    ap.add_argument("--seeds", default="1..20")
+    ap.add_argument("--redsim", default="target/release/redsim")
+    ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--partition-ms", type=int, default=25_000,
+                    help="when the scenario's partition step fires")
+    args = ap.parse_args()
+    values = [int(v) for v in args.values.split(",")]
+    out_dir = tempfile.mkdtemp(prefix="redsim-splitbrain-grid-")
+    subprocess.run([args.redsim, "grid", args.scenario, "--vary",
+                    "*.min-replicas-to-write=" + args.values, "--seeds", args.seeds,
+                    "--report", out_dir], check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(out_dir, "grid.json")) as f:
+        grid = json.load(f)
+    pct = lambda x: "%.1f%%" % (100 * x)
+    sec = lambda x: "%.1f" % x
+    print("| min-replicas-to-write | | runs | acked writes | lost | lost share | lost window (s after the partition) | failover (s) | write availability |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for value, cell in zip(values, grid["cells"]):
+        path = os.path.join(args.results, "min-replicas-%d.json" % value)
+        if os.path.exists(path):
+            with open(path) as f:
+                real = json.load(f)["runs"]
+            part = [r["times_s"]["partition_s"] for r in real]
+            windows = [(w[0] - p, w[1] - p) if w else None
+                       for w, p in zip((r["lost_window_s"] for r in real), part)]
+            slots = [r["params"]["rate_per_client"] * r["params"]["stop_at_s"] * len(r["per_client"])
+                     for r in real]
+            print("| %d | real 7.0.15 | %d | %s | %s | %s | %s to %s | %s | %s |" % (
+                value, len(real), span([r["acked"] for r in real], str),
+                span([r["acked_lost"] for r in real], str),
+                span([r["lost_share"] for r in real], pct),
+                span([w[0] for w in windows if w], sec), span([w[1] for w in windows if w], sec),
+                span([r["failover_ms"] / 1000 if r["failover_ms"] is not None else None for r in real], sec),
+                span([r["acked"] / s for r, s in zip(real, slots)], pct)))
+        runs = cell["runs"]
+        part_ms = args.partition_ms
+        first = [r.get("first_lost_acked_ms") for r in runs]
+        last = [r.get("last_lost_acked_ms") for r in runs]
+        print("| %d | redsim | %d | %s | %s | %s | %s to %s | %s | %s |" % (
+            value, len(runs), span([r["acked_writes"] for r in runs], str),
+            span([r["acked_writes_lost"] for r in runs], str),
+            span([r["acked_writes_lost"] / r["acked_writes_evaluated"] if r["acked_writes_evaluated"] else None
+                  for r in runs], pct),
+            span([(f - part_ms) / 1000 if f is not None else None for f in first], sec),
+            span([(l - part_ms) / 1000 if l is not None else None for l in last], sec),
+            span([r["failover_ms"] / 1000 if r.get("failover_ms") is not None else None for r in runs], sec),
+            span([r["writes_ok"] / r["writes_attempted"] if r["writes_attempted"] else None for r in runs], pct)))
+    print()
+    print("redsim: `%s grid %s --vary '*.min-replicas-to-write=%s' --seeds %s`" % (
+        os.path.basename(args.redsim), os.path.relpath(args.scenario), args.values, args.seeds))
+
+
+if __name__ == "__main__":
+    main()
