@@ -586,11 +586,7 @@ fn grid_failover_time_follows_down_after_milliseconds() {
     // Failover: SDOWN after down-after-milliseconds plus up to ~1.1 s, then ODOWN, the
     // election and the promotion: within (down-after, down-after + 5 s].
     let seconds = |row: &str| -> Vec<f64> {
-        let failover = row
-            .split("  ")
-            .filter(|c| c.contains(" s ("))
-            .next()
-            .expect(row);
+        let failover = row.split("  ").find(|c| c.contains(" s (")).expect(row);
         let numbers = failover.split(" s (").next().expect(row);
         numbers
             .split('-')

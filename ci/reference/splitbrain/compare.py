@@ -37,7 +37,7 @@ def span(values, fmt):
     lo, hi = min(values), max(values)
     if fmt(lo) == fmt(hi):
         return fmt(lo)
-    return "%s-%s" % (fmt(lo), fmt(hi))
+    return "%s..%s" % (fmt(lo), fmt(hi))
 
 
 def main():
@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--seeds", default="1..20")
     ap.add_argument("--redsim", default="target/release/redsim")
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--cut", choices=["bridge", "drop"], default="bridge",
+                    help="which reference runs: results/min-replicas-<N>[-drop].json")
     ap.add_argument("--partition-ms", type=int, default=25_000,
                     help="when the scenario's partition step fires")
     args = ap.parse_args()
@@ -59,10 +61,12 @@ def main():
         grid = json.load(f)
     pct = lambda x: "%.1f%%" % (100 * x)
     sec = lambda x: "%.1f" % x
+    sec2 = lambda x: "%.2f" % x
     print("| min-replicas-to-write | | runs | acked writes | lost | lost share | lost window (s after the partition) | failover (s) | write availability |")
     print("|---|---|---|---|---|---|---|---|---|")
     for value, cell in zip(values, grid["cells"]):
-        path = os.path.join(args.results, "min-replicas-%d.json" % value)
+        suffix = "" if args.cut == "bridge" else "-" + args.cut
+        path = os.path.join(args.results, "min-replicas-%d%s.json" % (value, suffix))
         if os.path.exists(path):
             with open(path) as f:
                 real = json.load(f)["runs"]
@@ -71,11 +75,11 @@ def main():
                        for w, p in zip((r["lost_window_s"] for r in real), part)]
             slots = [r["params"]["rate_per_client"] * r["params"]["stop_at_s"] * len(r["per_client"])
                      for r in real]
-            print("| %d | real 7.0.15 | %d | %s | %s | %s | %s to %s | %s | %s |" % (
-                value, len(real), span([r["acked"] for r in real], str),
+            print("| %d | real 7.0.15, %s cut | %d | %s | %s | %s | %s to %s | %s | %s |" % (
+                value, args.cut, len(real), span([r["acked"] for r in real], str),
                 span([r["acked_lost"] for r in real], str),
                 span([r["lost_share"] for r in real], pct),
-                span([w[0] for w in windows if w], sec), span([w[1] for w in windows if w], sec),
+                span([w[0] for w in windows if w], sec2), span([w[1] for w in windows if w], sec),
                 span([r["failover_ms"] / 1000 if r["failover_ms"] is not None else None for r in real], sec),
                 span([r["acked"] / s for r, s in zip(real, slots)], pct)))
         runs = cell["runs"]
@@ -87,7 +91,7 @@ def main():
             span([r["acked_writes_lost"] for r in runs], str),
             span([r["acked_writes_lost"] / r["acked_writes_evaluated"] if r["acked_writes_evaluated"] else None
                   for r in runs], pct),
-            span([(f - part_ms) / 1000 if f is not None else None for f in first], sec),
+            span([(f - part_ms) / 1000 if f is not None else None for f in first], sec2),
             span([(l - part_ms) / 1000 if l is not None else None for l in last], sec),
             span([r["failover_ms"] / 1000 if r.get("failover_ms") is not None else None for r in runs], sec),
             span([r["writes_ok"] / r["writes_attempted"] if r["writes_attempted"] else None for r in runs], pct)))
