@@ -307,9 +307,11 @@ def analyse(ops, dataset, events, master, min_replicas, args, times):
             "acked": sum(1 for o in mine if o["outcome"] == "ok"),
             "lost": sum(1 for o in lost if o["client"] == n),
         }
+    node_of_ip = {ip_of(n): n for n in NODES}
     lost_by_node = {}
     for o in lost:
-        lost_by_node[o["node"].split(":")[0]] = lost_by_node.get(o["node"].split(":")[0], 0) + 1
+        node = node_of_ip[o["node"].split(":")[0]]
+        lost_by_node[node] = lost_by_node.get(node, 0) + 1
     return {
         "min_replicas_to_write": min_replicas,
         "min_replicas_max_lag": args.max_lag,
@@ -327,8 +329,7 @@ def analyse(ops, dataset, events, master, min_replicas, args, times):
         "lost_share": round(len(lost) / len(acked), 4) if acked else None,
         "lost_window_s": ([round(min(o["complete_s"] for o in lost), 3),
                            round(max(o["complete_s"] for o in lost), 3)] if lost else None),
-        "lost_by_acking_node": {(k for k in NODES if ip_of(k) == ip).__next__(): v
-                                for ip, v in lost_by_node.items()},
+        "lost_by_acking_node": lost_by_node,
         "failover_ms": failover_ms,
         "errors": errors,
         "unknown": sum(1 for o in ops if o["outcome"] == "unknown"),
