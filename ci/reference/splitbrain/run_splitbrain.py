@@ -19,7 +19,9 @@ computes, from the clients' records of every acknowledged write:
   - acked writes lost (their key is missing from the final master), and the lost share;
   - the lost window: when the first and last lost writes were acknowledged;
   - the failover time: from the partition to the first +switch-master in any sentinel's log;
-  - write availability: acknowledged writes / write attempts.
+  - write availability: acknowledged writes / writes sent (`write_availability`; the client
+    skips the slots that pass while it waits on a timeout or asks the sentinels, so compare.py
+    divides by the slots instead: rate x stop-at per client).
 
 Needs root (ip netns, ip link). Standard library only. Usage:
     sudo python3 ci/reference/splitbrain/run_splitbrain.py --min-replicas 0,1,2 --runs 1 \\
