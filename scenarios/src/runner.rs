@@ -243,6 +243,7 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
     let resolved = scenario.resolved();
     let started = std::time::Instant::now();
     let mut world = build_world(&resolved, seed)?;
+    world.reserve_history(resolved.duration_ms * 1000);
     let node_series = run_sampling(&resolved, &mut world, resolved.duration_ms * 1000);
     let wall_ms = started.elapsed().as_millis() as u64;
     let mut rep = build_report(&resolved, &mut world, label, seed, wall_ms);
