@@ -160,12 +160,12 @@ pub fn summarize<'a>(ops: impl IntoIterator<Item = &'a Op>) -> HistorySummary {
                 s.ok += 1;
                 bump(&mut s.throughput_per_s, done);
                 let latency_us = (done - op.invoke_us).max(1);
-                all.saturating_record(latency_us);
+                let recorded = record(&mut all, latency_us);
                 let second = (done / 1_000_000) as usize;
                 if per_s.len() <= second {
                     per_s.resize_with(second + 1, Vec::new);
                 }
-                per_s[second].push(latency_us.min(all.high()));
+                per_s[second].push(recorded);
             }
             (Outcome::Fail(code), Some(done)) => {
                 s.fail += 1;
@@ -203,8 +203,22 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
-/// What [`percentiles`] gives for a histogram holding exactly `values` (each at most
-/// `like.high()`): HdrHistogram's value at quantile q is the highest value equivalent to the
+/// Records `value` (saturating) and returns the value the histogram counted: `value` itself,
+/// or, when it is past the last bucket, the highest trackable value.
+fn record(h: &mut Histogram<u64>, value: u64) -> u64 {
+    h.saturating_record(value);
+    // Past `high()` a value still counts as itself while its bucket exists (the counts reach
+    // the end of the last bucket); the max then reaches it, as it never does when clamped
+    // (every recorded value that fits is below it, since fitting is monotone).
+    if value <= h.high() || h.max() >= h.highest_equivalent(value) {
+        value
+    } else {
+        h.high()
+    }
+}
+
+/// What [`percentiles`] gives for a histogram holding exactly `values` (as [`record`]
+/// returned them): HdrHistogram's value at quantile q is the highest value equivalent to the
 /// sample of rank max(1, ceil(q * n)), and its max the highest value equivalent to the largest.
 fn sorted_percentiles(like: &Histogram<u64>, values: &mut [u64]) -> LatencyMs {
     if values.is_empty() {
@@ -257,8 +271,7 @@ mod tests {
                     2 => rng.gen_range(1..10_000_000_000u64),
                     _ => 1_000_003,
                 };
-                h.saturating_record(v);
-                values.push(v.min(h.high()));
+                values.push(record(&mut h, v));
             }
             assert_eq!(sorted_percentiles(&h, &mut values), percentiles(&h), "{n}");
         }
