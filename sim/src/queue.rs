@@ -23,6 +23,8 @@ pub(crate) struct EventQueue<E> {
     now: VecDeque<Scheduled<E>>,
     /// buckets[b]: events whose time differs from `last` first in bit b (from 0).
     buckets: Vec<Vec<Scheduled<E>>>,
+    /// Bit b set: buckets[b] is not empty.
+    occupied: u64,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -31,6 +33,7 @@ impl<E> Default for EventQueue<E> {
             last: 0,
             now: VecDeque::new(),
             buckets: (0..64).map(|_| Vec::new()).collect(),
+            occupied: 0,
         }
     }
 }
@@ -45,13 +48,17 @@ impl<E> EventQueue<E> {
         } else {
             let b = bucket(s.t_us, self.last);
             self.buckets[b].push(s);
+            self.occupied |= 1 << b;
         }
     }
 
     /// Removes and returns the earliest event if its time is at most `limit_us`.
     pub fn pop_until(&mut self, limit_us: u64) -> Option<Scheduled<E>> {
         if self.now.is_empty() {
-            let b = self.buckets.iter().position(|b| !b.is_empty())?;
+            if self.occupied == 0 {
+                return None;
+            }
+            let b = self.occupied.trailing_zeros() as usize;
             let min = self.buckets[b]
                 .iter()
                 .map(|s| s.t_us)
@@ -61,19 +68,24 @@ impl<E> EventQueue<E> {
                 return None;
             }
             self.last = min;
-            let moving = std::mem::take(&mut self.buckets[b]);
-            let mut at_min = Vec::new();
-            for s in moving {
+            self.occupied &= !(1 << b);
+            let mut moving = std::mem::take(&mut self.buckets[b]);
+            // `now` is empty: it takes the events at the new time, then sorts them.
+            for s in moving.drain(..) {
                 if s.t_us == min {
-                    at_min.push(s);
+                    self.now.push_back(s);
                 } else {
                     let to = bucket(s.t_us, min);
                     debug_assert!(to < b);
                     self.buckets[to].push(s);
+                    self.occupied |= 1 << to;
                 }
             }
-            at_min.sort_unstable_by_key(|s| s.seq);
-            self.now.extend(at_min);
+            // Keep the bucket's allocation for the events to come.
+            self.buckets[b] = moving;
+            if self.now.len() > 1 {
+                self.now.make_contiguous().sort_unstable_by_key(|s| s.seq);
+            }
         } else if self.last > limit_us {
             return None;
         }
