@@ -139,13 +139,16 @@ pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> 
             }
         })
         .collect();
-    let mut groups: IndexMap<(u32, &str), u32, FixedState> = IndexMap::default();
+    // At most one group per write: sized once instead of rehashed while it grows.
+    let write_ops = history.ops.iter().filter(|op| op.kind.is_write()).count();
+    let mut groups: IndexMap<(u32, &str), u32, FixedState> =
+        IndexMap::with_capacity_and_hasher(write_ops, FixedState::default());
     // Per group: the kinds of write, how many writes and how many acknowledged.
     let mut kinds: Vec<u8> = Vec::new();
     let mut counts: Vec<u32> = Vec::new();
     let mut acked: Vec<u64> = Vec::new();
     // Per write operation: (its group, its history index).
-    let mut writes: Vec<(u32, u32)> = Vec::new();
+    let mut writes: Vec<(u32, u32)> = Vec::with_capacity(write_ops);
     let mut result = AckedWritesResult::default();
     for (i, op) in history.ops.iter().enumerate() {
         if !op.kind.is_write() {
