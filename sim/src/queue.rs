@@ -122,7 +122,11 @@ mod tests {
                         _ => rng.gen_range(0..10_000_000),
                     };
                 seq += 1;
-                queue.push(Scheduled { t_us: t, seq, ev: () });
+                queue.push(Scheduled {
+                    t_us: t,
+                    seq,
+                    ev: (),
+                });
                 heap.push(std::cmp::Reverse((t, seq)));
             }
             let limit = now + rng.gen_range(0..2_000);

@@ -551,7 +551,9 @@ impl World {
             })
             .sum();
         let ops = expected.clamp(0.0, MAX_RESERVED_OPS) as usize;
-        self.history.ops.reserve(ops.saturating_sub(self.history.ops.len()));
+        self.history
+            .ops
+            .reserve(ops.saturating_sub(self.history.ops.len()));
     }
 
     pub fn run_until(&mut self, t_us: u64) {
