@@ -76,7 +76,7 @@ impl<E> EventQueue<E> {
                     self.now.push_back(s);
                 } else {
                     let to = bucket(s.t_us, min);
-                    debug_assert!(to < b);
+                    assert!(to < b);
                     self.buckets[to].push(s);
                     self.occupied |= 1 << to;
                 }

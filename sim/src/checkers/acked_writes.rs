@@ -117,7 +117,7 @@ fn only_kind(bits: u8) -> OpKind {
         OpKind::RPush,
         OpKind::LRange,
     ];
-    debug_assert_eq!(bits.count_ones(), 1);
+    assert_eq!(bits.count_ones(), 1);
     KINDS[bits.trailing_zeros() as usize]
 }
 
