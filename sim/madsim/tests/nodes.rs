@@ -56,6 +56,20 @@ async fn commands_round_trip_over_raw_tcp_and_redis_rs() {
     );
 }
 
+/// README.md's "From your madsim tests" example, as it is there.
+#[tokio::test] // madsim's test under --cfg madsim, tokio's otherwise
+async fn hits_survive_a_crash() {
+    let redis = RedisNode::start(NodeSpec::conf(["appendonly yes"])).await.unwrap();
+    let addr = redis.addr();
+    on_client("app", async move {
+        let mut con = client::connect(addr).await.unwrap();
+        let _: i64 = redis::cmd("INCR").arg("hits").query_async(&mut con).await.unwrap();
+    }).await;
+    redis.crash();
+    redis.restart().await.unwrap();
+    assert_eq!(redis.admin(&["GET", "hits"]).await.unwrap(), redsim_madsim::Value::Bulk(b"1".to_vec()));
+}
+
 #[tokio::test]
 async fn admin_commands_run_out_of_band() {
     let redis = RedisNode::start(NodeSpec::new()).await.unwrap();
