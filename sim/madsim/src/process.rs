@@ -252,7 +252,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             Some(t) if t <= now_us() => None,
             Some(t) => {
                 let wait = Duration::from_micros(t - now_us());
+                // biased: tokio's random branch order draws from a
+                // thread-local RNG that madsim does not seed.
                 tokio::select! {
+                    biased;
                     m = rx.recv() => m,
                     _ = tokio::time::sleep(wait) => None,
                 }

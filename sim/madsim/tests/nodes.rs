@@ -440,9 +440,16 @@ async fn a_sentinel_aware_service_survives_a_failover() {
 #[cfg(madsim)]
 #[test]
 fn the_same_seed_gives_the_same_run() {
+    // Each run on a fresh thread, as madsim's own check does: thread-locals
+    // of other crates (tokio's select! RNG) would carry over otherwise.
     let run = |seed: u64| {
-        let rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-        rt.block_on(failover_run())
+        std::thread::spawn(move || {
+            let config = madsim::Config::default();
+            let rt = madsim::runtime::Runtime::with_seed_and_config(seed, config);
+            rt.block_on(failover_run())
+        })
+        .join()
+        .expect("the run completes")
     };
     let first = run(7);
     assert_eq!(first, run(7));
