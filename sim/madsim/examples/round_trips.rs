@@ -10,7 +10,7 @@
 
 use redsim_madsim::{client, on_client, NodeSpec, RedisNode};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let n: u64 = std::env::args()
         .nth(1)
