@@ -16,7 +16,9 @@ async fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20_000);
-    let redis = RedisNode::start(NodeSpec::new()).await.expect("the node starts");
+    let redis = RedisNode::start(NodeSpec::new())
+        .await
+        .expect("the node starts");
     let addr = redis.addr();
     let t0 = tokio::time::Instant::now();
     on_client("bench", async move {

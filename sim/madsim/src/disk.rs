@@ -207,7 +207,11 @@ mod tests {
         assert_eq!(disk.files()["a.aof"], b"onetwo");
         assert_eq!(disk.power_loss(), 3 + 12);
         assert_eq!(disk.files()["a.aof"], b"one");
-        assert_eq!(disk.files()["b.rdb"], b"", "the name was durable, the bytes not");
+        assert_eq!(
+            disk.files()["b.rdb"],
+            b"",
+            "the name was durable, the bytes not"
+        );
     }
 
     #[test]

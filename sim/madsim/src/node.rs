@@ -86,9 +86,7 @@ impl Node {
                 builder = builder.name(name.clone());
             }
             let process = shared.clone();
-            let node = builder
-                .init(move || process::run(process.clone()))
-                .build();
+            let node = builder.init(move || process::run(process.clone())).build();
             let ip = shared.spec.ip.unwrap_or_else(|| auto_ip(node.id()));
             madsim::net::NetSim::current().set_ip(node.id(), ip);
             lock(&shared.state).ip = ip;
@@ -307,10 +305,8 @@ impl SentinelNode {
             Value::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
             _ => None,
         };
-        let (Some(ip), Some(port)) = (
-            parts.first().and_then(text),
-            parts.get(1).and_then(text),
-        ) else {
+        let (Some(ip), Some(port)) = (parts.first().and_then(text), parts.get(1).and_then(text))
+        else {
             return Ok(None);
         };
         Ok(format!("{ip}:{port}").parse().ok())
@@ -337,9 +333,7 @@ where
         let handle = madsim::runtime::Handle::current();
         let node = handle.create_node().name(name).build();
         madsim::net::NetSim::current().set_ip(node.id(), auto_ip(node.id()));
-        node.spawn(task)
-            .await
-            .expect("the client node was killed")
+        node.spawn(task).await.expect("the client node was killed")
     }
     #[cfg(not(madsim))]
     {

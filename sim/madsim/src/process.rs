@@ -130,6 +130,9 @@ pub(crate) enum Msg {
     Admin(Vec<Vec<u8>>, oneshot::Sender<Vec<u8>>),
 }
 
+/// An admin command's raw reply and who waits for it.
+type AdminReply = (Vec<u8>, oneshot::Sender<Vec<u8>>);
+
 enum ToWriter {
     Data(Vec<u8>),
     Close,
@@ -287,15 +290,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 /// The loop stays busy for the step's CPU time.
 async fn busy(step: Step) {
-    let wait = if cfg!(madsim) {
-        step.cpu_us
-    } else if step.cpu_us > 50_000 {
-        step.cpu_us
-    } else {
-        0
-    };
-    if wait > 0 {
-        tokio::time::sleep(Duration::from_micros(wait)).await;
+    if step.cpu_us > 0 && (cfg!(madsim) || step.cpu_us > 50_000) {
+        tokio::time::sleep(Duration::from_micros(step.cpu_us)).await;
     }
 }
 
@@ -392,7 +388,7 @@ impl Host {
 
     /// One pass over every ready input: the host's part of each, then the
     /// engine's (admin commands run on their own, between the others).
-    fn run_batch(&mut self, batch: Vec<Msg>) -> (Step, Vec<(Vec<u8>, oneshot::Sender<Vec<u8>>)>) {
+    fn run_batch(&mut self, batch: Vec<Msg>) -> (Step, Vec<AdminReply>) {
         let mut cpu_us = 0;
         let mut replies = Vec::new();
         let mut inputs: Vec<Owned> = Vec::new();

@@ -38,7 +38,11 @@ async fn commands_round_trip_over_raw_tcp_and_redis_rs() {
             .query_async(&mut con)
             .await
             .unwrap();
-        let v: String = redis::cmd("GET").arg("k").query_async(&mut con).await.unwrap();
+        let v: String = redis::cmd("GET")
+            .arg("k")
+            .query_async(&mut con)
+            .await
+            .unwrap();
         assert_eq!(v, "v");
         let n: i64 = redis::cmd("INCRBY")
             .arg("n")
@@ -59,15 +63,25 @@ async fn commands_round_trip_over_raw_tcp_and_redis_rs() {
 /// README.md's "From your madsim tests" example, as it is there.
 #[tokio::test] // madsim's test under --cfg madsim, tokio's otherwise
 async fn hits_survive_a_crash() {
-    let redis = RedisNode::start(NodeSpec::conf(["appendonly yes"])).await.unwrap();
+    let redis = RedisNode::start(NodeSpec::conf(["appendonly yes"]))
+        .await
+        .unwrap();
     let addr = redis.addr();
     on_client("app", async move {
         let mut con = client::connect(addr).await.unwrap();
-        let _: i64 = redis::cmd("INCR").arg("hits").query_async(&mut con).await.unwrap();
-    }).await;
+        let _: i64 = redis::cmd("INCR")
+            .arg("hits")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+    })
+    .await;
     redis.crash();
     redis.restart().await.unwrap();
-    assert_eq!(redis.admin(&["GET", "hits"]).await.unwrap(), redsim_madsim::Value::Bulk(b"1".to_vec()));
+    assert_eq!(
+        redis.admin(&["GET", "hits"]).await.unwrap(),
+        redsim_madsim::Value::Bulk(b"1".to_vec())
+    );
 }
 
 #[tokio::test]
@@ -80,7 +94,11 @@ async fn admin_commands_run_out_of_band() {
     let addr = redis.addr();
     let (v, clients): (String, String) = on_client("client", async move {
         let mut con = redis_at(addr).await;
-        let v = redis::cmd("GET").arg("k").query_async(&mut con).await.unwrap();
+        let v = redis::cmd("GET")
+            .arg("k")
+            .query_async(&mut con)
+            .await
+            .unwrap();
         let clients = redis::cmd("CLIENT")
             .arg("LIST")
             .query_async(&mut con)
@@ -90,8 +108,14 @@ async fn admin_commands_run_out_of_band() {
     })
     .await;
     assert_eq!(v, "from-admin");
-    assert_eq!(clients.lines().count(), 1, "the admin is no client: {clients}");
-    assert!(matches!(redis.admin(&["NOSUCHCMD"]).await.unwrap(), Value::Error(e) if e.starts_with("ERR unknown command")));
+    assert_eq!(
+        clients.lines().count(),
+        1,
+        "the admin is no client: {clients}"
+    );
+    assert!(
+        matches!(redis.admin(&["NOSUCHCMD"]).await.unwrap(), Value::Error(e) if e.starts_with("ERR unknown command"))
+    );
 }
 
 /// Counts INCRs on `key`, returning the last acknowledged value.
@@ -100,7 +124,11 @@ async fn incr_n(addr: SocketAddr, key: &'static str, n: usize) -> i64 {
         let mut con = redis_at(addr).await;
         let mut last = 0;
         for _ in 0..n {
-            last = redis::cmd("INCR").arg(key).query_async(&mut con).await.unwrap();
+            last = redis::cmd("INCR")
+                .arg(key)
+                .query_async(&mut con)
+                .await
+                .unwrap();
         }
         last
     })
@@ -125,13 +153,20 @@ async fn a_crash_keeps_the_page_cache_and_a_power_loss_drops_what_was_not_fsynce
     redis.crash();
     assert!(!redis.is_up());
     redis.restart().await.unwrap();
-    assert_eq!(get_int(&redis, "c").await, Some(10), "a crash loses nothing written");
+    assert_eq!(
+        get_int(&redis, "c").await,
+        Some(10),
+        "a crash loses nothing written"
+    );
     assert_eq!(incr_n(redis.addr(), "c", 5).await, 15);
     let lost = redis.power_fail();
     assert!(lost > 0, "appendfsync no leaves the AOF's tail unsynced");
     redis.restart().await.unwrap();
     let after = get_int(&redis, "c").await.unwrap_or(0);
-    assert!(after < 15, "acknowledged increments were lost: {after} of 15 left");
+    assert!(
+        after < 15,
+        "acknowledged increments were lost: {after} of 15 left"
+    );
 
     // appendfsync always: every acknowledged write was fsynced first.
     let spec = NodeSpec::conf(["appendonly yes", "appendfsync always"]);
@@ -144,7 +179,9 @@ async fn a_crash_keeps_the_page_cache_and_a_power_loss_drops_what_was_not_fsynce
 
 #[tokio::test]
 async fn shutdown_saves_and_a_restart_loads_the_rdb() {
-    let redis = RedisNode::start(NodeSpec::conf(["save 3600 1"])).await.unwrap();
+    let redis = RedisNode::start(NodeSpec::conf(["save 3600 1"]))
+        .await
+        .unwrap();
     redis.admin(&["SET", "k", "kept"]).await.unwrap();
     let addr = redis.addr();
     on_client("client", async move {
@@ -217,9 +254,13 @@ async fn a_slow_command_keeps_every_client_waiting() {
 async fn a_replica_follows_its_master() {
     let master = RedisNode::start(NodeSpec::new()).await.unwrap();
     let m = master.addr();
-    let replica = RedisNode::start(NodeSpec::conf([format!("replicaof {} {}", m.ip(), m.port())]))
-        .await
-        .unwrap();
+    let replica = RedisNode::start(NodeSpec::conf([format!(
+        "replicaof {} {}",
+        m.ip(),
+        m.port()
+    )]))
+    .await
+    .unwrap();
     master.admin(&["SET", "k", "replicated"]).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -262,8 +303,7 @@ async fn query<T: redis::FromRedisValue>(
 /// The master's address as the sentinels report it, checked with ROLE.
 async fn discover(sentinels: &[SocketAddr]) -> Option<MultiplexedConnection> {
     for s in sentinels {
-        let Ok(Ok(mut con)) = timeout(Duration::from_millis(500), client::connect(*s)).await
-        else {
+        let Ok(Ok(mut con)) = timeout(Duration::from_millis(500), client::connect(*s)).await else {
             continue;
         };
         let mut ask = redis::cmd("SENTINEL");
@@ -365,10 +405,13 @@ async fn failover_run() -> Outcome {
         sentinels.push(SentinelNode::start(spec).await.unwrap());
     }
     for s in &sentinels {
-        wait_for("the sentinels to know each other and the replicas", async || {
-            array_len(s, &["SENTINEL", "SENTINELS", "mymaster"]).await == 2
-                && array_len(s, &["SENTINEL", "REPLICAS", "mymaster"]).await == 2
-        })
+        wait_for(
+            "the sentinels to know each other and the replicas",
+            async || {
+                array_len(s, &["SENTINEL", "SENTINELS", "mymaster"]).await == 2
+                    && array_len(s, &["SENTINEL", "REPLICAS", "mymaster"]).await == 2
+            },
+        )
         .await;
     }
     let addrs: Vec<SocketAddr> = sentinels.iter().map(|s| s.addr()).collect();
@@ -423,7 +466,10 @@ async fn failover_run() -> Outcome {
 async fn a_sentinel_aware_service_survives_a_failover() {
     let outcome = failover_run().await;
     assert_eq!(outcome.acked, 300);
-    assert!(outcome.acked_after > 0, "the service wrote after the failover");
+    assert!(
+        outcome.acked_after > 0,
+        "the service wrote after the failover"
+    );
     assert!(outcome.failed_attempts > 0, "the outage was seen");
     assert!(
         outcome.lost <= 5,
