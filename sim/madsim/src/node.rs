@@ -127,7 +127,9 @@ impl Node {
         SocketAddr::new(state.ip, state.port)
     }
 
-    /// A TCP connection to the node, from the calling task's node.
+    /// A TCP connection to the node, from the calling task's node. Under
+    /// madsim that node needs an IP: madsim's main task has none, so
+    /// connect from a node (see [`on_client`]).
     pub async fn connect(&self) -> io::Result<TcpStream> {
         TcpStream::connect(self.addr()).await
     }

@@ -276,6 +276,33 @@ async fn a_replica_follows_its_master() {
     assert_eq!(role[0], Value::Bulk(b"slave".to_vec()));
 }
 
+#[tokio::test]
+async fn a_sentinel_keeps_its_rewritten_config_through_a_power_loss() {
+    let master = RedisNode::start(NodeSpec::new()).await.unwrap();
+    let m = master.addr();
+    let spec = NodeSpec::conf([format!(
+        "sentinel monitor mymaster {} {} 1",
+        m.ip(),
+        m.port()
+    )]);
+    let sentinel = SentinelNode::start(spec).await.unwrap();
+    let Value::Bulk(id) = sentinel.admin(&["SENTINEL", "MYID"]).await.unwrap() else {
+        panic!("SENTINEL MYID is a bulk string")
+    };
+    let conf = String::from_utf8(sentinel.durable_files()["sentinel.conf"].clone()).unwrap();
+    assert!(
+        conf.contains(&format!("sentinel myid {}", String::from_utf8_lossy(&id))),
+        "the id was fsynced into sentinel.conf: {conf}"
+    );
+    sentinel.power_fail();
+    sentinel.restart().await.unwrap();
+    assert_eq!(
+        sentinel.admin(&["SENTINEL", "MYID"]).await.unwrap(),
+        Value::Bulk(id)
+    );
+    assert_eq!(sentinel.master_addr("mymaster").await.unwrap(), Some(m));
+}
+
 /// What the example service saw.
 #[derive(Debug, PartialEq)]
 struct Outcome {
