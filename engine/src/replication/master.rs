@@ -127,17 +127,16 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
             LogLevel::Notice,
             "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into(),
         );
-    } else if diskless {
+    } else if diskless && ctx.srv.config.hot.repl_diskless_sync_delay_s > 0 {
+        // The child starts in replicationCron, once more replicas may have come.
         ctx.srv.log(
             LogLevel::Notice,
             "Delay next BGSAVE for diskless SYNC".into(),
         );
     } else if crate::child::has_active_child(ctx.srv) {
         ctx.srv.log(LogLevel::Notice, "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed".into());
-    }
-    // A disk-based sync starts at once; diskless waits for replicationCron.
-    if !diskless && !crate::child::has_active_child(ctx.srv) {
-        start_child_for_replication(ctx.srv, false);
+    } else {
+        start_child_for_replication(ctx.srv, diskless);
     }
 }
 
@@ -328,7 +327,7 @@ pub fn rdb_child_done(srv: &mut Server, ok: bool) {
         } else if child.diskless {
             srv.log(
                 LogLevel::Notice,
-                format!("Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming", name),
+                format!("Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming", name),
             );
             if let Some(s) = srv.repl.syncs.get_mut(conn) {
                 s.rdb_transmitted = true;
@@ -459,14 +458,25 @@ pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
 /// freeClient for a replica: forget its sync state, refresh the count.
 pub fn replica_freed(srv: &mut Server, client: &Client) {
     srv.repl.syncs.remove(&client.conn);
+    let mut last_dropped = false;
     if let Some(child) = srv.repl.child.as_mut() {
+        let had = child.targets.len();
         child.targets.retain(|c| *c != client.conn);
+        last_dropped = child.diskless && had > 0 && child.targets.is_empty();
     }
     srv.log(
         LogLevel::Notice,
         format!("Connection with replica {} lost.", replica_name(client)),
     );
     srv.event("replica_lost", format!("replica {}", replica_name(client)));
+    if last_dropped && srv.rdb.child_type == Some(crate::rdb::bgsave::RdbChildType::Socket) {
+        // rdbPipeReadHandler: nobody is left to read what the child writes.
+        srv.log(
+            LogLevel::Warning,
+            "Diskless rdb transfer, last replica dropped, killing fork child.".into(),
+        );
+        crate::child::kill_rdb_child(srv);
+    }
     kill_unneeded_rdb_child(srv, client);
     if replica_conns(srv).is_empty() {
         srv.repl.no_slaves_since_s = srv.unixtime();
