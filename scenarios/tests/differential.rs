@@ -1633,3 +1633,98 @@ fn psync2_failover_counters_match_redis_7_0() {
         "failover2 c: role=master sync_full=2 sync_partial_ok=0 sync_partial_err=2"
     ));
 }
+
+/// A replica whose master is unreachable, with replica-serve-stale-data no
+/// and replica-read-only yes, then each switched: the replies (MASTERDOWN,
+/// READONLY, WAIT on a replica, and WAIT on a master with no replica)
+/// must be Redis's, byte for byte.
+#[test]
+fn stale_replica_read_only_and_wait_replies_match_redis_7_0() {
+    let root = std::env::temp_dir().join(format!("redsim-stale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let nowhere = free_port().to_string();
+    let conf: Vec<(&str, &str)> = vec![
+        ("save", ""),
+        ("appendonly", "no"),
+        ("replicaof", "127.0.0.1 NOWHERE"),
+        ("replica-serve-stale-data", "no"),
+    ];
+    let real_dir = root.join("real");
+    std::fs::create_dir_all(&real_dir).expect("temp dir");
+    let port = free_port();
+    let mut cmd = Command::new("redis-server");
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+    for (k, v) in &conf {
+        cmd.arg(format!("--{}", k));
+        for word in v.replace("NOWHERE", &nowhere).split(' ') {
+            cmd.arg(word);
+        }
+    }
+    let child = cmd
+        .arg("--dir")
+        .arg(&real_dir)
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server (needs redis-server 7.0.15 on PATH)");
+    let real = RedisGuard { child, port };
+    wait_listening(port);
+    let sim_dir = root.join("redsim");
+    std::fs::create_dir_all(&sim_dir).expect("temp dir");
+    let mut lines: Vec<String> = conf
+        .iter()
+        .map(|(k, v)| match *k {
+            "replicaof" => format!("{} {}", k, v.replace("NOWHERE", &nowhere)),
+            _ => format!("{} \"{}\"", k, v),
+        })
+        .collect();
+    lines.push(format!("dir {}", sim_dir.display()));
+    let lines: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+    let config = redsim_engine::Config::from_conf_lines(&lines).expect("config");
+    let sim = redsim_scenarios::serve::spawn("127.0.0.1", 0, config).expect("redsim serve");
+    wait_listening(sim);
+    let script: &[&[&str]] = &[
+        &["PING"],
+        &["GET", "k"],
+        &["SET", "k", "v"],
+        &["WAIT", "1", "100"],
+        &["DBSIZE"],
+        &["ROLE"],
+        &["CONFIG", "SET", "replica-serve-stale-data", "yes"],
+        &["PING"],
+        &["GET", "k"],
+        &["SET", "k", "v"],
+        &["WAIT", "1", "100"],
+        &["CONFIG", "SET", "replica-read-only", "no"],
+        &["SET", "k", "v"],
+        &["GET", "k"],
+        &["REPLICAOF", "NO", "ONE"],
+        &["WAIT", "1", "200"],
+        &["WAIT", "0", "0"],
+        &["WAIT", "1", "-1"],
+    ];
+    let run = |port: u16| -> Vec<String> {
+        let mut c = Conn::open(port);
+        script
+            .iter()
+            .map(|argv| {
+                let reply = c.roundtrip(&resp::encode_command(argv), 1);
+                let shown = show(&reply);
+                // ROLE's connect state and offset depend on timing only.
+                if argv[0] == "ROLE" {
+                    shown.split("\\r\\n").take(4).collect::<Vec<_>>().join("|")
+                } else {
+                    shown
+                }
+            })
+            .collect()
+    };
+    let want = run(real.port);
+    let got = run(sim);
+    drop(real);
+    let _ = std::fs::remove_dir_all(&root);
+    for ((argv, w), g) in script.iter().zip(&want).zip(&got) {
+        assert_eq!(g, w, "{:?}", argv);
+    }
+}
