@@ -1626,12 +1626,10 @@ fn psync2_failover_counters_match_redis_7_0() {
     assert_eq!(got, want);
     // The story itself, so the test also says what Redis does.
     let joined = want.join("\n");
-    assert!(joined.contains(
-        "failover1 b: role=master sync_full=0 sync_partial_ok=2 sync_partial_err=0"
-    ));
-    assert!(joined.contains(
-        "failover2 c: role=master sync_full=2 sync_partial_ok=0 sync_partial_err=2"
-    ));
+    assert!(joined
+        .contains("failover1 b: role=master sync_full=0 sync_partial_ok=2 sync_partial_err=0"));
+    assert!(joined
+        .contains("failover2 c: role=master sync_full=2 sync_partial_ok=0 sync_partial_err=2"));
 }
 
 /// A replica whose master is unreachable, with replica-serve-stale-data no

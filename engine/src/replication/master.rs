@@ -442,7 +442,7 @@ pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
 /// The replica class's limits as checkClientOutputBufferLimits applies
 /// them: a hard limit below repl-backlog-size counts as repl-backlog-size.
 fn obuf_limits(srv: &Server) -> crate::config::ObufLimit {
-    let mut l = srv.config.hot.obuf_replica.clone();
+    let mut l = srv.config.hot.obuf_replica;
     let backlog = srv.config.hot.repl_backlog_size_bytes as u64;
     if l.hard_bytes > 0 && l.hard_bytes < backlog {
         l.hard_bytes = backlog;
@@ -455,11 +455,7 @@ fn obuf_limits(srv: &Server) -> crate::config::ObufLimit {
 /// replica's output is handed to its connection at once). The soft limit
 /// must hold for more than soft-seconds; the first sighting only starts
 /// the clock.
-fn obuf_limit_reached(
-    info: &mut ReplicaInfo,
-    l: &crate::config::ObufLimit,
-    now_s: i64,
-) -> bool {
+fn obuf_limit_reached(info: &mut ReplicaInfo, l: &crate::config::ObufLimit, now_s: i64) -> bool {
     let used = info.pending_stream_bytes;
     let hard = l.hard_bytes > 0 && used >= l.hard_bytes;
     let mut soft = l.soft_bytes > 0 && used >= l.soft_bytes;
