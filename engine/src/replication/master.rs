@@ -402,9 +402,7 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
 /// feed: a master's own writes come here through feed_replicas, and a
 /// replica's applied master stream through replica::stream_applied.
 pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
-    if let Some(b) = srv.repl.backlog.as_mut() {
-        b.append(bytes);
-    }
+    let new_block = srv.repl.backlog.as_mut().is_some_and(|b| b.append(bytes));
     srv.repl.master_repl_offset += bytes.len() as i64;
     srv.cost.elements(bytes.len() / 256);
     let mut over_limit = Vec::new();
@@ -428,7 +426,7 @@ pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
                 let sync = srv.repl.syncs.entry(conn).or_default();
                 sync.pending.extend_from_slice(bytes);
                 info.pending_stream_bytes = sync.pending.len() as u64;
-                if !c.close_asap && obuf_limit_reached(info, &limits, now_s) {
+                if new_block && !c.close_asap && obuf_limit_reached(info, &limits, now_s) {
                     over_limit.push(conn);
                 }
             }
