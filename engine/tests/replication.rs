@@ -508,7 +508,9 @@ fn replica_output_buffer_limits_soft_then_hard() {
     let hard = |p: &Pair| {
         p.master_logs
             .iter()
-            .filter(|l| l.ends_with("scheduled to be closed ASAP for overcoming of output buffer limits."))
+            .filter(|l| {
+                l.ends_with("scheduled to be closed ASAP for overcoming of output buffer limits.")
+            })
             .count()
     };
     p.advance_ms(2_000);

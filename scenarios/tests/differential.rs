@@ -1726,3 +1726,112 @@ fn stale_replica_read_only_and_wait_replies_match_redis_7_0() {
         assert_eq!(g, w, "{:?}", argv);
     }
 }
+
+/// What a replica receives for the expire family: a connection that asks
+/// PSYNC ? -1 gets the RDB and then the stream. Redis 7.0 turns relative
+/// expires into absolute ones (EXPIRE -> PEXPIREAT, SET EX / SETEX /
+/// GETEX EX -> SET PXAT / PEXPIREAT); the stream must match byte for byte
+/// once the millisecond timestamps are masked.
+#[test]
+fn expire_propagation_matches_redis_7_0() {
+    let root = std::env::temp_dir().join(format!("redsim-expire-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("real")).expect("temp dir");
+    std::fs::create_dir_all(root.join("redsim")).expect("temp dir");
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .args([
+            "--repl-diskless-sync",
+            "no",
+            "--repl-ping-replica-period",
+            "3600",
+        ])
+        .arg("--dir")
+        .arg(root.join("real"))
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server (needs redis-server 7.0.15 on PATH)");
+    let real = RedisGuard { child, port };
+    wait_listening(port);
+    let dir_line = format!("dir {}", root.join("redsim").display());
+    let lines = [
+        "save \"\"",
+        "appendonly no",
+        "repl-diskless-sync no",
+        "repl-ping-replica-period 3600",
+        dir_line.as_str(),
+    ];
+    let config = redsim_engine::Config::from_conf_lines(&lines).expect("config");
+    let sim = redsim_scenarios::serve::spawn("127.0.0.1", 0, config).expect("redsim serve");
+    wait_listening(sim);
+    let script: &[&[&str]] = &[
+        &["SET", "k1", "v"],
+        &["EXPIRE", "k1", "100"],
+        &["SET", "k2", "v"],
+        &["PEXPIRE", "k2", "100000", "NX"],
+        &["SET", "k3", "v"],
+        &["EXPIREAT", "k3", "4000000000"],
+        &["SET", "k4", "v", "EX", "100"],
+        &["SETEX", "k5", "100", "v"],
+        &["PSETEX", "k6", "100000", "v"],
+        &["SET", "k7", "v", "EXAT", "4000000000"],
+        &["GETEX", "k1", "EX", "200"],
+        &["GETEX", "k1", "PERSIST"],
+        &["EXPIRE", "k2", "-1"],
+    ];
+    let stream = |port: u16| -> String {
+        let mut replica = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        replica
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+        let mut read_quiet = |s: &mut TcpStream| {
+            let mut out = Vec::new();
+            let mut chunk = [0u8; 16 * 1024];
+            while let Ok(n) = s.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..n]);
+            }
+            out
+        };
+        replica.write_all(b"PSYNC ? -1\r\n").expect("write");
+        let head = read_quiet(&mut replica);
+        assert!(head.starts_with(b"+FULLRESYNC"), "{}", show(&head));
+        let mut c = Conn::open(port);
+        for argv in script {
+            c.roundtrip(&resp::encode_command(argv), 1);
+        }
+        let bytes = read_quiet(&mut replica);
+        // Mask the 13-digit millisecond times the master computed.
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut out = String::new();
+        let mut digits = String::new();
+        for ch in text.chars().chain(std::iter::once('\0')) {
+            if ch.is_ascii_digit() {
+                digits.push(ch);
+                continue;
+            }
+            if digits.len() == 13 && digits.starts_with('1') {
+                out.push_str("<ms>");
+            } else {
+                out.push_str(&digits);
+            }
+            digits.clear();
+            if ch != '\0' {
+                out.push(ch);
+            }
+        }
+        out
+    };
+    let want = stream(real.port);
+    let got = stream(sim);
+    drop(real);
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(want.contains("PEXPIREAT"), "{}", want);
+    assert_eq!(got, want);
+}
