@@ -1788,7 +1788,7 @@ fn expire_propagation_matches_redis_7_0() {
         replica
             .set_read_timeout(Some(Duration::from_millis(500)))
             .expect("timeout");
-        let mut read_quiet = |s: &mut TcpStream| {
+        let read_quiet = |s: &mut TcpStream| {
             let mut out = Vec::new();
             let mut chunk = [0u8; 16 * 1024];
             while let Ok(n) = s.read(&mut chunk) {
