@@ -220,8 +220,11 @@ impl Client {
     pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
         let (multi_argv_bytes, multi_array_bytes) =
             crate::reply_buffer::multi_state_bytes(&self.mstate);
+        // getClientOutputBufferMemoryUsage: a replica's share of the
+        // replication buffer, the stream held for it during its full sync.
+        let omem = self.replica.as_ref().map_or(0, |r| r.pending_stream_bytes);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.peer,
             laddr,
@@ -241,10 +244,12 @@ impl Client {
             self.rbuf.usable_size_bytes,
             self.rbuf.peak_bytes,
             self.reply.buf.len(),
+            omem,
             // The memory model's figure for the client, plus the running
             // command's arguments and the queued MULTI commands
             // (getClientMemoryUsage counts both).
             crate::memory::client_memory_bytes(self)
+                + omem
                 + self.argv_mem as u64
                 + multi_argv_bytes
                 + multi_array_bytes,

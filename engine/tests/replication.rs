@@ -19,6 +19,8 @@ struct Pair {
     /// The replica's outbound connection id and whether the link is cut.
     link: Option<ConnId>,
     cut: bool,
+    /// The master's log messages.
+    master_logs: Vec<String>,
     client_replies: Vec<u8>,
     /// What the replica sent its own client (REPLICA_CLIENT).
     replica_client_replies: Vec<u8>,
@@ -113,6 +115,7 @@ impl Pair {
             now_us: T0,
             link: None,
             cut: false,
+            master_logs: Vec::new(),
             client_replies: Vec::new(),
             replica_client_replies: Vec::new(),
             children: Vec::new(),
@@ -192,6 +195,7 @@ impl Pair {
                             .push((self.now_us + job_us(&req), req.pid, true));
                     }
                     Output::Disk(op) => apply_disk(&mut self.files, op),
+                    Output::Log(line) => self.master_logs.push(line.message),
                     _ => {}
                 }
             }
@@ -473,4 +477,61 @@ fn publish_reaches_the_replicas_subscribers_but_not_the_aof() {
     let has = |needle: &[u8]| aof.windows(needle.len()).any(|w| w == needle);
     assert!(has(b"$3\r\nSET\r\n"), "the AOF has the SET");
     assert!(!has(b"PUBLISH"), "no PUBLISH in the AOF");
+}
+
+/// A replica whose RDB never arrives keeps waiting for it while the master
+/// holds the stream for it: past the soft limit for longer than
+/// soft-seconds, clientsCron closes it (the synchronous line); past the hard
+/// limit, the write itself schedules the close. Each drop is followed by a
+/// new full sync.
+#[test]
+fn replica_output_buffer_limits_soft_then_hard() {
+    let conf = [
+        "client-output-buffer-limit replica 64kb 8kb 2",
+        "repl-backlog-size 16kb",
+    ];
+    let mut p = Pair::new(&conf, &[]);
+    p.advance_ms(4_000);
+    p.cut = true; // the RDB of the coming sync is lost on the way
+    p.advance_ms(3_000);
+    assert_eq!(p.m("sync_full"), "1");
+    let value = "x".repeat(1000);
+    for i in 0..10 {
+        p.master_cmd(&["SET", &format!("k{}", i), &value]);
+    }
+    let soft = |p: &Pair| {
+        p.master_logs
+            .iter()
+            .filter(|l| l.ends_with(" closed for overcoming of output buffer limits."))
+            .count()
+    };
+    let hard = |p: &Pair| {
+        p.master_logs
+            .iter()
+            .filter(|l| {
+                l.ends_with("scheduled to be closed ASAP for overcoming of output buffer limits.")
+            })
+            .count()
+    };
+    p.advance_ms(2_000);
+    assert_eq!(soft(&p), 0, "the soft limit must hold for more than 2 s");
+    p.advance_ms(2_000);
+    assert_eq!(soft(&p), 1);
+    assert!(p.master_logs.iter().any(|l| l.contains("flags=S")));
+    // The replica comes back for a new full sync, whose RDB is lost too;
+    // 70 KB of writes cross the 64 KB hard limit at once.
+    p.cut = false;
+    p.advance_ms(1_500);
+    assert_eq!(p.m("sync_full"), "2");
+    p.cut = true;
+    p.advance_ms(6_000);
+    for i in 0..70 {
+        p.master_cmd(&["SET", &format!("k{}", i), &value]);
+    }
+    assert_eq!(hard(&p), 1);
+    assert_eq!(soft(&p), 1);
+    p.cut = false;
+    p.advance_ms(10_000);
+    assert_eq!(p.r("master_link_status"), "up");
+    assert_eq!(p.m("sync_full"), "3");
 }

@@ -52,6 +52,22 @@ pub const BUILTINS: &[Builtin] = &[
         name: "sentinel-restart",
         toml: include_str!("../specs/sentinel-restart.toml"),
     },
+    Builtin {
+        name: "psync2-failover",
+        toml: include_str!("../specs/psync2-failover.toml"),
+    },
+    Builtin {
+        name: "chained-replicas",
+        toml: include_str!("../specs/chained-replicas.toml"),
+    },
+    Builtin {
+        name: "expire-replica-lag",
+        toml: include_str!("../specs/expire-replica-lag.toml"),
+    },
+    Builtin {
+        name: "output-buffer-overflow",
+        toml: include_str!("../specs/output-buffer-overflow.toml"),
+    },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

@@ -1441,3 +1441,397 @@ fn differential_pubsub_against_redis_7_0() {
         tally.cases
     );
 }
+
+// ---- PSYNC2 after a failover: three real redis-server processes and three
+// redsim serve engines go through the same SLAVEOF sequence, and every
+// node's sync counters and replication ids must tell the same story. ----
+
+/// One command on a fresh connection, the reply as text.
+fn command(port: u16, args: &[&str]) -> String {
+    let mut c = Conn::open(port);
+    let bytes = resp::encode_command(args);
+    let reply = c.roundtrip(&bytes, 1);
+    match resp::parse_reply(&reply) {
+        Ok(Some((Value::Simple(s), _))) | Ok(Some((Value::Error(s), _))) => s,
+        Ok(Some((Value::Bulk(b), _))) => String::from_utf8_lossy(&b).into_owned(),
+        other => format!("{:?}", other),
+    }
+}
+
+fn info_replication(port: u16) -> std::collections::BTreeMap<String, String> {
+    let text = command(port, &["INFO", "everything"]);
+    text.lines()
+        .filter_map(|l| l.trim_end().split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Waits until every replica in `replicas` is linked to `master` and has
+/// applied its whole stream.
+fn wait_synced(master: u16, replicas: &[u16]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = info_replication(master);
+        let done = replicas.iter().all(|&r| {
+            let i = info_replication(r);
+            i["master_link_status"] == "up"
+                && i["master_port"] == master.to_string()
+                && i["master_repl_offset"] == m["master_repl_offset"]
+        });
+        if done {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replicas {:?} of {} not in sync after 20 s",
+            replicas,
+            master
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const PSYNC2_FIELDS: &[&str] = &[
+    "role",
+    "sync_full",
+    "sync_partial_ok",
+    "sync_partial_err",
+    "master_repl_offset",
+    "second_repl_offset",
+];
+
+/// The sequence on nodes [a, b, c]; returns, after each phase, every node's
+/// PSYNC2_FIELDS plus its ids named by the phase they were born in.
+fn psync2_sequence(ports: [u16; 3]) -> Vec<String> {
+    let [a, b, c] = ports;
+    let mut ids: Vec<String> = Vec::new();
+    let mut snapshots = Vec::new();
+    let mut snapshot = |phase: &str| {
+        for (name, port) in [("a", a), ("b", b), ("c", c)] {
+            let i = info_replication(port);
+            let mut line = format!("{} {}:", phase, name);
+            for f in PSYNC2_FIELDS {
+                line.push_str(&format!(" {}={}", f, i[*f]));
+            }
+            for f in ["master_replid", "master_replid2"] {
+                let id = &i[f];
+                let n = match ids.iter().position(|x| x == id) {
+                    Some(n) => n,
+                    None => {
+                        ids.push(id.clone());
+                        ids.len() - 1
+                    }
+                };
+                let label = if id.bytes().all(|x| x == b'0') {
+                    "zero".to_string()
+                } else {
+                    format!("id{}", n)
+                };
+                line.push_str(&format!(" {}={}", f, label));
+            }
+            snapshots.push(line);
+        }
+    };
+    let host = "127.0.0.1";
+    assert_eq!(command(b, &["REPLICAOF", host, &a.to_string()]), "OK");
+    assert_eq!(command(c, &["REPLICAOF", host, &a.to_string()]), "OK");
+    // Writes wait for both links: a write before the backlog exists is in
+    // nobody's offset, so racing the attach would make offsets timing-bound.
+    wait_synced(a, &[b, c]);
+    for i in 0..100 {
+        command(a, &["SET", &format!("k{}", i), &format!("v{}", i)]);
+    }
+    wait_synced(a, &[b, c]);
+    snapshot("attach");
+    // Failover 1: b is promoted; c and the old master a follow it. Both
+    // continue partially: a asks with its own id at its own offset.
+    assert_eq!(command(b, &["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(command(c, &["REPLICAOF", host, &b.to_string()]), "OK");
+    assert_eq!(command(a, &["REPLICAOF", host, &b.to_string()]), "OK");
+    command(b, &["SET", "after-failover-1", "x"]);
+    wait_synced(b, &[a, c]);
+    snapshot("failover1");
+    // Failover 2: c is promoted, but b takes one more write first (and a
+    // gets it): both are past c's second_repl_offset and resync fully.
+    assert_eq!(command(c, &["REPLICAOF", "NO", "ONE"]), "OK");
+    command(b, &["SET", "diverged", "1"]);
+    wait_synced(b, &[a]);
+    assert_eq!(command(a, &["REPLICAOF", host, &c.to_string()]), "OK");
+    assert_eq!(command(b, &["REPLICAOF", host, &c.to_string()]), "OK");
+    command(c, &["SET", "after-failover-2", "y"]);
+    wait_synced(c, &[a, b]);
+    snapshot("failover2");
+    snapshots
+}
+
+/// The same settings for both sides: an immediate diskless sync, and no
+/// master PING in the stream, so offsets are byte-exact on both sides.
+const PSYNC2_CONF: &[(&str, &str)] = &[
+    ("save", ""),
+    ("appendonly", "no"),
+    ("repl-diskless-sync-delay", "0"),
+    ("repl-ping-replica-period", "3600"),
+];
+
+#[test]
+fn psync2_failover_counters_match_redis_7_0() {
+    // Every process gets an empty dir of its own: a replica writes the RDB
+    // it receives there, and a shared one would be loaded by the next start.
+    let root = std::env::temp_dir().join(format!("redsim-psync2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = |name: String| {
+        let d = root.join(name);
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
+    };
+    let mut real = Vec::new();
+    for i in 0..3 {
+        let port = free_port();
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+        for (k, v) in PSYNC2_CONF {
+            cmd.arg(format!("--{}", k)).arg(v);
+        }
+        let child = cmd
+            .arg("--dir")
+            .arg(dir(format!("real{}", i)))
+            .current_dir(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server (needs redis-server 7.0.15 on PATH)");
+        real.push(RedisGuard { child, port });
+        wait_listening(port);
+    }
+    let mut sim = Vec::new();
+    for i in 0..3 {
+        let mut lines: Vec<String> = PSYNC2_CONF
+            .iter()
+            .map(|(k, v)| format!("{} \"{}\"", k, v))
+            .collect();
+        lines.push(format!("dir {}", dir(format!("redsim{}", i)).display()));
+        let lines: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+        let config = redsim_engine::Config::from_conf_lines(&lines).expect("config");
+        let port = redsim_scenarios::serve::spawn("127.0.0.1", 0, config).expect("redsim serve");
+        wait_listening(port);
+        sim.push(port);
+    }
+    let want = psync2_sequence([real[0].port, real[1].port, real[2].port]);
+    let got = psync2_sequence([sim[0], sim[1], sim[2]]);
+    for (w, g) in want.iter().zip(&got) {
+        eprintln!("redis  {}\nredsim {}", w, g);
+    }
+    drop(real);
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(got, want);
+    // The story itself, so the test also says what Redis does.
+    let joined = want.join("\n");
+    assert!(joined
+        .contains("failover1 b: role=master sync_full=0 sync_partial_ok=2 sync_partial_err=0"));
+    assert!(joined
+        .contains("failover2 c: role=master sync_full=2 sync_partial_ok=0 sync_partial_err=2"));
+}
+
+/// A replica whose master is unreachable, with replica-serve-stale-data no
+/// and replica-read-only yes, then each switched: the replies (MASTERDOWN,
+/// READONLY, WAIT on a replica, and WAIT on a master with no replica)
+/// must be Redis's, byte for byte.
+#[test]
+fn stale_replica_read_only_and_wait_replies_match_redis_7_0() {
+    let root = std::env::temp_dir().join(format!("redsim-stale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let nowhere = free_port().to_string();
+    let conf: Vec<(&str, &str)> = vec![
+        ("save", ""),
+        ("appendonly", "no"),
+        ("replicaof", "127.0.0.1 NOWHERE"),
+        ("replica-serve-stale-data", "no"),
+    ];
+    let real_dir = root.join("real");
+    std::fs::create_dir_all(&real_dir).expect("temp dir");
+    let port = free_port();
+    let mut cmd = Command::new("redis-server");
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+    for (k, v) in &conf {
+        cmd.arg(format!("--{}", k));
+        for word in v.replace("NOWHERE", &nowhere).split(' ') {
+            cmd.arg(word);
+        }
+    }
+    let child = cmd
+        .arg("--dir")
+        .arg(&real_dir)
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server (needs redis-server 7.0.15 on PATH)");
+    let real = RedisGuard { child, port };
+    wait_listening(port);
+    let sim_dir = root.join("redsim");
+    std::fs::create_dir_all(&sim_dir).expect("temp dir");
+    let mut lines: Vec<String> = conf
+        .iter()
+        .map(|(k, v)| match *k {
+            "replicaof" => format!("{} {}", k, v.replace("NOWHERE", &nowhere)),
+            _ => format!("{} \"{}\"", k, v),
+        })
+        .collect();
+    lines.push(format!("dir {}", sim_dir.display()));
+    let lines: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+    let config = redsim_engine::Config::from_conf_lines(&lines).expect("config");
+    let sim = redsim_scenarios::serve::spawn("127.0.0.1", 0, config).expect("redsim serve");
+    wait_listening(sim);
+    let script: &[&[&str]] = &[
+        &["PING"],
+        &["GET", "k"],
+        &["SET", "k", "v"],
+        &["WAIT", "1", "100"],
+        &["DBSIZE"],
+        &["ROLE"],
+        &["CONFIG", "SET", "replica-serve-stale-data", "yes"],
+        &["PING"],
+        &["GET", "k"],
+        &["SET", "k", "v"],
+        &["WAIT", "1", "100"],
+        &["CONFIG", "SET", "replica-read-only", "no"],
+        &["SET", "k", "v"],
+        &["GET", "k"],
+        &["REPLICAOF", "NO", "ONE"],
+        &["WAIT", "1", "200"],
+        &["WAIT", "0", "0"],
+        &["WAIT", "1", "-1"],
+    ];
+    let run = |port: u16| -> Vec<String> {
+        let mut c = Conn::open(port);
+        script
+            .iter()
+            .map(|argv| {
+                let reply = c.roundtrip(&resp::encode_command(argv), 1);
+                let shown = show(&reply);
+                // ROLE's connect state and offset depend on timing only.
+                if argv[0] == "ROLE" {
+                    shown.split("\\r\\n").take(4).collect::<Vec<_>>().join("|")
+                } else {
+                    shown
+                }
+            })
+            .collect()
+    };
+    let want = run(real.port);
+    let got = run(sim);
+    drop(real);
+    let _ = std::fs::remove_dir_all(&root);
+    for ((argv, w), g) in script.iter().zip(&want).zip(&got) {
+        assert_eq!(g, w, "{:?}", argv);
+    }
+}
+
+/// What a replica receives for the expire family: a connection that asks
+/// PSYNC ? -1 gets the RDB and then the stream. Redis 7.0 turns relative
+/// expires into absolute ones (EXPIRE -> PEXPIREAT, SET EX / SETEX /
+/// GETEX EX -> SET PXAT / PEXPIREAT); the stream must match byte for byte
+/// once the millisecond timestamps are masked.
+#[test]
+fn expire_propagation_matches_redis_7_0() {
+    let root = std::env::temp_dir().join(format!("redsim-expire-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("real")).expect("temp dir");
+    std::fs::create_dir_all(root.join("redsim")).expect("temp dir");
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .args([
+            "--repl-diskless-sync",
+            "no",
+            "--repl-ping-replica-period",
+            "3600",
+        ])
+        .arg("--dir")
+        .arg(root.join("real"))
+        .current_dir(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn redis-server (needs redis-server 7.0.15 on PATH)");
+    let real = RedisGuard { child, port };
+    wait_listening(port);
+    let dir_line = format!("dir {}", root.join("redsim").display());
+    let lines = [
+        "save \"\"",
+        "appendonly no",
+        "repl-diskless-sync no",
+        "repl-ping-replica-period 3600",
+        dir_line.as_str(),
+    ];
+    let config = redsim_engine::Config::from_conf_lines(&lines).expect("config");
+    let sim = redsim_scenarios::serve::spawn("127.0.0.1", 0, config).expect("redsim serve");
+    wait_listening(sim);
+    let script: &[&[&str]] = &[
+        &["SET", "k1", "v"],
+        &["EXPIRE", "k1", "100"],
+        &["SET", "k2", "v"],
+        &["PEXPIRE", "k2", "100000", "NX"],
+        &["SET", "k3", "v"],
+        &["EXPIREAT", "k3", "4000000000"],
+        &["SET", "k4", "v", "EX", "100"],
+        &["SETEX", "k5", "100", "v"],
+        &["PSETEX", "k6", "100000", "v"],
+        &["SET", "k7", "v", "EXAT", "4000000000"],
+        &["GETEX", "k1", "EX", "200"],
+        &["GETEX", "k1", "PERSIST"],
+        &["EXPIRE", "k2", "-1"],
+    ];
+    let stream = |port: u16| -> String {
+        let mut replica = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        replica
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+        let read_quiet = |s: &mut TcpStream| {
+            let mut out = Vec::new();
+            let mut chunk = [0u8; 16 * 1024];
+            while let Ok(n) = s.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..n]);
+            }
+            out
+        };
+        replica.write_all(b"PSYNC ? -1\r\n").expect("write");
+        let head = read_quiet(&mut replica);
+        assert!(head.starts_with(b"+FULLRESYNC"), "{}", show(&head));
+        let mut c = Conn::open(port);
+        for argv in script {
+            c.roundtrip(&resp::encode_command(argv), 1);
+        }
+        let bytes = read_quiet(&mut replica);
+        // Mask the 13-digit millisecond times the master computed.
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut out = String::new();
+        let mut digits = String::new();
+        for ch in text.chars().chain(std::iter::once('\0')) {
+            if ch.is_ascii_digit() {
+                digits.push(ch);
+                continue;
+            }
+            if digits.len() == 13 && digits.starts_with('1') {
+                out.push_str("<ms>");
+            } else {
+                out.push_str(&digits);
+            }
+            digits.clear();
+            if ch != '\0' {
+                out.push(ch);
+            }
+        }
+        out
+    };
+    let want = stream(real.port);
+    let got = stream(sim);
+    drop(real);
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(want.contains("PEXPIREAT"), "{}", want);
+    assert_eq!(got, want);
+}

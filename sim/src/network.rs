@@ -17,6 +17,12 @@ use rand_chacha::ChaCha8Rng;
 use redsim_engine::ConnId;
 
 pub const DEFAULT_LATENCY_US: u64 = 200;
+/// What a socket's kernel buffers hold for a sender (Linux's tcp_wmem
+/// maximum, 4 MiB): a process that closes a connection loses what it had
+/// written beyond this, since it never left its own buffers.
+pub const SOCKET_SEND_BUFFER_BYTES: u64 = 4 * 1024 * 1024;
+/// Writes larger than this travel between machines as several segments.
+pub const SEGMENT_BYTES: usize = 1024 * 1024;
 /// 1 Gbit/s.
 pub const DEFAULT_BANDWIDTH_BYTES_PER_S: u64 = 125_000_000;
 
@@ -131,16 +137,62 @@ impl Network {
 
     /// When `bytes` sent now from `from` to `to` arrive, ignoring the
     /// connection's order (the caller applies that). Occupies the link.
-    pub fn transmit(&mut self, from: usize, to: usize, bytes: usize, now_us: u64) -> u64 {
+    pub fn transmit(&mut self, from: usize, to: usize, bytes: usize, now_us: u64) -> (u64, u64) {
         if from == to {
-            return now_us + 1;
+            return (now_us, now_us + 1);
         }
         let link = self.link(from, to);
         let wire_us = (bytes as u64 * 1_000_000).div_ceil(link.bandwidth_bytes_per_s);
         let leave_us = now_us.max(link.free_at_us) + wire_us;
         link.free_at_us = leave_us;
         let latency_us = link.latency_us;
-        leave_us + latency_us + self.jitter_us(latency_us)
+        (leave_us, leave_us + latency_us + self.jitter_us(latency_us))
+    }
+
+    /// A sender closed its end: of the bytes queued on the link, those that
+    /// would leave later than one full send buffer from now were still in
+    /// the process's own buffers, and go with it. Returns (how many bytes
+    /// of `segments` to keep from the back, trimmed, and the new arrival of
+    /// the link was its tail). Returns the bytes dropped.
+    pub(crate) fn drop_unsent(
+        &mut self,
+        from: usize,
+        to: usize,
+        segments: &mut VecDeque<Segment>,
+        now_us: u64,
+    ) -> u64 {
+        if from == to {
+            return 0;
+        }
+        let link = self.link(from, to);
+        let bw = link.bandwidth_bytes_per_s;
+        let horizon_us = now_us + (SOCKET_SEND_BUFFER_BYTES * 1_000_000).div_ceil(bw);
+        let mut dropped = 0u64;
+        let tail_leave_us = segments.back().map(|s| s.leave_us);
+        while let Some(seg) = segments.back_mut() {
+            if seg.leave_us <= horizon_us {
+                break;
+            }
+            let Payload::Data(bytes) = &mut seg.payload else {
+                break;
+            };
+            let late = ((seg.leave_us - horizon_us) * bw / 1_000_000) as usize;
+            if late >= bytes.len() {
+                dropped += bytes.len() as u64;
+                segments.pop_back();
+                continue;
+            }
+            dropped += late as u64;
+            bytes.truncate(bytes.len() - late);
+            seg.at_us -= seg.leave_us - horizon_us;
+            seg.leave_us = horizon_us;
+            break;
+        }
+        if dropped > 0 && tail_leave_us == Some(link.free_at_us) {
+            let wire_us = dropped * 1_000_000 / bw;
+            link.free_at_us = link.free_at_us.saturating_sub(wire_us).max(now_us);
+        }
+        dropped
     }
 }
 
@@ -154,6 +206,8 @@ pub(crate) enum Payload {
 
 #[derive(Debug)]
 pub(crate) struct Segment {
+    /// When its last byte left the sender.
+    pub leave_us: u64,
     pub at_us: u64,
     pub payload: Payload,
 }
@@ -400,17 +454,35 @@ impl World {
                 return;
             }
         }
+        let (a, b) = (c.ends[from].machine, c.ends[to].machine);
+        if let Payload::Data(bytes) = &payload {
+            if a != b && bytes.len() > SEGMENT_BYTES {
+                // A large write (an RDB) reaches the peer piece by piece as it
+                // crosses the wire, not all at once when its last byte lands.
+                let Payload::Data(bytes) = payload else {
+                    unreachable!("matched above")
+                };
+                for chunk in bytes.chunks(SEGMENT_BYTES) {
+                    self.conn_send(id, from, Payload::Data(chunk.to_vec()));
+                }
+                return;
+            }
+        }
         let bytes = match &payload {
             Payload::Data(b) => b.len(),
             Payload::Fin => 0,
         };
-        let arrive_us = self
-            .net
-            .transmit(c.ends[from].machine, c.ends[to].machine, bytes, now);
+        let (leave_us, arrive_us) =
+            self.net
+                .transmit(c.ends[from].machine, c.ends[to].machine, bytes, now);
         let stream = &mut c.streams[from];
         let at_us = arrive_us.max(stream.last_at_us);
         stream.last_at_us = at_us;
-        stream.segments.push_back(Segment { at_us, payload });
+        stream.segments.push_back(Segment {
+            leave_us,
+            at_us,
+            payload,
+        });
         if !stream.armed {
             stream.armed = true;
             self.schedule(
@@ -586,6 +658,29 @@ impl World {
         if !c.ends[1 - end].open {
             self.conns.remove(&id);
             return;
+        }
+        let (from, to) = (c.ends[end].machine, c.ends[1 - end].machine);
+        let stream = &mut c.streams[end];
+        let dropped = self.net.drop_unsent(from, to, &mut stream.segments, now);
+        if dropped > 0 {
+            stream.last_at_us = stream.segments.back().map_or(now, |s| s.at_us);
+            let front_us = stream.segments.front().map(|s| s.at_us);
+            self.trace.record(
+                now,
+                &self.hosts[h].name,
+                "unsent-dropped",
+                format_args!("conn={} bytes={}", id, dropped),
+            );
+            // A cut segment arrives earlier than the delivery already scheduled.
+            if let Some(at_us) = front_us {
+                self.schedule(
+                    at_us,
+                    Ev::StreamDue {
+                        conn: id,
+                        dir: end as u8,
+                    },
+                );
+            }
         }
         self.conn_send(id, end, Payload::Fin);
     }

@@ -209,6 +209,22 @@ pub fn background_save_done(
         srv.rdb.last_cow_size = cow_bytes;
     }
     if socket {
+        if ok {
+            // rdbPipeReadHandler reached the end of the child's pipe.
+            let up = srv.repl.child.as_ref().map_or(0, |c| {
+                c.targets
+                    .iter()
+                    .filter(|t| srv.clients.contains_key(t))
+                    .count()
+            });
+            srv.log(
+                LogLevel::Warning,
+                format!(
+                    "Diskless rdb transfer, done reading from pipe, {} replicas still up.",
+                    up
+                ),
+            );
+        }
         socket_done(srv, status);
     } else {
         disk_done(srv, child, status);

@@ -39,8 +39,11 @@ impl Backlog {
             .min((self.size_bytes / 16).max(MIN_BLOCK_BYTES))
     }
 
-    /// Appends stream bytes (feedReplicationBuffer), then trims.
-    pub fn append(&mut self, mut data: &[u8]) {
+    /// Appends stream bytes (feedReplicationBuffer), then trims. Returns
+    /// whether a new block was started (Redis checks replicas' output
+    /// buffer limits only then).
+    pub fn append(&mut self, mut data: &[u8]) -> bool {
+        let mut added = false;
         self.histlen += data.len();
         while !data.is_empty() {
             let room = match (self.blocks.back(), self.capacities.back()) {
@@ -51,6 +54,7 @@ impl Backlog {
                 let cap = self.block_size_for(data.len());
                 self.blocks.push_back(Vec::with_capacity(cap.min(1 << 20)));
                 self.capacities.push_back(cap);
+                added = true;
                 continue;
             }
             let n = room.min(data.len());
@@ -61,6 +65,7 @@ impl Backlog {
             data = &data[n..];
         }
         self.trim();
+        added
     }
 
     /// incrementalTrimReplicationBacklog: drop whole blocks from the front

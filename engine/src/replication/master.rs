@@ -127,17 +127,16 @@ fn sync_generic(ctx: &mut Ctx, psync: bool) {
             LogLevel::Notice,
             "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC".into(),
         );
-    } else if diskless {
+    } else if diskless && ctx.srv.config.hot.repl_diskless_sync_delay_s > 0 {
+        // The child starts in replicationCron, once more replicas may have come.
         ctx.srv.log(
             LogLevel::Notice,
             "Delay next BGSAVE for diskless SYNC".into(),
         );
     } else if crate::child::has_active_child(ctx.srv) {
         ctx.srv.log(LogLevel::Notice, "No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed".into());
-    }
-    // A disk-based sync starts at once; diskless waits for replicationCron.
-    if !diskless && !crate::child::has_active_child(ctx.srv) {
-        start_child_for_replication(ctx.srv, false);
+    } else {
+        start_child_for_replication(ctx.srv, diskless);
     }
 }
 
@@ -328,7 +327,7 @@ pub fn rdb_child_done(srv: &mut Server, ok: bool) {
         } else if child.diskless {
             srv.log(
                 LogLevel::Notice,
-                format!("Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming", name),
+                format!("Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming", name),
             );
             if let Some(s) = srv.repl.syncs.get_mut(conn) {
                 s.rdb_transmitted = true;
@@ -403,18 +402,12 @@ pub fn feed_replicas(srv: &mut Server, db: i64, argv: &[Vec<u8>]) {
 /// feed: a master's own writes come here through feed_replicas, and a
 /// replica's applied master stream through replica::stream_applied.
 pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
-    if let Some(b) = srv.repl.backlog.as_mut() {
-        b.append(bytes);
-    }
+    let new_block = srv.repl.backlog.as_mut().is_some_and(|b| b.append(bytes));
     srv.repl.master_repl_offset += bytes.len() as i64;
     srv.cost.elements(bytes.len() / 256);
     let mut over_limit = Vec::new();
-    let hard = srv
-        .config
-        .hot
-        .obuf_replica
-        .hard_bytes
-        .max(srv.config.hot.repl_backlog_size_bytes as u64);
+    let now_s = srv.unixtime();
+    let limits = obuf_limits(srv);
     // Walk the clients in place (no list of replica ids per command).
     for c in srv
         .clients
@@ -433,40 +426,126 @@ pub fn feed_stream(srv: &mut Server, bytes: &[u8]) {
                 let sync = srv.repl.syncs.entry(conn).or_default();
                 sync.pending.extend_from_slice(bytes);
                 info.pending_stream_bytes = sync.pending.len() as u64;
-                if srv.config.hot.obuf_replica.hard_bytes > 0 && sync.pending.len() as u64 >= hard {
+                if new_block && !c.close_asap && obuf_limit_reached(info, &limits, now_s) {
                     over_limit.push(conn);
                 }
             }
         }
     }
     for conn in over_limit {
-        let name = srv
-            .clients
-            .get(&conn)
-            .map(|c| c.info_line(srv.mstime(), ""))
-            .unwrap_or_default();
-        srv.log(
-            LogLevel::Warning,
-            format!(
-                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                name
-            ),
-        );
-        srv.close_connection(conn);
+        close_over_limit(srv, conn, true);
+    }
+}
+
+/// The replica class's limits as checkClientOutputBufferLimits applies
+/// them: a hard limit below repl-backlog-size counts as repl-backlog-size.
+fn obuf_limits(srv: &Server) -> crate::config::ObufLimit {
+    let mut l = srv.config.hot.obuf_replica;
+    let backlog = srv.config.hot.repl_backlog_size_bytes as u64;
+    if l.hard_bytes > 0 && l.hard_bytes < backlog {
+        l.hard_bytes = backlog;
+    }
+    l
+}
+
+/// checkClientOutputBufferLimits for a replica. Its output buffer is the
+/// stream held for it while it waits for or receives its RDB (an online
+/// replica's output is handed to its connection at once). The soft limit
+/// must hold for more than soft-seconds; the first sighting only starts
+/// the clock.
+fn obuf_limit_reached(info: &mut ReplicaInfo, l: &crate::config::ObufLimit, now_s: i64) -> bool {
+    let used = info.pending_stream_bytes;
+    let hard = l.hard_bytes > 0 && used >= l.hard_bytes;
+    let mut soft = l.soft_bytes > 0 && used >= l.soft_bytes;
+    if soft {
+        if info.obuf_soft_limit_reached_s == 0 {
+            info.obuf_soft_limit_reached_s = now_s;
+            soft = false;
+        } else if now_s - info.obuf_soft_limit_reached_s <= l.soft_seconds {
+            soft = false;
+        }
+    } else {
+        info.obuf_soft_limit_reached_s = 0;
+    }
+    hard || soft
+}
+
+/// closeClientOnOutputBufferLimitReached: from the write path the client
+/// is freed asynchronously (freeClientAsync), from clientsCron at once;
+/// each has its own log line.
+fn close_over_limit(srv: &mut Server, conn: ConnId, async_free: bool) {
+    let now_ms = srv.mstime();
+    let Some(c) = srv.clients.get_mut(&conn) else {
+        return;
+    };
+    if async_free {
+        c.close_asap = true;
+    }
+    let name = c.info_line(now_ms, "");
+    let held = c.replica.as_ref().map_or(0, |r| r.pending_stream_bytes);
+    let line = if async_free {
+        format!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            name
+        )
+    } else {
+        format!(
+            "Client {} closed for overcoming of output buffer limits.",
+            name
+        )
+    };
+    srv.log(LogLevel::Warning, line);
+    srv.event("replica_obuf_limit", format!("{} bytes", held));
+    srv.close_connection(conn);
+}
+
+/// clientsCron's closeClientOnOutputBufferLimitReached(c, 0) for replicas:
+/// a soft limit that has held long enough closes even with no new writes.
+fn check_obuf_limits_cron(srv: &mut Server, replicas: &[ConnId]) {
+    let now_s = srv.unixtime();
+    let limits = obuf_limits(srv);
+    let mut over = Vec::new();
+    for conn in replicas {
+        let Some(c) = srv.clients.get_mut(conn) else {
+            continue;
+        };
+        if c.close_asap {
+            continue;
+        }
+        let Some(info) = c.replica.as_mut() else {
+            continue;
+        };
+        if obuf_limit_reached(info, &limits, now_s) {
+            over.push(*conn);
+        }
+    }
+    for conn in over {
+        close_over_limit(srv, conn, false);
     }
 }
 
 /// freeClient for a replica: forget its sync state, refresh the count.
 pub fn replica_freed(srv: &mut Server, client: &Client) {
     srv.repl.syncs.remove(&client.conn);
+    let mut last_dropped = false;
     if let Some(child) = srv.repl.child.as_mut() {
+        let had = child.targets.len();
         child.targets.retain(|c| *c != client.conn);
+        last_dropped = child.diskless && had > 0 && child.targets.is_empty();
     }
     srv.log(
         LogLevel::Notice,
         format!("Connection with replica {} lost.", replica_name(client)),
     );
     srv.event("replica_lost", format!("replica {}", replica_name(client)));
+    if last_dropped && srv.rdb.child_type == Some(crate::rdb::bgsave::RdbChildType::Socket) {
+        // rdbPipeReadHandler: nobody is left to read what the child writes.
+        srv.log(
+            LogLevel::Warning,
+            "Diskless rdb transfer, last replica dropped, killing fork child.".into(),
+        );
+        crate::child::kill_rdb_child(srv);
+    }
     kill_unneeded_rdb_child(srv, client);
     if replica_conns(srv).is_empty() {
         srv.repl.no_slaves_since_s = srv.unixtime();
@@ -737,6 +816,7 @@ pub fn cron(srv: &mut Server) {
             }
         }
     }
+    check_obuf_limits_cron(srv, &replicas);
     disconnect_timedout_replicas(srv, &replicas);
     expire_backlog(srv);
     start_child_if_due(srv);

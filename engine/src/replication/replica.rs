@@ -335,7 +335,6 @@ fn psync_reply(srv: &mut Server, reply: Value) {
                 LogLevel::Notice,
                 format!("Full resync from master: {}:{}", words[1], offset),
             );
-            srv.repl.cached_master = None;
             let l = link(srv);
             l.master_replid = words[1].to_string();
             l.initial_offset = offset;
@@ -501,15 +500,16 @@ fn load_payload(srv: &mut Server, payload: &[u8], rest: Vec<u8>) {
         .is_some_and(|t| t.eof_mark.is_some());
     crate::aof::stop_for_full_sync(srv);
     kill_rdb_child_before_load(srv);
+    // replicationAttachToNewMaster: sub-replicas resync, the old history goes.
+    discard_cached_master(srv);
+    disconnect_sub_replicas(srv);
+    srv.repl.backlog = None;
     srv.log(
         LogLevel::Notice,
         "MASTER <-> REPLICA sync: Flushing old data".into(),
     );
     let lazy = srv.config.bool("replica-lazy-flush");
     srv.empty_data_lazy(None, lazy);
-    // replicationAttachToNewMaster: sub-replicas resync, the old history goes.
-    disconnect_sub_replicas(srv);
-    srv.repl.backlog = None;
     srv.log(
         LogLevel::Notice,
         "MASTER <-> REPLICA sync: Loading DB in memory".into(),
@@ -747,18 +747,41 @@ pub fn replicaof_command(ctx: &mut Ctx) {
     ctx.reply().ok();
 }
 
+/// replicationDiscardCachedMaster.
+fn discard_cached_master(srv: &mut Server) {
+    if srv.repl.cached_master.take().is_some() {
+        srv.log(
+            LogLevel::Notice,
+            "Discarding previously cached master state.".into(),
+        );
+    }
+}
+
+/// freeClient(server.master) with masterhost already cleared:
+/// replicationCacheMaster without the reconnect.
+fn cache_and_drop_master_client(srv: &mut Server) {
+    let Some(conn) = master_client(srv).map(|c| c.conn) else {
+        return;
+    };
+    srv.log(LogLevel::Notice, "Connection with master lost.".into());
+    srv.log(
+        LogLevel::Notice,
+        "Caching the disconnected master state.".into(),
+    );
+    let reploff = link(srv).reploff;
+    srv.repl.cached_master = Some((srv.repl.replid.clone(), reploff));
+    if let Some(c) = srv.clients.remove(&conn) {
+        srv.client_fds.remove(&c.fd);
+    }
+    srv.outputs.push_back(Output::Close { conn });
+}
+
 /// replicationSetMaster.
 pub fn set_master(srv: &mut Server, host: String, port: u16) {
     let was_master = srv.repl.master.is_none();
-    if let Some(conn) = master_client(srv).map(|c| c.conn) {
-        // replicationCacheMaster without the reconnect freeClient would do:
-        // the new master is dialled below.
-        let reploff = link(srv).reploff;
-        srv.repl.cached_master = Some((srv.repl.replid.clone(), reploff));
-        if let Some(c) = srv.clients.remove(&conn) {
-            srv.client_fds.remove(&c.fd);
-        }
-        srv.outputs.push_back(Output::Close { conn });
+    if master_client(srv).is_some() {
+        // The new master is dialled below.
+        cache_and_drop_master_client(srv);
     } else if srv.repl.master.is_some() {
         cancel_handshake(srv, true);
     }
@@ -776,7 +799,9 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
         }
     }
     if was_master {
+        discard_cached_master(srv);
         // replicationCacheMasterUsingMyself: PSYNC the new master with our own history.
+        srv.log(LogLevel::Notice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.".into());
         srv.repl.cached_master = Some((srv.repl.replid.clone(), srv.repl.master_repl_offset));
     }
     srv.log(
@@ -789,16 +814,13 @@ pub fn set_master(srv: &mut Server, host: String, port: u16) {
 
 /// replicationUnsetMaster: promotion.
 pub fn unset_master(srv: &mut Server) {
-    if let Some(conn) = master_client(srv).map(|c| c.conn) {
-        if let Some(c) = srv.clients.remove(&conn) {
-            srv.client_fds.remove(&c.fd);
-        }
-        srv.outputs.push_back(Output::Close { conn });
-    } else if srv.repl.master.is_some() {
+    let connected = master_client(srv).is_some();
+    cache_and_drop_master_client(srv);
+    discard_cached_master(srv);
+    if !connected && srv.repl.master.is_some() {
         cancel_handshake(srv, true);
     }
     srv.repl.master = None;
-    srv.repl.cached_master = None;
     super::shift_replication_id(srv);
     disconnect_sub_replicas(srv);
     srv.repl.slaveseldb = -1;
