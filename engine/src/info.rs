@@ -74,8 +74,17 @@ fn clients_section(srv: &Server) -> Fields {
     f(&mut v, "connected_clients", normal);
     f(&mut v, "cluster_connections", 0);
     f(&mut v, "maxclients", srv.config.int("maxclients"));
-    f(&mut v, "client_recent_max_input_buffer", 20480);
-    f(&mut v, "client_recent_max_output_buffer", 0);
+    let peaks = &srv.reply_buffer;
+    f(
+        &mut v,
+        "client_recent_max_input_buffer",
+        peaks.peak_mem_input.iter().max().copied().unwrap_or(0),
+    );
+    f(
+        &mut v,
+        "client_recent_max_output_buffer",
+        peaks.peak_mem_output.iter().max().copied().unwrap_or(0),
+    );
     f(&mut v, "blocked_clients", blocked);
     f(&mut v, "tracking_clients", 0);
     f(&mut v, "clients_in_timeout_table", blocked);

@@ -216,13 +216,17 @@ impl Client {
         }
     }
 
+    /// getClientOutputBufferMemoryUsage: a replica's share of the
+    /// replication buffer, the stream held for it during its full sync.
+    pub fn output_buffer_bytes(&self) -> u64 {
+        self.replica.as_ref().map_or(0, |r| r.pending_stream_bytes)
+    }
+
     /// One CLIENT LIST line (without the trailing newline), fields in Redis 7.0's order.
     pub fn info_line(&self, now_ms: i64, laddr: &str) -> String {
         let (multi_argv_bytes, multi_array_bytes) =
             crate::reply_buffer::multi_state_bytes(&self.mstate);
-        // getClientOutputBufferMemoryUsage: a replica's share of the
-        // replication buffer, the stream held for it during its full sync.
-        let omem = self.replica.as_ref().map_or(0, |r| r.pending_stream_bytes);
+        let omem = self.output_buffer_bytes();
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,

@@ -52,7 +52,15 @@ pub struct ReplyBufferCron {
     pub resizing_enabled: bool,
     /// server.clients as clientsCron rotates it (tail to head).
     pub order: std::collections::VecDeque<crate::ConnId>,
+    /// ClientsPeakMemInput / ClientsPeakMemOutput: the largest client
+    /// input and output buffers clientsCron saw, one slot per second of
+    /// the last CLIENTS_PEAK_MEM_USAGE_SLOTS (INFO client_recent_max_*).
+    pub peak_mem_input: [u64; PEAK_MEM_USAGE_SLOTS],
+    pub peak_mem_output: [u64; PEAK_MEM_USAGE_SLOTS],
 }
+
+/// CLIENTS_PEAK_MEM_USAGE_SLOTS.
+pub const PEAK_MEM_USAGE_SLOTS: usize = 8;
 
 impl Default for ReplyBufferCron {
     fn default() -> Self {
@@ -60,6 +68,8 @@ impl Default for ReplyBufferCron {
             peak_reset_time_ms: DEFAULT_PEAK_RESET_TIME_MS,
             resizing_enabled: true,
             order: Default::default(),
+            peak_mem_input: [0; PEAK_MEM_USAGE_SLOTS],
+            peak_mem_output: [0; PEAK_MEM_USAGE_SLOTS],
         }
     }
 }

@@ -938,6 +938,12 @@ impl Server {
             iterations = numclients.min(CLIENTS_CRON_MIN_ITERATIONS);
         }
         let now = self.mstime();
+        // The slot of this second; the next one is zeroed so that it holds
+        // only what is seen during its own second.
+        let slots = crate::reply_buffer::PEAK_MEM_USAGE_SLOTS;
+        let slot = (now.div_euclid(1000) as usize) % slots;
+        self.reply_buffer.peak_mem_input[(slot + 1) % slots] = 0;
+        self.reply_buffer.peak_mem_output[(slot + 1) % slots] = 0;
         while iterations > 0 && !self.reply_buffer.order.is_empty() {
             iterations -= 1;
             let Some(conn) = self.reply_buffer.order.pop_back() else {
@@ -947,6 +953,7 @@ impl Server {
             if self.cron_client_timeout(conn, now) {
                 continue;
             }
+            self.cron_track_expansive_client(conn, slot);
             self.cron_resize_reply_buffer(conn, now);
         }
     }
@@ -990,6 +997,20 @@ impl Server {
         self.free_client(conn);
         self.outputs.push_back(Output::Close { conn });
         true
+    }
+
+    /// clientsCronTrackExpansiveClients: the client's input buffer (query
+    /// buffer and parsed arguments) and output buffer, as the memory model
+    /// and CLIENT LIST count them, raise this second's peaks.
+    fn cron_track_expansive_client(&mut self, conn: ConnId, slot: usize) {
+        let Some(c) = self.clients.get(&conn) else {
+            return;
+        };
+        let input = c.querybuf.capacity() as u64 + c.argv_mem as u64;
+        let output = c.output_buffer_bytes();
+        let peaks = &mut self.reply_buffer;
+        peaks.peak_mem_input[slot] = peaks.peak_mem_input[slot].max(input);
+        peaks.peak_mem_output[slot] = peaks.peak_mem_output[slot].max(output);
     }
 
     fn cron_resize_reply_buffer(&mut self, conn: ConnId, now_ms: i64) {
