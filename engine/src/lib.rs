@@ -238,6 +238,10 @@ pub struct EngineOptions {
     pub ip: String,
     /// Host names this process can resolve -> addresses (/etc/hosts).
     pub hosts: std::collections::BTreeMap<String, String>,
+    /// access(path, X_OK) for Sentinel's notification and client
+    /// reconfiguration scripts (relative to `dir`). None: the host has no
+    /// such files (the simulation), so every script is "non existing".
+    pub is_executable: Option<fn(&str) -> bool>,
 }
 
 /// What the engine knows of its machine.

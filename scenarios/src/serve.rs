@@ -202,6 +202,8 @@ fn start(
                 std::fs::read(&conf)?,
             );
             disk.map_sentinel_conf(&conf);
+            let _ = SCRIPT_DIR.set(dir.clone());
+            options.is_executable = Some(is_executable);
             options.sentinel = true;
             options.ip = own_address(&config, bind);
         }
@@ -302,6 +304,17 @@ fn verbosity(config: &Config) -> LogLevel {
         Some("warning") => LogLevel::Warning,
         _ => LogLevel::Notice,
     }
+}
+
+/// Sentinel's working directory: Redis chdirs into `dir`, so script paths
+/// are relative to it.
+static SCRIPT_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// access(path, X_OK) as Sentinel checks its scripts.
+fn is_executable(path: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let full = SCRIPT_DIR.get().map_or_else(|| PathBuf::from(path), |d| d.join(path));
+    std::fs::metadata(full).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// `logfile`, when the config names one (relative to `dir`).
@@ -434,6 +447,16 @@ impl Host {
                 Output::Disk(op) => {
                     let dir = self.disk.dir_of(&self.engine.server().config);
                     if let Err(e) = self.disk.apply(&dir, &op, &self.tx) {
+                        if is_sentinel_conf(&op) {
+                            // sentinelFlushConfig only warns; Sentinel goes on.
+                            print_log(
+                                std::process::id(),
+                                'X',
+                                LogLevel::Warning,
+                                &format!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {}", e),
+                            );
+                            continue;
+                        }
                         self.fatal_disk_error(&e);
                     }
                 }
@@ -499,6 +522,19 @@ impl Host {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// An operation on sentinel.conf or its temp file.
+fn is_sentinel_conf(op: &redsim_engine::DiskOp) -> bool {
+    use redsim_engine::DiskOp;
+    let file = match op {
+        DiskOp::Append { file, .. }
+        | DiskOp::Truncate { file, .. }
+        | DiskOp::Fsync { file, .. }
+        | DiskOp::Remove { file } => file,
+        DiskOp::Rename { from, .. } => from,
+    };
+    file.starts_with(redsim_engine::sentinel::CONFIG_FILE)
 }
 
 fn connect(conn: ConnId, host: String, port: u16, tx: Sender<Msg>) {

@@ -281,6 +281,8 @@ impl Host {
             sentinel: self.sentinel,
             ip: self.ip.clone(),
             hosts: self.hosts.clone(),
+            // The simulated machine holds no scripts Sentinel could run.
+            is_executable: None,
         };
         self.engine = Some(Engine::new(
             self.config.clone(),
