@@ -242,6 +242,11 @@ pub struct EngineOptions {
     /// reconfiguration scripts (relative to `dir`). None: the host has no
     /// such files (the simulation), so every script is "non existing".
     pub is_executable: Option<fn(&str) -> bool>,
+    /// Sentinel's config rewrite, done at once by the host as Redis's
+    /// rewriteConfig does (temp file, fsync, rename), with its error (the
+    /// client hears "Failed to save config file"). None: the rewrite goes
+    /// out as Output::Disk operations on the node's disk (the simulation).
+    pub sentinel_conf_writer: Option<fn(&[u8]) -> Result<(), String>>,
 }
 
 /// What the engine knows of its machine.

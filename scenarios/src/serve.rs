@@ -202,6 +202,8 @@ fn start(
                 std::fs::read(&conf)?,
             );
             disk.map_sentinel_conf(&conf);
+            let _ = SENTINEL_CONF.set(conf.clone());
+            options.sentinel_conf_writer = Some(write_sentinel_conf);
             let _ = SCRIPT_DIR.set(dir.clone());
             options.is_executable = Some(is_executable);
             options.sentinel = true;
@@ -309,6 +311,32 @@ fn verbosity(config: &Config) -> LogLevel {
 /// Sentinel's working directory: Redis chdirs into `dir`, so script paths
 /// are relative to it.
 static SCRIPT_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// The sentinel.conf this process rewrites (absolute).
+static SENTINEL_CONF: OnceLock<PathBuf> = OnceLock::new();
+
+/// rewriteConfigOverwriteFile: a temp file beside the config, fsync,
+/// rename over it, fsync of the directory.
+fn write_sentinel_conf(bytes: &[u8]) -> Result<(), String> {
+    let conf = SENTINEL_CONF.get().ok_or("no config file")?;
+    let mut temp = conf.as_os_str().to_owned();
+    temp.push(format!(".{}.tmp", std::process::id()));
+    let temp = PathBuf::from(temp);
+    let result = (|| {
+        let mut f = std::fs::File::create(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, conf)?;
+        if let Some(dir) = conf.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        e.to_string()
+    })
+}
 
 /// access(path, X_OK) as Sentinel checks its scripts.
 fn is_executable(path: &str) -> bool {
@@ -447,16 +475,6 @@ impl Host {
                 Output::Disk(op) => {
                     let dir = self.disk.dir_of(&self.engine.server().config);
                     if let Err(e) = self.disk.apply(&dir, &op, &self.tx) {
-                        if is_sentinel_conf(&op) {
-                            // sentinelFlushConfig only warns; Sentinel goes on.
-                            print_log(
-                                std::process::id(),
-                                'X',
-                                LogLevel::Warning,
-                                &format!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {}", e),
-                            );
-                            continue;
-                        }
                         self.fatal_disk_error(&e);
                     }
                 }
@@ -522,19 +540,6 @@ impl Host {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
-}
-
-/// An operation on sentinel.conf or its temp file.
-fn is_sentinel_conf(op: &redsim_engine::DiskOp) -> bool {
-    use redsim_engine::DiskOp;
-    let file = match op {
-        DiskOp::Append { file, .. }
-        | DiskOp::Truncate { file, .. }
-        | DiskOp::Fsync { file, .. }
-        | DiskOp::Remove { file } => file,
-        DiskOp::Rename { from, .. } => from,
-    };
-    file.starts_with(redsim_engine::sentinel::CONFIG_FILE)
 }
 
 fn connect(conn: ConnId, host: String, port: u16, tx: Sender<Msg>) {

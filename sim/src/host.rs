@@ -283,6 +283,7 @@ impl Host {
             hosts: self.hosts.clone(),
             // The simulated machine holds no scripts Sentinel could run.
             is_executable: None,
+            sentinel_conf_writer: None,
         };
         self.engine = Some(Engine::new(
             self.config.clone(),

@@ -10,6 +10,8 @@ use crate::server::Server;
 use crate::LogLevel;
 
 const NO_SUCH_MASTER: &str = "ERR No such master with that name";
+/// sentinelFlushConfigAndReply's error.
+const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
 
 /// addReplySentinelRedisInstance: a flat field/value array.
 fn reply_instance(r: &mut Reply, ri: &Instance, m: Option<&super::Master>, now: i64) {
@@ -296,8 +298,11 @@ fn failover_command(ctx: &mut Ctx) {
 }
 
 fn flushconfig_command(ctx: &mut Ctx) {
-    with_state(ctx.srv, config::flush);
-    ctx.reply().ok();
+    if with_state(ctx.srv, config::save) == Some(true) {
+        ctx.reply().ok();
+    } else {
+        ctx.reply().err(SAVE_FAILED);
+    }
 }
 
 fn monitor_command(ctx: &mut Ctx) {
@@ -322,14 +327,19 @@ fn monitor_command(ctx: &mut Ctx) {
     line.extend(args.iter().cloned());
     let result = with_state(ctx.srv, |st, srv| {
         config::handle_directive(st, &line, now)?;
-        config::flush(st, srv);
+        let saved = config::save(st, srv);
         let m = &st.masters[&args[0]];
         let msg = format!("{} quorum {}", m.describe(&Who::Master), m.quorum);
         event(srv, LogLevel::Warning, "+monitor", msg);
-        Ok::<(), String>(())
+        if saved {
+            Ok::<(), String>(())
+        } else {
+            Err(SAVE_FAILED.into())
+        }
     });
     match result.expect("sentinel mode") {
         Ok(()) => ctx.reply().ok(),
+        Err(e) if e.starts_with("ERR ") => ctx.reply().err(&e),
         Err(e) => ctx.reply().err(&format!("ERR {}", e)),
     }
 }
@@ -337,20 +347,17 @@ fn monitor_command(ctx: &mut Ctx) {
 fn remove_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
     let found = with_state(ctx.srv, |st, srv| {
-        let Some(m) = st.masters.get(&name) else {
-            return false;
-        };
+        let m = st.masters.get(&name)?;
         let desc = m.describe(&Who::Master);
         event(srv, LogLevel::Warning, "-monitor", desc);
         failover::reset_master(st, srv, &name, false, false);
         st.masters.remove(&name);
-        config::flush(st, srv);
-        true
+        Some(config::save(st, srv))
     });
-    if found == Some(true) {
-        ctx.reply().ok();
-    } else {
-        ctx.reply().err(NO_SUCH_MASTER);
+    match found.flatten() {
+        Some(true) => ctx.reply().ok(),
+        Some(false) => ctx.reply().err(SAVE_FAILED),
+        None => ctx.reply().err(NO_SUCH_MASTER),
     }
 }
 
@@ -434,8 +441,8 @@ fn set_command(ctx: &mut Ctx) {
                 Err(e) => break Err(e),
             }
         };
-        if changes > 0 {
-            config::flush(st, srv);
+        if changes > 0 && !config::save(st, srv) && outcome.is_ok() {
+            return Err(SAVE_FAILED.to_string());
         }
         outcome
     });
@@ -686,11 +693,15 @@ fn config_set(
             ))
         }
     }
-    config::flush(st, srv);
+    let saved = config::save(st, srv);
     if drop_conns {
         drop_sentinel_connections(st, srv);
     }
-    Ok(())
+    if saved {
+        Ok(())
+    } else {
+        Err(SAVE_FAILED.to_string())
+    }
 }
 
 /// SENTINEL DEBUG [<param> <value> ...]: the timing parameters, shown or set.

@@ -555,36 +555,57 @@ pub fn check_lines(lines: &[Vec<String>]) -> Result<(), (usize, String)> {
 }
 
 /// sentinelFlushConfig: rewrite, fsync, rename; the disk decides what
-/// survives a crash.
+/// survives a crash. A failure is logged (the state stays in memory).
 pub fn flush(st: &mut SentinelState, srv: &mut Server) {
-    let temp = format!("{}.tmp", CONFIG_FILE);
+    save(st, srv);
+}
+
+/// sentinelFlushConfig with its outcome: false when the host could not
+/// write the file (sentinelFlushConfigAndReply then answers with an error).
+pub fn save(st: &mut SentinelState, srv: &mut Server) -> bool {
     let text = render(st);
-    st.file_lines = split_file(&text);
-    crate::aof::create_truncated(srv, &temp);
-    crate::aof::disk(
-        srv,
-        DiskOp::Append {
-            file: temp.clone(),
-            bytes: text.into_bytes(),
-        },
-    );
-    crate::aof::disk(
-        srv,
-        DiskOp::Fsync {
-            file: temp.clone(),
-            token: 0,
-            blocking: true,
-        },
-    );
-    crate::aof::disk(
-        srv,
-        DiskOp::Rename {
-            from: temp,
-            to: CONFIG_FILE.to_string(),
-        },
-    );
+    if let Some(write) = srv.options.sentinel_conf_writer {
+        if let Err(e) = write(text.as_bytes()) {
+            srv.log(
+                LogLevel::Warning,
+                format!(
+                    "WARNING: Sentinel was not able to save the new configuration on disk!!!: {}",
+                    e
+                ),
+            );
+            return false;
+        }
+        st.file_lines = split_file(&text);
+    } else {
+        st.file_lines = split_file(&text);
+        let temp = format!("{}.tmp", CONFIG_FILE);
+        crate::aof::create_truncated(srv, &temp);
+        crate::aof::disk(
+            srv,
+            DiskOp::Append {
+                file: temp.clone(),
+                bytes: text.into_bytes(),
+            },
+        );
+        crate::aof::disk(
+            srv,
+            DiskOp::Fsync {
+                file: temp.clone(),
+                token: 0,
+                blocking: true,
+            },
+        );
+        crate::aof::disk(
+            srv,
+            DiskOp::Rename {
+                from: temp,
+                to: CONFIG_FILE.to_string(),
+            },
+        );
+    }
     srv.log(
         LogLevel::Notice,
         "Sentinel new configuration saved on disk".into(),
     );
+    true
 }
