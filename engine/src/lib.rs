@@ -247,6 +247,8 @@ pub struct EngineOptions {
     /// client hears "Failed to save config file"). None: the rewrite goes
     /// out as Output::Disk operations on the node's disk (the simulation).
     pub sentinel_conf_writer: Option<fn(&[u8]) -> Result<(), String>>,
+    /// Name resolution (getaddrinfo) for names `hosts` does not hold.
+    pub resolve_host: Option<fn(&str) -> Option<String>>,
 }
 
 /// What the engine knows of its machine.

@@ -611,3 +611,45 @@ fn unannounced_replicas_are_not_listed() {
     let at = m.iter().position(|v| *v == bulk("num-slaves")).expect("num-slaves");
     assert_eq!(m[at + 1], bulk("1"), "still known");
 }
+
+#[test]
+fn announce_hostnames_reports_the_names() {
+    let text = "port 26379\nsentinel resolve-hostnames yes\nsentinel monitor m db.example 6379 1\n";
+    let config = Config::from_conf_lines(&text.lines().collect::<Vec<_>>()).expect("valid");
+    let options = EngineOptions {
+        seed: 9,
+        pid: 1,
+        port: 26379,
+        sentinel: true,
+        files: BTreeMap::from([("sentinel.conf".to_string(), text.as_bytes().to_vec())]),
+        resolve_host: Some(|name| (name == "db.example").then(|| "10.0.0.7".to_string())),
+        ..Default::default()
+    };
+    let mut e = Engine::new(config, options, T0);
+    drain(&mut e);
+    let addr = |e: &mut Engine| command(e, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "m"]);
+    assert_eq!(
+        addr(&mut e),
+        Value::Array(vec![bulk("10.0.0.7"), bulk("6379")])
+    );
+    let set = ["SENTINEL", "CONFIG", "SET", "announce-hostnames", "yes"];
+    assert_eq!(command(&mut e, &set), Value::Simple("OK".into()));
+    assert_eq!(
+        addr(&mut e),
+        Value::Array(vec![bulk("db.example"), bulk("6379")])
+    );
+    assert!(written(&mut e).contains("\nsentinel monitor m db.example 6379 1\n"));
+    let Value::Array(m) = command(&mut e, &["SENTINEL", "MASTER", "m"]) else {
+        panic!("array")
+    };
+    assert_eq!(m[3], bulk("db.example"));
+    // Connections still go to the address.
+    e.handle_timeout(T0 + 2_000_000);
+    let mut hosts = Vec::new();
+    while let Some(o) = e.poll_output() {
+        if let Output::Connect { host, .. } = o {
+            hosts.push(host);
+        }
+    }
+    assert_eq!(hosts, ["10.0.0.7", "10.0.0.7"]);
+}

@@ -206,6 +206,7 @@ fn start(
             options.sentinel_conf_writer = Some(write_sentinel_conf);
             let _ = SCRIPT_DIR.set(dir.clone());
             options.is_executable = Some(is_executable);
+            options.resolve_host = Some(resolve_host);
             options.sentinel = true;
             options.ip = own_address(&config, bind);
         }
@@ -336,6 +337,13 @@ fn write_sentinel_conf(bytes: &[u8]) -> Result<(), String> {
         let _ = std::fs::remove_file(&temp);
         e.to_string()
     })
+}
+
+/// getaddrinfo: the first address of a name.
+fn resolve_host(name: &str) -> Option<String> {
+    use std::net::ToSocketAddrs;
+    let mut addrs = (name, 0).to_socket_addrs().ok()?;
+    addrs.next().map(|a| a.ip().to_string())
 }
 
 /// access(path, X_OK) as Sentinel checks its scripts.

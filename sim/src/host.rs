@@ -284,6 +284,7 @@ impl Host {
             // The simulated machine holds no scripts Sentinel could run.
             is_executable: None,
             sentinel_conf_writer: None,
+            resolve_host: None,
         };
         self.engine = Some(Engine::new(
             self.config.clone(),

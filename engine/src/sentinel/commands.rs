@@ -14,10 +14,16 @@ const NO_SUCH_MASTER: &str = "ERR No such master with that name";
 const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
 
 /// addReplySentinelRedisInstance: a flat field/value array.
-fn reply_instance(r: &mut Reply, ri: &Instance, m: Option<&super::Master>, now: i64) {
+fn reply_instance(
+    r: &mut Reply,
+    st: &SentinelState,
+    ri: &Instance,
+    m: Option<&super::Master>,
+    now: i64,
+) {
     let mut fields: Vec<(&str, String)> = vec![
         ("name", ri.name.clone()),
-        ("ip", ri.host.clone()),
+        ("ip", st.announced(ri).to_string()),
         ("port", ri.port.to_string()),
         ("runid", ri.runid.clone().unwrap_or_default()),
         ("flags", flag_names(ri)),
@@ -158,7 +164,7 @@ fn masters_command(ctx: &mut Ctx) {
     reply_with(ctx, |st, now, r| {
         r.array(st.masters.len());
         for m in st.masters.values() {
-            reply_instance(r, &m.inst, Some(m), now);
+            reply_instance(r, st, &m.inst, Some(m), now);
         }
     });
 }
@@ -166,7 +172,7 @@ fn masters_command(ctx: &mut Ctx) {
 fn master_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
     reply_with(ctx, |st, now, r| match st.masters.get(&name) {
-        Some(m) => reply_instance(r, &m.inst, Some(m), now),
+        Some(m) => reply_instance(r, st, &m.inst, Some(m), now),
         None => r.err(NO_SUCH_MASTER),
     });
 }
@@ -187,7 +193,7 @@ fn list_of(ctx: &mut Ctx, sentinels: bool) {
             .collect();
         r.array(shown.len());
         for ri in shown {
-            reply_instance(r, ri, Some(m), now);
+            reply_instance(r, st, ri, Some(m), now);
         }
     });
 }
@@ -207,7 +213,12 @@ fn myid_command(ctx: &mut Ctx) {
 
 fn get_master_addr_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
-    match state(ctx).masters.get(&name).map(|m| m.current_addr()) {
+    let st = state(ctx);
+    let addr = st.masters.get(&name).map(|m| {
+        let ri = m.current_instance();
+        (st.announced(ri).to_string(), ri.port)
+    });
+    match addr {
         Some((host, port)) => {
             ctx.reply().array(2);
             ctx.reply().bulk_str(&host);

@@ -107,10 +107,9 @@ pub fn handle_directive(
                 .parse::<u16>()
                 .map_err(|_| "Invalid port number".to_string())?;
             let ip = st.resolve(a[2]);
-            st.masters.insert(
-                a[1].to_string(),
-                Master::new(a[1], &ip, port, quorum as u32, &st.timing, now_ms),
-            );
+            let mut m = Master::new(a[1], &ip, port, quorum as u32, &st.timing, now_ms);
+            m.inst.hostname = a[2].to_string();
+            st.masters.insert(a[1].to_string(), m);
         }
         ("down-after-milliseconds", 3) => {
             let ms = positive_ms(a[2])?;
@@ -218,6 +217,7 @@ fn add_known(
     let port = port
         .parse::<u16>()
         .map_err(|_| "Invalid port number".to_string())?;
+    let given = host;
     let ip = st.resolve(host);
     let host = ip.as_str();
     let m = master_mut(st, master)?;
@@ -240,6 +240,7 @@ fn add_known(
     }
     let mut ri = Instance::new(role, name.clone(), host, port, m.inst.down_after_ms, now_ms);
     ri.runid = runid.map(str::to_string);
+    ri.hostname = given.to_string();
     table.insert(name, ri);
     Ok(())
 }
@@ -476,9 +477,16 @@ pub fn render(st: &SentinelState) -> String {
 
 fn render_master(rw: &mut Rewrite, st: &SentinelState, name: &str, m: &Master) {
     let (host, port) = m.current_addr();
+    let current = m.current_instance();
     rw.line(
         "sentinel monitor",
-        format!("sentinel monitor {} {} {} {}", name, host, port, m.quorum),
+        format!(
+            "sentinel monitor {} {} {} {}",
+            name,
+            st.announced(current),
+            port,
+            m.quorum
+        ),
         true,
     );
     let mut opt = |option: &str, value: String| {
@@ -520,15 +528,18 @@ fn render_master(rw: &mut Rewrite, st: &SentinelState, name: &str, m: &Master) {
     for s in m.slaves.values() {
         // The promoted replica is written as the old master's address.
         let (h, p) = if s.addr_is(&host, i64::from(port)) {
-            (m.inst.host.clone(), m.inst.port)
+            (st.announced(&m.inst), m.inst.port)
         } else {
-            (s.host.clone(), s.port)
+            (st.announced(s), s.port)
         };
         opt("known-replica", format!("{} {}", h, p));
     }
     for s in m.sentinels.values() {
         if let Some(id) = &s.runid {
-            opt("known-sentinel", format!("{} {} {}", s.host, s.port, id));
+            opt(
+                "known-sentinel",
+                format!("{} {} {}", st.announced(s), s.port, id),
+            );
         }
     }
     for (old, new) in m.renamed_commands.values() {

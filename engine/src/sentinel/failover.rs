@@ -606,13 +606,13 @@ fn detect_end(st: &mut SentinelState, srv: &mut Server, name: &str) {
 /// sentinelFailoverSwitchToPromotedSlave.
 pub fn switch_to_promoted(st: &mut SentinelState, srv: &mut Server, name: &str) {
     let m = &st.masters[name];
-    let (host, port) = match m.promoted_slave.as_ref().and_then(|p| m.slaves.get(p)) {
-        Some(p) => (p.host.clone(), p.port),
-        None => (m.inst.host.clone(), m.inst.port),
+    let (host, hostname, port) = match m.promoted_slave.as_ref().and_then(|p| m.slaves.get(p)) {
+        Some(p) => (p.host.clone(), p.hostname.clone(), p.port),
+        None => (m.inst.host.clone(), m.inst.hostname.clone(), m.inst.port),
     };
     let msg = format!("{} {} {} {} {}", name, m.inst.host, m.inst.port, host, port);
     event(srv, LogLevel::Warning, "+switch-master", msg);
-    reset_master_and_change_address(st, srv, name, &host, port);
+    reset_master_and_change_address(st, srv, name, (&host, &hostname), port);
 }
 
 /// sentinelResetMaster: forget replicas (and Sentinels unless kept), drop
@@ -662,35 +662,35 @@ pub fn reset_master_and_change_address(
     st: &mut SentinelState,
     srv: &mut Server,
     name: &str,
-    host: &str,
+    (host, hostname): (&str, &str),
     port: u16,
 ) {
     let now = srv.mstime();
     let m = &st.masters[name];
-    let mut addrs: Vec<(String, u16)> = m
+    let mut addrs: Vec<(String, String, u16)> = m
         .slaves
         .values()
         .filter(|s| !s.addr_is(host, i64::from(port)))
-        .map(|s| (s.host.clone(), s.port))
+        .map(|s| (s.host.clone(), s.hostname.clone(), s.port))
         .collect();
     if !m.inst.addr_is(host, i64::from(port)) {
-        addrs.push((m.inst.host.clone(), m.inst.port));
+        addrs.push((m.inst.host.clone(), m.inst.hostname.clone(), m.inst.port));
     }
     reset_master(st, srv, name, true, false);
     let m = st.masters.get_mut(name).expect("master");
     m.inst.host = host.to_string();
+    m.inst.hostname = hostname.to_string();
     m.inst.port = port;
     m.inst.o_down_since_ms = 0;
     m.inst.s_down_since_ms = 0;
-    for (h, p) in addrs {
+    for (h, given, p) in addrs {
         let sname = slave_name(&h, p);
         if m.slaves.contains_key(&sname) {
             continue;
         }
-        m.slaves.insert(
-            sname.clone(),
-            Instance::new(Role::Slave, sname.clone(), &h, p, m.inst.down_after_ms, now),
-        );
+        let mut ri = Instance::new(Role::Slave, sname.clone(), &h, p, m.inst.down_after_ms, now);
+        ri.hostname = given;
+        m.slaves.insert(sname.clone(), ri);
         let desc = m.describe(&Who::Slave(sname));
         event(srv, LogLevel::Notice, "+slave", desc);
     }

@@ -55,7 +55,11 @@ pub struct Instance {
     pub flags: u32,
     /// Masters: the configured name; replicas: "ip:port"; Sentinels: run id.
     pub name: String,
+    /// The address connections go to (resolved).
     pub host: String,
+    /// The name it was configured or discovered with (the address if it
+    /// was given as one): what announce-hostnames reports.
+    pub hostname: String,
     pub port: u16,
     pub runid: Option<String>,
     pub link: Link,
@@ -101,6 +105,7 @@ impl Instance {
             flags: 0,
             name,
             host: host.to_string(),
+            hostname: host.to_string(),
             port,
             runid: None,
             link: Link::new(now_ms),
@@ -242,6 +247,12 @@ impl Master {
     /// sentinelGetCurrentMasterAddress: once the promoted replica has
     /// acknowledged, the new address is advertised.
     pub fn current_addr(&self) -> (String, u16) {
+        let ri = self.current_instance();
+        (ri.host.clone(), ri.port)
+    }
+
+    /// The instance current_addr names (the promoted replica or the master).
+    pub fn current_instance(&self) -> &Instance {
         if self.inst.has(flags::FAILOVER_IN_PROGRESS) && self.failover_state >= State::ReconfSlaves
         {
             if let Some(p) = self
@@ -249,10 +260,10 @@ impl Master {
                 .as_ref()
                 .and_then(|n| self.slaves.get(n))
             {
-                return (p.host.clone(), p.port);
+                return p;
             }
         }
-        (self.inst.host.clone(), self.inst.port)
+        &self.inst
     }
 
     pub fn lookup_slave(&self, host: &str, port: u16) -> Option<&Instance> {

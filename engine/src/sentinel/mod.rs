@@ -166,6 +166,8 @@ pub struct SentinelState {
     pub simfailure_flags: u32,
     /// The host's access(X_OK) check (EngineOptions.is_executable).
     pub executable_check: Option<fn(&str) -> bool>,
+    /// The host's resolver (EngineOptions.resolve_host).
+    pub resolver: Option<fn(&str) -> Option<String>>,
     /// Names this process resolves (EngineOptions.hosts).
     pub hosts: BTreeMap<String, String>,
     /// SENTINEL DEBUG's timing parameters.
@@ -181,10 +183,25 @@ impl SentinelState {
     /// createSentinelAddr: a host name becomes its address (as with
     /// `resolve-hostnames yes`); Sentinel reports addresses, not names.
     pub fn resolve(&self, host: &str) -> String {
-        self.hosts
-            .get(host)
-            .cloned()
-            .unwrap_or_else(|| host.to_string())
+        if let Some(ip) = self.hosts.get(host) {
+            return ip.clone();
+        }
+        if host.parse::<std::net::IpAddr>().is_err() {
+            if let Some(ip) = self.resolver.and_then(|r| r(host)) {
+                return ip;
+            }
+        }
+        host.to_string()
+    }
+
+    /// announceSentinelAddr: the name it was given with announce-hostnames
+    /// yes, else its address.
+    pub fn announced<'a>(&self, ri: &'a Instance) -> &'a str {
+        if self.announce_hostnames {
+            &ri.hostname
+        } else {
+            &ri.host
+        }
     }
 }
 
@@ -212,6 +229,7 @@ pub fn on_startup(srv: &mut Server) -> Result<(), String> {
         previous_time_ms: srv.mstime(),
         deny_scripts_reconfig: DEFAULT_DENY_SCRIPTS_RECONFIG,
         executable_check: srv.options.is_executable,
+        resolver: srv.options.resolve_host,
         hosts: srv.options.hosts.clone(),
         ..Default::default()
     };

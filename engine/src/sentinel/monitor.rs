@@ -223,7 +223,8 @@ fn hello_payload(st: &SentinelState, srv: &Server, name: &str) -> String {
     } else {
         srv.options.port
     };
-    let (mip, mport) = m.current_addr();
+    let current = m.current_instance();
+    let (mip, mport) = (st.announced(current).to_string(), current.port);
     format!(
         "{},{},{},{},{},{},{},{}",
         ip, port, st.myid, st.current_epoch, m.inst.name, mip, mport, m.config_epoch
@@ -344,10 +345,12 @@ pub fn process_hello(st: &mut SentinelState, srv: &mut Server, hello: &str) {
         let msg = format!("{}", st.current_epoch);
         event(srv, LogLevel::Warning, "+new-epoch", msg);
     }
+    // The master may be announced by name (announce-hostnames).
+    let master_ip = st.resolve(token[5]);
     let m = st.masters.get_mut(&name).expect("master");
     if m.sentinels.contains_key(&runid) && m.config_epoch < master_config_epoch {
         m.config_epoch = master_config_epoch;
-        if !m.inst.addr_is(token[5], master_port) {
+        if !m.inst.addr_is(&master_ip, master_port) {
             let from = m.describe(&Who::Sentinel(runid.clone()));
             event(srv, LogLevel::Warning, "+config-update-from", from);
             let msg = format!(
@@ -355,7 +358,13 @@ pub fn process_hello(st: &mut SentinelState, srv: &mut Server, hello: &str) {
                 name, m.inst.host, m.inst.port, token[5], master_port
             );
             event(srv, LogLevel::Warning, "+switch-master", msg);
-            failover::reset_master_and_change_address(st, srv, &name, token[5], master_port as u16);
+            failover::reset_master_and_change_address(
+                st,
+                srv,
+                &name,
+                (&master_ip, token[5]),
+                master_port as u16,
+            );
         }
     }
     if let Some(si) = st
@@ -621,13 +630,15 @@ fn discover_replicas(
     slaves: &[(String, u16)],
 ) {
     let now = srv.mstime();
-    for (ip, port) in slaves {
+    for (given, port) in slaves {
+        // createSentinelAddr: INFO may name the replica (replica-announce-ip).
+        let ip = &st.resolve(given);
         let m = st.masters.get_mut(name).expect("master");
         if m.lookup_slave(ip, *port).is_some() {
             continue;
         }
         let sname = slave_name(ip, *port);
-        let ri = Instance::new(
+        let mut ri = Instance::new(
             Role::Slave,
             sname.clone(),
             ip,
@@ -635,6 +646,7 @@ fn discover_replicas(
             m.inst.down_after_ms,
             now,
         );
+        ri.hostname = given.clone();
         m.slaves.insert(sname.clone(), ri);
         let msg = m.describe(&Who::Slave(sname));
         event(srv, LogLevel::Notice, "+slave", msg);
