@@ -1601,7 +1601,9 @@ fn command_list_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     let pattern = match argv.len() {
         2 => None,
-        5 if argv[2].eq_ignore_ascii_case(b"filterby") && argv[3].eq_ignore_ascii_case(b"pattern") => {
+        5 if argv[2].eq_ignore_ascii_case(b"filterby")
+            && argv[3].eq_ignore_ascii_case(b"pattern") =>
+        {
             Some(argv[4].clone())
         }
         _ => return ctx.reply().err(crate::reply::errors::SYNTAX),

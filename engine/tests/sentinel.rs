@@ -398,7 +398,14 @@ fn sentinel_debug_changes_the_timing() {
     assert_eq!(
         command(
             &mut e,
-            &["SENTINEL", "DEBUG", "ping-period", "500", "info-period", "100"]
+            &[
+                "SENTINEL",
+                "DEBUG",
+                "ping-period",
+                "500",
+                "info-period",
+                "100"
+            ]
         ),
         Value::Simple("OK".into())
     );
@@ -483,7 +490,10 @@ fn sentinel_set_and_config_errors_are_redis_s() {
     assert!(written(&mut e).contains("sentinel monitor setmaster 10.0.0.1 30000 3\n"));
 
     assert_eq!(
-        command(&mut e, &["SENTINEL", "CONFIG", "SET", "announce-port", "70000"]),
+        command(
+            &mut e,
+            &["SENTINEL", "CONFIG", "SET", "announce-port", "70000"]
+        ),
         err("ERR Invalid value '70000' to SENTINEL CONFIG SET 'announce-port'")
     );
     assert_eq!(
@@ -491,7 +501,10 @@ fn sentinel_set_and_config_errors_are_redis_s() {
         err("ERR Invalid argument 'foo' to SENTINEL CONFIG SET")
     );
     assert_eq!(
-        command(&mut e, &["SENTINEL", "CONFIG", "SET", "announce-hostnames", "yes"]),
+        command(
+            &mut e,
+            &["SENTINEL", "CONFIG", "SET", "announce-hostnames", "yes"]
+        ),
         ok
     );
     assert_eq!(
@@ -608,7 +621,10 @@ fn unannounced_replicas_are_not_listed() {
     let Value::Array(m) = command(&mut e, &["SENTINEL", "MASTER", "m"]) else {
         panic!("array")
     };
-    let at = m.iter().position(|v| *v == bulk("num-slaves")).expect("num-slaves");
+    let at = m
+        .iter()
+        .position(|v| *v == bulk("num-slaves"))
+        .expect("num-slaves");
     assert_eq!(m[at + 1], bulk("1"), "still known");
 }
 

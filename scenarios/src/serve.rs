@@ -349,7 +349,9 @@ fn resolve_host(name: &str) -> Option<String> {
 /// access(path, X_OK) as Sentinel checks its scripts.
 fn is_executable(path: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    let full = SCRIPT_DIR.get().map_or_else(|| PathBuf::from(path), |d| d.join(path));
+    let full = SCRIPT_DIR
+        .get()
+        .map_or_else(|| PathBuf::from(path), |d| d.join(path));
     std::fs::metadata(full).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 

@@ -616,7 +616,10 @@ fn config_command(ctx: &mut Ctx) {
         let pattern = argv[3].clone();
         reply_with(ctx, |st, _, r| {
             let values = [
-                ("resolve-hostnames", yes_no(st.resolve_hostnames).to_string()),
+                (
+                    "resolve-hostnames",
+                    yes_no(st.resolve_hostnames).to_string(),
+                ),
                 (
                     "announce-hostnames",
                     yes_no(st.announce_hostnames).to_string(),

@@ -7,8 +7,8 @@ use rand::Rng;
 
 use super::instance::{flags, slave_name, Instance, Role};
 use super::links::{self, Callback};
-use super::{event, SentinelState, Who};
 use super::MAX_DESYNC_MS;
+use super::{event, SentinelState, Who};
 use crate::resp::Value;
 use crate::server::Server;
 use crate::LogLevel;
@@ -432,13 +432,31 @@ pub fn send_slaveof(
     };
     let link = &mut ri.link;
     links::send_command(srv, link, &renames, &["MULTI"], Callback::Discard)
-        && links::send_command(srv, link, &renames, &["SLAVEOF", &host, &port], Callback::Discard)
-        && links::send_command(srv, link, &renames, &["CONFIG", "REWRITE"], Callback::Discard)
-        && links::send_command(srv, link, &renames,
+        && links::send_command(
+            srv,
+            link,
+            &renames,
+            &["SLAVEOF", &host, &port],
+            Callback::Discard,
+        )
+        && links::send_command(
+            srv,
+            link,
+            &renames,
+            &["CONFIG", "REWRITE"],
+            Callback::Discard,
+        )
+        && links::send_command(
+            srv,
+            link,
+            &renames,
             &["CLIENT", "KILL", "TYPE", "normal"],
             Callback::Discard,
         )
-        && links::send_command(srv, link, &renames,
+        && links::send_command(
+            srv,
+            link,
+            &renames,
             &["CLIENT", "KILL", "TYPE", "pubsub"],
             Callback::Discard,
         )
@@ -524,7 +542,8 @@ fn reconf_next_slave(st: &mut SentinelState, srv: &mut Server, name: &str) {
         if s.has(flags::PROMOTED | flags::RECONF_DONE) {
             continue;
         }
-        if s.has(flags::RECONF_SENT) && now - s.slave_reconf_sent_time_ms > st.timing.slave_reconf_timeout
+        if s.has(flags::RECONF_SENT)
+            && now - s.slave_reconf_sent_time_ms > st.timing.slave_reconf_timeout
         {
             event(
                 srv,

@@ -95,7 +95,10 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             links::send_command(srv, &mut ri.link, &renames, argv, Callback::Discard);
         }
         let client_name = format!("sentinel-{}-cmd", &myid[..8]);
-        links::send_command(srv, &mut ri.link, &renames,
+        links::send_command(
+            srv,
+            &mut ri.link,
+            &renames,
             &["CLIENT", "SETNAME", &client_name],
             Callback::Discard,
         );
@@ -114,8 +117,18 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             links::send_pubsub(srv, &mut ri.link, &renames, argv);
         }
         let client_name = format!("sentinel-{}-pubsub", &myid[..8]);
-        links::send_pubsub(srv, &mut ri.link, &renames, &["CLIENT", "SETNAME", &client_name]);
-        links::send_pubsub(srv, &mut ri.link, &renames, &["SUBSCRIBE", super::HELLO_CHANNEL]);
+        links::send_pubsub(
+            srv,
+            &mut ri.link,
+            &renames,
+            &["CLIENT", "SETNAME", &client_name],
+        );
+        links::send_pubsub(
+            srv,
+            &mut ri.link,
+            &renames,
+            &["SUBSCRIBE", super::HELLO_CHANNEL],
+        );
     }
     let ri = st
         .masters
@@ -202,7 +215,10 @@ fn send_periodic_commands(st: &mut SentinelState, srv: &mut Server, name: &str, 
         send_ping(srv, ri, &renames, now);
     }
     if let Some(payload) = hello {
-        links::send_command(srv, &mut ri.link, &renames,
+        links::send_command(
+            srv,
+            &mut ri.link,
+            &renames,
             &["PUBLISH", super::HELLO_CHANNEL, payload.as_str()],
             Callback::Publish,
         );
