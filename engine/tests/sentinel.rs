@@ -497,6 +497,10 @@ fn sentinel_set_and_config_errors_are_redis_s() {
         err("ERR Invalid value '70000' to SENTINEL CONFIG SET 'announce-port'")
     );
     assert_eq!(
+        command(&mut e, &["SENTINEL", "CONFIG", "GET"]),
+        err("ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.")
+    );
+    assert_eq!(
         command(&mut e, &["SENTINEL", "CONFIG", "SET", "foo", "1"]),
         err("ERR Invalid argument 'foo' to SENTINEL CONFIG SET")
     );

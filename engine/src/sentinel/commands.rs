@@ -646,12 +646,9 @@ fn config_command(ctx: &mut Ctx) {
             }
         });
     } else {
-        // sentinelCommand's numargserr.
-        let e = format!(
-            "ERR Wrong number of arguments for 'sentinel {}'",
-            String::from_utf8_lossy(&argv[1])
+        ctx.reply().err(
+            "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
         );
-        ctx.reply().err(&e);
     }
 }
 
@@ -928,7 +925,7 @@ const SENTINEL_SUBCOMMANDS: &[Command] = &[
     Command::new("ckquorum", 3, cf::ADMIN, ckquorum_command),
     Command::new("set", -5, cf::ADMIN, set_command),
     Command::new("info-cache", -3, cf::ADMIN, info_cache_command),
-    Command::new("config", -4, cf::ADMIN, config_command),
+    Command::new("config", -3, cf::ADMIN, config_command),
     Command::new("debug", -2, cf::ADMIN, debug_command),
     Command::new("pending-scripts", 2, cf::ADMIN, pending_scripts_command),
     Command::new("simulate-failure", -3, cf::ADMIN, simulate_failure_command),
