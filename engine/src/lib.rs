@@ -246,10 +246,13 @@ pub struct EngineOptions {
     /// rewriteConfig does (temp file, fsync, rename), with its error (the
     /// client hears "Failed to save config file"). None: the rewrite goes
     /// out as Output::Disk operations on the node's disk (the simulation).
-    pub sentinel_conf_writer: Option<fn(&[u8]) -> Result<(), String>>,
+    pub sentinel_conf_writer: Option<ConfWriter>,
     /// Name resolution (getaddrinfo) for names `hosts` does not hold.
     pub resolve_host: Option<fn(&str) -> Option<String>>,
 }
+
+/// Writes Sentinel's config file at once: Err is the OS error's text.
+pub type ConfWriter = fn(&[u8]) -> Result<(), String>;
 
 /// What the engine knows of its machine.
 #[derive(Debug, Clone, PartialEq)]

@@ -646,9 +646,8 @@ fn config_command(ctx: &mut Ctx) {
             }
         });
     } else {
-        ctx.reply().err(
-            "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
-        );
+        ctx.reply()
+            .err("ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.");
     }
 }
 

@@ -431,36 +431,36 @@ pub fn send_slaveof(
         Some((h, p)) => (h.to_string(), p.to_string()),
     };
     let link = &mut ri.link;
-    links::send_command(srv, link, &renames, &["MULTI"], Callback::Discard)
+    links::send_command(srv, link, renames, &["MULTI"], Callback::Discard)
         && links::send_command(
             srv,
             link,
-            &renames,
+            renames,
             &["SLAVEOF", &host, &port],
             Callback::Discard,
         )
         && links::send_command(
             srv,
             link,
-            &renames,
+            renames,
             &["CONFIG", "REWRITE"],
             Callback::Discard,
         )
         && links::send_command(
             srv,
             link,
-            &renames,
+            renames,
             &["CLIENT", "KILL", "TYPE", "normal"],
             Callback::Discard,
         )
         && links::send_command(
             srv,
             link,
-            &renames,
+            renames,
             &["CLIENT", "KILL", "TYPE", "pubsub"],
             Callback::Discard,
         )
-        && links::send_command(srv, link, &renames, &["EXEC"], Callback::Discard)
+        && links::send_command(srv, link, renames, &["EXEC"], Callback::Discard)
 }
 
 /// sentinelFailoverSendSlaveOfNoOne: waits (up to failover-timeout) for a

@@ -164,7 +164,7 @@ fn auth_argv(st: &SentinelState, srv: &Server, name: &str, who: &Who) -> Option<
 
 /// sentinelSendPing: act_ping_time keeps the oldest unanswered PING.
 pub fn send_ping(srv: &mut Server, ri: &mut Instance, renames: &links::Renames, now: i64) -> bool {
-    if !links::send_command(srv, &mut ri.link, &renames, &["PING"], Callback::Ping) {
+    if !links::send_command(srv, &mut ri.link, renames, &["PING"], Callback::Ping) {
         return false;
     }
     ri.link.last_ping_time_ms = now;
