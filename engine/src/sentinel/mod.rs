@@ -186,7 +186,7 @@ impl SentinelState {
         if let Some(ip) = self.hosts.get(host) {
             return ip.clone();
         }
-        if host.parse::<std::net::IpAddr>().is_err() {
+        if !is_ip_literal(host) {
             if let Some(ip) = self.resolver.and_then(|r| r(host)) {
                 return ip;
             }
@@ -203,6 +203,21 @@ impl SentinelState {
             &ri.host
         }
     }
+}
+
+/// An IPv4 dotted quad or an IPv6 address (hex groups and colons), which
+/// needs no resolving.
+fn is_ip_literal(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    let v4 = parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok());
+    let v6 = host.contains(':')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+    v4 || v6
 }
 
 /// Takes the state out of the server while `f` runs.
