@@ -56,10 +56,7 @@ fn handle_instance(st: &mut SentinelState, srv: &mut Server, name: &str, who: &W
 /// missing; a new command link names itself and PINGs at once, a new
 /// pub/sub link subscribes to the hello channel.
 fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
-    let renames = st.masters[name].renamed_commands.clone();
     let now = srv.mstime();
-    let myid = st.myid.clone();
-    let auth = auth_argv(st, srv, name, who);
     let (host, port, role, need_cc, need_pc) = {
         let ri = st
             .masters
@@ -81,6 +78,9 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             ri.link.pc.id.is_none(),
         )
     };
+    let renames = st.masters[name].renamed_commands.clone();
+    let myid = st.myid.clone();
+    let auth = auth_argv(st, srv, name, who);
     if need_cc {
         let conn = links::open(st, srv, name, who, LinkKind::Cmd, &host, port);
         let ri = st
@@ -698,7 +698,6 @@ fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str,
         links::close_of(st, srv, name, who, LinkKind::Pubsub, true);
     }
     let m = st.masters.get_mut(name).expect("master");
-    let desc = m.describe(who);
     let (reboot_since, reboot_period) = (m.master_reboot_since_ms, m.master_reboot_down_after_ms);
     let ri = m.get_mut(who).expect("instance");
     let elapsed = if ri.link.act_ping_time_ms != 0 {
@@ -712,14 +711,15 @@ fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str,
         && ri.role_reported == Role::Slave
         && now - ri.role_reported_time_ms > ri.down_after_ms + st.timing.info_period * 2;
     let rebooting = ri.has(flags::MASTER_REBOOT) && now - reboot_since > reboot_period;
+    // The instance's description is formatted only for an event (this runs every tick).
     if elapsed > ri.down_after_ms || claims_slave || rebooting {
         if !ri.has(flags::S_DOWN) {
             ri.s_down_since_ms = now;
             ri.flags |= flags::S_DOWN;
-            event(srv, LogLevel::Warning, "+sdown", desc);
+            event(srv, LogLevel::Warning, "+sdown", m.describe(who));
         }
     } else if ri.has(flags::S_DOWN) {
         ri.flags &= !(flags::S_DOWN | flags::SCRIPT_KILL_SENT);
-        event(srv, LogLevel::Warning, "-sdown", desc);
+        event(srv, LogLevel::Warning, "-sdown", m.describe(who));
     }
 }
