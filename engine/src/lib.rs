@@ -238,7 +238,21 @@ pub struct EngineOptions {
     pub ip: String,
     /// Host names this process can resolve -> addresses (/etc/hosts).
     pub hosts: std::collections::BTreeMap<String, String>,
+    /// access(path, X_OK) for Sentinel's notification and client
+    /// reconfiguration scripts (relative to `dir`). None: the host has no
+    /// such files (the simulation), so every script is "non existing".
+    pub is_executable: Option<fn(&str) -> bool>,
+    /// Sentinel's config rewrite, done at once by the host as Redis's
+    /// rewriteConfig does (temp file, fsync, rename), with its error (the
+    /// client hears "Failed to save config file"). None: the rewrite goes
+    /// out as Output::Disk operations on the node's disk (the simulation).
+    pub sentinel_conf_writer: Option<ConfWriter>,
+    /// Name resolution (getaddrinfo) for names `hosts` does not hold.
+    pub resolve_host: Option<fn(&str) -> Option<String>>,
 }
+
+/// Writes Sentinel's config file at once: Err is the OS error's text.
+pub type ConfWriter = fn(&[u8]) -> Result<(), String>;
 
 /// What the engine knows of its machine.
 #[derive(Debug, Clone, PartialEq)]

@@ -322,7 +322,7 @@ fn unwatch_command(ctx: &mut Ctx) {
 }
 
 /// HELLO [protover [AUTH user pass] [SETNAME name]]; only RESP2 is spoken.
-fn hello_command(ctx: &mut Ctx) {
+pub(crate) fn hello_command(ctx: &mut Ctx) {
     let argv = ctx.argv;
     let mut next = 1;
     if argv.len() >= 2 {
@@ -379,7 +379,12 @@ fn hello_command(ctx: &mut Ctx) {
     let id = ctx.client().id as i64;
     ctx.reply().int(id);
     ctx.reply().bulk_str("mode");
-    ctx.reply().bulk_str("standalone");
+    let mode = if ctx.srv.sentinel.is_some() {
+        "sentinel"
+    } else {
+        "standalone"
+    };
+    ctx.reply().bulk_str(mode);
     ctx.reply().bulk_str("role");
     let role = if ctx.srv.repl.master.is_some() {
         "replica"

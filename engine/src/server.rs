@@ -1616,6 +1616,37 @@ fn command_info_command(ctx: &mut Ctx) {
     ctx.reply().raw(&out.buf);
 }
 
+/// COMMAND LIST [FILTERBY PATTERN <pattern>]: every command name, and
+/// each subcommand as "container|sub".
+fn command_list_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
+    let pattern = match argv.len() {
+        2 => None,
+        5 if argv[2].eq_ignore_ascii_case(b"filterby")
+            && argv[3].eq_ignore_ascii_case(b"pattern") =>
+        {
+            Some(argv[4].clone())
+        }
+        _ => return ctx.reply().err(crate::reply::errors::SYNTAX),
+    };
+    let mut names: Vec<String> = Vec::new();
+    for cmd in ctx.srv.table.iter() {
+        names.push(cmd.name.to_string());
+        names.extend(
+            cmd.subcommands
+                .iter()
+                .map(|sub| format!("{}|{}", cmd.name, sub.name)),
+        );
+    }
+    if let Some(p) = pattern {
+        names.retain(|n| crate::util::glob_match(&p, n.as_bytes(), true));
+    }
+    ctx.reply().array(names.len());
+    for n in names {
+        ctx.reply().bulk_str(&n);
+    }
+}
+
 fn command_docs_command(ctx: &mut Ctx) {
     ctx.reply().array(0);
 }
@@ -1638,6 +1669,12 @@ pub(crate) const COMMAND_SUBCOMMANDS: &[Command] = &[
         -2,
         flags::STALE | flags::LOADING,
         command_info_command,
+    ),
+    Command::new(
+        "list",
+        -2,
+        flags::STALE | flags::LOADING,
+        command_list_command,
     ),
 ];
 

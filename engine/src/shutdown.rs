@@ -80,7 +80,12 @@ pub fn cron(srv: &mut Server) {
 
 /// prepareForShutdown + finishShutdown. true: the engine has exited (code 0);
 /// false: the shutdown failed (logged) and the server goes on.
-pub fn prepare(srv: &mut Server, flags: ShutdownFlags) -> bool {
+pub fn prepare(srv: &mut Server, mut flags: ShutdownFlags) -> bool {
+    // Sentinel mode never saves: SAVE is cleared and NOSAVE forced.
+    if srv.sentinel.is_some() {
+        flags.save = false;
+        flags.nosave = true;
+    }
     srv.log(LogLevel::Warning, "User requested shutdown...".into());
     if !finish(srv, flags) {
         srv.log(
@@ -89,9 +94,14 @@ pub fn prepare(srv: &mut Server, flags: ShutdownFlags) -> bool {
         );
         return false;
     }
+    let who = if srv.sentinel.is_some() {
+        "Sentinel"
+    } else {
+        "Redis"
+    };
     srv.log(
         LogLevel::Warning,
-        "Redis is now ready to exit, bye bye...".into(),
+        format!("{} is now ready to exit, bye bye...", who),
     );
     exit(srv, 0, "shutdown");
     true
@@ -138,7 +148,7 @@ fn kill_rdb_child(srv: &mut Server) {
     srv.rdb.save_time_start_s = -1;
 }
 
-fn exit(srv: &mut Server, code: i32, why: &str) {
+pub(crate) fn exit(srv: &mut Server, code: i32, why: &str) {
     srv.shutdown.exit_code = Some(code);
     srv.rdb.exited = Some(why.to_string());
     srv.event("exit", format!("code {}: {}", code, why));

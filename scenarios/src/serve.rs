@@ -202,6 +202,11 @@ fn start(
                 std::fs::read(&conf)?,
             );
             disk.map_sentinel_conf(&conf);
+            let _ = SENTINEL_CONF.set(conf.clone());
+            options.sentinel_conf_writer = Some(write_sentinel_conf);
+            let _ = SCRIPT_DIR.set(dir.clone());
+            options.is_executable = Some(is_executable);
+            options.resolve_host = Some(resolve_host);
             options.sentinel = true;
             options.ip = own_address(&config, bind);
         }
@@ -302,6 +307,52 @@ fn verbosity(config: &Config) -> LogLevel {
         Some("warning") => LogLevel::Warning,
         _ => LogLevel::Notice,
     }
+}
+
+/// Sentinel's working directory: Redis chdirs into `dir`, so script paths
+/// are relative to it.
+static SCRIPT_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// The sentinel.conf this process rewrites (absolute).
+static SENTINEL_CONF: OnceLock<PathBuf> = OnceLock::new();
+
+/// rewriteConfigOverwriteFile: a temp file beside the config, fsync,
+/// rename over it, fsync of the directory.
+fn write_sentinel_conf(bytes: &[u8]) -> Result<(), String> {
+    let conf = SENTINEL_CONF.get().ok_or("no config file")?;
+    let mut temp = conf.as_os_str().to_owned();
+    temp.push(format!(".{}.tmp", std::process::id()));
+    let temp = PathBuf::from(temp);
+    let result = (|| {
+        let mut f = std::fs::File::create(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, conf)?;
+        if let Some(dir) = conf.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        e.to_string()
+    })
+}
+
+/// getaddrinfo: the first address of a name.
+fn resolve_host(name: &str) -> Option<String> {
+    use std::net::ToSocketAddrs;
+    let mut addrs = (name, 0).to_socket_addrs().ok()?;
+    addrs.next().map(|a| a.ip().to_string())
+}
+
+/// access(path, X_OK) as Sentinel checks its scripts.
+fn is_executable(path: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let full = SCRIPT_DIR
+        .get()
+        .map_or_else(|| PathBuf::from(path), |d| d.join(path));
+    std::fs::metadata(full).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// `logfile`, when the config names one (relative to `dir`).

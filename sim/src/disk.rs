@@ -819,6 +819,29 @@ impl World {
         true
     }
 
+    /// The engine exited by itself (SHUTDOWN, a SIGTERM it obeyed, SENTINEL
+    /// SIMULATE-FAILURE's crash): its outputs are out, the kernel closes its
+    /// sockets, and the process is gone until a restart.
+    pub(crate) fn process_exited(&mut self, h: usize) {
+        let now = self.now_us;
+        let code = self.hosts[h]
+            .engine
+            .as_ref()
+            .and_then(|e| e.exit_code())
+            .unwrap_or(0);
+        let conns: Vec<redsim_engine::ConnId> = self.hosts[h].conns.keys().copied().collect();
+        for conn in conns {
+            self.host_close(h, conn);
+        }
+        self.trace.notable(
+            now,
+            &self.hosts[h].name,
+            "process-exit",
+            format!("pid={} exited with status {}", self.hosts[h].pid, code),
+        );
+        self.hosts[h].kill();
+    }
+
     /// Injects outputs as if host h's engine had emitted them in a step
     /// that ends now: for tests of the disk and child model before the
     /// engine emits them itself. They are released before the engine's own.

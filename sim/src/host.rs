@@ -281,6 +281,10 @@ impl Host {
             sentinel: self.sentinel,
             ip: self.ip.clone(),
             hosts: self.hosts.clone(),
+            // The simulated machine holds no scripts Sentinel could run.
+            is_executable: None,
+            sentinel_conf_writer: None,
+            resolve_host: None,
         };
         self.engine = Some(Engine::new(
             self.config.clone(),

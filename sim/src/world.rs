@@ -834,6 +834,10 @@ impl World {
                 host.releasing = true;
                 self.release_outputs(h);
                 self.hosts[h].releasing = false;
+                if self.hosts[h].engine.as_ref().is_some_and(|e| e.exited()) {
+                    self.process_exited(h);
+                    return;
+                }
                 continue;
             }
             if !self.run_next_work(h) {

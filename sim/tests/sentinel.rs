@@ -515,3 +515,51 @@ mod clients {
         }
     }
 }
+
+/// SENTINEL SIMULATE-FAILURE crash-after-election: the Sentinel that wins
+/// the election exits (status 99) right after +elected-leader, before it
+/// promotes anyone; the others carry on without it.
+#[test]
+fn simulated_crash_after_election_stops_the_leader() {
+    let mut w = world(3, 3, 2);
+    w.run_until(10 * S);
+    for s in ["s1", "s2", "s3"] {
+        let argv = ["SENTINEL", "SIMULATE-FAILURE", "crash-after-election"]
+            .iter()
+            .map(|a| a.as_bytes().to_vec())
+            .collect();
+        w.admin(10 * S, s, argv).expect("a sentinel");
+    }
+    w.schedule_fault(12 * S, Fault::Pause { node: "m1".into() })
+        .expect("m1");
+    let elected = w.run_until_pred(
+        |w| {
+            ["s1", "s2", "s3"]
+                .iter()
+                .any(|s| first(w, s, "+elected-leader").is_some())
+        },
+        60 * S,
+    );
+    assert!(elected, "someone is elected");
+    w.run_until(w.now_us() + S);
+    let leader = ["s1", "s2", "s3"]
+        .into_iter()
+        .find(|s| first(&w, s, "+elected-leader").is_some())
+        .expect("leader");
+    assert!(!w.node_is_up(leader), "{} crashed", leader);
+    assert!(w
+        .node_log(leader)
+        .iter()
+        .any(|l| l.contains("Failure simulation: this Sentinel will crash after being successfully elected as failover leader")));
+    assert!(w
+        .node_log(leader)
+        .iter()
+        .any(|l| l.contains("Sentinel CRASH because of SENTINEL simulate-failure")));
+    assert!(
+        first(&w, leader, "+failover-state-select-slave").is_none(),
+        "it stopped before selecting a replica"
+    );
+    for s in ["s1", "s2", "s3"].into_iter().filter(|s| *s != leader) {
+        assert!(w.node_is_up(s), "{} is still up", s);
+    }
+}

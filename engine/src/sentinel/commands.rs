@@ -10,12 +10,20 @@ use crate::server::Server;
 use crate::LogLevel;
 
 const NO_SUCH_MASTER: &str = "ERR No such master with that name";
+/// sentinelFlushConfigAndReply's error.
+const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
 
 /// addReplySentinelRedisInstance: a flat field/value array.
-fn reply_instance(r: &mut Reply, ri: &Instance, m: Option<&super::Master>, now: i64) {
+fn reply_instance(
+    r: &mut Reply,
+    st: &SentinelState,
+    ri: &Instance,
+    m: Option<&super::Master>,
+    now: i64,
+) {
     let mut fields: Vec<(&str, String)> = vec![
         ("name", ri.name.clone()),
-        ("ip", ri.host.clone()),
+        ("ip", st.announced(ri).to_string()),
         ("port", ri.port.to_string()),
         ("runid", ri.runid.clone().unwrap_or_default()),
         ("flags", flag_names(ri)),
@@ -129,6 +137,7 @@ fn flag_names(ri: &Instance) -> String {
         (flags::RECONF_INPROG, "reconf_inprog"),
         (flags::RECONF_DONE, "reconf_done"),
         (flags::FORCE_FAILOVER, "force_failover"),
+        (flags::SCRIPT_KILL_SENT, "script_kill_sent"),
     ];
     names.extend(rest.iter().filter(|(f, _)| has(*f)).map(|(_, n)| *n));
     names.join(",")
@@ -155,7 +164,7 @@ fn masters_command(ctx: &mut Ctx) {
     reply_with(ctx, |st, now, r| {
         r.array(st.masters.len());
         for m in st.masters.values() {
-            reply_instance(r, &m.inst, Some(m), now);
+            reply_instance(r, st, &m.inst, Some(m), now);
         }
     });
 }
@@ -163,7 +172,7 @@ fn masters_command(ctx: &mut Ctx) {
 fn master_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
     reply_with(ctx, |st, now, r| match st.masters.get(&name) {
-        Some(m) => reply_instance(r, &m.inst, Some(m), now),
+        Some(m) => reply_instance(r, st, &m.inst, Some(m), now),
         None => r.err(NO_SUCH_MASTER),
     });
 }
@@ -176,9 +185,15 @@ fn list_of(ctx: &mut Ctx, sentinels: bool) {
             return;
         };
         let table = if sentinels { &m.sentinels } else { &m.slaves };
-        r.array(table.len());
-        for ri in table.values() {
-            reply_instance(r, ri, Some(m), now);
+        // addReplyDictOfRedisInstances: replicas with replica-announced no
+        // are not listed.
+        let shown: Vec<&Instance> = table
+            .values()
+            .filter(|ri| ri.role != Role::Slave || ri.replica_announced != 0)
+            .collect();
+        r.array(shown.len());
+        for ri in shown {
+            reply_instance(r, st, ri, Some(m), now);
         }
     });
 }
@@ -198,7 +213,12 @@ fn myid_command(ctx: &mut Ctx) {
 
 fn get_master_addr_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
-    match state(ctx).masters.get(&name).map(|m| m.current_addr()) {
+    let st = state(ctx);
+    let addr = st.masters.get(&name).map(|m| {
+        let ri = m.current_instance();
+        (st.announced(ri).to_string(), ri.port)
+    });
+    match addr {
         Some((host, port)) => {
             ctx.reply().array(2);
             ctx.reply().bulk_str(&host);
@@ -271,7 +291,7 @@ fn failover_command(ctx: &mut Ctx) {
         if m.inst.has(flags::FAILOVER_IN_PROGRESS) {
             return Err("INPROG Failover already in progress");
         }
-        if failover::select_slave(m, now).is_none() {
+        if failover::select_slave(m, &st.timing, now).is_none() {
             return Err("NOGOODSLAVE No suitable replica to promote");
         }
         srv.log(
@@ -289,8 +309,11 @@ fn failover_command(ctx: &mut Ctx) {
 }
 
 fn flushconfig_command(ctx: &mut Ctx) {
-    with_state(ctx.srv, config::flush);
-    ctx.reply().ok();
+    if with_state(ctx.srv, config::save) == Some(true) {
+        ctx.reply().ok();
+    } else {
+        ctx.reply().err(SAVE_FAILED);
+    }
 }
 
 fn monitor_command(ctx: &mut Ctx) {
@@ -315,14 +338,19 @@ fn monitor_command(ctx: &mut Ctx) {
     line.extend(args.iter().cloned());
     let result = with_state(ctx.srv, |st, srv| {
         config::handle_directive(st, &line, now)?;
-        config::flush(st, srv);
+        let saved = config::save(st, srv);
         let m = &st.masters[&args[0]];
         let msg = format!("{} quorum {}", m.describe(&Who::Master), m.quorum);
         event(srv, LogLevel::Warning, "+monitor", msg);
-        Ok::<(), String>(())
+        if saved {
+            Ok::<(), String>(())
+        } else {
+            Err(SAVE_FAILED.into())
+        }
     });
     match result.expect("sentinel mode") {
         Ok(()) => ctx.reply().ok(),
+        Err(e) if e.starts_with("ERR ") => ctx.reply().err(&e),
         Err(e) => ctx.reply().err(&format!("ERR {}", e)),
     }
 }
@@ -330,20 +358,17 @@ fn monitor_command(ctx: &mut Ctx) {
 fn remove_command(ctx: &mut Ctx) {
     let name = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
     let found = with_state(ctx.srv, |st, srv| {
-        let Some(m) = st.masters.get(&name) else {
-            return false;
-        };
+        let m = st.masters.get(&name)?;
         let desc = m.describe(&Who::Master);
         event(srv, LogLevel::Warning, "-monitor", desc);
         failover::reset_master(st, srv, &name, false, false);
         st.masters.remove(&name);
-        config::flush(st, srv);
-        true
+        Some(config::save(st, srv))
     });
-    if found == Some(true) {
-        ctx.reply().ok();
-    } else {
-        ctx.reply().err(NO_SUCH_MASTER);
+    match found.flatten() {
+        Some(true) => ctx.reply().ok(),
+        Some(false) => ctx.reply().err(SAVE_FAILED),
+        None => ctx.reply().err(NO_SUCH_MASTER),
     }
 }
 
@@ -383,71 +408,404 @@ fn ckquorum_command(ctx: &mut Ctx) {
     ctx.reply().err(&e);
 }
 
-/// SENTINEL SET <master> <option> <value> ...: the options a scenario
-/// tunes; each change is an event and a config rewrite.
+/// SENTINEL SET <master> <option> <value> [<option> <value> ...]
+/// (sentinelSetCommand): options apply one by one, each an event; the
+/// config is saved if any applied, even when a later one is bad.
 fn set_command(ctx: &mut Ctx) {
     let args: Vec<String> = ctx.argv[2..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
-    let now = ctx.srv.mstime();
     let result = with_state(ctx.srv, |st, srv| {
-        if !st.masters.contains_key(&args[0]) {
+        let name = args[0].clone();
+        if !st.masters.contains_key(&name) {
             return Err(NO_SUCH_MASTER.to_string());
         }
-        for pair in args[1..].chunks(2) {
-            let [option, value] = pair else {
-                return Err(crate::reply::errors::SYNTAX.to_string());
-            };
-            let option_l = option.to_ascii_lowercase();
-            if option_l == "quorum" {
-                match value.parse::<i64>() {
-                    Ok(q) if q > 0 => {
-                        st.masters.get_mut(&args[0]).expect("master").quorum = q as u32
-                    }
-                    _ => {
-                        return Err(format!(
-                            "ERR Invalid argument '{}' for SENTINEL SET '{}'",
-                            value, option
-                        ))
-                    }
+        let mut changes = 0;
+        let mut j = 1;
+        let outcome = loop {
+            if j >= args.len() {
+                break Ok(());
+            }
+            let option = args[j].clone();
+            let moreargs = args.len() - 1 - j;
+            let old_j = j;
+            match set_option(st, srv, &name, &args, &mut j, moreargs) {
+                Ok(redacted) => {
+                    changes += 1;
+                    let desc = st.masters[&name].describe(&Who::Master);
+                    let msg = match j - old_j + 1 {
+                        2 if redacted => format!("{} {} ******", desc, option),
+                        2 => format!("{} {} {}", desc, option, args[old_j + 1]),
+                        3 => format!(
+                            "{} {} {} {}",
+                            desc,
+                            option,
+                            args[old_j + 1],
+                            args[old_j + 2]
+                        ),
+                        _ => format!("{} {}", desc, option),
+                    };
+                    event(srv, LogLevel::Warning, "+set", msg);
+                    j += 1;
                 }
-            } else if [
-                "down-after-milliseconds",
-                "failover-timeout",
-                "parallel-syncs",
-                "auth-pass",
-            ]
-            .contains(&option_l.as_str())
-            {
-                let line = vec![option_l.clone(), args[0].clone(), value.clone()];
-                config::handle_directive(st, &line, now).map_err(|_| {
-                    format!(
-                        "ERR Invalid argument '{}' for SENTINEL SET '{}'",
-                        value, option
-                    )
-                })?;
+                Err(e) => break Err(e),
+            }
+        };
+        if changes > 0 && !config::save(st, srv) && outcome.is_ok() {
+            return Err(SAVE_FAILED.to_string());
+        }
+        outcome
+    });
+    match result.expect("sentinel mode") {
+        Ok(()) => ctx.reply().ok(),
+        Err(e) => ctx.reply().err(&e),
+    }
+}
+
+/// One SENTINEL SET option at args[*j] (advancing *j over its values);
+/// Ok(redacted) when applied.
+fn set_option(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    name: &str,
+    args: &[String],
+    j: &mut usize,
+    moreargs: usize,
+) -> Result<bool, String> {
+    let word = args[*j].clone();
+    let option = word.to_ascii_lowercase();
+    let badfmt = |value: &str| {
+        format!(
+            "ERR Invalid argument '{}' for SENTINEL SET '{}'",
+            value, word
+        )
+    };
+    let positive = |v: &str| crate::util::parse_i64(v.as_bytes()).filter(|&n| n > 0);
+    let scripts_denied = "ERR Reconfiguration of scripts path is denied for security reasons. \
+                          Check the deny-scripts-reconfig configuration directive in your \
+                          Sentinel configuration";
+    let deny = st.deny_scripts_reconfig;
+    let mut redacted = false;
+    match option.as_str() {
+        "down-after-milliseconds" | "failover-timeout" | "parallel-syncs" | "quorum"
+            if moreargs > 0 =>
+        {
+            *j += 1;
+            let Some(n) = positive(&args[*j]) else {
+                return Err(badfmt(&args[*j]));
+            };
+            let m = st.masters.get_mut(name).expect("master");
+            match option.as_str() {
+                "down-after-milliseconds" => {
+                    // sentinelPropagateDownAfterPeriod.
+                    m.inst.down_after_ms = n;
+                    m.slaves
+                        .values_mut()
+                        .chain(m.sentinels.values_mut())
+                        .for_each(|ri| ri.down_after_ms = n);
+                }
+                "failover-timeout" => m.failover_timeout_ms = n,
+                "parallel-syncs" => m.parallel_syncs = n,
+                _ => m.quorum = n.min(i64::from(u32::MAX)) as u32,
+            }
+        }
+        "notification-script" | "client-reconfig-script" if moreargs > 0 => {
+            *j += 1;
+            let value = args[*j].clone();
+            if deny {
+                return Err(scripts_denied.to_string());
+            }
+            let notification = option == "notification-script";
+            if !value.is_empty() && !st.is_executable(&value) {
+                return Err(if notification {
+                    "ERR Notification script seems non existing or non executable"
+                } else {
+                    "ERR Client reconfiguration script seems non existing or non executable"
+                }
+                .to_string());
+            }
+            let m = st.masters.get_mut(name).expect("master");
+            let slot = if notification {
+                &mut m.notification_script
             } else {
+                &mut m.client_reconfig_script
+            };
+            *slot = Some(value).filter(|v| !v.is_empty());
+        }
+        "auth-pass" | "auth-user" if moreargs > 0 => {
+            *j += 1;
+            let value = Some(args[*j].clone()).filter(|v| !v.is_empty());
+            let m = st.masters.get_mut(name).expect("master");
+            if option == "auth-pass" {
+                m.auth_pass = value;
+                redacted = true;
+            } else {
+                m.auth_user = value;
+            }
+            drop_instance_connections(st, srv, name);
+        }
+        "rename-command" if moreargs > 1 => {
+            *j += 2;
+            let (old, new) = (&args[*j - 1], &args[*j]);
+            if old.is_empty() || new.is_empty() {
+                let bad = if new.is_empty() { *j } else { *j - 1 };
+                return Err(badfmt(&args[bad]));
+            }
+            let m = st.masters.get_mut(name).expect("master");
+            let key = old.to_ascii_lowercase();
+            m.renamed_commands.remove(&key);
+            if !old.eq_ignore_ascii_case(new) {
+                m.renamed_commands.insert(key, (old.clone(), new.clone()));
+            }
+        }
+        "master-reboot-down-after-period" if moreargs > 0 => {
+            *j += 1;
+            let Some(n) = crate::util::parse_i64(args[*j].as_bytes()).filter(|&n| n >= 0) else {
+                return Err(badfmt(&args[*j]));
+            };
+            st.masters
+                .get_mut(name)
+                .expect("master")
+                .master_reboot_down_after_ms = n;
+        }
+        _ => {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for SENTINEL SET '{}'",
+                word
+            ))
+        }
+    }
+    Ok(redacted)
+}
+
+/// dropInstanceConnections: the master's links and its replicas' close,
+/// so they reconnect with the new credentials.
+fn drop_instance_connections(st: &mut SentinelState, srv: &mut Server, name: &str) {
+    let SentinelState { conns, masters, .. } = st;
+    let m = masters.get_mut(name).expect("master");
+    super::links::close_all(conns, srv, &mut m.inst.link);
+    for ri in m.slaves.values_mut() {
+        super::links::close_all(conns, srv, &mut ri.link);
+    }
+}
+
+/// sentinelDropConnections: every link to another Sentinel closes.
+fn drop_sentinel_connections(st: &mut SentinelState, srv: &mut Server) {
+    let SentinelState { conns, masters, .. } = st;
+    for m in masters.values_mut() {
+        for ri in m.sentinels.values_mut() {
+            super::links::close_all(conns, srv, &mut ri.link);
+        }
+    }
+}
+
+/// SENTINEL CONFIG SET <option> <value> | CONFIG GET <pattern>.
+fn config_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
+    let sub = String::from_utf8_lossy(&argv[2]).to_ascii_lowercase();
+    if sub == "set" && argv.len() == 5 {
+        let option = String::from_utf8_lossy(&argv[3]).into_owned();
+        let value = String::from_utf8_lossy(&argv[4]).into_owned();
+        let result = with_state(ctx.srv, |st, srv| config_set(st, srv, &option, &value));
+        match result.expect("sentinel mode") {
+            Ok(()) => ctx.reply().ok(),
+            Err(e) => ctx.reply().err(&e),
+        }
+    } else if sub == "get" && argv.len() == 4 {
+        let pattern = argv[3].clone();
+        reply_with(ctx, |st, _, r| {
+            let values = [
+                (
+                    "resolve-hostnames",
+                    yes_no(st.resolve_hostnames).to_string(),
+                ),
+                (
+                    "announce-hostnames",
+                    yes_no(st.announce_hostnames).to_string(),
+                ),
+                ("announce-ip", st.announce_ip.clone().unwrap_or_default()),
+                ("announce-port", st.announce_port.to_string()),
+                (
+                    "sentinel-user",
+                    st.sentinel_auth_user.clone().unwrap_or_default(),
+                ),
+                (
+                    "sentinel-pass",
+                    st.sentinel_auth_pass.clone().unwrap_or_default(),
+                ),
+            ];
+            let matching: Vec<&(&str, String)> = values
+                .iter()
+                .filter(|(k, _)| crate::util::glob_match(&pattern, k.as_bytes(), true))
+                .collect();
+            r.map(matching.len());
+            for (k, v) in matching {
+                r.bulk_str(k);
+                r.bulk_str(v);
+            }
+        });
+    } else {
+        ctx.reply()
+            .err("ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.");
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// sentinelConfigSetCommand.
+fn config_set(
+    st: &mut SentinelState,
+    srv: &mut Server,
+    option: &str,
+    value: &str,
+) -> Result<(), String> {
+    let badfmt = || {
+        format!(
+            "ERR Invalid value '{}' to SENTINEL CONFIG SET '{}'",
+            value, option
+        )
+    };
+    let yes_no = |v: &str| match v.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let mut drop_conns = false;
+    match option.to_ascii_lowercase().as_str() {
+        "resolve-hostnames" => st.resolve_hostnames = yes_no(value).ok_or_else(badfmt)?,
+        "announce-hostnames" => st.announce_hostnames = yes_no(value).ok_or_else(badfmt)?,
+        "announce-ip" => st.announce_ip = Some(value.to_string()),
+        "announce-port" => {
+            let port = crate::util::parse_i64(value.as_bytes())
+                .filter(|p| (0..=65535).contains(p))
+                .ok_or_else(badfmt)?;
+            st.announce_port = port as u16;
+        }
+        "sentinel-user" => {
+            st.sentinel_auth_user = Some(value.to_string()).filter(|v| !v.is_empty());
+            drop_conns = true;
+        }
+        "sentinel-pass" => {
+            st.sentinel_auth_pass = Some(value.to_string()).filter(|v| !v.is_empty());
+            drop_conns = true;
+        }
+        _ => {
+            return Err(format!(
+                "ERR Invalid argument '{}' to SENTINEL CONFIG SET",
+                option
+            ))
+        }
+    }
+    let saved = config::save(st, srv);
+    if drop_conns {
+        drop_sentinel_connections(st, srv);
+    }
+    if saved {
+        Ok(())
+    } else {
+        Err(SAVE_FAILED.to_string())
+    }
+}
+
+/// SENTINEL DEBUG [<param> <value> ...]: the timing parameters, shown or set.
+fn debug_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
+    if argv.len() == 2 {
+        reply_with(ctx, |st, _, r| {
+            let fields = st.timing.fields();
+            r.map(fields.len());
+            for (k, v) in fields {
+                r.bulk_str(k);
+                r.bulk_str(&v.to_string());
+            }
+        });
+        return;
+    }
+    let args: Vec<String> = argv[2..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let result = with_state(ctx.srv, |st, _| {
+        let mut j = 0;
+        while j < args.len() {
+            let option = &args[j];
+            let more = args.len() - 1 - j;
+            let Some(slot) = st.timing.field_mut(option).filter(|_| more > 0) else {
                 return Err(format!(
-                    "ERR Unknown option or number of arguments for SENTINEL SET '{}'",
+                    "ERR Unknown option or number of arguments for SENTINEL DEBUG '{}'",
                     option
                 ));
+            };
+            j += 1;
+            match crate::util::parse_i64(args[j].as_bytes()).filter(|&n| n > 0) {
+                Some(n) => *slot = n,
+                None => {
+                    return Err(format!(
+                        "ERR Invalid argument '{}' for SENTINEL DEBUG '{}'",
+                        args[j], option
+                    ))
+                }
             }
-            let msg = format!(
-                "{} {} {}",
-                st.masters[&args[0]].describe(&Who::Master),
-                option,
-                value
-            );
-            event(srv, LogLevel::Warning, "+set", msg);
+            j += 1;
         }
-        config::flush(st, srv);
         Ok(())
     });
     match result.expect("sentinel mode") {
         Ok(()) => ctx.reply().ok(),
         Err(e) => ctx.reply().err(&e),
     }
+}
+
+/// SENTINEL SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP].
+fn simulate_failure_command(ctx: &mut Ctx) {
+    let argv = ctx.argv;
+    let mut flags = 0;
+    let mut logs = Vec::new();
+    for arg in &argv[2..] {
+        if arg.eq_ignore_ascii_case(b"crash-after-election") {
+            flags |= super::SIMFAILURE_CRASH_AFTER_ELECTION;
+            logs.push(
+                "Failure simulation: this Sentinel will crash after being successfully \
+                 elected as failover leader",
+            );
+        } else if arg.eq_ignore_ascii_case(b"crash-after-promotion") {
+            flags |= super::SIMFAILURE_CRASH_AFTER_PROMOTION;
+            logs.push(
+                "Failure simulation: this Sentinel will crash after promoting the \
+                 selected replica to master",
+            );
+        } else if arg.eq_ignore_ascii_case(b"help") {
+            ctx.reply().array(2);
+            ctx.reply().bulk_str("crash-after-election");
+            ctx.reply().bulk_str("crash-after-promotion");
+            return;
+        } else {
+            ctx.reply().err("ERR Unknown failure simulation specified");
+            return;
+        }
+    }
+    // Redis clears the flags first, then sets them one by one, logging each.
+    for line in logs {
+        ctx.srv.log(LogLevel::Warning, line.into());
+    }
+    if let Some(st) = ctx.srv.sentinel.as_mut() {
+        st.simfailure_flags = flags;
+    }
+    ctx.reply().ok();
+}
+
+/// SENTINEL PENDING-SCRIPTS: the script queue. redsim does not run
+/// notification or client reconfiguration scripts, so nothing is ever
+/// queued.
+fn pending_scripts_command(ctx: &mut Ctx) {
+    ctx.reply().array(0);
 }
 
 /// SENTINEL INFO-CACHE [master ...]: the last INFO of each master and its replicas.
@@ -566,6 +924,10 @@ const SENTINEL_SUBCOMMANDS: &[Command] = &[
     Command::new("ckquorum", 3, cf::ADMIN, ckquorum_command),
     Command::new("set", -5, cf::ADMIN, set_command),
     Command::new("info-cache", -3, cf::ADMIN, info_cache_command),
+    Command::new("config", -3, cf::ADMIN, config_command),
+    Command::new("debug", -2, cf::ADMIN, debug_command),
+    Command::new("pending-scripts", 2, cf::ADMIN, pending_scripts_command),
+    Command::new("simulate-failure", -3, cf::ADMIN, simulate_failure_command),
 ];
 
 /// ROLE: "sentinel" and the names of the monitored masters.
@@ -645,6 +1007,14 @@ pub fn table() -> crate::commands::CommandTable {
     for cmd in crate::pubsub::COMMANDS
         .iter()
         .filter(|c| subscribe.contains(&c.name))
+    {
+        t.add(cmd);
+    }
+    // SHUTDOWN (never saving in Sentinel mode) and HELLO (RESP2).
+    for cmd in crate::shutdown::COMMANDS
+        .iter()
+        .chain(crate::multi::COMMANDS.iter())
+        .filter(|c| matches!(c.name, "shutdown" | "hello"))
     {
         t.add(cmd);
     }

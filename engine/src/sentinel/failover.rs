@@ -7,12 +7,8 @@ use rand::Rng;
 
 use super::instance::{flags, slave_name, Instance, Role};
 use super::links::{self, Callback};
-use super::SLAVE_RECONF_TIMEOUT_MS;
+use super::MAX_DESYNC_MS;
 use super::{event, SentinelState, Who};
-use super::{
-    ASK_PERIOD_MS, ELECTION_TIMEOUT_MS, INFO_PERIOD_MS, MAX_DESYNC_MS, PING_PERIOD_MS,
-    PUBLISH_PERIOD_MS,
-};
 use crate::resp::Value;
 use crate::server::Server;
 use crate::LogLevel;
@@ -115,6 +111,7 @@ pub fn on_is_master_down_reply(
 /// once per second unless forced. A vote request carries our id once a
 /// failover started.
 pub fn ask_master_state(st: &mut SentinelState, srv: &mut Server, name: &str, forced: bool) {
+    let renames = st.masters[name].renamed_commands.clone();
     let now = srv.mstime();
     let epoch = st.current_epoch.to_string();
     let myid = st.myid.clone();
@@ -127,14 +124,14 @@ pub fn ask_master_state(st: &mut SentinelState, srv: &mut Server, name: &str, fo
     };
     let (ip, port) = (m.inst.host.clone(), m.inst.port.to_string());
     for si in m.sentinels.values_mut() {
-        if now - si.last_master_down_reply_time_ms > ASK_PERIOD_MS * 5 {
+        if now - si.last_master_down_reply_time_ms > st.timing.ask_period * 5 {
             si.flags &= !flags::MASTER_DOWN;
             si.leader = None;
         }
         if !sdown || si.link.disconnected {
             continue;
         }
-        if !forced && now - si.last_master_down_reply_time_ms < ASK_PERIOD_MS {
+        if !forced && now - si.last_master_down_reply_time_ms < st.timing.ask_period {
             continue;
         }
         let argv = [
@@ -145,7 +142,7 @@ pub fn ask_master_state(st: &mut SentinelState, srv: &mut Server, name: &str, fo
             &epoch,
             &runid,
         ];
-        links::send_command(srv, &mut si.link, &argv, Callback::IsMasterDown);
+        links::send_command(srv, &mut si.link, &renames, &argv, Callback::IsMasterDown);
     }
 }
 
@@ -339,7 +336,7 @@ fn wait_start(st: &mut SentinelState, srv: &mut Server, name: &str) {
     let m = &st.masters[name];
     let desc = m.describe(&Who::Master);
     if !is_leader && !m.inst.has(flags::FORCE_FAILOVER) {
-        let election_timeout = ELECTION_TIMEOUT_MS.min(m.failover_timeout_ms);
+        let election_timeout = st.timing.election_timeout.min(m.failover_timeout_ms);
         if srv.mstime() - m.failover_start_time_ms > election_timeout {
             event(srv, LogLevel::Warning, "-failover-abort-not-elected", desc);
             abort_failover(st, srv, name);
@@ -347,12 +344,16 @@ fn wait_start(st: &mut SentinelState, srv: &mut Server, name: &str) {
         return;
     }
     event(srv, LogLevel::Warning, "+elected-leader", desc.clone());
+    if st.simfailure_flags & super::SIMFAILURE_CRASH_AFTER_ELECTION != 0 {
+        super::simfailure_crash(srv);
+        return;
+    }
     set_state(st, srv, name, State::SelectSlave);
     event(srv, LogLevel::Warning, "+failover-state-select-slave", desc);
 }
 
 fn select_slave_state(st: &mut SentinelState, srv: &mut Server, name: &str) {
-    let chosen = select_slave(&st.masters[name], srv.mstime());
+    let chosen = select_slave(&st.masters[name], &st.timing, srv.mstime());
     let m = st.masters.get_mut(name).expect("master");
     let Some(slave) = chosen else {
         let desc = m.describe(&Who::Master);
@@ -382,23 +383,23 @@ fn select_slave_state(st: &mut SentinelState, srv: &mut Server, name: &str) {
 /// sentinelSelectSlave: drop replicas that are down, unreachable, stale
 /// or priority 0, or whose link to the master went down too long before
 /// the master did; then the best priority, offset, run id.
-pub fn select_slave(m: &super::Master, now: i64) -> Option<String> {
+pub fn select_slave(m: &super::Master, t: &super::Timing, now: i64) -> Option<String> {
     let sdown = m.inst.has(flags::S_DOWN);
     let mut max_master_down_ms = m.inst.down_after_ms * 10;
     if sdown {
         max_master_down_ms += now - m.inst.s_down_since_ms;
     }
     let info_validity_ms = if sdown {
-        PING_PERIOD_MS * 5
+        t.ping_period * 5
     } else {
-        INFO_PERIOD_MS * 3
+        t.info_period * 3
     };
     let mut candidates: Vec<&Instance> = m
         .slaves
         .values()
         .filter(|s| !s.has(flags::S_DOWN | flags::O_DOWN))
         .filter(|s| !s.link.disconnected)
-        .filter(|s| now - s.link.last_avail_time_ms <= PING_PERIOD_MS * 5)
+        .filter(|s| now - s.link.last_avail_time_ms <= t.ping_period * 5)
         .filter(|s| s.slave_priority != 0)
         .filter(|s| now - s.info_refresh_ms <= info_validity_ms)
         .filter(|s| s.master_link_down_time_ms <= max_master_down_ms)
@@ -419,33 +420,53 @@ pub fn select_slave(m: &super::Master, now: i64) -> Option<String> {
 
 /// sentinelSendSlaveOf: the MULTI / SLAVEOF / CONFIG REWRITE / CLIENT KILL
 /// TYPE normal / CLIENT KILL TYPE pubsub / EXEC bundle; replies ignored.
-pub fn send_slaveof(srv: &mut Server, ri: &mut Instance, to: Option<(&str, u16)>) -> bool {
+pub fn send_slaveof(
+    srv: &mut Server,
+    ri: &mut Instance,
+    renames: &links::Renames,
+    to: Option<(&str, u16)>,
+) -> bool {
     let (host, port) = match to {
         None => ("NO".to_string(), "ONE".to_string()),
         Some((h, p)) => (h.to_string(), p.to_string()),
     };
     let link = &mut ri.link;
-    links::send_command(srv, link, &["MULTI"], Callback::Discard)
-        && links::send_command(srv, link, &["SLAVEOF", &host, &port], Callback::Discard)
-        && links::send_command(srv, link, &["CONFIG", "REWRITE"], Callback::Discard)
+    links::send_command(srv, link, renames, &["MULTI"], Callback::Discard)
         && links::send_command(
             srv,
             link,
+            renames,
+            &["SLAVEOF", &host, &port],
+            Callback::Discard,
+        )
+        && links::send_command(
+            srv,
+            link,
+            renames,
+            &["CONFIG", "REWRITE"],
+            Callback::Discard,
+        )
+        && links::send_command(
+            srv,
+            link,
+            renames,
             &["CLIENT", "KILL", "TYPE", "normal"],
             Callback::Discard,
         )
         && links::send_command(
             srv,
             link,
+            renames,
             &["CLIENT", "KILL", "TYPE", "pubsub"],
             Callback::Discard,
         )
-        && links::send_command(srv, link, &["EXEC"], Callback::Discard)
+        && links::send_command(srv, link, renames, &["EXEC"], Callback::Discard)
 }
 
 /// sentinelFailoverSendSlaveOfNoOne: waits (up to failover-timeout) for a
 /// link to the chosen replica.
 fn send_slaveof_noone(st: &mut SentinelState, srv: &mut Server, name: &str) {
+    let renames = st.masters[name].renamed_commands.clone();
     let now = srv.mstime();
     let m = st.masters.get_mut(name).expect("master");
     let slave = m.promoted_slave.clone().expect("promoted slave");
@@ -457,7 +478,7 @@ fn send_slaveof_noone(st: &mut SentinelState, srv: &mut Server, name: &str) {
         }
         return;
     }
-    if !send_slaveof(srv, ri, None) {
+    if !send_slaveof(srv, ri, &renames, None) {
         return;
     }
     event(
@@ -498,6 +519,7 @@ fn abort_failover(st: &mut SentinelState, srv: &Server, name: &str) {
 /// sentinelFailoverReconfNextSlave: keep at most parallel-syncs replicas
 /// being reconfigured; one stuck in RECONF_SENT for 10 s counts as done.
 fn reconf_next_slave(st: &mut SentinelState, srv: &mut Server, name: &str) {
+    let renames = st.masters[name].renamed_commands.clone();
     let now = srv.mstime();
     let m = st.masters.get_mut(name).expect("master");
     let promoted = m
@@ -520,7 +542,8 @@ fn reconf_next_slave(st: &mut SentinelState, srv: &mut Server, name: &str) {
         if s.has(flags::PROMOTED | flags::RECONF_DONE) {
             continue;
         }
-        if s.has(flags::RECONF_SENT) && now - s.slave_reconf_sent_time_ms > SLAVE_RECONF_TIMEOUT_MS
+        if s.has(flags::RECONF_SENT)
+            && now - s.slave_reconf_sent_time_ms > st.timing.slave_reconf_timeout
         {
             event(
                 srv,
@@ -534,7 +557,7 @@ fn reconf_next_slave(st: &mut SentinelState, srv: &mut Server, name: &str) {
         if s.has(flags::RECONF_SENT | flags::RECONF_INPROG) || s.link.disconnected {
             continue;
         }
-        if send_slaveof(srv, s, Some((&host, port))) {
+        if send_slaveof(srv, s, &renames, Some((&host, port))) {
             s.flags |= flags::RECONF_SENT;
             s.slave_reconf_sent_time_ms = now;
             event(srv, LogLevel::Notice, "+slave-reconf-sent", desc);
@@ -547,6 +570,7 @@ fn reconf_next_slave(st: &mut SentinelState, srv: &mut Server, name: &str) {
 /// sentinelFailoverDetectEnd: every reachable replica is done, or
 /// failover-timeout passed (then the rest get SLAVEOF, best effort).
 fn detect_end(st: &mut SentinelState, srv: &mut Server, name: &str) {
+    let renames = st.masters[name].renamed_commands.clone();
     let now = srv.mstime();
     let m = st.masters.get_mut(name).expect("master");
     let Some(promoted) = m.promoted_slave.clone() else {
@@ -591,7 +615,7 @@ fn detect_end(st: &mut SentinelState, srv: &mut Server, name: &str) {
         if s.has(flags::PROMOTED | flags::RECONF_DONE | flags::RECONF_SENT) || s.link.disconnected {
             continue;
         }
-        if send_slaveof(srv, s, Some((&host, port))) {
+        if send_slaveof(srv, s, &renames, Some((&host, port))) {
             event(srv, LogLevel::Notice, "+slave-reconf-sent-be", desc);
             s.flags |= flags::RECONF_SENT;
         }
@@ -601,13 +625,13 @@ fn detect_end(st: &mut SentinelState, srv: &mut Server, name: &str) {
 /// sentinelFailoverSwitchToPromotedSlave.
 pub fn switch_to_promoted(st: &mut SentinelState, srv: &mut Server, name: &str) {
     let m = &st.masters[name];
-    let (host, port) = match m.promoted_slave.as_ref().and_then(|p| m.slaves.get(p)) {
-        Some(p) => (p.host.clone(), p.port),
-        None => (m.inst.host.clone(), m.inst.port),
+    let (host, hostname, port) = match m.promoted_slave.as_ref().and_then(|p| m.slaves.get(p)) {
+        Some(p) => (p.host.clone(), p.hostname.clone(), p.port),
+        None => (m.inst.host.clone(), m.inst.hostname.clone(), m.inst.port),
     };
     let msg = format!("{} {} {} {} {}", name, m.inst.host, m.inst.port, host, port);
     event(srv, LogLevel::Warning, "+switch-master", msg);
-    reset_master_and_change_address(st, srv, name, &host, port);
+    reset_master_and_change_address(st, srv, name, (&host, &hostname), port);
 }
 
 /// sentinelResetMaster: forget replicas (and Sentinels unless kept), drop
@@ -657,35 +681,35 @@ pub fn reset_master_and_change_address(
     st: &mut SentinelState,
     srv: &mut Server,
     name: &str,
-    host: &str,
+    (host, hostname): (&str, &str),
     port: u16,
 ) {
     let now = srv.mstime();
     let m = &st.masters[name];
-    let mut addrs: Vec<(String, u16)> = m
+    let mut addrs: Vec<(String, String, u16)> = m
         .slaves
         .values()
         .filter(|s| !s.addr_is(host, i64::from(port)))
-        .map(|s| (s.host.clone(), s.port))
+        .map(|s| (s.host.clone(), s.hostname.clone(), s.port))
         .collect();
     if !m.inst.addr_is(host, i64::from(port)) {
-        addrs.push((m.inst.host.clone(), m.inst.port));
+        addrs.push((m.inst.host.clone(), m.inst.hostname.clone(), m.inst.port));
     }
     reset_master(st, srv, name, true, false);
     let m = st.masters.get_mut(name).expect("master");
     m.inst.host = host.to_string();
+    m.inst.hostname = hostname.to_string();
     m.inst.port = port;
     m.inst.o_down_since_ms = 0;
     m.inst.s_down_since_ms = 0;
-    for (h, p) in addrs {
+    for (h, given, p) in addrs {
         let sname = slave_name(&h, p);
         if m.slaves.contains_key(&sname) {
             continue;
         }
-        m.slaves.insert(
-            sname.clone(),
-            Instance::new(Role::Slave, sname.clone(), &h, p, m.inst.down_after_ms, now),
-        );
+        let mut ri = Instance::new(Role::Slave, sname.clone(), &h, p, m.inst.down_after_ms, now);
+        ri.hostname = given;
+        m.slaves.insert(sname.clone(), ri);
         let desc = m.describe(&Who::Slave(sname));
         event(srv, LogLevel::Notice, "+slave", desc);
     }
@@ -693,10 +717,10 @@ pub fn reset_master_and_change_address(
 }
 
 /// sentinelMasterLooksSane.
-fn master_looks_sane(m: &super::Master, now: i64) -> bool {
+fn master_looks_sane(m: &super::Master, t: &super::Timing, now: i64) -> bool {
     m.inst.role_reported == Role::Master
         && !m.inst.has(flags::S_DOWN | flags::O_DOWN)
-        && now - m.inst.info_refresh_ms < INFO_PERIOD_MS * 2
+        && now - m.inst.info_refresh_ms < t.info_period * 2
 }
 
 /// The acting half of sentinelRefreshInstanceInfo for a replica: the
@@ -709,6 +733,7 @@ pub fn replica_role_acting(
     slave: &str,
     role: Role,
 ) {
+    let renames = st.masters[name].renamed_commands.clone();
     if role == Role::Master {
         replica_reports_master(st, srv, name, slave);
         return;
@@ -721,7 +746,7 @@ pub fn replica_role_acting(
         .and_then(|s| s.slave_master_host.clone())
         .map(|h| st.resolve(&h));
     let m = st.masters.get_mut(name).expect("master");
-    let sane = master_looks_sane(m, now);
+    let sane = master_looks_sane(m, &st.timing, now);
     let (mhost, mport, timeout) = (m.inst.host.clone(), m.inst.port, m.failover_timeout_ms);
     let promoted = m
         .promoted_slave
@@ -740,7 +765,7 @@ pub fn replica_role_acting(
         && sane
         && s.no_down_for(timeout, now)
         && now - s.slave_conf_change_time_ms > timeout
-        && send_slaveof(srv, s, Some((&mhost, mport)))
+        && send_slaveof(srv, s, &renames, Some((&mhost, mport)))
     {
         event(srv, LogLevel::Notice, "+fix-slave-config", desc.clone());
     }
@@ -768,6 +793,7 @@ pub fn replica_role_acting(
 /// A replica says role:master: the one we promoted (the failover moves
 /// on), or one that must be turned back into a replica after 8 s of calm.
 fn replica_reports_master(st: &mut SentinelState, srv: &mut Server, name: &str, slave: &str) {
+    let renames = st.masters[name].renamed_commands.clone();
     let now = srv.mstime();
     let m = st.masters.get_mut(name).expect("master");
     let desc = m.describe(&Who::Slave(slave.to_string()));
@@ -783,6 +809,10 @@ fn replica_reports_master(st: &mut SentinelState, srv: &mut Server, name: &str, 
         let master_desc = m.describe(&Who::Master);
         super::config::flush(st, srv);
         event(srv, LogLevel::Warning, "+promoted-slave", desc);
+        if st.simfailure_flags & super::SIMFAILURE_CRASH_AFTER_PROMOTION != 0 {
+            super::simfailure_crash(srv);
+            return;
+        }
         event(
             srv,
             LogLevel::Warning,
@@ -792,13 +822,13 @@ fn replica_reports_master(st: &mut SentinelState, srv: &mut Server, name: &str, 
         force_hello_update(st, name);
         return;
     }
-    let wait_ms = PUBLISH_PERIOD_MS * 4;
-    let sane = master_looks_sane(m, now);
+    let wait_ms = st.timing.publish_period * 4;
+    let sane = master_looks_sane(m, &st.timing, now);
     let (mhost, mport) = (m.inst.host.clone(), m.inst.port);
     let s = m.slaves.get_mut(slave).expect("slave");
     let calm =
         !promoted && sane && s.no_down_for(wait_ms, now) && now - s.role_reported_time_ms > wait_ms;
-    if calm && send_slaveof(srv, s, Some((&mhost, mport))) {
+    if calm && send_slaveof(srv, s, &renames, Some((&mhost, mport))) {
         event(srv, LogLevel::Notice, "+convert-to-slave", desc);
     }
 }
@@ -810,8 +840,8 @@ fn force_hello_update(st: &mut SentinelState, name: &str) {
         .chain(m.sentinels.values_mut())
         .chain(m.slaves.values_mut());
     for ri in all {
-        if ri.last_pub_time_ms > PUBLISH_PERIOD_MS {
-            ri.last_pub_time_ms -= PUBLISH_PERIOD_MS + 1;
+        if ri.last_pub_time_ms > st.timing.publish_period {
+            ri.last_pub_time_ms -= st.timing.publish_period + 1;
         }
     }
 }

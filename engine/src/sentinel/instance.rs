@@ -45,6 +45,8 @@ pub mod flags {
     pub const RECONF_INPROG: u32 = 1 << 9;
     pub const RECONF_DONE: u32 = 1 << 10;
     pub const FORCE_FAILOVER: u32 = 1 << 11;
+    pub const SCRIPT_KILL_SENT: u32 = 1 << 12;
+    pub const MASTER_REBOOT: u32 = 1 << 13;
 }
 
 #[derive(Debug)]
@@ -53,7 +55,11 @@ pub struct Instance {
     pub flags: u32,
     /// Masters: the configured name; replicas: "ip:port"; Sentinels: run id.
     pub name: String,
+    /// The address connections go to (resolved).
     pub host: String,
+    /// The name it was configured or discovered with (the address if it
+    /// was given as one): what announce-hostnames reports.
+    pub hostname: String,
     pub port: u16,
     pub runid: Option<String>,
     pub link: Link,
@@ -99,6 +105,7 @@ impl Instance {
             flags: 0,
             name,
             host: host.to_string(),
+            hostname: host.to_string(),
             port,
             runid: None,
             link: Link::new(now_ms),
@@ -161,24 +168,38 @@ pub struct Master {
     /// The replica being promoted, by name.
     pub promoted_slave: Option<String>,
     pub auth_pass: Option<String>,
+    pub auth_user: Option<String>,
+    pub notification_script: Option<String>,
+    pub client_reconfig_script: Option<String>,
+    /// master-reboot-down-after-period (0: off) and when the reboot was seen.
+    pub master_reboot_down_after_ms: i64,
+    pub master_reboot_since_ms: i64,
+    pub renamed_commands: super::links::Renames,
     pub slaves: BTreeMap<String, Instance>,
     pub sentinels: BTreeMap<String, Instance>,
 }
 
 impl Master {
-    pub fn new(name: &str, host: &str, port: u16, quorum: u32, now_ms: i64) -> Master {
+    pub fn new(
+        name: &str,
+        host: &str,
+        port: u16,
+        quorum: u32,
+        timing: &super::Timing,
+        now_ms: i64,
+    ) -> Master {
         Master {
             inst: Instance::new(
                 Role::Master,
                 name.to_string(),
                 host,
                 port,
-                super::DEFAULT_DOWN_AFTER_MS,
+                timing.default_down_after,
                 now_ms,
             ),
             quorum,
             parallel_syncs: super::DEFAULT_PARALLEL_SYNCS,
-            failover_timeout_ms: super::DEFAULT_FAILOVER_TIMEOUT_MS,
+            failover_timeout_ms: timing.default_failover_timeout,
             config_epoch: 0,
             failover_epoch: 0,
             failover_state: State::None,
@@ -187,6 +208,12 @@ impl Master {
             failover_delay_logged_ms: 0,
             promoted_slave: None,
             auth_pass: None,
+            auth_user: None,
+            notification_script: None,
+            client_reconfig_script: None,
+            master_reboot_down_after_ms: 0,
+            master_reboot_since_ms: 0,
+            renamed_commands: Default::default(),
             slaves: BTreeMap::new(),
             sentinels: BTreeMap::new(),
         }
@@ -220,6 +247,12 @@ impl Master {
     /// sentinelGetCurrentMasterAddress: once the promoted replica has
     /// acknowledged, the new address is advertised.
     pub fn current_addr(&self) -> (String, u16) {
+        let ri = self.current_instance();
+        (ri.host.clone(), ri.port)
+    }
+
+    /// The instance current_addr names (the promoted replica or the master).
+    pub fn current_instance(&self) -> &Instance {
         if self.inst.has(flags::FAILOVER_IN_PROGRESS) && self.failover_state >= State::ReconfSlaves
         {
             if let Some(p) = self
@@ -227,10 +260,10 @@ impl Master {
                 .as_ref()
                 .and_then(|n| self.slaves.get(n))
             {
-                return (p.host.clone(), p.port);
+                return p;
             }
         }
-        (self.inst.host.clone(), self.inst.port)
+        &self.inst
     }
 
     pub fn lookup_slave(&self, host: &str, port: u16) -> Option<&Instance> {

@@ -37,6 +37,9 @@ pub struct Conn {
     up: bool,
     out: Vec<u8>,
     inbuf: Vec<u8>,
+    /// Pub/sub link: replies still owed to commands other than SUBSCRIBE
+    /// (AUTH, CLIENT SETNAME), which hiredis matches before pub/sub traffic.
+    regular_replies: u32,
 }
 
 #[derive(Debug)]
@@ -93,20 +96,53 @@ fn write(srv: &mut Server, conn: &mut Conn, bytes: Vec<u8>) {
 pub fn send_command<A: AsRef<[u8]>>(
     srv: &mut Server,
     link: &mut Link,
+    renames: &Renames,
     argv: &[A],
     cb: Callback,
 ) -> bool {
     if link.cc.id.is_none() {
         return false;
     }
-    write(srv, &mut link.cc, resp::encode_command(argv));
+    write(srv, &mut link.cc, encode_mapped(renames, argv));
     link.callbacks.push_back(cb);
     link.pending_commands += 1;
     true
 }
 
-pub fn send_pubsub<A: AsRef<[u8]>>(srv: &mut Server, link: &mut Link, argv: &[A]) {
-    write(srv, &mut link.pc, resp::encode_command(argv));
+pub fn send_pubsub<A: AsRef<[u8]>>(
+    srv: &mut Server,
+    link: &mut Link,
+    renames: &Renames,
+    argv: &[A],
+) {
+    let subscribe = argv
+        .first()
+        .is_some_and(|a| a.as_ref().eq_ignore_ascii_case(b"subscribe"));
+    if !subscribe && link.pc.id.is_some() {
+        link.pc.regular_replies += 1;
+    }
+    write(srv, &mut link.pc, encode_mapped(renames, argv));
+}
+
+/// A master's renamed commands (`sentinel rename-command`), by the
+/// lowercase original name: (original name as given, new name). Its
+/// replicas and Sentinels use the master's table.
+pub type Renames = std::collections::BTreeMap<String, (String, String)>;
+
+/// sentinelInstanceMapCommand: the name to send for `command`.
+pub fn map_command<'a>(renames: &'a Renames, command: &'a str) -> &'a str {
+    renames
+        .get(&command.to_ascii_lowercase())
+        .map_or(command, |(_, new)| new.as_str())
+}
+
+fn encode_mapped<A: AsRef<[u8]>>(renames: &Renames, argv: &[A]) -> Vec<u8> {
+    let mut args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_ref().to_vec()).collect();
+    if let Some(first) = args.first_mut() {
+        let name = String::from_utf8_lossy(first).into_owned();
+        *first = map_command(renames, &name).as_bytes().to_vec();
+    }
+    resp::encode_command(&args)
 }
 
 /// Asks the host for a connection and records whose it is.
@@ -243,7 +279,21 @@ pub fn read(srv: &mut Server, conn: ConnId, bytes: &[u8]) {
                         monitor::on_reply(st, srv, &master, &who, cb, value);
                     }
                 }
-                LinkKind::Pubsub => monitor::on_pubsub_message(st, srv, &master, &who, value),
+                LinkKind::Pubsub => {
+                    // hiredis: a reply that matches no pending regular
+                    // command and is an error (SUBSCRIBE refused with
+                    // -NOAUTH) drops the connection.
+                    let regular = with_link(st, conn, |link, _| {
+                        let owed = link.pc.regular_replies > 0;
+                        link.pc.regular_replies = link.pc.regular_replies.saturating_sub(1);
+                        owed
+                    });
+                    if regular == Some(false) && matches!(value, Value::Error(_)) {
+                        close_of(st, srv, &master, &who, LinkKind::Pubsub, true);
+                        return;
+                    }
+                    monitor::on_pubsub_message(st, srv, &master, &who, value)
+                }
             }
         }
     });

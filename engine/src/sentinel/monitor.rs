@@ -6,7 +6,6 @@
 use super::instance::{flags, slave_name, Instance, Role};
 use super::links::{self, Callback, LinkKind};
 use super::{event, failover, SentinelState, Who};
-use super::{INFO_PERIOD_MS, MIN_LINK_RECONNECT_PERIOD_MS, PING_PERIOD_MS, PUBLISH_PERIOD_MS};
 use crate::resp::Value;
 use crate::server::Server;
 use crate::LogLevel;
@@ -36,7 +35,7 @@ fn handle_instance(st: &mut SentinelState, srv: &mut Server, name: &str, who: &W
     reconnect(st, srv, name, who);
     send_periodic_commands(st, srv, name, who);
     if st.tilt {
-        if srv.mstime() - st.tilt_start_ms < super::TILT_PERIOD_MS {
+        if srv.mstime() - st.tilt_start_ms < st.timing.tilt_period {
             return;
         }
         st.tilt = false;
@@ -66,7 +65,7 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             .expect("instance");
         if !ri.link.disconnected
             || ri.port == 0
-            || now - ri.link.last_reconn_time_ms < PING_PERIOD_MS
+            || now - ri.link.last_reconn_time_ms < st.timing.ping_period
         {
             return;
         }
@@ -79,13 +78,9 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             ri.link.pc.id.is_none(),
         )
     };
+    let renames = st.masters[name].renamed_commands.clone();
     let myid = st.myid.clone();
-    // sentinelSendAuthIfNeeded: masters and replicas take the master's auth-pass.
-    let auth = if *who == Who::Master || matches!(who, Who::Slave(_)) {
-        st.masters[name].auth_pass.clone()
-    } else {
-        None
-    };
+    let auth = auth_argv(st, srv, name, who);
     if need_cc {
         let conn = links::open(st, srv, name, who, LinkKind::Cmd, &host, port);
         let ri = st
@@ -96,22 +91,18 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
         ri.link.cc.id = Some(conn);
         ri.link.pending_commands = 0;
         ri.link.cc_conn_time_ms = now;
-        if let Some(pass) = &auth {
-            links::send_command(
-                srv,
-                &mut ri.link,
-                &["AUTH", pass.as_str()],
-                Callback::Discard,
-            );
+        if let Some(argv) = &auth {
+            links::send_command(srv, &mut ri.link, &renames, argv, Callback::Discard);
         }
         let client_name = format!("sentinel-{}-cmd", &myid[..8]);
         links::send_command(
             srv,
             &mut ri.link,
+            &renames,
             &["CLIENT", "SETNAME", &client_name],
             Callback::Discard,
         );
-        send_ping(srv, ri, now);
+        send_ping(srv, ri, &renames, now);
     }
     if role != Role::Sentinel && need_pc {
         let conn = links::open(st, srv, name, who, LinkKind::Pubsub, &host, port);
@@ -122,12 +113,22 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             .expect("instance");
         ri.link.pc.id = Some(conn);
         ri.link.pc_conn_time_ms = now;
-        if let Some(pass) = &auth {
-            links::send_pubsub(srv, &mut ri.link, &["AUTH", pass.as_str()]);
+        if let Some(argv) = &auth {
+            links::send_pubsub(srv, &mut ri.link, &renames, argv);
         }
         let client_name = format!("sentinel-{}-pubsub", &myid[..8]);
-        links::send_pubsub(srv, &mut ri.link, &["CLIENT", "SETNAME", &client_name]);
-        links::send_pubsub(srv, &mut ri.link, &["SUBSCRIBE", super::HELLO_CHANNEL]);
+        links::send_pubsub(
+            srv,
+            &mut ri.link,
+            &renames,
+            &["CLIENT", "SETNAME", &client_name],
+        );
+        links::send_pubsub(
+            srv,
+            &mut ri.link,
+            &renames,
+            &["SUBSCRIBE", super::HELLO_CHANNEL],
+        );
     }
     let ri = st
         .masters
@@ -139,9 +140,31 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
     }
 }
 
+/// sentinelSendAuthIfNeeded: masters and replicas take the master's
+/// auth-user / auth-pass; Sentinels take sentinel-user / sentinel-pass,
+/// else requirepass. "AUTH <pass>" or "AUTH <user> <pass>".
+fn auth_argv(st: &SentinelState, srv: &Server, name: &str, who: &Who) -> Option<Vec<String>> {
+    let m = &st.masters[name];
+    let (pass, user) = match who {
+        Who::Master | Who::Slave(_) => (m.auth_pass.clone(), m.auth_user.clone()),
+        Who::Sentinel(_) => match &st.sentinel_auth_pass {
+            Some(p) => (Some(p.clone()), st.sentinel_auth_user.clone()),
+            None => (
+                srv.config.get("requirepass").filter(|p| !p.is_empty()),
+                None,
+            ),
+        },
+    };
+    let pass = pass?;
+    Some(match user {
+        Some(u) => vec!["AUTH".to_string(), u, pass],
+        None => vec!["AUTH".to_string(), pass],
+    })
+}
+
 /// sentinelSendPing: act_ping_time keeps the oldest unanswered PING.
-pub fn send_ping(srv: &mut Server, ri: &mut Instance, now: i64) -> bool {
-    if !links::send_command(srv, &mut ri.link, &["PING"], Callback::Ping) {
+pub fn send_ping(srv: &mut Server, ri: &mut Instance, renames: &links::Renames, now: i64) -> bool {
+    if !links::send_command(srv, &mut ri.link, renames, &["PING"], Callback::Ping) {
         return false;
     }
     ri.link.last_ping_time_ms = now;
@@ -155,6 +178,7 @@ pub fn send_ping(srv: &mut Server, ri: &mut Instance, now: i64) -> bool {
 /// second for a replica whose master is down or failing over, or whose
 /// own master link is down), PING, and the hello.
 fn send_periodic_commands(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
+    let renames = st.masters[name].renamed_commands.clone();
     let now = srv.mstime();
     let m = st.masters.get(name).expect("master");
     let master_busy = m.inst.has(flags::O_DOWN | flags::FAILOVER_IN_PROGRESS);
@@ -166,14 +190,14 @@ fn send_periodic_commands(st: &mut SentinelState, srv: &mut Server, name: &str, 
     {
         1000
     } else {
-        INFO_PERIOD_MS
+        st.timing.info_period
     };
-    let ping_period = ri.down_after_ms.min(PING_PERIOD_MS);
+    let ping_period = ri.down_after_ms.min(st.timing.ping_period);
     let wants_info = ri.role != Role::Sentinel
         && (ri.info_refresh_ms == 0 || now - ri.info_refresh_ms > info_period);
     let wants_ping = now - ri.link.last_pong_time_ms > ping_period
         && now - ri.link.last_ping_time_ms > ping_period / 2;
-    let wants_hello = now - ri.last_pub_time_ms > PUBLISH_PERIOD_MS;
+    let wants_hello = now - ri.last_pub_time_ms > st.timing.publish_period;
     let hello = if wants_hello {
         Some(hello_payload(st, srv, name))
     } else {
@@ -185,15 +209,16 @@ fn send_periodic_commands(st: &mut SentinelState, srv: &mut Server, name: &str, 
         .and_then(|m| m.get_mut(who))
         .expect("instance");
     if wants_info {
-        links::send_command(srv, &mut ri.link, &["INFO"], Callback::Info);
+        links::send_command(srv, &mut ri.link, &renames, &["INFO"], Callback::Info);
     }
     if wants_ping {
-        send_ping(srv, ri, now);
+        send_ping(srv, ri, &renames, now);
     }
     if let Some(payload) = hello {
         links::send_command(
             srv,
             &mut ri.link,
+            &renames,
             &["PUBLISH", super::HELLO_CHANNEL, payload.as_str()],
             Callback::Publish,
         );
@@ -214,7 +239,8 @@ fn hello_payload(st: &SentinelState, srv: &Server, name: &str) -> String {
     } else {
         srv.options.port
     };
-    let (mip, mport) = m.current_addr();
+    let current = m.current_instance();
+    let (mip, mport) = (st.announced(current).to_string(), current.port);
     format!(
         "{},{},{},{},{},{},{},{}",
         ip, port, st.myid, st.current_epoch, m.inst.name, mip, mport, m.config_epoch
@@ -234,6 +260,7 @@ pub fn on_reply(
     match cb {
         Callback::Discard => {}
         Callback::Ping => {
+            let renames = st.masters[name].renamed_commands.clone();
             let Some(ri) = st.masters.get_mut(name).and_then(|m| m.get_mut(who)) else {
                 return;
             };
@@ -244,6 +271,22 @@ pub fn on_reply(
                 {
                     ri.link.last_avail_time_ms = now;
                     ri.link.act_ping_time_ms = 0;
+                    if ri.has(flags::MASTER_REBOOT) && text.starts_with("PONG") {
+                        ri.flags &= !flags::MASTER_REBOOT;
+                    }
+                } else if text.starts_with("BUSY")
+                    && ri.has(flags::S_DOWN)
+                    && !ri.has(flags::SCRIPT_KILL_SENT)
+                {
+                    // Down because of a busy script: SCRIPT KILL, once.
+                    links::send_command(
+                        srv,
+                        &mut ri.link,
+                        &renames,
+                        &["SCRIPT", "KILL"],
+                        Callback::Discard,
+                    );
+                    ri.flags |= flags::SCRIPT_KILL_SENT;
                 }
             }
             ri.link.last_pong_time_ms = now;
@@ -318,10 +361,12 @@ pub fn process_hello(st: &mut SentinelState, srv: &mut Server, hello: &str) {
         let msg = format!("{}", st.current_epoch);
         event(srv, LogLevel::Warning, "+new-epoch", msg);
     }
+    // The master may be announced by name (announce-hostnames).
+    let master_ip = st.resolve(token[5]);
     let m = st.masters.get_mut(&name).expect("master");
     if m.sentinels.contains_key(&runid) && m.config_epoch < master_config_epoch {
         m.config_epoch = master_config_epoch;
-        if !m.inst.addr_is(token[5], master_port) {
+        if !m.inst.addr_is(&master_ip, master_port) {
             let from = m.describe(&Who::Sentinel(runid.clone()));
             event(srv, LogLevel::Warning, "+config-update-from", from);
             let msg = format!(
@@ -329,7 +374,13 @@ pub fn process_hello(st: &mut SentinelState, srv: &mut Server, hello: &str) {
                 name, m.inst.host, m.inst.port, token[5], master_port
             );
             event(srv, LogLevel::Warning, "+switch-master", msg);
-            failover::reset_master_and_change_address(st, srv, &name, token[5], master_port as u16);
+            failover::reset_master_and_change_address(
+                st,
+                srv,
+                &name,
+                (&master_ip, token[5]),
+                master_port as u16,
+            );
         }
     }
     if let Some(si) = st
@@ -517,6 +568,10 @@ fn refresh_instance_info(
     if rebooted {
         let msg = m.describe(who);
         event(srv, LogLevel::Notice, "+reboot", msg);
+        if *who == Who::Master && m.master_reboot_down_after_ms != 0 {
+            m.inst.flags |= flags::MASTER_REBOOT;
+            m.master_reboot_since_ms = now;
+        }
     }
     if *who == Who::Master {
         discover_replicas(st, srv, name, &p.slaves);
@@ -591,13 +646,15 @@ fn discover_replicas(
     slaves: &[(String, u16)],
 ) {
     let now = srv.mstime();
-    for (ip, port) in slaves {
+    for (given, port) in slaves {
+        // createSentinelAddr: INFO may name the replica (replica-announce-ip).
+        let ip = &st.resolve(given);
         let m = st.masters.get_mut(name).expect("master");
         if m.lookup_slave(ip, *port).is_some() {
             continue;
         }
         let sname = slave_name(ip, *port);
-        let ri = Instance::new(
+        let mut ri = Instance::new(
             Role::Slave,
             sname.clone(),
             ip,
@@ -605,6 +662,7 @@ fn discover_replicas(
             m.inst.down_after_ms,
             now,
         );
+        ri.hostname = given.clone();
         m.slaves.insert(sname.clone(), ri);
         let msg = m.describe(&Who::Slave(sname));
         event(srv, LogLevel::Notice, "+slave", msg);
@@ -624,13 +682,13 @@ fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str,
         let l = &ri.link;
         let half = ri.down_after_ms / 2;
         let close_cc = l.cc.id.is_some()
-            && now - l.cc_conn_time_ms > MIN_LINK_RECONNECT_PERIOD_MS
+            && now - l.cc_conn_time_ms > st.timing.min_link_reconnect_period
             && l.act_ping_time_ms != 0
             && now - l.act_ping_time_ms > half
             && now - l.last_pong_time_ms > half;
         let close_pc = l.pc.id.is_some()
-            && now - l.pc_conn_time_ms > MIN_LINK_RECONNECT_PERIOD_MS
-            && now - l.pc_last_activity_ms > PUBLISH_PERIOD_MS * 3;
+            && now - l.pc_conn_time_ms > st.timing.min_link_reconnect_period
+            && now - l.pc_last_activity_ms > st.timing.publish_period * 3;
         (close_cc, close_pc)
     };
     if close_cc {
@@ -640,6 +698,7 @@ fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str,
         links::close_of(st, srv, name, who, LinkKind::Pubsub, true);
     }
     let m = st.masters.get_mut(name).expect("master");
+    let (reboot_since, reboot_period) = (m.master_reboot_since_ms, m.master_reboot_down_after_ms);
     let ri = m.get_mut(who).expect("instance");
     let elapsed = if ri.link.act_ping_time_ms != 0 {
         now - ri.link.act_ping_time_ms
@@ -650,16 +709,17 @@ fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str,
     };
     let claims_slave = ri.role == Role::Master
         && ri.role_reported == Role::Slave
-        && now - ri.role_reported_time_ms > ri.down_after_ms + INFO_PERIOD_MS * 2;
+        && now - ri.role_reported_time_ms > ri.down_after_ms + st.timing.info_period * 2;
+    let rebooting = ri.has(flags::MASTER_REBOOT) && now - reboot_since > reboot_period;
     // The instance's description is formatted only for an event (this runs every tick).
-    if elapsed > ri.down_after_ms || claims_slave {
+    if elapsed > ri.down_after_ms || claims_slave || rebooting {
         if !ri.has(flags::S_DOWN) {
             ri.s_down_since_ms = now;
             ri.flags |= flags::S_DOWN;
             event(srv, LogLevel::Warning, "+sdown", m.describe(who));
         }
     } else if ri.has(flags::S_DOWN) {
-        ri.flags &= !flags::S_DOWN;
+        ri.flags &= !(flags::S_DOWN | flags::SCRIPT_KILL_SENT);
         event(srv, LogLevel::Warning, "-sdown", m.describe(who));
     }
 }
