@@ -5,6 +5,7 @@
 pub mod builder;
 pub mod cli;
 pub mod expect;
+pub mod history_file;
 pub mod logging;
 pub mod preload;
 pub mod registry;

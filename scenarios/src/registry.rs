@@ -52,6 +52,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "sentinel-restart",
         toml: include_str!("../specs/sentinel-restart.toml"),
     },
+    Builtin {
+        name: "split-brain",
+        toml: include_str!("../specs/split-brain.toml"),
+    },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
