@@ -56,6 +56,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "split-brain",
         toml: include_str!("../specs/split-brain.toml"),
     },
+    Builtin {
+        name: "split-brain-min-replicas",
+        toml: include_str!("../specs/split-brain-min-replicas.toml"),
+    },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

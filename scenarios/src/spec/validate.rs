@@ -829,7 +829,7 @@ fn check_expect_names(c: &mut Checker, path: &KeyPath, that: &str, e: &Expectati
             }
         }
         // A boolean: compares with true or false, as text.
-        Lhs::History(field) if field == "linearizable" => false,
+        Lhs::History(field) if field == "linearizable" || field == "converged" => false,
         _ => true,
     };
     let message = match (&e.rhs, numeric_lhs) {
