@@ -313,7 +313,17 @@ impl World {
                 }
                 fires
             }
-            Fault::Restart { .. } => {
+            Fault::Restart { node } => {
+                // A crashed process on a machine that is still up starts
+                // again alone, as its service manager would start it; the
+                // machine's other processes keep running.
+                let alone = self.host_index(node).ok().filter(|&h| {
+                    !self.hosts[h].is_up() && procs.iter().any(|&p| self.hosts[p].is_up())
+                });
+                if let Some(h) = alone {
+                    self.restart_host(h);
+                    return true;
+                }
                 let apps_up = self
                     .clients
                     .iter()

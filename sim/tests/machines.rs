@@ -232,6 +232,40 @@ fn crash_kills_one_process_and_the_page_cache_survives_until_power_loss() {
 }
 
 #[test]
+fn restart_of_a_crashed_process_starts_it_alone_and_restart_of_a_live_one_power_cycles_its_machine()
+{
+    let mut w = h1_pair_and_r2();
+    w.schedule_admin_line(1500 * MS, "m1", "SET a 1").unwrap();
+    w.run_until(2 * S);
+    let m1_pid = w.info_field("m1", "process_id");
+    let r1_pid = w.info_field("r1", "process_id");
+    w.schedule_fault(2 * S, Fault::Crash { node: "r1".into() })
+        .unwrap();
+    w.schedule_fault(3 * S, Fault::Restart { node: "r1".into() })
+        .unwrap();
+    w.run_until(12 * S);
+    assert_eq!(w.faults_fired()["restart"], 1);
+    assert_eq!(w.info_field("m1", "process_id"), m1_pid, "m1 kept running");
+    assert_ne!(
+        w.info_field("r1", "process_id"),
+        r1_pid,
+        "r1 is a new process"
+    );
+    assert_eq!(
+        w.info_field("r1", "master_link_status").as_deref(),
+        Some("up")
+    );
+    assert_eq!(keys_in_db0(&mut w, "r1"), 1);
+    // Every process up: a restart named by one of them is a power cycle of the machine.
+    let r1_pid = w.info_field("r1", "process_id");
+    w.schedule_fault(12 * S, Fault::Restart { node: "r1".into() })
+        .unwrap();
+    w.run_until(20 * S);
+    assert_ne!(w.info_field("m1", "process_id"), m1_pid);
+    assert_ne!(w.info_field("r1", "process_id"), r1_pid);
+}
+
+#[test]
 fn the_oom_killer_picks_the_larger_of_two_processes_on_a_box() {
     let mut nodes = vec![
         node("small", Some("box"), &["port 6379", "dir /d/small"]),
