@@ -899,8 +899,17 @@ impl Config {
 
     /// The value CONFIG GET prints for a canonical name.
     pub fn get(&self, name: &str) -> Option<String> {
+        self.value(name).map(str::to_string)
+    }
+
+    /// The value of a directive by its name or alias, any case, without copying it. The
+    /// canonical names the engine itself asks for on every cron tick are found directly.
+    fn value(&self, name: &str) -> Option<&str> {
+        if let Some(v) = self.values.get(name) {
+            return Some(v);
+        }
         let spec = find_spec(name)?;
-        self.values.get(spec.name).cloned()
+        self.values.get(spec.name).map(String::as_str)
     }
 
     /// CONFIG GET with several patterns, as Redis 7.0 answers it: a name
@@ -966,10 +975,10 @@ impl Config {
     }
 
     pub fn bool(&self, name: &str) -> bool {
-        self.get(name).as_deref() == Some("yes")
+        self.value(name) == Some("yes")
     }
     pub fn int(&self, name: &str) -> i64 {
-        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+        self.value(name).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
     fn refresh(&mut self) {

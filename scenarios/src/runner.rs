@@ -256,6 +256,7 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
     let resolved = scenario.resolved();
     let started = std::time::Instant::now();
     let mut world = build_world(&resolved, seed)?;
+    world.reserve_history(resolved.duration_ms * 1000);
     let (node_series, convergence) =
         run_sampling(&resolved, &mut world, resolved.duration_ms * 1000);
     let wall_ms = started.elapsed().as_millis() as u64;
@@ -790,14 +791,8 @@ fn workload_histories(
     let mut out = BTreeMap::new();
     for (index, w) in scenario.workloads.iter().enumerate() {
         let index = index as u32;
-        let own = redsim_sim::history::History {
-            ops: ops
-                .iter()
-                .filter(|op| op.workload == index)
-                .cloned()
-                .collect(),
-        };
-        let s = own.summary();
+        let own = || ops.iter().filter(move |op| op.workload == index);
+        let s = redsim_sim::history::summarize(own());
         let lost: Vec<&redsim_sim::checkers::LostWrite> = checked
             .lost
             .iter()
@@ -807,7 +802,7 @@ fn workload_histories(
             ok: s.ok,
             fail: s.fail,
             unknown: s.unknown,
-            acked_writes: own.ops.iter().filter(|op| op.is_acked_write()).count() as u64,
+            acked_writes: own().filter(|op| op.is_acked_write()).count() as u64,
             acked_writes_lost: lost.len() as u64,
             first_lost_acked_ms: lost.iter().map(|l| l.acked_us / 1000).min(),
             last_lost_acked_ms: lost.iter().map(|l| l.acked_us / 1000).max(),

@@ -124,6 +124,18 @@ fn layering_is_one_way() {
         !sim.contains("redsim-scenarios") && !sim.contains("redsim-reports"),
         "sim sits below scenarios and reports"
     );
+    let madsim = manifest_deps("sim/madsim");
+    assert!(
+        !madsim.contains("redsim-scenarios") && !madsim.contains("redsim-reports"),
+        "redsim-madsim hosts the engine on its own"
+    );
+    for krate in ["engine", "sim", "scenarios", "reports"] {
+        assert!(
+            !manifest_deps(krate).contains("redsim-madsim"),
+            "{} must not depend on redsim-madsim: only it needs --cfg madsim",
+            krate
+        );
+    }
 }
 
 #[test]

@@ -140,37 +140,54 @@ impl History {
     }
 
     pub fn summary(&self) -> HistorySummary {
-        let mut s = HistorySummary::default();
-        let mut all = new_histogram();
-        let mut per_s: Vec<Histogram<u64>> = Vec::new();
-        for op in &self.ops {
-            match (&op.outcome, op.complete_us) {
-                (Outcome::Unknown, _) | (_, None) => s.unknown += 1,
-                (Outcome::Ok, Some(done)) => {
-                    s.ok += 1;
-                    bump(&mut s.throughput_per_s, done);
-                    let latency_us = (done - op.invoke_us).max(1);
-                    all.saturating_record(latency_us);
-                    let second = (done / 1_000_000) as usize;
-                    while per_s.len() <= second {
-                        per_s.push(new_histogram());
+        summarize(&self.ops)
+    }
+}
+
+/// The summary of `ops` (a whole history, or one workload's operations of it).
+///
+/// Latency percentiles are HdrHistogram's (1 µs to 1 hour, 3 significant digits): the
+/// whole run's from one histogram, each second's as the histogram would give them (the
+/// highest value equivalent to the nearest-rank sample) without a histogram per second.
+pub fn summarize<'a>(ops: impl IntoIterator<Item = &'a Op>) -> HistorySummary {
+    let mut s = HistorySummary::default();
+    let mut all = new_histogram();
+    let mut per_s: Vec<Vec<u64>> = Vec::new();
+    for op in ops {
+        match (&op.outcome, op.complete_us) {
+            (Outcome::Unknown, _) | (_, None) => s.unknown += 1,
+            (Outcome::Ok, Some(done)) => {
+                s.ok += 1;
+                bump(&mut s.throughput_per_s, done);
+                let latency_us = (done - op.invoke_us).max(1);
+                let recorded = record(&mut all, latency_us);
+                let second = (done / 1_000_000) as usize;
+                if per_s.len() <= second {
+                    per_s.resize_with(second + 1, Vec::new);
+                }
+                per_s[second].push(recorded);
+            }
+            (Outcome::Fail(code), Some(done)) => {
+                s.fail += 1;
+                match s.errors.get_mut(code.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        s.errors.insert(code.clone(), 1);
                     }
-                    per_s[second].saturating_record(latency_us);
                 }
-                (Outcome::Fail(code), Some(done)) => {
-                    s.fail += 1;
-                    *s.errors.entry(code.clone()).or_default() += 1;
-                    bump(&mut s.fails_per_s, done);
-                    let ms = done / 1000;
-                    s.first_fail_ms = Some(s.first_fail_ms.map_or(ms, |f| f.min(ms)));
-                    s.last_fail_ms = Some(s.last_fail_ms.map_or(ms, |l| l.max(ms)));
-                }
+                bump(&mut s.fails_per_s, done);
+                let ms = done / 1000;
+                s.first_fail_ms = Some(s.first_fail_ms.map_or(ms, |f| f.min(ms)));
+                s.last_fail_ms = Some(s.last_fail_ms.map_or(ms, |l| l.max(ms)));
             }
         }
-        s.latency_ms = percentiles(&all);
-        s.latency_per_s = per_s.iter().map(percentiles).collect();
-        s
     }
+    s.latency_ms = percentiles(&all);
+    s.latency_per_s = per_s
+        .iter_mut()
+        .map(|latencies| sorted_percentiles(&all, latencies))
+        .collect();
+    s
 }
 
 fn bump(series: &mut Vec<u64>, t_us: u64) {
@@ -186,6 +203,41 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
+/// Records `value` (saturating) and returns the value the histogram counted: `value` itself,
+/// or, when it is past the last bucket, the highest trackable value.
+fn record(h: &mut Histogram<u64>, value: u64) -> u64 {
+    h.saturating_record(value);
+    // Past `high()` a value still counts as itself while its bucket exists (the counts reach
+    // the end of the last bucket); the max then reaches it, as it never does when clamped
+    // (every recorded value that fits is below it, since fitting is monotone).
+    if value <= h.high() || h.max() >= h.highest_equivalent(value) {
+        value
+    } else {
+        h.high()
+    }
+}
+
+/// What [`percentiles`] gives for a histogram holding exactly `values` (as [`record`]
+/// returned them): HdrHistogram's value at quantile q is the highest value equivalent to the
+/// sample of rank max(1, ceil(q * n)), and its max the highest value equivalent to the largest.
+fn sorted_percentiles(like: &Histogram<u64>, values: &mut [u64]) -> LatencyMs {
+    if values.is_empty() {
+        return LatencyMs::default();
+    }
+    values.sort_unstable();
+    let ms = |us: u64| us as f64 / 1000.0;
+    let at = |q: f64| {
+        let rank = ((q * values.len() as f64).ceil() as usize).max(1);
+        like.highest_equivalent(values[rank - 1])
+    };
+    LatencyMs {
+        p50: ms(at(0.50)),
+        p99: ms(at(0.99)),
+        p999: ms(at(0.999)),
+        max: ms(like.highest_equivalent(values[values.len() - 1])),
+    }
+}
+
 fn percentiles(h: &Histogram<u64>) -> LatencyMs {
     if h.is_empty() {
         return LatencyMs::default();
@@ -196,5 +248,32 @@ fn percentiles(h: &Histogram<u64>) -> LatencyMs {
         p99: ms(h.value_at_quantile(0.99)),
         p999: ms(h.value_at_quantile(0.999)),
         max: ms(h.max()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The per-second percentiles computed from sorted samples are the ones a histogram of
+    /// the same samples gives, including the equivalent-value rounding and the clamp.
+    #[test]
+    fn sorted_percentiles_match_the_histogram() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for n in [1usize, 2, 3, 10, 999, 1000, 1001, 5000] {
+            let mut h = new_histogram();
+            let mut values = Vec::new();
+            for _ in 0..n {
+                let v = match rng.gen_range(0..4) {
+                    0 => rng.gen_range(1..100),
+                    1 => rng.gen_range(1..100_000),
+                    2 => rng.gen_range(1..10_000_000_000u64),
+                    _ => 1_000_003,
+                };
+                values.push(record(&mut h, v));
+            }
+            assert_eq!(sorted_percentiles(&h, &mut values), percentiles(&h), "{n}");
+        }
     }
 }

@@ -73,6 +73,7 @@ pub mod history;
 pub mod host;
 pub mod machine;
 pub mod network;
+pub(crate) mod queue;
 pub mod trace;
 pub mod world;
 

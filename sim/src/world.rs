@@ -10,8 +10,7 @@
 //! thread, reads the environment or iterates a HashMap. Every random draw
 //! comes from a ChaCha8Rng on its own stream of the run's seed.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -148,35 +147,13 @@ pub(crate) enum Ev {
     },
 }
 
-struct Scheduled {
-    t_us: u64,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.t_us, self.seq) == (other.t_us, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    /// Reversed, so the BinaryHeap (a max-heap) pops the earliest event.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.t_us, other.seq).cmp(&(self.t_us, self.seq))
-    }
-}
+type Scheduled = crate::queue::Scheduled<Ev>;
 
 pub struct World {
     pub(crate) seed: u64,
     pub(crate) now_us: u64,
     seq: u64,
-    queue: BinaryHeap<Scheduled>,
+    queue: crate::queue::EventQueue<Ev>,
     pub(crate) machines: Vec<Machine>,
     /// disks[i] is machines[i]'s disk.
     pub(crate) disks: Vec<Disk>,
@@ -215,7 +192,7 @@ impl World {
             seed: spec.seed,
             now_us: 0,
             seq: 0,
-            queue: BinaryHeap::new(),
+            queue: Default::default(),
             machines: Vec::new(),
             disks: Vec::new(),
             names: BTreeMap::new(),
@@ -568,6 +545,26 @@ impl World {
         self.schedule_admin(at_us, node, argv)
     }
 
+    /// Makes room in the history for the operations the workloads will invoke by `end_us` at
+    /// their nominal rates, so a long run does not copy its history while it grows. Only
+    /// capacity: what the run does is unchanged.
+    pub fn reserve_history(&mut self, end_us: u64) {
+        /// 4 M operations (~600 MB): beyond that the history grows as it needs.
+        const MAX_RESERVED_OPS: f64 = 4_000_000.0;
+        let expected: f64 = (self.workloads.iter())
+            .map(|w| {
+                let (start, stop) = (w.spec.start_us, w.spec.stop_us.unwrap_or(end_us));
+                let seconds = stop.min(end_us).saturating_sub(start) as f64 / 1e6;
+                let ops = w.spec.ops_per_second.max(0.0) * seconds;
+                w.spec.ops.map_or(ops, |cap| ops.min(cap as f64))
+            })
+            .sum();
+        let ops = expected.clamp(0.0, MAX_RESERVED_OPS) as usize;
+        self.history
+            .ops
+            .reserve(ops.saturating_sub(self.history.ops.len()));
+    }
+
     pub fn run_until(&mut self, t_us: u64) {
         self.run_until_pred(|_| false, t_us);
     }
@@ -583,11 +580,7 @@ impl World {
         if pred(self) {
             return true;
         }
-        while let Some(next) = self.queue.peek() {
-            if next.t_us > limit_us {
-                break;
-            }
-            let event = self.queue.pop().expect("peeked");
+        while let Some(event) = self.queue.pop_until(limit_us) {
             assert!(event.t_us >= self.now_us);
             self.now_us = event.t_us;
             self.events_processed += 1;

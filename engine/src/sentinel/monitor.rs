@@ -58,13 +58,6 @@ fn handle_instance(st: &mut SentinelState, srv: &mut Server, name: &str, who: &W
 /// pub/sub link subscribes to the hello channel.
 fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
     let now = srv.mstime();
-    let myid = st.myid.clone();
-    // sentinelSendAuthIfNeeded: masters and replicas take the master's auth-pass.
-    let auth = if *who == Who::Master || matches!(who, Who::Slave(_)) {
-        st.masters[name].auth_pass.clone()
-    } else {
-        None
-    };
     let (host, port, role, need_cc, need_pc) = {
         let ri = st
             .masters
@@ -85,6 +78,13 @@ fn reconnect(st: &mut SentinelState, srv: &mut Server, name: &str, who: &Who) {
             ri.link.cc.id.is_none(),
             ri.link.pc.id.is_none(),
         )
+    };
+    let myid = st.myid.clone();
+    // sentinelSendAuthIfNeeded: masters and replicas take the master's auth-pass.
+    let auth = if *who == Who::Master || matches!(who, Who::Slave(_)) {
+        st.masters[name].auth_pass.clone()
+    } else {
+        None
     };
     if need_cc {
         let conn = links::open(st, srv, name, who, LinkKind::Cmd, &host, port);
@@ -640,7 +640,6 @@ fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str,
         links::close_of(st, srv, name, who, LinkKind::Pubsub, true);
     }
     let m = st.masters.get_mut(name).expect("master");
-    let desc = m.describe(who);
     let ri = m.get_mut(who).expect("instance");
     let elapsed = if ri.link.act_ping_time_ms != 0 {
         now - ri.link.act_ping_time_ms
@@ -652,14 +651,15 @@ fn check_subjectively_down(st: &mut SentinelState, srv: &mut Server, name: &str,
     let claims_slave = ri.role == Role::Master
         && ri.role_reported == Role::Slave
         && now - ri.role_reported_time_ms > ri.down_after_ms + INFO_PERIOD_MS * 2;
+    // The instance's description is formatted only for an event (this runs every tick).
     if elapsed > ri.down_after_ms || claims_slave {
         if !ri.has(flags::S_DOWN) {
             ri.s_down_since_ms = now;
             ri.flags |= flags::S_DOWN;
-            event(srv, LogLevel::Warning, "+sdown", desc);
+            event(srv, LogLevel::Warning, "+sdown", m.describe(who));
         }
     } else if ri.has(flags::S_DOWN) {
         ri.flags &= !flags::S_DOWN;
-        event(srv, LogLevel::Warning, "-sdown", desc);
+        event(srv, LogLevel::Warning, "-sdown", m.describe(who));
     }
 }

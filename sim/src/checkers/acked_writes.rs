@@ -26,6 +26,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use indexmap::IndexMap;
+use redsim_engine::object::FixedState;
+
 use crate::history::{History, Op, OpKind, Outcome};
 
 /// What a key holds at the end of the run.
@@ -100,54 +103,117 @@ impl AckedWritesResult {
 /// Why a key is not judged: a register, a list and a counter rule cannot all hold at once.
 pub const MIXED_KINDS: &str = "keys written by more than one kind of write";
 
-/// The write operations (any outcome) of one key on one node, by history index.
-#[derive(Default)]
-struct KeyWrites {
-    ops: Vec<usize>,
-    kinds: BTreeSet<OpKind>,
+/// The kinds of write a key received, one bit per [`OpKind`].
+fn kind_bit(kind: OpKind) -> u8 {
+    1 << (kind as u8)
+}
+
+/// The one kind of a kind set with a single bit.
+fn only_kind(bits: u8) -> OpKind {
+    const KINDS: [OpKind; 5] = [
+        OpKind::Set,
+        OpKind::Get,
+        OpKind::Incr,
+        OpKind::RPush,
+        OpKind::LRange,
+    ];
+    assert_eq!(bits.count_ones(), 1);
+    KINDS[bits.trailing_zeros() as usize]
 }
 
 /// Judges `history` against the final state. `targets[w]` is the node workload `w` wrote to.
+///
+/// Writes are grouped by (node, key) through a hash index (the order groups are judged in does
+/// not show: lost writes are sorted by acknowledgement and operation, skipped ones summed by
+/// node and reason).
 pub fn check(history: &History, targets: &[String], state: &impl FinalState) -> AckedWritesResult {
-    let mut keys: BTreeMap<(&str, &str), KeyWrites> = BTreeMap::new();
+    // Distinct target nodes, and each workload's.
+    let mut nodes: Vec<&str> = Vec::new();
+    let workload_node: Vec<u32> = targets
+        .iter()
+        .map(|t| match nodes.iter().position(|n| *n == t.as_str()) {
+            Some(i) => i as u32,
+            None => {
+                nodes.push(t);
+                (nodes.len() - 1) as u32
+            }
+        })
+        .collect();
+    // At most one group per write: sized once instead of rehashed while it grows.
+    let write_ops = history.ops.iter().filter(|op| op.kind.is_write()).count();
+    let mut groups: IndexMap<(u32, &str), u32, FixedState> =
+        IndexMap::with_capacity_and_hasher(write_ops, FixedState::default());
+    // Per group: the kinds of write, how many writes and how many acknowledged.
+    let mut kinds: Vec<u8> = Vec::new();
+    let mut counts: Vec<u32> = Vec::new();
+    let mut acked: Vec<u64> = Vec::new();
+    // Per write operation: (its group, its history index).
+    let mut writes: Vec<(u32, u32)> = Vec::with_capacity(write_ops);
     let mut result = AckedWritesResult::default();
     for (i, op) in history.ops.iter().enumerate() {
         if !op.kind.is_write() {
             continue;
         }
-        result.acked_writes += u64::from(op.is_acked_write());
-        let node = targets
+        let is_acked = op.is_acked_write();
+        result.acked_writes += u64::from(is_acked);
+        let node = *workload_node
             .get(op.workload as usize)
-            .map(String::as_str)
             .expect("every workload has a target");
-        let entry = keys.entry((node, op.key.as_str())).or_default();
-        entry.ops.push(i);
-        entry.kinds.insert(op.kind);
+        let next = groups.len() as u32;
+        let g = *groups.entry((node, op.key.as_str())).or_insert(next) as usize;
+        if g == kinds.len() {
+            kinds.push(0);
+            counts.push(0);
+            acked.push(0);
+        }
+        kinds[g] |= kind_bit(op.kind);
+        counts[g] += 1;
+        acked[g] += u64::from(is_acked);
+        writes.push((g as u32, i as u32));
     }
+    // The history indices of each group's writes, in history order (a counting sort).
+    let mut starts: Vec<usize> = Vec::with_capacity(counts.len() + 1);
+    let mut total = 0usize;
+    for &c in &counts {
+        starts.push(total);
+        total += c as usize;
+    }
+    starts.push(total);
+    let mut fill = starts.clone();
+    let mut by_group = vec![0usize; total];
+    for &(g, i) in &writes {
+        by_group[fill[g as usize]] = i as usize;
+        fill[g as usize] += 1;
+    }
+    let unavailable: Vec<Option<&'static str>> =
+        nodes.iter().map(|n| state.unavailable(n)).collect();
     // Unjudged acknowledged writes by (node, reason), so each reason is reported once.
     let mut skipped: BTreeMap<(&str, &'static str), u64> = BTreeMap::new();
-    for ((node, key), writes) in &keys {
-        let acked = writes
-            .ops
-            .iter()
-            .filter(|&&i| history.ops[i].is_acked_write())
-            .count() as u64;
+    let mut ops: Vec<(usize, &Op)> = Vec::new();
+    for (g, (&(node_index, key), _)) in groups.iter().enumerate() {
+        let acked = acked[g];
         if acked == 0 {
             continue;
         }
-        let kind = match (state.unavailable(node), writes.kinds.len()) {
+        let node = nodes[node_index as usize];
+        let kind = match (unavailable[node_index as usize], kinds[g].count_ones()) {
             (Some(reason), _) => {
                 *skipped.entry((node, reason)).or_default() += acked;
                 continue;
             }
-            (None, 1) => *writes.kinds.first().expect("one kind"),
+            (None, 1) => only_kind(kinds[g]),
             (None, _) => {
                 *skipped.entry((node, MIXED_KINDS)).or_default() += acked;
                 continue;
             }
         };
         result.evaluated += acked;
-        let ops: Vec<(usize, &Op)> = writes.ops.iter().map(|&i| (i, &history.ops[i])).collect();
+        ops.clear();
+        ops.extend(
+            by_group[starts[g]..starts[g + 1]]
+                .iter()
+                .map(|&i| (i, &history.ops[i])),
+        );
         let final_value = state.value(node, key.as_bytes());
         let lost = match kind {
             OpKind::Set => lost_register(&ops, &final_value),
