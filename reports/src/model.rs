@@ -117,6 +117,32 @@ pub struct History {
     /// The linearizability checker's details, when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linearizability: Option<Linearizability>,
+    /// Every acknowledged write the final state does not hold (no cap; `acked_writes_lost`
+    /// counts them), in order of acknowledgement. Absent from reports written before it existed.
+    #[serde(default)]
+    pub lost: Vec<Lost>,
+    /// Each Redis node that is a replica at the end: the virtual ms from the last fault until
+    /// its dataset digest first equalled its final master's, or null when it never did (it is
+    /// then listed in `not_converged`). Empty when the run has no fault or no replica.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub convergence_ms: BTreeMap<String, Option<u64>>,
+    /// The replicas whose digest never equalled their master's after the last fault.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_converged: Vec<String>,
+}
+
+/// One acknowledged write that is lost: which workload and client wrote which key, when the
+/// acknowledgement arrived, and which node gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lost {
+    pub workload: String,
+    /// The client's global index.
+    pub client: u32,
+    pub key: String,
+    /// When the acknowledgement reached the client (virtual ms).
+    pub acked_ms: u64,
+    /// The node that acknowledged it.
+    pub node: String,
 }
 
 /// What the linearizability checker found, key by key.

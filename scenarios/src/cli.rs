@@ -41,6 +41,10 @@ pub enum Command {
         /// Write report.json, report.html and trace.txt into this directory.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Write every operation to this file as JSON lines (invoke, then ok / fail / info),
+        /// the shape Jepsen, Elle and porcupine users read.
+        #[arg(long)]
+        history: Option<PathBuf>,
     },
     /// Re-run the scenario and seed a report.json records; exit 0 iff the trace hash matches.
     Replay { report: PathBuf },
@@ -149,7 +153,8 @@ pub fn main_with(cli: Cli) -> ExitCode {
             seed,
             json,
             report,
-        } => run(&scenario, seed, json, report.as_deref()),
+            history,
+        } => run(&scenario, seed, json, report.as_deref(), history.as_deref()),
         Command::Replay { report } => replay(&report),
         Command::Sweep {
             scenario,
@@ -204,7 +209,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
     }
 }
 
-fn run(name: &str, seed: Option<u64>, json: bool, report_dir: Option<&Path>) -> ExitCode {
+fn run(
+    name: &str,
+    seed: Option<u64>,
+    json: bool,
+    report_dir: Option<&Path>,
+    history_file: Option<&Path>,
+) -> ExitCode {
     let scenario = match registry::load(name) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
@@ -223,6 +234,11 @@ fn run(name: &str, seed: Option<u64>, json: bool, report_dir: Option<&Path>) -> 
     if let Some(dir) = report_dir {
         if let Err(e) = write_report_dir(dir, &output) {
             return bad_input(&format!("{}: {}", dir.display(), e));
+        }
+    }
+    if let Some(path) = history_file {
+        if let Err(e) = write_history_file(path, &output) {
+            return bad_input(&format!("{}: {}", path.display(), e));
         }
     }
     if json {
@@ -250,6 +266,12 @@ fn step_error_lines(name: &str, errors: &[(usize, String)]) -> Vec<String> {
             None => format!("{}: step[{}].command: {}", name, step, message),
         })
         .collect()
+}
+
+fn write_history_file(path: &Path, out: &runner::RunOutput) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    crate::history_file::write_history(&out.history, out.end_us, &mut file)?;
+    std::io::Write::flush(&mut file)
 }
 
 fn write_report_dir(dir: &Path, out: &runner::RunOutput) -> std::io::Result<()> {

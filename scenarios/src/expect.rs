@@ -102,6 +102,7 @@ const HISTORY_FIELDS: &[&str] = &[
     "first_fail_ms",
     "last_fail_ms",
     "linearizable",
+    "converged",
 ];
 /// The fields `history.workloads.<workload>.` accepts, besides errors.<CODE> and latency_ms.*.
 const WORKLOAD_HISTORY_FIELDS: &[&str] = &[
@@ -339,14 +340,27 @@ fn is_errors_or_latency(field: &str) -> bool {
 }
 
 fn parse_history_field(field: &str) -> Result<(), String> {
-    if HISTORY_FIELDS.contains(&field) || is_errors_or_latency(field) {
+    let convergence = field
+        .strip_prefix("convergence_ms.")
+        .is_some_and(|node| !node.is_empty());
+    if HISTORY_FIELDS.contains(&field) || is_errors_or_latency(field) || convergence {
         return Ok(());
     }
     Err(format!(
-        "unknown history field '{}' (expected one of: {}, errors.<CODE> with a Redis error code such as NOREPLICAS, latency_ms.p50|p99|p999|max)",
+        "unknown history field '{}' (expected one of: {}, convergence_ms.<node>, errors.<CODE> with a Redis error code such as NOREPLICAS, latency_ms.p50|p99|p999|max)",
         field,
         HISTORY_FIELDS.join(", ")
     ))
+}
+
+/// `history.converged`: true when every replica converged after the last fault, false when one
+/// never did, null when nothing was measured (no fault, or no replica at the end).
+fn converged(h: &redsim_reports::model::History) -> Value {
+    if h.convergence_ms.is_empty() {
+        Value::Null
+    } else {
+        Value::from(h.not_converged.is_empty())
+    }
 }
 
 fn lookup(lhs: &Lhs, report: &Report) -> Value {
@@ -403,8 +417,17 @@ fn lookup_history(report: &Report, field: &str) -> Value {
     if let Some(code) = field.strip_prefix("errors.") {
         return Value::from(h.errors.get(code).copied().unwrap_or(0));
     }
+    if let Some(node) = field.strip_prefix("convergence_ms.") {
+        return h
+            .convergence_ms
+            .get(node)
+            .copied()
+            .flatten()
+            .map_or(Value::Null, Value::from);
+    }
     let l = &h.latency_ms;
     match field {
+        "converged" => converged(h),
         "ok" => Value::from(h.ok),
         "fail" => Value::from(h.fail),
         "unknown" => Value::from(h.unknown),

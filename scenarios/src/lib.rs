@@ -6,6 +6,7 @@ pub mod builder;
 pub mod cli;
 pub mod expect;
 pub mod grid;
+pub mod history_file;
 pub mod logging;
 pub mod preload;
 pub mod registry;

@@ -68,6 +68,14 @@ pub const BUILTINS: &[Builtin] = &[
         name: "output-buffer-overflow",
         toml: include_str!("../specs/output-buffer-overflow.toml"),
     },
+    Builtin {
+        name: "split-brain",
+        toml: include_str!("../specs/split-brain.toml"),
+    },
+    Builtin {
+        name: "split-brain-min-replicas",
+        toml: include_str!("../specs/split-brain-min-replicas.toml"),
+    },
 ];
 
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use redsim_reports::model::{self as report, Report};
-use redsim_sim::checkers::{linearizable, AckedWritesResult};
+use redsim_sim::checkers::{linearizable, AckedWritesResult, Convergence, ConvergenceTracker};
 use redsim_sim::client::{
     Distribution as SimDistribution, SentinelDiscovery, WorkloadKind as SimKind, WorkloadSpec,
 };
@@ -24,6 +24,10 @@ pub struct RunOutput {
     pub step_errors: Vec<(usize, String)>,
     /// One line per notable event ("<t_ms> <node> <event> <detail>").
     pub trace_snapshot: String,
+    /// Every operation the clients invoked (for `redsim run --history FILE`).
+    pub history: redsim_sim::History,
+    /// When the run ended (virtual µs): operations still outstanding then end there.
+    pub end_us: u64,
     /// The clients' write operations by outcome (for `redsim grid`'s write availability).
     pub writes: WriteCounts,
 }
@@ -102,7 +106,12 @@ fn world_spec(scenario: &Scenario, seed: u64) -> WorldSpec {
 
 fn workload_spec(scenario: &Scenario, w: &crate::spec::Workload) -> Result<WorkloadSpec, String> {
     let discovery = match w.target.strip_prefix("sentinel:") {
-        Some(name) => Some(sentinel_discovery(scenario, name, w.sentinels.as_deref())?),
+        Some(name) => {
+            let mut d = sentinel_discovery(scenario, name, w.sentinels.as_deref())?;
+            d.reask_ms = w.reask_ms;
+            d.follow_pubsub = w.follow.as_deref() == Some("pubsub");
+            Some(d)
+        }
         None => None,
     };
     // A Sentinel-aware workload's initial target is the monitored master (the world only
@@ -187,6 +196,8 @@ fn sentinel_discovery(
         master_name: name.to_string(),
         sentinels: asked.map_or(sentinels, <[String]>::to_vec),
         group,
+        reask_ms: None,
+        follow_pubsub: false,
     })
 }
 
@@ -222,6 +233,8 @@ fn schedule(world: &mut World, at_ms: u64, action: Action) -> Result<(), String>
         Action::Restart { node } => Fault::Restart { node },
         Action::Pause { node } => Fault::Pause { node },
         Action::Resume { node } => Fault::Resume { node },
+        Action::PauseMachine { machine } => Fault::PauseMachine { machine },
+        Action::ResumeMachine { machine } => Fault::ResumeMachine { machine },
         Action::Link {
             from,
             to,
@@ -272,11 +285,20 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
     let started = std::time::Instant::now();
     let mut world = build_world(&resolved, seed)?;
     world.reserve_history(resolved.duration_ms * 1000);
-    let node_series = run_sampling(&resolved, &mut world, resolved.duration_ms * 1000);
+    let (node_series, convergence) =
+        run_sampling(&resolved, &mut world, resolved.duration_ms * 1000);
     let wall_ms = started.elapsed().as_millis() as u64;
     let mut rep = build_report(&resolved, &mut world, label, seed, wall_ms);
     if let Some(series) = rep.series.as_mut() {
         series.nodes = node_series;
+    }
+    for (node, us) in convergence.replicas {
+        if us.is_none() {
+            rep.history.not_converged.push(node.clone());
+        }
+        rep.history
+            .convergence_ms
+            .insert(node, us.map(|us| us / 1000));
     }
     let results = crate::expect::evaluate_all(&resolved.expectations(), &rep);
     let step_errors = admin_reply_problems(&resolved, world.notable_events());
@@ -287,6 +309,8 @@ pub fn run(scenario: &Scenario, label: &str, seed: u64) -> Result<RunOutput, Str
         step_errors,
         trace_snapshot: world.trace_snapshot(),
         writes: WriteCounts::of(world.history()),
+        end_us: world.now_us(),
+        history: world.take_history(),
     })
 }
 
@@ -340,8 +364,13 @@ fn admin_reply_problems(scenario: &Scenario, events: &[NotableEvent]) -> Vec<(us
     problems
 }
 
+/// How often replicas are compared with their masters after the last fault: the resolution of
+/// `history.convergence_ms`.
+const CONVERGENCE_CHECK_US: u64 = 10_000;
+
 /// Runs the world to `end_us` one virtual second at a time, sampling every Redis node at the
-/// end of each second.
+/// end of each second; from the last fault on, every [`CONVERGENCE_CHECK_US`] it also compares
+/// each replica's dataset with its master's (history.convergence_ms).
 ///
 /// Rationale: run_until processes every event up to and including its limit, so a run in
 /// steps processes exactly the events of one long run; and the sampling only reads the
@@ -350,7 +379,7 @@ fn run_sampling(
     scenario: &Scenario,
     world: &mut World,
     end_us: u64,
-) -> BTreeMap<String, report::NodeSeries> {
+) -> (BTreeMap<String, report::NodeSeries>, Convergence) {
     let redis: Vec<&crate::spec::Node> = scenario
         .nodes
         .iter()
@@ -360,10 +389,31 @@ fn run_sampling(
         .iter()
         .map(|n| (n.name.clone(), Default::default()))
         .collect();
+    let last_fault_us = scenario
+        .steps
+        .iter()
+        .filter(|s| s.fault.is_some())
+        .map(|s| s.at_ms * 1000)
+        .max();
+    let mut tracker = ConvergenceTracker::new(redis.iter().map(|n| n.name.clone()).collect());
     let mut t_us = 0;
     while t_us < end_us {
-        t_us = (t_us + 1_000_000).min(end_us);
-        world.run_until(t_us);
+        let second_us = (t_us + 1_000_000).min(end_us);
+        match last_fault_us {
+            Some(last) if last < second_us => {
+                // The last fault itself is applied before the first comparison.
+                let mut check_us = t_us.max(last);
+                while check_us < second_us {
+                    world.run_until(check_us);
+                    tracker.check(world);
+                    check_us += CONVERGENCE_CHECK_US;
+                }
+                world.run_until(second_us);
+                tracker.check(world);
+            }
+            _ => world.run_until(second_us),
+        }
+        t_us = second_us;
         for n in &redis {
             let sample = sample_node(scenario, world, &n.name);
             let s = series.get_mut(&n.name).expect("one series per Redis node");
@@ -377,7 +427,11 @@ fn run_sampling(
             s.swap_bytes.push(sample.map(|x| x.memory.swapped_bytes));
         }
     }
-    series
+    let convergence = match last_fault_us {
+        Some(last) => tracker.finish(world, last),
+        None => Convergence::default(),
+    };
+    (series, convergence)
 }
 
 #[derive(Clone, Copy)]
@@ -677,6 +731,21 @@ fn history_report(
         },
         linearizable: None,
         linearizability: None,
+        lost: checked
+            .lost
+            .iter()
+            .map(|l| report::Lost {
+                workload: scenario.workloads[world.history().ops[l.op].workload as usize]
+                    .name
+                    .clone(),
+                client: l.client,
+                key: l.key.clone(),
+                acked_ms: l.acked_us / 1000,
+                node: l.node.clone(),
+            })
+            .collect(),
+        convergence_ms: BTreeMap::new(),
+        not_converged: Vec::new(),
     }
 }
 

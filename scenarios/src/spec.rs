@@ -380,6 +380,14 @@ pub struct Workload {
     /// sentinel node that monitors <name>.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentinels: Option<Vec<String>>,
+    /// For a `sentinel:<name>` target: ask the sentinels again this often while connected, and
+    /// move to the master they name if it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reask_ms: Option<u64>,
+    /// For a `sentinel:<name>` target: `"pubsub"` also subscribes to +switch-master on a
+    /// sentinel and moves to the new master on the message (Jedis's JedisSentinelPool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow: Option<String>,
 }
 
 fn default_clients() -> u32 {
@@ -431,6 +439,8 @@ impl Workload {
             kind: default_workload_kind(),
             timeout_ms: None,
             sentinels: None,
+            reask_ms: None,
+            follow: None,
         }
     }
 }
@@ -519,6 +529,13 @@ pub enum Action {
     Resume {
         node: String,
     },
+    /// SIGSTOP of every process of a machine (`machine = "..."`), its applications included.
+    PauseMachine {
+        machine: String,
+    },
+    ResumeMachine {
+        machine: String,
+    },
     Link {
         from: String,
         to: String,
@@ -553,8 +570,8 @@ impl Action {
             Action::Kill { .. } => "kill",
             Action::Crash { .. } => "crash",
             Action::Restart { .. } => "restart",
-            Action::Pause { .. } => "pause",
-            Action::Resume { .. } => "resume",
+            Action::Pause { .. } | Action::PauseMachine { .. } => "pause",
+            Action::Resume { .. } | Action::ResumeMachine { .. } => "resume",
             Action::Link { .. } => "link",
             Action::Disk { .. } => "disk",
             Action::MemoryPressure { .. } => "memory-pressure",

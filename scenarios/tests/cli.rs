@@ -629,3 +629,116 @@ fn grid_bad_vary_exits_2_naming_the_key() {
         assert!(err.contains(says), "{}: {}", vary, err);
     }
 }
+/// `run --history FILE`: every operation as two JSON lines (invoke, then ok / fail / info) in
+/// time order, whose counts are the report's.
+#[test]
+fn history_file_is_json_lines_matching_the_report() {
+    let scenario = temp_file(
+        "history.toml",
+        r#"title = "writes and reads, the server paused for a while"
+seeds = [1]
+duration_ms = 6_000
+
+[[node]]
+name = "m1"
+kind = "redis"
+config = []
+
+[[workload]]
+name = "w"
+target = "m1"
+clients = 3
+ops_per_second = 300
+kind = "mixed"
+write_ratio = 0.5
+keys = 20
+timeout_ms = 300
+start_ms = 1_500
+
+[[workload]]
+name = "counters"
+target = "m1"
+ops_per_second = 50
+kind = "incr"
+keys = 5
+start_ms = 1_500
+
+[[step]]
+at_ms = 3_000
+fault = "pause"
+node = "m1"
+
+[[step]]
+at_ms = 4_000
+fault = "resume"
+node = "m1"
+"#,
+    );
+    let history = temp_file("history.jsonl", "");
+    let (code, out, err) = redsim(&["run", &scenario, "--json", "--history", &history]);
+    assert_eq!(code, 0, "{}", err);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("a JSON report");
+    let text = std::fs::read_to_string(&history).expect("the history file");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let count = |kind: &str| lines.iter().filter(|l| l["type"] == kind).count() as u64;
+    let h = &report["history"];
+    let (ok, fail, unknown) = (
+        h["ok"].as_u64().unwrap(),
+        h["fail"].as_u64().unwrap(),
+        h["unknown"].as_u64().unwrap(),
+    );
+    assert!(
+        ok > 500 && fail > 0 && unknown > 0,
+        "{} {} {}",
+        ok,
+        fail,
+        unknown
+    );
+    assert_eq!(count("ok"), ok);
+    assert_eq!(count("fail"), fail);
+    assert_eq!(count("info"), unknown);
+    assert_eq!(count("invoke"), ok + fail + unknown);
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["process", "type", "f", "key", "value", "time_ms"]);
+    let times: Vec<f64> = lines
+        .iter()
+        .map(|l| l["time_ms"].as_f64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|p| p[0] <= p[1]),
+        "lines in time order"
+    );
+    for f in ["write", "read", "incr"] {
+        assert!(
+            lines.iter().any(|l| l["f"] == f && l["type"] == "ok"),
+            "{}",
+            f
+        );
+    }
+    // A write's completion carries the value its invocation did.
+    let write = lines
+        .iter()
+        .find(|l| l["f"] == "write" && l["type"] == "invoke")
+        .expect("a write");
+    assert!(write["value"].as_str().unwrap().starts_with('c'));
+    // Jepsen's rule: a process whose operation ended "info" does not invoke again.
+    let mut retired = std::collections::BTreeSet::new();
+    for l in &lines {
+        let process = l["process"].as_u64().unwrap();
+        match l["type"].as_str().unwrap() {
+            "invoke" => assert!(!retired.contains(&process), "process {} reused", process),
+            "info" => {
+                retired.insert(process);
+            }
+            _ => {}
+        }
+    }
+}

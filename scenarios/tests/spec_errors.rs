@@ -954,6 +954,26 @@ fn unresolvable_targets_are_errors() {
     let with_sentinel = edit("[[workload]]", sentinel);
     let monitored = with_sentinel.replace("target = \"m1\"", "target = \"sentinel:mymaster\"");
     assert!(parse(&monitored).is_ok(), "{:?}", parse(&monitored));
+    let reask = monitored.replacen(
+        "[[step]]",
+        "reask_ms = 1000\nfollow = \"pubsub\"\n\n[[step]]",
+        1,
+    );
+    assert!(parse(&reask).is_ok(), "{:?}", parse(&reask));
+    assert!(
+        error(&edit("target = \"m1\"", "target = \"m1\"\nreask_ms = 500")).contains(
+            "reask_ms: only a workload whose target is \"sentinel:<name>\" asks sentinels again"
+        )
+    );
+    assert!(error(&edit(
+        "target = \"m1\"",
+        "target = \"m1\"\nfollow = \"pubsub\""
+    ))
+    .contains("follow: only a workload whose target is \"sentinel:<name>\" follows Sentinel"));
+    assert!(error(&reask.replace("\"pubsub\"", "\"poll\""))
+        .contains("follow: unknown follow mode 'poll' (expected \"pubsub\")"));
+    assert!(error(&reask.replace("reask_ms = 1000", "reask_ms = 0"))
+        .contains("reask_ms: must be at least 1"));
     let other = with_sentinel.replace("target = \"m1\"", "target = \"sentinel:other\"");
     assert_eq!(
         error(&other),
@@ -1116,6 +1136,15 @@ fn machines_are_known_and_their_nodes_agree() {
         "fault = \"kill\"\nnode = \"m1\""
     ))
     .contains("step[0].machine: fault 'kill' takes `node` or `machine`, not both"));
+    // A whole machine pauses (applications included); an unknown one is an error.
+    assert!(parse(&box_edit("fault = \"kill\"", "fault = \"pause\"")).is_ok());
+    assert_eq!(
+        error(&box_edit(
+            "fault = \"kill\"\nmachine = \"h1\"",
+            "fault = \"resume\"\nmachine = \"h7\""
+        )),
+        "x.toml:27:1: step[0].machine: unknown machine 'h7' (machines with nodes: h1, r2)"
+    );
     assert!(error(&box_edit("fault = \"kill\"", "fault = \"crash\""))
         .contains("step[0].machine: fault 'crash' does not take key 'machine'"));
     assert!(error(&box_edit("port = 6380\n", ""))

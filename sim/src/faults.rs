@@ -40,6 +40,10 @@ pub enum Fault {
     Pause { node: String },
     /// SIGCONT.
     Resume { node: String },
+    /// SIGSTOP of every process of a machine, its applications (workload clients) included.
+    PauseMachine { machine: String },
+    /// SIGCONT of every process of a machine.
+    ResumeMachine { machine: String },
     /// Changes the link from `from` to `to` (one direction; give both
     /// directions for a symmetric change).
     Link {
@@ -66,8 +70,8 @@ impl Fault {
             Fault::Kill { .. } | Fault::KillTorn { .. } => "kill",
             Fault::Crash { .. } => "crash",
             Fault::Restart { .. } => "restart",
-            Fault::Pause { .. } => "pause",
-            Fault::Resume { .. } => "resume",
+            Fault::Pause { .. } | Fault::PauseMachine { .. } => "pause",
+            Fault::Resume { .. } | Fault::ResumeMachine { .. } => "resume",
             Fault::Link { .. } => "link",
             Fault::ClockJump { .. } => "clock-jump",
             Fault::Disk { .. } => "disk",
@@ -95,6 +99,8 @@ impl Fault {
             | Fault::Restart { node }
             | Fault::Pause { node }
             | Fault::Resume { node }
+            | Fault::PauseMachine { machine: node }
+            | Fault::ResumeMachine { machine: node }
             | Fault::ClockJump { node, .. }
             | Fault::Disk { node, .. }
             | Fault::MemoryPressure { node, .. } => Some(node),
@@ -122,6 +128,7 @@ impl Fault {
             | Fault::Restart { .. }
             | Fault::Pause { .. }
             | Fault::Resume { .. } => String::new(),
+            Fault::PauseMachine { .. } | Fault::ResumeMachine { .. } => "machine".to_string(),
             Fault::KillTorn { .. } => "torn".to_string(),
             Fault::Link {
                 from,
@@ -298,7 +305,9 @@ impl World {
             Fault::Kill { .. } | Fault::KillTorn { .. } => {
                 // Power lost before the seeded boot: the processes never start.
                 let unbooted = procs.iter().any(|&h| !self.hosts[h].booted);
-                let fires = self.power_loss(m, matches!(fault, Fault::KillTorn { .. })) || unbooted;
+                let apps = self.kill_clients_on(m);
+                let fires =
+                    self.power_loss(m, matches!(fault, Fault::KillTorn { .. })) || unbooted || apps;
                 for &h in &procs {
                     self.hosts[h].booted = true;
                 }
@@ -315,13 +324,35 @@ impl World {
                     self.restart_host(h);
                     return true;
                 }
-                if procs.iter().any(|&h| self.hosts[h].is_up()) {
+                let apps_up = self
+                    .clients
+                    .iter()
+                    .any(|c| self.workloads[c.workload].machine == m && !c.app.down);
+                if apps_up || procs.iter().any(|&h| self.hosts[h].is_up()) {
+                    self.kill_clients_on(m);
                     self.power_loss(m, false);
                 }
                 for &h in &procs {
                     self.restart_host(h);
                 }
+                self.restart_clients_on(m);
                 true
+            }
+            Fault::PauseMachine { .. } | Fault::ResumeMachine { .. } => {
+                let pause = matches!(fault, Fault::PauseMachine { .. });
+                let mut fires = false;
+                for &h in &procs {
+                    let host = &mut self.hosts[h];
+                    if pause && host.is_up() && !host.paused {
+                        host.paused = true;
+                        fires = true;
+                    } else if !pause && host.paused {
+                        host.paused = false;
+                        fires = true;
+                        self.host_run(h);
+                    }
+                }
+                fires | self.pause_clients_on(m, pause)
             }
             Fault::ClockJump { jump_ms, .. } => {
                 for &h in &procs {

@@ -258,6 +258,7 @@ pub(crate) struct Conn {
 
 // ---- connections, as the world moves them ----
 
+use crate::client::app::ClientInput;
 use crate::host::HostInput;
 use crate::world::{Ev, World};
 
@@ -410,11 +411,12 @@ impl World {
                 self.host_run(host);
             }
             Who::Client { client } => {
-                if ok {
-                    self.client_connected(client, id);
+                let input = if ok {
+                    ClientInput::Connected(id)
                 } else {
-                    self.client_dropped(client);
-                }
+                    ClientInput::Lost(id)
+                };
+                self.client_input(client, input);
             }
             Who::Pending => unreachable!("the dialler is never pending"),
         }
@@ -582,7 +584,7 @@ impl World {
                 self.host_run(host);
             }
             Who::Client { client } => match payload {
-                Payload::Data(bytes) => self.client_data(client, id, &bytes),
+                Payload::Data(bytes) => self.client_input(client, ClientInput::Data(id, bytes)),
                 Payload::Fin => {
                     self.trace.record(
                         now,
@@ -590,7 +592,7 @@ impl World {
                         "closed",
                         format_args!("conn={}", id),
                     );
-                    self.client_dropped(client);
+                    self.client_input(client, ClientInput::Lost(id));
                 }
             },
             Who::Pending => {}
@@ -622,7 +624,7 @@ impl World {
                 self.hosts[host].push_input(now, HostInput::Closed { conn });
                 self.host_run(host);
             }
-            Who::Client { client } => self.client_dropped(client),
+            Who::Client { client } => self.client_input(client, ClientInput::Lost(id)),
             Who::Pending => {}
         }
     }

@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use redsim_engine::{resp, Config, LogLevel, LogLine, MachineInfo, Output};
 
+use crate::client::app::ClientEvent;
 use crate::client::plain::PlainClient;
 use crate::client::{self, Workload, WorkloadSpec};
 use crate::clock::NodeClock;
@@ -106,6 +107,14 @@ pub(crate) enum Ev {
     ClientTimeout {
         client: u32,
         op: u64,
+    },
+    /// A Sentinel-aware client with `reask_ms` asks the sentinels again.
+    ClientReask {
+        client: u32,
+    },
+    /// A client with `follow = "pubsub"` subscribes again after its subscription dropped.
+    ClientListen {
+        client: u32,
     },
     /// A Sentinel-aware client gave a discovery connection (to a sentinel, or the ROLE check)
     /// this long to answer.
@@ -487,7 +496,7 @@ impl World {
             let first_us = start_us + c.next_gap_us();
             self.clients.push(c);
             self.schedule(start_us, Ev::ClientReconnect { client: id });
-            self.schedule(first_us, Ev::ClientTick { client: id });
+            self.schedule_tick(id as usize, first_us);
         }
         Ok(())
     }
@@ -602,12 +611,18 @@ impl World {
                     self.host_run(host as usize);
                 }
             }
-            Ev::ClientTick { client } => self.client_tick(client as usize),
-            Ev::ClientReconnect { client } => self.client_connect(client as usize),
-            Ev::ClientTimeout { client, op } => self.client_timeout(client as usize, op as usize),
-            Ev::ClientDiscoveryTimeout { client, conn } => {
-                self.client_discovery_timeout(client as usize, conn)
+            Ev::ClientTick { client } => self.client_event(client as usize, ClientEvent::Tick),
+            Ev::ClientReconnect { client } => {
+                self.client_event(client as usize, ClientEvent::Reconnect)
             }
+            Ev::ClientTimeout { client, op } => {
+                self.client_event(client as usize, ClientEvent::Timeout(op as usize))
+            }
+            Ev::ClientDiscoveryTimeout { client, conn } => {
+                self.client_event(client as usize, ClientEvent::DiscoveryTimeout(conn))
+            }
+            Ev::ClientReask { client } => self.client_event(client as usize, ClientEvent::Reask),
+            Ev::ClientListen { client } => self.client_event(client as usize, ClientEvent::Listen),
             Ev::Fault { index } => self.apply_fault(index as usize),
             Ev::Admin { index } => self.admin_arrive(index as usize),
             Ev::HostBoot { host } => {
@@ -678,6 +693,11 @@ impl World {
 
     pub fn history(&self) -> &History {
         &self.history
+    }
+
+    /// Moves the history out of a world whose run is over (the world keeps an empty one).
+    pub fn take_history(&mut self) -> History {
+        std::mem::take(&mut self.history)
     }
 
     pub fn history_summary(&self) -> HistorySummary {

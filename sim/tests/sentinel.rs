@@ -453,6 +453,7 @@ mod clients {
                 master_name: "mymaster".into(),
                 sentinels: vec!["s1".into(), "s2".into(), "s3".into()],
                 group: vec!["m1".into(), "r1".into(), "r2".into()],
+                ..SentinelDiscovery::default()
             }),
             ..WorkloadSpec::default()
         }
@@ -513,6 +514,149 @@ mod clients {
             assert_eq!(l.node, "m1");
             assert!(l.acked_us <= 20 * S + 1, "{:?}", l);
         }
+    }
+
+    /// The first acknowledged write r2 served, after the sentinels' +switch-master.
+    fn first_on(w: &World, node: &str) -> u64 {
+        let names = w.node_names();
+        w.history()
+            .ops
+            .iter()
+            .filter(|o| o.outcome == Outcome::Ok)
+            .filter(|o| o.node.map(|h| names[h as usize].as_str()) == Some(node))
+            .filter_map(|o| o.complete_us)
+            .min()
+            .unwrap_or_else(|| panic!("no write on {}", node))
+    }
+
+    /// Clients without a read timeout wait for ever on a paused master; `reask_ms` and
+    /// `follow = "pubsub"` move them to the promoted replica anyway: the re-ask within its
+    /// period of the switch, the subscriber on s1's +switch-master message itself.
+    #[test]
+    fn reask_and_pubsub_clients_move_without_a_timeout() {
+        let run = |reask_ms: Option<u64>, follow_pubsub: bool| {
+            let mut w = world(7, 3, 2);
+            let mut spec = sentinel_workload(None);
+            let d = spec.discovery.as_mut().expect("discovery");
+            d.reask_ms = reask_ms;
+            d.follow_pubsub = follow_pubsub;
+            w.add_workload(spec).expect("workload");
+            w.schedule_fault(20 * S, Fault::Pause { node: "m1".into() })
+                .expect("fault");
+            w.run_until(60 * S);
+            w
+        };
+        let plain = run(None, false);
+        let stuck = plain
+            .history()
+            .ops
+            .iter()
+            .filter(|o| o.invoke_us > 40 * S)
+            .all(|o| o.outcome != Outcome::Ok);
+        assert!(stuck, "without a timeout the clients wait on m1 for ever");
+
+        let reask = run(Some(1000), false);
+        let switch_us = first(&reask, "s1", "+switch-master").expect("a failover");
+        let on_r2 = first_on(&reask, "r2");
+        assert!(
+            on_r2 > switch_us && on_r2 < switch_us + 2 * S,
+            "{} vs {}",
+            on_r2,
+            switch_us
+        );
+
+        let pubsub = run(None, true);
+        let switch_us = first(&pubsub, "s1", "+switch-master").expect("a failover");
+        let on_r2 = first_on(&pubsub, "r2");
+        assert!(
+            on_r2 > switch_us && on_r2 < switch_us + 50_000,
+            "{} vs {}",
+            on_r2,
+            switch_us
+        );
+    }
+
+    /// Applications run on their machine: a power loss stops them (nothing invoked until the
+    /// machine restarts, then they connect again), and a pause holds them (nothing invoked,
+    /// and a reply that arrives meanwhile completes its operation only at the resume).
+    #[test]
+    fn applications_die_restart_and_pause_with_their_machine() {
+        let mut w = world(3, 0, 2);
+        w.add_workload(WorkloadSpec {
+            name: "app".into(),
+            target: "m1".into(),
+            on: Some("client".into()),
+            clients: 2,
+            ops_per_second: 200.0,
+            kind: WorkloadKind::Set,
+            write_ratio: 1.0,
+            start_us: 2 * S,
+            ..WorkloadSpec::default()
+        })
+        .expect("workload");
+        let fault = |w: &mut World, at: u64, f: Fault| w.schedule_fault(at, f).expect("fault");
+        fault(
+            &mut w,
+            10 * S,
+            Fault::Kill {
+                node: "client".into(),
+            },
+        );
+        fault(
+            &mut w,
+            15 * S,
+            Fault::Restart {
+                node: "client".into(),
+            },
+        );
+        fault(
+            &mut w,
+            20 * S,
+            Fault::PauseMachine {
+                machine: "client".into(),
+            },
+        );
+        fault(
+            &mut w,
+            22 * S,
+            Fault::ResumeMachine {
+                machine: "client".into(),
+            },
+        );
+        w.run_until(25 * S);
+        let ops = &w.history().ops;
+        let invoked_in = |a: u64, b: u64| {
+            ops.iter()
+                .filter(|o| o.invoke_us > a && o.invoke_us < b)
+                .count()
+        };
+        assert!(invoked_in(2 * S, 10 * S) > 1000);
+        assert_eq!(
+            invoked_in(10 * S, 15 * S),
+            0,
+            "a dead application invokes nothing"
+        );
+        assert_eq!(
+            invoked_in(20 * S, 22 * S),
+            0,
+            "a paused application invokes nothing"
+        );
+        let after_restart = ops
+            .iter()
+            .filter(|o| o.invoke_us > 15 * S && o.invoke_us < 20 * S);
+        assert!(after_restart.clone().count() > 500);
+        assert!(after_restart.clone().all(|o| o.outcome == Outcome::Ok));
+        // Nothing completes while the application is paused.
+        assert!(ops
+            .iter()
+            .filter_map(|o| o.complete_us)
+            .all(|t| t <= 20 * S || t >= 22 * S));
+        assert_eq!(
+            w.faults_fired().get("kill").copied(),
+            Some(1),
+            "a machine with only applications still loses power"
+        );
+        assert_eq!(w.faults_fired().get("pause").copied(), Some(1));
     }
 }
 

@@ -519,6 +519,25 @@ fn check_workload(c: &mut Checker, path: &KeyPath, w: &Workload) {
     if w.timeout_ms == Some(0) {
         c.report(path.key("timeout_ms"), "must be at least 1".into());
     }
+    let sentinel_aware = w.target.starts_with("sentinel:");
+    if w.reask_ms.is_some() && !sentinel_aware {
+        let message = "only a workload whose target is \"sentinel:<name>\" asks sentinels again";
+        c.report(path.key("reask_ms"), message.into());
+    } else if w.reask_ms == Some(0) {
+        c.report(path.key("reask_ms"), "must be at least 1".into());
+    }
+    match w.follow.as_deref() {
+        None => {}
+        Some("pubsub") if sentinel_aware => {}
+        Some("pubsub") => {
+            let message = "only a workload whose target is \"sentinel:<name>\" follows Sentinel";
+            c.report(path.key("follow"), message.into());
+        }
+        Some(other) => c.report(
+            path.key("follow"),
+            format!("unknown follow mode '{}' (expected \"pubsub\")", other),
+        ),
+    }
     if w.ops == Some(0) {
         c.report(path.key("ops"), "must be at least 1".into());
     }
@@ -694,17 +713,10 @@ fn check_action_names(c: &mut Checker, path: &KeyPath, step: &Step, action: &Act
         | Action::ClockJump { node, .. }
             if step.machine.is_some() =>
         {
-            if !c.node_machines.contains(node.as_str()) {
-                let known: Vec<&str> = c.node_machines.iter().copied().collect();
-                c.report(
-                    path.key("machine"),
-                    format!(
-                        "unknown machine '{}' (machines with nodes: {})",
-                        node,
-                        known.join(", ")
-                    ),
-                );
-            }
+            check_fault_machine(c, path, node);
+        }
+        Action::PauseMachine { machine } | Action::ResumeMachine { machine } => {
+            check_fault_machine(c, path, machine);
         }
         Action::Kill { node, .. }
         | Action::Crash { node }
@@ -719,6 +731,27 @@ fn check_action_names(c: &mut Checker, path: &KeyPath, step: &Step, action: &Act
                 c.report(path.key("node"), format!("unknown node '{}'", node));
             }
         }
+    }
+}
+
+/// The `machine` a machine-wide fault names: a machine nodes run on, or a workload's `on`
+/// machine (its applications are the machine's processes).
+fn check_fault_machine(c: &mut Checker, path: &KeyPath, node: &str) {
+    let app_machine = c
+        .scenario
+        .workloads
+        .iter()
+        .any(|w| w.on.as_deref() == Some(node));
+    if !c.node_machines.contains(node) && !app_machine {
+        let known: Vec<&str> = c.node_machines.iter().copied().collect();
+        c.report(
+            path.key("machine"),
+            format!(
+                "unknown machine '{}' (machines with nodes: {})",
+                node,
+                known.join(", ")
+            ),
+        );
     }
 }
 
@@ -796,7 +829,7 @@ fn check_expect_names(c: &mut Checker, path: &KeyPath, that: &str, e: &Expectati
             }
         }
         // A boolean: compares with true or false, as text.
-        Lhs::History(field) if field == "linearizable" => false,
+        Lhs::History(field) if field == "linearizable" || field == "converged" => false,
         _ => true,
     };
     let message = match (&e.rhs, numeric_lhs) {
@@ -848,7 +881,8 @@ fn fault_keys(fault: &str, step: &Step) -> Option<&'static [&'static str]> {
         "heal" => &[],
         "kill" => &["node", "machine", "torn"],
         "restart" => &["node", "machine"],
-        "crash" | "pause" | "resume" => &["node"],
+        "crash" => &["node"],
+        "pause" | "resume" => &["node", "machine"],
         "link" => &["from", "to", "latency_ms", "bandwidth"],
         "disk" => &["node", "machine", "fsync_latency_ms"],
         "memory-pressure" => &["node", "machine", "bytes"],
@@ -960,6 +994,13 @@ fn fault_action(fault: &str, step: &Step) -> StepResult<Action> {
         },
         "crash" => Action::Crash { node: node()? },
         "restart" => Action::Restart { node: machine()? },
+        "pause" | "resume" if step.machine.is_some() => {
+            let machine = machine_target(step, &what)?;
+            match fault {
+                "pause" => Action::PauseMachine { machine },
+                _ => Action::ResumeMachine { machine },
+            }
+        }
         "pause" => Action::Pause { node: node()? },
         "resume" => Action::Resume { node: node()? },
         "link" => {

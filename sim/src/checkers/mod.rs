@@ -5,9 +5,11 @@
 //! trace and its hash untouched) and the history the clients recorded.
 
 pub mod acked_writes;
+pub mod convergence;
 pub mod linearizable;
 
 pub use acked_writes::{AckedWritesResult, FinalState, FinalValue, LostWrite, NotEvaluated};
+pub use convergence::{dataset_digest, Convergence, ConvergenceTracker};
 pub use linearizable::{check_linearizable, KeyVerdict, LinearizabilityReport, WitnessOp};
 
 use std::collections::BTreeMap;

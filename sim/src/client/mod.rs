@@ -7,6 +7,7 @@
 //! rest. An operation's invoke time is when it was generated, so queueing
 //! behind a slow server counts in its latency (no coordinated omission).
 
+pub(crate) mod app;
 pub mod plain;
 pub mod sentinel;
 
@@ -97,6 +98,12 @@ pub struct SentinelDiscovery {
     /// The data nodes that may be master (the monitored master and its replicas): the
     /// acknowledged-writes checker judges whichever of them is master at the end.
     pub group: Vec<String>,
+    /// Ask the sentinels again this often while connected (over a second connection), and
+    /// move to the master they name if it changed.
+    pub reask_ms: Option<u64>,
+    /// Also subscribe to +switch-master on a sentinel over a second connection and move to the
+    /// new master on the message, as Jedis's JedisSentinelPool does.
+    pub follow_pubsub: bool,
 }
 
 impl Default for WorkloadSpec {

@@ -52,6 +52,8 @@ pub(crate) struct PlainClient {
     pub serving_host: usize,
     /// Which sentinel a Sentinel-aware client asks next (an index into the workload's list).
     pub sentinel_cursor: usize,
+    /// The application's process state and its second connections (app.rs).
+    pub(crate) app: super::app::AppState,
 }
 
 impl PlainClient {
@@ -82,6 +84,7 @@ impl PlainClient {
             ever_connected: false,
             serving_host: wl.target_host,
             sentinel_cursor: 0,
+            app: Default::default(),
         }
     }
 
@@ -196,6 +199,7 @@ impl World {
     pub(crate) fn client_connected_checked(&mut self, c: usize, id: u64) {
         self.clients[c].conn = ClientConn::Connected(id);
         self.clients[c].ever_connected = true;
+        self.client_serving(c);
         self.client_flush(c);
     }
 
@@ -245,7 +249,7 @@ impl World {
             !client.ever_connected && matches!(client.conn, ClientConn::Waiting | ClientConn::Idle);
         if unreachable_yet {
             let next_us = now + client.next_gap_us();
-            self.schedule(next_us, Ev::ClientTick { client: c as u32 });
+            self.schedule_tick(c, next_us);
             return;
         }
         let (op, request) = client.make_op(wl, now);
@@ -262,7 +266,7 @@ impl World {
         }
         if client.may_invoke(wl, now) {
             let next_us = now + client.next_gap_us();
-            self.schedule(next_us, Ev::ClientTick { client: c as u32 });
+            self.schedule_tick(c, next_us);
         }
         self.client_flush(c);
     }

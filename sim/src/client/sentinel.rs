@@ -31,7 +31,7 @@ impl World {
         self.schedule_discovery_timeout(c, id);
     }
 
-    fn schedule_discovery_timeout(&mut self, c: usize, id: u64) {
+    pub(crate) fn schedule_discovery_timeout(&mut self, c: usize, id: u64) {
         let wl = &self.workloads[self.clients[c].workload];
         let timeout_ms = wl.spec.timeout_ms.unwrap_or(DISCOVERY_TIMEOUT_MS);
         let at_us = self.now_us + timeout_ms * 1000;
@@ -93,7 +93,7 @@ impl World {
     }
 
     /// The node a get-master-addr-by-name answer names: ["ip", "port"].
-    fn master_from_answer(&self, value: &Value) -> Option<usize> {
+    pub(crate) fn master_from_answer(&self, value: &Value) -> Option<usize> {
         let Value::Array(items) = value else {
             return None;
         };
@@ -106,7 +106,7 @@ impl World {
         })
     }
 
-    fn client_check_role(&mut self, c: usize) {
+    pub(crate) fn client_check_role(&mut self, c: usize) {
         let wl = &self.workloads[self.clients[c].workload];
         let target = &self.hosts[self.clients[c].serving_host];
         let (from, to, port) = (wl.machine, target.machine, target.port);
@@ -129,6 +129,9 @@ impl World {
 
     /// A discovery step took too long: give up on it and ask the next sentinel.
     pub(crate) fn client_discovery_timeout(&mut self, c: usize, id: u64) {
+        if self.reask_timeout(c, id) {
+            return;
+        }
         if let ClientConn::Asking(now) | ClientConn::Checking(now) = self.clients[c].conn {
             if now == id {
                 self.client_abort(c);
