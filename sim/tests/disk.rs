@@ -399,8 +399,15 @@ fn crash_keeps_the_page_cache_and_a_running_child_finishes() {
         .unwrap();
     w.run_until(3 * S);
     assert_eq!(w.faults_fired().get("kill"), Some(&1));
-    let files = &w.engine("m1").unwrap().server().options.files;
+    let files = w.disk_files("m1");
     assert_eq!(files.keys().collect::<Vec<_>>(), ["dump.rdb"]);
+    // The test's child wrote 4 MiB of filler as dump.rdb: the restarted
+    // server refuses it and exits, as redis-server does.
+    assert!(w
+        .trace_lines()
+        .iter()
+        .any(|l| l.contains("exit code 1: Wrong signature trying to load DB from file")));
+    assert!(!w.node_is_up("m1"));
 }
 
 #[test]
