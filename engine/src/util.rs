@@ -247,6 +247,13 @@ mod glob_regression_tests {
 mod tests {
     use super::*;
     #[test]
+    fn calendar_formats() {
+        // 2026-12-06 12:47:36 UTC, a Sunday; 2000-02-29 (a leap day of a century year).
+        assert_eq!(ctime(1_796_561_256), "Sun Dec  6 12:47:36 2026");
+        assert_eq!(log_time(951_782_400_123_000), "29 Feb 2000 00:00:00.123");
+        assert_eq!(log_time(0), "01 Jan 1970 00:00:00.000");
+    }
+    #[test]
     fn doubles_like_printf() {
         assert_eq!(format_double(1.5), "1.5");
         assert_eq!(format_double(0.1), "0.10000000000000001");
@@ -261,4 +268,58 @@ mod tests {
         assert!(glob_match(b"h[^e]llo", b"hallo", false));
         assert!(!glob_match(b"h[a-b]llo", b"hello", false));
     }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31) in the
+/// proleptic Gregorian calendar (Howard Hinnant's civil_from_days).
+fn civil_from_days(days: i64) -> (i64, usize, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month as usize, day)
+}
+
+/// Redis's log timestamp in UTC: "06 Dec 2026 12:00:00.123".
+pub fn log_time(unix_us: u64) -> String {
+    let secs = (unix_us / 1_000_000) as i64;
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
+        day,
+        MONTHS[month - 1],
+        year,
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        (unix_us / 1000) % 1000
+    )
+}
+
+/// ctime_r without the newline, in UTC: "Sun Dec  6 12:47:36 2026".
+pub fn ctime(unix_s: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let days = unix_s.div_euclid(86_400);
+    let secs = unix_s.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[month - 1],
+        day,
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+        year
+    )
 }

@@ -46,35 +46,7 @@ fn now_us() -> u64 {
 
 /// Redis's log timestamp, "06 Dec 2026 12:00:00.123" (UTC: the engine
 /// has no time zone, and servers usually run in UTC).
-pub fn redis_timestamp(unix_us: u64) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = unix_us / 1_000_000;
-    let ms = (unix_us / 1000) % 1000;
-    let days = (secs / 86_400) as i64;
-    let sod = secs % 86_400;
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60,
-        ms
-    )
-}
+pub use redsim_engine::util::log_time as redis_timestamp;
 
 /// The host's side of the process: its sockets, files and children.
 struct Host {

@@ -50,42 +50,8 @@ impl NodeClock {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Converts days since 1970-01-01 to (year, month 1..=12, day 1..=31), the
-/// proleptic Gregorian calendar (Howard Hinnant's civil_from_days).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    (year, month, day)
-}
-
 /// Formats a unix time as Redis's log does: "01 Jan 2024 00:00:00.123" (UTC).
-pub fn format_log_time(unix_us: u64) -> String {
-    let secs = (unix_us / 1_000_000) as i64;
-    let ms = (unix_us / 1000) % 1000;
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60,
-        ms
-    )
-}
+pub use redsim_engine::util::log_time as format_log_time;
 
 #[cfg(test)]
 mod tests {

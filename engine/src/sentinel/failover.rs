@@ -261,7 +261,7 @@ pub fn start_failover_if_needed(st: &mut SentinelState, srv: &mut Server, name: 
             let at_s = (m.failover_start_time_ms + m.failover_timeout_ms * 2) / 1000;
             let line = format!(
                 "Next failover delay: I will not start a failover before {}",
-                ctime(at_s)
+                crate::util::ctime(at_s)
             );
             srv.log(LogLevel::Warning, line);
         }
@@ -269,36 +269,6 @@ pub fn start_failover_if_needed(st: &mut SentinelState, srv: &mut Server, name: 
     }
     start_failover(st, srv, name);
     true
-}
-
-/// ctime_r without the newline, in UTC: "Sun Dec  6 12:47:36 2026".
-fn ctime(unix_s: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = unix_s.div_euclid(86_400);
-    let secs = unix_s.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{} {} {:>2} {:02}:{:02}:{:02} {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-        year
-    )
 }
 
 /// sentinelFailoverStateMachine.
