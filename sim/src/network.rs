@@ -151,9 +151,9 @@ impl Network {
 
     /// A sender closed its end: of the bytes queued on the link, those that
     /// would leave later than one full send buffer from now were still in
-    /// the process's own buffers, and go with it. Returns (how many bytes
-    /// of `segments` to keep from the back, trimmed, and the new arrival of
-    /// the link was its tail). Returns the bytes dropped.
+    /// the process's own buffers, and go with it. Trims them off the back of
+    /// `segments`, gives their wire time back to the link when they were its
+    /// tail, and returns how many bytes were dropped.
     pub(crate) fn drop_unsent(
         &mut self,
         from: usize,
