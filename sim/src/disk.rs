@@ -755,12 +755,12 @@ impl World {
         Ok(wait)
     }
 
-    /// Power loss on machine m: every process on it dies (children
-    /// silently), each file reverts to its durable contents. Returns
-    /// whether it changed anything.
+    /// Power loss on machine m: its applications and every process on it
+    /// die (children silently), each file reverts to its durable contents.
+    /// Returns whether it changed anything.
     pub(crate) fn power_loss(&mut self, m: usize, torn: bool) -> bool {
         let now = self.now_us;
-        let mut changed = false;
+        let mut changed = self.kill_clients_on(m);
         for h in self.procs_on(m) {
             changed |= self.hosts[h].is_up() || !self.hosts[h].children.is_empty();
             if self.hosts[h].is_up() {

@@ -305,9 +305,7 @@ impl World {
             Fault::Kill { .. } | Fault::KillTorn { .. } => {
                 // Power lost before the seeded boot: the processes never start.
                 let unbooted = procs.iter().any(|&h| !self.hosts[h].booted);
-                let apps = self.kill_clients_on(m);
-                let fires =
-                    self.power_loss(m, matches!(fault, Fault::KillTorn { .. })) || unbooted || apps;
+                let fires = self.power_loss(m, matches!(fault, Fault::KillTorn { .. })) || unbooted;
                 for &h in &procs {
                     self.hosts[h].booted = true;
                 }
@@ -329,7 +327,6 @@ impl World {
                     .iter()
                     .any(|c| self.workloads[c.workload].machine == m && !c.app.down);
                 if apps_up || procs.iter().any(|&h| self.hosts[h].is_up()) {
-                    self.kill_clients_on(m);
                     self.power_loss(m, false);
                 }
                 for &h in &procs {
